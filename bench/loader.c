@@ -1,0 +1,182 @@
+#define _GNU_SOURCE
+#include "loader.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *nnb_load_error_name(nnb_load_error e) {
+    switch (e) {
+    case NNB_LOAD_CANNOT_OPEN: return "cannot open plugin";
+    case NNB_LOAD_NO_ENTRY: return "not an nnbench plugin";
+    case NNB_LOAD_BAD_ABI: return "incompatible plugin ABI";
+    case NNB_LOAD_BAD_DESCRIPTOR: return "invalid plugin descriptor";
+    case NNB_LOAD_DUPLICATE: return "duplicate runner name";
+    }
+    return "plugin error";
+}
+
+void nnb_registry_init(nnb_registry *r) { memset(r, 0, sizeof *r); }
+
+static void *grow(void *p, int *cap, int need, size_t elem) {
+    if (need <= *cap) return p;
+    int ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need) ncap *= 2;
+    void *q = realloc(p, (size_t)ncap * elem);
+    if (!q) {
+        fprintf(stderr, "nnbench: out of memory\n");
+        exit(2);
+    }
+    *cap = ncap;
+    return q;
+}
+
+static int diag(nnb_registry *r, nnb_load_error kind, const char *path, const char *fmt, ...) {
+    r->diags = grow(r->diags, &r->diag_cap, r->diag_count + 1, sizeof *r->diags);
+    nnb_load_diag *d = &r->diags[r->diag_count++];
+    d->kind = kind;
+    snprintf(d->path, sizeof d->path, "%s", path);
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    snprintf(d->message, sizeof d->message, "%s: %s: %s", nnb_load_error_name(kind), path, detail);
+    return -1;
+}
+
+static int valid_group(const char *g) {
+    return g && (!strcmp(g, NNB_GROUP_RNNS) || !strcmp(g, NNB_GROUP_CNNS) || !strcmp(g, NNB_GROUP_VL_RNNS));
+}
+
+static int valid_device(const char *d) { return d && (!strcmp(d, NNB_DEVICE_CPU) || !strcmp(d, NNB_DEVICE_CUDA)); }
+
+/* Returns NULL if the descriptor is usable, else what is wrong with it. */
+static const char *descriptor_problem(const nnb_runner_desc *d) {
+    if (d->struct_size < offsetof(nnb_runner_desc, destroy) + sizeof d->destroy) return "runner struct_size too small";
+    if (!d->name || !*d->name) return "runner without a name";
+    if (strlen(d->name) > 64 || strpbrk(d->name, " \t\n,\"\\")) return "runner name has spaces, quotes or commas, or is too long";
+    if (!valid_group(d->group)) return "runner group is not rnns, cnns or vl_rnns";
+    if (!valid_device(d->device)) return "runner device is not cpu or cuda";
+    if (!d->create || !d->forward || !d->params || !d->outputs || !d->destroy)
+        return "runner lacks create, forward, params, outputs or destroy";
+    return NULL;
+}
+
+static char *dupstr(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (!p) exit(2);
+    memcpy(p, s, n);
+    return p;
+}
+
+static int check_plugin(nnb_registry *r, const char *path, const nnb_plugin *p) {
+    if (!p) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "entry returned NULL");
+    if (p->abi_major != NNB_ABI_MAJOR)
+        return diag(r, NNB_LOAD_BAD_ABI, path, "plugin ABI %u.%u, driver ABI %d.%d", p->abi_major, p->abi_minor,
+                    NNB_ABI_MAJOR, NNB_ABI_MINOR);
+    if (p->struct_size < sizeof(nnb_plugin)) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "plugin struct_size too small");
+    if (p->runner_count < 1 || !p->runners) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "plugin lists no runners");
+    for (int i = 0; i < p->runner_count; i++) {
+        const char *why = descriptor_problem(&p->runners[i]);
+        if (why)
+            return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "runner %d (%s): %s", i,
+                        p->runners[i].name ? p->runners[i].name : "?", why);
+    }
+    return 0;
+}
+
+int nnb_registry_load_file(nnb_registry *r, const char *path) {
+    for (int i = 0; i < r->plugin_count; i++)
+        if (!strcmp(r->paths[i], path)) return 0; /* same file reached twice through the search path */
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) return diag(r, NNB_LOAD_CANNOT_OPEN, path, "%s", dlerror());
+    void *sym = dlsym(h, NNB_PLUGIN_ENTRY_SYMBOL);
+    if (!sym) {
+        dlclose(h);
+        return diag(r, NNB_LOAD_NO_ENTRY, path, "no '%s' symbol", NNB_PLUGIN_ENTRY_SYMBOL);
+    }
+    nnb_plugin_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry);
+    const nnb_plugin *p = entry();
+    if (check_plugin(r, path, p)) {
+        dlclose(h);
+        return -1;
+    }
+    /* Register the plugin even when some of its runners clash, so the handle stays open. */
+    int cap_before = r->plugin_cap;
+    r->handles = grow(r->handles, &r->plugin_cap, r->plugin_count + 1, sizeof *r->handles);
+    if (r->plugin_cap != cap_before) { /* paths grow in step with handles */
+        r->paths = realloc(r->paths, (size_t)r->plugin_cap * sizeof *r->paths);
+        if (!r->paths) exit(2);
+    }
+    r->handles[r->plugin_count] = h;
+    r->paths[r->plugin_count] = dupstr(path);
+    const char *kept_path = r->paths[r->plugin_count++];
+    int rc = 0;
+    for (int i = 0; i < p->runner_count; i++) {
+        const nnb_loaded_runner *other = nnb_registry_find(r, p->runners[i].name);
+        if (other) {
+            rc = diag(r, NNB_LOAD_DUPLICATE, path, "runner '%s' is also given by %s; keeping the first",
+                      p->runners[i].name, other->plugin_path);
+            continue;
+        }
+        r->runners = grow(r->runners, &r->cap, r->count + 1, sizeof *r->runners);
+        r->runners[r->count].desc = &p->runners[i];
+        r->runners[r->count].plugin_path = kept_path;
+        r->count++;
+    }
+    return rc;
+}
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int nnb_registry_load_dir(nnb_registry *r, const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    char **names = NULL;
+    int n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0) continue;
+        names = grow(names, &cap, n + 1, sizeof *names);
+        names[n++] = dupstr(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, compare_names);
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (nnb_registry_load_file(r, path)) rc = -1;
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+const nnb_loaded_runner *nnb_registry_find(const nnb_registry *r, const char *name) {
+    for (int i = 0; i < r->count; i++)
+        if (!strcmp(r->runners[i].desc->name, name)) return &r->runners[i];
+    return NULL;
+}
+
+void nnb_registry_free(nnb_registry *r) {
+    /* Plugins are kept loaded until the very end: descriptors point into them. */
+    for (int i = 0; i < r->plugin_count; i++) {
+        dlclose(r->handles[i]);
+        free(r->paths[i]);
+    }
+    free(r->handles);
+    free(r->paths);
+    free(r->runners);
+    free(r->diags);
+    memset(r, 0, sizeof *r);
+}

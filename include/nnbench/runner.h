@@ -1,0 +1,194 @@
+/*
+ * nnbench runner plugin ABI.
+ *
+ * This header is the only contract between the nnbench driver and its runner
+ * plugins. A plugin is a shared object that exports exactly one entry symbol,
+ * NNB_PLUGIN_ENTRY_SYMBOL, returning a static descriptor that lists one or more
+ * runners. The driver dlopen()s every plugin it finds, checks the descriptor,
+ * and from then on talks to runners only through the function pointers below.
+ *
+ * Versioning
+ *   NNB_ABI_MAJOR changes when an existing field changes meaning or position:
+ *   the driver refuses a plugin whose major differs from its own.
+ *   NNB_ABI_MINOR grows when fields are appended: every struct carries its own
+ *   size (struct_size) so either side can tell which fields the other knows.
+ *   Fields are only ever appended, never reordered or removed.
+ *
+ * Ownership
+ *   - Descriptors and every string in them are static, owned by the plugin,
+ *     valid until the plugin is unloaded.
+ *   - The nnb_config passed to create() is owned by the driver and valid only
+ *     during the call: a runner copies what it needs.
+ *   - create() returns a model owned by the runner; the driver releases it with
+ *     destroy() exactly once. destroy(NULL) must be a no-op.
+ *   - Tensors handed out by params() and outputs() point at host memory owned by
+ *     the model. They stay valid until the next call into the same model.
+ *
+ * Threading
+ *   The driver calls one model from one thread at a time. A runner may use
+ *   threads internally (OpenMP, BLAS) but must honour nnb_config.threads.
+ *
+ * Errors
+ *   Functions that can fail return 0 on success and non-zero on failure, after
+ *   writing a one-line, NUL-terminated message into err (at most err_len bytes,
+ *   always >= 1). Runners never print; the driver reports.
+ *
+ * Devices
+ *   CUDA runners enqueue all of their work on nnb_config.cuda_stream (a
+ *   cudaStream_t, NULL on cpu). The driver times that stream with CUDA events and
+ *   synchronises after each phase; forward/backward need not synchronise.
+ */
+#ifndef NNBENCH_RUNNER_H
+#define NNBENCH_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NNB_ABI_MAJOR 1
+#define NNB_ABI_MINOR 0
+
+/* The one symbol every plugin exports, and its type. */
+#define NNB_PLUGIN_ENTRY_SYMBOL "nnbench_plugin_entry"
+#define NNB_MAX_DIMS 8
+
+#if defined(__GNUC__)
+#define NNB_EXPORT __attribute__((visibility("default")))
+#else
+#define NNB_EXPORT
+#endif
+
+/* Group names a runner may declare. */
+#define NNB_GROUP_RNNS "rnns"
+#define NNB_GROUP_CNNS "cnns"
+#define NNB_GROUP_VL_RNNS "vl_rnns"
+
+/* Device names a runner may declare. */
+#define NNB_DEVICE_CPU "cpu"
+#define NNB_DEVICE_CUDA "cuda"
+
+/* Everything the command line says about a run. Sizes are validated by the
+ * driver (positive, buffers fit in size_t) before any create() sees them. */
+typedef struct nnb_config {
+    size_t struct_size; /* sizeof(nnb_config) as the driver knows it */
+
+    /* LSTM sizes (fastrnns names). */
+    int64_t seq_length;  /* T; ignored by variable-length runners */
+    int64_t num_layers;  /* L */
+    int64_t input_size;  /* I */
+    int64_t hidden_size; /* H */
+    int64_t mini_batch;  /* B */
+
+    /* CNN sizes. */
+    int64_t cnn_batch;  /* N */
+    int64_t image_size; /* S: input is (N, 3, S, S) */
+
+    uint64_t seed; /* every input, weight, upstream gradient and mask */
+    int threads;   /* CPU threads to use (OpenMP and BLAS), >= 1 */
+
+    const char *fuser;    /* "te", "old" or "none" */
+    const char *executor; /* NULL: the runner's default; else e.g. "eager", "graph" */
+
+    /* CUDA pointwise launch geometry; 0 means "runner's choice". */
+    int cuda_pointwise_loop_level;
+    int cuda_pointwise_block_count;
+    int cuda_pointwise_block_size;
+
+    int allow_tf32;    /* CUDA: tensor-op TF32 math allowed (default 0) */
+    int cuda_device;   /* CUDA device ordinal */
+    void *cuda_stream; /* cudaStream_t owned by the driver; NULL on cpu */
+} nnb_config;
+
+typedef enum nnb_dtype { NNB_F32 = 0, NNB_F64 = 1, NNB_I64 = 2, NNB_I32 = 3 } nnb_dtype;
+
+/* A named, dense, C-ordered host array. */
+typedef struct nnb_tensor {
+    const char *name; /* e.g. "x", "w_ih_l0", "dw_ih_l0" (see docs/json-schema.md) */
+    nnb_dtype dtype;
+    int ndim;
+    int64_t shape[NNB_MAX_DIMS];
+    const void *data; /* host memory owned by the model */
+} nnb_tensor;
+
+typedef struct nnb_tensor_list {
+    int count;
+    const nnb_tensor *items; /* owned by the model */
+} nnb_tensor_list;
+
+/* Runner flags. */
+#define NNB_FLAG_SINGLE_LAYER 0x1u /* ignores --numLayers beyond 1, by definition */
+#define NNB_FLAG_REFERENCE 0x2u    /* a plain reference other runners check against */
+#define NNB_FLAG_HIDDEN 0x4u       /* not in default selections; runs only when named */
+
+typedef struct nnb_runner_desc {
+    size_t struct_size; /* sizeof(nnb_runner_desc) as the plugin knows it */
+
+    const char *name;        /* unique across all plugins, e.g. "jit_premul" */
+    const char *group;       /* NNB_GROUP_* */
+    const char *device;      /* NNB_DEVICE_* */
+    const char *description; /* one line */
+    const char *reference;   /* runner to check against ("py"); NULL for none */
+    uint32_t flags;          /* NNB_FLAG_* */
+
+    /* Optional: can this runner run here with this config? Returns 1 if yes,
+     * else 0 with the reason in reason (e.g. "built without cuDNN"). */
+    int (*available)(const nnb_config *cfg, char *reason, size_t reason_len);
+
+    /* Builds the model: buffers, weights and inputs from cfg->seed. Untimed. */
+    void *(*create)(const nnb_config *cfg, char *err, size_t err_len);
+
+    /* Timed: one forward pass. */
+    int (*forward)(void *model, char *err, size_t err_len);
+
+    /* Optional, untimed: whatever backward needs after forward (e.g. seeding
+     * the upstream gradient). */
+    int (*backward_setup)(void *model, char *err, size_t err_len);
+
+    /* Optional, timed: one backward pass. NULL means forward-only. */
+    int (*backward)(void *model, char *err, size_t err_len);
+
+    /* Optional, untimed: zero accumulated gradients before the next iteration. */
+    int (*zero_grad)(void *model, char *err, size_t err_len);
+
+    /* Inputs, parameters and the upstream gradient (names as in the golden data:
+     * x, hx, cx, w_ih_l0, ..., grad_y). */
+    int (*params)(void *model, nnb_tensor_list *out, char *err, size_t err_len);
+
+    /* Results of the last forward/backward: y, hy, cy, dx, dhx, dcx, dw_ih_l0, ... */
+    int (*outputs)(void *model, nnb_tensor_list *out, char *err, size_t err_len);
+
+    /* Optional: a JSON object (text) saying what actually ran: library and
+     * kernel names, fuser, launch geometry, creation time... Embedded verbatim
+     * (after parsing) in the full JSON results as "runner_info". */
+    int (*describe)(void *model, char *buf, size_t buf_len);
+
+    /* FLOPs of one forward and one backward pass (0 if unknown). */
+    double (*forward_flops)(void *model);
+    double (*backward_flops)(void *model);
+
+    void (*destroy)(void *model);
+} nnb_runner_desc;
+
+typedef struct nnb_plugin {
+    uint32_t abi_major; /* NNB_ABI_MAJOR the plugin was built against */
+    uint32_t abi_minor;
+    size_t struct_size;    /* sizeof(nnb_plugin) */
+    const char *name;      /* plugin name, e.g. "cpu_reference" */
+    int runner_count;
+    const nnb_runner_desc *runners;
+} nnb_plugin;
+
+typedef const nnb_plugin *(*nnb_plugin_entry_fn)(void);
+
+/* Declare the entry point in a plugin:  NNB_DEFINE_PLUGIN(my_plugin_descriptor) */
+#define NNB_DEFINE_PLUGIN(descriptor)                                                              \
+    NNB_EXPORT const nnb_plugin *nnbench_plugin_entry(void);                                       \
+    NNB_EXPORT const nnb_plugin *nnbench_plugin_entry(void) { return &(descriptor); }
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNBENCH_RUNNER_H */

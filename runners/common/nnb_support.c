@@ -1,0 +1,121 @@
+#define _GNU_SOURCE
+#include "nnb_support.h"
+
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static uint64_t fnv1a64(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+nnb_rng nnb_rng_for(uint64_t seed, const char *stream_name) {
+    nnb_rng r = {seed ^ fnv1a64(stream_name)};
+    return r;
+}
+
+uint64_t nnb_rng_next_u64(nnb_rng *rng) {
+    uint64_t z = (rng->state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+float nnb_rng_uniform(nnb_rng *rng) { return (float)(nnb_rng_next_u64(rng) >> 40) * 0x1p-24f; }
+
+float nnb_rng_normal(nnb_rng *rng) {
+    /* 1 - u is in (0, 1], so the log is finite. */
+    double u1 = 1.0 - (double)nnb_rng_uniform(rng);
+    double u2 = (double)nnb_rng_uniform(rng);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+void nnb_fill_uniform(float *dst, size_t n, uint64_t seed, const char *name, float lo, float hi) {
+    nnb_rng r = nnb_rng_for(seed, name);
+    for (size_t i = 0; i < n; i++) dst[i] = lo + (hi - lo) * nnb_rng_uniform(&r);
+}
+
+void nnb_fill_normal(float *dst, size_t n, uint64_t seed, const char *name) {
+    nnb_rng r = nnb_rng_for(seed, name);
+    for (size_t i = 0; i < n; i++) dst[i] = nnb_rng_normal(&r);
+}
+
+int nnb_mul_size(size_t *out, size_t a, size_t b) {
+    if (a != 0 && b > SIZE_MAX / a) return -1;
+    *out = a * b;
+    return 0;
+}
+
+int nnb_mul_size3(size_t *out, size_t a, size_t b, size_t c) {
+    size_t ab;
+    if (nnb_mul_size(&ab, a, b)) return -1;
+    return nnb_mul_size(out, ab, c);
+}
+
+void *nnb_alloc_bytes(size_t bytes) {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    if (rounded < bytes) return NULL;
+    if (rounded == 0) rounded = 64;
+    void *p = aligned_alloc(64, rounded);
+    if (p) memset(p, 0, rounded);
+    return p;
+}
+
+float *nnb_alloc_floats(size_t n) {
+    size_t bytes;
+    if (nnb_mul_size(&bytes, n, sizeof(float))) return NULL;
+    return (float *)nnb_alloc_bytes(bytes);
+}
+
+void nnb_free(void *p) { free(p); }
+
+int nnb_fail(char *err, size_t err_len, const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void nnb_set_threads(int threads) {
+    if (threads < 1) threads = 1;
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    /* BLAS libraries are found in the process, whichever one a plugin linked. */
+    /* Plugins are loaded RTLD_LOCAL, so their BLAS is not in the global scope:
+     * look it up by soname among the libraries already loaded. */
+    static const struct {
+        const char *lib, *fn;
+    } setters[] = {{"libopenblas.so.0", "openblas_set_num_threads"},
+                   {"libblis.so.4", "bli_thread_set_num_threads"},
+                   {"libmkl_rt.so", "mkl_set_num_threads"}};
+    for (size_t i = 0; i < sizeof setters / sizeof *setters; i++) {
+        void *lib = dlopen(setters[i].lib, RTLD_NOW | RTLD_NOLOAD);
+        if (!lib) continue;
+        void (*f)(int);
+        void *sym = dlsym(lib, setters[i].fn);
+        memcpy(&f, &sym, sizeof f);
+        if (f) f(threads);
+        dlclose(lib);
+    }
+}
+
+double nnb_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -1,0 +1,63 @@
+/*
+ * Support code shared by runner plugins (linked statically into each plugin):
+ * seeded random streams, overflow-checked allocation, error formatting and
+ * thread control. Nothing here prints.
+ *
+ * Random streams: every tensor draws from its own stream, keyed by the run's
+ * seed and the tensor's name, so adding a tensor never shifts another's values
+ * and every runner built from the same seed sees bit-identical inputs.
+ *   stream state = splitmix64(seed ^ fnv1a64(name))
+ *   uniform      = top 24 bits of splitmix64 output * 2^-24, in [0, 1)
+ *   normal       = Box-Muller on two uniforms (cosine branch only)
+ */
+#ifndef NNB_SUPPORT_H
+#define NNB_SUPPORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nnb_rng {
+    uint64_t state;
+} nnb_rng;
+
+nnb_rng nnb_rng_for(uint64_t seed, const char *stream_name);
+uint64_t nnb_rng_next_u64(nnb_rng *rng);
+float nnb_rng_uniform(nnb_rng *rng); /* [0, 1) */
+float nnb_rng_normal(nnb_rng *rng);  /* mean 0, std 1 */
+
+/* Fill from the named stream. */
+void nnb_fill_uniform(float *dst, size_t n, uint64_t seed, const char *name, float lo, float hi);
+void nnb_fill_normal(float *dst, size_t n, uint64_t seed, const char *name);
+
+/* a*b*c... without overflow: return 0 and set *out, or return -1. */
+int nnb_mul_size(size_t *out, size_t a, size_t b);
+int nnb_mul_size3(size_t *out, size_t a, size_t b, size_t c);
+
+/* Zero-initialised, 64-byte aligned allocation of n floats; NULL on overflow
+ * or failure. Free with nnb_free. */
+float *nnb_alloc_floats(size_t n);
+void *nnb_alloc_bytes(size_t bytes);
+void nnb_free(void *p);
+
+/* snprintf into err; always returns -1 so callers can `return nnb_fail(...)`. */
+int nnb_fail(char *err, size_t err_len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Set OpenMP (when built with it) and BLAS (when loaded) thread counts. */
+void nnb_set_threads(int threads);
+
+/* Monotonic wall time in seconds (for reporting creation times). */
+double nnb_now_seconds(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
