@@ -51,6 +51,14 @@ void nnb_fill_normal(float *dst, size_t n, uint64_t seed, const char *name) {
     for (size_t i = 0; i < n; i++) dst[i] = nnb_rng_normal(&r);
 }
 
+void nnb_dropout_mask(float *mask, size_t n, uint64_t seed, int layer, float p) {
+    char name[32];
+    snprintf(name, sizeof name, "dropout_l%d", layer);
+    nnb_rng r = nnb_rng_for(seed, name);
+    const float keep_scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) mask[i] = nnb_rng_uniform(&r) >= p ? keep_scale : 0.0f;
+}
+
 int nnb_mul_size(size_t *out, size_t a, size_t b) {
     if (a != 0 && b > SIZE_MAX / a) return -1;
     *out = a * b;

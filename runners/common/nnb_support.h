@@ -34,6 +34,13 @@ float nnb_rng_normal(nnb_rng *rng);  /* mean 0, std 1 */
 void nnb_fill_uniform(float *dst, size_t n, uint64_t seed, const char *name, float lo, float hi);
 void nnb_fill_normal(float *dst, size_t n, uint64_t seed, const char *name);
 
+/* Dropout mask shared by every dropout runner (jit_dropout, cudnn_dropout and
+ * their references): element e of the mask applied to layer k's input (k >= 1,
+ * i.e. after layer k-1's output) is kept when the uniform draw e of stream
+ * "dropout_l{k}" is >= p. Kept elements are scaled by 1/(1-p) (inverted dropout),
+ * so mask[e] is 0 or 1/(1-p). n elements, in the order of a (T, B, H) array. */
+void nnb_dropout_mask(float *mask, size_t n, uint64_t seed, int layer, float p);
+
 /* a*b*c... without overflow: return 0 and set *out, or return -1. */
 int nnb_mul_size(size_t *out, size_t a, size_t b);
 int nnb_mul_size3(size_t *out, size_t a, size_t b, size_t c);
