@@ -119,10 +119,10 @@ int nnb_registry_load_file(nnb_registry *r, const char *path) {
     const char *kept_path = r->paths[r->plugin_count++];
     int rc = 0;
     for (int i = 0; i < p->runner_count; i++) {
-        const nnb_loaded_runner *other = nnb_registry_find(r, p->runners[i].name);
+        const nnb_loaded_runner *other = nnb_registry_find_on(r, p->runners[i].name, p->runners[i].device);
         if (other) {
-            rc = diag(r, NNB_LOAD_DUPLICATE, path, "runner '%s' is also given by %s; keeping the first",
-                      p->runners[i].name, other->plugin_path);
+            rc = diag(r, NNB_LOAD_DUPLICATE, path, "runner '%s' (%s) is also given by %s; keeping the first",
+                      p->runners[i].name, p->runners[i].device, other->plugin_path);
             continue;
         }
         r->runners = grow(r->runners, &r->cap, r->count + 1, sizeof *r->runners);
@@ -162,10 +162,16 @@ int nnb_registry_load_dir(nnb_registry *r, const char *dir) {
     return rc;
 }
 
-const nnb_loaded_runner *nnb_registry_find(const nnb_registry *r, const char *name) {
+const nnb_loaded_runner *nnb_registry_find_on(const nnb_registry *r, const char *name, const char *device) {
     for (int i = 0; i < r->count; i++)
-        if (!strcmp(r->runners[i].desc->name, name)) return &r->runners[i];
+        if (!strcmp(r->runners[i].desc->name, name) && (!device || !strcmp(r->runners[i].desc->device, device)))
+            return &r->runners[i];
     return NULL;
+}
+
+const nnb_loaded_runner *nnb_registry_find(const nnb_registry *r, const char *name) {
+    const nnb_loaded_runner *cpu = nnb_registry_find_on(r, name, NNB_DEVICE_CPU);
+    return cpu ? cpu : nnb_registry_find_on(r, name, NULL);
 }
 
 void nnb_registry_free(nnb_registry *r) {

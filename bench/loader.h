@@ -16,7 +16,7 @@ typedef enum nnb_load_error {
     NNB_LOAD_NO_ENTRY,        /* no nnbench_plugin_entry symbol */
     NNB_LOAD_BAD_ABI,         /* ABI major differs from the driver's */
     NNB_LOAD_BAD_DESCRIPTOR,  /* NULL/short descriptor, missing name or function, bad group/device */
-    NNB_LOAD_DUPLICATE,       /* two plugins give the same runner name */
+    NNB_LOAD_DUPLICATE,       /* two plugins give the same runner name for the same device */
 } nnb_load_error;
 
 const char *nnb_load_error_name(nnb_load_error e);
@@ -51,7 +51,10 @@ int nnb_registry_load_file(nnb_registry *r, const char *path);
 /* Load every "*.so" in dir, in name order. A missing dir is not an error. */
 int nnb_registry_load_dir(nnb_registry *r, const char *dir);
 
+/* Runner names are unique per device: "cudnn" exists on cpu and on cuda.
+ * nnb_registry_find prefers the cpu runner; nnb_registry_find_on takes a device. */
 const nnb_loaded_runner *nnb_registry_find(const nnb_registry *r, const char *name);
+const nnb_loaded_runner *nnb_registry_find_on(const nnb_registry *r, const char *name, const char *device);
 
 #ifdef __cplusplus
 }

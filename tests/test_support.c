@@ -23,6 +23,11 @@ void nnb_test_record(int ok, const char *file, int line, const char *fmt, ...) {
     va_end(ap);
 }
 
+void nnb_test_contains(const char *hay, const char *needle, const char *file, int line) {
+    nnb_test_record(hay && strstr(hay, needle) != NULL, file, line, "expected \"%s\" in: %s", needle,
+                    hay ? hay : "(null)");
+}
+
 int nnb_test_finish(void) {
     printf("%d passed, %d failed\n", nnb_test_passed, nnb_test_failed);
     return nnb_test_failed ? 1 : 0;

@@ -1,0 +1,316 @@
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Values above this are absurd for any size flag (and keep products far from overflow in int64). */
+#define NNB_MAX_DIM (1LL << 30)
+
+typedef enum { ARG_NONE, ARG_INT, ARG_U64, ARG_STR, ARG_LIST, ARG_OPT_JSON } arg_kind;
+
+typedef struct flag_spec {
+    const char *name; /* canonical spelling, dashes */
+    arg_kind kind;
+    const char *help;
+} flag_spec;
+
+static const flag_spec flags[] = {
+    {"--seqLength", ARG_INT, "sequence length T (default 100)"},
+    {"--numLayers", ARG_INT, "LSTM layers L (default 1)"},
+    {"--inputSize", ARG_INT, "input size I (default 512)"},
+    {"--hiddenSize", ARG_INT, "hidden size H (default 512)"},
+    {"--miniBatch", ARG_INT, "batch size B (default 64)"},
+    {"--warmup", ARG_INT, "discarded iterations (default 10)"},
+    {"--nloops", ARG_INT, "measured iterations (default 100)"},
+    {"--device", ARG_STR, "cpu or cuda (default: cuda if a usable device exists, else cpu)"},
+    {"--variable-lstms", ARG_NONE, "also benchmark the variable-length LSTMs (group vl_rnns)"},
+    {"--sep", ARG_STR, "table column separator (default ' ')"},
+    {"--print-json", ARG_OPT_JSON, "oss (default when bare) or pep: machine-readable results on stdout"},
+    {"--rnns", ARG_LIST, "LSTM runners to run (default: every rnns runner of the device)"},
+    {"--cnns", ARG_LIST, "CNN runners to run (default: every cnns runner of the device)"},
+    {"--group", ARG_LIST, "groups to run: rnns, cnns, vl_rnns (default: cnns rnns)"},
+    {"--fuser", ARG_STR, "pointwise fusion: te (default), old, none"},
+    {"--executor", ARG_STR, "CUDA executor: eager (default) or graph"},
+    {"--cuda-pointwise-loop-level", ARG_INT, "CUDA fused kernels: elements per thread"},
+    {"--cuda-pointwise-block-count", ARG_INT, "CUDA fused kernels: cap on the grid size"},
+    {"--cuda-pointwise-block-size", ARG_INT, "CUDA fused kernels: threads per block"},
+    {"--cnn-batch", ARG_INT, "CNN batch N (default 32)"},
+    {"--image-size", ARG_INT, "CNN image size S (default 224)"},
+    {"--seed", ARG_U64, "seed of every input, weight, gradient and mask (default 0)"},
+    {"--threads", ARG_INT, "CPU threads for OpenMP and BLAS (default: all cores)"},
+    {"--tf32", ARG_NONE, "CUDA: allow TF32 tensor-op math (default: strict fp32)"},
+    {"--json-out", ARG_STR, "write full results (docs/json-schema.md) to FILE, atomically"},
+    {"--check", ARG_NONE, "check each runner against its reference before timing"},
+    {"--dump", ARG_STR, "write each runner's inputs, parameters, outputs and gradients as .npy to DIR/<runner>/"},
+    {"--profile", ARG_NONE, "run a few iterations without statistics (for nsys / ncu)"},
+    {"--list", ARG_NONE, "list discovered runners and whether they can run here"},
+    {"--runner-path", ARG_STR, "also load runner plugins from DIR (repeatable)"},
+    {"--help", ARG_NONE, "this help"},
+    {"--version", ARG_NONE, "print the version"},
+};
+
+void nnb_cli_print_help(FILE *f) {
+    fprintf(f, "usage: nnbench [flags]\n\nflags (dash and underscore spellings are equivalent):\n");
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+        const char *meta = flags[i].kind == ARG_INT || flags[i].kind == ARG_U64 ? " N"
+                           : flags[i].kind == ARG_STR                          ? " VALUE"
+                           : flags[i].kind == ARG_LIST                         ? " NAME..."
+                           : flags[i].kind == ARG_OPT_JSON                     ? " [oss|pep]"
+                                                                               : "";
+        char left[64];
+        snprintf(left, sizeof left, "%s%s", flags[i].name, meta);
+        fprintf(f, "  %-34s %s\n", left, flags[i].help);
+    }
+    fprintf(f, "\nexit status: 0 all selected runners ran; 1 a runner failed or failed its check;\n"
+               "             2 bad command line or output path; 3 nothing could run (every runner skipped)\n");
+}
+
+/* "--print_json" -> "--print-json"; camelCase names are kept. */
+static void canonical_name(const char *arg, char *out, size_t cap) {
+    size_t i = 0;
+    for (; arg[i] && arg[i] != '=' && i + 1 < cap; i++) out[i] = (i >= 2 && arg[i] == '_') ? '-' : arg[i];
+    out[i] = 0;
+}
+
+static const flag_spec *find_flag(const char *name) {
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        if (!strcmp(flags[i].name, name)) return &flags[i];
+    return NULL;
+}
+
+static int fail(char *err, size_t err_len, const char *fmt, const char *a, const char *b) {
+    snprintf(err, err_len, fmt, a, b);
+    return -1;
+}
+
+static int parse_int(const char *flag, const char *v, long long lo, long long hi, long long *out, char *err,
+                     size_t err_len) {
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (!*v || *end || errno == ERANGE)
+        return fail(err, err_len, "%s: '%s' is not an integer", flag, v);
+    if (x < lo || x > hi) {
+        snprintf(err, err_len, "%s: %s is out of range (%lld..%lld)", flag, v, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int add_names(nnb_name_list *l, const char *flag, char *value, char *err, size_t err_len) {
+    /* Space-separated like fastrnns, and commas accepted too. */
+    for (char *save = NULL, *tok = strtok_r(value, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!*tok) continue;
+        if (l->count == NNB_MAX_NAMES) return fail(err, err_len, "%s: too many names (at most 64)%s", flag, "");
+        l->names[l->count++] = tok;
+    }
+    return 0;
+}
+
+static int set_int_flag(nnb_options *o, const char *flag, long long x) {
+    nnb_config *c = &o->config;
+    if (!strcmp(flag, "--seqLength")) c->seq_length = x;
+    else if (!strcmp(flag, "--numLayers")) c->num_layers = x;
+    else if (!strcmp(flag, "--inputSize")) c->input_size = x;
+    else if (!strcmp(flag, "--hiddenSize")) c->hidden_size = x;
+    else if (!strcmp(flag, "--miniBatch")) c->mini_batch = x;
+    else if (!strcmp(flag, "--cnn-batch")) c->cnn_batch = x;
+    else if (!strcmp(flag, "--image-size")) c->image_size = x;
+    else if (!strcmp(flag, "--warmup")) o->warmup = (int)x;
+    else if (!strcmp(flag, "--nloops")) o->nloops = (int)x;
+    else if (!strcmp(flag, "--threads")) c->threads = (int)x, o->threads_given = 1;
+    else if (!strcmp(flag, "--cuda-pointwise-loop-level")) c->cuda_pointwise_loop_level = (int)x;
+    else if (!strcmp(flag, "--cuda-pointwise-block-count")) c->cuda_pointwise_block_count = (int)x;
+    else if (!strcmp(flag, "--cuda-pointwise-block-size")) c->cuda_pointwise_block_size = (int)x;
+    else return -1;
+    return 0;
+}
+
+static void int_range(const char *flag, long long *lo, long long *hi) {
+    *lo = 1;
+    *hi = NNB_MAX_DIM;
+    if (!strcmp(flag, "--warmup")) *lo = 0, *hi = 1000000;
+    else if (!strcmp(flag, "--nloops")) *hi = 1000000;
+    else if (!strcmp(flag, "--threads")) *hi = 1024;
+    else if (!strcmp(flag, "--numLayers")) *hi = 1024;
+    else if (!strcmp(flag, "--cuda-pointwise-block-size")) *hi = 1024;
+    else if (!strcmp(flag, "--cuda-pointwise-loop-level")) *hi = 1024;
+    else if (!strcmp(flag, "--cuda-pointwise-block-count")) *hi = INT_MAX;
+}
+
+static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *err, size_t err_len) {
+    if (!strcmp(flag, "--device")) {
+        if (strcmp(v, "cpu") && strcmp(v, "cuda"))
+            return fail(err, err_len, "%s: unknown device '%s' (valid: cpu, cuda)", flag, v);
+        o->device = v;
+    } else if (!strcmp(flag, "--sep")) {
+        o->sep = v;
+    } else if (!strcmp(flag, "--fuser")) {
+        if (strcmp(v, "te") && strcmp(v, "old") && strcmp(v, "none"))
+            return fail(err, err_len, "%s: unknown fuser '%s' (valid: te, old, none)", flag, v);
+        o->config.fuser = v;
+    } else if (!strcmp(flag, "--executor")) {
+        if (strcmp(v, "eager") && strcmp(v, "graph"))
+            return fail(err, err_len, "%s: unknown executor '%s' (valid: eager, graph)", flag, v);
+        o->config.executor = v;
+    } else if (!strcmp(flag, "--json-out")) {
+        if (!*v) return fail(err, err_len, "%s: empty file name%s", flag, "");
+        o->json_out = v;
+    } else if (!strcmp(flag, "--dump")) {
+        if (!*v) return fail(err, err_len, "%s: empty directory name%s", flag, "");
+        o->dump_dir = v;
+    } else if (!strcmp(flag, "--runner-path")) {
+        if (o->runner_path_count == NNB_MAX_RUNNER_PATHS)
+            return fail(err, err_len, "%s: given too often (at most 16)%s", flag, "");
+        o->runner_paths[o->runner_path_count++] = v;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static void set_switch(nnb_options *o, const char *flag) {
+    if (!strcmp(flag, "--variable-lstms")) o->variable_lstms = 1;
+    else if (!strcmp(flag, "--tf32")) o->config.allow_tf32 = 1;
+    else if (!strcmp(flag, "--check")) o->check = 1;
+    else if (!strcmp(flag, "--profile")) o->profile = 1;
+    else if (!strcmp(flag, "--list")) o->list = 1;
+    else if (!strcmp(flag, "--help")) o->help = 1;
+    else if (!strcmp(flag, "--version")) o->version = 1;
+}
+
+static nnb_name_list *list_of(nnb_options *o, const char *flag) {
+    if (!strcmp(flag, "--rnns")) return &o->rnns;
+    if (!strcmp(flag, "--cnns")) return &o->cnns;
+    return &o->groups;
+}
+
+static int validate_groups(const nnb_name_list *g, char *err, size_t err_len) {
+    for (int i = 0; i < g->count; i++) {
+        const char *n = g->names[i];
+        if (strcmp(n, NNB_GROUP_RNNS) && strcmp(n, NNB_GROUP_CNNS) && strcmp(n, NNB_GROUP_VL_RNNS))
+            return fail(err, err_len, "--group: unknown group '%s' (valid: rnns, cnns, vl_rnns)%s", n, "");
+    }
+    return 0;
+}
+
+static void set_defaults(nnb_options *o) {
+    memset(o, 0, sizeof *o);
+    nnb_config_defaults(&o->config);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o->config.threads = cores > 0 ? (int)cores : 1;
+    o->warmup = 10;
+    o->nloops = 100;
+    o->sep = " ";
+}
+
+int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_len) {
+    set_defaults(o);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0)
+            return fail(err, err_len, "unexpected argument '%s' (flags start with --; see --help)%s", arg, "");
+        char name[64];
+        canonical_name(arg, name, sizeof name);
+        const flag_spec *f = find_flag(name);
+        if (!f) return fail(err, err_len, "unknown flag '%s' (see --help)%s", arg, "");
+        const char *eq = strchr(arg, '=');
+        if (f->kind == ARG_NONE) {
+            if (eq) return fail(err, err_len, "%s takes no value (got '%s')", f->name, eq + 1);
+            set_switch(o, f->name);
+            continue;
+        }
+        if (f->kind == ARG_OPT_JSON) {
+            /* Optional value: only "oss" or "pep" right after a bare flag is taken as its value. */
+            const char *v = eq ? eq + 1 : NULL;
+            if (!eq && i + 1 < argc && (!strcmp(argv[i + 1], "oss") || !strcmp(argv[i + 1], "pep"))) v = argv[++i];
+            if (!v || !strcmp(v, "oss")) o->print_json = NNB_JSON_OSS;
+            else if (!strcmp(v, "pep")) o->print_json = NNB_JSON_PEP;
+            else return fail(err, err_len, "%s: unknown format '%s' (valid: oss, pep)", f->name, v);
+            continue;
+        }
+        if (f->kind == ARG_LIST) {
+            nnb_name_list *l = list_of(o, f->name);
+            l->given = 1;
+            if (eq && add_names(l, f->name, (char *)eq + 1, err, err_len)) return -1;
+            while (!eq && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+                if (add_names(l, f->name, argv[++i], err, err_len)) return -1;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) return fail(err, err_len, "%s needs a value%s", f->name, "");
+        if (f->kind == ARG_STR) {
+            if (set_str_flag(o, f->name, v, err, err_len)) return -1;
+        } else if (f->kind == ARG_U64) {
+            char *end;
+            errno = 0;
+            if (!*v || *v == '-' || (o->config.seed = strtoull(v, &end, 10), *end) || errno == ERANGE)
+                return fail(err, err_len, "%s: '%s' is not a non-negative 64-bit integer", f->name, v);
+        } else {
+            long long lo, hi, x;
+            int_range(f->name, &lo, &hi);
+            if (parse_int(f->name, v, lo, hi, &x, err, err_len)) return -1;
+            set_int_flag(o, f->name, x);
+        }
+    }
+    if (validate_groups(&o->groups, err, err_len)) return -1;
+    return 0;
+}
+
+/* Bytes the largest LSTM runner keeps (reference saves every gate of every step
+ * and layer); 0 on size_t overflow. */
+static unsigned long long lstm_bytes(const nnb_config *c, int variable) {
+    unsigned __int128 T = (unsigned __int128)(variable ? 99 : c->seq_length), B = c->mini_batch, I = c->input_size,
+                      H = c->hidden_size, L = c->num_layers;
+    unsigned __int128 in = I > H ? I : H;
+    unsigned __int128 per_step = B * (in * 2 + H * 4 * 2 + H * 6);     /* x, dx, gates, dgates, h, c, ... */
+    unsigned __int128 weights = L * 4 * H * (in + H + 2) * 3;           /* weights, gradients, packed copies */
+    unsigned __int128 total = (T * L * per_step + weights + L * B * H * 8) * 4;
+    if (total > SIZE_MAX) return 0;
+    return (unsigned long long)total;
+}
+
+static unsigned long long cnn_bytes(const nnb_config *c) {
+    /* ResNet-50 training keeps about 25M floats of activations per 224x224 image: ~500 per pixel */
+    unsigned __int128 per_image = (unsigned __int128)c->image_size * c->image_size * 600;
+    unsigned __int128 total = per_image * c->cnn_batch * 4;
+    if (total > SIZE_MAX) return 0;
+    return (unsigned long long)total;
+}
+
+int nnb_cli_check_sizes(const nnb_options *o, char *err, size_t err_len) {
+    unsigned long long phys = (unsigned long long)sysconf(_SC_PHYS_PAGES) * (unsigned long long)sysconf(_SC_PAGESIZE);
+    unsigned long long need_lstm = lstm_bytes(&o->config, o->variable_lstms);
+    unsigned long long need_cnn = cnn_bytes(&o->config);
+    if (!need_lstm) {
+        snprintf(err, err_len,
+                 "--seqLength %lld --miniBatch %lld --inputSize %lld --hiddenSize %lld --numLayers %lld: "
+                 "LSTM buffers overflow size_t",
+                 (long long)o->config.seq_length, (long long)o->config.mini_batch, (long long)o->config.input_size,
+                 (long long)o->config.hidden_size, (long long)o->config.num_layers);
+        return -1;
+    }
+    if (need_lstm > phys) {
+        snprintf(err, err_len,
+                 "--seqLength %lld --miniBatch %lld --inputSize %lld --hiddenSize %lld --numLayers %lld: "
+                 "LSTM buffers need about %.1f GiB, more than this machine's %.1f GiB",
+                 (long long)o->config.seq_length, (long long)o->config.mini_batch, (long long)o->config.input_size,
+                 (long long)o->config.hidden_size, (long long)o->config.num_layers, need_lstm / 1073741824.0,
+                 phys / 1073741824.0);
+        return -1;
+    }
+    if (!need_cnn || need_cnn > phys) {
+        snprintf(err, err_len, "--cnn-batch %lld --image-size %lld: CNN activations need more than this machine's %.1f GiB",
+                 (long long)o->config.cnn_batch, (long long)o->config.image_size, phys / 1073741824.0);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* Device functions for a build without CUDA: CUDA is reported unusable. */
+#include "device.h"
+
+#include <stdio.h>
+
+int nnb_cuda_usable(char *reason, size_t reason_len) {
+    snprintf(reason, reason_len, "nnbench was built without CUDA");
+    return 0;
+}
+
+void nnb_cuda_fill_context(nnb_run_context *ctx) { (void)ctx; }
+
+nnb_cuda_timer *nnb_cuda_timer_create(void **stream_out, char *err, size_t err_len) {
+    (void)stream_out;
+    snprintf(err, err_len, "nnbench was built without CUDA");
+    return NULL;
+}
+
+int nnb_cuda_timer_start(nnb_cuda_timer *t, const char *range_name, char *err, size_t err_len) {
+    (void)t, (void)range_name;
+    snprintf(err, err_len, "nnbench was built without CUDA");
+    return -1;
+}
+
+double nnb_cuda_timer_stop(nnb_cuda_timer *t, char *err, size_t err_len) {
+    (void)t;
+    snprintf(err, err_len, "nnbench was built without CUDA");
+    return -1;
+}
+
+void nnb_cuda_timer_destroy(nnb_cuda_timer *t) { (void)t; }

@@ -1,0 +1,218 @@
+/*
+ * nnbench: discover runner plugins, time each selected runner's forward and
+ * backward, and report as fastrnns does (table on stderr, OSS/PEP JSON on
+ * stdout) plus full JSON results.
+ */
+#define _GNU_SOURCE
+#include "driver.h"
+#include "report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef NNB_VERSION
+#define NNB_VERSION "0.0.0"
+#endif
+#ifndef NNB_MISSING_BACKENDS
+#define NNB_MISSING_BACKENDS ""
+#endif
+
+enum { EXIT_RUNNER_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTHING_RAN = 3 };
+
+static void load_plugins(const nnb_options *o, nnb_registry *reg) {
+    char dirs[32][1024];
+    int n = nnb_runner_dirs(o, dirs, 32);
+    nnb_registry_init(reg);
+    for (int i = 0; i < n; i++) nnb_registry_load_dir(reg, dirs[i]);
+    for (int i = 0; i < reg->diag_count; i++) fprintf(stderr, "nnbench: %s\n", reg->diags[i].message);
+}
+
+static int check_runner_paths(const nnb_options *o, char *err, size_t err_len) {
+    for (int i = 0; i < o->runner_path_count; i++) {
+        struct stat st;
+        if (stat(o->runner_paths[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(err, err_len, "--runner-path: '%s' is not a directory", o->runner_paths[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --dump DIR: an existing directory, or one we can create in an existing parent. */
+static int prepare_dump_dir(const char *dir, char *err, size_t err_len) {
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return 0;
+        snprintf(err, err_len, "--dump: '%s' exists and is not a directory", dir);
+        return -1;
+    }
+    if (mkdir(dir, 0777) != 0) {
+        snprintf(err, err_len, "--dump: cannot create directory '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static const char *pick_device(const nnb_options *o) {
+    if (o->device) return o->device;
+    char reason[300];
+    if (nnb_cuda_usable(reason, sizeof reason)) {
+        fprintf(stderr, "nnbench: --device not given; using cuda\n");
+        return NNB_DEVICE_CUDA;
+    }
+    fprintf(stderr, "nnbench: --device not given; using cpu (cuda: %s)\n", reason);
+    return NNB_DEVICE_CPU;
+}
+
+static void print_list(const nnb_registry *reg, const nnb_config *cfg) {
+    printf("%-22s %-8s %-6s %-34s %s\n", "name", "group", "device", "status", "plugin");
+    for (int i = 0; i < reg->count; i++) {
+        const nnb_runner_desc *d = reg->runners[i].desc;
+        char status[300] = "ok", reason[280] = "";
+        if (!strcmp(d->device, NNB_DEVICE_CUDA) && !nnb_cuda_usable(reason, sizeof reason))
+            snprintf(status, sizeof status, "cuda: %s", reason);
+        else if (d->available && !d->available(cfg, reason, sizeof reason))
+            snprintf(status, sizeof status, "%s", reason);
+        printf("%-22s %-8s %-6s %-34s %s\n", d->name, d->group, d->device, status, reg->runners[i].plugin_path);
+        char notes[160] = "";
+        size_t used = 0;
+        if (d->flags & NNB_FLAG_REFERENCE) used += (size_t)snprintf(notes + used, sizeof notes - used, "reference; ");
+        if (d->flags & NNB_FLAG_SINGLE_LAYER)
+            used += (size_t)snprintf(notes + used, sizeof notes - used, "single-layer by definition; ");
+        if (d->flags & NNB_FLAG_HIDDEN) used += (size_t)snprintf(notes + used, sizeof notes - used, "runs only when named; ");
+        if (!d->backward) used += (size_t)snprintf(notes + used, sizeof notes - used, "forward-only; ");
+        if (d->reference) snprintf(notes + used, sizeof notes - used, "checked against %s; ", d->reference);
+        printf("    %s%s%s\n", d->description ? d->description : "", notes[0] ? "  [" : "", notes);
+    }
+    if (NNB_MISSING_BACKENDS[0]) printf("\nnot built: %s\n", NNB_MISSING_BACKENDS);
+    if (reg->diag_count) printf("\n%d plugin(s) could not be loaded (see stderr)\n", reg->diag_count);
+}
+
+static void free_results(nnb_run_results *res) {
+    for (int g = 0; g < res->group_count; g++) {
+        for (int i = 0; i < res->groups[g].count; i++) {
+            nnb_runner_result *r = &res->groups[g].runners[i];
+            free(r->fwd.samples_ms);
+            free(r->bwd.samples_ms);
+            free(r->runner_info_json);
+            free(r->checks);
+        }
+        free(res->groups[g].runners);
+    }
+}
+
+static void report_check(const nnb_runner_result *r) {
+    if (!r->checked) return;
+    fprintf(stderr, "check %s vs %s: %s\n", r->name, r->check_reference, r->check_pass ? "pass" : "FAIL");
+    for (int i = 0; i < r->check_count; i++)
+        fprintf(stderr, "    %-16s max_abs %-10.3g max_rel %-10.3g tol %-8.3g %s\n", r->checks[i].name,
+                r->checks[i].max_abs_err, r->checks[i].max_rel_err, r->checks[i].tolerance,
+                r->checks[i].pass ? "ok" : "FAIL");
+}
+
+static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_results *res, int table) {
+    for (int g = 0; g < nsel; g++) {
+        nnb_group_result *gr = &res->groups[res->group_count++];
+        gr->group = sel[g].group;
+        gr->runners = calloc((size_t)(sel[g].count ? sel[g].count : 1), sizeof *gr->runners);
+        if (!gr->runners) {
+            fprintf(stderr, "nnbench: out of memory\n");
+            exit(EXIT_RUNNER_FAILED);
+        }
+        if (table) nnb_table_begin(stderr, gr->group, env->opts->sep);
+        for (int i = 0; i < sel[g].count; i++) {
+            nnb_runner_result *r = &gr->runners[gr->count++];
+            nnb_run_runner(env, sel[g].runners[i], r);
+            if (table) nnb_table_row(stderr, r, env->opts->sep);
+            else if (r->status != NNB_RUN_OK)
+                fprintf(stderr, "nnbench: %s (%s): %s: %s\n", r->name, r->group, nnb_run_status_name(r->status),
+                        r->error);
+            if (env->opts->check) report_check(r);
+        }
+        if (table) nnb_table_end(stderr);
+    }
+}
+
+static int exit_status(const nnb_run_results *res) {
+    int ran = 0, failed = 0;
+    for (int g = 0; g < res->group_count; g++)
+        for (int i = 0; i < res->groups[g].count; i++) {
+            nnb_run_status s = res->groups[g].runners[i].status;
+            ran += s == NNB_RUN_OK;
+            failed += s == NNB_RUN_FAILED || s == NNB_RUN_CHECK_FAILED;
+        }
+    if (failed) return EXIT_RUNNER_FAILED;
+    return ran ? 0 : EXIT_NOTHING_RAN;
+}
+
+static void note_blas(const char *tuned_core) {
+    const char *best = nnb_cpu_best_openblas_core();
+    const char *env = getenv("OPENBLAS_CORETYPE");
+    if (tuned_core) return;
+    if (best && env && strcmp(best, env))
+        fprintf(stderr, "nnbench: note: OPENBLAS_CORETYPE=%s is set; this CPU supports %s kernels\n", env, best);
+}
+
+static int usage_error(const char *msg) {
+    fprintf(stderr, "nnbench: %s\n", msg);
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    static nnb_options o;
+    char err[1024];
+    if (nnb_cli_parse(argc, argv, &o, err, sizeof err)) return usage_error(err);
+    if (o.help) return nnb_cli_print_help(stdout), 0;
+    if (o.version) return printf("nnbench %s (plugin ABI %d.%d)\n", NNB_VERSION, NNB_ABI_MAJOR, NNB_ABI_MINOR), 0;
+    if (check_runner_paths(&o, err, sizeof err) || nnb_cli_check_sizes(&o, err, sizeof err)) return usage_error(err);
+    if (o.json_out && nnb_output_path_check(o.json_out, err, sizeof err)) return usage_error(err);
+
+    const char *tuned_core = nnb_tune_blas_env();
+    nnb_registry reg;
+    load_plugins(&o, &reg);
+    if (o.list) {
+        print_list(&reg, &o.config);
+        nnb_registry_free(&reg);
+        return 0;
+    }
+    const char *device = pick_device(&o);
+    nnb_selection sel[3];
+    int nsel = nnb_select(&o, &reg, device, sel, 3, err, sizeof err);
+    if (nsel < 0) return usage_error(err);
+    if (o.dump_dir && prepare_dump_dir(o.dump_dir, err, sizeof err)) return usage_error(err);
+    note_blas(tuned_core);
+
+    static nnb_run_results res;
+    res.config = o.config;
+    res.warmup = o.profile ? 0 : o.warmup;
+    res.nloops = o.profile ? 3 : o.nloops;
+    res.fuser = o.config.fuser;
+    res.executor = o.config.executor ? o.config.executor : "eager";
+    nnb_run_env env = {.opts = &o, .reg = &reg, .config = o.config};
+    if (!strcmp(device, NNB_DEVICE_CUDA)) {
+        char reason[300];
+        if (nnb_cuda_usable(reason, sizeof reason)) {
+            env.cuda_timer = nnb_cuda_timer_create(&env.config.cuda_stream, err, sizeof err);
+            if (!env.cuda_timer) fprintf(stderr, "nnbench: %s\n", err);
+        }
+    }
+    run_groups(&env, sel, nsel, &res, !o.print_json && !o.profile);
+    nnb_context_collect(&res.context, o.config.threads, device);
+    nnb_cuda_fill_context(&res.context);
+
+    int rc = exit_status(&res);
+    if (o.profile) fprintf(stderr, "nnbench: profiled %d iterations per runner (no statistics)\n", res.nloops);
+    else if (o.print_json == NNB_JSON_OSS) nnb_report_oss(stdout, &res);
+    else if (o.print_json == NNB_JSON_PEP) nnb_report_pep(stdout, &res);
+    if (o.json_out && nnb_report_json_write(o.json_out, &res, err, sizeof err)) {
+        fprintf(stderr, "nnbench: %s\n", err);
+        rc = EXIT_USAGE;
+    }
+    nnb_cuda_timer_destroy(env.cuda_timer);
+    free_results(&res);
+    nnb_registry_free(&reg);
+    return rc;
+}

@@ -1,0 +1,150 @@
+#define _GNU_SOURCE
+#include "driver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef NNB_INSTALL_RUNNER_DIR
+#define NNB_INSTALL_RUNNER_DIR "/usr/local/lib/nnbench/runners"
+#endif
+
+static int add_dir(char dirs[][1024], int n, int max_dirs, const char *d) {
+    if (n >= max_dirs || !*d) return n;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(dirs[i], d)) return n;
+    snprintf(dirs[n], 1024, "%s", d);
+    return n + 1;
+}
+
+int nnb_runner_dirs(const nnb_options *o, char dirs[][1024], int max_dirs) {
+    int n = 0;
+    char exe[1024];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            char d[1100];
+            snprintf(d, sizeof d, "%s/../lib/nnbench/runners", exe);
+            char *real = realpath(d, NULL);
+            if (real) {
+                n = add_dir(dirs, n, max_dirs, real);
+                free(real);
+            }
+        }
+    }
+    n = add_dir(dirs, n, max_dirs, NNB_INSTALL_RUNNER_DIR);
+    const char *env = getenv("NNBENCH_RUNNER_PATH");
+    if (env) {
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%s", env);
+        for (char *save = NULL, *tok = strtok_r(buf, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+            n = add_dir(dirs, n, max_dirs, tok);
+    }
+    for (int i = 0; i < o->runner_path_count; i++) n = add_dir(dirs, n, max_dirs, o->runner_paths[i]);
+    return n;
+}
+
+/* fastrnns' default order; runners it does not know follow in discovery order. */
+static const char *const preferred_order[] = {"cudnn",          "aten",           "jit",           "jit_premul",
+                                              "jit_premul_bias", "jit_simple",     "jit_multilayer", "py",
+                                              "vl_cudnn",       "vl_jit",         "vl_py",         "resnet18",
+                                              "resnet18_jit",   "resnet50",       "resnet50_jit"};
+
+static int rank_of(const char *name) {
+    int n = (int)(sizeof preferred_order / sizeof *preferred_order);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(preferred_order[i], name)) return i;
+    return n;
+}
+
+static int in_list(const nnb_name_list *l, const char *name) {
+    for (int i = 0; i < l->count; i++)
+        if (!strcmp(l->names[i], name)) return 1;
+    return 0;
+}
+
+static void known_names(const nnb_registry *reg, const char *group, const char *device, char *out, size_t cap) {
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < reg->count && used < cap; i++) {
+        const nnb_runner_desc *d = reg->runners[i].desc;
+        if (strcmp(d->group, group) || strcmp(d->device, device)) continue;
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "", d->name);
+    }
+    if (!used) snprintf(out, cap, "none");
+}
+
+static int select_named(const nnb_name_list *names, const nnb_registry *reg, const char *group, const char *device,
+                        nnb_selection *s, char *err, size_t err_len) {
+    for (int i = 0; i < names->count; i++) {
+        const char *name = names->names[i];
+        const nnb_loaded_runner *here = nnb_registry_find_on(reg, name, device);
+        const nnb_loaded_runner *any = nnb_registry_find(reg, name);
+        const char *flag = !strcmp(group, NNB_GROUP_CNNS) ? "--cnns" : "--rnns";
+        if (!any) {
+            char known[2048];
+            known_names(reg, group, device, known, sizeof known);
+            snprintf(err, err_len, "%s: unknown runner '%s' (known %s runners on %s: %s)", flag, name, group, device,
+                     known);
+            return -1;
+        }
+        if (!here) {
+            snprintf(err, err_len, "%s: runner '%s' has no %s version (it runs on %s)", flag, name, device,
+                     any->desc->device);
+            return -1;
+        }
+        if (strcmp(here->desc->group, group)) {
+            snprintf(err, err_len, "%s: runner '%s' belongs to group %s, not %s", flag, name, here->desc->group,
+                     group);
+            return -1;
+        }
+        if (s->count < (int)(sizeof s->runners / sizeof *s->runners)) s->runners[s->count++] = here;
+    }
+    return 0;
+}
+
+static void select_default(const nnb_registry *reg, const char *group, const char *device, nnb_selection *s) {
+    for (int rank = 0; rank <= (int)(sizeof preferred_order / sizeof *preferred_order); rank++)
+        for (int i = 0; i < reg->count; i++) {
+            const nnb_runner_desc *d = reg->runners[i].desc;
+            if (strcmp(d->group, group) || strcmp(d->device, device) || (d->flags & NNB_FLAG_HIDDEN)) continue;
+            if (rank_of(d->name) != rank) continue;
+            if (s->count < (int)(sizeof s->runners / sizeof *s->runners)) s->runners[s->count++] = &reg->runners[i];
+        }
+}
+
+int nnb_select(const nnb_options *o, const nnb_registry *reg, const char *device, nnb_selection *sel, int max_sel,
+               char *err, size_t err_len) {
+    /* fastrnns order: variable-length LSTMs, then LSTMs, then ResNets. */
+    static const char *const order[] = {NNB_GROUP_VL_RNNS, NNB_GROUP_RNNS, NNB_GROUP_CNNS};
+    int n = 0;
+    for (int g = 0; g < 3 && n < max_sel; g++) {
+        const char *group = order[g];
+        /* Without --group: cnns and rnns as fastrnns, except that naming runners
+         * with --rnns or --cnns alone restricts the run to those groups. */
+        int wanted;
+        if (o->groups.given) wanted = in_list(&o->groups, group);
+        else if (o->rnns.given || o->cnns.given)
+            wanted = (!strcmp(group, NNB_GROUP_RNNS) && o->rnns.given) || (!strcmp(group, NNB_GROUP_CNNS) && o->cnns.given);
+        else wanted = strcmp(group, NNB_GROUP_VL_RNNS) != 0;
+        if (!strcmp(group, NNB_GROUP_VL_RNNS) && o->variable_lstms) wanted = 1;
+        if (!wanted) continue;
+        nnb_selection *s = &sel[n];
+        memset(s, 0, sizeof *s);
+        s->group = group;
+        const nnb_name_list *names = !strcmp(group, NNB_GROUP_RNNS)   ? &o->rnns
+                                     : !strcmp(group, NNB_GROUP_CNNS) ? &o->cnns
+                                                                      : NULL;
+        if (names && names->given && names->count > 0) {
+            if (select_named(names, reg, group, device, s, err, err_len)) return -1;
+        } else {
+            select_default(reg, group, device, s);
+        }
+        n++;
+    }
+    return n;
+}

@@ -1,0 +1,130 @@
+/*
+ * Test plugin "good": runners that do (almost) nothing, for measuring the
+ * harness's own overhead and exercising the driver end to end.
+ *   empty       rnns/cpu: forward and backward return at once
+ *   empty_fwd   rnns/cpu: forward-only
+ *   create_fails rnns/cpu, hidden: create() fails with a message
+ *   forward_fails rnns/cpu, hidden: forward() fails on its third call
+ *   fake_cuda   rnns/cuda, hidden: a CUDA runner (skipped without a device)
+ * params() gives x (2, 3) = 0..5; outputs() gives y = 2x and dx = 2.
+ */
+#include <nnbench/runner.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct empty_model {
+    float x[6], y[6], dx[6];
+    nnb_tensor params[1], outputs[2];
+    int forward_calls, fail_forward_at;
+} empty_model;
+
+static void view(nnb_tensor *t, const char *name, float *data) {
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    t->dtype = NNB_F32;
+    t->ndim = 2;
+    t->shape[0] = 2;
+    t->shape[1] = 3;
+    t->data = data;
+}
+
+static void *create_model(const nnb_config *cfg, char *err, size_t err_len, int fail_forward_at) {
+    if (cfg->struct_size < sizeof(nnb_config)) {
+        snprintf(err, err_len, "config too old");
+        return NULL;
+    }
+    empty_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < 6; i++) m->x[i] = (float)i;
+    view(&m->params[0], "x", m->x);
+    view(&m->outputs[0], "y", m->y);
+    view(&m->outputs[1], "dx", m->dx);
+    m->fail_forward_at = fail_forward_at;
+    return m;
+}
+
+static void *empty_create(const nnb_config *cfg, char *err, size_t err_len) { return create_model(cfg, err, err_len, 0); }
+static void *failing_forward_create(const nnb_config *cfg, char *err, size_t err_len) {
+    return create_model(cfg, err, err_len, 3);
+}
+
+static void *failing_create(const nnb_config *cfg, char *err, size_t err_len) {
+    (void)cfg;
+    snprintf(err, err_len, "deliberate create failure for the test");
+    return NULL;
+}
+
+static int empty_forward(void *model, char *err, size_t err_len) {
+    empty_model *m = model;
+    if (++m->forward_calls == m->fail_forward_at) {
+        snprintf(err, err_len, "deliberate forward failure at call %d", m->forward_calls);
+        return -1;
+    }
+    for (int i = 0; i < 6; i++) m->y[i] = 2 * m->x[i];
+    return 0;
+}
+
+static int empty_backward(void *model, char *err, size_t err_len) {
+    (void)err, (void)err_len;
+    empty_model *m = model;
+    for (int i = 0; i < 6; i++) m->dx[i] = 2;
+    return 0;
+}
+
+static int empty_params(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    (void)err, (void)err_len;
+    empty_model *m = model;
+    out->count = 1;
+    out->items = m->params;
+    return 0;
+}
+
+static int empty_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    (void)err, (void)err_len;
+    empty_model *m = model;
+    out->count = 2;
+    out->items = m->outputs;
+    return 0;
+}
+
+static int empty_describe(void *model, char *buf, size_t len) {
+    (void)model;
+    snprintf(buf, len, "{\"implementation\": \"does nothing\"}");
+    return 0;
+}
+
+static double empty_flops(void *model) {
+    (void)model;
+    return 12.0;
+}
+
+static void empty_destroy(void *model) { free(model); }
+
+#define RUNNER(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, BACKWARD)                                 \
+    {.struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP, .device = DEVICE,       \
+     .description = DESC, .flags = FLAGS, .create = CREATE, .forward = empty_forward,              \
+     .backward = BACKWARD, .params = empty_params, .outputs = empty_outputs,                       \
+     .describe = empty_describe, .forward_flops = empty_flops, .backward_flops = empty_flops,      \
+     .destroy = empty_destroy}
+
+static const nnb_runner_desc runners[] = {
+    RUNNER("empty", NNB_GROUP_RNNS, NNB_DEVICE_CPU, "does nothing: measures the harness", 0, empty_create,
+           empty_backward),
+    RUNNER("empty_fwd", NNB_GROUP_RNNS, NNB_DEVICE_CPU, "does nothing, forward-only", 0, empty_create, NULL),
+    RUNNER("create_fails", NNB_GROUP_RNNS, NNB_DEVICE_CPU, "create always fails", NNB_FLAG_HIDDEN, failing_create,
+           empty_backward),
+    RUNNER("forward_fails", NNB_GROUP_RNNS, NNB_DEVICE_CPU, "forward fails on its third call", NNB_FLAG_HIDDEN,
+           failing_forward_create, empty_backward),
+    RUNNER("fake_cuda", NNB_GROUP_RNNS, NNB_DEVICE_CUDA, "a CUDA runner that needs a device", NNB_FLAG_HIDDEN,
+           empty_create, empty_backward),
+};
+
+static const nnb_plugin plugin = {NNB_ABI_MAJOR, NNB_ABI_MINOR, sizeof(nnb_plugin), "test_empty",
+                                  (int)(sizeof runners / sizeof *runners), runners};
+
+NNB_DEFINE_PLUGIN(plugin)
