@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian 12 packages nnbench builds against, if any is missing.
+# Run as root (or through sudo). The CUDA toolkit is not a Debian package here:
+# when /usr/local/cuda (nvcc, cuDNN, cuBLAS) is absent the CUDA runners are
+# simply not built.
+set -eu
+packages="build-essential cmake pkg-config git libopenblas-dev libdnnl-dev libcjson-dev"
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages:$missing; run as root (sudo $0)" >&2
+    exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
