@@ -122,7 +122,12 @@ int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *refer
     char rname[96];
     snprintf(rname, sizeof rname, "reference %s", reference->name);
     int with_backward = runner->backward != NULL && reference->backward != NULL;
-    void *ref_model = reference->create(cfg, err, err_len);
+    /* References are plain CPU runners: no CUDA executor or launch geometry. */
+    nnb_config ref_cfg = *cfg;
+    ref_cfg.executor = NULL;
+    ref_cfg.cuda_pointwise_loop_level = ref_cfg.cuda_pointwise_block_count = ref_cfg.cuda_pointwise_block_size = 0;
+    ref_cfg.cuda_stream = NULL;
+    void *ref_model = reference->create(&ref_cfg, err, err_len);
     if (!ref_model) {
         prefix_error(err, err_len, rname);
         return -1;
