@@ -1,0 +1,373 @@
+/*
+ * cuDNN 9 LSTM runners through the v8 RNN API:
+ *   cudnn            cudnnRNNForward (training mode), cudnnRNNBackwardData_v8, cudnnRNNBackwardWeights_v8
+ *   vl_cudnn         the same with per-sequence lengths in the RNN data descriptors
+ *                    (SEQ_MAJOR_UNPACKED, padding fill 0): packed-sequence semantics
+ *   cudnn_dropout    cuDNN's own dropout (p = 0.4) between layers; its RNG mask cannot
+ *                    equal nnb_dropout_mask, so this runner claims no reference
+ *   cudnn_layernorm  forward only: the library LSTM, then per step two LayerNorms of a
+ *                    seeded (B, 4H) input and cy = LN(cy) (gain 1, bias 0, eps 1e-5)
+ * Weights: cudnnGetRNNWeightParams tells where each (layer, linLayerID) lives in the
+ * weight space; cudnn_weight_map.c moves the PyTorch layout there, and the weight
+ * gradients back. Workspace and reserve space are allocated once, at create.
+ * cuDNN only accumulates weight gradients (CUDNN_WGRAD_MODE_ADD), so backward clears
+ * the gradient space first, as a framework's fresh gradient buffer would be.
+ */
+#include "cudnn_lstm.h"
+#include "cuda_common.h"
+#include "cudnn_weight_map.h"
+#include "lstm_kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CUDNN_DROPOUT_P 0.4f
+#define LN_EPS 1e-5f
+
+typedef struct cudnn_kind {
+    const char *name;
+    int variable, dropout, layernorm;
+} cudnn_kind;
+
+static const cudnn_kind KINDS[] = {
+    {"cudnn", 0, 0, 0}, {"vl_cudnn", 1, 0, 0}, {"cudnn_dropout", 0, 1, 0}, {"cudnn_layernorm", 0, 0, 1}};
+
+typedef struct cudnn_lstm {
+    nnb_cuda_ctx cu;
+    const cudnn_kind *kind;
+    nnb_lstm_data d;
+    int64_t T, B, I, H, L;
+    cudnnHandle_t handle;
+    cudnnRNNDescriptor_t rnn;
+    cudnnRNNDataDescriptor_t xdesc, ydesc;
+    cudnnTensorDescriptor_t hdesc, cdesc, mdesc, bdesc;
+    cudnnDropoutDescriptor_t drop;
+    cudnnMathType_t math;
+    uint64_t seed;
+    void *drop_states;
+    size_t drop_states_size, wsize, work_size, reserve_size;
+    int32_t *dev_seq_lengths; /* (B) */
+    float *w, *dw;            /* weight space and its gradient */
+    void *work, *reserve;
+    float *x, *dx;                        /* (T, B, I) */
+    float *y, *dy;                        /* (T, B, H) */
+    float *hx, *cx, *hy, *cy, *dhx, *dcx; /* (L, B, H) */
+    float *ln_in, *ln_out;                /* (B, 4H) cudnn_layernorm's seeded input and its output */
+    nnb_cudnn_weight_map map;
+    float *space_host;
+} cudnn_lstm;
+
+static const char *math_name(cudnnMathType_t m) {
+    switch (m) {
+    case CUDNN_DEFAULT_MATH:
+        return "CUDNN_DEFAULT_MATH (TF32 tensor ops allowed)";
+    case CUDNN_FMA_MATH:
+        return "CUDNN_FMA_MATH (fp32, no tensor ops)";
+    default:
+        return "other";
+    }
+}
+
+/* ---------------------------------------------------------------- phases */
+
+static int forward_enqueue(void *p, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)p;
+    NNB_CUDNN_TRY(cudnnSetStream(m->handle, m->cu.stream));
+    NNB_CUDNN_TRY(cudnnRNNForward(m->handle, m->rnn, CUDNN_FWD_MODE_TRAINING, m->dev_seq_lengths, m->xdesc, m->x,
+                                  m->ydesc, m->y, m->hdesc, m->hx, m->hy, m->cdesc, m->cx, m->cy, m->wsize, m->w,
+                                  m->work_size, m->work, m->reserve_size, m->reserve));
+    if (m->kind->layernorm) /* fastrnns' layernorm cudnn variant: LN work added per step */
+        for (int64_t t = 0; t < m->T; t++) {
+            int64_t rows = m->B, G = 4 * m->H;
+            NNB_KERNEL_TRY(nnb_cuda_layernorm_rows(m->cu.stream, m->ln_out, m->ln_in, NULL, NULL, rows, G, LN_EPS));
+            NNB_KERNEL_TRY(nnb_cuda_layernorm_rows(m->cu.stream, m->ln_out, m->ln_in, NULL, NULL, rows, G, LN_EPS));
+            NNB_KERNEL_TRY(nnb_cuda_layernorm_rows(m->cu.stream, m->cy, m->cy, NULL, NULL, m->L * m->B, m->H, LN_EPS));
+        }
+    return 0;
+}
+
+static int backward_enqueue(void *p, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)p;
+    NNB_CUDNN_TRY(cudnnSetStream(m->handle, m->cu.stream));
+    NNB_CUDA_TRY(cudaMemsetAsync(m->dw, 0, m->wsize, m->cu.stream));
+    /* dhy, dcy NULL: the final states get no upstream gradient. */
+    NNB_CUDNN_TRY(cudnnRNNBackwardData_v8(m->handle, m->rnn, m->dev_seq_lengths, m->ydesc, m->y, m->dy, m->xdesc, m->dx,
+                                          m->hdesc, m->hx, NULL, m->dhx, m->cdesc, m->cx, NULL, m->dcx, m->wsize, m->w,
+                                          m->work_size, m->work, m->reserve_size, m->reserve));
+    NNB_CUDNN_TRY(cudnnRNNBackwardWeights_v8(m->handle, m->rnn, CUDNN_WGRAD_MODE_ADD, m->dev_seq_lengths, m->xdesc,
+                                             m->x, m->hdesc, m->hx, m->ydesc, m->y, m->wsize, m->dw, m->work_size,
+                                             m->work, m->reserve_size, m->reserve));
+    return 0;
+}
+
+/* ----------------------------------------------------------------- setup */
+
+static int set_descriptors(cudnn_lstm *m, char *err, size_t err_len) {
+    int64_t T = m->T, B = m->B, I = m->I, H = m->H, L = m->L;
+    NNB_CUDNN_TRY(cudnnCreate(&m->handle));
+    NNB_CUDNN_TRY(cudnnCreateRNNDescriptor(&m->rnn));
+    NNB_CUDNN_TRY(cudnnCreateRNNDataDescriptor(&m->xdesc));
+    NNB_CUDNN_TRY(cudnnCreateRNNDataDescriptor(&m->ydesc));
+    NNB_CUDNN_TRY(cudnnCreateTensorDescriptor(&m->hdesc));
+    NNB_CUDNN_TRY(cudnnCreateTensorDescriptor(&m->cdesc));
+    NNB_CUDNN_TRY(cudnnCreateTensorDescriptor(&m->mdesc));
+    NNB_CUDNN_TRY(cudnnCreateTensorDescriptor(&m->bdesc));
+    NNB_CUDNN_TRY(cudnnCreateDropoutDescriptor(&m->drop));
+    NNB_CUDNN_TRY(cudnnDropoutGetStatesSize(m->handle, &m->drop_states_size));
+    if (nnb_cuda_alloc_bytes(&m->cu, &m->drop_states, m->drop_states_size, err, err_len))
+        return -1;
+    NNB_CUDNN_TRY(cudnnSetDropoutDescriptor(m->drop, m->handle, m->kind->dropout ? CUDNN_DROPOUT_P : 0.0f,
+                                            m->drop_states, m->drop_states_size, (unsigned long long)m->seed));
+    m->math = m->cu.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    NNB_CUDNN_TRY(cudnnSetRNNDescriptor_v8(m->rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM, CUDNN_RNN_DOUBLE_BIAS,
+                                           CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT,
+                                           m->math, (int32_t)I, (int32_t)H, (int32_t)H, (int32_t)L, m->drop,
+                                           CUDNN_RNN_PADDED_IO_ENABLED));
+    int *lengths = (int *)nnb_alloc_bytes(sizeof(int) * (size_t)B);
+    if (!lengths)
+        return nnb_fail(err, err_len, "out of memory");
+    for (int64_t b = 0; b < B; b++)
+        lengths[b] = (int)(m->d.variable ? m->d.lengths[b] : T);
+    float fill = 0.0f;
+    cudnnStatus_t sx = cudnnSetRNNDataDescriptor(m->xdesc, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
+                                                 (int)T, (int)B, (int)I, lengths, &fill);
+    cudnnStatus_t sy = cudnnSetRNNDataDescriptor(m->ydesc, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
+                                                 (int)T, (int)B, (int)H, lengths, &fill);
+    int rc = 0;
+    if (nnb_cuda_alloc_bytes(&m->cu, (void **)&m->dev_seq_lengths, sizeof(int32_t) * (size_t)B, err, err_len))
+        rc = -1;
+    else if (cudaMemcpy(m->dev_seq_lengths, lengths, sizeof(int32_t) * (size_t)B, cudaMemcpyHostToDevice) !=
+             cudaSuccess)
+        rc = nnb_fail(err, err_len, "cudaMemcpy of the sequence lengths failed");
+    nnb_free(lengths);
+    if (rc)
+        return -1;
+    NNB_CUDNN_TRY(sx);
+    NNB_CUDNN_TRY(sy);
+    int dims[3] = {(int)L, (int)B, (int)H}, strides[3] = {(int)(B * H), (int)H, 1};
+    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->hdesc, CUDNN_DATA_FLOAT, 3, dims, strides));
+    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->cdesc, CUDNN_DATA_FLOAT, 3, dims, strides));
+    return 0;
+}
+
+static int64_t desc_elements(cudnnTensorDescriptor_t desc) {
+    cudnnDataType_t dt;
+    int nb = 0, dims[8], strides[8];
+    if (cudnnGetTensorNdDescriptor(desc, 8, &dt, &nb, dims, strides) != CUDNN_STATUS_SUCCESS)
+        return -1;
+    int64_t n = 1;
+    for (int i = 0; i < nb; i++)
+        n *= dims[i];
+    return n;
+}
+
+/* Where cuDNN keeps each (layer, linLayerID), then the PyTorch weights moved there. */
+static int place_weights(cudnn_lstm *m, char *err, size_t err_len) {
+    NNB_CUDNN_TRY(cudnnGetRNNWeightSpaceSize(m->handle, m->rnn, &m->wsize));
+    if (nnb_cuda_alloc_bytes(&m->cu, (void **)&m->w, m->wsize, err, err_len) ||
+        nnb_cuda_alloc_bytes(&m->cu, (void **)&m->dw, m->wsize, err, err_len))
+        return -1;
+    m->map.L = m->L, m->map.I = m->I, m->map.H = m->H;
+    m->map.space_floats = (int64_t)(m->wsize / sizeof(float));
+    m->map.slots = (nnb_cudnn_slot *)nnb_alloc_bytes(sizeof(nnb_cudnn_slot) * (size_t)m->L * NNB_CUDNN_LSTM_LIN_LAYERS);
+    if (!m->map.slots)
+        return nnb_fail(err, err_len, "out of memory");
+    for (int64_t k = 0; k < m->L; k++)
+        for (int id = 0; id < NNB_CUDNN_LSTM_LIN_LAYERS; id++) {
+            void *maddr = NULL, *baddr = NULL;
+            NNB_CUDNN_TRY(cudnnGetRNNWeightParams(m->handle, m->rnn, (int32_t)k, m->wsize, m->w, id, m->mdesc, &maddr,
+                                                  m->bdesc, &baddr));
+            nnb_cudnn_slot *s = &m->map.slots[k * NNB_CUDNN_LSTM_LIN_LAYERS + id];
+            s->m_offset = maddr ? ((char *)maddr - (char *)m->w) / (int64_t)sizeof(float) : -1;
+            s->b_offset = baddr ? ((char *)baddr - (char *)m->w) / (int64_t)sizeof(float) : -1;
+            s->m_count = desc_elements(m->mdesc);
+            s->b_count = desc_elements(m->bdesc);
+        }
+    if (nnb_cudnn_map_validate(&m->map, err, err_len))
+        return -1;
+    if (!(m->space_host = nnb_alloc_floats((size_t)m->map.space_floats)))
+        return nnb_fail(err, err_len, "out of memory");
+    nnb_cudnn_pack(&m->map, m->d.w_ih, m->d.w_hh, m->d.b_ih, m->d.b_hh, m->space_host);
+    return nnb_cuda_upload(m->w, m->space_host, (size_t)m->map.space_floats, err, err_len);
+}
+
+static int setup(cudnn_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
+    m->seed = cfg->seed;
+    if (nnb_cuda_ctx_init(&m->cu, cfg, m->kind->name, 0, err, err_len))
+        return -1;
+    if (nnb_lstm_data_init(&m->d, cfg, m->kind->variable, 0, err, err_len))
+        return -1;
+    m->T = m->d.T, m->B = m->d.B, m->I = m->d.I, m->H = m->d.H, m->L = m->d.L;
+    int64_t T = m->T, B = m->B, I = m->I, H = m->H, L = m->L;
+    if ((double)T * (double)B * (double)(I > 4 * H ? I : 4 * H) > 2147483647.0)
+        return nnb_fail(err, err_len, "%s: sizes exceed cuDNN's int dimensions", m->kind->name);
+    if (set_descriptors(m, err, err_len) || place_weights(m, err, err_len))
+        return -1;
+    NNB_CUDNN_TRY(cudnnGetRNNTempSpaceSizes(m->handle, m->rnn, CUDNN_FWD_MODE_TRAINING, m->xdesc, &m->work_size,
+                                            &m->reserve_size));
+    nnb_cuda_ctx *c = &m->cu;
+    size_t tbi = (size_t)(T * B * I), tbh = (size_t)(T * B * H), lbh = (size_t)(L * B * H);
+    if (nnb_cuda_alloc_bytes(c, &m->work, m->work_size, err, err_len) ||
+        nnb_cuda_alloc_bytes(c, &m->reserve, m->reserve_size, err, err_len) ||
+        nnb_cuda_alloc(c, &m->x, tbi, err, err_len) || nnb_cuda_alloc(c, &m->dx, tbi, err, err_len) ||
+        nnb_cuda_alloc(c, &m->y, tbh, err, err_len) || nnb_cuda_alloc(c, &m->dy, tbh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->hx, lbh, err, err_len) || nnb_cuda_alloc(c, &m->cx, lbh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->hy, lbh, err, err_len) || nnb_cuda_alloc(c, &m->cy, lbh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->dhx, lbh, err, err_len) || nnb_cuda_alloc(c, &m->dcx, lbh, err, err_len))
+        return -1;
+    if (nnb_cuda_upload(m->x, m->d.x, tbi, err, err_len) || nnb_cuda_upload(m->dy, m->d.grad_y, tbh, err, err_len) ||
+        nnb_cuda_upload(m->hx, m->d.hx, lbh, err, err_len) || nnb_cuda_upload(m->cx, m->d.cx, lbh, err, err_len))
+        return -1;
+    if (m->kind->layernorm) {
+        size_t bg = (size_t)(B * 4 * H);
+        float *host = nnb_alloc_floats(bg);
+        if (!host)
+            return nnb_fail(err, err_len, "out of memory");
+        nnb_fill_normal(host, bg, cfg->seed, "ln_input1");
+        int rc = nnb_cuda_alloc(c, &m->ln_in, bg, err, err_len) || nnb_cuda_alloc(c, &m->ln_out, bg, err, err_len) ||
+                 nnb_cuda_upload(m->ln_in, host, bg, err, err_len);
+        nnb_free(host);
+        if (rc)
+            return -1;
+    }
+    NNB_CUDA_TRY(cudaDeviceSynchronize());
+    if (c->graph) {
+        if (nnb_cuda_capture(c, forward_enqueue, m, &c->fwd_exec, err, err_len))
+            return -1;
+        if (!m->kind->layernorm && nnb_cuda_capture(c, backward_enqueue, m, &c->bwd_exec, err, err_len))
+            return -1;
+        NNB_CUDNN_TRY(cudnnSetStream(m->handle, c->user_stream)); /* off the dead capture stream */
+    }
+    return 0;
+}
+
+static void destroy(void *model) {
+    cudnn_lstm *m = (cudnn_lstm *)model;
+    if (!m)
+        return;
+    if (m->rnn)
+        cudnnDestroyRNNDescriptor(m->rnn);
+    if (m->xdesc)
+        cudnnDestroyRNNDataDescriptor(m->xdesc);
+    if (m->ydesc)
+        cudnnDestroyRNNDataDescriptor(m->ydesc);
+    cudnnTensorDescriptor_t tds[] = {m->hdesc, m->cdesc, m->mdesc, m->bdesc};
+    for (size_t i = 0; i < sizeof tds / sizeof *tds; i++)
+        if (tds[i])
+            cudnnDestroyTensorDescriptor(tds[i]);
+    if (m->drop)
+        cudnnDestroyDropoutDescriptor(m->drop);
+    if (m->handle)
+        cudnnDestroy(m->handle);
+    nnb_cuda_ctx_free(&m->cu);
+    nnb_lstm_data_free(&m->d);
+    nnb_free(m->map.slots);
+    nnb_free(m->space_host);
+    nnb_free(m);
+}
+
+static void *create_kind(const cudnn_kind *kind, const nnb_config *cfg, char *err, size_t err_len) {
+    double t0 = nnb_now_seconds();
+    cudnn_lstm *m = (cudnn_lstm *)nnb_alloc_bytes(sizeof *m);
+    if (!m) {
+        nnb_fail(err, err_len, "out of memory");
+        return NULL;
+    }
+    m->kind = kind;
+    if (setup(m, cfg, err, err_len)) {
+        destroy(m);
+        return NULL;
+    }
+    m->cu.create_ms = 1e3 * (nnb_now_seconds() - t0);
+    return m;
+}
+
+void *nnb_cudnn_create_cudnn(const nnb_config *cfg, char *err, size_t err_len) {
+    return create_kind(&KINDS[0], cfg, err, err_len);
+}
+void *nnb_cudnn_create_vl_cudnn(const nnb_config *cfg, char *err, size_t err_len) {
+    return create_kind(&KINDS[1], cfg, err, err_len);
+}
+void *nnb_cudnn_create_cudnn_dropout(const nnb_config *cfg, char *err, size_t err_len) {
+    return create_kind(&KINDS[2], cfg, err, err_len);
+}
+void *nnb_cudnn_create_cudnn_layernorm(const nnb_config *cfg, char *err, size_t err_len) {
+    return create_kind(&KINDS[3], cfg, err, err_len);
+}
+
+/* ------------------------------------------------------------- interface */
+
+int nnb_cudnn_forward(void *model, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)model;
+    return nnb_cuda_run_phase(&m->cu, "forward", forward_enqueue, m, m->cu.fwd_exec, err, err_len);
+}
+
+int nnb_cudnn_backward(void *model, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)model;
+    return nnb_cuda_run_phase(&m->cu, "backward", backward_enqueue, m, m->cu.bwd_exec, err, err_len);
+}
+
+int nnb_cudnn_params(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    (void)err, (void)err_len;
+    *out = nnb_lstm_data_params(&((cudnn_lstm *)model)->d);
+    return 0;
+}
+
+int nnb_cudnn_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)model;
+    nnb_lstm_data *d = &m->d;
+    size_t tbi = (size_t)(m->T * m->B * m->I), tbh = (size_t)(m->T * m->B * m->H), lbh = (size_t)(m->L * m->B * m->H);
+    if (nnb_cuda_download(&m->cu, d->y, m->y, tbh, err, err_len) ||
+        nnb_cuda_download(&m->cu, d->hy, m->hy, lbh, err, err_len) ||
+        nnb_cuda_download(&m->cu, d->cy, m->cy, lbh, err, err_len))
+        return -1;
+    *out = nnb_lstm_data_outputs(d);
+    if (m->kind->layernorm) { /* forward-only: y, hy, cy */
+        out->count = 3;
+        return 0;
+    }
+    if (nnb_cuda_download(&m->cu, d->dx, m->dx, tbi, err, err_len) ||
+        nnb_cuda_download(&m->cu, d->dhx, m->dhx, lbh, err, err_len) ||
+        nnb_cuda_download(&m->cu, d->dcx, m->dcx, lbh, err, err_len) ||
+        nnb_cuda_download(&m->cu, m->space_host, m->dw, (size_t)m->map.space_floats, err, err_len))
+        return -1;
+    nnb_cudnn_unpack(&m->map, m->space_host, d->dw_ih, d->dw_hh, d->db_ih, d->db_hh);
+    if (m->d.variable) /* dx rows past a sequence's end: no step there, so no gradient */
+        for (int64_t t = 0; t < m->T; t++)
+            for (int64_t b = 0; b < m->B; b++)
+                if (t >= m->d.lengths[b])
+                    memset(d->dx + (t * m->B + b) * m->I, 0, sizeof(float) * (size_t)m->I);
+    return 0;
+}
+
+int nnb_cudnn_describe(void *model, char *buf, size_t buf_len) {
+    cudnn_lstm *m = (cudnn_lstm *)model;
+    size_t used = 0;
+    nnb_appendf(buf, buf_len, &used, "{\"runner\":\"%s\",", m->kind->name);
+    nnb_cuda_describe_common(&m->cu, buf, buf_len, &used);
+    nnb_appendf(buf, buf_len, &used,
+                "\"library\":\"cuDNN RNN v8 API (cudnnRNNForward training, cudnnRNNBackwardData_v8, "
+                "cudnnRNNBackwardWeights_v8 ADD)\",\"algo\":\"CUDNN_RNN_ALGO_STANDARD\",\"math\":\"%s\","
+                "\"fuser\":\"n/a (cuDNN kernels)\",",
+                math_name(m->math));
+    nnb_appendf(buf, buf_len, &used,
+                "\"layout\":\"CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, padded IO, %s\",\"weight_space_bytes\":%zu,"
+                "\"workspace_bytes\":%zu,\"reserve_bytes\":%zu,",
+                m->d.variable ? "per-sequence lengths" : "all sequences of length T", m->wsize, m->work_size,
+                m->reserve_size);
+    if (m->kind->dropout)
+        nnb_appendf(buf, buf_len, &used,
+                    "\"dropout\":\"cuDNN dropout descriptor p=%.2f between layers; cuDNN's RNG mask, not "
+                    "nnb_dropout_mask: not comparable with a reference\",",
+                    CUDNN_DROPOUT_P);
+    if (m->kind->layernorm)
+        nnb_appendf(buf, buf_len, &used,
+                    "\"layernorm\":\"per step: LN of a seeded (B,4H) input twice + cy=LN(cy); one warp per row, "
+                    "eps 1e-5, gain 1, bias 0\",");
+    nnb_appendf(buf, buf_len, &used, "\"layers\":%lld}", (long long)m->L);
+    return used + 1 < buf_len ? 0 : -1;
+}
+
+double nnb_cudnn_forward_flops(void *model) { return nnb_lstm_forward_flops(&((cudnn_lstm *)model)->d); }
+double nnb_cudnn_backward_flops(void *model) { return nnb_lstm_backward_flops(&((cudnn_lstm *)model)->d); }
+void nnb_cudnn_destroy(void *model) { destroy(model); }

@@ -1,0 +1,556 @@
+/*
+ * Hand-written CUDA LSTM runners: cuBLAS GEMMs plus the pointwise kernels of
+ * kernels/cuda (fused te/old, or one kernel per op). One engine, configured per
+ * runner (the same definitions as the CPU runners):
+ *   aten            per step x.W_ih^T and h.W_hh^T into separate buffers, then one kernel per op
+ *   jit             per step x.W_ih^T, h.W_hh^T accumulated onto it, one fused cell kernel;
+ *                   backward per step likewise (dx_t, dW_ih, dW_hh, bias sums every step)
+ *   jit_multilayer  jit's schedule, layers looped inside one forward/backward
+ *   jit_premul      x.W_ih^T for all T steps as one GEMM up front; per step h.W_hh^T + cell;
+ *                   backward batches the input-side GEMMs (dx, dW_ih) over all steps
+ *   jit_premul_bias premul with b_ih folded into the big GEMM (C preset to b_ih, beta 1),
+ *                   b_hh added by the cell; each bias gradient reduced once over all steps
+ *   jit_simple      single layer, outputs only the final (h, c); backward from the final h
+ *                   (upstream gradient "grad_hy", as the CPU py_simple reference)
+ *   jit_dropout     premul, p = 0.4 inverted dropout between layers, mask from nnb_dropout_mask
+ *   vl_jit          premul over the padded (T, B) block, rows sorted by length (longest
+ *                   first) so each step runs its GEMM and cell on the shrinking active rows
+ * All rows are kept in sorted order on the device (identity for fixed length);
+ * outputs() un-sorts on the host.
+ */
+#include "custom_lstm.h"
+#include "cuda_common.h"
+#include "cuda_gemm.h"
+#include "lstm_kernels.h"
+#include "pointwise_ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DROPOUT_P 0.4f
+
+typedef struct cu_layer {
+    int64_t in;                       /* input width: I for layer 0, else H */
+    float *w_ih, *w_hh, *b_ih, *b_hh; /* (4H, in), (4H, H), (4H), (4H) */
+    float *dw_ih, *dw_hh, *db_ih, *db_hh;
+    float *gates;   /* (T, B, 4H) activated gates, saved for backward */
+    float *hs, *cs; /* (T+1, B, H): row 0 = hx/cx, row t+1 = after step t */
+    float *mask;    /* (T, B, H) dropout mask on this layer's input, or NULL */
+    float *xin;     /* (T, B, H) masked input (dropout, k >= 1), or NULL */
+} cu_layer;
+
+typedef struct cu_lstm {
+    nnb_cuda_ctx cu;
+    const nnb_cuda_engine_kind *kind;
+    nnb_lstm_data d;
+    nnb_cell_variant cell;
+    const char *fuser;
+    nnb_pw_geometry geo;
+    int64_t T, B, I, H, L;
+    int64_t *bt;              /* (T) active rows at step t */
+    int64_t *perm;            /* (B) device row r holds sequence perm[r] */
+    int64_t *len;             /* (B) length of device row r */
+    cu_layer *layers;         /* [L] */
+    float *x, *dx;            /* (T, B, I) */
+    float *grad_y;            /* (T, B, H) upstream gradient of y (NULL for jit_simple) */
+    float *grad_hy;           /* (B, H) jit_simple's upstream gradient of the final h */
+    float *h_grad_hy;         /* host copy of it */
+    float *dlayer[2];         /* (T, B, H) gradient reaching a lower layer's output, ping-pong */
+    float *dgates;            /* (T, B, 4H) */
+    float *gates_h;           /* (B, 4H) aten's separate h.W_hh^T */
+    float *scratch;           /* (3, B, H) unfused cell temporaries */
+    float *dh_rec, *dc;       /* (B, H) recurrent gradients */
+    float *dhx, *dcx;         /* (L, B, H) */
+    float *ones;              /* (T * B) for bias column sums */
+    float *stage;             /* host staging for un-sorting */
+    nnb_tensor *simple_views; /* jit_simple's own params and outputs */
+    int simple_params, simple_outputs;
+} cu_lstm;
+
+static int layer_forward(cu_lstm *m, int64_t k, char *err, size_t err_len);
+static int layer_backward(cu_lstm *m, int64_t k, const float *dy, float *dxout, char *err, size_t err_len);
+
+/* ------------------------------------------------------------ time loops */
+
+static const float *layer_input(const cu_lstm *m, int64_t k) {
+    if (k == 0)
+        return m->x;
+    if (m->layers[k].xin)
+        return m->layers[k].xin;
+    return m->layers[k - 1].hs + m->B * m->H;
+}
+
+static int forward_enqueue(void *p, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)p;
+    NNB_CUBLAS_TRY(cublasSetStream(m->cu.cublas, m->cu.stream));
+    for (int64_t k = 0; k < m->L; k++)
+        if (layer_forward(m, k, err, err_len))
+            return -1;
+    return 0;
+}
+
+static int layer_forward(cu_lstm *m, int64_t k, char *err, size_t err_len) {
+    const nnb_cuda_engine_kind *kind = m->kind;
+    cu_layer *ly = &m->layers[k];
+    cudaStream_t s = m->cu.stream;
+    cublasHandle_t h = m->cu.cublas;
+    int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
+    if (ly->xin) /* dropout: this layer's input is the mask times the layer below's output */
+        NNB_KERNEL_TRY(nnb_cuda_pointwise(&m->geo, s, NNB_PW_MUL, ly->xin, H, m->layers[k - 1].hs + B * H, H, ly->mask,
+                                          H, T * B, H));
+    const float *X = layer_input(m, k);
+    if (kind->premul) {
+        float beta = 0.0f;
+        if (kind->premul_bias) { /* gates = b_ih (broadcast) + X W_ih^T */
+            NNB_KERNEL_TRY(nnb_cuda_pointwise(&m->geo, s, NNB_PW_COPY, ly->gates, G, ly->b_ih, 0, NULL, 0, T * B, G));
+            beta = 1.0f;
+        }
+        if (nnb_gemm_nt(h, T * B, G, in, X, in, ly->w_ih, in, beta, ly->gates, G, err, err_len))
+            return -1;
+    }
+    const float *bias_a = kind->premul_bias ? NULL : ly->b_ih;
+    for (int64_t t = 0; t < T; t++) {
+        int64_t bt = m->bt[t];
+        float *gates = ly->gates + t * B * G;
+        const float *h_prev = ly->hs + t * B * H, *c_prev = ly->cs + t * B * H;
+        if (!kind->premul && nnb_gemm_nt(h, bt, G, in, X + t * B * in, in, ly->w_ih, in, 0.0f, gates, G, err, err_len))
+            return -1;
+        if (kind->aten) {
+            if (nnb_gemm_nt(h, bt, G, H, h_prev, H, ly->w_hh, H, 0.0f, m->gates_h, G, err, err_len))
+                return -1;
+            NNB_KERNEL_TRY(nnb_cuda_pointwise(&m->geo, s, NNB_PW_ADD, gates, G, gates, G, m->gates_h, G, bt, G));
+        } else if (nnb_gemm_nt(h, bt, G, H, h_prev, H, ly->w_hh, H, 1.0f, gates, G, err, err_len)) {
+            return -1;
+        }
+        NNB_KERNEL_TRY(nnb_cuda_lstm_cell_fwd(m->cell, &m->geo, s, gates, bias_a, ly->b_hh, c_prev,
+                                              ly->cs + (t + 1) * B * H, ly->hs + (t + 1) * B * H, m->scratch, bt, H));
+    }
+    return 0;
+}
+
+static int backward_enqueue(void *p, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)p;
+    cudaStream_t s = m->cu.stream;
+    NNB_CUBLAS_TRY(cublasSetStream(m->cu.cublas, s));
+    int64_t T = m->T, B = m->B, H = m->H;
+    for (int64_t k = m->L - 1; k >= 0; k--) {
+        const float *dy = k == m->L - 1 ? m->grad_y : m->dlayer[k % 2];
+        float *dxout = k == 0 ? m->dx : m->dlayer[(k - 1) % 2];
+        if (layer_backward(m, k, dy, dxout, err, err_len))
+            return -1;
+        if (k > 0 && m->layers[k].mask) /* through the dropout mask to the layer below's output */
+            NNB_KERNEL_TRY(
+                nnb_cuda_pointwise(&m->geo, s, NNB_PW_MUL, dxout, H, dxout, H, m->layers[k].mask, H, T * B, H));
+    }
+    return 0;
+}
+
+static int layer_backward(cu_lstm *m, int64_t k, const float *dy, float *dxout, char *err, size_t err_len) {
+    const nnb_cuda_engine_kind *kind = m->kind;
+    cu_layer *ly = &m->layers[k];
+    cudaStream_t s = m->cu.stream;
+    cublasHandle_t h = m->cu.cublas;
+    int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
+    const float *X = layer_input(m, k);
+    size_t bh = sizeof(float) * (size_t)(B * H);
+    /* Gradients are overwritten each backward (weight gradients accumulate over steps from zero). */
+    NNB_CUDA_TRY(cudaMemsetAsync(ly->dw_ih, 0, sizeof(float) * (size_t)(G * in), s));
+    NNB_CUDA_TRY(cudaMemsetAsync(ly->dw_hh, 0, sizeof(float) * (size_t)(G * H), s));
+    NNB_CUDA_TRY(cudaMemsetAsync(ly->db_hh, 0, sizeof(float) * (size_t)G, s));
+    NNB_CUDA_TRY(cudaMemsetAsync(m->dc, 0, bh, s));
+    if (m->grad_hy && k == m->L - 1)
+        NNB_CUDA_TRY(cudaMemcpyAsync(m->dh_rec, m->grad_hy, bh, cudaMemcpyDeviceToDevice, s));
+    else
+        NNB_CUDA_TRY(cudaMemsetAsync(m->dh_rec, 0, bh, s));
+    if (m->d.variable) { /* rows past a sequence's end must hold zero gradients */
+        NNB_CUDA_TRY(cudaMemsetAsync(m->dgates, 0, sizeof(float) * (size_t)(T * B * G), s));
+        NNB_CUDA_TRY(cudaMemsetAsync(dxout, 0, sizeof(float) * (size_t)(T * B * in), s));
+    }
+    for (int64_t t = T - 1; t >= 0; t--) {
+        int64_t bt = m->bt[t];
+        const float *gates = ly->gates + t * B * G;
+        float *dg = m->dgates + t * B * G;
+        NNB_KERNEL_TRY(nnb_cuda_lstm_cell_bwd(m->cell, &m->geo, s, gates, ly->cs + t * B * H, ly->cs + (t + 1) * B * H,
+                                              dy ? dy + t * B * H : NULL, m->dh_rec, m->dc, dg, m->scratch, bt, H));
+        if (nnb_gemm_nn(h, bt, H, G, dg, G, ly->w_hh, H, 0.0f, m->dh_rec, H, err, err_len))
+            return -1;
+        if (nnb_gemm_tn(h, G, H, bt, dg, G, ly->hs + t * B * H, H, 1.0f, ly->dw_hh, H, err, err_len))
+            return -1;
+        if (!kind->premul_bias && nnb_colsum(h, bt, G, dg, G, m->ones, 1.0f, ly->db_hh, err, err_len))
+            return -1;
+        if (!kind->premul) {
+            if (nnb_gemm_nn(h, bt, in, G, dg, G, ly->w_ih, in, 0.0f, dxout + t * B * in, in, err, err_len))
+                return -1;
+            if (nnb_gemm_tn(h, G, in, bt, dg, G, X + t * B * in, in, 1.0f, ly->dw_ih, in, err, err_len))
+                return -1;
+        }
+    }
+    if (kind->premul) {
+        if (nnb_gemm_nn(h, T * B, in, G, m->dgates, G, ly->w_ih, in, 0.0f, dxout, in, err, err_len))
+            return -1;
+        if (nnb_gemm_tn(h, G, in, T * B, m->dgates, G, X, in, 1.0f, ly->dw_ih, in, err, err_len))
+            return -1;
+    }
+    if (kind->premul_bias && nnb_colsum(h, T * B, G, m->dgates, G, m->ones, 0.0f, ly->db_hh, err, err_len))
+        return -1;
+    /* b_ih and b_hh enter the same pre-activation: equal gradients. */
+    NNB_CUDA_TRY(cudaMemcpyAsync(ly->db_ih, ly->db_hh, sizeof(float) * (size_t)G, cudaMemcpyDeviceToDevice, s));
+    NNB_CUDA_TRY(cudaMemcpyAsync(m->dhx + k * B * H, m->dh_rec, bh, cudaMemcpyDeviceToDevice, s));
+    NNB_CUDA_TRY(cudaMemcpyAsync(m->dcx + k * B * H, m->dc, bh, cudaMemcpyDeviceToDevice, s));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static const nnb_cuda_engine_kind KINDS[] = {
+    {"aten", 1, 0, 0, 0, 0, 0, "per step: 2 cublasSgemm (x.W_ih^T, h.W_hh^T) + add + one kernel per pointwise op"},
+    {"jit", 0, 0, 0, 0, 0, 0, "per step: cublasSgemm x.W_ih^T, cublasSgemm h.W_hh^T (beta 1), fused cell"},
+    {"jit_multilayer", 0, 0, 0, 0, 0, 0,
+     "jit's per-step schedule, all layers inside one forward/backward (same GPU schedule as jit)"},
+    {"jit_premul", 0, 1, 0, 0, 0, 0, "one cublasSgemm x.W_ih^T for all steps; per step h.W_hh^T (beta 1) + fused cell"},
+    {"jit_premul_bias", 0, 1, 1, 0, 0, 0,
+     "one cublasSgemm b_ih + x.W_ih^T for all steps; per step h.W_hh^T + fused cell adding b_hh; bias grads reduced "
+     "once"},
+    {"jit_simple", 0, 0, 0, 0, 0, 1, "jit's schedule, single layer, final (h, c) only; backward from grad_hy"},
+    {"jit_dropout", 0, 1, 0, 1, 0, 0, "jit_premul per layer, inverted dropout p=0.4 (nnb_dropout_mask) between layers"},
+    {"vl_jit", 0, 1, 0, 0, 1, 0,
+     "rows sorted by length; one premul GEMM over the padded block; per step GEMM + fused cell on the active rows"},
+};
+
+static const nnb_cuda_engine_kind *kind_named(const char *name) {
+    for (size_t i = 0; i < sizeof KINDS / sizeof *KINDS; i++)
+        if (!strcmp(KINDS[i].name, name))
+            return &KINDS[i];
+    return NULL;
+}
+
+static int parse_fuser(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
+    const char *f = cfg->fuser ? cfg->fuser : "te";
+    if (m->kind->aten) { /* aten is the unfused baseline by definition */
+        m->cell = NNB_CELL_NONE;
+        m->fuser = "n/a (aten is unfused by definition)";
+        return 0;
+    }
+    if (!strcmp(f, "te"))
+        m->cell = NNB_CELL_TE;
+    else if (!strcmp(f, "old"))
+        m->cell = NNB_CELL_OLD;
+    else if (!strcmp(f, "none"))
+        m->cell = NNB_CELL_NONE;
+    else
+        return nnb_fail(err, err_len, "%s: unknown fuser '%s' (te, old, none)", m->kind->name, f);
+    m->fuser = f;
+    return 0;
+}
+
+/* Active rows per step, and the length-descending order of the sequences. */
+static int plan_rows(cu_lstm *m, char *err, size_t err_len) {
+    m->bt = (int64_t *)nnb_alloc_bytes(sizeof(int64_t) * (size_t)m->T);
+    m->perm = (int64_t *)nnb_alloc_bytes(sizeof(int64_t) * (size_t)m->B);
+    m->len = (int64_t *)nnb_alloc_bytes(sizeof(int64_t) * (size_t)m->B);
+    if (!m->bt || !m->perm || !m->len)
+        return nnb_fail(err, err_len, "out of memory");
+    for (int64_t b = 0; b < m->B; b++)
+        m->perm[b] = b;
+    if (m->d.variable) /* stable insertion sort, longest first (B is small) */
+        for (int64_t i = 1; i < m->B; i++)
+            for (int64_t j = i; j > 0 && m->d.lengths[m->perm[j]] > m->d.lengths[m->perm[j - 1]]; j--) {
+                int64_t tmp = m->perm[j];
+                m->perm[j] = m->perm[j - 1];
+                m->perm[j - 1] = tmp;
+            }
+    for (int64_t r = 0; r < m->B; r++)
+        m->len[r] = m->d.variable ? m->d.lengths[m->perm[r]] : m->T;
+    for (int64_t t = 0; t < m->T; t++) {
+        int64_t n = 0;
+        while (n < m->B && m->len[n] > t)
+            n++;
+        m->bt[t] = n;
+    }
+    return 0;
+}
+
+/* dst rows in device (sorted) order from a host (steps, B, W) array. */
+static void gather_rows(const cu_lstm *m, float *dst, const float *src, int64_t steps, int64_t W) {
+    for (int64_t t = 0; t < steps; t++)
+        for (int64_t r = 0; r < m->B; r++)
+            memcpy(dst + (t * m->B + r) * W, src + (t * m->B + m->perm[r]) * W, sizeof(float) * (size_t)W);
+}
+
+static void scatter_rows(const cu_lstm *m, float *dst, const float *src, int64_t steps, int64_t W) {
+    for (int64_t t = 0; t < steps; t++)
+        for (int64_t r = 0; r < m->B; r++)
+            memcpy(dst + (t * m->B + m->perm[r]) * W, src + (t * m->B + r) * W, sizeof(float) * (size_t)W);
+}
+
+static int upload_rows(cu_lstm *m, float *dev, const float *host, int64_t steps, int64_t W, char *err, size_t err_len) {
+    gather_rows(m, m->stage, host, steps, W);
+    return nnb_cuda_upload(dev, m->stage, (size_t)(steps * m->B * W), err, err_len);
+}
+
+static int alloc_layer(cu_lstm *m, int64_t k, const nnb_config *cfg, char *err, size_t err_len) {
+    nnb_cuda_ctx *c = &m->cu;
+    cu_layer *ly = &m->layers[k];
+    int64_t T = m->T, B = m->B, H = m->H, G = 4 * H;
+    ly->in = nnb_lstm_layer_input(&m->d, k);
+    size_t wih = (size_t)(G * ly->in), whh = (size_t)(G * H), tbg = (size_t)(T * B * G), hs = (size_t)((T + 1) * B * H);
+    if (nnb_cuda_alloc(c, &ly->w_ih, wih, err, err_len) || nnb_cuda_alloc(c, &ly->w_hh, whh, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->b_ih, (size_t)G, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->b_hh, (size_t)G, err, err_len) || nnb_cuda_alloc(c, &ly->dw_ih, wih, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->dw_hh, whh, err, err_len) || nnb_cuda_alloc(c, &ly->db_ih, (size_t)G, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->db_hh, (size_t)G, err, err_len) || nnb_cuda_alloc(c, &ly->gates, tbg, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->hs, hs, err, err_len) || nnb_cuda_alloc(c, &ly->cs, hs, err, err_len))
+        return -1;
+    if (nnb_cuda_upload(ly->w_ih, m->d.w_ih[k], wih, err, err_len) ||
+        nnb_cuda_upload(ly->w_hh, m->d.w_hh[k], whh, err, err_len) ||
+        nnb_cuda_upload(ly->b_ih, m->d.b_ih[k], (size_t)G, err, err_len) ||
+        nnb_cuda_upload(ly->b_hh, m->d.b_hh[k], (size_t)G, err, err_len))
+        return -1;
+    /* initial state rows */
+    if (upload_rows(m, ly->hs, m->d.hx + k * B * H, 1, H, err, err_len) ||
+        upload_rows(m, ly->cs, m->d.cx + k * B * H, 1, H, err, err_len))
+        return -1;
+    if (m->kind->dropout && k > 0) {
+        size_t tbh = (size_t)(T * B * H);
+        float *mask = nnb_alloc_floats(tbh);
+        if (!mask)
+            return nnb_fail(err, err_len, "out of memory for the dropout mask");
+        nnb_dropout_mask(mask, tbh, cfg->seed, (int)k, DROPOUT_P);
+        int rc = nnb_cuda_alloc(c, &ly->mask, tbh, err, err_len) || nnb_cuda_alloc(c, &ly->xin, tbh, err, err_len) ||
+                 nnb_cuda_upload(ly->mask, mask, tbh, err, err_len);
+        nnb_free(mask);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* jit_simple's tensor lists: no y / grad_y; grad_hy (1, B, H) instead. */
+static int build_simple_views(cu_lstm *m, char *err, size_t err_len) {
+    int np = m->d.param_count, no = m->d.output_count;
+    m->simple_views = (nnb_tensor *)nnb_alloc_bytes(sizeof(nnb_tensor) * (size_t)(np + no + 1));
+    if (!m->simple_views)
+        return nnb_fail(err, err_len, "out of memory");
+    int n = 0;
+    for (int i = 0; i < np; i++)
+        if (strcmp(m->d.param_views[i].name, "grad_y"))
+            m->simple_views[n++] = m->d.param_views[i];
+    nnb_tensor *g = &m->simple_views[n++];
+    g->name = "grad_hy";
+    g->dtype = NNB_F32;
+    g->ndim = 3; /* (1, B, H), as hy and as the CPU py_simple lists it */
+    g->shape[0] = 1;
+    g->shape[1] = m->B;
+    g->shape[2] = m->H;
+    g->data = m->h_grad_hy;
+    m->simple_params = n;
+    for (int i = 0; i < no; i++)
+        if (strcmp(m->d.output_views[i].name, "y"))
+            m->simple_views[n++] = m->d.output_views[i];
+    m->simple_outputs = n - m->simple_params;
+    return 0;
+}
+
+static int setup(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
+    const nnb_cuda_engine_kind *kind = m->kind;
+    if (kind->simple && cfg->num_layers > 1)
+        return nnb_fail(err, err_len, "jit_simple is single-layer by definition (numLayers %lld requested)",
+                        (long long)cfg->num_layers);
+    if (parse_fuser(m, cfg, err, err_len))
+        return -1;
+    if (nnb_pw_geometry_from_config(&m->geo, cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count,
+                                    cfg->cuda_pointwise_loop_level, err, err_len))
+        return -1;
+    if (nnb_cuda_ctx_init(&m->cu, cfg, kind->name, 1, err, err_len))
+        return -1;
+    if (nnb_lstm_data_init(&m->d, cfg, kind->variable, kind->simple ? 1 : 0, err, err_len))
+        return -1;
+    m->T = m->d.T, m->B = m->d.B, m->I = m->d.I, m->H = m->d.H, m->L = m->d.L;
+    int64_t T = m->T, B = m->B, I = m->I, H = m->H, G = 4 * H, L = m->L;
+    if ((double)T * (double)B * (double)(G > I ? G : I) > 2147483647.0)
+        return nnb_fail(err, err_len, "%s: T*B*max(4H, I) exceeds cuBLAS's int dimensions", kind->name);
+    if (plan_rows(m, err, err_len))
+        return -1;
+    size_t stage = (size_t)((T + 1) * B * (H > I ? H : I));
+    if (!(m->stage = nnb_alloc_floats(stage)))
+        return nnb_fail(err, err_len, "out of host memory");
+    m->layers = (cu_layer *)nnb_alloc_bytes(sizeof(cu_layer) * (size_t)L);
+    if (!m->layers)
+        return nnb_fail(err, err_len, "out of memory");
+    nnb_cuda_ctx *c = &m->cu;
+    size_t tbh = (size_t)(T * B * H), bh = (size_t)(B * H), tb = (size_t)(T * B);
+    if (nnb_cuda_alloc(c, &m->x, (size_t)(T * B * I), err, err_len) ||
+        nnb_cuda_alloc(c, &m->dx, (size_t)(T * B * I), err, err_len) ||
+        nnb_cuda_alloc(c, &m->dgates, tb * (size_t)G, err, err_len) ||
+        nnb_cuda_alloc(c, &m->gates_h, bh * 4, err, err_len) || nnb_cuda_alloc(c, &m->scratch, 3 * bh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->dh_rec, bh, err, err_len) || nnb_cuda_alloc(c, &m->dc, bh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->dhx, (size_t)L * bh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->dcx, (size_t)L * bh, err, err_len) || nnb_cuda_alloc(c, &m->ones, tb, err, err_len))
+        return -1;
+    if (L > 1 &&
+        (nnb_cuda_alloc(c, &m->dlayer[0], tbh, err, err_len) || nnb_cuda_alloc(c, &m->dlayer[1], tbh, err, err_len)))
+        return -1;
+    if (upload_rows(m, m->x, m->d.x, T, I, err, err_len))
+        return -1;
+    for (size_t i = 0; i < tb; i++)
+        m->stage[i] = 1.0f;
+    if (nnb_cuda_upload(m->ones, m->stage, tb, err, err_len))
+        return -1;
+    if (kind->simple) {
+        if (!(m->h_grad_hy = nnb_alloc_floats(bh)))
+            return nnb_fail(err, err_len, "out of host memory");
+        nnb_fill_normal(m->h_grad_hy, bh, cfg->seed, "grad_hy");
+        if (nnb_cuda_alloc(c, &m->grad_hy, bh, err, err_len) ||
+            nnb_cuda_upload(m->grad_hy, m->h_grad_hy, bh, err, err_len) || build_simple_views(m, err, err_len))
+            return -1;
+    } else if (nnb_cuda_alloc(c, &m->grad_y, tbh, err, err_len) ||
+               upload_rows(m, m->grad_y, m->d.grad_y, T, H, err, err_len)) {
+        return -1;
+    }
+    for (int64_t k = 0; k < L; k++)
+        if (alloc_layer(m, k, cfg, err, err_len))
+            return -1;
+    NNB_CUDA_TRY(cudaDeviceSynchronize());
+    if (m->cu.graph && (nnb_cuda_capture(c, forward_enqueue, m, &c->fwd_exec, err, err_len) ||
+                        nnb_cuda_capture(c, backward_enqueue, m, &c->bwd_exec, err, err_len)))
+        return -1;
+    return 0;
+}
+
+static void *create_kind(const char *name, const nnb_config *cfg, char *err, size_t err_len) {
+    double t0 = nnb_now_seconds();
+    cu_lstm *m = (cu_lstm *)nnb_alloc_bytes(sizeof *m);
+    if (!m) {
+        nnb_fail(err, err_len, "out of memory");
+        return NULL;
+    }
+    m->kind = kind_named(name);
+    if (setup(m, cfg, err, err_len)) {
+        nnb_cu_lstm_destroy(m);
+        return NULL;
+    }
+    m->cu.create_ms = 1e3 * (nnb_now_seconds() - t0);
+    return m;
+}
+
+#define NNB_DEFINE_CUSTOM_CREATE(name)                                                                                 \
+    void *nnb_cu_lstm_create_##name(const nnb_config *cfg, char *err, size_t err_len) {                                \
+        return create_kind(#name, cfg, err, err_len);                                                                  \
+    }
+NNB_CUDA_CUSTOM_RUNNERS(NNB_DEFINE_CUSTOM_CREATE)
+
+void nnb_cu_lstm_destroy(void *model) {
+    cu_lstm *m = (cu_lstm *)model;
+    if (!m)
+        return;
+    nnb_cuda_ctx_free(&m->cu);
+    nnb_lstm_data_free(&m->d);
+    nnb_free(m->layers);
+    nnb_free(m->bt);
+    nnb_free(m->perm);
+    nnb_free(m->len);
+    nnb_free(m->stage);
+    nnb_free(m->h_grad_hy);
+    nnb_free(m->simple_views);
+    nnb_free(m);
+}
+
+/* ------------------------------------------------------------- interface */
+
+int nnb_cu_lstm_forward(void *model, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)model;
+    return nnb_cuda_run_phase(&m->cu, "forward", forward_enqueue, m, m->cu.fwd_exec, err, err_len);
+}
+
+int nnb_cu_lstm_backward(void *model, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)model;
+    return nnb_cuda_run_phase(&m->cu, "backward", backward_enqueue, m, m->cu.bwd_exec, err, err_len);
+}
+
+int nnb_cu_lstm_params(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    (void)err, (void)err_len;
+    cu_lstm *m = (cu_lstm *)model;
+    if (m->kind->simple) {
+        out->count = m->simple_params;
+        out->items = m->simple_views;
+    } else {
+        *out = nnb_lstm_data_params(&m->d);
+    }
+    return 0;
+}
+
+/* Brings every output and gradient back into nnb_lstm_data, in the caller's row order. */
+static int download_all(cu_lstm *m, char *err, size_t err_len) {
+    nnb_lstm_data *d = &m->d;
+    int64_t T = m->T, B = m->B, I = m->I, H = m->H, G = 4 * H;
+    float *st = m->stage;
+    for (int64_t k = 0; k < m->L; k++) {
+        const cu_layer *ly = &m->layers[k];
+        float *states[2] = {ly->hs, ly->cs}, *finals[2] = {d->hy + k * B * H, d->cy + k * B * H};
+        for (int s = 0; s < 2; s++) {
+            if (nnb_cuda_download(&m->cu, st, states[s], (size_t)((T + 1) * B * H), err, err_len))
+                return -1;
+            for (int64_t r = 0; r < B; r++) /* the state after each sequence's own last step */
+                memcpy(finals[s] + m->perm[r] * H, st + (m->len[r] * B + r) * H, sizeof(float) * (size_t)H);
+            if (s == 0 && k == m->L - 1)
+                for (int64_t t = 0; t < T; t++)
+                    for (int64_t r = 0; r < B; r++) {
+                        float *dst = d->y + (t * B + m->perm[r]) * H;
+                        if (t < m->len[r])
+                            memcpy(dst, st + ((t + 1) * B + r) * H, sizeof(float) * (size_t)H);
+                        else
+                            memset(dst, 0, sizeof(float) * (size_t)H);
+                    }
+        }
+        size_t wih = (size_t)(G * ly->in), whh = (size_t)(G * H);
+        if (nnb_cuda_download(&m->cu, d->dw_ih[k], ly->dw_ih, wih, err, err_len) ||
+            nnb_cuda_download(&m->cu, d->dw_hh[k], ly->dw_hh, whh, err, err_len) ||
+            nnb_cuda_download(&m->cu, d->db_ih[k], ly->db_ih, (size_t)G, err, err_len) ||
+            nnb_cuda_download(&m->cu, d->db_hh[k], ly->db_hh, (size_t)G, err, err_len))
+            return -1;
+    }
+    if (nnb_cuda_download(&m->cu, st, m->dx, (size_t)(T * B * I), err, err_len))
+        return -1;
+    scatter_rows(m, d->dx, st, T, I);
+    if (nnb_cuda_download(&m->cu, st, m->dhx, (size_t)(m->L * B * H), err, err_len))
+        return -1;
+    scatter_rows(m, d->dhx, st, m->L, H);
+    if (nnb_cuda_download(&m->cu, st, m->dcx, (size_t)(m->L * B * H), err, err_len))
+        return -1;
+    scatter_rows(m, d->dcx, st, m->L, H);
+    return 0;
+}
+
+int nnb_cu_lstm_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)model;
+    if (download_all(m, err, err_len))
+        return -1;
+    if (m->kind->simple) {
+        out->count = m->simple_outputs;
+        out->items = m->simple_views + m->simple_params;
+    } else {
+        *out = nnb_lstm_data_outputs(&m->d);
+    }
+    return 0;
+}
+
+int nnb_cu_lstm_describe(void *model, char *buf, size_t buf_len) {
+    cu_lstm *m = (cu_lstm *)model;
+    size_t used = 0;
+    nnb_appendf(buf, buf_len, &used, "{\"runner\":\"%s\",", m->kind->name);
+    nnb_cuda_describe_common(&m->cu, buf, buf_len, &used);
+    nnb_appendf(buf, buf_len, &used, "\"schedule\":\"%s\",\"gemm\":\"cublasSgemm (fp32%s)\",", m->kind->schedule,
+                m->cu.tf32 ? ", TF32 tensor ops allowed" : "");
+    nnb_appendf(buf, buf_len, &used, "\"fuser\":\"%s\",\"cell_kernels\":\"%s\",", m->fuser,
+                nnb_cell_variant_kernels(m->cell));
+    nnb_appendf(buf, buf_len, &used,
+                "\"pointwise_geometry\":{\"block_size\":%d,\"block_count_cap\":%d,\"loop_level\":%d},",
+                m->geo.block_size, m->geo.block_count, m->geo.loop_level);
+    if (m->kind->dropout)
+        nnb_appendf(buf, buf_len, &used, "\"dropout\":%.2f,", DROPOUT_P);
+    nnb_appendf(buf, buf_len, &used, "\"layers\":%lld}", (long long)m->L);
+    return used + 1 < buf_len ? 0 : -1;
+}
+
+double nnb_cu_lstm_forward_flops(void *model) { return nnb_lstm_forward_flops(&((cu_lstm *)model)->d); }
+double nnb_cu_lstm_backward_flops(void *model) { return nnb_lstm_backward_flops(&((cu_lstm *)model)->d); }

@@ -1,0 +1,460 @@
+/*
+ * jit_layernorm on CUDA: fastrnns' LayerNorm LSTM cell (as the CPU runner and
+ * its reference py_layernorm), no gate biases:
+ *   pre = LN_i(x W_ih^T) + LN_h(h W_hh^T)   (LN over 4H, learnable gain and bias)
+ *   i, f, g, o from pre;  c' = LN_c(f * c + i * g)  (over H);  h' = o * tanh(c')
+ * Schedule: x W_ih^T for all steps as one cuBLAS GEMM and LN_i over all T*B rows
+ * at once (LN is row-wise); per step h W_hh^T, LN_h, the fused gate half, LN_c,
+ * the fused output half. LayerNorms are one warp per row (kernels/cuda), saving
+ * the normalised rows and 1/std for backward. Backward per step: output half,
+ * LN_c backward, gate half, LN_h backward, h-side GEMMs; then LN_i backward and
+ * the input-side GEMMs batched over all steps; LayerNorm gain/bias gradients
+ * reduced once over all steps (cuBLAS GEMV column sums).
+ * jit_layernorm_decom: the same, with each forward LayerNorm as seven passes
+ * (mean, subtract, variance, 1/std, normalise, scale, shift) as fastrnns'
+ * decomposed version; its backward is jit_layernorm's (fused LayerNorm backward).
+ * LN parameters come from the same named streams as the CPU runners:
+ *   ln_{i,h}_weight_l{k} (4H), ln_c_weight_l{k} (H): uniform [0.5, 1.5)
+ *   ln_{i,h}_bias_l{k}, ln_c_bias_l{k}: uniform [-0.1, 0.1)
+ */
+#include "layernorm_lstm.h"
+#include "cuda_common.h"
+#include "cuda_gemm.h"
+#include "lstm_kernels.h"
+#include "pointwise_ops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define LN_EPS 1e-5f
+#define LN_GAIN_LO 0.5f
+#define LN_GAIN_HI 1.5f
+#define LN_BIAS_LO -0.1f
+#define LN_BIAS_HI 0.1f
+
+enum { LN_I = 0, LN_H = 1, LN_C = 2, LN_COUNT = 3 };
+static const char *const LN_NAMES[LN_COUNT] = {"ln_i", "ln_h", "ln_c"};
+
+typedef struct ln_layer {
+    int64_t in;
+    float *w_ih, *w_hh, *dw_ih, *dw_hh;     /* (4H, in), (4H, H) */
+    float *gain[LN_COUNT], *bias[LN_COUNT]; /* (4H), (4H), (H) */
+    float *dgain[LN_COUNT], *dbias[LN_COUNT];
+    float *h_gain[LN_COUNT], *h_bias[LN_COUNT];   /* host copies (params) */
+    float *h_dgain[LN_COUNT], *h_dbias[LN_COUNT]; /* host gradients (outputs) */
+    float *acts;                                  /* (T, B, 4H): LN_i(x W_ih^T) rows, then the activated gates */
+    float *xhat_i, *xhat_h;                       /* (T, B, 4H) normalised rows */
+    float *rstd_i, *rstd_h, *rstd_c;              /* (T, B) */
+    float *xhat_c;                                /* (T, B, H) */
+    float *hs, *cs;                               /* (T+1, B, H): h and LN_c(c) per step, row 0 = hx, cx */
+} ln_layer;
+
+typedef struct ln_lstm {
+    nnb_cuda_ctx cu;
+    const char *name; /* jit_layernorm or jit_layernorm_decom */
+    int decom;        /* forward LayerNorms as one pass per op */
+    float *stat;      /* (T * B) decomposed LayerNorm's row statistics */
+    nnb_lstm_data d;
+    nnb_pw_geometry geo;
+    const char *fuser;
+    int64_t T, B, I, H, L;
+    ln_layer *layers;
+    float *x, *dx, *grad_y; /* (T, B, I), (T, B, I), (T, B, H) */
+    float *dlayer[2];       /* (T, B, H) gradient between layers */
+    float *gh;              /* (B, 4H) h W_hh^T, then LN_h of it */
+    float *c_raw;           /* (B, H) f * c + i * g before LN_c */
+    float *dgates;          /* (T, B, 4H) gradient reaching LN_i's and LN_h's outputs */
+    float *dgh;             /* (B, 4H) gradient reaching h W_hh^T */
+    float *dc_norm;         /* (T, B, H) gradient reaching LN_c's output */
+    float *dc_raw;          /* (B, H) */
+    float *dh_rec, *dc;     /* (B, H) */
+    float *dhx, *dcx;       /* (L, B, H) */
+    float *prod;            /* (T, B, 4H) scratch: dy * xhat for gain gradients */
+    float *dgx;             /* (T, B, 4H) gradient reaching x W_ih^T */
+    float *ones;            /* (T * B) */
+    nnb_tensor *params, *outputs;
+    int param_count, output_count;
+    char (*names)[40];
+    int name_count;
+} ln_lstm;
+
+static int64_t ln_width(const ln_lstm *m, int n) { return n == LN_C ? m->H : 4 * m->H; }
+
+/* ---------------------------------------------------------------- forward */
+
+static int ln_forward(ln_lstm *m, float *out, float *xhat, float *rstd, const float *in, const float *gain,
+                      const float *bias, int64_t rows, int64_t cols, char *err, size_t err_len) {
+    if (m->decom)
+        NNB_KERNEL_TRY(nnb_cuda_layernorm_decomposed(&m->geo, m->cu.stream, out, xhat, rstd, m->stat, in, gain, bias,
+                                                     rows, cols, LN_EPS));
+    else
+        NNB_KERNEL_TRY(nnb_cuda_layernorm_fwd(m->cu.stream, out, xhat, rstd, in, gain, bias, rows, cols, LN_EPS));
+    return 0;
+}
+
+static int layer_forward(ln_lstm *m, int64_t k, char *err, size_t err_len) {
+    ln_layer *ly = &m->layers[k];
+    cudaStream_t s = m->cu.stream;
+    cublasHandle_t h = m->cu.cublas;
+    int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
+    const float *X = k == 0 ? m->x : m->layers[k - 1].hs + B * H;
+    if (nnb_gemm_nt(h, T * B, G, in, X, in, ly->w_ih, in, 0.0f, ly->acts, G, err, err_len))
+        return -1;
+    if (ln_forward(m, ly->acts, ly->xhat_i, ly->rstd_i, ly->acts, ly->gain[LN_I], ly->bias[LN_I], T * B, G, err,
+                   err_len))
+        return -1;
+    for (int64_t t = 0; t < T; t++) {
+        float *acts = ly->acts + t * B * G;
+        const float *h_prev = ly->hs + t * B * H, *c_prev = ly->cs + t * B * H;
+        if (nnb_gemm_nt(h, B, G, H, h_prev, H, ly->w_hh, H, 0.0f, m->gh, G, err, err_len))
+            return -1;
+        if (ln_forward(m, m->gh, ly->xhat_h + t * B * G, ly->rstd_h + t * B, m->gh, ly->gain[LN_H], ly->bias[LN_H], B,
+                       G, err, err_len))
+            return -1;
+        NNB_KERNEL_TRY(nnb_cuda_ln_cell(0, &m->geo, s, m->gh, c_prev, NULL, NULL, NULL, acts, m->c_raw, B, H));
+        float *c_norm = ly->cs + (t + 1) * B * H;
+        if (ln_forward(m, c_norm, ly->xhat_c + t * B * H, ly->rstd_c + t * B, m->c_raw, ly->gain[LN_C], ly->bias[LN_C],
+                       B, H, err, err_len))
+            return -1;
+        NNB_KERNEL_TRY(
+            nnb_cuda_ln_cell(1, &m->geo, s, acts, c_norm, NULL, NULL, NULL, ly->hs + (t + 1) * B * H, NULL, B, H));
+    }
+    return 0;
+}
+
+static int forward_enqueue(void *p, char *err, size_t err_len) {
+    ln_lstm *m = (ln_lstm *)p;
+    NNB_CUBLAS_TRY(cublasSetStream(m->cu.cublas, m->cu.stream));
+    for (int64_t k = 0; k < m->L; k++)
+        if (layer_forward(m, k, err, err_len))
+            return -1;
+    return 0;
+}
+
+/* --------------------------------------------------------------- backward */
+
+/* dgain = colsum(dy * xhat), dbias = colsum(dy) over rows. */
+static int ln_param_grads(ln_lstm *m, const float *dy, const float *xhat, int64_t rows, int64_t cols, float *dgain,
+                          float *dbias, char *err, size_t err_len) {
+    NNB_KERNEL_TRY(
+        nnb_cuda_pointwise(&m->geo, m->cu.stream, NNB_PW_MUL, m->prod, cols, dy, cols, xhat, cols, rows, cols));
+    if (nnb_colsum(m->cu.cublas, rows, cols, m->prod, cols, m->ones, 0.0f, dgain, err, err_len))
+        return -1;
+    return nnb_colsum(m->cu.cublas, rows, cols, dy, cols, m->ones, 0.0f, dbias, err, err_len);
+}
+
+static int layer_backward(ln_lstm *m, int64_t k, const float *dy, float *dxout, char *err, size_t err_len) {
+    ln_layer *ly = &m->layers[k];
+    cudaStream_t s = m->cu.stream;
+    cublasHandle_t h = m->cu.cublas;
+    int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
+    const float *X = k == 0 ? m->x : m->layers[k - 1].hs + B * H;
+    size_t bh = sizeof(float) * (size_t)(B * H);
+    NNB_CUDA_TRY(cudaMemsetAsync(ly->dw_hh, 0, sizeof(float) * (size_t)(G * H), s));
+    NNB_CUDA_TRY(cudaMemsetAsync(m->dh_rec, 0, bh, s));
+    NNB_CUDA_TRY(cudaMemsetAsync(m->dc, 0, bh, s));
+    for (int64_t t = T - 1; t >= 0; t--) {
+        const float *acts = ly->acts + t * B * G, *c_norm = ly->cs + (t + 1) * B * H;
+        float *dg = m->dgates + t * B * G, *dcn = m->dc_norm + t * B * H;
+        NNB_KERNEL_TRY(
+            nnb_cuda_ln_cell(2, &m->geo, s, acts, c_norm, dy ? dy + t * B * H : NULL, m->dh_rec, m->dc, dg, dcn, B, H));
+        NNB_KERNEL_TRY(nnb_cuda_layernorm_bwd(s, m->dc_raw, dcn, ly->xhat_c + t * B * H, ly->rstd_c + t * B,
+                                              ly->gain[LN_C], B, H));
+        NNB_KERNEL_TRY(
+            nnb_cuda_ln_cell(3, &m->geo, s, acts, ly->cs + t * B * H, m->dc_raw, NULL, NULL, dg, m->dc, B, H));
+        NNB_KERNEL_TRY(
+            nnb_cuda_layernorm_bwd(s, m->dgh, dg, ly->xhat_h + t * B * G, ly->rstd_h + t * B, ly->gain[LN_H], B, G));
+        if (nnb_gemm_nn(h, B, H, G, m->dgh, G, ly->w_hh, H, 0.0f, m->dh_rec, H, err, err_len))
+            return -1;
+        if (nnb_gemm_tn(h, G, H, B, m->dgh, G, ly->hs + t * B * H, H, 1.0f, ly->dw_hh, H, err, err_len))
+            return -1;
+    }
+    /* input side, batched over all steps */
+    NNB_KERNEL_TRY(nnb_cuda_layernorm_bwd(s, m->dgx, m->dgates, ly->xhat_i, ly->rstd_i, ly->gain[LN_I], T * B, G));
+    if (nnb_gemm_nn(h, T * B, in, G, m->dgx, G, ly->w_ih, in, 0.0f, dxout, in, err, err_len))
+        return -1;
+    if (nnb_gemm_tn(h, G, in, T * B, m->dgx, G, X, in, 0.0f, ly->dw_ih, in, err, err_len))
+        return -1;
+    /* LN_i and LN_h see the same output gradient (their outputs are summed) */
+    if (ln_param_grads(m, m->dgates, ly->xhat_i, T * B, G, ly->dgain[LN_I], ly->dbias[LN_I], err, err_len) ||
+        ln_param_grads(m, m->dgates, ly->xhat_h, T * B, G, ly->dgain[LN_H], ly->dbias[LN_H], err, err_len) ||
+        ln_param_grads(m, m->dc_norm, ly->xhat_c, T * B, H, ly->dgain[LN_C], ly->dbias[LN_C], err, err_len))
+        return -1;
+    NNB_CUDA_TRY(cudaMemcpyAsync(m->dhx + k * B * H, m->dh_rec, bh, cudaMemcpyDeviceToDevice, s));
+    NNB_CUDA_TRY(cudaMemcpyAsync(m->dcx + k * B * H, m->dc, bh, cudaMemcpyDeviceToDevice, s));
+    return 0;
+}
+
+static int backward_enqueue(void *p, char *err, size_t err_len) {
+    ln_lstm *m = (ln_lstm *)p;
+    NNB_CUBLAS_TRY(cublasSetStream(m->cu.cublas, m->cu.stream));
+    for (int64_t k = m->L - 1; k >= 0; k--) {
+        const float *dy = k == m->L - 1 ? m->grad_y : m->dlayer[k % 2];
+        float *dxout = k == 0 ? m->dx : m->dlayer[(k - 1) % 2];
+        if (layer_backward(m, k, dy, dxout, err, err_len))
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static int is_bias_tensor(const char *name) { return !strncmp(name, "b_", 2) || !strncmp(name, "db_", 3); }
+
+static const char *add_name(ln_lstm *m, const char *prefix, int n, int64_t k) {
+    char *dst = m->names[m->name_count++];
+    snprintf(dst, sizeof m->names[0], "%s%s_%s_l%lld", prefix[0] == 'd' ? "d" : "", LN_NAMES[n],
+             prefix[1] == 'w' ? "weight" : "bias", (long long)k);
+    return dst;
+}
+
+static void set_view(nnb_tensor *t, const char *name, const float *data, int64_t n) {
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    t->dtype = NNB_F32;
+    t->ndim = 1;
+    t->shape[0] = n;
+    t->data = data;
+}
+
+/* nnb_lstm_data's views less the gate biases, plus the LN parameters and their gradients. */
+static int build_views(ln_lstm *m, char *err, size_t err_len) {
+    const nnb_lstm_data *d = &m->d;
+    size_t cap = (size_t)(d->param_count + d->output_count) + 12 * (size_t)m->L;
+    m->params = (nnb_tensor *)nnb_alloc_bytes(sizeof(nnb_tensor) * cap);
+    m->outputs = (nnb_tensor *)nnb_alloc_bytes(sizeof(nnb_tensor) * cap);
+    m->names = (char(*)[40])nnb_alloc_bytes(sizeof m->names[0] * 12 * (size_t)m->L);
+    if (!m->params || !m->outputs || !m->names)
+        return nnb_fail(err, err_len, "out of memory");
+    for (int i = 0; i < d->param_count; i++)
+        if (!is_bias_tensor(d->param_views[i].name))
+            m->params[m->param_count++] = d->param_views[i];
+    for (int i = 0; i < d->output_count; i++)
+        if (!is_bias_tensor(d->output_views[i].name))
+            m->outputs[m->output_count++] = d->output_views[i];
+    for (int64_t k = 0; k < m->L; k++)
+        for (int n = 0; n < LN_COUNT; n++) {
+            const ln_layer *ly = &m->layers[k];
+            int64_t w = ln_width(m, n);
+            set_view(&m->params[m->param_count++], add_name(m, "-w", n, k), ly->h_gain[n], w);
+            set_view(&m->params[m->param_count++], add_name(m, "-b", n, k), ly->h_bias[n], w);
+            set_view(&m->outputs[m->output_count++], add_name(m, "dw", n, k), ly->h_dgain[n], w);
+            set_view(&m->outputs[m->output_count++], add_name(m, "db", n, k), ly->h_dbias[n], w);
+        }
+    return 0;
+}
+
+static int alloc_layer(ln_lstm *m, int64_t k, uint64_t seed, char *err, size_t err_len) {
+    nnb_cuda_ctx *c = &m->cu;
+    ln_layer *ly = &m->layers[k];
+    int64_t T = m->T, B = m->B, H = m->H, G = 4 * H;
+    ly->in = nnb_lstm_layer_input(&m->d, k);
+    size_t wih = (size_t)(G * ly->in), whh = (size_t)(G * H), tbg = (size_t)(T * B * G), tb = (size_t)(T * B);
+    size_t hs = (size_t)((T + 1) * B * H);
+    if (nnb_cuda_alloc(c, &ly->w_ih, wih, err, err_len) || nnb_cuda_alloc(c, &ly->w_hh, whh, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->dw_ih, wih, err, err_len) || nnb_cuda_alloc(c, &ly->dw_hh, whh, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->acts, tbg, err, err_len) || nnb_cuda_alloc(c, &ly->xhat_i, tbg, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->xhat_h, tbg, err, err_len) || nnb_cuda_alloc(c, &ly->rstd_i, tb, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->rstd_h, tb, err, err_len) || nnb_cuda_alloc(c, &ly->rstd_c, tb, err, err_len) ||
+        nnb_cuda_alloc(c, &ly->xhat_c, (size_t)(T * B * H), err, err_len) ||
+        nnb_cuda_alloc(c, &ly->hs, hs, err, err_len) || nnb_cuda_alloc(c, &ly->cs, hs, err, err_len))
+        return -1;
+    if (nnb_cuda_upload(ly->w_ih, m->d.w_ih[k], wih, err, err_len) ||
+        nnb_cuda_upload(ly->w_hh, m->d.w_hh[k], whh, err, err_len) ||
+        nnb_cuda_upload(ly->hs, m->d.hx + k * B * H, (size_t)(B * H), err, err_len) ||
+        nnb_cuda_upload(ly->cs, m->d.cx + k * B * H, (size_t)(B * H), err, err_len))
+        return -1;
+    for (int n = 0; n < LN_COUNT; n++) {
+        size_t w = (size_t)ln_width(m, n);
+        char name[40];
+        if (!(ly->h_gain[n] = nnb_alloc_floats(w)) || !(ly->h_bias[n] = nnb_alloc_floats(w)) ||
+            !(ly->h_dgain[n] = nnb_alloc_floats(w)) || !(ly->h_dbias[n] = nnb_alloc_floats(w)))
+            return nnb_fail(err, err_len, "out of host memory");
+        snprintf(name, sizeof name, "%s_weight_l%lld", LN_NAMES[n], (long long)k);
+        nnb_fill_uniform(ly->h_gain[n], w, seed, name, LN_GAIN_LO, LN_GAIN_HI);
+        snprintf(name, sizeof name, "%s_bias_l%lld", LN_NAMES[n], (long long)k);
+        nnb_fill_uniform(ly->h_bias[n], w, seed, name, LN_BIAS_LO, LN_BIAS_HI);
+        if (nnb_cuda_alloc(c, &ly->gain[n], w, err, err_len) || nnb_cuda_alloc(c, &ly->bias[n], w, err, err_len) ||
+            nnb_cuda_alloc(c, &ly->dgain[n], w, err, err_len) || nnb_cuda_alloc(c, &ly->dbias[n], w, err, err_len) ||
+            nnb_cuda_upload(ly->gain[n], ly->h_gain[n], w, err, err_len) ||
+            nnb_cuda_upload(ly->bias[n], ly->h_bias[n], w, err, err_len))
+            return -1;
+    }
+    return 0;
+}
+
+static int setup(ln_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
+    const char *f = cfg->fuser ? cfg->fuser : "te";
+    if (strcmp(f, "te") && strcmp(f, "old"))
+        return nnb_fail(err, err_len,
+                        "%s: fuser '%s' not supported on cuda (te or old: both run the fused LayerNorm-LSTM cell "
+                        "kernels)",
+                        m->name, f);
+    m->fuser = f;
+    if (nnb_pw_geometry_from_config(&m->geo, cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count,
+                                    cfg->cuda_pointwise_loop_level, err, err_len))
+        return -1;
+    if (nnb_cuda_ctx_init(&m->cu, cfg, m->name, 1, err, err_len))
+        return -1;
+    if (nnb_lstm_data_init(&m->d, cfg, 0, 0, err, err_len))
+        return -1;
+    m->T = m->d.T, m->B = m->d.B, m->I = m->d.I, m->H = m->d.H, m->L = m->d.L;
+    int64_t T = m->T, B = m->B, I = m->I, H = m->H, G = 4 * H, L = m->L;
+    if ((double)T * (double)B * (double)(G > I ? G : I) > 2147483647.0)
+        return nnb_fail(err, err_len, "%s: T*B*max(4H, I) exceeds cuBLAS's int dimensions", m->name);
+    m->layers = (ln_layer *)nnb_alloc_bytes(sizeof(ln_layer) * (size_t)L);
+    if (!m->layers)
+        return nnb_fail(err, err_len, "out of memory");
+    nnb_cuda_ctx *c = &m->cu;
+    size_t tbh = (size_t)(T * B * H), bh = (size_t)(B * H), tb = (size_t)(T * B), tbg = tb * (size_t)G;
+    if (nnb_cuda_alloc(c, &m->x, (size_t)(T * B * I), err, err_len) ||
+        nnb_cuda_alloc(c, &m->dx, (size_t)(T * B * I), err, err_len) ||
+        nnb_cuda_alloc(c, &m->grad_y, tbh, err, err_len) || nnb_cuda_alloc(c, &m->gh, bh * 4, err, err_len) ||
+        nnb_cuda_alloc(c, &m->c_raw, bh, err, err_len) || nnb_cuda_alloc(c, &m->dgates, tbg, err, err_len) ||
+        nnb_cuda_alloc(c, &m->dgh, bh * 4, err, err_len) || nnb_cuda_alloc(c, &m->dc_norm, tbh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->dc_raw, bh, err, err_len) || nnb_cuda_alloc(c, &m->dh_rec, bh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->dc, bh, err, err_len) || nnb_cuda_alloc(c, &m->dhx, (size_t)L * bh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->dcx, (size_t)L * bh, err, err_len) || nnb_cuda_alloc(c, &m->prod, tbg, err, err_len) ||
+        nnb_cuda_alloc(c, &m->dgx, tbg, err, err_len) || nnb_cuda_alloc(c, &m->ones, tb, err, err_len) ||
+        nnb_cuda_alloc(c, &m->stat, tb, err, err_len))
+        return -1;
+    if (L > 1 &&
+        (nnb_cuda_alloc(c, &m->dlayer[0], tbh, err, err_len) || nnb_cuda_alloc(c, &m->dlayer[1], tbh, err, err_len)))
+        return -1;
+    float *ones = nnb_alloc_floats(tb);
+    if (!ones)
+        return nnb_fail(err, err_len, "out of host memory");
+    for (size_t i = 0; i < tb; i++)
+        ones[i] = 1.0f;
+    int rc = nnb_cuda_upload(m->ones, ones, tb, err, err_len);
+    nnb_free(ones);
+    if (rc || nnb_cuda_upload(m->x, m->d.x, (size_t)(T * B * I), err, err_len) ||
+        nnb_cuda_upload(m->grad_y, m->d.grad_y, tbh, err, err_len))
+        return -1;
+    for (int64_t k = 0; k < L; k++)
+        if (alloc_layer(m, k, cfg->seed, err, err_len))
+            return -1;
+    if (build_views(m, err, err_len))
+        return -1;
+    NNB_CUDA_TRY(cudaDeviceSynchronize());
+    if (c->graph && (nnb_cuda_capture(c, forward_enqueue, m, &c->fwd_exec, err, err_len) ||
+                     nnb_cuda_capture(c, backward_enqueue, m, &c->bwd_exec, err, err_len)))
+        return -1;
+    return 0;
+}
+
+void nnb_ln_lstm_destroy(void *model) {
+    ln_lstm *m = (ln_lstm *)model;
+    if (!m)
+        return;
+    nnb_cuda_ctx_free(&m->cu);
+    for (int64_t k = 0; m->layers && k < m->L; k++)
+        for (int n = 0; n < LN_COUNT; n++) {
+            ln_layer *ly = &m->layers[k];
+            nnb_free(ly->h_gain[n]), nnb_free(ly->h_bias[n]), nnb_free(ly->h_dgain[n]), nnb_free(ly->h_dbias[n]);
+        }
+    nnb_lstm_data_free(&m->d);
+    nnb_free(m->layers);
+    nnb_free(m->params);
+    nnb_free(m->outputs);
+    nnb_free(m->names);
+    nnb_free(m);
+}
+
+static void *create_ln(const char *name, int decom, const nnb_config *cfg, char *err, size_t err_len) {
+    double t0 = nnb_now_seconds();
+    ln_lstm *m = (ln_lstm *)nnb_alloc_bytes(sizeof *m);
+    if (!m) {
+        nnb_fail(err, err_len, "out of memory");
+        return NULL;
+    }
+    m->name = name;
+    m->decom = decom;
+    if (setup(m, cfg, err, err_len)) {
+        nnb_ln_lstm_destroy(m);
+        return NULL;
+    }
+    m->cu.create_ms = 1e3 * (nnb_now_seconds() - t0);
+    return m;
+}
+
+void *nnb_ln_lstm_create(const nnb_config *cfg, char *err, size_t err_len) {
+    return create_ln("jit_layernorm", 0, cfg, err, err_len);
+}
+
+void *nnb_ln_lstm_create_decom(const nnb_config *cfg, char *err, size_t err_len) {
+    return create_ln("jit_layernorm_decom", 1, cfg, err, err_len);
+}
+
+int nnb_ln_lstm_forward(void *model, char *err, size_t err_len) {
+    ln_lstm *m = (ln_lstm *)model;
+    return nnb_cuda_run_phase(&m->cu, "forward", forward_enqueue, m, m->cu.fwd_exec, err, err_len);
+}
+
+int nnb_ln_lstm_backward(void *model, char *err, size_t err_len) {
+    ln_lstm *m = (ln_lstm *)model;
+    return nnb_cuda_run_phase(&m->cu, "backward", backward_enqueue, m, m->cu.bwd_exec, err, err_len);
+}
+
+int nnb_ln_lstm_params(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    (void)err, (void)err_len;
+    ln_lstm *m = (ln_lstm *)model;
+    out->count = m->param_count;
+    out->items = m->params;
+    return 0;
+}
+
+int nnb_ln_lstm_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    ln_lstm *m = (ln_lstm *)model;
+    nnb_lstm_data *d = &m->d;
+    int64_t T = m->T, B = m->B, H = m->H, G = 4 * H;
+    size_t bh = (size_t)(B * H);
+    const ln_layer *top = &m->layers[m->L - 1];
+    if (nnb_cuda_download(&m->cu, d->y, top->hs + B * H, (size_t)(T * B * H), err, err_len) ||
+        nnb_cuda_download(&m->cu, d->dx, m->dx, (size_t)(T * B * m->I), err, err_len) ||
+        nnb_cuda_download(&m->cu, d->dhx, m->dhx, (size_t)m->L * bh, err, err_len) ||
+        nnb_cuda_download(&m->cu, d->dcx, m->dcx, (size_t)m->L * bh, err, err_len))
+        return -1;
+    for (int64_t k = 0; k < m->L; k++) {
+        const ln_layer *ly = &m->layers[k];
+        if (nnb_cuda_download(&m->cu, d->hy + k * B * H, ly->hs + T * B * H, bh, err, err_len) ||
+            nnb_cuda_download(&m->cu, d->cy + k * B * H, ly->cs + T * B * H, bh, err, err_len) ||
+            nnb_cuda_download(&m->cu, d->dw_ih[k], ly->dw_ih, (size_t)(G * ly->in), err, err_len) ||
+            nnb_cuda_download(&m->cu, d->dw_hh[k], ly->dw_hh, (size_t)(G * H), err, err_len))
+            return -1;
+        for (int n = 0; n < LN_COUNT; n++) {
+            size_t w = (size_t)ln_width(m, n);
+            if (nnb_cuda_download(&m->cu, ly->h_dgain[n], ly->dgain[n], w, err, err_len) ||
+                nnb_cuda_download(&m->cu, ly->h_dbias[n], ly->dbias[n], w, err, err_len))
+                return -1;
+        }
+    }
+    out->count = m->output_count;
+    out->items = m->outputs;
+    return 0;
+}
+
+int nnb_ln_lstm_describe(void *model, char *buf, size_t buf_len) {
+    ln_lstm *m = (ln_lstm *)model;
+    size_t used = 0;
+    nnb_appendf(buf, buf_len, &used, "{\"runner\":\"%s\",", m->name);
+    nnb_cuda_describe_common(&m->cu, buf, buf_len, &used);
+    nnb_appendf(buf, buf_len, &used,
+                "\"schedule\":\"one cublasSgemm x.W_ih^T + LN_i over all steps; per step h.W_hh^T, LN_h, fused gate "
+                "half, LN_c, fused output half\",\"gemm\":\"cublasSgemm (fp32%s)\",",
+                m->cu.tf32 ? ", TF32 tensor ops allowed" : "");
+    nnb_appendf(buf, buf_len, &used,
+                "\"fuser\":\"%s\",\"cell_kernels\":\"nnb_ln_cell_{gates,out}_{fwd,bwd}_kernel\","
+                "\"layernorm_forward\":\"%s\",\"layernorm_backward\":\"nnb_layernorm_bwd_kernel (one warp per row)\",",
+                m->fuser,
+                m->decom ? "7 passes: nnb_row_reduce_kernel mean, nnb_row_scalar_kernel sub, mean sq, rsqrt, "
+                           "normalise, nnb_pointwise_kernel scale, shift (eps 1e-5)"
+                         : "nnb_layernorm_fwd_kernel (one warp per row, eps 1e-5)");
+    nnb_appendf(buf, buf_len, &used,
+                "\"pointwise_geometry\":{\"block_size\":%d,\"block_count_cap\":%d,\"loop_level\":%d},\"layers\":%lld}",
+                m->geo.block_size, m->geo.block_count, m->geo.loop_level, (long long)m->L);
+    return used + 1 < buf_len ? 0 : -1;
+}
+
+double nnb_ln_lstm_forward_flops(void *model) { return nnb_lstm_forward_flops(&((ln_lstm *)model)->d); }
+double nnb_ln_lstm_backward_flops(void *model) { return nnb_lstm_backward_flops(&((ln_lstm *)model)->d); }

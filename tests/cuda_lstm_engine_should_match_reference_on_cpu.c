@@ -1,0 +1,245 @@
+/*
+ * The hand-written CUDA runners' host code (runners/cuda/lstm/custom_lstm.c,
+ * cuda_common.c) and kernel source, run on the CPU against a stand-in for
+ * cudart/cuBLAS (runners/cuda/lstm/emulation/fake_cuda.c: BLAS-definition
+ * sgemm/sgemv, synchronous memory operations, graph capture recorded and
+ * replayed), and checked against the CPU references like the GPU test does:
+ * forward outputs and every gradient, over fusers, launch geometries, both
+ * executors, 1 and 3 layers, I != H, B = 1, T = 1, variable length. What this
+ * cannot cover (real cuBLAS, real launches) is covered by the gpu-labelled
+ * cuda_lstm_should_match_reference_on_gpu. Tolerance: bench/check.h's default.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "custom_lstm.h"
+#include "layernorm_lstm.h"
+#include "test_support.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+int nnb_cuda_available(const nnb_config *cfg, char *reason, size_t reason_len);
+
+static nnb_registry reg;
+
+#define DESC(runner, grp)                                                                                              \
+    {                                                                                                                  \
+        sizeof(nnb_runner_desc), #runner, grp, NNB_DEVICE_CUDA, "emulated", NULL, 0u, nnb_cuda_available,              \
+            nnb_cu_lstm_create_##runner, nnb_cu_lstm_forward, NULL, nnb_cu_lstm_backward, NULL, nnb_cu_lstm_params,    \
+            nnb_cu_lstm_outputs, nnb_cu_lstm_describe, nnb_cu_lstm_forward_flops, nnb_cu_lstm_backward_flops,          \
+            nnb_cu_lstm_destroy                                                                                        \
+    }
+
+static const nnb_runner_desc runners[] = {
+    DESC(aten, NNB_GROUP_RNNS),
+    DESC(jit, NNB_GROUP_RNNS),
+    DESC(jit_multilayer, NNB_GROUP_RNNS),
+    DESC(jit_premul, NNB_GROUP_RNNS),
+    DESC(jit_premul_bias, NNB_GROUP_RNNS),
+    DESC(jit_simple, NNB_GROUP_RNNS),
+    DESC(jit_dropout, NNB_GROUP_RNNS),
+    DESC(vl_jit, NNB_GROUP_VL_RNNS),
+    {sizeof(nnb_runner_desc), "jit_layernorm", NNB_GROUP_RNNS, NNB_DEVICE_CUDA, "emulated", NULL, 0u,
+     nnb_cuda_available, nnb_ln_lstm_create, nnb_ln_lstm_forward, NULL, nnb_ln_lstm_backward, NULL, nnb_ln_lstm_params,
+     nnb_ln_lstm_outputs, nnb_ln_lstm_describe, nnb_ln_lstm_forward_flops, nnb_ln_lstm_backward_flops,
+     nnb_ln_lstm_destroy},
+    {sizeof(nnb_runner_desc), "jit_layernorm_decom", NNB_GROUP_RNNS, NNB_DEVICE_CUDA, "emulated", NULL, 0u,
+     nnb_cuda_available, nnb_ln_lstm_create_decom, nnb_ln_lstm_forward, NULL, nnb_ln_lstm_backward, NULL,
+     nnb_ln_lstm_params, nnb_ln_lstm_outputs, nnb_ln_lstm_describe, nnb_ln_lstm_forward_flops,
+     nnb_ln_lstm_backward_flops, nnb_ln_lstm_destroy},
+};
+
+static const nnb_runner_desc *emulated(const char *name) {
+    for (size_t i = 0; i < sizeof runners / sizeof *runners; i++)
+        if (!strcmp(runners[i].name, name))
+            return &runners[i];
+    return NULL;
+}
+
+static nnb_config small_config(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L) {
+    nnb_config cfg;
+    nnb_config_defaults(&cfg);
+    cfg.seq_length = T, cfg.mini_batch = B, cfg.input_size = I, cfg.hidden_size = H, cfg.num_layers = L;
+    cfg.seed = 11;
+    return cfg;
+}
+
+/* runner on cfg vs reference on the same sizes and seed with default settings
+ * (a CPU reference need not accept CUDA executors, fusers or launch geometry):
+ * inputs must be bit-identical, every output within the default tolerance. */
+static int check_pair(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg,
+                      nnb_tensor_check **checks, int *count, char *err, size_t err_len) {
+    nnb_config rcfg;
+    nnb_config_defaults(&rcfg);
+    rcfg.seq_length = cfg->seq_length, rcfg.num_layers = cfg->num_layers, rcfg.input_size = cfg->input_size;
+    rcfg.hidden_size = cfg->hidden_size, rcfg.mini_batch = cfg->mini_batch, rcfg.seed = cfg->seed;
+    int with_backward = got->backward != NULL && ref->backward != NULL, rc = -1;
+    void *rm = ref->create(&rcfg, err, err_len), *gm = NULL;
+    if (!rm)
+        return -1;
+    if (nnb_run_once(ref, rm, with_backward, err, err_len))
+        goto out;
+    if (!(gm = got->create(cfg, err, err_len)) || nnb_run_once(got, gm, with_backward, err, err_len))
+        goto out;
+    nnb_tensor_list rp, gp, ro, go;
+    if (ref->params(rm, &rp, err, err_len) || got->params(gm, &gp, err, err_len) ||
+        nnb_compare_params(&rp, &gp, err, err_len) || ref->outputs(rm, &ro, err, err_len) ||
+        got->outputs(gm, &go, err, err_len))
+        goto out;
+    rc =
+        nnb_compare_tensors(&ro, &go, nnb_default_tolerance(cfg, got->group), checks, count, err, err_len) < 0 ? -1 : 0;
+out:
+    if (gm)
+        got->destroy(gm);
+    ref->destroy(rm);
+    return rc;
+}
+
+static void check(const char *runner, const char *reference, const nnb_config *cfg, int reference_required) {
+    const nnb_runner_desc *got = emulated(runner);
+    const nnb_loaded_runner *ref = nnb_registry_find_on(&reg, reference, NNB_DEVICE_CPU);
+    if (!ref) {
+        CHECK_MSG(!reference_required, "reference %s not found", reference);
+        printf("note: reference %s not built here; %s not checked\n", reference, runner);
+        return;
+    }
+    nnb_tensor_check *checks = NULL;
+    int count = 0;
+    char err[512] = "";
+    int rc = check_pair(got, ref->desc, cfg, &checks, &count, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s vs %s (T=%lld B=%lld I=%lld H=%lld L=%lld fuser=%s exec=%s geo=%d/%d/%d): %s", runner,
+              reference, (long long)cfg->seq_length, (long long)cfg->mini_batch, (long long)cfg->input_size,
+              (long long)cfg->hidden_size, (long long)cfg->num_layers, cfg->fuser,
+              cfg->executor ? cfg->executor : "eager", cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count,
+              cfg->cuda_pointwise_loop_level, err);
+    CHECK_MSG(rc != 0 || count >= 6, "%s compared only %d tensors", runner, count);
+    for (int i = 0; i < count; i++) {
+        const nnb_tensor_check *c = &checks[i];
+        CHECK_MSG(c->pass, "%s vs %s (L=%lld fuser=%s exec=%s geo=%d/%d/%d): %s max_rel %.3g > tol %.3g", runner,
+                  reference, (long long)cfg->num_layers, cfg->fuser, cfg->executor ? cfg->executor : "eager",
+                  cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count, cfg->cuda_pointwise_loop_level,
+                  c->name, c->max_rel_err, c->tolerance);
+    }
+    free(checks);
+}
+
+static void expect_create_error(const char *runner, const nnb_config *cfg, const char *needle) {
+    const nnb_runner_desc *d = emulated(runner);
+    char err[512] = "";
+    void *m = d->create(cfg, err, sizeof err);
+    CHECK_MSG(m == NULL, "%s: create should have failed (%s)", runner, needle);
+    if (m)
+        d->destroy(m);
+    CHECK_MSG(strstr(err, needle) != NULL, "%s: error \"%s\" does not mention \"%s\"", runner, err, needle);
+}
+
+static void check_describe(void) {
+    nnb_config cfg = small_config(3, 2, 4, 8, 1);
+    cfg.fuser = "old";
+    cfg.cuda_pointwise_block_size = 128;
+    cfg.cuda_pointwise_loop_level = 4;
+    cfg.executor = "graph";
+    char err[512] = "", buf[4096] = "";
+    void *m = nnb_cu_lstm_create_jit(&cfg, err, sizeof err);
+    CHECK_MSG(m != NULL, "create: %s", err);
+    if (!m)
+        return;
+    CHECK(nnb_cu_lstm_describe(m, buf, sizeof buf) == 0);
+    cJSON *json = cJSON_Parse(buf);
+    CHECK_MSG(json != NULL && cJSON_IsObject(json), "describe() is not a JSON object: %s", buf);
+    cJSON_Delete(json);
+    const char *needles[] = {"\"fuser\":\"old\"",      "\"block_size\":128", "\"loop_level\":4",
+                             "\"executor\":\"graph\"", "\"tf32\":false",     "\"sm\":\"9.0\""};
+    for (size_t i = 0; i < sizeof needles / sizeof *needles; i++)
+        CHECK_MSG(strstr(buf, needles[i]) != NULL, "describe() lacks %s: %s", needles[i], buf);
+    nnb_cu_lstm_destroy(m);
+}
+
+int main(void) {
+    nnb_test_load_runners(&reg);
+    static const char *const fixed[] = {"aten", "jit", "jit_multilayer", "jit_premul", "jit_premul_bias"};
+    const int64_t layers[] = {1, 3};
+    for (size_t r = 0; r < sizeof fixed / sizeof *fixed; r++)
+        for (size_t l = 0; l < 2; l++) {
+            nnb_config cfg = small_config(5, 3, 10, 13, layers[l]);
+            check(fixed[r], "py", &cfg, 1);
+        }
+    for (size_t r = 0; r < sizeof fixed / sizeof *fixed; r++) {
+        nnb_config cfg = small_config(1, 1, 5, 6, 2);
+        check(fixed[r], "py", &cfg, 1);
+    }
+    static const char *const fusers[] = {"te", "old", "none"};
+    const int geos[][3] = {{0, 0, 0}, {32, 1, 1}, {64, 2, 3}};
+    static const char *const executors[] = {"eager", "graph"};
+    for (int f = 0; f < 3; f++)
+        for (int g = 0; g < 3; g++)
+            for (int e = 0; e < 2; e++) {
+                nnb_config cfg = small_config(4, 3, 7, 37, 2);
+                cfg.fuser = fusers[f];
+                cfg.cuda_pointwise_block_size = geos[g][0];
+                cfg.cuda_pointwise_block_count = geos[g][1];
+                cfg.cuda_pointwise_loop_level = geos[g][2];
+                cfg.executor = executors[e];
+                check("jit", "py", &cfg, 1);
+                check("jit_premul_bias", "py", &cfg, 1);
+            }
+    nnb_config cfg = small_config(4, 2, 6, 8, 2);
+    cfg.executor = "graph";
+    check("aten", "py", &cfg, 1);
+
+    cfg = small_config(0, 4, 5, 6, 1); /* lengths 30..99 */
+    check("vl_jit", "vl_py", &cfg, 1);
+    cfg.num_layers = 2;
+    cfg.executor = "graph";
+    check("vl_jit", "vl_py", &cfg, 1);
+
+    cfg = small_config(5, 3, 6, 9, 1);
+    check("jit_dropout", "py", &cfg, 1); /* one layer: no dropout */
+    check("jit_simple", "py_simple", &cfg, 0);
+    cfg.num_layers = 3;
+    check("jit_dropout", "py_dropout", &cfg, 0);
+
+    /* LayerNorm LSTM: 1 and 3 layers, both fused variants, both executors, a capped grid */
+    for (int l = 0; l < 2; l++)
+        for (int e = 0; e < 2; e++) {
+            cfg = small_config(4, 3, 7, 10, layers[l]);
+            cfg.fuser = e ? "old" : "te";
+            cfg.executor = executors[e];
+            cfg.cuda_pointwise_block_size = e ? 32 : 0;
+            cfg.cuda_pointwise_block_count = e ? 1 : 0;
+            check("jit_layernorm", "py_layernorm", &cfg, 0);
+            check("jit_layernorm_decom", "py_layernorm", &cfg, 0);
+        }
+    cfg = small_config(4, 2, 4, 8, 1);
+    cfg.fuser = "none";
+    expect_create_error("jit_layernorm", &cfg, "fuser 'none'");
+
+    cfg = small_config(4, 2, 4, 8, 1);
+    cfg.cuda_pointwise_block_size = 48;
+    expect_create_error("jit", &cfg, "multiple of 32");
+    cfg = small_config(4, 2, 4, 8, 1);
+    cfg.cuda_pointwise_loop_level = 100;
+    expect_create_error("jit_premul", &cfg, "loop_level");
+    cfg = small_config(4, 2, 4, 8, 1);
+    cfg.executor = "lazy";
+    expect_create_error("jit", &cfg, "executor 'lazy'");
+    cfg = small_config(4, 2, 4, 8, 1);
+    cfg.fuser = "nvfuser";
+    expect_create_error("jit", &cfg, "unknown fuser 'nvfuser'");
+    cfg = small_config(4, 2, 4, 8, 2);
+    expect_create_error("jit_simple", &cfg, "single-layer");
+    check_describe();
+
+    /* no device: available() says why, create fails with the same reason */
+    setenv("NNB_FAKE_CUDA_NO_DEVICE", "1", 1);
+    char why[256] = "";
+    cfg = small_config(4, 2, 4, 8, 1);
+    CHECK(nnb_cuda_available(&cfg, why, sizeof why) == 0);
+    CHECK_MSG(strncmp(why, "cuda: no device", 15) == 0, "reason: %s", why);
+    expect_create_error("jit", &cfg, "cuda: no device");
+    unsetenv("NNB_FAKE_CUDA_NO_DEVICE");
+
+    int rc = nnb_test_finish();
+    nnb_registry_free(&reg);
+    return rc;
+}

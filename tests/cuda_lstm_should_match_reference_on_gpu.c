@@ -1,0 +1,214 @@
+/*
+ * Every CUDA LSTM runner against its CPU reference on a real device: forward
+ * outputs and every gradient (bench/check.h, normwise relative error, default
+ * fp32 tolerance max(1e-4, 8 eps sqrt((I+H) T L))), over fusers, launch
+ * geometries (partial blocks, capped grids, several elements per thread), both
+ * executors, one and several layers, I != H, B = 1, T = 1. Create-time
+ * rejections are checked too. Without a usable device it prints why and exits
+ * 77, which ctest reports as skipped.
+ */
+#include "test_support.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static nnb_registry reg;
+
+static const nnb_runner_desc *find(const char *name, const char *device) {
+    const nnb_loaded_runner *r = nnb_registry_find_on(&reg, name, device);
+    return r ? r->desc : NULL;
+}
+
+static nnb_config small_config(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L) {
+    nnb_config cfg;
+    nnb_config_defaults(&cfg);
+    cfg.seq_length = T, cfg.mini_batch = B, cfg.input_size = I, cfg.hidden_size = H, cfg.num_layers = L;
+    cfg.seed = 7;
+    cfg.threads = 2;
+    return cfg;
+}
+
+/* runner on cfg vs reference on the same sizes and seed with default settings
+ * (a CPU reference need not accept CUDA executors, fusers or launch geometry):
+ * inputs must be bit-identical, every output within the default tolerance. */
+static int check_pair(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg,
+                      nnb_tensor_check **checks, int *count, char *err, size_t err_len) {
+    nnb_config rcfg;
+    nnb_config_defaults(&rcfg);
+    rcfg.seq_length = cfg->seq_length, rcfg.num_layers = cfg->num_layers, rcfg.input_size = cfg->input_size;
+    rcfg.hidden_size = cfg->hidden_size, rcfg.mini_batch = cfg->mini_batch, rcfg.seed = cfg->seed;
+    int with_backward = got->backward != NULL && ref->backward != NULL, rc = -1;
+    void *rm = ref->create(&rcfg, err, err_len), *gm = NULL;
+    if (!rm)
+        return -1;
+    if (nnb_run_once(ref, rm, with_backward, err, err_len))
+        goto out;
+    if (!(gm = got->create(cfg, err, err_len)) || nnb_run_once(got, gm, with_backward, err, err_len))
+        goto out;
+    nnb_tensor_list rp, gp, ro, go;
+    if (ref->params(rm, &rp, err, err_len) || got->params(gm, &gp, err, err_len) ||
+        nnb_compare_params(&rp, &gp, err, err_len) || ref->outputs(rm, &ro, err, err_len) ||
+        got->outputs(gm, &go, err, err_len))
+        goto out;
+    rc =
+        nnb_compare_tensors(&ro, &go, nnb_default_tolerance(cfg, got->group), checks, count, err, err_len) < 0 ? -1 : 0;
+out:
+    if (gm)
+        got->destroy(gm);
+    ref->destroy(rm);
+    return rc;
+}
+
+/* runner (cuda) vs reference (cpu); optional references that are not built are noted, not failed. */
+static void check(const char *runner, const char *reference, const nnb_config *cfg, int reference_required) {
+    const nnb_runner_desc *got = find(runner, NNB_DEVICE_CUDA), *ref = find(reference, NNB_DEVICE_CPU);
+    CHECK_MSG(got != NULL, "cuda runner %s not found", runner);
+    if (!ref) {
+        CHECK_MSG(!reference_required, "reference %s not found", reference);
+        printf("note: reference %s not built here; %s not checked\n", reference, runner);
+        return;
+    }
+    if (!got)
+        return;
+    nnb_tensor_check *checks = NULL;
+    int count = 0;
+    char err[512] = "";
+    int rc = check_pair(got, ref, cfg, &checks, &count, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s vs %s (T=%lld B=%lld I=%lld H=%lld L=%lld fuser=%s exec=%s geo=%d/%d/%d): %s", runner,
+              reference, (long long)cfg->seq_length, (long long)cfg->mini_batch, (long long)cfg->input_size,
+              (long long)cfg->hidden_size, (long long)cfg->num_layers, cfg->fuser,
+              cfg->executor ? cfg->executor : "eager", cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count,
+              cfg->cuda_pointwise_loop_level, err);
+    CHECK_MSG(rc != 0 || count >= (got->backward ? 6 : 3), "%s compared only %d tensors", runner, count);
+    for (int i = 0; i < count; i++) {
+        const nnb_tensor_check *c = &checks[i];
+        CHECK_MSG(c->pass, "%s vs %s (L=%lld fuser=%s exec=%s): %s max_rel %.3g > tol %.3g", runner, reference,
+                  (long long)cfg->num_layers, cfg->fuser, cfg->executor ? cfg->executor : "eager", c->name,
+                  c->max_rel_err, c->tolerance);
+    }
+    free(checks);
+}
+
+static void expect_create_error(const char *runner, const nnb_config *cfg, const char *needle) {
+    const nnb_runner_desc *d = find(runner, NNB_DEVICE_CUDA);
+    if (!d)
+        return;
+    char err[512] = "";
+    void *m = d->create(cfg, err, sizeof err);
+    CHECK_MSG(m == NULL, "%s: create should have failed (%s)", runner, needle);
+    if (m)
+        d->destroy(m);
+    CHECK_MSG(strstr(err, needle) != NULL, "%s: error \"%s\" does not mention \"%s\"", runner, err, needle);
+}
+
+static void check_describe(const char *runner, const nnb_config *cfg) {
+    const nnb_runner_desc *d = find(runner, NNB_DEVICE_CUDA);
+    char err[512] = "", buf[4096] = "";
+    void *m = d ? d->create(cfg, err, sizeof err) : NULL;
+    CHECK_MSG(m != NULL, "%s: create failed: %s", runner, err);
+    if (!m)
+        return;
+    CHECK(d->describe(m, buf, sizeof buf) == 0);
+    CHECK_MSG(strstr(buf, "\"sm\":") && strstr(buf, "\"executor\":") && strstr(buf, "\"tf32\":false"),
+              "%s: describe() lacks device/executor/tf32: %s", runner, buf);
+    d->destroy(m);
+}
+
+int main(void) {
+    nnb_test_load_runners(&reg);
+    const nnb_runner_desc *probe = find("cudnn", NNB_DEVICE_CUDA);
+    CHECK_MSG(probe != NULL, "plugin nnb_cuda_lstm not loaded from %s", nnb_test_env("NNBENCH_RUNNER_DIR"));
+    if (!probe)
+        return nnb_test_finish();
+    nnb_config cfg = small_config(7, 3, 10, 12, 1);
+    char why[256] = "";
+    if (!probe->available(&cfg, why, sizeof why)) {
+        printf("SKIP: %s\n", why);
+        CHECK_MSG(strncmp(why, "cuda: no device", 15) == 0, "unexpected reason: %s", why);
+        nnb_test_finish();
+        nnb_registry_free(&reg);
+        return 77;
+    }
+
+    static const char *const fixed[] = {"cudnn", "aten", "jit", "jit_multilayer", "jit_premul", "jit_premul_bias"};
+    const int64_t layers[] = {1, 3};
+    for (size_t r = 0; r < sizeof fixed / sizeof *fixed; r++)
+        for (size_t l = 0; l < 2; l++) {
+            cfg = small_config(7, 3, 10, 13, layers[l]); /* I != H, H not a multiple of 32 */
+            check(fixed[r], "py", &cfg, 1);
+        }
+    /* B = 1, T = 1 */
+    cfg = small_config(1, 1, 5, 6, 2);
+    for (size_t r = 0; r < sizeof fixed / sizeof *fixed; r++)
+        check(fixed[r], "py", &cfg, 1);
+
+    /* fusers x geometries x executors on the fused runner and premul_bias */
+    static const char *const fusers[] = {"te", "old", "none"};
+    const int geos[][3] = {{0, 0, 0}, {32, 1, 1}, {64, 2, 3}, {1024, 0, 5}}; /* size, cap, loop */
+    static const char *const executors[] = {"eager", "graph"};
+    for (int f = 0; f < 3; f++)
+        for (int g = 0; g < 4; g++)
+            for (int e = 0; e < 2; e++) {
+                cfg = small_config(5, 4, 9, 37, 2);
+                cfg.fuser = fusers[f];
+                cfg.cuda_pointwise_block_size = geos[g][0];
+                cfg.cuda_pointwise_block_count = geos[g][1];
+                cfg.cuda_pointwise_loop_level = geos[g][2];
+                cfg.executor = executors[e];
+                check("jit", "py", &cfg, 1);
+                check("jit_premul_bias", "py", &cfg, 1);
+            }
+    cfg = small_config(6, 3, 8, 16, 2);
+    cfg.executor = "graph";
+    check("cudnn", "py", &cfg, 1);
+    check("aten", "py", &cfg, 1);
+
+    /* variable length (T from the lengths: 30..99) */
+    cfg = small_config(0, 5, 6, 8, 1);
+    check("vl_cudnn", "vl_py", &cfg, 1);
+    check("vl_jit", "vl_py", &cfg, 1);
+    cfg.num_layers = 2;
+    check("vl_cudnn", "vl_py", &cfg, 1);
+    check("vl_jit", "vl_py", &cfg, 1);
+
+    /* runners with their own references */
+    cfg = small_config(6, 3, 8, 11, 1);
+    check("jit_simple", "py_simple", &cfg, 0);
+    check("cudnn_layernorm", "py_cudnn_layernorm", &cfg, 0);
+    check("jit_dropout", "py", &cfg, 1);   /* one layer: no dropout at all */
+    check("cudnn_dropout", "py", &cfg, 1); /* likewise */
+    cfg.num_layers = 3;
+    check("jit_dropout", "py_dropout", &cfg, 0);
+    for (int l = 1; l <= 3; l += 2)
+        for (int e = 0; e < 2; e++) {
+            cfg = small_config(5, 3, 7, 37, l); /* LN over 4H = 148 and H = 37: partial warps */
+            cfg.fuser = e ? "old" : "te";
+            cfg.executor = executors[e];
+            check("jit_layernorm", "py_layernorm", &cfg, 0);
+            check("jit_layernorm_decom", "py_layernorm", &cfg, 0);
+        }
+
+    /* rejected settings */
+    cfg = small_config(4, 2, 4, 8, 1);
+    cfg.cuda_pointwise_block_size = 48;
+    expect_create_error("jit", &cfg, "multiple of 32");
+    cfg.cuda_pointwise_block_size = 2048;
+    expect_create_error("jit_premul", &cfg, "multiple of 32");
+    cfg = small_config(4, 2, 4, 8, 1);
+    cfg.executor = "lazy";
+    expect_create_error("cudnn", &cfg, "executor 'lazy'");
+    expect_create_error("jit", &cfg, "executor 'lazy'");
+    cfg = small_config(4, 2, 4, 8, 1);
+    cfg.fuser = "nvfuser";
+    expect_create_error("jit", &cfg, "unknown fuser 'nvfuser'");
+    cfg = small_config(4, 2, 4, 8, 2);
+    expect_create_error("jit_simple", &cfg, "single-layer");
+
+    cfg = small_config(4, 2, 4, 8, 1);
+    check_describe("cudnn", &cfg);
+    check_describe("jit", &cfg);
+
+    int rc = nnb_test_finish();
+    nnb_registry_free(&reg);
+    return rc;
+}
