@@ -1,0 +1,118 @@
+/*
+ * Every CUDA ResNet runner (resnet18, resnet50, resnet18_jit, resnet50_jit on
+ * device cuda) against the plain CPU reference (resnet18_ref / resnet50_ref) at
+ * N=2, S=64: logits, dx, the running statistics after the step and every
+ * parameter gradient, with bit-identical seeded inputs (nnb_check_runner).
+ * Exits 77 (ctest: skipped) when no CUDA device is usable or the CPU
+ * reference plugin is not built.
+ *
+ * Tolerance 2e-3, normwise relative (max |got - ref| / max |ref| per tensor):
+ * float32 cuDNN (FMA math, TF32 off; Winograd/FFT algorithms allowed, as
+ * PyTorch) against a double-precision reference, through up to 50 layers of
+ * train-mode BatchNorm whose statistics at N=2, S=64 rest on as few as 8
+ * values per channel (layer4: 2x2 maps), which amplifies rounding. The value
+ * is an estimate made without a device; every tensor's error is printed so it
+ * can be tightened from the first real run.
+ */
+#include "test_support.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TOLERANCE 2e-3
+
+static const char *const runners[][2] = {
+    {"resnet18", "resnet18_ref"},
+    {"resnet50", "resnet50_ref"},
+    {"resnet18_jit", "resnet18_ref"},
+    {"resnet50_jit", "resnet50_ref"},
+};
+
+static void check_describe(const nnb_runner_desc *d, const nnb_config *cfg) {
+    char err[512] = "";
+    void *m = d->create(cfg, err, sizeof err);
+    CHECK_MSG(m != NULL, "%s create: %s", d->name, err);
+    if (!m) return;
+    static char info[8192];
+    CHECK(d->describe(m, info, sizeof info) == 0);
+    printf("%s: %s\n", d->name, info);
+    CHECK_STR_CONTAINS(info, "\"tf32\":false");
+    CHECK_STR_CONTAINS(info, "CUDNN_FMA_MATH");
+    CHECK_STR_CONTAINS(info, "\"conv_fwd_algos\":{\"");
+    CHECK_STR_CONTAINS(info, "\"workspace_bytes\":");
+    if (strstr(d->name, "_jit")) CHECK_STR_CONTAINS(info, "\"fusion\":{\"bn_relu\":");
+    CHECK(d->forward_flops(m) > 0 && d->backward_flops(m) == 2 * d->forward_flops(m));
+    d->destroy(m);
+}
+
+int main(void) {
+    nnb_registry reg;
+    nnb_test_load_runners(&reg);
+    nnb_config cfg;
+    nnb_config_defaults(&cfg);
+    cfg.cnn_batch = 2;
+    cfg.image_size = 64;
+    cfg.seed = 5;
+
+    const nnb_loaded_runner *first = nnb_registry_find_on(&reg, runners[0][0], NNB_DEVICE_CUDA);
+    CHECK_MSG(first != NULL, "runner resnet18 (cuda) not found in %s", nnb_test_env("NNBENCH_RUNNER_DIR"));
+    if (!first) return nnb_test_finish();
+    char reason[256] = "";
+    if (!first->desc->available(&cfg, reason, sizeof reason)) {
+        /* Without a device every runner must say so, and create() must fail cleanly with the same reason. */
+        CHECK_STR_CONTAINS(reason, "cuda: no device (");
+        for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++) {
+            const nnb_loaded_runner *r = nnb_registry_find_on(&reg, runners[i][0], NNB_DEVICE_CUDA);
+            CHECK_MSG(r != NULL, "runner %s (cuda) not found", runners[i][0]);
+            if (!r) continue;
+            char why[256] = "", err[512] = "";
+            CHECK(r->desc->available(&cfg, why, sizeof why) == 0);
+            void *m = r->desc->create(&cfg, err, sizeof err);
+            CHECK_MSG(m == NULL, "%s: create succeeded without a device", runners[i][0]);
+            if (m) r->desc->destroy(m);
+            CHECK_STR_CONTAINS(err, "cuda: no device (");
+            nnb_config graph = cfg; /* a setting the runners cannot honour: refused before any device work */
+            graph.executor = "graph";
+            m = r->desc->create(&graph, err, sizeof err);
+            CHECK(m == NULL);
+            if (m) r->desc->destroy(m);
+            CHECK_STR_CONTAINS(err, "executor 'graph' is not supported");
+        }
+        if (nnb_test_failed) return nnb_test_finish();
+        printf("SKIP: %s\n", reason);
+        return 77;
+    }
+    if (!nnb_registry_find_on(&reg, "resnet18_ref", NNB_DEVICE_CPU)) {
+        printf("SKIP: CPU reference resnet18_ref not built (plugin nnb_cpu_resnet needs oneDNN)\n");
+        return 77;
+    }
+
+    for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++) {
+        const nnb_loaded_runner *got = nnb_registry_find_on(&reg, runners[i][0], NNB_DEVICE_CUDA);
+        const nnb_loaded_runner *ref = nnb_registry_find_on(&reg, runners[i][1], NNB_DEVICE_CPU);
+        CHECK_MSG(got && ref, "%s (cuda) or %s (cpu) missing", runners[i][0], runners[i][1]);
+        if (!got || !ref) continue;
+        CHECK(got->desc->reference && !strcmp(got->desc->reference, runners[i][1]));
+        check_describe(got->desc, &cfg);
+
+        nnb_runner_result res;
+        memset(&res, 0, sizeof res);
+        char err[512] = "";
+        int rc = nnb_check_runner(got->desc, ref->desc, &cfg, TOLERANCE, &res, err, sizeof err);
+        CHECK_MSG(rc == 0, "%s vs %s: %s", runners[i][0], runners[i][1], err);
+        CHECK_MSG(rc != 0 || res.check_count > 0, "%s compared no tensors", runners[i][0]);
+        double worst = 0;
+        const char *worst_name = "";
+        for (int k = 0; k < res.check_count; k++) {
+            const nnb_tensor_check *c = &res.checks[k];
+            CHECK_MSG(c->pass, "%s vs %s: %s max_abs %.3g max_rel %.3g > tol %.3g", runners[i][0], runners[i][1],
+                      c->name, c->max_abs_err, c->max_rel_err, c->tolerance);
+            if (!(c->max_rel_err <= worst)) worst = c->max_rel_err, worst_name = c->name;
+        }
+        printf("%s vs %s: %d tensors, worst %s rel %.3g (tol %.g)\n", runners[i][0], runners[i][1], res.check_count,
+               worst_name, worst, TOLERANCE);
+        free(res.checks);
+    }
+    nnb_registry_free(&reg);
+    return nnb_test_finish();
+}
