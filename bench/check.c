@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include <float.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,9 @@ int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *refer
     if (nnb_compare_params(&ref_params, &got_params, err, err_len)) goto out;
     if (reference->outputs(ref_model, &ref_out, err, err_len) || runner->outputs(model, &got_out, err, err_len))
         goto out;
+    if (tol <= 0 && runner->struct_size >= offsetof(nnb_runner_desc, check_tolerance) + sizeof(void *) &&
+        runner->check_tolerance)
+        tol = runner->check_tolerance(cfg);
     if (tol <= 0) tol = nnb_default_tolerance(cfg, runner->group);
     free(result->checks);
     result->checks = NULL;

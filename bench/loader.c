@@ -74,6 +74,14 @@ static char *dupstr(const char *s) {
     return p;
 }
 
+/* Runner i of a plugin built against any minor version: descriptors are laid out
+ * with the plugin's own struct_size, which may be smaller (older minor) or
+ * larger (newer minor) than ours. */
+static const nnb_runner_desc *plugin_runner(const nnb_plugin *p, int i) {
+    size_t stride = p->runners[0].struct_size;
+    return (const nnb_runner_desc *)((const char *)p->runners + (size_t)i * stride);
+}
+
 static int check_plugin(nnb_registry *r, const char *path, const nnb_plugin *p) {
     if (!p) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "entry returned NULL");
     if (p->abi_major != NNB_ABI_MAJOR)
@@ -81,19 +89,33 @@ static int check_plugin(nnb_registry *r, const char *path, const nnb_plugin *p) 
                     NNB_ABI_MAJOR, NNB_ABI_MINOR);
     if (p->struct_size < sizeof(nnb_plugin)) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "plugin struct_size too small");
     if (p->runner_count < 1 || !p->runners) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "plugin lists no runners");
+    size_t stride = p->runners[0].struct_size;
     for (int i = 0; i < p->runner_count; i++) {
-        const char *why = descriptor_problem(&p->runners[i]);
-        if (why)
-            return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "runner %d (%s): %s", i,
-                        p->runners[i].name ? p->runners[i].name : "?", why);
+        const nnb_runner_desc *d = plugin_runner(p, i);
+        const char *why = d->struct_size != stride ? "runners differ in struct_size" : descriptor_problem(d);
+        if (why) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "runner %d (%s): %s", i, d->name ? d->name : "?", why);
     }
     return 0;
+}
+
+/* A full-size copy of each descriptor: fields a plugin built against an older
+ * minor version does not know are NULL/0, so the driver reads every field. */
+static nnb_runner_desc *normalised_descriptors(const nnb_plugin *p) {
+    nnb_runner_desc *copies = calloc((size_t)p->runner_count, sizeof *copies);
+    if (!copies) exit(2);
+    for (int i = 0; i < p->runner_count; i++) {
+        const nnb_runner_desc *d = plugin_runner(p, i);
+        memcpy(&copies[i], d, d->struct_size < sizeof *copies ? d->struct_size : sizeof *copies);
+        copies[i].struct_size = sizeof *copies;
+    }
+    return copies;
 }
 
 int nnb_registry_load_file(nnb_registry *r, const char *path) {
     for (int i = 0; i < r->plugin_count; i++)
         if (!strcmp(r->paths[i], path)) return 0; /* same file reached twice through the search path */
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    /* NODELETE: a plugin's OpenMP or BLAS worker threads may outlive dlclose. */
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!h) return diag(r, NNB_LOAD_CANNOT_OPEN, path, "%s", dlerror());
     void *sym = dlsym(h, NNB_PLUGIN_ENTRY_SYMBOL);
     if (!sym) {
@@ -110,23 +132,26 @@ int nnb_registry_load_file(nnb_registry *r, const char *path) {
     /* Register the plugin even when some of its runners clash, so the handle stays open. */
     int cap_before = r->plugin_cap;
     r->handles = grow(r->handles, &r->plugin_cap, r->plugin_count + 1, sizeof *r->handles);
-    if (r->plugin_cap != cap_before) { /* paths grow in step with handles */
+    if (r->plugin_cap != cap_before) { /* paths and descriptor copies grow in step with handles */
         r->paths = realloc(r->paths, (size_t)r->plugin_cap * sizeof *r->paths);
-        if (!r->paths) exit(2);
+        r->descs = realloc(r->descs, (size_t)r->plugin_cap * sizeof *r->descs);
+        if (!r->paths || !r->descs) exit(2);
     }
+    nnb_runner_desc *descs = normalised_descriptors(p);
     r->handles[r->plugin_count] = h;
+    r->descs[r->plugin_count] = descs;
     r->paths[r->plugin_count] = dupstr(path);
     const char *kept_path = r->paths[r->plugin_count++];
     int rc = 0;
     for (int i = 0; i < p->runner_count; i++) {
-        const nnb_loaded_runner *other = nnb_registry_find_on(r, p->runners[i].name, p->runners[i].device);
+        const nnb_loaded_runner *other = nnb_registry_find_on(r, descs[i].name, descs[i].device);
         if (other) {
             rc = diag(r, NNB_LOAD_DUPLICATE, path, "runner '%s' (%s) is also given by %s; keeping the first",
-                      p->runners[i].name, p->runners[i].device, other->plugin_path);
+                      descs[i].name, descs[i].device, other->plugin_path);
             continue;
         }
         r->runners = grow(r->runners, &r->cap, r->count + 1, sizeof *r->runners);
-        r->runners[r->count].desc = &p->runners[i];
+        r->runners[r->count].desc = &descs[i];
         r->runners[r->count].plugin_path = kept_path;
         r->count++;
     }
@@ -179,7 +204,9 @@ void nnb_registry_free(nnb_registry *r) {
     for (int i = 0; i < r->plugin_count; i++) {
         dlclose(r->handles[i]);
         free(r->paths[i]);
+        free(r->descs[i]);
     }
+    free(r->descs);
     free(r->handles);
     free(r->paths);
     free(r->runners);

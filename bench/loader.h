@@ -28,7 +28,7 @@ typedef struct nnb_load_diag {
 } nnb_load_diag;
 
 typedef struct nnb_loaded_runner {
-    const nnb_runner_desc *desc;
+    const nnb_runner_desc *desc; /* full-size copy: every field of this ABI minor readable */
     const char *plugin_path; /* owned by the registry */
 } nnb_loaded_runner;
 
@@ -37,6 +37,7 @@ typedef struct nnb_registry {
     int count, cap;
     void **handles;
     char **paths;
+    nnb_runner_desc **descs; /* per plugin: full-size copies of its descriptors */
     int plugin_count, plugin_cap;
     nnb_load_diag *diags;
     int diag_count, diag_cap;

@@ -53,6 +53,14 @@
         *dag = dc * i * ((T)1 - g * g);                                                            \
         *dao = dh * tc * o * ((T)1 - o);                                                           \
         *dc_prev = dc * f;                                                                         \
+    }                                                                                              \
+                                                                                                   \
+    /* Output half of the backward alone: gradient of c' and of the o pre-activation. For cells   \
+     * whose c' is not f * c + i * g (e.g. LayerNorm on the cell state). */                        \
+    NNB_HD void nnb_lstm_cell_out_bwd##SFX(T o, T c, T dh, T dc_in, T *dao, T *dc) {                 \
+        T tc = TANH(c);                                                                            \
+        *dc = dc_in + dh * o * ((T)1 - tc * tc);                                                   \
+        *dao = dh * tc * o * ((T)1 - o);                                                           \
     }
 
 NNB_DEFINE_LSTM_CELL_MATH(float, f, expf, tanhf)

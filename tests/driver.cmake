@@ -18,9 +18,10 @@ nnb_test_plugin(bad_descriptor ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins
 nnb_test_plugin(dup_a ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/broken_plugins.c BROKEN_KIND=4)
 nnb_test_plugin(dup_b ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/broken_plugins.c BROKEN_KIND=4)
 nnb_test_plugin(survivor ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/broken_plugins.c BROKEN_KIND=5)
+nnb_test_plugin(old_minor ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/broken_plugins.c BROKEN_KIND=6)
 file(MAKE_DIRECTORY ${broken_dir})
 file(WRITE ${broken_dir}/not_a_plugin.so "this is a text file, not a shared object\n")
-add_custom_target(nnb_test_plugins DEPENDS test_empty no_entry wrong_abi bad_descriptor dup_a dup_b survivor)
+add_custom_target(nnb_test_plugins DEPENDS test_empty no_entry wrong_abi bad_descriptor dup_a dup_b survivor old_minor)
 
 nnbench_add_test(loader_should_report_broken_plugins SOURCES loader_should_report_broken_plugins.c)
 nnbench_add_test(cli_should_reject_bad_input SOURCES cli_should_reject_bad_input.c)

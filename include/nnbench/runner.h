@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define NNB_ABI_MAJOR 1
-#define NNB_ABI_MINOR 0
+#define NNB_ABI_MINOR 1
 
 /* The one symbol every plugin exports, and its type. */
 #define NNB_PLUGIN_ENTRY_SYMBOL "nnbench_plugin_entry"
@@ -170,6 +170,13 @@ typedef struct nnb_runner_desc {
     double (*backward_flops)(void *model);
 
     void (*destroy)(void *model);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Optional: --check tolerance (normwise relative error) for this config,
+     * for runners whose math amplifies rounding (e.g. LayerNorm LSTMs over long
+     * sequences). NULL or a value <= 0: the driver's default. */
+    double (*check_tolerance)(const nnb_config *cfg);
 } nnb_runner_desc;
 
 typedef struct nnb_plugin {
