@@ -51,6 +51,11 @@ static size_t dtype_size(nnb_dtype d) { return d == NNB_F32 || d == NNB_I32 ? 4 
 
 int nnb_compare_tensors(const nnb_tensor_list *ref, const nnb_tensor_list *got, double tol,
                         nnb_tensor_check **checks, int *count, char *err, size_t err_len) {
+    return nnb_compare_tensors_l2_grads(ref, got, tol, 0, checks, count, err, err_len);
+}
+
+int nnb_compare_tensors_l2_grads(const nnb_tensor_list *ref, const nnb_tensor_list *got, double tol, double grad_tol,
+                                 nnb_tensor_check **checks, int *count, char *err, size_t err_len) {
     *checks = calloc((size_t)(got->count > 0 ? got->count : 1), sizeof **checks);
     *count = 0;
     if (!*checks) {
@@ -69,7 +74,7 @@ int nnb_compare_tensors(const nnb_tensor_list *ref, const nnb_tensor_list *got, 
             snprintf(err, err_len, "tensor '%s' has another shape or type than the reference's", g->name);
             return -1;
         }
-        double max_ref = 0, max_abs = 0;
+        double max_ref = 0, max_abs = 0, sq_diff = 0, sq_ref = 0;
         int64_t n = element_count(g);
         int nan_seen = 0;
         for (int64_t e = 0; e < n; e++) {
@@ -78,13 +83,17 @@ int nnb_compare_tensors(const nnb_tensor_list *ref, const nnb_tensor_list *got, 
             if (isnan(diff)) nan_seen = 1;
             if (diff > max_abs) max_abs = diff;
             if (fabs(rv) > max_ref) max_ref = fabs(rv);
+            sq_diff += diff * diff;
+            sq_ref += rv * rv;
         }
         nnb_tensor_check *c = &(*checks)[(*count)++];
         snprintf(c->name, sizeof c->name, "%s", g->name);
         c->max_abs_err = nan_seen ? NAN : max_abs;
         c->max_rel_err = nan_seen ? NAN : max_abs / (max_ref > 1e-30 ? max_ref : 1e-30);
-        c->tolerance = tol;
-        c->pass = !nan_seen && c->max_rel_err <= tol;
+        c->l2_rel_err = nan_seen ? NAN : sqrt(sq_diff) / (sq_ref > 1e-60 ? sqrt(sq_ref) : 1e-30);
+        c->l2 = grad_tol > 0 && g->name[0] == 'd';
+        c->tolerance = c->l2 ? grad_tol : tol;
+        c->pass = !nan_seen && (c->l2 ? c->l2_rel_err : c->max_rel_err) <= c->tolerance;
         if (!c->pass) failing++;
     }
     return failing;
@@ -149,13 +158,17 @@ int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *refer
     if (nnb_compare_params(&ref_params, &got_params, err, err_len)) goto out;
     if (reference->outputs(ref_model, &ref_out, err, err_len) || runner->outputs(model, &got_out, err, err_len))
         goto out;
-    if (tol <= 0 && runner->struct_size >= offsetof(nnb_runner_desc, check_tolerance) + sizeof(void *) &&
-        runner->check_tolerance)
-        tol = runner->check_tolerance(cfg);
-    if (tol <= 0) tol = nnb_default_tolerance(cfg, runner->group);
+    double runner_tol = runner->struct_size >= offsetof(nnb_runner_desc, check_tolerance) + sizeof(void *) &&
+                                runner->check_tolerance
+                            ? runner->check_tolerance(cfg)
+                            : 0;
+    if (tol <= 0) tol = runner_tol > 0 ? runner_tol : nnb_default_tolerance(cfg, runner->group);
+    /* L2-judged gradients: ten times the forward tolerance (see runner.h). */
+    double grad_tol = runner->flags & NNB_FLAG_CHECK_GRADIENTS_L2 ? 10 * tol : 0;
     free(result->checks);
     result->checks = NULL;
-    int failing = nnb_compare_tensors(&ref_out, &got_out, tol, &result->checks, &result->check_count, err, err_len);
+    int failing = nnb_compare_tensors_l2_grads(&ref_out, &got_out, tol, grad_tol, &result->checks, &result->check_count,
+                                               err, err_len);
     if (failing < 0) goto out;
     result->checked = 1;
     result->check_pass = failing == 0;

@@ -30,6 +30,11 @@ double nnb_default_tolerance(const nnb_config *cfg, const char *group);
 int nnb_compare_tensors(const nnb_tensor_list *ref, const nnb_tensor_list *got, double tol,
                         nnb_tensor_check **checks, int *count, char *err, size_t err_len);
 
+/* The same, with gradients (names starting with 'd') judged by their normwise
+ * L2 relative error against grad_tol when grad_tol > 0 (NNB_FLAG_CHECK_GRADIENTS_L2). */
+int nnb_compare_tensors_l2_grads(const nnb_tensor_list *ref, const nnb_tensor_list *got, double tol, double grad_tol,
+                                 nnb_tensor_check **checks, int *count, char *err, size_t err_len);
+
 /* Inputs/parameters with equal names must be bit-identical; returns 0 or -1 with err. */
 int nnb_compare_params(const nnb_tensor_list *ref, const nnb_tensor_list *got, char *err, size_t err_len);
 

@@ -108,9 +108,9 @@ static void report_check(const nnb_runner_result *r) {
     if (!r->checked) return;
     fprintf(stderr, "check %s vs %s: %s\n", r->name, r->check_reference, r->check_pass ? "pass" : "FAIL");
     for (int i = 0; i < r->check_count; i++)
-        fprintf(stderr, "    %-16s max_abs %-10.3g max_rel %-10.3g tol %-8.3g %s\n", r->checks[i].name,
-                r->checks[i].max_abs_err, r->checks[i].max_rel_err, r->checks[i].tolerance,
-                r->checks[i].pass ? "ok" : "FAIL");
+        fprintf(stderr, "    %-22s max_abs %-10.3g max_rel %-10.3g l2_rel %-10.3g tol %-8.3g (%s) %s\n",
+                r->checks[i].name, r->checks[i].max_abs_err, r->checks[i].max_rel_err, r->checks[i].l2_rel_err,
+                r->checks[i].tolerance, r->checks[i].l2 ? "l2" : "max", r->checks[i].pass ? "ok" : "FAIL");
 }
 
 static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_results *res, int table) {

@@ -34,7 +34,9 @@ typedef struct nnb_tensor_check {
     char name[48];
     double max_abs_err; /* max |got - ref| */
     double max_rel_err; /* max_abs_err / max(max |ref|, tiny) */
-    double tolerance;   /* max_rel_err must be <= tolerance */
+    double l2_rel_err;  /* ||got - ref||_2 / max(||ref||_2, tiny) */
+    int l2;             /* 1: l2_rel_err is what must be <= tolerance, else max_rel_err */
+    double tolerance;
     int pass;
 } nnb_tensor_check;
 

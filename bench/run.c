@@ -62,8 +62,10 @@ static int run_check(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_resu
         size_t used = 0;
         for (int i = 0; i < res->check_count && used < sizeof msg; i++)
             if (!res->checks[i].pass)
-                used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s rel %.3g > %.3g", used ? ", " : "",
-                                         res->checks[i].name, res->checks[i].max_rel_err, res->checks[i].tolerance);
+                used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s %s rel %.3g > %.3g", used ? ", " : "",
+                                         res->checks[i].name, res->checks[i].l2 ? "l2" : "max",
+                                         res->checks[i].l2 ? res->checks[i].l2_rel_err : res->checks[i].max_rel_err,
+                                         res->checks[i].tolerance);
         return fail_with(res, NNB_RUN_CHECK_FAILED, "differs from reference", msg);
     }
     return 0;

@@ -185,6 +185,8 @@ static cJSON *check_json(builder *b, const nnb_runner_result *r) {
         add_fixed_string(b, t, "name", c->name, sizeof c->name);
         add_number(b, t, "max_abs_err", c->max_abs_err);
         add_number(b, t, "max_rel_err", c->max_rel_err);
+        add_number(b, t, "l2_rel_err", c->l2_rel_err);
+        cJSON_AddStringToObject(t, "norm", c->l2 ? "l2" : "max");
         add_number(b, t, "tolerance", c->tolerance);
         add_bool(b, t, "pass", c->pass);
         append_item(b, tensors, t);

@@ -69,8 +69,8 @@ void nnb_runner_error_text(const nnb_runner_result *r, char *buf, size_t len) {
         if (c->pass)
             continue;
         char rel[32], tol[32];
-        format_3g(rel, sizeof rel, c->max_rel_err);
+        format_3g(rel, sizeof rel, c->l2 ? c->l2_rel_err : c->max_rel_err);
         format_3g(tol, sizeof tol, c->tolerance);
-        used += (size_t)snprintf(buf + used, len - used, " %s max_rel_err %s > %s;", c->name, rel, tol);
+        used += (size_t)snprintf(buf + used, len - used, " %s %s %s > %s;", c->name, c->l2 ? "l2_rel_err" : "max_rel_err", rel, tol);
     }
 }

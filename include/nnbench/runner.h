@@ -122,6 +122,12 @@ typedef struct nnb_tensor_list {
 #define NNB_FLAG_SINGLE_LAYER 0x1u /* ignores --numLayers beyond 1, by definition */
 #define NNB_FLAG_REFERENCE 0x2u    /* a plain reference other runners check against */
 #define NNB_FLAG_HIDDEN 0x4u       /* not in default selections; runs only when named */
+/* ABI 1.1: --check compares gradients (outputs named d*) by the normwise L2
+ * relative error instead of the max-norm one, against ten times the forward
+ * tolerance (check_tolerance's value, or the default).
+ * For networks where fp32 rounding legitimately flips a few discrete decisions
+ * (ReLU, max-pool) whose effect BatchNorm's backward then spreads. */
+#define NNB_FLAG_CHECK_GRADIENTS_L2 0x8u
 
 typedef struct nnb_runner_desc {
     size_t struct_size; /* sizeof(nnb_runner_desc) as the plugin knows it */

@@ -1,0 +1,143 @@
+/*
+ * LSTM through oneDNN's C API: the machinery shared by the oneDNN runners.
+ *
+ * A model is a plan of "steps" (one primitive execution each, or the zeroing of
+ * a small host buffer) built once at create time and replayed by forward() and
+ * backward(). The LSTM layers are split into groups, each group run by one
+ * oneDNN LSTM primitive with `count` layers, and the time axis into segments of
+ * constant active batch (one segment for fixed-length runs; one per distinct
+ * sequence length for variable-length runs, see docs/onednn-runners.md):
+ *
+ *   forward : for group g, for segment s:       lstm_fwd(g, s)   (+ dropout between groups)
+ *   backward: for group g desc, for segment s desc: lstm_bwd(g, s) (+ dropout backward)
+ *
+ * Weights are converted from PyTorch's layout once, at create, into the formats
+ * the primitives prefer (format_tag any, then query). Gradients of the weights
+ * are kept in the library's formats and converted back only by outputs().
+ */
+#ifndef NNB_ONEDNN_LSTM_H
+#define NNB_ONEDNN_LSTM_H
+
+#include "lstm_data.h"
+#include "nnb_support.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+
+/* Every oneDNN call is checked: on failure, write "call failed: status (file:line)" and return -1. */
+#define ONX_CHECK(call)                                                                                                \
+    do {                                                                                                               \
+        dnnl_status_t onx_st_ = (call);                                                                                \
+        if (onx_st_ != dnnl_success)                                                                                   \
+            return nnb_fail(err, err_len, "%s failed: %s (%s:%d)", #call, dnnl_status2str(onx_st_), __FILE__,          \
+                            __LINE__);                                                                                 \
+    } while (0)
+
+#define ONX_MAX_ARGS 24
+
+typedef struct onx_step {
+    dnnl_primitive_t prim; /* NULL: host step, zero zero_bytes at zero_ptr */
+    int nargs;
+    dnnl_exec_arg_t args[ONX_MAX_ARGS];
+    const dnnl_memory_desc_t *scratch_md; /* user-managed scratchpad this execution needs, or NULL */
+    int scratch_arg;                      /* index of the DNNL_ARG_SCRATCHPAD entry in args */
+    void *zero_ptr;
+    size_t zero_bytes;
+} onx_step;
+
+typedef struct onx_steps {
+    onx_step *v;
+    int n, cap;
+} onx_steps;
+
+/* Forward-training and backward LSTM primitives of one shape (shared by every call of that shape). */
+typedef struct onx_prim {
+    int64_t T, N, in, H, L;
+    dnnl_primitive_desc_t fwd_pd, bwd_pd;
+    dnnl_primitive_t fwd, bwd;
+} onx_prim;
+
+/* Layers [first, first + count) run by one primitive per segment; all inputs of width `in`. */
+typedef struct onx_group {
+    int64_t first, count, in;
+    dnnl_memory_t w_layer, w_iter, bias;    /* forward primitive's formats */
+    dnnl_memory_t bw_layer, bw_iter, bbias; /* backward primitive's formats (may alias the above) */
+    dnnl_memory_t dw_layer, dw_iter, dbias; /* gradients in the backward primitive's formats */
+    const onx_prim *shape_owner;            /* the primitive whose formats the memories follow */
+} onx_group;
+
+/* Host pointers of one primitive call; states are (count, 1, N, H), layers (T, N, width). */
+typedef struct onx_io {
+    float *src_layer, *src_iter, *src_iter_c;
+    float *dst_layer, *dst_iter, *dst_iter_c;
+    float *diff_src_layer, *diff_src_iter, *diff_src_iter_c;
+    float *diff_dst_layer, *diff_dst_iter, *diff_dst_iter_c;
+} onx_io;
+
+typedef struct onx_model {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_primitive_attr_t attr; /* user-managed scratchpad: no allocation inside the timed region */
+    int with_backward;
+
+    onx_prim **prims; /* LSTM primitive pairs (cached by shape) and the other primitives */
+    int prim_count, prim_cap;
+    onx_group *groups;
+    int group_count;
+
+    onx_steps fwd, bwd;
+
+    dnnl_memory_t *mems; /* every memory object, released at destroy */
+    int mem_count, mem_cap;
+    void **bufs; /* every host buffer we allocated, released at destroy */
+    int buf_count, buf_cap;
+    void *scratch; /* shared user scratchpad (one of bufs) */
+    size_t scratch_bytes, workspace_bytes;
+} onx_model;
+
+int onx_model_init(onx_model *m, int with_backward, char *err, size_t err_len);
+void onx_model_free(onx_model *m);
+
+/* Host buffer owned by the model (zeroed, 64-byte aligned); NULL on overflow or no memory. */
+float *onx_buffer(onx_model *m, size_t floats);
+void *onx_bytes(onx_model *m, size_t bytes);
+
+/* Define the groups (count entries of layer counts, in order); group 0 takes input I, others H. */
+int onx_set_groups(onx_model *m, const int64_t *layer_counts, int count, int64_t I, int64_t H, char *err,
+                   size_t err_len);
+
+/* Build the primitives of one call (group g, T steps, batch N) and fill its forward and backward
+ * steps (bwd_step untouched when the model has no backward). The group's weights memories are
+ * created at its first call, from the PyTorch weights in d. */
+int onx_add_call(onx_model *m, const nnb_lstm_data *d, int g, int64_t T, int64_t N, const onx_io *io,
+                 onx_step *fwd_step, onx_step *bwd_step, char *err, size_t err_len);
+
+/* Elementwise primitive a (op) b -> c on (rows, cols) f32 arrays, as a step (e.g. dropout masks). */
+int onx_binary_step(onx_model *m, dnnl_alg_kind_t alg, int64_t rows, int64_t cols, float *a, float *b, float *c,
+                    onx_step *step, char *err, size_t err_len);
+
+/* Layer normalization (gain 1, bias 0) over the last axis of (rows, cols): src -> dst (may alias). */
+int onx_layer_norm_step(onx_model *m, int64_t rows, int64_t cols, float eps, float *src, float *dst, onx_step *step,
+                        char *err, size_t err_len);
+
+onx_step onx_zero_step(void *ptr, size_t bytes);
+int onx_push(onx_steps *s, const onx_step *step, char *err, size_t err_len);
+
+/* After every step is pushed: allocate the shared scratchpad and bind it. */
+int onx_finalize(onx_model *m, char *err, size_t err_len);
+
+/* Timed parts: run the steps, then wait for the stream. */
+int onx_run(onx_model *m, const onx_steps *steps, char *err, size_t err_len);
+
+/* zero_grad: the LSTM backward accumulates into diff weights and bias. */
+void onx_zero_weight_grads(onx_model *m);
+
+/* outputs(): convert the weight gradients of every group back to PyTorch's layout in d
+ * (dw_ih, dw_hh; db_ih = db_hh = diff_bias). */
+int onx_export_weight_grads(onx_model *m, nnb_lstm_data *d, char *err, size_t err_len);
+
+/* Implementation names and formats, for describe(). */
+const char *onx_impl_name(const_dnnl_primitive_desc_t pd);
+const char *onx_format_name(const dnnl_memory_desc_t *md);
+
+#endif

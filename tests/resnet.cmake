@@ -1,0 +1,22 @@
+# ResNet architecture table, plain C CNN reference, and the oneDNN ResNet runners.
+nnbench_add_test(resnet_arch_should_match_torchvision SOURCES resnet_arch_should_match_torchvision.c
+                 LIBS nnb_resnet_arch LABELS resnet)
+nnbench_add_test(cnn_ref_should_match_finite_differences SOURCES cnn_ref_should_match_finite_differences.c
+                 LIBS nnb_cnn_ref LABELS resnet)
+if(TARGET nnb_cpu_resnet)
+  nnbench_add_test(resnet_runners_should_match_reference SOURCES resnet_runners_should_match_reference.c
+                   LIBS nnb_resnet_arch LABELS resnet)
+  add_dependencies(resnet_runners_should_match_reference nnb_cpu_resnet)
+  # Compiles the runner's source in, to drive its layer wrappers on hand-made awkward tables.
+  nnbench_add_test(resnet_layers_should_match_reference SOURCES resnet_layers_should_match_reference.c
+                   LIBS DNNL::dnnl nnb_cnn_ref nnb_resnet_arch nnb_runner_support LABELS resnet)
+endif()
+
+# The build machine is shared and oversubscribed: OpenMP threads that spin while waiting for their
+# sibling (the default) make the reference's many small parallel loops several times slower there.
+foreach(t cnn_ref_should_match_finite_differences resnet_runners_should_match_reference
+          resnet_layers_should_match_reference)
+  if(TEST ${t})
+    set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=passive")
+  endif()
+endforeach()
