@@ -9,7 +9,8 @@ function(nnbench_add_runner target)
     LIBRARY_OUTPUT_DIRECTORY ${NNBENCH_RUNNER_BUILD_DIR}
     C_VISIBILITY_PRESET hidden CUDA_VISIBILITY_PRESET hidden)
   target_link_libraries(${target} PRIVATE nnb_runner_support ${ARG_LIBS})
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  # nodelete: OpenMP/BLAS worker threads a plugin started may outlive dlclose().
+  target_link_options(${target} PRIVATE -Wl,--no-undefined -Wl,-z,nodelete)
   install(TARGETS ${target} LIBRARY DESTINATION ${NNBENCH_RUNNER_SUBDIR})
 endfunction()
 

@@ -27,7 +27,7 @@ static nnb_registry reg;
         sizeof(nnb_runner_desc), #runner, grp, NNB_DEVICE_CUDA, "emulated", NULL, 0u, nnb_cuda_available,              \
             nnb_cu_lstm_create_##runner, nnb_cu_lstm_forward, NULL, nnb_cu_lstm_backward, NULL, nnb_cu_lstm_params,    \
             nnb_cu_lstm_outputs, nnb_cu_lstm_describe, nnb_cu_lstm_forward_flops, nnb_cu_lstm_backward_flops,          \
-            nnb_cu_lstm_destroy                                                                                        \
+            nnb_cu_lstm_destroy, NULL                                                                                  \
     }
 
 static const nnb_runner_desc runners[] = {
@@ -42,11 +42,11 @@ static const nnb_runner_desc runners[] = {
     {sizeof(nnb_runner_desc), "jit_layernorm", NNB_GROUP_RNNS, NNB_DEVICE_CUDA, "emulated", NULL, 0u,
      nnb_cuda_available, nnb_ln_lstm_create, nnb_ln_lstm_forward, NULL, nnb_ln_lstm_backward, NULL, nnb_ln_lstm_params,
      nnb_ln_lstm_outputs, nnb_ln_lstm_describe, nnb_ln_lstm_forward_flops, nnb_ln_lstm_backward_flops,
-     nnb_ln_lstm_destroy},
+     nnb_ln_lstm_destroy, NULL},
     {sizeof(nnb_runner_desc), "jit_layernorm_decom", NNB_GROUP_RNNS, NNB_DEVICE_CUDA, "emulated", NULL, 0u,
      nnb_cuda_available, nnb_ln_lstm_create_decom, nnb_ln_lstm_forward, NULL, nnb_ln_lstm_backward, NULL,
      nnb_ln_lstm_params, nnb_ln_lstm_outputs, nnb_ln_lstm_describe, nnb_ln_lstm_forward_flops,
-     nnb_ln_lstm_backward_flops, nnb_ln_lstm_destroy},
+     nnb_ln_lstm_backward_flops, nnb_ln_lstm_destroy, NULL},
 };
 
 static const nnb_runner_desc *emulated(const char *name) {

@@ -203,9 +203,11 @@ static void check_runners(const cJSON *root, const nnb_run_results *res) {
         check_string(t, "name", c->name);
         check_number(t, "max_abs_err", c->max_abs_err);
         check_number(t, "max_rel_err", c->max_rel_err);
+        check_number(t, "l2_rel_err", c->l2_rel_err);
+        check_string(t, "norm", "max");
         check_number(t, "tolerance", c->tolerance);
         check_bool(t, "pass", 1);
-        CHECK(cJSON_GetArraySize(t) == 5);
+        CHECK(cJSON_GetArraySize(t) == 7);
     }
 
     // Check failed: NaN sample, mean and errors are null; describe() text that is not JSON is a string.

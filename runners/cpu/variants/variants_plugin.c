@@ -400,15 +400,6 @@ DEFINE_CREATE(create_dropout, KIND_DROPOUT)
 DEFINE_CREATE(create_ref_layernorm, KIND_REF_LAYERNORM)
 DEFINE_CREATE(create_ref_dropout, KIND_REF_DROPOUT)
 
-/* The LayerNorm LSTM amplifies rounding along the sequence: in the double
- * reference, one float ulp of x moves y by ~5e-4 at T = 100 (a plain LSTM:
- * ~1e-7), and fp32 runners drift from it by ~1.6e-3 at T = 100, L = 2 (README.md
- * here). The check tolerance grows with T * L accordingly, 2.5x above that. */
-static double layernorm_check_tolerance(const nnb_config *cfg) {
-    double tol = 1e-4 + 2e-5 * (double)cfg->seq_length * (double)cfg->num_layers;
-    return tol < 3e-4 ? 3e-4 : tol;
-}
-
 #define VARIANT_RUNNER(name_, desc_, ref_, flags_, create_, tol_)                                                          \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = name_, .group = NNB_GROUP_RNNS, .device = NNB_DEVICE_CPU,      \
@@ -423,11 +414,11 @@ static const nnb_runner_desc runners[] = {
     VARIANT_RUNNER("jit_layernorm",
                    "LayerNorm LSTM (LN on both projections and the cell state, no gate biases), fused row-wise "
                    "LayerNorm and cell, OpenBLAS GEMMs",
-                   "py_layernorm", NNB_FLAG_HIDDEN, create_layernorm, layernorm_check_tolerance),
+                   "py_layernorm", NNB_FLAG_HIDDEN, create_layernorm, nnb_layernorm_lstm_check_tolerance),
     VARIANT_RUNNER("jit_layernorm_decom",
                    "LayerNorm LSTM with LayerNorm decomposed into one pass per op (mean, subtract, variance, "
                    "normalise, scale, shift), OpenBLAS GEMMs",
-                   "py_layernorm", NNB_FLAG_HIDDEN, create_layernorm_decom, layernorm_check_tolerance),
+                   "py_layernorm", NNB_FLAG_HIDDEN, create_layernorm_decom, nnb_layernorm_lstm_check_tolerance),
     VARIANT_RUNNER("jit_dropout",
                    "stacked LSTM with inverted dropout p=0.4 between layers (with numLayers 1 a plain LSTM), "
                    "fused cell, OpenBLAS GEMMs",

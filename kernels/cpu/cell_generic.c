@@ -1,0 +1,2 @@
+#define NNB_VEC_SFX generic
+#include "cell_vector_impl.h"

@@ -1,0 +1,203 @@
+/*
+ * nnb_cpu_kernels: CPU building blocks of the fast LSTM runners, usable by any
+ * runner plugin (link target nnb_cpu_kernels). Stable API:
+ *
+ *   ISA        nnb_cpu_isa_detect() picks the widest vector ISA this CPU runs
+ *              (AVX-512F+DQ, AVX2+FMA, or scalar) with __builtin_cpu_supports;
+ *              nothing here needs -march=native.
+ *   GEMM       C = op(A) op(B) + beta C   (row-major, alpha 1, beta 0 or 1).
+ *              AVX-512: own 8x32 micro-kernel with BLIS-style packing, threads
+ *              split over whichever of M or N has more panels (OpenMP).
+ *              Otherwise: OpenBLAS cblas_sgemm when built with it, else a plain loop.
+ *              A constant B (weights) can be packed once with nnb_pack_b; a bias
+ *              row can be folded into the epilogue (nnb_sgemm_packed_bias); column
+ *              slices (nnb_sgemm_packed_cols*, nnb_sgemm_prepacked_cols) let the
+ *              threads of a caller's own OpenMP region share one product.
+ *   Vector math nnb_vexpf / nnb_vtanhf / nnb_vsigmoidf on arrays, per ISA.
+ *              Error bound (tested against libm in double over a dense grid in
+ *              tests/cpu_kernels_should_match_plain_loops.c; measured maxima on
+ *              AVX-512 / AVX2 / generic in brackets):
+ *                exp:     <= 2 ulp on [-87, 88]                 [0.98 ulp]
+ *                tanh:    <= 3 ulp and <= 2e-7 absolute          [1.71 ulp, 8.3e-8]
+ *                sigmoid: <= 4 ulp where >= 1e-30, <= 2e-7 abs   [2.33 ulp, 8.9e-8]
+ *   LSTM cell  fused forward/backward passes over a (rows, 4H) gate block,
+ *              in three flavours: scalar fused (calls kernels/lstm_cell_math.h),
+ *              vector fused (same formulas, vector exp/tanh), and one pass per
+ *              pointwise op (the unfused baseline). See nnb_cell_fwd_args.
+ *
+ * Nothing here prints or allocates per call except the GEMM's per-thread
+ * packing buffers (thread-local, grown once, reused, never freed; if they
+ * cannot be allocated the block is computed by the plain loop instead).
+ */
+#ifndef NNB_CPU_KERNELS_H
+#define NNB_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- ISA */
+
+typedef enum nnb_cpu_isa { NNB_ISA_SCALAR = 0, NNB_ISA_AVX2 = 1, NNB_ISA_AVX512 = 2 } nnb_cpu_isa;
+
+nnb_cpu_isa nnb_cpu_isa_detect(void);          /* widest ISA the CPU supports */
+const char *nnb_cpu_isa_name(nnb_cpu_isa isa); /* "scalar", "avx2", "avx512" */
+
+/* ---------------------------------------------------------------- GEMM */
+
+/* Micro-kernel tile of the AVX-512 GEMM. */
+#define NNB_GEMM_MR 8
+#define NNB_GEMM_NR 32
+
+typedef enum nnb_gemm_impl {
+    NNB_GEMM_OWN_AVX512 = 0, /* own kernel (needs AVX-512F) */
+    NNB_GEMM_CBLAS = 1,      /* OpenBLAS cblas_sgemm (if built with it) */
+    NNB_GEMM_PLAIN = 2,      /* plain triple loop, for tests */
+} nnb_gemm_impl;
+
+/* Default implementation on this CPU and build: own AVX-512 if the CPU has it,
+ * else CBLAS if built with it, else plain. */
+nnb_gemm_impl nnb_gemm_default_impl(void);
+int nnb_gemm_impl_available(nnb_gemm_impl impl);
+/* JSON-safe one-liner naming the implementation, e.g. "own avx512 8x32" or
+ * "OpenBLAS 0.3.21 (config ...; core Haswell)". */
+const char *nnb_gemm_impl_describe(nnb_gemm_impl impl, char *buf, size_t len);
+
+/* C (M, N) = op(A) (M, K) . op(B) (K, N) + beta * C; trans 'N' or 'T';
+ * op(A) = A (M, K, lda) or A^T with A (K, M, lda); likewise B. beta is 0 or 1.
+ * threads >= 1: OpenMP threads for own/plain, BLAS threads for CBLAS (which
+ * the caller sets with nnb_set_threads). */
+void nnb_sgemm(nnb_gemm_impl impl, int threads, char transa, char transb, int64_t M, int64_t N, int64_t K,
+               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* A constant B operand packed once (own kernel: NR-wide panels, K-major; other
+ * implementations keep a plain reference). */
+typedef struct nnb_packed_b {
+    nnb_gemm_impl impl;
+    int64_t K, N;
+    float *panels;    /* own: (ceil(N/NR), K, NR), zero padded; else NULL */
+    char trans;       /* as given, for the non-packed implementations */
+    const float *src; /* as given (must outlive the packed copy for CBLAS/plain) */
+    int64_t ld;
+} nnb_packed_b;
+
+/* Returns 0, or -1 on size overflow / out of memory. */
+int nnb_pack_b(nnb_packed_b *p, nnb_gemm_impl impl, char transb, int64_t K, int64_t N, const float *B, int64_t ldb);
+void nnb_packed_b_free(nnb_packed_b *p);
+
+/* C (M, N) = op(A) . Bp + beta * C. */
+void nnb_sgemm_packed(int threads, char transa, int64_t M, const float *A, int64_t lda, const nnb_packed_b *Bp,
+                      float beta, float *C, int64_t ldc);
+
+/* C (M, N) = op(A) . Bp + 1 . bias^T: the bias row (N) folded into the GEMM
+ * (added in the micro-kernel's epilogue; no separate pass over C). */
+void nnb_sgemm_packed_bias(int threads, char transa, int64_t M, const float *A, int64_t lda, const nnb_packed_b *Bp,
+                           const float *bias, float *C, int64_t ldc);
+
+/* Single-threaded, for use inside the caller's own parallel region: only the
+ * columns [n0, n1) of C = op(A) . Bp + beta * C, n0 a multiple of NNB_GEMM_NR
+ * (n1 is clipped to Bp->N; nothing outside [n0, n1) is written). C and ldc address the whole C. */
+void nnb_sgemm_packed_cols(char transa, int64_t M, const float *A, int64_t lda, const nnb_packed_b *Bp, int64_t n0,
+                           int64_t n1, float beta, float *C, int64_t ldc);
+
+/* The same for nb operands B_b of equal K and N into C_b (one packing of A
+ * serves them all), e.g. the four gates' blocks of W_hh^T. */
+void nnb_sgemm_packed_cols_multi(char transa, int64_t M, const float *A, int64_t lda, int nb,
+                                 const nnb_packed_b *const *Bs, float *const *Cs, int64_t n0, int64_t n1, float beta,
+                                 int64_t ldc);
+
+/* Several products sharing one A: C_b (M, N_b) = op(A) (M, K) . op(B_b) (K, N_b) + beta C_b,
+ * op(A) packed once per block for all of them (e.g. dW_ih and dW_hh = dG^T . [X | H_prev]).
+ * Own kernel: the team packs every B once, threads split M. Others: one product per operand. */
+typedef struct nnb_gemm_b_operand {
+    char trans; /* 'N': B (K, N) with ldb; 'T': B (N, K) with ldb */
+    int64_t N;
+    const float *B;
+    int64_t ldb;
+    float *C; /* (M, N) with ldc */
+    int64_t ldc;
+} nnb_gemm_b_operand;
+
+void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M, int64_t K, const float *A, int64_t lda,
+                        int nb, const nnb_gemm_b_operand *ops, float beta);
+
+/* An A operand packed once and shared, e.g. by the threads of one team that
+ * each compute other columns of the same product (own kernel only: callers
+ * check Bp->impl == NNB_GEMM_OWN_AVX512 and use nnb_sgemm_packed_cols otherwise).
+ *   nnb_packed_a_floats: buffer size for op(A) (M, K); 0 on overflow.
+ *   nnb_pack_a_panels:   pack row panels [p0, p1) (NNB_GEMM_MR rows each);
+ *                        threads may pack disjoint panel ranges concurrently.
+ *   nnb_sgemm_prepacked_cols: columns [n0, n1) of C = A . Bp + beta C
+ *                        (n0 a multiple of NNB_GEMM_NR; nothing else written). */
+size_t nnb_packed_a_floats(int64_t M, int64_t K);
+void nnb_pack_a_panels(char transa, int64_t M, int64_t K, const float *A, int64_t lda, int64_t p0, int64_t p1,
+                       float *Ap);
+void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp, int64_t n0, int64_t n1, float beta,
+                              float *C, int64_t ldc);
+
+/* ---------------------------------------------------------------- vector math */
+
+void nnb_vexpf(nnb_cpu_isa isa, const float *x, float *y, int64_t n);
+void nnb_vtanhf(nnb_cpu_isa isa, const float *x, float *y, int64_t n);
+void nnb_vsigmoidf(nnb_cpu_isa isa, const float *x, float *y, int64_t n);
+
+/* ---------------------------------------------------------------- LSTM cell passes */
+
+/* Forward of `rows` cells over hidden columns [j0, j1) of H (gate order i,f,g,o):
+ *   pre = gates + gates_add + bias0 + bias1   (each addend optional: NULL)
+ *   gates <- activated (i, f, g, o), saved for backward
+ *   c = f * c_prev + i * g,  h = o * tanh(c)
+ * Row strides: gates/gates_add 4H, c_prev/c/h H. */
+typedef struct nnb_cell_fwd_args {
+    int64_t rows, H;
+    float *gates;           /* (rows, 4H) pre-activations in, activations out */
+    const float *gates_add; /* (rows, 4H) or NULL */
+    const float *bias0;     /* (4H) or NULL */
+    const float *bias1;     /* (4H) or NULL */
+    const float *c_prev;    /* (rows, H) */
+    float *c;               /* (rows, H) */
+    float *h;               /* (rows, H) */
+} nnb_cell_fwd_args;
+
+/* Backward over columns [j0, j1):
+ *   dh = dh0 + dh1 (either NULL means 0), dc_in (NULL means 0)
+ *   dgates (rows, 4H) <- gradients of the pre-activations
+ *   dc_prev (rows, H) <- dc * f   (may alias dc_in)
+ * ws: (rows, 2H) scratch for the one-pass-per-op flavour (others ignore it). */
+typedef struct nnb_cell_bwd_args {
+    int64_t rows, H;
+    const float *act;    /* (rows, 4H) activated gates from forward */
+    const float *c_prev; /* (rows, H) */
+    const float *c;      /* (rows, H) */
+    const float *dh0;    /* (rows, H) or NULL */
+    const float *dh1;    /* (rows, H) or NULL */
+    const float *dc_in;  /* (rows, H) or NULL */
+    float *dgates;       /* (rows, 4H) */
+    float *dc_prev;      /* (rows, H) */
+    float *ws;           /* (rows, 2H) */
+} nnb_cell_bwd_args;
+
+/* Scalar fused pass: one loop, per-element math from kernels/lstm_cell_math.h. */
+void nnb_cell_fwd_scalar(const nnb_cell_fwd_args *a, int64_t j0, int64_t j1);
+void nnb_cell_bwd_scalar(const nnb_cell_bwd_args *a, int64_t j0, int64_t j1);
+
+/* Vector fused pass (same formulas, vector exp/tanh) for the given ISA;
+ * NNB_ISA_SCALAR runs the portable vector-extension build at default flags. */
+void nnb_cell_fwd_vector(nnb_cpu_isa isa, const nnb_cell_fwd_args *a, int64_t j0, int64_t j1);
+void nnb_cell_bwd_vector(nnb_cpu_isa isa, const nnb_cell_bwd_args *a, int64_t j0, int64_t j1);
+
+/* One pass over memory per pointwise op (bias adds, each activation, cell and
+ * hidden updates), the unfused baseline. Scalar math from lstm_cell_math.h. */
+void nnb_cell_fwd_unfused(const nnb_cell_fwd_args *a, int64_t j0, int64_t j1);
+void nnb_cell_bwd_unfused(const nnb_cell_bwd_args *a, int64_t j0, int64_t j1);
+
+/* db[c] += sum over rows of g[r * ld + c], c in [c0, c1). */
+void nnb_colsum_add(const float *g, int64_t rows, int64_t ld, int64_t c0, int64_t c1, float *db);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

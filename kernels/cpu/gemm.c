@@ -1,0 +1,578 @@
+/* GEMM front end: implementation choice, packing, blocking and threading. */
+#include "gemm_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef NNB_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+#ifndef NNB_GEMM_KC
+#define NNB_GEMM_KC 256 /* target depth of one K block (B micro-panel KC x NR stays in L1) */
+#endif
+#define NNB_GEMM_KC_MAX 256 /* K up to this is never split */
+#ifndef NNB_GEMM_KB_OUTER
+#define NNB_GEMM_KB_OUTER 0 /* 1: K blocks outermost also for prepacked B (A/B experiments) */
+#endif
+#ifndef NNB_GEMM_MC
+#define NNB_GEMM_MC 128
+#endif
+enum { MR = NNB_GEMM_MR, NR = NNB_GEMM_NR, KC = NNB_GEMM_KC, KC_MAX = NNB_GEMM_KC_MAX, MC = NNB_GEMM_MC };
+
+/* Depth of the K blocks for a product of depth K: K itself up to KC_MAX (C is then
+ * written once), else K split evenly into blocks of about KC (each block re-reads C). */
+static int64_t k_block(int64_t K) {
+    if (K <= KC_MAX)
+        return K > 0 ? K : 1;
+    int64_t blocks = (K + KC - 1) / KC;
+    return (K + blocks - 1) / blocks;
+}
+
+/* ---------------------------------------------------------------- ISA */
+
+nnb_cpu_isa nnb_cpu_isa_detect(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+        return NNB_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return NNB_ISA_AVX2;
+    return NNB_ISA_SCALAR;
+}
+
+const char *nnb_cpu_isa_name(nnb_cpu_isa isa) {
+    switch (isa) {
+    case NNB_ISA_AVX512: return "avx512";
+    case NNB_ISA_AVX2: return "avx2";
+    default: return "scalar";
+    }
+}
+
+int nnb_gemm_impl_available(nnb_gemm_impl impl) {
+    switch (impl) {
+    case NNB_GEMM_OWN_AVX512: return nnb_cpu_isa_detect() == NNB_ISA_AVX512;
+#ifdef NNB_HAVE_CBLAS
+    case NNB_GEMM_CBLAS: return 1;
+#else
+    case NNB_GEMM_CBLAS: return 0;
+#endif
+    case NNB_GEMM_PLAIN: return 1;
+    }
+    return 0;
+}
+
+nnb_gemm_impl nnb_gemm_default_impl(void) {
+    if (nnb_gemm_impl_available(NNB_GEMM_OWN_AVX512))
+        return NNB_GEMM_OWN_AVX512;
+    if (nnb_gemm_impl_available(NNB_GEMM_CBLAS))
+        return NNB_GEMM_CBLAS;
+    return NNB_GEMM_PLAIN;
+}
+
+const char *nnb_gemm_impl_describe(nnb_gemm_impl impl, char *buf, size_t len) {
+    switch (impl) {
+    case NNB_GEMM_OWN_AVX512:
+        snprintf(buf, len, "own avx512 %dx%d micro-kernel, KC %d (K <= %d unsplit), MC %d, OpenMP", MR, NR, KC, KC_MAX,
+                 MC);
+        break;
+    case NNB_GEMM_CBLAS:
+#ifdef NNB_HAVE_CBLAS
+    {
+        /* The config string has no quotes or backslashes; keep the text JSON-safe anyway. */
+        char cfgs[256];
+        snprintf(cfgs, sizeof cfgs, "%s", openblas_get_config());
+        for (char *p = cfgs; *p; p++)
+            if (*p == '"' || *p == '\\')
+                *p = ' ';
+        snprintf(buf, len, "OpenBLAS cblas_sgemm (%s; core %s; %d threads)", cfgs, openblas_get_corename(),
+                 openblas_get_num_threads());
+    }
+#else
+        snprintf(buf, len, "cblas (not built)");
+#endif
+    break;
+    case NNB_GEMM_PLAIN: snprintf(buf, len, "plain C triple loop"); break;
+    }
+    return buf;
+}
+
+/* ---------------------------------------------------------------- plain reference */
+
+static float op_at(const float *X, int64_t ld, char trans, int64_t r, int64_t c) {
+    return trans == 'N' ? X[r * ld + c] : X[c * ld + r];
+}
+
+/* The plain loop every fast path is tested against (double accumulation). */
+static void gemm_plain(int threads, char ta, char tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                       const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    (void)threads;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double s = beta != 0.0f ? (double)C[i * ldc + j] : 0.0;
+            for (int64_t k = 0; k < K; k++)
+                s += (double)op_at(A, lda, ta, i, k) * op_at(B, ldb, tb, k, j);
+            C[i * ldc + j] = (float)s;
+        }
+}
+
+#ifdef NNB_HAVE_CBLAS
+static void gemm_cblas(char ta, char tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                       int64_t ldb, float beta, float *C, int64_t ldc) {
+    cblas_sgemm(CblasRowMajor, ta == 'N' ? CblasNoTrans : CblasTrans, tb == 'N' ? CblasNoTrans : CblasTrans, (blasint)M,
+                (blasint)N, (blasint)K, 1.0f, A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
+}
+#endif
+
+/* ---------------------------------------------------------------- packing */
+
+/* op(A) rows [m0, m0+mc), cols [k0, k0+kc) -> panels of MR rows: (ceil(mc/MR), kc, MR), zero padded. */
+static void pack_a(char ta, const float *A, int64_t lda, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float *Ap) {
+    for (int64_t p = 0; p < mc; p += MR) {
+        int rows = mc - p < MR ? (int)(mc - p) : MR;
+        float *dst = Ap + p * kc;
+        if (ta == 'N' && rows == MR) { /* full panel: MR sequential read streams, contiguous writes */
+            const float *src[MR];
+            for (int r = 0; r < MR; r++)
+                src[r] = A + (m0 + p + r) * lda + k0;
+            for (int64_t k = 0; k < kc; k++)
+                for (int r = 0; r < MR; r++)
+                    dst[k * MR + r] = src[r][k];
+        } else if (ta == 'N') {
+            for (int r = 0; r < MR; r++) {
+                const float *src = A + (m0 + p + (r < rows ? r : 0)) * lda + k0;
+                for (int64_t k = 0; k < kc; k++)
+                    dst[k * MR + r] = r < rows ? src[k] : 0.0f;
+            }
+        } else if (rows == MR) { /* transposed, full panel: MR contiguous floats per k */
+            for (int64_t k = 0; k < kc; k++)
+                memcpy(dst + k * MR, A + (k0 + k) * lda + m0 + p, sizeof(float) * MR);
+        } else {
+            for (int64_t k = 0; k < kc; k++) {
+                const float *src = A + (k0 + k) * lda + m0 + p;
+                for (int r = 0; r < MR; r++)
+                    dst[k * MR + r] = r < rows ? src[r] : 0.0f;
+            }
+        }
+    }
+}
+
+/* op(B) rows [k0, k0+kc), panel columns [n0, n0+NR) -> (kc, NR) at dst with row stride NR, zero padded. */
+static void pack_b_panel(char tb, const float *B, int64_t ldb, int64_t N, int64_t k0, int64_t kc, int64_t n0,
+                         float *dst) {
+    int cols = N - n0 < NR ? (int)(N - n0) : NR;
+    if (tb == 'N') {
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = B + (k0 + k) * ldb + n0;
+            float *d = dst + k * NR;
+            for (int j = 0; j < NR; j++)
+                d[j] = j < cols ? src[j] : 0.0f;
+        }
+    } else {
+        for (int j = 0; j < NR; j++) {
+            if (j < cols) {
+                const float *src = B + (n0 + j) * ldb + k0;
+                for (int64_t k = 0; k < kc; k++)
+                    dst[k * NR + j] = src[k];
+            } else {
+                for (int64_t k = 0; k < kc; k++)
+                    dst[k * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+int nnb_pack_b(nnb_packed_b *p, nnb_gemm_impl impl, char transb, int64_t K, int64_t N, const float *B, int64_t ldb) {
+    memset(p, 0, sizeof *p);
+    p->impl = impl;
+    p->K = K;
+    p->N = N;
+    p->trans = transb;
+    p->src = B;
+    p->ld = ldb;
+    if (impl != NNB_GEMM_OWN_AVX512)
+        return 0;
+    int64_t panels = (N + NR - 1) / NR;
+    if (K <= 0 || N <= 0 || (uint64_t)panels > SIZE_MAX / sizeof(float) / NR / (uint64_t)K)
+        return -1;
+    p->panels = aligned_alloc(64, (((size_t)panels * NR * (size_t)K * sizeof(float)) + 63) & ~(size_t)63);
+    if (!p->panels)
+        return -1;
+    for (int64_t q = 0; q < panels; q++)
+        pack_b_panel(transb, B, ldb, N, 0, K, q * NR, p->panels + q * K * NR);
+    return 0;
+}
+
+void nnb_packed_b_free(nnb_packed_b *p) {
+    if (!p)
+        return;
+    free(p->panels);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---------------------------------------------------------------- own blocked driver */
+
+/* Per-thread packing buffers, grown once and reused (OpenMP threads persist). */
+static _Thread_local float *tl_abuf, *tl_bbuf, *tl_wholeb;
+static _Thread_local size_t tl_acap, tl_bcap, tl_wholecap;
+
+static float *grow(float **buf, size_t *cap, size_t n) {
+    if (n <= *cap)
+        return *buf;
+    free(*buf);
+    *buf = aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t)63);
+    *cap = *buf ? n : 0;
+    return *buf;
+}
+
+/* One thread's rectangle: rows [m0, m1), B panels [q0, q1). Bp: prepacked B or NULL. */
+static void gemm_own_block(char ta, char tb, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                           int64_t ldb, const nnb_packed_b *Bp, float beta, const float *bias, float *C, int64_t ldc,
+                           int64_t m0, int64_t m1, int64_t q0, int64_t q1) {
+    if (m1 <= m0 || q1 <= q0)
+        return;
+    float *abuf = grow(&tl_abuf, &tl_acap, (size_t)MC * KC_MAX);
+    float *bbuf = Bp ? NULL : grow(&tl_bbuf, &tl_bcap, (size_t)(q1 - q0) * NR * KC_MAX);
+    if (!abuf || (!Bp && !bbuf)) { /* no memory for packing: the same block by the plain loop */
+        int64_t n0 = q0 * NR, n1 = q1 * NR < N ? q1 * NR : N;
+        const float *Bs = Bp ? Bp->src : B;
+        int64_t ld = Bp ? Bp->ld : ldb;
+        char t = Bp ? Bp->trans : tb;
+        if (bias && beta == 0.0f) {
+            for (int64_t i = m0; i < m1; i++)
+                memcpy(C + i * ldc + n0, bias + n0, sizeof(float) * (size_t)(n1 - n0));
+            beta = 1.0f;
+        }
+        gemm_plain(1, ta, t, m1 - m0, n1 - n0, K, ta == 'N' ? A + m0 * lda : A + m0, lda,
+                   t == 'N' ? Bs + n0 : Bs + n0 * ld, ld, beta, C + m0 * ldc + n0, ldc);
+        return;
+    }
+    const int64_t kb = k_block(K);
+    if (Bp && !NNB_GEMM_KB_OUTER) { /* B already packed: K blocks innermost, so each MC x N block of C stays in cache
+                                       across them */
+        for (int64_t mb = m0; mb < m1; mb += MC) {
+            int64_t mc = m1 - mb < MC ? m1 - mb : MC;
+            for (int64_t k0 = 0; k0 < K; k0 += kb) {
+                int64_t kc = K - k0 < kb ? K - k0 : kb;
+                int accumulate = k0 > 0 || beta != 0.0f;
+                pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
+                for (int64_t q = q0; q < q1; q++) {
+                    const float *bpan = Bp->panels + q * K * NR + k0 * NR;
+                    int n = N - q * NR < NR ? (int)(N - q * NR) : NR;
+                    for (int64_t p = 0; p < mc; p += MR) {
+                        int m = mc - p < MR ? (int)(mc - p) : MR;
+                        nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan, C + (mb + p) * ldc + q * NR, ldc, m, n,
+                                                    accumulate, bias ? bias + q * NR : NULL);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    for (int64_t k0 = 0; k0 < K; k0 += kb) {
+        int64_t kc = K - k0 < kb ? K - k0 : kb;
+        int accumulate = k0 > 0 || beta != 0.0f;
+        if (!Bp)
+            for (int64_t q = q0; q < q1; q++)
+                pack_b_panel(tb, B, ldb, N, k0, kc, q * NR, bbuf + (q - q0) * kc * NR);
+        for (int64_t mb = m0; mb < m1; mb += MC) {
+            int64_t mc = m1 - mb < MC ? m1 - mb : MC;
+            pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
+            for (int64_t q = q0; q < q1; q++) {
+                const float *bpan = Bp ? Bp->panels + q * K * NR + k0 * NR : bbuf + (q - q0) * kc * NR;
+                int n = N - q * NR < NR ? (int)(N - q * NR) : NR;
+                for (int64_t p = 0; p < mc; p += MR) {
+                    int m = mc - p < MR ? (int)(mc - p) : MR;
+                    nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan, C + (mb + p) * ldc + q * NR, ldc, m, n,
+                                                accumulate, bias ? bias + q * NR : NULL);
+                }
+            }
+        }
+    }
+}
+
+/* Split the larger panel count across threads; each thread packs what it reads. */
+static void gemm_own(int threads, char ta, char tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, const nnb_packed_b *Bp, float beta, const float *bias, float *C,
+                     int64_t ldc) {
+    int64_t mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
+    if (K == 0) { /* C = beta C */
+        for (int64_t i = 0; i < M && beta == 0.0f; i++)
+            memset(C + i * ldc, 0, sizeof(float) * (size_t)N);
+        return;
+    }
+    int split_m = mpanels >= npanels;
+    int64_t units = split_m ? mpanels : npanels;
+    if (threads > units)
+        threads = (int)units;
+    if (threads < 1)
+        threads = 1;
+    /* Tall products with a B that is not prepacked (the weight gradients): the team packs all of B once,
+     * so every thread can keep its C blocks in cache across the K blocks instead of re-reading C per block. */
+    nnb_packed_b whole = {0};
+    if (!Bp && split_m && M > 2 * MC && (uint64_t)npanels * NR * (uint64_t)K <= ((uint64_t)64 << 20) / sizeof(float)) {
+        whole.panels = grow(&tl_wholeb, &tl_wholecap, (size_t)npanels * NR * (size_t)K);
+        if (whole.panels) {
+            whole.impl = NNB_GEMM_OWN_AVX512, whole.K = K, whole.N = N, whole.trans = tb, whole.src = B, whole.ld = ldb;
+            Bp = &whole;
+        }
+    }
+    const int pack_whole = Bp == &whole;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        if (pack_whole) {
+#pragma omp for schedule(static)
+            for (int64_t q = 0; q < npanels; q++)
+                pack_b_panel(tb, B, ldb, N, 0, K, q * NR, whole.panels + q * K * NR);
+        } /* the omp for ends with a barrier: B is whole before anyone reads it */
+        int64_t u0 = units * t / nt, u1 = units * (t + 1) / nt;
+        if (split_m) {
+            int64_t m0 = u0 * MR, m1 = u1 * MR < M ? u1 * MR : M;
+            gemm_own_block(ta, tb, N, K, A, lda, B, ldb, Bp, beta, bias, C, ldc, m0, m1, 0, npanels);
+        } else {
+            gemm_own_block(ta, tb, N, K, A, lda, B, ldb, Bp, beta, bias, C, ldc, 0, M, u0, u1);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+void nnb_sgemm(nnb_gemm_impl impl, int threads, char transa, char transb, int64_t M, int64_t N, int64_t K,
+               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (M <= 0 || N <= 0)
+        return;
+    switch (impl) {
+    case NNB_GEMM_OWN_AVX512:
+        gemm_own(threads, transa, transb, M, N, K, A, lda, B, ldb, NULL, beta, NULL, C, ldc);
+        return;
+    case NNB_GEMM_CBLAS:
+#ifdef NNB_HAVE_CBLAS
+        gemm_cblas(transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+#else
+        gemm_plain(threads, transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+#endif
+        return;
+    case NNB_GEMM_PLAIN: gemm_plain(threads, transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc); return;
+    }
+}
+
+void nnb_sgemm_packed(int threads, char transa, int64_t M, const float *A, int64_t lda, const nnb_packed_b *Bp,
+                      float beta, float *C, int64_t ldc) {
+    if (M <= 0)
+        return;
+    if (Bp->impl == NNB_GEMM_OWN_AVX512)
+        gemm_own(threads, transa, 'N', M, Bp->N, Bp->K, A, lda, NULL, 0, Bp, beta, NULL, C, ldc);
+    else
+        nnb_sgemm(Bp->impl, threads, transa, Bp->trans, M, Bp->N, Bp->K, A, lda, Bp->src, Bp->ld, beta, C, ldc);
+}
+
+void nnb_sgemm_packed_bias(int threads, char transa, int64_t M, const float *A, int64_t lda, const nnb_packed_b *Bp,
+                           const float *bias, float *C, int64_t ldc) {
+    if (M <= 0)
+        return;
+    if (Bp->impl == NNB_GEMM_OWN_AVX512) {
+        if (Bp->K == 0) { /* no product: C = bias rows */
+            for (int64_t i = 0; i < M; i++)
+                memcpy(C + i * ldc, bias, sizeof(float) * (size_t)Bp->N);
+            return;
+        }
+        gemm_own(threads, transa, 'N', M, Bp->N, Bp->K, A, lda, NULL, 0, Bp, 0.0f, bias, C, ldc);
+        return;
+    }
+    for (int64_t i = 0; i < M; i++)
+        memcpy(C + i * ldc, bias, sizeof(float) * (size_t)Bp->N);
+    nnb_sgemm(Bp->impl, threads, transa, Bp->trans, M, Bp->N, Bp->K, A, lda, Bp->src, Bp->ld, 1.0f, C, ldc);
+}
+
+/* Several prepacked B operands of one K sharing one packing of A: C_b (M, [q0, q1) panels) (+)= op(A) . B_b. */
+static void gemm_own_packed_multi(char ta, int64_t M, const float *A, int64_t lda, int nb,
+                                  const nnb_packed_b *const *Bs, float *const *Cs, int64_t N, float beta, int64_t ldc,
+                                  int64_t q0, int64_t q1) {
+    const int64_t K = Bs[0]->K;
+    float *abuf = grow(&tl_abuf, &tl_acap, (size_t)MC * KC_MAX);
+    if (!abuf) { /* no memory for packing: the plain loop on each operand's column block */
+        int64_t n0 = q0 * NR, n1 = q1 * NR < N ? q1 * NR : N;
+        for (int b = 0; b < nb; b++) {
+            const nnb_packed_b *Bp = Bs[b];
+            gemm_plain(1, ta, Bp->trans, M, n1 - n0, K, A, lda, Bp->trans == 'N' ? Bp->src + n0 : Bp->src + n0 * Bp->ld,
+                       Bp->ld, beta, Cs[b] + n0, ldc);
+        }
+        return;
+    }
+    const int64_t kb = k_block(K);
+    for (int64_t k0 = 0; k0 < K; k0 += kb) {
+        int64_t kc = K - k0 < kb ? K - k0 : kb;
+        int accumulate = k0 > 0 || beta != 0.0f;
+        for (int64_t mb = 0; mb < M; mb += MC) {
+            int64_t mc = M - mb < MC ? M - mb : MC;
+            pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
+            for (int b = 0; b < nb; b++)
+                for (int64_t q = q0; q < q1; q++) {
+                    const float *bpan = Bs[b]->panels + q * K * NR + k0 * NR;
+                    int n = N - q * NR < NR ? (int)(N - q * NR) : NR;
+                    for (int64_t p = 0; p < mc; p += MR) {
+                        int m = mc - p < MR ? (int)(mc - p) : MR;
+                        nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan, Cs[b] + (mb + p) * ldc + q * NR, ldc, m, n,
+                                                    accumulate, NULL);
+                    }
+                }
+        }
+    }
+}
+
+void nnb_sgemm_packed_cols_multi(char transa, int64_t M, const float *A, int64_t lda, int nb,
+                                 const nnb_packed_b *const *Bs, float *const *Cs, int64_t n0, int64_t n1, float beta,
+                                 int64_t ldc) {
+    if (nb < 1)
+        return;
+    if (n1 > Bs[0]->N)
+        n1 = Bs[0]->N;
+    if (M <= 0 || n1 <= n0)
+        return;
+    if (Bs[0]->impl == NNB_GEMM_OWN_AVX512) {
+        /* N = n1 clips the last panel so no column past n1 is written */
+        gemm_own_packed_multi(transa, M, A, lda, nb, Bs, Cs, n1, beta, ldc, n0 / NR, (n1 + NR - 1) / NR);
+        return;
+    }
+    for (int b = 0; b < nb; b++) { /* plain / CBLAS: the same product on the column block of each B */
+        const nnb_packed_b *Bp = Bs[b];
+        const float *B = Bp->trans == 'N' ? Bp->src + n0 : Bp->src + n0 * Bp->ld;
+        nnb_sgemm(Bp->impl, 1, transa, Bp->trans, M, n1 - n0, Bp->K, A, lda, B, Bp->ld, beta, Cs[b] + n0, ldc);
+    }
+}
+
+/* ---------------------------------------------------------------- several B sharing one A */
+
+void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M, int64_t K, const float *A, int64_t lda,
+                        int nb, const nnb_gemm_b_operand *ops, float beta) {
+    if (M <= 0 || nb < 1)
+        return;
+    int64_t total_panels = 0;
+    for (int b = 0; b < nb; b++)
+        total_panels += (ops[b].N + NR - 1) / NR;
+    float *whole = NULL;
+    if (impl == NNB_GEMM_OWN_AVX512 && K > 0 && (uint64_t)total_panels * NR * (uint64_t)K <= ((uint64_t)64 << 20) / 4)
+        whole = grow(&tl_wholeb, &tl_wholecap, (size_t)total_panels * NR * (size_t)K);
+    if (!whole) { /* other implementations, or no memory: one product per operand */
+        for (int b = 0; b < nb; b++)
+            nnb_sgemm(impl, threads, transa, ops[b].trans, M, ops[b].N, K, A, lda, ops[b].B, ops[b].ldb, beta, ops[b].C,
+                      ops[b].ldc);
+        return;
+    }
+    int64_t mpanels = (M + MR - 1) / MR;
+    if (threads > mpanels)
+        threads = (int)mpanels;
+    if (threads < 1)
+        threads = 1;
+    const int64_t kb = k_block(K);
+#pragma omp parallel num_threads(threads)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        for (int b = 0, first = 0; b < nb; first += (int)((ops[b].N + NR - 1) / NR), b++) {
+            int64_t panels = (ops[b].N + NR - 1) / NR;
+#pragma omp for schedule(static)
+            for (int64_t q = 0; q < panels; q++)
+                pack_b_panel(ops[b].trans, ops[b].B, ops[b].ldb, ops[b].N, 0, K, q * NR, whole + (first + q) * K * NR);
+        } /* each omp for ends with a barrier: every B is packed before anyone reads it */
+        float *abuf = grow(&tl_abuf, &tl_acap, (size_t)MC * KC_MAX);
+        int64_t m0 = mpanels * t / nt * MR, m1 = mpanels * (t + 1) / nt * MR;
+        if (m1 > M)
+            m1 = M;
+        for (int64_t mb = m0; abuf && mb < m1; mb += MC) {
+            int64_t mc = m1 - mb < MC ? m1 - mb : MC;
+            for (int64_t k0 = 0; k0 < K; k0 += kb) {
+                int64_t kc = K - k0 < kb ? K - k0 : kb;
+                int accumulate = k0 > 0 || beta != 0.0f;
+                pack_a(transa, A, lda, mb, mc, k0, kc, abuf);
+                for (int b = 0, first = 0; b < nb; first += (int)((ops[b].N + NR - 1) / NR), b++)
+                    for (int64_t q = 0; q < (ops[b].N + NR - 1) / NR; q++) {
+                        const float *bpan = whole + (first + q) * K * NR + k0 * NR;
+                        int n = ops[b].N - q * NR < NR ? (int)(ops[b].N - q * NR) : NR;
+                        for (int64_t p = 0; p < mc; p += MR) {
+                            int m = mc - p < MR ? (int)(mc - p) : MR;
+                            nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan,
+                                                        ops[b].C + (mb + p) * ops[b].ldc + q * NR, ops[b].ldc, m, n,
+                                                        accumulate, NULL);
+                        }
+                    }
+            }
+        }
+        if (!abuf && m0 < m1) /* no memory for packing A: this thread's rows by the plain loop */
+            for (int b = 0; b < nb; b++)
+                gemm_plain(1, transa, ops[b].trans, m1 - m0, ops[b].N, K, transa == 'N' ? A + m0 * lda : A + m0, lda,
+                           ops[b].B, ops[b].ldb, beta, ops[b].C + m0 * ops[b].ldc, ops[b].ldc);
+    }
+}
+
+/* ---------------------------------------------------------------- A packed once, shared */
+
+size_t nnb_packed_a_floats(int64_t M, int64_t K) {
+    int64_t mpad = (M + MR - 1) / MR * MR;
+    if (M <= 0 || K <= 0 || (uint64_t)mpad > SIZE_MAX / sizeof(float) / (uint64_t)K)
+        return 0;
+    return (size_t)mpad * (size_t)K;
+}
+
+/* Layout: K blocks of k_block(K); block k0 holds all row panels: Ap + k0 * Mpad + p * kc (p a row index, multiple of
+ * MR). */
+void nnb_pack_a_panels(char transa, int64_t M, int64_t K, const float *A, int64_t lda, int64_t p0, int64_t p1,
+                       float *Ap) {
+    int64_t mpad = (M + MR - 1) / MR * MR, m0 = p0 * MR, m1 = p1 * MR < M ? p1 * MR : M;
+    if (m1 <= m0)
+        return;
+    const int64_t kb = k_block(K);
+    for (int64_t k0 = 0; k0 < K; k0 += kb) {
+        int64_t kc = K - k0 < kb ? K - k0 : kb;
+        pack_a(transa, A, lda, m0, m1 - m0, k0, kc, Ap + k0 * mpad + m0 * kc);
+    }
+}
+
+void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp, int64_t n0, int64_t n1, float beta,
+                              float *C, int64_t ldc) {
+    const int64_t K = Bp->K, mpad = (M + MR - 1) / MR * MR;
+    if (n1 > Bp->N)
+        n1 = Bp->N;
+    if (M <= 0 || n1 <= n0 || Bp->impl != NNB_GEMM_OWN_AVX512)
+        return;
+    const int64_t kb = k_block(K);
+    for (int64_t k0 = 0; k0 < K; k0 += kb) {
+        int64_t kc = K - k0 < kb ? K - k0 : kb;
+        int accumulate = k0 > 0 || beta != 0.0f;
+        const float *ablock = Ap + k0 * mpad;
+        for (int64_t q = n0 / NR; q < (n1 + NR - 1) / NR; q++) {
+            const float *bpan = Bp->panels + q * K * NR + k0 * NR;
+            int n = n1 - q * NR < NR ? (int)(n1 - q * NR) : NR; /* clipped at n1: nothing past it is written */
+            for (int64_t p = 0; p < M; p += MR) {
+                int m = M - p < MR ? (int)(M - p) : MR;
+                nnb_gemm_kernel_8x32_avx512(kc, ablock + p * kc, bpan, C + p * ldc + q * NR, ldc, m, n, accumulate,
+                                            NULL);
+            }
+        }
+    }
+}
+
+void nnb_sgemm_packed_cols(char transa, int64_t M, const float *A, int64_t lda, const nnb_packed_b *Bp, int64_t n0,
+                           int64_t n1, float beta, float *C, int64_t ldc) {
+    nnb_sgemm_packed_cols_multi(transa, M, A, lda, 1, &Bp, &C, n0, n1, beta, ldc);
+}
+
+void nnb_colsum_add(const float *g, int64_t rows, int64_t ld, int64_t c0, int64_t c1, float *db) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = g + r * ld;
+        for (int64_t c = c0; c < c1; c++)
+            db[c] += row[c];
+    }
+}
