@@ -84,8 +84,9 @@ static void print_list(const nnb_registry *reg, const nnb_config *cfg) {
             used += (size_t)snprintf(notes + used, sizeof notes - used, "single-layer by definition; ");
         if (d->flags & NNB_FLAG_HIDDEN) used += (size_t)snprintf(notes + used, sizeof notes - used, "runs only when named; ");
         if (!d->backward) used += (size_t)snprintf(notes + used, sizeof notes - used, "forward-only; ");
-        if (d->reference) snprintf(notes + used, sizeof notes - used, "checked against %s; ", d->reference);
-        printf("    %s%s%s\n", d->description ? d->description : "", notes[0] ? "  [" : "", notes);
+        if (d->reference) used += (size_t)snprintf(notes + used, sizeof notes - used, "checked against %s; ", d->reference);
+        if (used >= 2 && used < sizeof notes) notes[used - 2] = 0; /* drop the last "; " */
+        printf("    %s%s%s%s\n", d->description ? d->description : "", notes[0] ? "  [" : "", notes, notes[0] ? "]" : "");
     }
     if (NNB_MISSING_BACKENDS[0]) printf("\nnot built: %s\n", NNB_MISSING_BACKENDS);
     if (reg->diag_count) printf("\n%d plugin(s) could not be loaded (see stderr)\n", reg->diag_count);

@@ -915,27 +915,34 @@ static void cuda_resnet_destroy(void *vm) {
 
 /* ------------------------------------------------------------ descriptor */
 
-#define RESNET_RUNNER(runner_name, create_fn, ref, text)                                                        \
+#define RESNET_RUNNER(runner_name, create_fn, ref, text, flags_, tol_)                                                  \
     {                                                                                                          \
         .struct_size = sizeof(nnb_runner_desc), .name = runner_name, .group = NNB_GROUP_CNNS,                  \
-        .device = NNB_DEVICE_CUDA, .description = text, .reference = ref, .flags = 0,                          \
+        .device = NNB_DEVICE_CUDA, .description = text, .reference = ref, .flags = flags_,                     \
         .available = cuda_resnet_available, .create = create_fn, .forward = cuda_resnet_forward,               \
         .backward_setup = NULL, .backward = cuda_resnet_backward, .zero_grad = NULL,                           \
         .params = cuda_resnet_params, .outputs = cuda_resnet_outputs, .describe = cuda_resnet_describe,        \
         .forward_flops = cuda_resnet_forward_flops, .backward_flops = cuda_resnet_backward_flops,              \
-        .destroy = cuda_resnet_destroy,                                                                        \
+        .destroy = cuda_resnet_destroy, .check_tolerance = tol_,                                               \
     }
+
+/* See nnb_resnet_check_tolerance: ResNet-50 gradients are judged in the L2 norm. */
+static double resnet50_check_tolerance(const nnb_config *cfg) {
+    (void)cfg;
+    return nnb_resnet_check_tolerance(50);
+}
 
 /* References run on the CPU (the driver's --check looks them up there): the plain C reference. */
 static const nnb_runner_desc runners[] = {
-    RESNET_RUNNER("resnet18", create_resnet18, "resnet18_ref",
-                  "ResNet-18 train step: cuDNN + cuBLAS, one call per layer"),
-    RESNET_RUNNER("resnet50", create_resnet50, "resnet50_ref",
-                  "ResNet-50 train step: cuDNN + cuBLAS, one call per layer"),
+    RESNET_RUNNER("resnet18", create_resnet18, "resnet18_ref", "ResNet-18 train step: cuDNN + cuBLAS, one call per layer",
+                  0, NULL),
+    RESNET_RUNNER("resnet50", create_resnet50, "resnet50_ref", "ResNet-50 train step: cuDNN + cuBLAS, one call per layer",
+                  NNB_FLAG_CHECK_GRADIENTS_L2, resnet50_check_tolerance),
     RESNET_RUNNER("resnet18_jit", create_resnet18_jit, "resnet18_ref",
-                  "ResNet-18 train step: cuDNN + cuBLAS, BN+ReLU and BN+add+ReLU fused"),
+                  "ResNet-18 train step: cuDNN + cuBLAS, BN+ReLU and BN+add+ReLU fused", 0, NULL),
     RESNET_RUNNER("resnet50_jit", create_resnet50_jit, "resnet50_ref",
-                  "ResNet-50 train step: cuDNN + cuBLAS, BN+ReLU and BN+add+ReLU fused"),
+                  "ResNet-50 train step: cuDNN + cuBLAS, BN+ReLU and BN+add+ReLU fused", NNB_FLAG_CHECK_GRADIENTS_L2,
+                  resnet50_check_tolerance),
 };
 
 static const nnb_plugin plugin = {
