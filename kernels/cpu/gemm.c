@@ -15,7 +15,9 @@
 #ifndef NNB_GEMM_KC
 #define NNB_GEMM_KC 256 /* target depth of one K block (B micro-panel KC x NR stays in L1) */
 #endif
+#ifndef NNB_GEMM_KC_MAX
 #define NNB_GEMM_KC_MAX 256 /* K up to this is never split */
+#endif
 #ifndef NNB_GEMM_KB_OUTER
 #define NNB_GEMM_KB_OUTER 0 /* 1: K blocks outermost also for prepacked B (A/B experiments) */
 #endif
@@ -214,6 +216,13 @@ void nnb_packed_b_free(nnb_packed_b *p) {
     memset(p, 0, sizeof *p);
 }
 
+/* The prefetch pointer for the micro-kernel at row offset p of a block (p a multiple of MR): the first two
+ * calls on a B panel pull the two halves of the next panel (kc lines each) into L2; later calls re-touch the
+ * current panel, which is already in L1. */
+static const float *pf_next(const float *next, const float *cur, int64_t p, int64_t kc) {
+    return p < 2 * MR ? next + p / MR * kc * 16 : cur;
+}
+
 /* ---------------------------------------------------------------- own blocked driver */
 
 /* Per-thread packing buffers, grown once and reused (OpenMP threads persist). */
@@ -262,11 +271,13 @@ static void gemm_own_block(char ta, char tb, int64_t N, int64_t K, const float *
                 pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
                 for (int64_t q = q0; q < q1; q++) {
                     const float *bpan = Bp->panels + q * K * NR + k0 * NR;
+                    const float *next = q + 1 < q1 ? bpan + K * NR : Bp->panels + q0 * K * NR + (k0 + kc) % K * NR;
                     int n = N - q * NR < NR ? (int)(N - q * NR) : NR;
                     for (int64_t p = 0; p < mc; p += MR) {
                         int m = mc - p < MR ? (int)(mc - p) : MR;
                         nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan, C + (mb + p) * ldc + q * NR, ldc, m, n,
-                                                    accumulate, bias ? bias + q * NR : NULL);
+                                                    accumulate, bias ? bias + q * NR : NULL,
+                                                    pf_next(next, bpan, p, kc));
                     }
                 }
             }
@@ -284,11 +295,12 @@ static void gemm_own_block(char ta, char tb, int64_t N, int64_t K, const float *
             pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
             for (int64_t q = q0; q < q1; q++) {
                 const float *bpan = Bp ? Bp->panels + q * K * NR + k0 * NR : bbuf + (q - q0) * kc * NR;
+                const float *next = q + 1 < q1 ? (Bp ? bpan + K * NR : bpan + kc * NR) : bpan;
                 int n = N - q * NR < NR ? (int)(N - q * NR) : NR;
                 for (int64_t p = 0; p < mc; p += MR) {
                     int m = mc - p < MR ? (int)(mc - p) : MR;
                     nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan, C + (mb + p) * ldc + q * NR, ldc, m, n,
-                                                accumulate, bias ? bias + q * NR : NULL);
+                                                accumulate, bias ? bias + q * NR : NULL, pf_next(next, bpan, p, kc));
                 }
             }
         }
@@ -418,11 +430,14 @@ static void gemm_own_packed_multi(char ta, int64_t M, const float *A, int64_t ld
             for (int b = 0; b < nb; b++)
                 for (int64_t q = q0; q < q1; q++) {
                     const float *bpan = Bs[b]->panels + q * K * NR + k0 * NR;
+                    const float *next = q + 1 < q1   ? bpan + K * NR
+                                        : b + 1 < nb ? Bs[b + 1]->panels + q0 * K * NR + k0 * NR
+                                                     : bpan;
                     int n = N - q * NR < NR ? (int)(N - q * NR) : NR;
                     for (int64_t p = 0; p < mc; p += MR) {
                         int m = mc - p < MR ? (int)(mc - p) : MR;
                         nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan, Cs[b] + (mb + p) * ldc + q * NR, ldc, m, n,
-                                                    accumulate, NULL);
+                                                    accumulate, NULL, pf_next(next, bpan, p, kc));
                     }
                 }
         }
@@ -500,12 +515,13 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
                 for (int b = 0, first = 0; b < nb; first += (int)((ops[b].N + NR - 1) / NR), b++)
                     for (int64_t q = 0; q < (ops[b].N + NR - 1) / NR; q++) {
                         const float *bpan = whole + (first + q) * K * NR + k0 * NR;
+                        const float *next = first + q + 1 < total_panels ? bpan + K * NR : bpan;
                         int n = ops[b].N - q * NR < NR ? (int)(ops[b].N - q * NR) : NR;
                         for (int64_t p = 0; p < mc; p += MR) {
                             int m = mc - p < MR ? (int)(mc - p) : MR;
                             nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan,
                                                         ops[b].C + (mb + p) * ops[b].ldc + q * NR, ops[b].ldc, m, n,
-                                                        accumulate, NULL);
+                                                        accumulate, NULL, pf_next(next, bpan, p, kc));
                         }
                     }
             }
@@ -554,11 +570,12 @@ void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp
         const float *ablock = Ap + k0 * mpad;
         for (int64_t q = n0 / NR; q < (n1 + NR - 1) / NR; q++) {
             const float *bpan = Bp->panels + q * K * NR + k0 * NR;
+            const float *next = q + 1 < (n1 + NR - 1) / NR ? bpan + K * NR : bpan;
             int n = n1 - q * NR < NR ? (int)(n1 - q * NR) : NR; /* clipped at n1: nothing past it is written */
             for (int64_t p = 0; p < M; p += MR) {
                 int m = M - p < MR ? (int)(M - p) : MR;
                 nnb_gemm_kernel_8x32_avx512(kc, ablock + p * kc, bpan, C + p * ldc + q * NR, ldc, m, n, accumulate,
-                                            NULL);
+                                            NULL, pf_next(next, bpan, p, kc));
             }
         }
     }

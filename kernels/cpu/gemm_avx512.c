@@ -26,9 +26,16 @@
     }
 
 /* C (m <= 8, n <= 32) (+)= Ap (kc, 8) . Bp (kc, 32); both packed, zero padded.
- * Without accumulate, bias (n) (or NULL) is added to every row: a folded bias. */
+ * Without accumulate, bias (n) (or NULL) is added to every row: a folded bias.
+ * pf: kc cache lines (16 floats each) the caller will read next (the next B panel), pulled into L2 one line per k
+ * step so that the next panel's first pass does not wait on L3; the C tile is prefetched before the k loop so
+ * the epilogue does not wait either. The k loop is unrolled by 4. */
 void nnb_gemm_kernel_8x32_avx512(int64_t kc, const float *restrict Ap, const float *restrict Bp, float *C, int64_t ldc,
-                                 int m, int n, int accumulate, const float *bias) {
+                                 int m, int n, int accumulate, const float *bias, const float *pf) {
+    for (int r = 0; r < m; r++) {
+        _mm_prefetch((const char *)(C + (int64_t)r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + (int64_t)r * ldc + 16), _MM_HINT_T0);
+    }
     ROW_ACC(0);
     ROW_ACC(1);
     ROW_ACC(2);
@@ -38,9 +45,27 @@ void nnb_gemm_kernel_8x32_avx512(int64_t kc, const float *restrict Ap, const flo
     ROW_ACC(6);
     ROW_ACC(7);
     const float *ap = Ap, *bp = Bp;
-    for (int64_t k = 0; k < kc; k++) {
+    int64_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+        for (int u = 0; u < 4; u++) { /* fully unrolled by gcc: constant trip count */
+            __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+            _mm_prefetch((const char *)(bp + 32 * 8), _MM_HINT_T0);
+            _mm_prefetch((const char *)pf, _MM_HINT_T1);
+            ROW_FMA(0);
+            ROW_FMA(1);
+            ROW_FMA(2);
+            ROW_FMA(3);
+            ROW_FMA(4);
+            ROW_FMA(5);
+            ROW_FMA(6);
+            ROW_FMA(7);
+            ap += NNB_GEMM_MR;
+            bp += NNB_GEMM_NR;
+            pf += 16;
+        }
+    }
+    for (; k < kc; k++) {
         __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
-        _mm_prefetch((const char *)(bp + 32 * 8), _MM_HINT_T0);
         ROW_FMA(0);
         ROW_FMA(1);
         ROW_FMA(2);

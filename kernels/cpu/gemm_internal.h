@@ -5,7 +5,7 @@
 #include "cpu_kernels.h"
 
 void nnb_gemm_kernel_8x32_avx512(int64_t kc, const float *restrict Ap, const float *restrict Bp, float *C, int64_t ldc,
-                                 int m, int n, int accumulate, const float *bias);
+                                 int m, int n, int accumulate, const float *bias, const float *pf);
 
 /* Vector math and fused cell passes compiled once per ISA from cell_vector_impl.h. */
 #define NNB_DECLARE_VECTOR_ISA(SFX)                                                                                    \

@@ -12,23 +12,6 @@
 
 enum { CUBLAS_WORKSPACE_BYTES = 32 << 20 }; /* cuBLAS's recommendation for Hopper */
 
-int nnb_cuda_available(const nnb_config *cfg, char *reason, size_t reason_len) {
-    int count = 0;
-    cudaError_t st = cudaGetDeviceCount(&count);
-    if (st != cudaSuccess) {
-        snprintf(reason, reason_len, "cuda: no device (%s)", cudaGetErrorString(st));
-        return 0;
-    }
-    if (count == 0) {
-        snprintf(reason, reason_len, "cuda: no device (cudaGetDeviceCount reports 0 devices)");
-        return 0;
-    }
-    if (cfg && (cfg->cuda_device < 0 || cfg->cuda_device >= count)) {
-        snprintf(reason, reason_len, "cuda: device %d requested, %d present", cfg->cuda_device, count);
-        return 0;
-    }
-    return 1;
-}
 
 int nnb_cuda_ctx_init(nnb_cuda_ctx *c, const nnb_config *cfg, const char *runner, int with_cublas, char *err,
                       size_t err_len) {

@@ -60,7 +60,7 @@ typedef struct nnb_cuda_ctx {
 } nnb_cuda_ctx;
 
 /* descriptor.available for every CUDA runner. */
-int nnb_cuda_available(const nnb_config *cfg, char *reason, size_t reason_len);
+#include "nnb_cuda_available.h" /* nnb_cuda_available */
 
 /* Device, stream, executor (NULL/"eager" or "graph"; anything else is an error
  * naming it), optional cuBLAS handle with a fixed workspace and the tf32 mode. */

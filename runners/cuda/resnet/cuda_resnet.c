@@ -33,6 +33,7 @@
  * describe() says which path ran and cuDNN's answer.
  */
 #include "cuda_resnet_util.h"
+#include "nnb_cuda_available.h"
 #include "resnet_arch.h"
 #include "resnet_kernels.h"
 #include "resnet_plan.h"
@@ -175,23 +176,6 @@ static int acceptable(const model *m, cudnnStatus_t status, size_t memory, cudnn
 
 /* ------------------------------------------------------------ availability */
 
-static int cuda_resnet_available(const nnb_config *cfg, char *reason, size_t reason_len) {
-    int count = 0;
-    cudaError_t st = cudaGetDeviceCount(&count);
-    if (st != cudaSuccess) {
-        snprintf(reason, reason_len, "cuda: no device (%s)", cudaGetErrorString(st));
-        return 0;
-    }
-    if (count == 0) {
-        snprintf(reason, reason_len, "cuda: no device (cudaGetDeviceCount found none)");
-        return 0;
-    }
-    if (cfg && (cfg->cuda_device < 0 || cfg->cuda_device >= count)) {
-        snprintf(reason, reason_len, "cuda: device %d requested, %d present", cfg->cuda_device, count);
-        return 0;
-    }
-    return 1;
-}
 
 /* ------------------------------------------------------------ create */
 
@@ -216,7 +200,7 @@ static int check_config(model *m, const nnb_config *cfg, char *err, size_t err_l
 
 static int setup_handles(model *m, const nnb_config *cfg, char *err, size_t err_len) {
     char why[256];
-    if (!cuda_resnet_available(cfg, why, sizeof why)) return nnb_fail(err, err_len, "%s", why);
+    if (!nnb_cuda_available(cfg, why, sizeof why)) return nnb_fail(err, err_len, "%s", why);
     m->device = cfg->cuda_device;
     CR_CUDA(cudaSetDevice(m->device));
     CR_CUDA(cudaGetDeviceProperties(&m->prop, m->device));
@@ -919,7 +903,7 @@ static void cuda_resnet_destroy(void *vm) {
     {                                                                                                          \
         .struct_size = sizeof(nnb_runner_desc), .name = runner_name, .group = NNB_GROUP_CNNS,                  \
         .device = NNB_DEVICE_CUDA, .description = text, .reference = ref, .flags = flags_,                     \
-        .available = cuda_resnet_available, .create = create_fn, .forward = cuda_resnet_forward,               \
+        .available = nnb_cuda_available, .create = create_fn, .forward = cuda_resnet_forward,               \
         .backward_setup = NULL, .backward = cuda_resnet_backward, .zero_grad = NULL,                           \
         .params = cuda_resnet_params, .outputs = cuda_resnet_outputs, .describe = cuda_resnet_describe,        \
         .forward_flops = cuda_resnet_forward_flops, .backward_flops = cuda_resnet_backward_flops,              \
