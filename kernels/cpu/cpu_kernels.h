@@ -6,8 +6,9 @@
  *              (AVX-512F+DQ, AVX2+FMA, or scalar) with __builtin_cpu_supports;
  *              nothing here needs -march=native.
  *   GEMM       C = op(A) op(B) + beta C   (row-major, alpha 1, beta 0 or 1).
- *              AVX-512: own 8x32 micro-kernel with BLIS-style packing, threads
- *              split over whichever of M or N has more panels (OpenMP).
+ *              AVX-512: own 12x32 micro-kernel (8x32 for leftover 8-row panels)
+ *              with BLIS-style packing and next-panel L2 prefetch, threads split
+ *              over whichever of M or N has more panels (OpenMP).
  *              Otherwise: OpenBLAS cblas_sgemm when built with it, else a plain loop.
  *              A constant B (weights) can be packed once with nnb_pack_b; a bias
  *              row can be folded into the epilogue (nnb_sgemm_packed_bias); column

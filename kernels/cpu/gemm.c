@@ -78,8 +78,10 @@ nnb_gemm_impl nnb_gemm_default_impl(void) {
 const char *nnb_gemm_impl_describe(nnb_gemm_impl impl, char *buf, size_t len) {
     switch (impl) {
     case NNB_GEMM_OWN_AVX512:
-        snprintf(buf, len, "own avx512 %dx%d micro-kernel, KC %d (K <= %d unsplit), MC %d, OpenMP", MR, NR, KC, KC_MAX,
-                 MC);
+        snprintf(buf, len,
+                 "own avx512 12x%d micro-kernel (8x%d for leftover %d-row panels), next-B-panel L2 prefetch, KC %d "
+                 "(K <= %d unsplit), MC %d, OpenMP",
+                 NR, NR, MR, KC, KC_MAX, MC);
         break;
     case NNB_GEMM_CBLAS:
 #ifdef NNB_HAVE_CBLAS
@@ -216,11 +218,35 @@ void nnb_packed_b_free(nnb_packed_b *p) {
     memset(p, 0, sizeof *p);
 }
 
-/* The prefetch pointer for the micro-kernel at row offset p of a block (p a multiple of MR): the first two
- * calls on a B panel pull the two halves of the next panel (kc lines each) into L2; later calls re-touch the
- * current panel, which is already in L1. */
-static const float *pf_next(const float *next, const float *cur, int64_t p, int64_t kc) {
-    return p < 2 * MR ? next + p / MR * kc * 16 : cur;
+/* Prefetch target of the call-th micro-kernel call on a B panel: the first two calls pull the two halves of the
+ * next panel (kc lines each) into L2, so its first pass does not wait on L3; later calls re-touch the current
+ * panel, which is in L1 already (a prefetch that costs one load slot). */
+static const float *pf_target(const float *next, const float *cur, int call, int64_t kc) {
+    return call < 2 ? next + call * kc * 16 : cur;
+}
+
+/* C (rows, n <= NR) (+)= the packed row panels ap (ceil(rows/MR), kc, MR) . the B panel bpan (kc, NR).
+ * Three 8-row panels at a time go through two 12x32 kernels (rows 0-11: panel 0 + first half of panel 1; rows
+ * 12-23: second half of panel 1 + panel 2); the one or two panels left over through the 8x32 kernel (so a
+ * 64-row step is 4 x 12 + 2 x 8 rows, nothing computed on padding). next: the B panel read after this one. */
+static void micro_rows(int64_t kc, const float *ap, int64_t rows, const float *bpan, const float *next, float *C,
+                       int64_t ldc, int n, int accumulate, const float *bias) {
+    int64_t p = 0;
+    int call = 0;
+    for (; p + 2 * MR < rows; p += 3 * MR) { /* panels p/MR .. p/MR + 2 all hold rows */
+        const float *a0 = ap + p * kc, *a1 = a0 + MR * kc, *a2 = a1 + MR * kc;
+        int m = rows - p < 12 ? (int)(rows - p) : 12;
+        nnb_gemm_kernel_12x32_avx512(kc, a0, a1, 8, bpan, C + p * ldc, ldc, m, n, accumulate, bias,
+                                     pf_target(next, bpan, call++, kc));
+        m = rows - p - 12 < 12 ? (int)(rows - p - 12) : 12;
+        nnb_gemm_kernel_12x32_avx512(kc, a1 + MR / 2, a2, 4, bpan, C + (p + 12) * ldc, ldc, m, n, accumulate, bias,
+                                     pf_target(next, bpan, call++, kc));
+    }
+    for (; p < rows; p += MR) {
+        int m = rows - p < MR ? (int)(rows - p) : MR;
+        nnb_gemm_kernel_8x32_avx512(kc, ap + p * kc, bpan, C + p * ldc, ldc, m, n, accumulate, bias,
+                                    pf_target(next, bpan, call++, kc));
+    }
 }
 
 /* ---------------------------------------------------------------- own blocked driver */
@@ -273,12 +299,8 @@ static void gemm_own_block(char ta, char tb, int64_t N, int64_t K, const float *
                     const float *bpan = Bp->panels + q * K * NR + k0 * NR;
                     const float *next = q + 1 < q1 ? bpan + K * NR : Bp->panels + q0 * K * NR + (k0 + kc) % K * NR;
                     int n = N - q * NR < NR ? (int)(N - q * NR) : NR;
-                    for (int64_t p = 0; p < mc; p += MR) {
-                        int m = mc - p < MR ? (int)(mc - p) : MR;
-                        nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan, C + (mb + p) * ldc + q * NR, ldc, m, n,
-                                                    accumulate, bias ? bias + q * NR : NULL,
-                                                    pf_next(next, bpan, p, kc));
-                    }
+                    micro_rows(kc, abuf, mc, bpan, next, C + mb * ldc + q * NR, ldc, n, accumulate,
+                               bias ? bias + q * NR : NULL);
                 }
             }
         }
@@ -297,11 +319,8 @@ static void gemm_own_block(char ta, char tb, int64_t N, int64_t K, const float *
                 const float *bpan = Bp ? Bp->panels + q * K * NR + k0 * NR : bbuf + (q - q0) * kc * NR;
                 const float *next = q + 1 < q1 ? (Bp ? bpan + K * NR : bpan + kc * NR) : bpan;
                 int n = N - q * NR < NR ? (int)(N - q * NR) : NR;
-                for (int64_t p = 0; p < mc; p += MR) {
-                    int m = mc - p < MR ? (int)(mc - p) : MR;
-                    nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan, C + (mb + p) * ldc + q * NR, ldc, m, n,
-                                                accumulate, bias ? bias + q * NR : NULL, pf_next(next, bpan, p, kc));
-                }
+                micro_rows(kc, abuf, mc, bpan, next, C + mb * ldc + q * NR, ldc, n, accumulate,
+                           bias ? bias + q * NR : NULL);
             }
         }
     }
@@ -434,11 +453,7 @@ static void gemm_own_packed_multi(char ta, int64_t M, const float *A, int64_t ld
                                         : b + 1 < nb ? Bs[b + 1]->panels + q0 * K * NR + k0 * NR
                                                      : bpan;
                     int n = N - q * NR < NR ? (int)(N - q * NR) : NR;
-                    for (int64_t p = 0; p < mc; p += MR) {
-                        int m = mc - p < MR ? (int)(mc - p) : MR;
-                        nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan, Cs[b] + (mb + p) * ldc + q * NR, ldc, m, n,
-                                                    accumulate, NULL, pf_next(next, bpan, p, kc));
-                    }
+                    micro_rows(kc, abuf, mc, bpan, next, Cs[b] + mb * ldc + q * NR, ldc, n, accumulate, NULL);
                 }
         }
     }
@@ -517,12 +532,8 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
                         const float *bpan = whole + (first + q) * K * NR + k0 * NR;
                         const float *next = first + q + 1 < total_panels ? bpan + K * NR : bpan;
                         int n = ops[b].N - q * NR < NR ? (int)(ops[b].N - q * NR) : NR;
-                        for (int64_t p = 0; p < mc; p += MR) {
-                            int m = mc - p < MR ? (int)(mc - p) : MR;
-                            nnb_gemm_kernel_8x32_avx512(kc, abuf + p * kc, bpan,
-                                                        ops[b].C + (mb + p) * ops[b].ldc + q * NR, ops[b].ldc, m, n,
-                                                        accumulate, NULL, pf_next(next, bpan, p, kc));
-                        }
+                        micro_rows(kc, abuf, mc, bpan, next, ops[b].C + mb * ops[b].ldc + q * NR, ops[b].ldc, n,
+                                   accumulate, NULL);
                     }
             }
         }
@@ -572,11 +583,7 @@ void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp
             const float *bpan = Bp->panels + q * K * NR + k0 * NR;
             const float *next = q + 1 < (n1 + NR - 1) / NR ? bpan + K * NR : bpan;
             int n = n1 - q * NR < NR ? (int)(n1 - q * NR) : NR; /* clipped at n1: nothing past it is written */
-            for (int64_t p = 0; p < M; p += MR) {
-                int m = M - p < MR ? (int)(M - p) : MR;
-                nnb_gemm_kernel_8x32_avx512(kc, ablock + p * kc, bpan, C + p * ldc + q * NR, ldc, m, n, accumulate,
-                                            NULL, pf_next(next, bpan, p, kc));
-            }
+            micro_rows(kc, ablock, M, bpan, next, C + q * NR, ldc, n, accumulate, NULL);
         }
     }
 }
