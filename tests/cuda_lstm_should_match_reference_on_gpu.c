@@ -28,35 +28,19 @@ static nnb_config small_config(int64_t T, int64_t B, int64_t I, int64_t H, int64
     return cfg;
 }
 
-/* runner on cfg vs reference on the same sizes and seed with default settings
- * (a CPU reference need not accept CUDA executors, fusers or launch geometry):
- * inputs must be bit-identical, every output within the default tolerance. */
+/* runner on cfg vs reference: the driver's own --check (bench/check.h), which
+ * gives the CPU reference a config without CUDA executor or launch geometry. */
 static int check_pair(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg,
                       nnb_tensor_check **checks, int *count, char *err, size_t err_len) {
-    nnb_config rcfg;
-    nnb_config_defaults(&rcfg);
-    rcfg.seq_length = cfg->seq_length, rcfg.num_layers = cfg->num_layers, rcfg.input_size = cfg->input_size;
-    rcfg.hidden_size = cfg->hidden_size, rcfg.mini_batch = cfg->mini_batch, rcfg.seed = cfg->seed;
-    int with_backward = got->backward != NULL && ref->backward != NULL, rc = -1;
-    void *rm = ref->create(&rcfg, err, err_len), *gm = NULL;
-    if (!rm)
+    nnb_runner_result res;
+    memset(&res, 0, sizeof res);
+    if (nnb_check_runner(got, ref, cfg, 0, &res, err, err_len)) {
+        free(res.checks);
         return -1;
-    if (nnb_run_once(ref, rm, with_backward, err, err_len))
-        goto out;
-    if (!(gm = got->create(cfg, err, err_len)) || nnb_run_once(got, gm, with_backward, err, err_len))
-        goto out;
-    nnb_tensor_list rp, gp, ro, go;
-    if (ref->params(rm, &rp, err, err_len) || got->params(gm, &gp, err, err_len) ||
-        nnb_compare_params(&rp, &gp, err, err_len) || ref->outputs(rm, &ro, err, err_len) ||
-        got->outputs(gm, &go, err, err_len))
-        goto out;
-    rc =
-        nnb_compare_tensors(&ro, &go, nnb_default_tolerance(cfg, got->group), checks, count, err, err_len) < 0 ? -1 : 0;
-out:
-    if (gm)
-        got->destroy(gm);
-    ref->destroy(rm);
-    return rc;
+    }
+    *checks = res.checks;
+    *count = res.check_count;
+    return 0;
 }
 
 /* runner (cuda) vs reference (cpu); optional references that are not built are noted, not failed. */
