@@ -9,7 +9,7 @@ if(TARGET nnb_cpu_resnet)
   add_dependencies(resnet_runners_should_match_reference nnb_cpu_resnet)
   # Compiles the runner's source in, to drive its layer wrappers on hand-made awkward tables.
   nnbench_add_test(resnet_layers_should_match_reference SOURCES resnet_layers_should_match_reference.c
-                   LIBS DNNL::dnnl nnb_cnn_ref nnb_resnet_arch nnb_runner_support LABELS resnet)
+                   LIBS DNNL::dnnl nnb_cnn_ref nnb_cnn_cpu nnb_resnet_arch nnb_runner_support LABELS resnet)
 endif()
 
 # The build machine is shared and oversubscribed: OpenMP threads that spin while waiting for their
@@ -20,3 +20,9 @@ foreach(t cnn_ref_should_match_finite_differences resnet_runners_should_match_re
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=passive")
   endif()
 endforeach()
+
+# The hand-written stem input-gradient kernel (kernels/cnn_cpu) against the reference convolution.
+if(TARGET nnb_cnn_cpu)
+  nnbench_add_test(conv_input_grad_should_match_reference SOURCES conv_input_grad_should_match_reference.c
+                   LIBS nnb_cnn_cpu nnb_cnn_ref LABELS resnet)
+endif()

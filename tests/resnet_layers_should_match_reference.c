@@ -18,6 +18,7 @@
  * and the reductions short); a wrong stride, padding, layout or gradient term
  * gives O(1e-1).
  */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "../runners/cpu/resnet/resnet_dnnl.c"
 
 #include "test_support.h"
@@ -143,7 +144,11 @@ int main(void) {
     cfg.seed = 3;
     char err[512] = "";
     const nnb_runner_desc *dnnl_desc = &runners[0], *ref_desc = &runners[4];
-    for (int fused = 0; fused <= 1; fused++) {
+    /* Pass 0: the stem's input gradient by oneDNN; pass 1: by kernels/cnn_cpu where the CPU allows
+     * (fused variant in the second pass only: the stem's backward does not depend on fusion). */
+    for (int pass = 0; pass < 3; pass++) {
+        int fused = pass == 2, own = pass >= 1;
+        setenv("NNB_RESNET_INPUT_GRAD", own ? "own" : "onednn", 1);
         nnb_resnet_arch a, b;
         build_awkward(&a);
         build_awkward(&b);
@@ -152,12 +157,16 @@ int main(void) {
         void *ref = ref_create_from_arch(&b, "awkward_ref", &cfg, err, sizeof err);
         CHECK_MSG(ref != NULL, "create reference: %s", err);
         if (got && ref) {
-            compare(fused ? "fused wrappers vs reference" : "wrappers vs reference", got, ref, dnnl_desc, ref_desc);
+            compare(fused ? "fused wrappers vs reference" : own ? "wrappers (own stem dx) vs reference" : "wrappers vs reference", got, ref, dnnl_desc, ref_desc);
             char info[4096];
             CHECK(rn_describe(got, info, sizeof info) == 0);
             printf("%s\n", info);
             const char *s = info;
             CHECK_STR_CONTAINS(s, "\"internal_reorders\":0");
+            if (own && nnb_conv_input_grad_available())
+                CHECK_STR_CONTAINS(s, "own avx512 direct");
+            else
+                CHECK(strstr(s, "own avx512 direct") == NULL);
             /* With AVX-512 the two 24-channel adds sit in padded nChw16c and the runner leaves add+ReLU
              * unfused there (fusion_fallbacks 2; see build_add_fwd); on AVX2 (nChw8c) they fuse. Either way
              * the comparison above is what guards the values. */

@@ -5,7 +5,12 @@
  * fastrnns); medians over iterations, ratios to the first runner named.
  *   usage: lstm_time PLUGIN_DIR T B I H L threads iters runner [runner...]
  * Fuser from $NNB_FUSER (default te); NNB_CPUTIME=1 times process CPU time.
+ * A runner written NAME@VAR=VALUE is created with VAR=VALUE in the environment (unset again after), so
+ * two implementations a runner selects by environment run side by side, e.g.
+ *   lstm_time DIR 100 64 512 512 1 2 5 resnet18 resnet18@NNB_RESNET_INPUT_GRAD=onednn
+ * (ResNet runners take --cnn-batch / --image-size defaults: N 32, S 224; T B I H L are ignored.)
  */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "config.h"
 #include "loader.h"
 #include "nnb_support.h"
@@ -60,12 +65,24 @@ int main(int argc, char **argv) {
     void *model[MAXR];
     const char *name[MAXR];
     for (int r = 9; r < argc && n < MAXR; r++) {
-        const nnb_loaded_runner *lr = nnb_registry_find(&reg, argv[r]);
+        char runner[128], var[128] = "";
+        snprintf(runner, sizeof runner, "%s", argv[r]);
+        char *at = strchr(runner, '@'), *eq = at ? strchr(at, '=') : NULL;
+        if (at && eq) {
+            *at = *eq = '\0';
+            snprintf(var, sizeof var, "%s", at + 1);
+            setenv(var, eq + 1, 1);
+        }
+        const nnb_loaded_runner *lr = nnb_registry_find(&reg, runner);
         if (!lr) {
             printf("%-18s not found\n", argv[r]);
+            if (*var)
+                unsetenv(var);
             continue;
         }
         void *m = lr->desc->create(&cfg, err, sizeof err);
+        if (*var)
+            unsetenv(var);
         if (!m) {
             printf("%-18s create failed: %s\n", argv[r], err);
             continue;

@@ -16,10 +16,10 @@ import time
 import torch
 
 
-def resnet_step(name, batch, size):
+def resnet_step(name, batch, size, input_grad):
     import torchvision
     model = getattr(torchvision.models, name)(num_classes=1000).train()
-    x = torch.randn(batch, 3, size, size)
+    x = torch.randn(batch, 3, size, size, requires_grad=input_grad)
     grad = torch.randn(batch, 1000)
     return model, (lambda: model(x)), grad
 
@@ -41,13 +41,16 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--nloops", type=int, default=5)
+    p.add_argument("--input-grad", action="store_true",
+                   help="ResNets: also compute the gradient of the input image, as nnbench's runners do "
+                        "(a plain training step does not)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     if a.model == "lstm":
         model, forward, grad = lstm_step(100, 64, 512, 512, 1)
     else:
-        model, forward, grad = resnet_step(a.model, a.batch, a.size)
+        model, forward, grad = resnet_step(a.model, a.batch, a.size, a.input_grad)
     fwd, bwd = [], []
     for it in range(a.warmup + a.nloops):
         t0 = time.perf_counter()
@@ -59,7 +62,8 @@ def main():
         if it >= a.warmup:
             fwd.append((t1 - t0) * 1e3)
             bwd.append((t2 - t1) * 1e3)
-    print(f"pytorch {torch.__version__} {a.model} threads {a.threads}: "
+    what = " with input gradient" if a.input_grad and a.model != "lstm" else ""
+    print(f"pytorch {torch.__version__} {a.model}{what} threads {a.threads}: "
           f"median forward {statistics.median(fwd):.1f} ms, backward {statistics.median(bwd):.1f} ms, "
           f"total {statistics.median([f + b for f, b in zip(fwd, bwd)]):.1f} ms")
 

@@ -24,6 +24,7 @@
  * running_mean/var itself after each BN (momentum 0.1, unbiased variance), inside forward as PyTorch does.
  */
 #include "cnn_ref.h"
+#include "conv_input_grad.h"
 #include "nnb_support.h"
 #include "resnet_arch.h"
 
@@ -50,10 +51,11 @@
     } while (0)
 
 /* One unit of work in forward or backward: a primitive with its arguments, or (prim NULL) the running
- * statistics update of BN layer `layer`. */
+ * statistics update of BN layer `layer`, or (input_grad) the stem's input gradient by kernels/cnn_cpu. */
 typedef struct step {
     dnnl_primitive_t prim;
     int layer;
+    int input_grad;
     int nargs;
     dnnl_exec_arg_t args[10];
 } step;
@@ -127,6 +129,9 @@ typedef struct model {
     int n_in, n_out;
 
     char impl_conv1_fwd[96], impl_conv1_bwd_data[96], impl_conv1_bwd_weights[96], impl_bn[96];
+    /* Stem input gradient by kernels/cnn_cpu instead of oneDNN's backward data (see build_conv_bwd). */
+    int own_input_grad;
+    float *stem_wt; /* (ceil(k/16), r, r, c, 16): the stem weights rearranged, redone each backward */
     char fmt_act[48], fmt_weights[48];
     const char *cur_layer; /* layer being built, for slow_impls */
     char slow_impls[1024]; /* "layer:impl" of primitives that got oneDNN's reference (ref:) kernels */
@@ -581,6 +586,47 @@ static int weight_grads(model *m, int li, const_dnnl_primitive_desc_t bwd_pd, co
     return make_reorder(m, s->diff_weights, s->diff_weights_plain, &s->diff_weights_reorder, err, err_len);
 }
 
+/* The stem's input gradient (dx) goes to kernels/cnn_cpu when it can: AVX-512, a shape it supports, and the
+ * output gradient in nChw16c. oneDNN 2.6's blocked backward-data pads the 3 input channels to 16 and takes
+ * about 6x the stem's forward time at ResNet sizes (docs/resnet.md). NNB_RESNET_INPUT_GRAD=onednn keeps
+ * oneDNN's primitive (for A/B comparisons and for the tests of that path). */
+static int use_own_input_grad(const model *m, const nnb_resnet_layer *l) {
+    const char *force = getenv("NNB_RESNET_INPUT_GRAD");
+    if (l->src != 0 || (force && !strcmp(force, "onednn"))) return 0;
+    if (!nnb_conv_input_grad_available() || !nnb_conv_input_grad_supported(l->in.c, l->kernel, l->stride)) return 0;
+    int64_t yd[4];
+    act_dims(l->out, yd);
+    dnnl_memory_desc_t blocked;
+    md_init(&blocked, 4, yd, dnnl_aBcd16b);
+    return dnnl_memory_desc_equal(&blocked, &m->act_md[l->dst]);
+}
+
+/* dx = the stem's input gradient, from its output gradient (nChw16c) and the current weights. */
+static int run_input_grad(model *m, int li, char *err, size_t err_len) {
+    const nnb_resnet_layer *l = &m->arch.layers[li];
+    void *dy = NULL;
+    DNNL_TRY(dnnl_stream_wait(m->stream));
+    DNNL_TRY(dnnl_memory_get_data_handle(m->diff_mem[l->dst], &dy));
+    nnb_conv_input_grad_prepare_weights(l->out.c, l->in.c, l->kernel, m->params + m->arch.params[l->param].offset,
+                                        m->stem_wt);
+    nnb_conv_input_grad_nchw16c(l->in.n, l->in.c, l->in.h, l->in.w, l->out.c, l->kernel, l->stride, l->pad, l->out.h,
+                                l->out.w, m->stem_wt, dy, m->dx, m->threads < 1 ? 1 : m->threads);
+    return 0;
+}
+
+static int build_own_input_grad(model *m, int li, char *err, size_t err_len) {
+    const nnb_resnet_layer *l = &m->arch.layers[li];
+    size_t n = nnb_conv_input_grad_weights_floats(l->out.c, l->in.c, l->kernel);
+    m->stem_wt = n ? nnb_alloc_floats(n) : NULL;
+    step *st = m->stem_wt ? push_step(&m->bwd, NULL, li) : NULL;
+    if (!st) return nnb_fail(err, err_len, "out of memory");
+    st->input_grad = 1;
+    m->own_input_grad = 1;
+    snprintf(m->impl_conv1_bwd_data, sizeof m->impl_conv1_bwd_data,
+             "own avx512 direct, nChw16c dy to NCHW dx (kernels/cnn_cpu)");
+    return 0;
+}
+
 static int build_conv_bwd(model *m, int li, char *err, size_t err_len) {
     const nnb_resnet_layer *l = &m->arch.layers[li];
     layer_state *s = &m->ls[li];
@@ -605,6 +651,10 @@ static int build_conv_bwd(model *m, int li, char *err, size_t err_len) {
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_DIFF_DST, m->diff_mem[l->dst]);
     arg(st, DNNL_ARG_DIFF_WEIGHTS, s->diff_weights);
+    if (use_own_input_grad(m, l)) {
+        impl_name(wpd, m->impl_conv1_bwd_weights, sizeof m->impl_conv1_bwd_weights);
+        return build_own_input_grad(m, li, err, err_len);
+    }
 
     /* Data gradient; for the network input (dx) the primitive picks the layout. */
     dnnl_convolution_desc_t dd;
@@ -851,7 +901,9 @@ static int update_running_stats(model *m, int li, char *err, size_t err_len) {
 static int run_steps(model *m, const step_list *l, char *err, size_t err_len) {
     for (int i = 0; i < l->count; i++) {
         const step *s = &l->items[i];
-        if (s->prim) {
+        if (s->input_grad) {
+            TRY(run_input_grad(m, s->layer, err, err_len));
+        } else if (s->prim) {
             DNNL_TRY(dnnl_primitive_execute(s->prim, m->stream, s->nargs, s->args));
         } else {
             DNNL_TRY(dnnl_stream_wait(m->stream)); /* (the CPU stream is in-order and synchronous) */
@@ -878,6 +930,7 @@ static void model_destroy(void *p) {
     free(m->act_md), free(m->act_mem), free(m->diff_mem), free(m->diff_buf), free(m->consumers), free(m->ls);
     nnb_free(m->params), nnb_free(m->grads), nnb_free(m->x), nnb_free(m->grad_logits), nnb_free(m->logits);
     nnb_free(m->dx);
+    nnb_free(m->stem_wt);
     free(m->in_tensors), free(m->out_tensors);
     nnb_resnet_arch_free(&m->arch);
     free(m);
@@ -1046,7 +1099,8 @@ static int rn_outputs(void *p, nnb_tensor_list *out, char *err, size_t err_len) 
     model *m = p;
     const nnb_resnet_arch *a = &m->arch;
     TRY(run_reorder(m, m->logits_reorder, m->act_mem[a->num_acts - 1], m->logits_plain, err, err_len));
-    TRY(run_reorder(m, m->dx_reorder, m->diff_mem[0], m->dx_plain, err, err_len));
+    if (!m->own_input_grad) /* else dx is written in NCHW directly */
+        TRY(run_reorder(m, m->dx_reorder, m->diff_mem[0], m->dx_plain, err, err_len));
     for (int i = 0; i < a->num_layers; i++) {
         const layer_state *s = &m->ls[i];
         if (s->diff_weights_reorder)
