@@ -9,6 +9,8 @@
  *   bwd dx        dG_all . W_ih       (T*B, I, 4H)      B prepacked
  *   bwd dW_ih     dG_all^T . X        (4H, I, T*B)
  *   bwd dW_hh     dG_all^T . H_prev   (4H, H, T*B)
+ * Last two rows: the GEMM mix of a premultiplied layer's forward and backward, whose sgemm GFLOP/s is
+ * what jit_premul's whole-runner GFLOP/s (lstm_time) is compared with.
  * OpenBLAS runs with its own threads (openblas_set_num_threads), never
  * concurrently with OpenMP work. Note OPENBLAS_CORETYPE in the environment.
  */
@@ -127,6 +129,23 @@ int main(int argc, char **argv) {
         printf("%-22s %6lld %6lld %6lld  %10.1f %10.1f  %7.2f%s\n", s->name, (long long)s->M, (long long)s->N,
                (long long)s->K, gown[i], gblas[i], gblas[i] > 0 ? gown[i] / gblas[i] : 0,
                s->prepack ? "  (own: B prepacked)" : "");
+    }
+    /* The GEMM mix of one premultiplied LSTM layer: forward = premul + T steps, backward = T steps + dx +
+     * dW_ih + dW_hh. Its FLOPs over the time each implementation needs for it: the throughput to hold
+     * jit_premul's whole-runner GFLOP/s (lstm_time) against. */
+    const double fwd_parts[NS] = {(double)T, 1, 0, 0, 0, 0}, bwd_parts[NS] = {0, 0, (double)T, 1, 1, 1};
+    for (int dir = 0; dir < 2; dir++) {
+        const double *parts = dir ? bwd_parts : fwd_parts;
+        double flops = 0, t_own = 0, t_blas = 0;
+        for (int i = 0; i < NS; i++) {
+            double f = parts[i] * 2.0 * (double)shapes[i].M * (double)shapes[i].N * (double)shapes[i].K;
+            flops += f;
+            t_own += gown[i] > 0 ? f / (gown[i] * 1e9) : 0;
+            t_blas += gblas[i] > 0 ? f / (gblas[i] * 1e9) : 0;
+        }
+        printf("%-22s %20.1f GFLOP  %10.1f %10.1f  (GFLOP/s over the mix)\n",
+               dir ? "bwd mix (jit_premul)" : "fwd mix (jit_premul)", flops * 1e-9, t_own > 0 ? flops / t_own * 1e-9 : 0,
+               t_blas > 0 ? flops / t_blas * 1e-9 : 0);
     }
     return 0;
 }
