@@ -57,26 +57,7 @@ static const nnb_runner_desc *emulated(const char *name) {
 }
 
 static nnb_config small_config(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L) {
-    nnb_config cfg;
-    nnb_config_defaults(&cfg);
-    cfg.seq_length = T, cfg.mini_batch = B, cfg.input_size = I, cfg.hidden_size = H, cfg.num_layers = L;
-    cfg.seed = 11;
-    return cfg;
-}
-
-/* runner on cfg vs reference: the driver's own --check (bench/check.h), which
- * gives the CPU reference a config without CUDA executor or launch geometry. */
-static int check_pair(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg,
-                      nnb_tensor_check **checks, int *count, char *err, size_t err_len) {
-    nnb_runner_result res;
-    memset(&res, 0, sizeof res);
-    if (nnb_check_runner(got, ref, cfg, 0, &res, err, err_len)) {
-        free(res.checks);
-        return -1;
-    }
-    *checks = res.checks;
-    *count = res.check_count;
-    return 0;
+    return nnb_test_lstm_config(T, B, I, H, L, 11);
 }
 
 static void check(const char *runner, const char *reference, const nnb_config *cfg, int reference_required) {
@@ -87,24 +68,7 @@ static void check(const char *runner, const char *reference, const nnb_config *c
         printf("note: reference %s not built here; %s not checked\n", reference, runner);
         return;
     }
-    nnb_tensor_check *checks = NULL;
-    int count = 0;
-    char err[512] = "";
-    int rc = check_pair(got, ref->desc, cfg, &checks, &count, err, sizeof err);
-    CHECK_MSG(rc == 0, "%s vs %s (T=%lld B=%lld I=%lld H=%lld L=%lld fuser=%s exec=%s geo=%d/%d/%d): %s", runner,
-              reference, (long long)cfg->seq_length, (long long)cfg->mini_batch, (long long)cfg->input_size,
-              (long long)cfg->hidden_size, (long long)cfg->num_layers, cfg->fuser,
-              cfg->executor ? cfg->executor : "eager", cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count,
-              cfg->cuda_pointwise_loop_level, err);
-    CHECK_MSG(rc != 0 || count >= 6, "%s compared only %d tensors", runner, count);
-    for (int i = 0; i < count; i++) {
-        const nnb_tensor_check *c = &checks[i];
-        CHECK_MSG(c->pass, "%s vs %s (L=%lld fuser=%s exec=%s geo=%d/%d/%d): %s max_rel %.3g > tol %.3g", runner,
-                  reference, (long long)cfg->num_layers, cfg->fuser, cfg->executor ? cfg->executor : "eager",
-                  cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count, cfg->cuda_pointwise_loop_level,
-                  c->name, c->max_rel_err, c->tolerance);
-    }
-    free(checks);
+    nnb_test_check_descs(got, ref->desc, cfg, 0, 6);
 }
 
 static void expect_create_error(const char *runner, const nnb_config *cfg, const char *needle) {

@@ -244,11 +244,7 @@ static void check_plain(const nnb_registry *reg, const char *name, const nnb_con
 }
 
 static nnb_config sizes(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L) {
-    nnb_config c;
-    nnb_config_defaults(&c);
-    c.seq_length = T, c.mini_batch = B, c.input_size = I, c.hidden_size = H, c.num_layers = L;
-    c.seed = 7;
-    return c;
+    return nnb_test_lstm_config(T, B, I, H, L, 7);
 }
 
 /* Also against the reference plugin's runner when it is built (same registry). */

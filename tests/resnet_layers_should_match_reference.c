@@ -174,5 +174,14 @@ int main(void) {
         model_destroy(got);
         ref_destroy(ref);
     }
+    /* A misspelt choice is a create error naming the variable, not a silent default. */
+    setenv("NNB_RESNET_INPUT_GRAD", "onedn", 1);
+    nnb_resnet_arch bad;
+    build_awkward(&bad);
+    void *m = model_create_from_arch(&bad, "awkward", 0, &cfg, err, sizeof err);
+    CHECK(m == NULL);
+    CHECK_STR_CONTAINS(err, "NNB_RESNET_INPUT_GRAD='onedn' (valid: own, onednn)");
+    model_destroy(m);
+    unsetenv("NNB_RESNET_INPUT_GRAD");
     return nnb_test_finish();
 }

@@ -54,24 +54,40 @@ const nnb_runner_desc *nnb_test_runner(const nnb_registry *reg, const char *name
     return r ? r->desc : NULL;
 }
 
+void nnb_test_check_descs(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg, double tol,
+                          int min_tensors) {
+    nnb_runner_result res;
+    memset(&res, 0, sizeof res);
+    char err[512] = "", what[384];
+    snprintf(what, sizeof what, "%s vs %s (T=%lld B=%lld I=%lld H=%lld L=%lld fuser=%s exec=%s geo=%d/%d/%d)",
+             got->name, ref->name, (long long)cfg->seq_length, (long long)cfg->mini_batch,
+             (long long)cfg->input_size, (long long)cfg->hidden_size, (long long)cfg->num_layers,
+             cfg->fuser ? cfg->fuser : "default", cfg->executor ? cfg->executor : "eager",
+             cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count, cfg->cuda_pointwise_loop_level);
+    int rc = nnb_check_runner(got, ref, cfg, tol, &res, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s: %s", what, err);
+    CHECK_MSG(rc != 0 || res.check_count >= (min_tensors > 1 ? min_tensors : 1), "%s compared only %d tensors",
+              what, res.check_count);
+    for (int i = 0; i < res.check_count; i++) {
+        const nnb_tensor_check *c = &res.checks[i];
+        CHECK_MSG(c->pass, "%s: %s max_abs %.3g max_rel %.3g > tol %.3g", what, c->name, c->max_abs_err,
+                  c->max_rel_err, c->tolerance);
+    }
+    free(res.checks);
+}
+
 void nnb_test_check_against(const nnb_registry *reg, const char *runner, const char *reference,
                             const nnb_config *cfg, double tol) {
     const nnb_runner_desc *got = nnb_test_runner(reg, runner), *ref = nnb_test_runner(reg, reference);
-    if (!got || !ref) return;
-    nnb_runner_result res;
-    memset(&res, 0, sizeof res);
-    char err[512] = "";
-    int rc = nnb_check_runner(got, ref, cfg, tol, &res, err, sizeof err);
-    CHECK_MSG(rc == 0, "%s vs %s (T=%lld B=%lld I=%lld H=%lld L=%lld): %s", runner, reference,
-              (long long)cfg->seq_length, (long long)cfg->mini_batch, (long long)cfg->input_size,
-              (long long)cfg->hidden_size, (long long)cfg->num_layers, err);
-    CHECK_MSG(rc != 0 || res.check_count > 0, "%s vs %s compared no tensors", runner, reference);
-    for (int i = 0; i < res.check_count; i++) {
-        const nnb_tensor_check *c = &res.checks[i];
-        CHECK_MSG(c->pass, "%s vs %s: %s max_abs %.3g max_rel %.3g > tol %.3g", runner, reference, c->name,
-                  c->max_abs_err, c->max_rel_err, c->tolerance);
-    }
-    free(res.checks);
+    if (got && ref) nnb_test_check_descs(got, ref, cfg, tol, 1);
+}
+
+nnb_config nnb_test_lstm_config(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L, uint64_t seed) {
+    nnb_config cfg;
+    nnb_config_defaults(&cfg);
+    cfg.seq_length = T, cfg.mini_batch = B, cfg.input_size = I, cfg.hidden_size = H, cfg.num_layers = L;
+    cfg.seed = seed;
+    return cfg;
 }
 
 static void read_all(int fd, char *buf, size_t cap) {

@@ -49,6 +49,14 @@ const nnb_runner_desc *nnb_test_runner(const nnb_registry *reg, const char *name
 void nnb_test_check_against(const nnb_registry *reg, const char *runner, const char *reference,
                             const nnb_config *cfg, double tol);
 
+/* The same for descriptors already at hand (e.g. emulated ones); also fails when fewer than
+ * min_tensors tensors were compared. Messages name sizes, fuser, executor and CUDA launch geometry. */
+void nnb_test_check_descs(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg, double tol,
+                          int min_tensors);
+
+/* nnb_config_defaults() with the LSTM sizes and seed set. */
+nnb_config nnb_test_lstm_config(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L, uint64_t seed);
+
 /* Run a shell command, capturing stdout and stderr (each up to cap bytes, NUL
  * terminated; either may be NULL). Returns the exit status, or -1. */
 int nnb_test_run(const char *cmd, char *out, size_t out_cap, char *err, size_t err_cap);

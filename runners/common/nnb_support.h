@@ -64,6 +64,15 @@ void nnb_set_threads(int threads);
 /* Monotonic wall time in seconds (for reporting creation times). */
 double nnb_now_seconds(void);
 
+/* For the benchmark tools (the driver times with bench/, not with these):
+ *   nnb_cpu_seconds:   CPU time of the whole process (all threads), seconds;
+ *   nnb_bench_seconds: nnb_now_seconds(), or nnb_cpu_seconds() when NNB_CPUTIME=1 is in the environment
+ *                      (steadier for one thread on a loaded machine; counts spinning threads when more);
+ *   nnb_median:        median of v (n >= 1; mean of the middle two when n is even), sorting v in place. */
+double nnb_cpu_seconds(void);
+double nnb_bench_seconds(void);
+double nnb_median(double *v, int n);
+
 #ifdef __cplusplus
 }
 #endif

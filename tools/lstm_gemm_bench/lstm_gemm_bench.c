@@ -26,24 +26,6 @@
 #include <cblas.h>
 #endif
 
-/* Wall time, or with NNB_CPUTIME=1 the process CPU time (robust to a loaded
- * machine for single-threaded runs; counts spinning threads when threads > 1). */
-static double now_seconds(void) {
-    static int cpu = -1;
-    if (cpu < 0)
-        cpu = getenv("NNB_CPUTIME") && atoi(getenv("NNB_CPUTIME"));
-    if (!cpu)
-        return nnb_now_seconds();
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct shape {
     const char *name;
     char ta, tb;
@@ -56,16 +38,15 @@ static double median_seconds(nnb_gemm_impl impl, const shape *s, int threads, in
     double *t = malloc(sizeof(double) * (size_t)reps);
     int64_t lda = s->ta == 'N' ? s->K : s->M, ldb = s->tb == 'N' ? s->N : s->K;
     for (int r = -2; r < reps; r++) { /* two warm-up runs */
-        double t0 = now_seconds();
+        double t0 = nnb_bench_seconds();
         if (Bp)
             nnb_sgemm_packed(threads, s->ta, s->M, A, lda, Bp, 0.0f, C, s->N);
         else
             nnb_sgemm(impl, threads, s->ta, s->tb, s->M, s->N, s->K, A, lda, B, ldb, 0.0f, C, s->N);
         if (r >= 0)
-            t[r] = now_seconds() - t0;
+            t[r] = nnb_bench_seconds() - t0;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    double m = t[reps / 2];
+    double m = nnb_median(t, reps);
     free(t);
     return m;
 }

@@ -18,25 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-/* Wall time, or with NNB_CPUTIME=1 the process CPU time (robust to a loaded
- * machine for single-threaded runs; counts spinning threads when threads > 1). */
-static double now_seconds(void) {
-    static int cpu = -1;
-    if (cpu < 0)
-        cpu = getenv("NNB_CPUTIME") && atoi(getenv("NNB_CPUTIME"));
-    if (!cpu)
-        return nnb_now_seconds();
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     if (argc < 10) {
@@ -96,15 +77,15 @@ int main(int argc, char **argv) {
         for (int r = 0; r < n; r++) {
             const nnb_runner_desc *d = desc[r];
             void *m = model[r];
-            double t0 = now_seconds();
+            double t0 = nnb_bench_seconds();
             d->forward(m, err, sizeof err);
-            double t1 = now_seconds();
+            double t1 = nnb_bench_seconds();
             if (d->backward_setup)
                 d->backward_setup(m, err, sizeof err);
-            double t2 = now_seconds();
+            double t2 = nnb_bench_seconds();
             if (d->backward)
                 d->backward(m, err, sizeof err);
-            double t3 = now_seconds();
+            double t3 = nnb_bench_seconds();
             if (d->zero_grad)
                 d->zero_grad(m, err, sizeof err);
             if (i > 0)
@@ -113,9 +94,7 @@ int main(int argc, char **argv) {
     double base_f = 0, base_b = 0;
     for (int r = 0; r < n; r++) {
         const nnb_runner_desc *d = desc[r];
-        qsort(tf + r * iters, (size_t)iters, sizeof(double), cmp_double);
-        qsort(tb + r * iters, (size_t)iters, sizeof(double), cmp_double);
-        double mf = tf[r * iters + iters / 2], mb = tb[r * iters + iters / 2];
+        double mf = nnb_median(tf + r * iters, iters), mb = nnb_median(tb + r * iters, iters); /* sorts */
         if (r == 0)
             base_f = mf, base_b = mb;
         double ff = d->forward_flops ? d->forward_flops(model[r]) : 0;

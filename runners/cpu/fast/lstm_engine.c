@@ -102,6 +102,34 @@ static const float *c_prev(const lstm_layer *ly, const lstm_engine *e, int64_t t
     return t == 0 ? ly->c0 : ly->cs + e->off[t - 1] * e->H;
 }
 
+/* The fused cell's operands at step t of layer k (biases: added by the caller where the strategy wants them). */
+static nnb_cell_fwd_args cell_fwd_at(const lstm_engine *e, const lstm_layer *ly, int64_t t) {
+    nnb_cell_fwd_args a = {.rows = e->bs[t],
+                           .H = e->H,
+                           .gates = ly->gates + e->off[t] * 4 * e->H,
+                           .c_prev = c_prev(ly, e, t),
+                           .c = ly->cs + e->off[t] * e->H,
+                           .h = ly->hs + e->off[t] * e->H};
+    return a;
+}
+
+/* Backward of the cell at step t: dh = dout_t (NULL: none) + the recurrent dh, dc carried in place. */
+static nnb_cell_bwd_args cell_bwd_at(const lstm_engine *e, const lstm_layer *ly, int64_t t, const float *dout) {
+    int64_t o = e->off[t], H = e->H;
+    nnb_cell_bwd_args a = {.rows = e->bs[t],
+                           .H = H,
+                           .act = ly->gates + o * 4 * H,
+                           .c_prev = c_prev(ly, e, t),
+                           .c = ly->cs + o * H,
+                           .dh0 = dout ? dout + o * H : NULL,
+                           .dh1 = e->dh_rec,
+                           .dc_in = e->dc,
+                           .dgates = ly->dgates + o * 4 * H,
+                           .dc_prev = e->dc,
+                           .ws = e->ws};
+    return a;
+}
+
 /* ---------------------------------------------------------------- packing of the batch */
 
 static int by_length_desc(const void *a, const void *b, void *lens) {
@@ -389,13 +417,8 @@ static void recurrence_fwd_premul(lstm_engine *e, int64_t k) {
                 const nnb_packed_b *w[4] = {&ly->whh_gate[0], &ly->whh_gate[1], &ly->whh_gate[2], &ly->whh_gate[3]};
                 float *c[4] = {g, g + H, g + 2 * H, g + 3 * H};
                 nnb_sgemm_packed_cols_multi('N', rows, hp, H, 4, w, c, j0, j1, 1.0f, G);
-                nnb_cell_fwd_args a = {.rows = rows,
-                                       .H = H,
-                                       .gates = g,
-                                       .bias1 = d->b_hh[k],
-                                       .c_prev = c_prev(ly, e, t),
-                                       .c = ly->cs + e->off[t] * H,
-                                       .h = ly->hs + e->off[t] * H};
+                nnb_cell_fwd_args a = cell_fwd_at(e, ly, t);
+                a.bias1 = d->b_hh[k];
                 if (e->mode != MODE_PREMUL_BIAS)
                     a.bias0 = d->b_ih[k];
                 nnb_fuser_cell_fwd(&e->fuser, &a, j0, j1);
@@ -427,14 +450,9 @@ static void forward_layer(lstm_engine *e, int64_t k) {
             int64_t rows = e->bs[t];
             float *g = ly->gates + e->off[t] * G;
             const float *hp = h_prev(ly, e, t);
-            nnb_cell_fwd_args a = {.rows = rows,
-                                   .H = H,
-                                   .gates = g,
-                                   .bias0 = d->b_ih[k],
-                                   .bias1 = d->b_hh[k],
-                                   .c_prev = c_prev(ly, e, t),
-                                   .c = ly->cs + e->off[t] * H,
-                                   .h = ly->hs + e->off[t] * H};
+            nnb_cell_fwd_args a = cell_fwd_at(e, ly, t);
+            a.bias0 = d->b_ih[k];
+            a.bias1 = d->b_hh[k];
             nnb_sgemm_packed(e->threads, 'N', rows, X + e->off[t] * in, in, &ly->wih_t, 0.0f, g, G);
             if (e->mode == MODE_ATEN) {
                 nnb_sgemm_packed(e->threads, 'N', rows, hp, H, &ly->whh_t, 0.0f, e->gates_h, G);
@@ -508,17 +526,7 @@ static void recurrence_bwd_premul(lstm_engine *e, int64_t k, const float *dout) 
             int64_t rows = e->bs[t], o = e->off[t];
             float *dg = ly->dgates + o * G;
             if (j0 < j1) {
-                nnb_cell_bwd_args a = {.rows = rows,
-                                       .H = H,
-                                       .act = ly->gates + o * G,
-                                       .c_prev = c_prev(ly, e, t),
-                                       .c = ly->cs + o * H,
-                                       .dh0 = dout ? dout + o * H : NULL,
-                                       .dh1 = e->dh_rec,
-                                       .dc_in = e->dc,
-                                       .dgates = dg,
-                                       .dc_prev = e->dc,
-                                       .ws = e->ws};
+                nnb_cell_bwd_args a = cell_bwd_at(e, ly, t, dout);
                 nnb_fuser_cell_bwd(&e->fuser, &a, j0, j1);
                 if (e->mode == MODE_PREMUL)
                     for (int q = 0; q < 4; q++) {
@@ -563,17 +571,7 @@ static void backward_layer(lstm_engine *e, int64_t k) {
         for (int64_t t = e->T - 1; t >= 0; t--) {
             int64_t rows = e->bs[t], o = e->off[t];
             float *dg = ly->dgates + o * G;
-            nnb_cell_bwd_args a = {.rows = rows,
-                                   .H = H,
-                                   .act = ly->gates + o * G,
-                                   .c_prev = c_prev(ly, e, t),
-                                   .c = ly->cs + o * H,
-                                   .dh0 = dout ? dout + o * H : NULL,
-                                   .dh1 = e->dh_rec,
-                                   .dc_in = e->dc,
-                                   .dgates = dg,
-                                   .dc_prev = e->dc,
-                                   .ws = e->ws};
+            nnb_cell_bwd_args a = cell_bwd_at(e, ly, t, dout);
             run_cell_bwd(e, &a);
             /* rows past bs[t] keep dh_rec = dc = 0 until their sequence becomes active */
             nnb_sgemm_packed(e->threads, 'N', rows, dg, G, &ly->whh_n, 0.0f, e->dh_rec, H);

@@ -12,23 +12,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, compare_doubles);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 int main(int argc, char **argv) {
     long long a[7] = {100, 64, 512, 512, 1, 1, 5};
@@ -54,20 +37,20 @@ int main(int argc, char **argv) {
     double *fwd = calloc((size_t)iters, sizeof *fwd), *bwd = calloc((size_t)iters, sizeof *bwd);
     double *fwd_cpu = calloc((size_t)iters, sizeof *fwd), *bwd_cpu = calloc((size_t)iters, sizeof *bwd);
     for (int it = -1; it < iters; it++) { /* it = -1: warm-up */
-        double t0 = nnb_now_seconds(), c0 = cpu_seconds();
+        double t0 = nnb_now_seconds(), c0 = nnb_cpu_seconds();
         nnb_ref_lstm_forward_f(&m, &p, d.x, d.hx, d.cx, d.y, d.hy, d.cy);
-        double t1 = nnb_now_seconds(), c1 = cpu_seconds();
+        double t1 = nnb_now_seconds(), c1 = nnb_cpu_seconds();
         nnb_ref_lstm_backward_f(&m, &p, d.x, d.grad_y, d.dx, d.dhx, d.dcx, &g);
-        double t2 = nnb_now_seconds(), c2 = cpu_seconds();
+        double t2 = nnb_now_seconds(), c2 = nnb_cpu_seconds();
         if (it >= 0) fwd[it] = t1 - t0, bwd[it] = t2 - t1, fwd_cpu[it] = c1 - c0, bwd_cpu[it] = c2 - c1;
     }
-    double f = median(fwd, iters), b = median(bwd, iters);
+    double f = nnb_median(fwd, iters), b = nnb_median(bwd, iters);
     printf("reference LSTM T=%lld B=%lld I=%lld H=%lld L=%lld threads=%d gemm_isa=%s iterations=%d\n", a[0], a[1],
            a[2], a[3], a[4], threads, nnb_ref_lstm_isa(), iters);
     printf("forward  median %.3f s  %.1f GFLOP/s  (cpu %.3f s)\n", f, nnb_lstm_forward_flops(&d) / f * 1e-9,
-           median(fwd_cpu, iters));
+           nnb_median(fwd_cpu, iters));
     printf("backward median %.3f s  %.1f GFLOP/s  (cpu %.3f s)\n", b, nnb_lstm_backward_flops(&d) / b * 1e-9,
-           median(bwd_cpu, iters));
+           nnb_median(bwd_cpu, iters));
     free(fwd);
     free(bwd);
     free(fwd_cpu);

@@ -14,16 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s plugin.so runner [N] [S] [threads] [warmup] [iters]\n", argv[0]);
@@ -76,7 +66,7 @@ int main(int argc, char **argv) {
     }
     char info[4096] = "";
     if (d->describe) d->describe(m, info, sizeof info);
-    double f = median(fwd, iters), b = median(bwd, iters);
+    double f = nnb_median(fwd, iters), b = nnb_median(bwd, iters);
     printf("%s N=%lld S=%lld threads=%d iters=%d: forward %.1f ms, backward %.1f ms, total %.1f ms "
            "(%.1f GFLOP/s)\n%s\n",
            d->name, (long long)cfg.cnn_batch, (long long)cfg.image_size, cfg.threads, iters, f, b, f + b,

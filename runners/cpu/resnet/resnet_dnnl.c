@@ -1022,6 +1022,11 @@ static void *model_create_from_arch(nnb_resnet_arch *arch, const char *name, int
     m->threads = cfg->threads;
     m->seed = cfg->seed;
     nnb_set_threads(cfg->threads);
+    const char *input_grad = getenv("NNB_RESNET_INPUT_GRAD"); /* see use_own_input_grad */
+    if (input_grad && *input_grad && strcmp(input_grad, "own") && strcmp(input_grad, "onednn")) {
+        nnb_fail(err, err_len, "%s: NNB_RESNET_INPUT_GRAD='%s' (valid: own, onednn)", name, input_grad);
+        goto fail;
+    }
     const nnb_resnet_arch *a = &m->arch;
     if (alloc_plain(a, cfg->seed, &m->params, &m->grads, &m->x, &m->grad_logits, &m->logits, &m->dx) ||
         make_tensor_lists(a, m->params, m->grads, m->x, m->grad_logits, m->logits, m->dx, &m->in_tensors, &m->n_in,

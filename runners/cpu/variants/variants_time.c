@@ -11,29 +11,13 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "loader.h"
+#include "nnb_support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { MAX_RUNNERS = 8, MAX_ITERS = 200 };
-
-static double seconds(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, compare_doubles);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 int main(int argc, char **argv) {
     if (argc < 11) {
@@ -73,15 +57,15 @@ int main(int argc, char **argv) {
         for (int r = 0; r < n; r++) {
             int (*phase[2])(void *, char *, size_t) = {d[r]->forward, d[r]->backward};
             for (int p = 0; p < 2; p++) {
-                double w0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_PROCESS_CPUTIME_ID);
+                double w0 = nnb_now_seconds(), c0 = nnb_cpu_seconds();
                 if (phase[p](m[r], err, sizeof err)) {
                     fprintf(stderr, "%s: %s\n", d[r]->name, err);
                     return 1;
                 }
                 if (it < 0)
                     continue;
-                wall[r][p][it] = 1e3 * (seconds(CLOCK_MONOTONIC) - w0);
-                cpu[r][p][it] = 1e3 * (seconds(CLOCK_PROCESS_CPUTIME_ID) - c0);
+                wall[r][p][it] = 1e3 * (nnb_now_seconds() - w0);
+                cpu[r][p][it] = 1e3 * (nnb_cpu_seconds() - c0);
             }
         }
     printf("T=%lld B=%lld I=%lld H=%lld L=%lld threads=%d fuser=%s iterations=%d (medians, ms)\n",
@@ -89,8 +73,8 @@ int main(int argc, char **argv) {
            (long long)cfg.num_layers, cfg.threads, cfg.fuser, iters);
     printf("%-22s %10s %10s %10s %10s %12s\n", "runner", "fwd_wall", "fwd_cpu", "bwd_wall", "bwd_cpu", "fwd_GFLOP/s");
     for (int r = 0; r < n; r++) {
-        double fw = median(wall[r][0], iters), fc = median(cpu[r][0], iters);
-        double bw = median(wall[r][1], iters), bc = median(cpu[r][1], iters);
+        double fw = nnb_median(wall[r][0], iters), fc = nnb_median(cpu[r][0], iters);
+        double bw = nnb_median(wall[r][1], iters), bc = nnb_median(cpu[r][1], iters);
         printf("%-22s %10.1f %10.1f %10.1f %10.1f %12.1f\n", d[r]->name, fw, fc, bw, bc,
                d[r]->forward_flops(m[r]) / (fw * 1e6));
         d[r]->destroy(m[r]);
