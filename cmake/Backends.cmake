@@ -18,11 +18,27 @@ if(NNB_HAVE_CBLAS)
   set(NNB_CBLAS_WHY "OpenBLAS ${OPENBLAS_VERSION}")
 endif()
 
-# oneDNN.
-find_package(dnnl CONFIG QUIET)
-set(NNB_HAVE_DNNL ${dnnl_FOUND})
+# oneDNN, through its C API only. Debian's dnnl-config.cmake insists on the
+# OpenCL development files (its GPU runtime is OpenCL), which a recommends-free
+# install lacks and which we never use, so the header and library are found
+# directly and wrapped in the same DNNL::dnnl target the config would give.
+find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.h)
+find_library(DNNL_LIBRARY dnnl)
+set(NNB_HAVE_DNNL OFF)
 set(NNB_DNNL_WHY "libdnnl-dev not found")
-if(NNB_HAVE_DNNL)
+if(DNNL_INCLUDE_DIR AND DNNL_LIBRARY)
+  file(STRINGS "${DNNL_INCLUDE_DIR}/oneapi/dnnl/dnnl_version.h" _dnnl_version_lines
+       REGEX "^#define DNNL_VERSION_(MAJOR|MINOR|PATCH) +[0-9]+")
+  foreach(_part MAJOR MINOR PATCH)
+    string(REGEX REPLACE ".*DNNL_VERSION_${_part} +([0-9]+).*" "\\1" _dnnl_${_part} "${_dnnl_version_lines}")
+  endforeach()
+  set(dnnl_VERSION "${_dnnl_MAJOR}.${_dnnl_MINOR}.${_dnnl_PATCH}")
+  if(NOT TARGET DNNL::dnnl)
+    add_library(DNNL::dnnl UNKNOWN IMPORTED)
+    set_target_properties(DNNL::dnnl PROPERTIES IMPORTED_LOCATION "${DNNL_LIBRARY}"
+                          INTERFACE_INCLUDE_DIRECTORIES "${DNNL_INCLUDE_DIR}")
+  endif()
+  set(NNB_HAVE_DNNL ON)
   set(NNB_DNNL_WHY "oneDNN ${dnnl_VERSION}")
 endif()
 

@@ -27,13 +27,27 @@ typedef int VI __attribute__((vector_size(64)));
 
 static inline V splat(float s) { return (V){0} + s; }
 
+/* Full vectors by a constant-size copy (one vector load or store); only a partial tail goes element by element.
+ * A memcpy of variable size would be a libc call per vector: once, most of the cell's time. */
 static inline V ld(const float *p, int w) {
     V v = {0};
-    memcpy(&v, p, sizeof(float) * (size_t)w);
+    if (__builtin_expect(w == W, 1)) {
+        memcpy(&v, p, sizeof v);
+    } else {
+        for (int i = 0; i < w; i++)
+            v[i] = p[i];
+    }
     return v;
 }
 
-static inline void st(float *p, V v, int w) { memcpy(p, &v, sizeof(float) * (size_t)w); }
+static inline void st(float *p, V v, int w) {
+    if (__builtin_expect(w == W, 1)) {
+        memcpy(p, &v, sizeof v);
+    } else {
+        for (int i = 0; i < w; i++)
+            p[i] = v[i];
+    }
+}
 
 static inline V select(VI mask, V a, V b) { return (V)((mask & (VI)a) | (~mask & (VI)b)); }
 
@@ -108,24 +122,32 @@ static inline V pre_activation(const nnb_cell_fwd_args *a, int64_t r, int64_t co
     return v;
 }
 
+/* One vector of columns [j, j + w) of row r; always inlined so that full vectors (w == W, a constant) compile to
+ * plain vector loads and stores with no width tests. */
+static inline __attribute__((always_inline)) void cell_fwd_vec(const nnb_cell_fwd_args *a, int64_t r, int64_t j,
+                                                               int w) {
+    const int64_t H = a->H;
+    float *gr = a->gates + r * 4 * H;
+    V i = vsigmoid(pre_activation(a, r, j, w));
+    V f = vsigmoid(pre_activation(a, r, H + j, w));
+    V g = vtanh(pre_activation(a, r, 2 * H + j, w));
+    V o = vsigmoid(pre_activation(a, r, 3 * H + j, w));
+    V cn = f * ld(a->c_prev + r * H + j, w) + i * g;
+    st(gr + j, i, w);
+    st(gr + H + j, f, w);
+    st(gr + 2 * H + j, g, w);
+    st(gr + 3 * H + j, o, w);
+    st(a->c + r * H + j, cn, w);
+    st(a->h + r * H + j, o * vtanh(cn), w);
+}
+
 void FN(nnb_cell_fwd_vector)(const nnb_cell_fwd_args *a, int64_t j0, int64_t j1) {
-    const int64_t H = a->H, G = 4 * H;
     for (int64_t r = 0; r < a->rows; r++) {
-        float *gr = a->gates + r * G;
-        for (int64_t j = j0; j < j1; j += W) {
-            int w = j1 - j < W ? (int)(j1 - j) : W;
-            V i = vsigmoid(pre_activation(a, r, j, w));
-            V f = vsigmoid(pre_activation(a, r, H + j, w));
-            V g = vtanh(pre_activation(a, r, 2 * H + j, w));
-            V o = vsigmoid(pre_activation(a, r, 3 * H + j, w));
-            V cn = f * ld(a->c_prev + r * H + j, w) + i * g;
-            st(gr + j, i, w);
-            st(gr + H + j, f, w);
-            st(gr + 2 * H + j, g, w);
-            st(gr + 3 * H + j, o, w);
-            st(a->c + r * H + j, cn, w);
-            st(a->h + r * H + j, o * vtanh(cn), w);
-        }
+        int64_t j = j0;
+        for (; j + W <= j1; j += W)
+            cell_fwd_vec(a, r, j, W);
+        if (j < j1)
+            cell_fwd_vec(a, r, j, (int)(j1 - j));
     }
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -16,7 +17,7 @@
 #define NNB_GEMM_KC 256 /* target depth of one K block (B micro-panel KC x NR stays in L1) */
 #endif
 #ifndef NNB_GEMM_KC_MAX
-#define NNB_GEMM_KC_MAX 256 /* K up to this is never split */
+#define NNB_GEMM_KC_MAX 512 /* K up to this is never split */
 #endif
 #ifndef NNB_GEMM_KB_OUTER
 #define NNB_GEMM_KB_OUTER 0 /* 1: K blocks outermost also for prepacked B (A/B experiments) */
@@ -36,6 +37,12 @@ static int64_t k_block(int64_t K) {
 }
 
 /* ---------------------------------------------------------------- ISA */
+
+static double wall_seconds(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 nnb_cpu_isa nnb_cpu_isa_detect(void) {
     __builtin_cpu_init();
@@ -80,7 +87,7 @@ const char *nnb_gemm_impl_describe(nnb_gemm_impl impl, char *buf, size_t len) {
     case NNB_GEMM_OWN_AVX512:
         snprintf(buf, len,
                  "own avx512 12x%d micro-kernel (8x%d for leftover %d-row panels), next-B-panel L2 prefetch, KC %d "
-                 "(K <= %d unsplit), MC %d, OpenMP",
+                 "(K <= %d unsplit), MC %d, OpenMP (tall products: shrinking row chunks taken dynamically)",
                  NR, NR, MR, KC, KC_MAX, MC);
         break;
     case NNB_GEMM_CBLAS:
@@ -326,7 +333,29 @@ static void gemm_own_block(char ta, char tb, int64_t N, int64_t K, const float *
     }
 }
 
-/* Split the larger panel count across threads; each thread packs what it reads. */
+/* Row chunks for dynamic scheduling over M: the starts (MR multiples, ascending, starts[n] = M) of chunks of
+ * shrinking size, each about the remaining rows / (2 threads), rounded up to whole MC blocks, never below MIN_CHUNK
+ * rows. A thread that runs slower (another tenant on its core, a late wake-up) then takes fewer chunks instead of
+ * holding the others at the closing barrier; the large first chunks keep B's reuse within a thread. Returns the
+ * chunk count, or 0 if there would be more than max (the caller then splits statically). */
+enum { MIN_CHUNK = 64 };
+static int row_chunks(int64_t M, int threads, int64_t *starts, int max) {
+    int n = 0;
+    for (int64_t m = 0; m < M; n++) {
+        if (n >= max)
+            return 0;
+        int64_t rest = M - m, size = (rest + 2 * threads - 1) / (2 * threads);
+        size = size <= MIN_CHUNK ? MIN_CHUNK : (size + MC - 1) / MC * MC;
+        starts[n] = m;
+        m += size < rest ? size : rest;
+    }
+    starts[n] = M;
+    return n;
+}
+enum { MAX_CHUNKS = 128 };
+
+/* Split the larger panel count across threads (rows: shrinking chunks taken dynamically once B is packed);
+ * each thread packs the A it reads. */
 static void gemm_own(int threads, char ta, char tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, const nnb_packed_b *Bp, float beta, const float *bias, float *C,
                      int64_t ldc) {
@@ -353,6 +382,8 @@ static void gemm_own(int threads, char ta, char tb, int64_t M, int64_t N, int64_
         }
     }
     const int pack_whole = Bp == &whole;
+    int64_t starts[MAX_CHUNKS + 1];
+    const int chunks = split_m && Bp && threads > 1 ? row_chunks(M, threads, starts, MAX_CHUNKS) : 0;
 #pragma omp parallel num_threads(threads)
     {
         int t = 0, nt = 1;
@@ -366,7 +397,12 @@ static void gemm_own(int threads, char ta, char tb, int64_t M, int64_t N, int64_
                 pack_b_panel(tb, B, ldb, N, 0, K, q * NR, whole.panels + q * K * NR);
         } /* the omp for ends with a barrier: B is whole before anyone reads it */
         int64_t u0 = units * t / nt, u1 = units * (t + 1) / nt;
-        if (split_m) {
+        if (chunks) {
+#pragma omp for schedule(dynamic, 1) nowait
+            for (int c = 0; c < chunks; c++)
+                gemm_own_block(ta, tb, N, K, A, lda, B, ldb, Bp, beta, bias, C, ldc, starts[c], starts[c + 1], 0,
+                               npanels);
+        } else if (split_m) {
             int64_t m0 = u0 * MR, m1 = u1 * MR < M ? u1 * MR : M;
             gemm_own_block(ta, tb, N, K, A, lda, B, ldb, Bp, beta, bias, C, ldc, m0, m1, 0, npanels);
         } else {
@@ -482,6 +518,37 @@ void nnb_sgemm_packed_cols_multi(char transa, int64_t M, const float *A, int64_t
 
 /* ---------------------------------------------------------------- several B sharing one A */
 
+/* Rows [m0, m1) of every C_b = op(A) . B_b, the B_b packed whole (one after another) in `whole`; abuf: this
+ * thread's A packing buffer (NULL: no memory for it, the plain loop instead). */
+static void shared_a_rows(char transa, const float *A, int64_t lda, int64_t K, int nb, const nnb_gemm_b_operand *ops,
+                          const float *whole, int64_t total_panels, float beta, float *abuf, int64_t m0, int64_t m1) {
+    if (m1 <= m0)
+        return;
+    if (!abuf) {
+        for (int b = 0; b < nb; b++)
+            gemm_plain(1, transa, ops[b].trans, m1 - m0, ops[b].N, K, transa == 'N' ? A + m0 * lda : A + m0, lda,
+                       ops[b].B, ops[b].ldb, beta, ops[b].C + m0 * ops[b].ldc, ops[b].ldc);
+        return;
+    }
+    const int64_t kb = k_block(K);
+    for (int64_t mb = m0; mb < m1; mb += MC) {
+        int64_t mc = m1 - mb < MC ? m1 - mb : MC;
+        for (int64_t k0 = 0; k0 < K; k0 += kb) {
+            int64_t kc = K - k0 < kb ? K - k0 : kb;
+            int accumulate = k0 > 0 || beta != 0.0f;
+            pack_a(transa, A, lda, mb, mc, k0, kc, abuf);
+            for (int b = 0, first = 0; b < nb; first += (int)((ops[b].N + NR - 1) / NR), b++)
+                for (int64_t q = 0; q < (ops[b].N + NR - 1) / NR; q++) {
+                    const float *bpan = whole + (first + q) * K * NR + k0 * NR;
+                    const float *next = first + q + 1 < total_panels ? bpan + K * NR : bpan;
+                    int n = ops[b].N - q * NR < NR ? (int)(ops[b].N - q * NR) : NR;
+                    micro_rows(kc, abuf, mc, bpan, next, ops[b].C + mb * ops[b].ldc + q * NR, ops[b].ldc, n, accumulate,
+                               NULL);
+                }
+        }
+    }
+}
+
 void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M, int64_t K, const float *A, int64_t lda,
                         int nb, const nnb_gemm_b_operand *ops, float beta) {
     if (M <= 0 || nb < 1)
@@ -503,7 +570,8 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
         threads = (int)mpanels;
     if (threads < 1)
         threads = 1;
-    const int64_t kb = k_block(K);
+    int64_t starts[MAX_CHUNKS + 1];
+    const int chunks = threads > 1 ? row_chunks(M, threads, starts, MAX_CHUNKS) : 0;
 #pragma omp parallel num_threads(threads)
     {
         int t = 0, nt = 1;
@@ -518,29 +586,14 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
                 pack_b_panel(ops[b].trans, ops[b].B, ops[b].ldb, ops[b].N, 0, K, q * NR, whole + (first + q) * K * NR);
         } /* each omp for ends with a barrier: every B is packed before anyone reads it */
         float *abuf = grow(&tl_abuf, &tl_acap, (size_t)MC * KC_MAX);
-        int64_t m0 = mpanels * t / nt * MR, m1 = mpanels * (t + 1) / nt * MR;
-        if (m1 > M)
-            m1 = M;
-        for (int64_t mb = m0; abuf && mb < m1; mb += MC) {
-            int64_t mc = m1 - mb < MC ? m1 - mb : MC;
-            for (int64_t k0 = 0; k0 < K; k0 += kb) {
-                int64_t kc = K - k0 < kb ? K - k0 : kb;
-                int accumulate = k0 > 0 || beta != 0.0f;
-                pack_a(transa, A, lda, mb, mc, k0, kc, abuf);
-                for (int b = 0, first = 0; b < nb; first += (int)((ops[b].N + NR - 1) / NR), b++)
-                    for (int64_t q = 0; q < (ops[b].N + NR - 1) / NR; q++) {
-                        const float *bpan = whole + (first + q) * K * NR + k0 * NR;
-                        const float *next = first + q + 1 < total_panels ? bpan + K * NR : bpan;
-                        int n = ops[b].N - q * NR < NR ? (int)(ops[b].N - q * NR) : NR;
-                        micro_rows(kc, abuf, mc, bpan, next, ops[b].C + mb * ops[b].ldc + q * NR, ops[b].ldc, n,
-                                   accumulate, NULL);
-                    }
-            }
+        if (chunks) {
+#pragma omp for schedule(dynamic, 1) nowait
+            for (int c = 0; c < chunks; c++)
+                shared_a_rows(transa, A, lda, K, nb, ops, whole, total_panels, beta, abuf, starts[c], starts[c + 1]);
+        } else {
+            int64_t m0 = mpanels * t / nt * MR, m1 = mpanels * (t + 1) / nt * MR;
+            shared_a_rows(transa, A, lda, K, nb, ops, whole, total_panels, beta, abuf, m0, m1 < M ? m1 : M);
         }
-        if (!abuf && m0 < m1) /* no memory for packing A: this thread's rows by the plain loop */
-            for (int b = 0; b < nb; b++)
-                gemm_plain(1, transa, ops[b].trans, m1 - m0, ops[b].N, K, transa == 'N' ? A + m0 * lda : A + m0, lda,
-                           ops[b].B, ops[b].ldb, beta, ops[b].C + m0 * ops[b].ldc, ops[b].ldc);
     }
 }
 
@@ -598,5 +651,31 @@ void nnb_colsum_add(const float *g, int64_t rows, int64_t ld, int64_t c0, int64_
         const float *row = g + r * ld;
         for (int64_t c = c0; c < c1; c++)
             db[c] += row[c];
+    }
+}
+
+double nnb_fma_peak_gflops(int threads, double seconds) {
+    if (nnb_cpu_isa_detect() != NNB_ISA_AVX512 || threads < 1)
+        return 0;
+    int64_t n = 1 << 20; /* grown until one round lasts `seconds` */
+    volatile float sink = 0;
+    for (;;) {
+        double t0 = 0, t1 = 0;
+#pragma omp parallel num_threads(threads)
+        {
+#pragma omp barrier
+#pragma omp master
+            t0 = wall_seconds();
+            float v = nnb_fma_chains_avx512(n);
+#pragma omp atomic
+            sink += v;
+#pragma omp barrier
+#pragma omp master
+            t1 = wall_seconds();
+        }
+        double dt = t1 - t0;
+        if (dt >= seconds || n >= ((int64_t)1 << 40))
+            return dt > 0 ? 2.0 * 16 * 24 * (double)n * threads / dt * 1e-9 : 0;
+        n *= dt > 0 && seconds / dt < 16 ? 2 : 16;
     }
 }

@@ -76,6 +76,10 @@ int main(int argc, char **argv) {
     printf("own:  %s\n", nnb_gemm_impl_describe(NNB_GEMM_OWN_AVX512, desc, sizeof desc));
     printf("blas: %s\n", nnb_gemm_impl_describe(NNB_GEMM_CBLAS, desc, sizeof desc));
     printf("threads %d, median of %d\n", threads, reps);
+    double peak = nnb_fma_peak_gflops(threads, 0.3);
+    if (peak > 0)
+        printf("FMA peak: %.1f GFLOP/s on %d threads (24 independent AVX-512 FMA chains per thread, registers only)\n",
+               peak, threads);
     printf("%-22s %6s %6s %6s  %10s %10s  %7s\n", "shape", "M", "N", "K", "own GF/s", "sgemm GF/s", "own/blas");
     /* All own runs first, then all sgemm runs: OpenBLAS worker threads busy-wait for a while
      * after each call and would steal the second core from the OpenMP team. */
@@ -124,9 +128,12 @@ int main(int argc, char **argv) {
             t_own += gown[i] > 0 ? f / (gown[i] * 1e9) : 0;
             t_blas += gblas[i] > 0 ? f / (gblas[i] * 1e9) : 0;
         }
-        printf("%-22s %20.1f GFLOP  %10.1f %10.1f  (GFLOP/s over the mix)\n",
-               dir ? "bwd mix (jit_premul)" : "fwd mix (jit_premul)", flops * 1e-9, t_own > 0 ? flops / t_own * 1e-9 : 0,
-               t_blas > 0 ? flops / t_blas * 1e-9 : 0);
+        double g_own = t_own > 0 ? flops / t_own * 1e-9 : 0, g_blas = t_blas > 0 ? flops / t_blas * 1e-9 : 0;
+        printf("%-22s %20.1f GFLOP  %10.1f %10.1f  (GFLOP/s over the mix",
+               dir ? "bwd mix (jit_premul)" : "fwd mix (jit_premul)", flops * 1e-9, g_own, g_blas);
+        if (peak > 0)
+            printf("; %.0f%% / %.0f%% of FMA peak", 100 * g_own / peak, 100 * g_blas / peak);
+        printf(")\n");
     }
     return 0;
 }

@@ -332,6 +332,8 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
         if (!e->dg_packed)
             fail = 1;
     }
+    if (e->mode == MODE_PREMUL)
+        e->db_part = alloc2((size_t)e->threads, 4 * H, &fail);
     if (fail)
         return nnb_fail(err, err_len, "out of memory for LSTM work buffers");
     for (int64_t k = 0; k < e->L; k++)
@@ -363,7 +365,7 @@ void lstm_engine_destroy(lstm_engine *e) {
         nnb_free(e->dx_packed);
         nnb_free(e->grad_packed);
     }
-    float *bufs[] = {e->gates_h, e->dh_rec, e->dc, e->ws, e->grad_hy, e->dg_packed};
+    float *bufs[] = {e->gates_h, e->dh_rec, e->dc, e->ws, e->grad_hy, e->dg_packed, e->db_part};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         nnb_free(bufs[i]);
     nnb_free(e->bs);
@@ -510,42 +512,62 @@ static void batched_input_grads(lstm_engine *e, int64_t k, float *dX) {
     }
 }
 
-/* Premultiplied backward recurrence, one parallel region: per step each thread
- * runs the cell backward on its columns, a barrier makes dG_t whole, then each
- * thread computes its columns of dh = dG_t . W_hh, which its own next cell step
- * reads: one barrier per step. PREMUL reduces the bias gradients per step. */
+/* The cell backward's operands for rows [r0, r1) of step t (all columns): cell_bwd_at shifted by r0 rows. */
+static nnb_cell_bwd_args cell_bwd_rows(const lstm_engine *e, const lstm_layer *ly, int64_t t, const float *dout,
+                                       int64_t r0, int64_t r1) {
+    nnb_cell_bwd_args a = cell_bwd_at(e, ly, t, dout);
+    const int64_t H = e->H;
+    a.rows = r1 - r0;
+    a.act += r0 * 4 * H;
+    a.c_prev += r0 * H;
+    a.c += r0 * H;
+    if (a.dh0)
+        a.dh0 += r0 * H;
+    a.dh1 += r0 * H;
+    a.dc_in += r0 * H;
+    a.dgates += r0 * 4 * H;
+    a.dc_prev += r0 * H;
+    a.ws += r0 * 2 * H;
+    return a;
+}
+
+/* Premultiplied backward recurrence, one parallel region. Per step: each thread runs the cell backward on its rows
+ * (whole rows: long contiguous streams through the forward's activations, which come from memory) and packs its
+ * rows of dG_t for the GEMM while they are hot; a barrier makes dG_t whole; each thread computes its columns of
+ * dh = dG_t . W_hh; a barrier makes dh whole for the next step's rows. PREMUL reduces the bias gradients per step,
+ * each thread into its own partial sums (added up once the loop is done). */
 static void recurrence_bwd_premul(lstm_engine *e, int64_t k, const float *dout) {
     lstm_layer *ly = &e->layers[k];
-    nnb_lstm_data *d = &e->d;
     const int64_t H = e->H, G = 4 * H;
 #pragma omp parallel num_threads(pass_threads(e))
     {
         int64_t j0, j1;
         panel_slice(H, &j0, &j1);
+        const int tid = thread_id(), nt = thread_count();
+        float *db_part = e->db_part ? e->db_part + tid * G : NULL;
         for (int64_t t = e->T - 1; t >= 0; t--) {
             int64_t rows = e->bs[t], o = e->off[t];
             float *dg = ly->dgates + o * G;
-            if (j0 < j1) {
-                nnb_cell_bwd_args a = cell_bwd_at(e, ly, t, dout);
-                nnb_fuser_cell_bwd(&e->fuser, &a, j0, j1);
-                if (e->mode == MODE_PREMUL)
-                    for (int q = 0; q < 4; q++) {
-                        nnb_colsum_add(dg, rows, G, q * H + j0, q * H + j1, d->db_ih[k]);
-                        nnb_colsum_add(dg, rows, G, q * H + j0, q * H + j1, d->db_hh[k]);
-                    }
+            int64_t panels = (rows + NNB_GEMM_MR - 1) / NNB_GEMM_MR, p0 = panels * tid / nt,
+                    p1 = panels * (tid + 1) / nt;
+            int64_t r0 = p0 * NNB_GEMM_MR, r1 = p1 * NNB_GEMM_MR < rows ? p1 * NNB_GEMM_MR : rows;
+            if (r0 < r1) {
+                nnb_cell_bwd_args a = cell_bwd_rows(e, ly, t, dout, r0, r1);
+                nnb_fuser_cell_bwd(&e->fuser, &a, 0, H);
+                if (db_part)
+                    nnb_colsum_add(dg + r0 * G, r1 - r0, G, 0, G, db_part);
+                if (e->dg_packed)
+                    nnb_pack_a_panels('N', rows, G, dg, G, p0, p1, e->dg_packed);
             }
 #pragma omp barrier
             /* rows past bs[t] keep dh_rec = dc = 0 until their sequence becomes active */
-            if (e->dg_packed) { /* the team packs dG_t once, each thread a share of the row panels */
-                int64_t panels = (rows + NNB_GEMM_MR - 1) / NNB_GEMM_MR;
-                int tid = thread_id(), nt = thread_count();
-                nnb_pack_a_panels('N', rows, G, dg, G, panels * tid / nt, panels * (tid + 1) / nt, e->dg_packed);
-#pragma omp barrier
-                if (j0 < j1)
+            if (j0 < j1) {
+                if (e->dg_packed)
                     nnb_sgemm_prepacked_cols(rows, e->dg_packed, &ly->whh_n, j0, j1, 0.0f, e->dh_rec, H);
-            } else if (j0 < j1) {
-                nnb_sgemm_packed_cols('N', rows, dg, G, &ly->whh_n, j0, j1, 0.0f, e->dh_rec, H);
+                else
+                    nnb_sgemm_packed_cols('N', rows, dg, G, &ly->whh_n, j0, j1, 0.0f, e->dh_rec, H);
             }
+#pragma omp barrier
         }
     }
 }
@@ -564,6 +586,8 @@ static void backward_layer(lstm_engine *e, int64_t k) {
     else
         memset(e->dh_rec, 0, sizeof(float) * (size_t)(B * H));
     memset(d->db_ih[k], 0, sizeof(float) * (size_t)G);
+    if (e->db_part)
+        memset(e->db_part, 0, sizeof(float) * (size_t)(pass_threads(e) * G));
     memset(d->db_hh[k], 0, sizeof(float) * (size_t)G);
     if (batched)
         recurrence_bwd_premul(e, k, dout);
@@ -581,10 +605,15 @@ static void backward_layer(lstm_engine *e, int64_t k) {
         }
     if (batched)
         batched_input_grads(e, k, dX);
-    if (e->mode == MODE_PREMUL_BIAS) { /* both biases have the same gradient: reduce once */
+    if (e->mode == MODE_PREMUL_BIAS) /* both biases have the same gradient: reduce once */
         bias_grad_add(e, ly->dgates, e->N, d->db_ih[k]);
-        memcpy(d->db_hh[k], d->db_ih[k], sizeof(float) * (size_t)G);
+    if (e->db_part) { /* PREMUL: the per-thread partial bias sums of the recurrence */
+        for (int t = 0; t < pass_threads(e); t++)
+            for (int64_t j = 0; j < G; j++)
+                d->db_ih[k][j] += e->db_part[t * G + j];
     }
+    if (batched)
+        memcpy(d->db_hh[k], d->db_ih[k], sizeof(float) * (size_t)G);
     for (int64_t r = 0; r < B; r++) {
         memcpy(d->dhx + (k * B + e->perm[r]) * H, e->dh_rec + r * H, sizeof(float) * (size_t)H);
         memcpy(d->dcx + (k * B + e->perm[r]) * H, e->dc + r * H, sizeof(float) * (size_t)H);
@@ -609,7 +638,8 @@ int lstm_engine_describe(const lstm_engine *e, const char *runner, char *buf, si
         "aten: per-step GEMMs x.W_ih^T and h.W_hh^T, one pass per pointwise op",
         "jit: per-step GEMMs into one gate block, fused cell pass",
         "premul: x.W_ih^T for all steps as one GEMM, per-step h.W_hh^T + fused cell in one OpenMP region "
-        "(hidden columns split per thread, one barrier per step); batched input-side backward",
+        "(hidden columns split per thread, one barrier per step); backward recurrence: cell on each thread's rows, "
+        "dh GEMM on its columns (two barriers per step); batched input-side backward",
         "premul_bias: premul with b_ih folded into the big GEMM's epilogue, b_hh per step; bias grads "
         "reduced once"};
     char gemm_desc[512], fuser_desc[256];

@@ -59,7 +59,8 @@ typedef struct lstm_engine {
     float *dh_rec, *dc;    /* (B, H) recurrent gradients */
     float *ws;             /* (B, 2H) unfused backward scratch */
     float *grad_hy;        /* (B, H) jit_simple's upstream gradient of the final h, else NULL */
-    float *dg_packed; /* dG_t packed once per step for the team's dh GEMM (own GEMM, premul modes), or NULL */
+    float *dg_packed;      /* dG_t packed once per step for the team's dh GEMM (own GEMM, premul modes), or NULL */
+    float *db_part; /* (threads, 4H) PREMUL's per-thread bias gradient sums in the backward recurrence, or NULL */
     nnb_tensor simple_views[16];
     int simple_param_count, simple_output_count;
     nnb_tensor *simple_params, *simple_outputs;
