@@ -81,8 +81,8 @@ static void test_gemm_column_slices(nnb_gemm_impl impl);
 static void test_gemm_shared_a(nnb_gemm_impl impl);
 
 static void test_gemm(void) {
-    const int64_t sizes[][3] = {{1, 1, 1},     {8, 32, 16},   {7, 33, 5},   {13, 50, 300},
-                                {70, 97, 257}, {64, 64, 512}, {3, 200, 40}, {150, 17, 600}, {300, 40, 600}, {520, 70, 33}};
+    const int64_t sizes[][3] = {{1, 1, 1},     {8, 32, 16},  {7, 33, 5},     {13, 50, 300},  {70, 97, 257},
+                                {64, 64, 512}, {3, 200, 40}, {150, 17, 600}, {300, 40, 600}, {520, 70, 33}};
     const char tr[] = {'N', 'T'};
     for (int impl = 0; impl < 2; impl++) {
         if (!nnb_gemm_impl_available((nnb_gemm_impl)impl)) {
@@ -147,7 +147,8 @@ static void test_gemm_column_slices(nnb_gemm_impl impl) {
             nnb_pack_a_panels('N', M, K, A, K, 1, panels, Ap);
             nnb_sgemm_prepacked_cols(M, Ap, &p0, 0, 32, 0.0f, gota, ldc);
             nnb_sgemm_prepacked_cols(M, Ap, &p0, 32, N, 0.0f, gota, ldc);
-            for (size_t i = 0; i < n; i++) ref0[i] = 0.0f;
+            for (size_t i = 0; i < n; i++)
+                ref0[i] = 0.0f;
             nnb_sgemm(NNB_GEMM_PLAIN, 1, 'N', t, M, N, K, A, K, B0, ldb, 0.0f, ref0, ldc);
             double ea = rel_err(gota, ref0, n);
             CHECK_MSG(ea <= 2e-6, "prepacked A %c: err %.3g", t, ea);
@@ -226,6 +227,20 @@ static void test_vector_math(nnb_cpu_isa isa) {
     nnb_vtanhf(isa, xs, ys, 5);
     for (int i = 0; i < 5; i++)
         CHECK_NEAR(ys[i], tanh(xs[i]), 4e-7);
+    /* tiny arguments keep tanh's relative accuracy; huge ones saturate; a NaN stays a NaN (a diverging model
+     * must not be masked) */
+    float sx[9] = {1e-30f, -1e-20f, 3e-8f, -1e-4f, 1e3f, -1e3f, INFINITY, -INFINITY, NAN}, sy[9];
+    nnb_vtanhf(isa, sx, sy, 9);
+    for (int i = 0; i < 4; i++)
+        CHECK_MSG(ulps(sy[i], tanh((double)sx[i])) <= 3, "%s tanh(%g) = %g", nnb_cpu_isa_name(isa), sx[i], sy[i]);
+    for (int i = 4; i < 8; i++)
+        CHECK_MSG(sy[i] == (sx[i] > 0 ? 1.0f : -1.0f), "%s tanh(%g) = %g", nnb_cpu_isa_name(isa), sx[i], sy[i]);
+    CHECK_MSG(isnan(sy[8]), "%s tanh(NaN) = %g", nnb_cpu_isa_name(isa), sy[8]);
+    nnb_vsigmoidf(isa, sx, sy, 9);
+    CHECK_MSG(sy[6] == 1.0f && sy[7] >= 0.0f && sy[7] < 1e-30f && isnan(sy[8]), "%s sigmoid(inf, -inf, NaN) = %g %g %g",
+              nnb_cpu_isa_name(isa), sy[6], sy[7], sy[8]);
+    nnb_vexpf(isa, sx, sy, 9);
+    CHECK_MSG(isnan(sy[8]), "%s exp(NaN) = %g", nnb_cpu_isa_name(isa), sy[8]);
     free(x), free(y);
 }
 

@@ -5,17 +5,24 @@
  * (default flags). Include with NNB_VEC_SFX defined. The cell formulas are
  * those of kernels/lstm_cell_math.h, in the same order of operations.
  *
- * exp(x): x = n ln2 + r, |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by its
- *   degree-7 Taylor polynomial (truncation < 6e-9 relative), times 2^n built in
- *   the exponent field. Inputs clamped to [-87.3, 88.3] so 2^n stays normal.
- * tanh(x): |x| < 0.5: odd Taylor series through x^17 (truncation < 1e-9
- *   relative); else 1 - 2 / (exp(2|x|) + 1) with |x| capped at 9 (tanh = 1 in
- *   float beyond); sign copied from x.
+ * exp(x): x = n ln2 + r, |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r - 1 by
+ *   its Taylor polynomial through r^7 (truncation < 2e-8 relative), plus 1, times
+ *   2^n (vscalefps on AVX-512, the exponent field elsewhere). Inputs clamped to
+ *   [-87.3, 88.3] so 2^n stays normal.
+ * tanh(x) = E / (E + 2) with E = e^(2|x|) - 1 = 2^n (e^r - 1) + (2^n - 1): the
+ *   same reduction and polynomial, and no cancellation near 0, so one formula
+ *   and one division for every x (the earlier Taylor-series branch for small x
+ *   cost a second polynomial per vector); |x| capped at 9 (tanh = 1 in float
+ *   beyond); sign copied from x.
  * sigmoid(x) = 1 / (1 + exp(-x)).
+ * A NaN argument stays a NaN (min/max take it as their second operand).
  */
 #include "gemm_internal.h"
 
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
@@ -51,49 +58,77 @@ static inline void st(float *p, V v, int w) {
 
 static inline V select(VI mask, V a, V b) { return (V)((mask & (VI)a) | (~mask & (VI)b)); }
 
+/* AVX-512 has single instructions for what the generic vector code spells with compares and masks: min, max (same
+ * NaN rule: the second operand), the blend, and 2^n scaling. */
+#ifdef __AVX512F__
+static inline V vmin(V a, V b) { return (V)_mm512_min_ps((__m512)a, (__m512)b); }
+static inline V vmax(V a, V b) { return (V)_mm512_max_ps((__m512)a, (__m512)b); }
+/* x < c ? a : b */
+static inline V select_lt(V x, float c, V a, V b) {
+    return (V)_mm512_mask_blend_ps(_mm512_cmp_ps_mask((__m512)x, _mm512_set1_ps(c), _CMP_LT_OQ), (__m512)b, (__m512)a);
+}
+#else
 static inline V vmin(V a, V b) { return select(a < b, a, b); }
 static inline V vmax(V a, V b) { return select(a > b, a, b); }
+static inline V select_lt(V x, float c, V a, V b) { return select(x < c, a, b); }
+#endif
+
+/* round(x) for |x| < 2^22 (ties to even), as a float. */
+static inline V round_nearest(V x) {
+#ifdef __AVX512F__
+    return (V)_mm512_roundscale_ps((__m512)x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#else
+    const float round_magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    return (x + round_magic) - round_magic;
+#endif
+}
+
+/* p * 2^t for integral t with 2^t normal. */
+static inline V scale_pow2(V p, V t) {
+#ifdef __AVX512F__
+    return (V)_mm512_scalef_ps((__m512)p, (__m512)t);
+#else
+    VI n = __builtin_convertvector(t, VI);
+    return p * (V)((n + 127) << 23);
+#endif
+}
+
+/* Cody-Waite reduction x = t ln2 + r, |r| <= ln2/2 (t integral); returns r. */
+static inline V reduce_ln2(V x, V *t) {
+    const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+    *t = round_nearest(x * log2e);
+    V r = x - *t * ln2_hi;
+    return r - *t * ln2_lo;
+}
+
+/* e^r - 1 for |r| <= ln2/2: r + r^2 (1/2 + r/6 + ... + r^5/5040), Taylor through r^7 (truncation < 2e-8 relative). */
+static inline V expm1_reduced(V r) {
+    V q = splat(1.0f / 5040.0f);
+    q = q * r + 1.0f / 720.0f;
+    q = q * r + 1.0f / 120.0f;
+    q = q * r + 1.0f / 24.0f;
+    q = q * r + 1.0f / 6.0f;
+    q = q * r + 0.5f;
+    return r + (r * r) * q;
+}
 
 static inline V vexp(V x) {
-    const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-    const float round_magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    x = vmin(vmax(x, splat(-87.3f)), splat(88.3f));
-    V t = x * log2e + round_magic;
-    t = t - round_magic;
-    V r = x - t * ln2_hi;
-    r = r - t * ln2_lo;
-    V p = splat(1.0f / 5040.0f);
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    VI n = __builtin_convertvector(t, VI);
-    V scale = (V)((n + 127) << 23);
-    return p * scale;
+    x = vmin(splat(88.3f), vmax(splat(-87.3f), x)); /* x second: a NaN passes through */
+    V t, r = reduce_ln2(x, &t);
+    return scale_pow2(expm1_reduced(r) + 1.0f, t);
 }
 
 static inline V vsigmoid(V x) { return 1.0f / (1.0f + vexp(-x)); }
 
+/* tanh|x| = E / (E + 2), E = e^(2|x|) - 1 = 2^t (e^r - 1) + (2^t - 1): no cancellation near 0, so one formula
+ * for every x; |x| capped at 9 (tanh = 1 in float beyond); sign copied from x. */
 static inline V vtanh(V x) {
     const VI sign_bit = (VI){0} + (int)0x80000000u;
     V ax = (V)((VI)x & ~sign_bit);
-    V x2 = ax * ax;
-    /* tanh Taylor coefficients of x^3 .. x^17 */
-    V p = splat(6404582.0f / 10854718875.0f);
-    p = p * x2 - 929569.0f / 638512875.0f;
-    p = p * x2 + 21844.0f / 6081075.0f;
-    p = p * x2 - 1382.0f / 155925.0f;
-    p = p * x2 + 62.0f / 2835.0f;
-    p = p * x2 - 17.0f / 315.0f;
-    p = p * x2 + 2.0f / 15.0f;
-    p = p * x2 - 1.0f / 3.0f;
-    V small = ax + ax * (x2 * p);
-    V e = vexp(2.0f * vmin(ax, splat(9.0f)));
-    V large = 1.0f - 2.0f / (e + 1.0f);
-    V mag = select(ax < 0.5f, small, large);
+    V t, r = reduce_ln2(2.0f * vmin(splat(9.0f), ax), &t); /* ax second: a NaN passes through */
+    V p2 = scale_pow2(splat(1.0f), t);
+    V e = scale_pow2(expm1_reduced(r), t) + (p2 - 1.0f);
+    V mag = e / (e + 2.0f);
     return (V)((VI)mag | ((VI)x & sign_bit));
 }
 
@@ -109,29 +144,31 @@ ARRAY_MAP(nnb_vexpf, vexp)
 ARRAY_MAP(nnb_vtanhf, vtanh)
 ARRAY_MAP(nnb_vsigmoidf, vsigmoid)
 
-/* Sum of the optional addends of one gate block. */
-static inline V pre_activation(const nnb_cell_fwd_args *a, int64_t r, int64_t col, int w) {
+/* The gate pre-activation: gates plus the optional addends. ADD, B0, B1 say which are present; the cell pass
+ * dispatches once per call so that each loop body is compiled with them as constants (no per-vector tests). */
+static inline __attribute__((always_inline)) V pre_activation(const nnb_cell_fwd_args *a, int64_t r, int64_t col, int w,
+                                                              int ADD, int B0, int B1) {
     int64_t G = 4 * a->H;
     V v = ld(a->gates + r * G + col, w);
-    if (a->gates_add)
+    if (ADD)
         v += ld(a->gates_add + r * G + col, w);
-    if (a->bias0)
+    if (B0)
         v += ld(a->bias0 + col, w);
-    if (a->bias1)
+    if (B1)
         v += ld(a->bias1 + col, w);
     return v;
 }
 
 /* One vector of columns [j, j + w) of row r; always inlined so that full vectors (w == W, a constant) compile to
  * plain vector loads and stores with no width tests. */
-static inline __attribute__((always_inline)) void cell_fwd_vec(const nnb_cell_fwd_args *a, int64_t r, int64_t j,
-                                                               int w) {
+static inline __attribute__((always_inline)) void cell_fwd_vec(const nnb_cell_fwd_args *a, int64_t r, int64_t j, int w,
+                                                               int ADD, int B0, int B1) {
     const int64_t H = a->H;
     float *gr = a->gates + r * 4 * H;
-    V i = vsigmoid(pre_activation(a, r, j, w));
-    V f = vsigmoid(pre_activation(a, r, H + j, w));
-    V g = vtanh(pre_activation(a, r, 2 * H + j, w));
-    V o = vsigmoid(pre_activation(a, r, 3 * H + j, w));
+    V i = vsigmoid(pre_activation(a, r, j, w, ADD, B0, B1));
+    V f = vsigmoid(pre_activation(a, r, H + j, w, ADD, B0, B1));
+    V g = vtanh(pre_activation(a, r, 2 * H + j, w, ADD, B0, B1));
+    V o = vsigmoid(pre_activation(a, r, 3 * H + j, w, ADD, B0, B1));
     V cn = f * ld(a->c_prev + r * H + j, w) + i * g;
     st(gr + j, i, w);
     st(gr + H + j, f, w);
@@ -141,13 +178,27 @@ static inline __attribute__((always_inline)) void cell_fwd_vec(const nnb_cell_fw
     st(a->h + r * H + j, o * vtanh(cn), w);
 }
 
-void FN(nnb_cell_fwd_vector)(const nnb_cell_fwd_args *a, int64_t j0, int64_t j1) {
+static inline __attribute__((always_inline)) void cell_fwd_rows(const nnb_cell_fwd_args *a, int64_t j0, int64_t j1,
+                                                                int ADD, int B0, int B1) {
     for (int64_t r = 0; r < a->rows; r++) {
         int64_t j = j0;
         for (; j + W <= j1; j += W)
-            cell_fwd_vec(a, r, j, W);
+            cell_fwd_vec(a, r, j, W, ADD, B0, B1);
         if (j < j1)
-            cell_fwd_vec(a, r, j, (int)(j1 - j));
+            cell_fwd_vec(a, r, j, (int)(j1 - j), ADD, B0, B1);
+    }
+}
+
+void FN(nnb_cell_fwd_vector)(const nnb_cell_fwd_args *a, int64_t j0, int64_t j1) {
+    switch ((a->gates_add != NULL) << 2 | (a->bias0 != NULL) << 1 | (a->bias1 != NULL)) {
+    case 0: cell_fwd_rows(a, j0, j1, 0, 0, 0); break;
+    case 1: cell_fwd_rows(a, j0, j1, 0, 0, 1); break;
+    case 2: cell_fwd_rows(a, j0, j1, 0, 1, 0); break;
+    case 3: cell_fwd_rows(a, j0, j1, 0, 1, 1); break;
+    case 4: cell_fwd_rows(a, j0, j1, 1, 0, 0); break;
+    case 5: cell_fwd_rows(a, j0, j1, 1, 0, 1); break;
+    case 6: cell_fwd_rows(a, j0, j1, 1, 1, 0); break;
+    default: cell_fwd_rows(a, j0, j1, 1, 1, 1); break;
     }
 }
 
