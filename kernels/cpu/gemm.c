@@ -176,7 +176,10 @@ static void pack_a(char ta, const float *A, int64_t lda, int64_t m0, int64_t mc,
 static void pack_b_panel(char tb, const float *B, int64_t ldb, int64_t N, int64_t k0, int64_t kc, int64_t n0,
                          float *dst) {
     int cols = N - n0 < NR ? (int)(N - n0) : NR;
-    if (tb == 'N') {
+    if (tb == 'N' && cols == NR) { /* full panel: one row copy per k */
+        for (int64_t k = 0; k < kc; k++)
+            memcpy(dst + k * NR, B + (k0 + k) * ldb + n0, sizeof(float) * NR);
+    } else if (tb == 'N') {
         for (int64_t k = 0; k < kc; k++) {
             const float *src = B + (k0 + k) * ldb + n0;
             float *d = dst + k * NR;
