@@ -1,8 +1,8 @@
 #include "check.h"
 
 #include <float.h>
-#include <stddef.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +20,24 @@ double nnb_default_tolerance(const nnb_config *cfg, const char *group) {
 
 static const nnb_tensor *find_tensor(const nnb_tensor_list *l, const char *name) {
     for (int i = 0; i < l->count; i++)
-        if (!strcmp(l->items[i].name, name)) return &l->items[i];
+        if (!strcmp(l->items[i].name, name))
+            return &l->items[i];
     return NULL;
 }
 
 static int64_t element_count(const nnb_tensor *t) {
     int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
+    for (int d = 0; d < t->ndim; d++)
+        n *= t->shape[d];
     return n;
 }
 
 static int same_shape(const nnb_tensor *a, const nnb_tensor *b) {
-    if (a->ndim != b->ndim || a->dtype != b->dtype) return 0;
+    if (a->ndim != b->ndim || a->dtype != b->dtype)
+        return 0;
     for (int d = 0; d < a->ndim; d++)
-        if (a->shape[d] != b->shape[d]) return 0;
+        if (a->shape[d] != b->shape[d])
+            return 0;
     return 1;
 }
 
@@ -49,8 +53,8 @@ static double element(const nnb_tensor *t, int64_t i) {
 
 static size_t dtype_size(nnb_dtype d) { return d == NNB_F32 || d == NNB_I32 ? 4 : 8; }
 
-int nnb_compare_tensors(const nnb_tensor_list *ref, const nnb_tensor_list *got, double tol,
-                        nnb_tensor_check **checks, int *count, char *err, size_t err_len) {
+int nnb_compare_tensors(const nnb_tensor_list *ref, const nnb_tensor_list *got, double tol, nnb_tensor_check **checks,
+                        int *count, char *err, size_t err_len) {
     return nnb_compare_tensors_l2_grads(ref, got, tol, 0, checks, count, err, err_len);
 }
 
@@ -80,9 +84,12 @@ int nnb_compare_tensors_l2_grads(const nnb_tensor_list *ref, const nnb_tensor_li
         for (int64_t e = 0; e < n; e++) {
             double rv = element(r, e), gv = element(g, e);
             double diff = fabs(gv - rv);
-            if (isnan(diff)) nan_seen = 1;
-            if (diff > max_abs) max_abs = diff;
-            if (fabs(rv) > max_ref) max_ref = fabs(rv);
+            if (isnan(diff))
+                nan_seen = 1;
+            if (diff > max_abs)
+                max_abs = diff;
+            if (fabs(rv) > max_ref)
+                max_ref = fabs(rv);
             sq_diff += diff * diff;
             sq_ref += rv * rv;
         }
@@ -94,7 +101,8 @@ int nnb_compare_tensors_l2_grads(const nnb_tensor_list *ref, const nnb_tensor_li
         c->l2 = grad_tol > 0 && g->name[0] == 'd';
         c->tolerance = c->l2 ? grad_tol : tol;
         c->pass = !nan_seen && (c->l2 ? c->l2_rel_err : c->max_rel_err) <= c->tolerance;
-        if (!c->pass) failing++;
+        if (!c->pass)
+            failing++;
     }
     return failing;
 }
@@ -103,7 +111,8 @@ int nnb_compare_params(const nnb_tensor_list *ref, const nnb_tensor_list *got, c
     for (int i = 0; i < got->count; i++) {
         const nnb_tensor *g = &got->items[i];
         const nnb_tensor *r = find_tensor(ref, g->name);
-        if (!r) continue; /* a parameter the reference does not have */
+        if (!r)
+            continue; /* a parameter the reference does not have */
         if (!same_shape(r, g) || memcmp(r->data, g->data, (size_t)element_count(g) * dtype_size(g->dtype)) != 0) {
             snprintf(err, err_len, "input '%s' differs from the reference's: runner does not use the seeded inputs",
                      g->name);
@@ -114,10 +123,14 @@ int nnb_compare_params(const nnb_tensor_list *ref, const nnb_tensor_list *got, c
 }
 
 int nnb_run_once(const nnb_runner_desc *d, void *model, int with_backward, char *err, size_t err_len) {
-    if (d->zero_grad && d->zero_grad(model, err, err_len)) return -1;
-    if (d->forward(model, err, err_len)) return -1;
-    if (!with_backward || !d->backward) return 0;
-    if (d->backward_setup && d->backward_setup(model, err, err_len)) return -1;
+    if (d->zero_grad && d->zero_grad(model, err, err_len))
+        return -1;
+    if (d->forward(model, err, err_len))
+        return -1;
+    if (!with_backward || !d->backward)
+        return 0;
+    if (d->backward_setup && d->backward_setup(model, err, err_len))
+        return -1;
     return d->backward(model, err, err_len);
 }
 
@@ -127,8 +140,8 @@ static void prefix_error(char *err, size_t err_len, const char *who) {
     snprintf(err, err_len, "%s: %s", who, tmp);
 }
 
-int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *reference, const nnb_config *cfg,
-                     double tol, nnb_runner_result *result, char *err, size_t err_len) {
+int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *reference, const nnb_config *cfg, double tol,
+                     nnb_runner_result *result, char *err, size_t err_len) {
     char rname[96];
     snprintf(rname, sizeof rname, "reference %s", reference->name);
     int with_backward = runner->backward != NULL && reference->backward != NULL;
@@ -149,33 +162,39 @@ int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *refer
         goto out;
     }
     model = runner->create(cfg, err, err_len);
-    if (!model) goto out;
-    if (nnb_run_once(runner, model, with_backward, err, err_len)) goto out;
+    if (!model)
+        goto out;
+    if (nnb_run_once(runner, model, with_backward, err, err_len))
+        goto out;
 
     nnb_tensor_list ref_params, got_params, ref_out, got_out;
     if (reference->params(ref_model, &ref_params, err, err_len) || runner->params(model, &got_params, err, err_len))
         goto out;
-    if (nnb_compare_params(&ref_params, &got_params, err, err_len)) goto out;
+    if (nnb_compare_params(&ref_params, &got_params, err, err_len))
+        goto out;
     if (reference->outputs(ref_model, &ref_out, err, err_len) || runner->outputs(model, &got_out, err, err_len))
         goto out;
-    double runner_tol = runner->struct_size >= offsetof(nnb_runner_desc, check_tolerance) + sizeof(void *) &&
-                                runner->check_tolerance
-                            ? runner->check_tolerance(cfg)
-                            : 0;
-    if (tol <= 0) tol = runner_tol > 0 ? runner_tol : nnb_default_tolerance(cfg, runner->group);
+    double runner_tol =
+        runner->struct_size >= offsetof(nnb_runner_desc, check_tolerance) + sizeof(void *) && runner->check_tolerance
+            ? runner->check_tolerance(cfg)
+            : 0;
+    if (tol <= 0)
+        tol = runner_tol > 0 ? runner_tol : nnb_default_tolerance(cfg, runner->group);
     /* L2-judged gradients: ten times the forward tolerance (see runner.h). */
     double grad_tol = runner->flags & NNB_FLAG_CHECK_GRADIENTS_L2 ? 10 * tol : 0;
     free(result->checks);
     result->checks = NULL;
     int failing = nnb_compare_tensors_l2_grads(&ref_out, &got_out, tol, grad_tol, &result->checks, &result->check_count,
                                                err, err_len);
-    if (failing < 0) goto out;
+    if (failing < 0)
+        goto out;
     result->checked = 1;
     result->check_pass = failing == 0;
     result->check_reference = reference->name;
     rc = 0;
 out:
-    if (model) runner->destroy(model);
+    if (model)
+        runner->destroy(model);
     reference->destroy(ref_model);
     return rc;
 }

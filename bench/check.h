@@ -27,8 +27,8 @@ double nnb_default_tolerance(const nnb_config *cfg, const char *group);
 /* Compare tensor lists; allocates *checks (free()). Returns number of failing
  * tensors, or -1 with err set when the lists cannot be compared (missing
  * reference tensor, shape mismatch). */
-int nnb_compare_tensors(const nnb_tensor_list *ref, const nnb_tensor_list *got, double tol,
-                        nnb_tensor_check **checks, int *count, char *err, size_t err_len);
+int nnb_compare_tensors(const nnb_tensor_list *ref, const nnb_tensor_list *got, double tol, nnb_tensor_check **checks,
+                        int *count, char *err, size_t err_len);
 
 /* The same, with gradients (names starting with 'd') judged by their normwise
  * L2 relative error against grad_tol when grad_tol > 0 (NNB_FLAG_CHECK_GRADIENTS_L2). */
@@ -42,8 +42,8 @@ int nnb_compare_params(const nnb_tensor_list *ref, const nnb_tensor_list *got, c
  * says whether it passed), -1 with err when something failed to run.
  * tol <= 0 selects nnb_default_tolerance. Fills result->checks/check_count/
  * checked/check_pass/check_reference. */
-int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *reference, const nnb_config *cfg,
-                     double tol, nnb_runner_result *result, char *err, size_t err_len);
+int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *reference, const nnb_config *cfg, double tol,
+                     nnb_runner_result *result, char *err, size_t err_len);
 
 /* One forward (+ backward_setup + backward when present and wanted) of a model. */
 int nnb_run_once(const nnb_runner_desc *d, void *model, int with_backward, char *err, size_t err_len);

@@ -60,10 +60,10 @@ void nnb_cli_print_help(FILE *f) {
     fprintf(f, "usage: nnbench [flags]\n\nflags (dash and underscore spellings are equivalent):\n");
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
         const char *meta = flags[i].kind == ARG_INT || flags[i].kind == ARG_U64 ? " N"
-                           : flags[i].kind == ARG_STR                          ? " VALUE"
-                           : flags[i].kind == ARG_LIST                         ? " NAME..."
-                           : flags[i].kind == ARG_OPT_JSON                     ? " [oss|pep]"
-                                                                               : "";
+                           : flags[i].kind == ARG_STR                           ? " VALUE"
+                           : flags[i].kind == ARG_LIST                          ? " NAME..."
+                           : flags[i].kind == ARG_OPT_JSON                      ? " [oss|pep]"
+                                                                                : "";
         char left[64];
         snprintf(left, sizeof left, "%s%s", flags[i].name, meta);
         fprintf(f, "  %-34s %s\n", left, flags[i].help);
@@ -75,13 +75,15 @@ void nnb_cli_print_help(FILE *f) {
 /* "--print_json" -> "--print-json"; camelCase names are kept. */
 static void canonical_name(const char *arg, char *out, size_t cap) {
     size_t i = 0;
-    for (; arg[i] && arg[i] != '=' && i + 1 < cap; i++) out[i] = (i >= 2 && arg[i] == '_') ? '-' : arg[i];
+    for (; arg[i] && arg[i] != '=' && i + 1 < cap; i++)
+        out[i] = (i >= 2 && arg[i] == '_') ? '-' : arg[i];
     out[i] = 0;
 }
 
 static const flag_spec *find_flag(const char *name) {
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
-        if (!strcmp(flags[i].name, name)) return &flags[i];
+        if (!strcmp(flags[i].name, name))
+            return &flags[i];
     return NULL;
 }
 
@@ -108,8 +110,10 @@ static int parse_int(const char *flag, const char *v, long long lo, long long hi
 static int add_names(nnb_name_list *l, const char *flag, char *value, char *err, size_t err_len) {
     /* Space-separated like fastrnns, and commas accepted too. */
     for (char *save = NULL, *tok = strtok_r(value, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!*tok) continue;
-        if (l->count == NNB_MAX_NAMES) return fail(err, err_len, "%s: too many names (at most 64)%s", flag, "");
+        if (!*tok)
+            continue;
+        if (l->count == NNB_MAX_NAMES)
+            return fail(err, err_len, "%s: too many names (at most 64)%s", flag, "");
         l->names[l->count++] = tok;
     }
     return 0;
@@ -117,33 +121,54 @@ static int add_names(nnb_name_list *l, const char *flag, char *value, char *err,
 
 static int set_int_flag(nnb_options *o, const char *flag, long long x) {
     nnb_config *c = &o->config;
-    if (!strcmp(flag, "--seqLength")) c->seq_length = x;
-    else if (!strcmp(flag, "--numLayers")) c->num_layers = x;
-    else if (!strcmp(flag, "--inputSize")) c->input_size = x;
-    else if (!strcmp(flag, "--hiddenSize")) c->hidden_size = x;
-    else if (!strcmp(flag, "--miniBatch")) c->mini_batch = x;
-    else if (!strcmp(flag, "--cnn-batch")) c->cnn_batch = x;
-    else if (!strcmp(flag, "--image-size")) c->image_size = x;
-    else if (!strcmp(flag, "--warmup")) o->warmup = (int)x;
-    else if (!strcmp(flag, "--nloops")) o->nloops = (int)x;
-    else if (!strcmp(flag, "--threads")) c->threads = (int)x, o->threads_given = 1;
-    else if (!strcmp(flag, "--cuda-pointwise-loop-level")) c->cuda_pointwise_loop_level = (int)x;
-    else if (!strcmp(flag, "--cuda-pointwise-block-count")) c->cuda_pointwise_block_count = (int)x;
-    else if (!strcmp(flag, "--cuda-pointwise-block-size")) c->cuda_pointwise_block_size = (int)x;
-    else return -1;
+    if (!strcmp(flag, "--seqLength"))
+        c->seq_length = x;
+    else if (!strcmp(flag, "--numLayers"))
+        c->num_layers = x;
+    else if (!strcmp(flag, "--inputSize"))
+        c->input_size = x;
+    else if (!strcmp(flag, "--hiddenSize"))
+        c->hidden_size = x;
+    else if (!strcmp(flag, "--miniBatch"))
+        c->mini_batch = x;
+    else if (!strcmp(flag, "--cnn-batch"))
+        c->cnn_batch = x;
+    else if (!strcmp(flag, "--image-size"))
+        c->image_size = x;
+    else if (!strcmp(flag, "--warmup"))
+        o->warmup = (int)x;
+    else if (!strcmp(flag, "--nloops"))
+        o->nloops = (int)x;
+    else if (!strcmp(flag, "--threads"))
+        c->threads = (int)x, o->threads_given = 1;
+    else if (!strcmp(flag, "--cuda-pointwise-loop-level"))
+        c->cuda_pointwise_loop_level = (int)x;
+    else if (!strcmp(flag, "--cuda-pointwise-block-count"))
+        c->cuda_pointwise_block_count = (int)x;
+    else if (!strcmp(flag, "--cuda-pointwise-block-size"))
+        c->cuda_pointwise_block_size = (int)x;
+    else
+        return -1;
     return 0;
 }
 
 static void int_range(const char *flag, long long *lo, long long *hi) {
     *lo = 1;
     *hi = NNB_MAX_DIM;
-    if (!strcmp(flag, "--warmup")) *lo = 0, *hi = 1000000;
-    else if (!strcmp(flag, "--nloops")) *hi = 1000000;
-    else if (!strcmp(flag, "--threads")) *hi = 1024;
-    else if (!strcmp(flag, "--numLayers")) *hi = 1024;
-    else if (!strcmp(flag, "--cuda-pointwise-block-size")) *hi = 1024;
-    else if (!strcmp(flag, "--cuda-pointwise-loop-level")) *hi = 1024;
-    else if (!strcmp(flag, "--cuda-pointwise-block-count")) *hi = INT_MAX;
+    if (!strcmp(flag, "--warmup"))
+        *lo = 0, *hi = 1000000;
+    else if (!strcmp(flag, "--nloops"))
+        *hi = 1000000;
+    else if (!strcmp(flag, "--threads"))
+        *hi = 1024;
+    else if (!strcmp(flag, "--numLayers"))
+        *hi = 1024;
+    else if (!strcmp(flag, "--cuda-pointwise-block-size"))
+        *hi = 1024;
+    else if (!strcmp(flag, "--cuda-pointwise-loop-level"))
+        *hi = 1024;
+    else if (!strcmp(flag, "--cuda-pointwise-block-count"))
+        *hi = INT_MAX;
 }
 
 static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *err, size_t err_len) {
@@ -162,10 +187,12 @@ static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *e
             return fail(err, err_len, "%s: unknown executor '%s' (valid: eager, graph)", flag, v);
         o->config.executor = v;
     } else if (!strcmp(flag, "--json-out")) {
-        if (!*v) return fail(err, err_len, "%s: empty file name%s", flag, "");
+        if (!*v)
+            return fail(err, err_len, "%s: empty file name%s", flag, "");
         o->json_out = v;
     } else if (!strcmp(flag, "--dump")) {
-        if (!*v) return fail(err, err_len, "%s: empty directory name%s", flag, "");
+        if (!*v)
+            return fail(err, err_len, "%s: empty directory name%s", flag, "");
         o->dump_dir = v;
     } else if (!strcmp(flag, "--runner-path")) {
         if (o->runner_path_count == NNB_MAX_RUNNER_PATHS)
@@ -178,18 +205,27 @@ static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *e
 }
 
 static void set_switch(nnb_options *o, const char *flag) {
-    if (!strcmp(flag, "--variable-lstms")) o->variable_lstms = 1;
-    else if (!strcmp(flag, "--tf32")) o->config.allow_tf32 = 1;
-    else if (!strcmp(flag, "--check")) o->check = 1;
-    else if (!strcmp(flag, "--profile")) o->profile = 1;
-    else if (!strcmp(flag, "--list")) o->list = 1;
-    else if (!strcmp(flag, "--help")) o->help = 1;
-    else if (!strcmp(flag, "--version")) o->version = 1;
+    if (!strcmp(flag, "--variable-lstms"))
+        o->variable_lstms = 1;
+    else if (!strcmp(flag, "--tf32"))
+        o->config.allow_tf32 = 1;
+    else if (!strcmp(flag, "--check"))
+        o->check = 1;
+    else if (!strcmp(flag, "--profile"))
+        o->profile = 1;
+    else if (!strcmp(flag, "--list"))
+        o->list = 1;
+    else if (!strcmp(flag, "--help"))
+        o->help = 1;
+    else if (!strcmp(flag, "--version"))
+        o->version = 1;
 }
 
 static nnb_name_list *list_of(nnb_options *o, const char *flag) {
-    if (!strcmp(flag, "--rnns")) return &o->rnns;
-    if (!strcmp(flag, "--cnns")) return &o->cnns;
+    if (!strcmp(flag, "--rnns"))
+        return &o->rnns;
+    if (!strcmp(flag, "--cnns"))
+        return &o->cnns;
     return &o->groups;
 }
 
@@ -221,34 +257,44 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
         char name[64];
         canonical_name(arg, name, sizeof name);
         const flag_spec *f = find_flag(name);
-        if (!f) return fail(err, err_len, "unknown flag '%s' (see --help)%s", arg, "");
+        if (!f)
+            return fail(err, err_len, "unknown flag '%s' (see --help)%s", arg, "");
         const char *eq = strchr(arg, '=');
         if (f->kind == ARG_NONE) {
-            if (eq) return fail(err, err_len, "%s takes no value (got '%s')", f->name, eq + 1);
+            if (eq)
+                return fail(err, err_len, "%s takes no value (got '%s')", f->name, eq + 1);
             set_switch(o, f->name);
             continue;
         }
         if (f->kind == ARG_OPT_JSON) {
             /* Optional value: only "oss" or "pep" right after a bare flag is taken as its value. */
             const char *v = eq ? eq + 1 : NULL;
-            if (!eq && i + 1 < argc && (!strcmp(argv[i + 1], "oss") || !strcmp(argv[i + 1], "pep"))) v = argv[++i];
-            if (!v || !strcmp(v, "oss")) o->print_json = NNB_JSON_OSS;
-            else if (!strcmp(v, "pep")) o->print_json = NNB_JSON_PEP;
-            else return fail(err, err_len, "%s: unknown format '%s' (valid: oss, pep)", f->name, v);
+            if (!eq && i + 1 < argc && (!strcmp(argv[i + 1], "oss") || !strcmp(argv[i + 1], "pep")))
+                v = argv[++i];
+            if (!v || !strcmp(v, "oss"))
+                o->print_json = NNB_JSON_OSS;
+            else if (!strcmp(v, "pep"))
+                o->print_json = NNB_JSON_PEP;
+            else
+                return fail(err, err_len, "%s: unknown format '%s' (valid: oss, pep)", f->name, v);
             continue;
         }
         if (f->kind == ARG_LIST) {
             nnb_name_list *l = list_of(o, f->name);
             l->given = 1;
-            if (eq && add_names(l, f->name, (char *)eq + 1, err, err_len)) return -1;
+            if (eq && add_names(l, f->name, (char *)eq + 1, err, err_len))
+                return -1;
             while (!eq && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
-                if (add_names(l, f->name, argv[++i], err, err_len)) return -1;
+                if (add_names(l, f->name, argv[++i], err, err_len))
+                    return -1;
             continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!v) return fail(err, err_len, "%s needs a value%s", f->name, "");
+        if (!v)
+            return fail(err, err_len, "%s needs a value%s", f->name, "");
         if (f->kind == ARG_STR) {
-            if (set_str_flag(o, f->name, v, err, err_len)) return -1;
+            if (set_str_flag(o, f->name, v, err, err_len))
+                return -1;
         } else if (f->kind == ARG_U64) {
             char *end;
             errno = 0;
@@ -257,11 +303,13 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
         } else {
             long long lo, hi, x;
             int_range(f->name, &lo, &hi);
-            if (parse_int(f->name, v, lo, hi, &x, err, err_len)) return -1;
+            if (parse_int(f->name, v, lo, hi, &x, err, err_len))
+                return -1;
             set_int_flag(o, f->name, x);
         }
     }
-    if (validate_groups(&o->groups, err, err_len)) return -1;
+    if (validate_groups(&o->groups, err, err_len))
+        return -1;
     return 0;
 }
 
@@ -271,10 +319,11 @@ static unsigned long long lstm_bytes(const nnb_config *c, int variable) {
     unsigned __int128 T = (unsigned __int128)(variable ? 99 : c->seq_length), B = c->mini_batch, I = c->input_size,
                       H = c->hidden_size, L = c->num_layers;
     unsigned __int128 in = I > H ? I : H;
-    unsigned __int128 per_step = B * (in * 2 + H * 4 * 2 + H * 6);     /* x, dx, gates, dgates, h, c, ... */
-    unsigned __int128 weights = L * 4 * H * (in + H + 2) * 3;           /* weights, gradients, packed copies */
+    unsigned __int128 per_step = B * (in * 2 + H * 4 * 2 + H * 6); /* x, dx, gates, dgates, h, c, ... */
+    unsigned __int128 weights = L * 4 * H * (in + H + 2) * 3;      /* weights, gradients, packed copies */
     unsigned __int128 total = (T * L * per_step + weights + L * B * H * 8) * 4;
-    if (total > SIZE_MAX) return 0;
+    if (total > SIZE_MAX)
+        return 0;
     return (unsigned long long)total;
 }
 
@@ -282,7 +331,8 @@ static unsigned long long cnn_bytes(const nnb_config *c) {
     /* ResNet-50 training keeps about 25M floats of activations per 224x224 image: ~500 per pixel */
     unsigned __int128 per_image = (unsigned __int128)c->image_size * c->image_size * 600;
     unsigned __int128 total = per_image * c->cnn_batch * 4;
-    if (total > SIZE_MAX) return 0;
+    if (total > SIZE_MAX)
+        return 0;
     return (unsigned long long)total;
 }
 
@@ -308,7 +358,8 @@ int nnb_cli_check_sizes(const nnb_options *o, char *err, size_t err_len) {
         return -1;
     }
     if (!need_cnn || need_cnn > phys) {
-        snprintf(err, err_len, "--cnn-batch %lld --image-size %lld: CNN activations need more than this machine's %.1f GiB",
+        snprintf(err, err_len,
+                 "--cnn-batch %lld --image-size %lld: CNN activations need more than this machine's %.1f GiB",
                  (long long)o->config.cnn_batch, (long long)o->config.image_size, phys / 1073741824.0);
         return -1;
     }

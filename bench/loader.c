@@ -22,9 +22,11 @@ const char *nnb_load_error_name(nnb_load_error e) {
 void nnb_registry_init(nnb_registry *r) { memset(r, 0, sizeof *r); }
 
 static void *grow(void *p, int *cap, int need, size_t elem) {
-    if (need <= *cap) return p;
+    if (need <= *cap)
+        return p;
     int ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need) ncap *= 2;
+    while (ncap < need)
+        ncap *= 2;
     void *q = realloc(p, (size_t)ncap * elem);
     if (!q) {
         fprintf(stderr, "nnbench: out of memory\n");
@@ -56,11 +58,16 @@ static int valid_device(const char *d) { return d && (!strcmp(d, NNB_DEVICE_CPU)
 
 /* Returns NULL if the descriptor is usable, else what is wrong with it. */
 static const char *descriptor_problem(const nnb_runner_desc *d) {
-    if (d->struct_size < offsetof(nnb_runner_desc, destroy) + sizeof d->destroy) return "runner struct_size too small";
-    if (!d->name || !*d->name) return "runner without a name";
-    if (strlen(d->name) > 64 || strpbrk(d->name, " \t\n,\"\\")) return "runner name has spaces, quotes or commas, or is too long";
-    if (!valid_group(d->group)) return "runner group is not rnns, cnns or vl_rnns";
-    if (!valid_device(d->device)) return "runner device is not cpu or cuda";
+    if (d->struct_size < offsetof(nnb_runner_desc, destroy) + sizeof d->destroy)
+        return "runner struct_size too small";
+    if (!d->name || !*d->name)
+        return "runner without a name";
+    if (strlen(d->name) > 64 || strpbrk(d->name, " \t\n,\"\\"))
+        return "runner name has spaces, quotes or commas, or is too long";
+    if (!valid_group(d->group))
+        return "runner group is not rnns, cnns or vl_rnns";
+    if (!valid_device(d->device))
+        return "runner device is not cpu or cuda";
     if (!d->create || !d->forward || !d->params || !d->outputs || !d->destroy)
         return "runner lacks create, forward, params, outputs or destroy";
     return NULL;
@@ -69,7 +76,8 @@ static const char *descriptor_problem(const nnb_runner_desc *d) {
 static char *dupstr(const char *s) {
     size_t n = strlen(s) + 1;
     char *p = malloc(n);
-    if (!p) exit(2);
+    if (!p)
+        exit(2);
     memcpy(p, s, n);
     return p;
 }
@@ -83,17 +91,21 @@ static const nnb_runner_desc *plugin_runner(const nnb_plugin *p, int i) {
 }
 
 static int check_plugin(nnb_registry *r, const char *path, const nnb_plugin *p) {
-    if (!p) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "entry returned NULL");
+    if (!p)
+        return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "entry returned NULL");
     if (p->abi_major != NNB_ABI_MAJOR)
         return diag(r, NNB_LOAD_BAD_ABI, path, "plugin ABI %u.%u, driver ABI %d.%d", p->abi_major, p->abi_minor,
                     NNB_ABI_MAJOR, NNB_ABI_MINOR);
-    if (p->struct_size < sizeof(nnb_plugin)) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "plugin struct_size too small");
-    if (p->runner_count < 1 || !p->runners) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "plugin lists no runners");
+    if (p->struct_size < sizeof(nnb_plugin))
+        return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "plugin struct_size too small");
+    if (p->runner_count < 1 || !p->runners)
+        return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "plugin lists no runners");
     size_t stride = p->runners[0].struct_size;
     for (int i = 0; i < p->runner_count; i++) {
         const nnb_runner_desc *d = plugin_runner(p, i);
         const char *why = d->struct_size != stride ? "runners differ in struct_size" : descriptor_problem(d);
-        if (why) return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "runner %d (%s): %s", i, d->name ? d->name : "?", why);
+        if (why)
+            return diag(r, NNB_LOAD_BAD_DESCRIPTOR, path, "runner %d (%s): %s", i, d->name ? d->name : "?", why);
     }
     return 0;
 }
@@ -102,7 +114,8 @@ static int check_plugin(nnb_registry *r, const char *path, const nnb_plugin *p) 
  * minor version does not know are NULL/0, so the driver reads every field. */
 static nnb_runner_desc *normalised_descriptors(const nnb_plugin *p) {
     nnb_runner_desc *copies = calloc((size_t)p->runner_count, sizeof *copies);
-    if (!copies) exit(2);
+    if (!copies)
+        exit(2);
     for (int i = 0; i < p->runner_count; i++) {
         const nnb_runner_desc *d = plugin_runner(p, i);
         memcpy(&copies[i], d, d->struct_size < sizeof *copies ? d->struct_size : sizeof *copies);
@@ -113,10 +126,12 @@ static nnb_runner_desc *normalised_descriptors(const nnb_plugin *p) {
 
 int nnb_registry_load_file(nnb_registry *r, const char *path) {
     for (int i = 0; i < r->plugin_count; i++)
-        if (!strcmp(r->paths[i], path)) return 0; /* same file reached twice through the search path */
+        if (!strcmp(r->paths[i], path))
+            return 0; /* same file reached twice through the search path */
     /* NODELETE: a plugin's OpenMP or BLAS worker threads may outlive dlclose. */
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-    if (!h) return diag(r, NNB_LOAD_CANNOT_OPEN, path, "%s", dlerror());
+    if (!h)
+        return diag(r, NNB_LOAD_CANNOT_OPEN, path, "%s", dlerror());
     void *sym = dlsym(h, NNB_PLUGIN_ENTRY_SYMBOL);
     if (!sym) {
         dlclose(h);
@@ -135,7 +150,8 @@ int nnb_registry_load_file(nnb_registry *r, const char *path) {
     if (r->plugin_cap != cap_before) { /* paths and descriptor copies grow in step with handles */
         r->paths = realloc(r->paths, (size_t)r->plugin_cap * sizeof *r->paths);
         r->descs = realloc(r->descs, (size_t)r->plugin_cap * sizeof *r->descs);
-        if (!r->paths || !r->descs) exit(2);
+        if (!r->paths || !r->descs)
+            exit(2);
     }
     nnb_runner_desc *descs = normalised_descriptors(p);
     r->handles[r->plugin_count] = h;
@@ -158,19 +174,19 @@ int nnb_registry_load_file(nnb_registry *r, const char *path) {
     return rc;
 }
 
-static int compare_names(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int nnb_registry_load_dir(nnb_registry *r, const char *dir) {
     DIR *d = opendir(dir);
-    if (!d) return 0;
+    if (!d)
+        return 0;
     char **names = NULL;
     int n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
-        if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0) continue;
+        if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0)
+            continue;
         names = grow(names, &cap, n + 1, sizeof *names);
         names[n++] = dupstr(e->d_name);
     }
@@ -180,7 +196,8 @@ int nnb_registry_load_dir(nnb_registry *r, const char *dir) {
     for (int i = 0; i < n; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (nnb_registry_load_file(r, path)) rc = -1;
+        if (nnb_registry_load_file(r, path))
+            rc = -1;
         free(names[i]);
     }
     free(names);

@@ -29,7 +29,7 @@ typedef struct nnb_load_diag {
 
 typedef struct nnb_loaded_runner {
     const nnb_runner_desc *desc; /* full-size copy: every field of this ABI minor readable */
-    const char *plugin_path; /* owned by the registry */
+    const char *plugin_path;     /* owned by the registry */
 } nnb_loaded_runner;
 
 typedef struct nnb_registry {

@@ -26,8 +26,10 @@ static void load_plugins(const nnb_options *o, nnb_registry *reg) {
     char dirs[32][1024];
     int n = nnb_runner_dirs(o, dirs, 32);
     nnb_registry_init(reg);
-    for (int i = 0; i < n; i++) nnb_registry_load_dir(reg, dirs[i]);
-    for (int i = 0; i < reg->diag_count; i++) fprintf(stderr, "nnbench: %s\n", reg->diags[i].message);
+    for (int i = 0; i < n; i++)
+        nnb_registry_load_dir(reg, dirs[i]);
+    for (int i = 0; i < reg->diag_count; i++)
+        fprintf(stderr, "nnbench: %s\n", reg->diags[i].message);
 }
 
 static int check_runner_paths(const nnb_options *o, char *err, size_t err_len) {
@@ -45,7 +47,8 @@ static int check_runner_paths(const nnb_options *o, char *err, size_t err_len) {
 static int prepare_dump_dir(const char *dir, char *err, size_t err_len) {
     struct stat st;
     if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return 0;
+        if (S_ISDIR(st.st_mode))
+            return 0;
         snprintf(err, err_len, "--dump: '%s' exists and is not a directory", dir);
         return -1;
     }
@@ -57,7 +60,8 @@ static int prepare_dump_dir(const char *dir, char *err, size_t err_len) {
 }
 
 static const char *pick_device(const nnb_options *o) {
-    if (o->device) return o->device;
+    if (o->device)
+        return o->device;
     char reason[300];
     if (nnb_cuda_usable(reason, sizeof reason)) {
         fprintf(stderr, "nnbench: --device not given; using cuda\n");
@@ -79,17 +83,25 @@ static void print_list(const nnb_registry *reg, const nnb_config *cfg) {
         printf("%-22s %-8s %-6s %-34s %s\n", d->name, d->group, d->device, status, reg->runners[i].plugin_path);
         char notes[160] = "";
         size_t used = 0;
-        if (d->flags & NNB_FLAG_REFERENCE) used += (size_t)snprintf(notes + used, sizeof notes - used, "reference; ");
+        if (d->flags & NNB_FLAG_REFERENCE)
+            used += (size_t)snprintf(notes + used, sizeof notes - used, "reference; ");
         if (d->flags & NNB_FLAG_SINGLE_LAYER)
             used += (size_t)snprintf(notes + used, sizeof notes - used, "single-layer by definition; ");
-        if (d->flags & NNB_FLAG_HIDDEN) used += (size_t)snprintf(notes + used, sizeof notes - used, "runs only when named; ");
-        if (!d->backward) used += (size_t)snprintf(notes + used, sizeof notes - used, "forward-only; ");
-        if (d->reference) used += (size_t)snprintf(notes + used, sizeof notes - used, "checked against %s; ", d->reference);
-        if (used >= 2 && used < sizeof notes) notes[used - 2] = 0; /* drop the last "; " */
-        printf("    %s%s%s%s\n", d->description ? d->description : "", notes[0] ? "  [" : "", notes, notes[0] ? "]" : "");
+        if (d->flags & NNB_FLAG_HIDDEN)
+            used += (size_t)snprintf(notes + used, sizeof notes - used, "runs only when named; ");
+        if (!d->backward)
+            used += (size_t)snprintf(notes + used, sizeof notes - used, "forward-only; ");
+        if (d->reference)
+            used += (size_t)snprintf(notes + used, sizeof notes - used, "checked against %s; ", d->reference);
+        if (used >= 2 && used < sizeof notes)
+            notes[used - 2] = 0; /* drop the last "; " */
+        printf("    %s%s%s%s\n", d->description ? d->description : "", notes[0] ? "  [" : "", notes,
+               notes[0] ? "]" : "");
     }
-    if (NNB_MISSING_BACKENDS[0]) printf("\nnot built: %s\n", NNB_MISSING_BACKENDS);
-    if (reg->diag_count) printf("\n%d plugin(s) could not be loaded (see stderr)\n", reg->diag_count);
+    if (NNB_MISSING_BACKENDS[0])
+        printf("\nnot built: %s\n", NNB_MISSING_BACKENDS);
+    if (reg->diag_count)
+        printf("\n%d plugin(s) could not be loaded (see stderr)\n", reg->diag_count);
 }
 
 static void free_results(nnb_run_results *res) {
@@ -106,7 +118,8 @@ static void free_results(nnb_run_results *res) {
 }
 
 static void report_check(const nnb_runner_result *r) {
-    if (!r->checked) return;
+    if (!r->checked)
+        return;
     fprintf(stderr, "check %s vs %s: %s\n", r->name, r->check_reference, r->check_pass ? "pass" : "FAIL");
     for (int i = 0; i < r->check_count; i++)
         fprintf(stderr, "    %-22s max_abs %-10.3g max_rel %-10.3g l2_rel %-10.3g tol %-8.3g (%s) %s\n",
@@ -123,17 +136,21 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             fprintf(stderr, "nnbench: out of memory\n");
             exit(EXIT_RUNNER_FAILED);
         }
-        if (table) nnb_table_begin(stderr, gr->group, env->opts->sep);
+        if (table)
+            nnb_table_begin(stderr, gr->group, env->opts->sep);
         for (int i = 0; i < sel[g].count; i++) {
             nnb_runner_result *r = &gr->runners[gr->count++];
             nnb_run_runner(env, sel[g].runners[i], r);
-            if (table) nnb_table_row(stderr, r, env->opts->sep);
+            if (table)
+                nnb_table_row(stderr, r, env->opts->sep);
             else if (r->status != NNB_RUN_OK)
                 fprintf(stderr, "nnbench: %s (%s): %s: %s\n", r->name, r->group, nnb_run_status_name(r->status),
                         r->error);
-            if (env->opts->check) report_check(r);
+            if (env->opts->check)
+                report_check(r);
         }
-        if (table) nnb_table_end(stderr);
+        if (table)
+            nnb_table_end(stderr);
     }
 }
 
@@ -145,14 +162,16 @@ static int exit_status(const nnb_run_results *res) {
             ran += s == NNB_RUN_OK;
             failed += s == NNB_RUN_FAILED || s == NNB_RUN_CHECK_FAILED;
         }
-    if (failed) return EXIT_RUNNER_FAILED;
+    if (failed)
+        return EXIT_RUNNER_FAILED;
     return ran ? 0 : EXIT_NOTHING_RAN;
 }
 
 static void note_blas(const char *tuned_core) {
     const char *best = nnb_cpu_best_openblas_core();
     const char *env = getenv("OPENBLAS_CORETYPE");
-    if (tuned_core) return;
+    if (tuned_core)
+        return;
     if (best && env && strcmp(best, env))
         fprintf(stderr, "nnbench: note: OPENBLAS_CORETYPE=%s is set; this CPU supports %s kernels\n", env, best);
 }
@@ -165,11 +184,16 @@ static int usage_error(const char *msg) {
 int main(int argc, char **argv) {
     static nnb_options o;
     char err[1024];
-    if (nnb_cli_parse(argc, argv, &o, err, sizeof err)) return usage_error(err);
-    if (o.help) return nnb_cli_print_help(stdout), 0;
-    if (o.version) return printf("nnbench %s (plugin ABI %d.%d)\n", NNB_VERSION, NNB_ABI_MAJOR, NNB_ABI_MINOR), 0;
-    if (check_runner_paths(&o, err, sizeof err) || nnb_cli_check_sizes(&o, err, sizeof err)) return usage_error(err);
-    if (o.json_out && nnb_output_path_check(o.json_out, err, sizeof err)) return usage_error(err);
+    if (nnb_cli_parse(argc, argv, &o, err, sizeof err))
+        return usage_error(err);
+    if (o.help)
+        return nnb_cli_print_help(stdout), 0;
+    if (o.version)
+        return printf("nnbench %s (plugin ABI %d.%d)\n", NNB_VERSION, NNB_ABI_MAJOR, NNB_ABI_MINOR), 0;
+    if (check_runner_paths(&o, err, sizeof err) || nnb_cli_check_sizes(&o, err, sizeof err))
+        return usage_error(err);
+    if (o.json_out && nnb_output_path_check(o.json_out, err, sizeof err))
+        return usage_error(err);
 
     const char *tuned_core = nnb_tune_blas_env();
     nnb_registry reg;
@@ -182,8 +206,10 @@ int main(int argc, char **argv) {
     const char *device = pick_device(&o);
     nnb_selection sel[3];
     int nsel = nnb_select(&o, &reg, device, sel, 3, err, sizeof err);
-    if (nsel < 0) return usage_error(err);
-    if (o.dump_dir && prepare_dump_dir(o.dump_dir, err, sizeof err)) return usage_error(err);
+    if (nsel < 0)
+        return usage_error(err);
+    if (o.dump_dir && prepare_dump_dir(o.dump_dir, err, sizeof err))
+        return usage_error(err);
     note_blas(tuned_core);
 
     static nnb_run_results res;
@@ -197,7 +223,8 @@ int main(int argc, char **argv) {
         char reason[300];
         if (nnb_cuda_usable(reason, sizeof reason)) {
             env.cuda_timer = nnb_cuda_timer_create(&env.config.cuda_stream, err, sizeof err);
-            if (!env.cuda_timer) fprintf(stderr, "nnbench: %s\n", err);
+            if (!env.cuda_timer)
+                fprintf(stderr, "nnbench: %s\n", err);
         }
     }
     run_groups(&env, sel, nsel, &res, !o.print_json && !o.profile);
@@ -205,9 +232,12 @@ int main(int argc, char **argv) {
     nnb_cuda_fill_context(&res.context);
 
     int rc = exit_status(&res);
-    if (o.profile) fprintf(stderr, "nnbench: profiled %d iterations per runner (no statistics)\n", res.nloops);
-    else if (o.print_json == NNB_JSON_OSS) nnb_report_oss(stdout, &res);
-    else if (o.print_json == NNB_JSON_PEP) nnb_report_pep(stdout, &res);
+    if (o.profile)
+        fprintf(stderr, "nnbench: profiled %d iterations per runner (no statistics)\n", res.nloops);
+    else if (o.print_json == NNB_JSON_OSS)
+        nnb_report_oss(stdout, &res);
+    else if (o.print_json == NNB_JSON_PEP)
+        nnb_report_pep(stdout, &res);
     if (o.json_out && nnb_report_json_write(o.json_out, &res, err, sizeof err)) {
         fprintf(stderr, "nnbench: %s\n", err);
         rc = EXIT_USAGE;

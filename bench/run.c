@@ -15,13 +15,15 @@ static int is_cuda(const nnb_runner_desc *d) { return !strcmp(d->device, NNB_DEV
 /* Start/stop of one timed phase on the runner's device. */
 static int phase_start(nnb_run_env *env, const nnb_runner_desc *d, const char *range, double *t0, char *err,
                        size_t err_len) {
-    if (is_cuda(d)) return nnb_cuda_timer_start(env->cuda_timer, range, err, err_len);
+    if (is_cuda(d))
+        return nnb_cuda_timer_start(env->cuda_timer, range, err, err_len);
     *t0 = nnb_cpu_now_ms();
     return 0;
 }
 
 static double phase_stop(nnb_run_env *env, const nnb_runner_desc *d, double t0, char *err, size_t err_len) {
-    if (is_cuda(d)) return nnb_cuda_timer_stop(env->cuda_timer, err, err_len);
+    if (is_cuda(d))
+        return nnb_cuda_timer_stop(env->cuda_timer, err, err_len);
     return nnb_cpu_now_ms() - t0;
 }
 
@@ -46,7 +48,8 @@ static int runnable_here(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_
 }
 
 static int run_check(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res) {
-    if (!d->reference) return 0; /* a reference itself, or nothing to check against */
+    if (!d->reference)
+        return 0; /* a reference itself, or nothing to check against */
     const nnb_loaded_runner *ref = nnb_registry_find_on(env->reg, d->reference, NNB_DEVICE_CPU);
     if (!ref) {
         char msg[256];
@@ -86,25 +89,30 @@ static int timed_loop(nnb_run_env *env, const nnb_runner_desc *d, void *model, n
     char range_fwd[96], range_bwd[96];
     snprintf(range_fwd, sizeof range_fwd, "%s forward", d->name);
     snprintf(range_bwd, sizeof range_bwd, "%s backward", d->name);
-    if (alloc_samples(res, nloops)) return fail_with(res, NNB_RUN_FAILED, "", "out of memory");
+    if (alloc_samples(res, nloops))
+        return fail_with(res, NNB_RUN_FAILED, "", "out of memory");
     for (int it = 0; it < warmup + nloops; it++) {
         double t0 = 0, ms;
         if (phase_start(env, d, range_fwd, &t0, err, sizeof err) || d->forward(model, err, sizeof err) ||
             (ms = phase_stop(env, d, t0, err, sizeof err)) < 0)
             return fail_with(res, NNB_RUN_FAILED, "forward", err);
-        if (it >= warmup) res->fwd.samples_ms[res->fwd.count++] = ms;
-        if (!d->backward) continue;
+        if (it >= warmup)
+            res->fwd.samples_ms[res->fwd.count++] = ms;
+        if (!d->backward)
+            continue;
         if (d->backward_setup && d->backward_setup(model, err, sizeof err))
             return fail_with(res, NNB_RUN_FAILED, "backward_setup", err);
         if (phase_start(env, d, range_bwd, &t0, err, sizeof err) || d->backward(model, err, sizeof err) ||
             (ms = phase_stop(env, d, t0, err, sizeof err)) < 0)
             return fail_with(res, NNB_RUN_FAILED, "backward", err);
-        if (it >= warmup) res->bwd.samples_ms[res->bwd.count++] = ms;
+        if (it >= warmup)
+            res->bwd.samples_ms[res->bwd.count++] = ms;
         if (d->zero_grad && d->zero_grad(model, err, sizeof err))
             return fail_with(res, NNB_RUN_FAILED, "zero_grad", err);
     }
     nnb_stats_compute(&res->fwd);
-    if (d->backward) nnb_stats_compute(&res->bwd);
+    if (d->backward)
+        nnb_stats_compute(&res->bwd);
     return 0;
 }
 
@@ -112,7 +120,8 @@ static int dump_list(const char *dir, const nnb_tensor_list *l, char *err, size_
     for (int i = 0; i < l->count; i++) {
         char path[2048];
         snprintf(path, sizeof path, "%s/%s.npy", dir, l->items[i].name);
-        if (nnb_npy_write(path, &l->items[i], err, err_len)) return -1;
+        if (nnb_npy_write(path, &l->items[i], err, err_len))
+            return -1;
     }
     return 0;
 }
@@ -126,18 +135,23 @@ static int dump_runner(nnb_run_env *env, const nnb_runner_desc *d, void *model, 
         return -1;
     }
     nnb_tensor_list params, outputs;
-    if (d->params(model, &params, err, err_len) || dump_list(dir, &params, err, err_len)) return -1;
-    if (d->outputs(model, &outputs, err, err_len) || dump_list(dir, &outputs, err, err_len)) return -1;
+    if (d->params(model, &params, err, err_len) || dump_list(dir, &params, err, err_len))
+        return -1;
+    if (d->outputs(model, &outputs, err, err_len) || dump_list(dir, &outputs, err, err_len))
+        return -1;
     return 0;
 }
 
 static void describe(const nnb_runner_desc *d, void *model, nnb_runner_result *res) {
     if (d->describe) {
         char buf[8192] = "";
-        if (d->describe(model, buf, sizeof buf) == 0 && buf[0]) res->runner_info_json = strdup(buf);
+        if (d->describe(model, buf, sizeof buf) == 0 && buf[0])
+            res->runner_info_json = strdup(buf);
     }
-    if (d->forward_flops) res->fwd_flops = d->forward_flops(model);
-    if (d->backward_flops && d->backward) res->bwd_flops = d->backward_flops(model);
+    if (d->forward_flops)
+        res->fwd_flops = d->forward_flops(model);
+    if (d->backward_flops && d->backward)
+        res->bwd_flops = d->backward_flops(model);
 }
 
 void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res) {
@@ -149,8 +163,10 @@ void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_re
     res->description = d->description ? d->description : "";
     res->plugin_path = lr->plugin_path;
     res->has_backward = d->backward != NULL;
-    if (!runnable_here(env, d, res)) return;
-    if (env->opts->check && run_check(env, d, res)) return;
+    if (!runnable_here(env, d, res))
+        return;
+    if (env->opts->check && run_check(env, d, res))
+        return;
 
     char err[512] = "";
     double t0 = nnb_cpu_now_ms();

@@ -11,9 +11,11 @@
 #endif
 
 static int add_dir(char dirs[][1024], int n, int max_dirs, const char *d) {
-    if (n >= max_dirs || !*d) return n;
+    if (n >= max_dirs || !*d)
+        return n;
     for (int i = 0; i < n; i++)
-        if (!strcmp(dirs[i], d)) return n;
+        if (!strcmp(dirs[i], d))
+            return n;
     snprintf(dirs[n], 1024, "%s", d);
     return n + 1;
 }
@@ -44,26 +46,28 @@ int nnb_runner_dirs(const nnb_options *o, char dirs[][1024], int max_dirs) {
         for (char *save = NULL, *tok = strtok_r(buf, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
             n = add_dir(dirs, n, max_dirs, tok);
     }
-    for (int i = 0; i < o->runner_path_count; i++) n = add_dir(dirs, n, max_dirs, o->runner_paths[i]);
+    for (int i = 0; i < o->runner_path_count; i++)
+        n = add_dir(dirs, n, max_dirs, o->runner_paths[i]);
     return n;
 }
 
 /* fastrnns' default order; runners it does not know follow in discovery order. */
-static const char *const preferred_order[] = {"cudnn",          "aten",           "jit",           "jit_premul",
-                                              "jit_premul_bias", "jit_simple",     "jit_multilayer", "py",
-                                              "vl_cudnn",       "vl_jit",         "vl_py",         "resnet18",
-                                              "resnet18_jit",   "resnet50",       "resnet50_jit"};
+static const char *const preferred_order[] = {
+    "cudnn",    "aten",   "jit",   "jit_premul", "jit_premul_bias", "jit_simple", "jit_multilayer", "py",
+    "vl_cudnn", "vl_jit", "vl_py", "resnet18",   "resnet18_jit",    "resnet50",   "resnet50_jit"};
 
 static int rank_of(const char *name) {
     int n = (int)(sizeof preferred_order / sizeof *preferred_order);
     for (int i = 0; i < n; i++)
-        if (!strcmp(preferred_order[i], name)) return i;
+        if (!strcmp(preferred_order[i], name))
+            return i;
     return n;
 }
 
 static int in_list(const nnb_name_list *l, const char *name) {
     for (int i = 0; i < l->count; i++)
-        if (!strcmp(l->names[i], name)) return 1;
+        if (!strcmp(l->names[i], name))
+            return 1;
     return 0;
 }
 
@@ -72,10 +76,12 @@ static void known_names(const nnb_registry *reg, const char *group, const char *
     out[0] = 0;
     for (int i = 0; i < reg->count && used < cap; i++) {
         const nnb_runner_desc *d = reg->runners[i].desc;
-        if (strcmp(d->group, group) || strcmp(d->device, device)) continue;
+        if (strcmp(d->group, group) || strcmp(d->device, device))
+            continue;
         used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "", d->name);
     }
-    if (!used) snprintf(out, cap, "none");
+    if (!used)
+        snprintf(out, cap, "none");
 }
 
 static int select_named(const nnb_name_list *names, const nnb_registry *reg, const char *group, const char *device,
@@ -98,11 +104,11 @@ static int select_named(const nnb_name_list *names, const nnb_registry *reg, con
             return -1;
         }
         if (strcmp(here->desc->group, group)) {
-            snprintf(err, err_len, "%s: runner '%s' belongs to group %s, not %s", flag, name, here->desc->group,
-                     group);
+            snprintf(err, err_len, "%s: runner '%s' belongs to group %s, not %s", flag, name, here->desc->group, group);
             return -1;
         }
-        if (s->count < (int)(sizeof s->runners / sizeof *s->runners)) s->runners[s->count++] = here;
+        if (s->count < (int)(sizeof s->runners / sizeof *s->runners))
+            s->runners[s->count++] = here;
     }
     return 0;
 }
@@ -111,9 +117,12 @@ static void select_default(const nnb_registry *reg, const char *group, const cha
     for (int rank = 0; rank <= (int)(sizeof preferred_order / sizeof *preferred_order); rank++)
         for (int i = 0; i < reg->count; i++) {
             const nnb_runner_desc *d = reg->runners[i].desc;
-            if (strcmp(d->group, group) || strcmp(d->device, device) || (d->flags & NNB_FLAG_HIDDEN)) continue;
-            if (rank_of(d->name) != rank) continue;
-            if (s->count < (int)(sizeof s->runners / sizeof *s->runners)) s->runners[s->count++] = &reg->runners[i];
+            if (strcmp(d->group, group) || strcmp(d->device, device) || (d->flags & NNB_FLAG_HIDDEN))
+                continue;
+            if (rank_of(d->name) != rank)
+                continue;
+            if (s->count < (int)(sizeof s->runners / sizeof *s->runners))
+                s->runners[s->count++] = &reg->runners[i];
         }
 }
 
@@ -127,12 +136,17 @@ int nnb_select(const nnb_options *o, const nnb_registry *reg, const char *device
         /* Without --group: cnns and rnns as fastrnns, except that naming runners
          * with --rnns or --cnns alone restricts the run to those groups. */
         int wanted;
-        if (o->groups.given) wanted = in_list(&o->groups, group);
+        if (o->groups.given)
+            wanted = in_list(&o->groups, group);
         else if (o->rnns.given || o->cnns.given)
-            wanted = (!strcmp(group, NNB_GROUP_RNNS) && o->rnns.given) || (!strcmp(group, NNB_GROUP_CNNS) && o->cnns.given);
-        else wanted = strcmp(group, NNB_GROUP_VL_RNNS) != 0;
-        if (!strcmp(group, NNB_GROUP_VL_RNNS) && o->variable_lstms) wanted = 1;
-        if (!wanted) continue;
+            wanted =
+                (!strcmp(group, NNB_GROUP_RNNS) && o->rnns.given) || (!strcmp(group, NNB_GROUP_CNNS) && o->cnns.given);
+        else
+            wanted = strcmp(group, NNB_GROUP_VL_RNNS) != 0;
+        if (!strcmp(group, NNB_GROUP_VL_RNNS) && o->variable_lstms)
+            wanted = 1;
+        if (!wanted)
+            continue;
         nnb_selection *s = &sel[n];
         memset(s, 0, sizeof *s);
         s->group = group;
@@ -140,7 +154,8 @@ int nnb_select(const nnb_options *o, const nnb_registry *reg, const char *device
                                      : !strcmp(group, NNB_GROUP_CNNS) ? &o->cnns
                                                                       : NULL;
         if (names && names->given && names->count > 0) {
-            if (select_named(names, reg, group, device, s, err, err_len)) return -1;
+            if (select_named(names, reg, group, device, s, err, err_len))
+                return -1;
         } else {
             select_default(reg, group, device, s);
         }

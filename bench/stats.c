@@ -24,10 +24,12 @@ void nnb_stats_compute(nnb_phase_stats *s) {
         return;
     }
     double sum = 0;
-    for (int i = 0; i < n; i++) sum += s->samples_ms[i];
+    for (int i = 0; i < n; i++)
+        sum += s->samples_ms[i];
     s->mean = sum / n;
     double sq = 0;
-    for (int i = 0; i < n; i++) sq += (s->samples_ms[i] - s->mean) * (s->samples_ms[i] - s->mean);
+    for (int i = 0; i < n; i++)
+        sq += (s->samples_ms[i] - s->mean) * (s->samples_ms[i] - s->mean);
     s->std = n > 1 ? sqrt(sq / (n - 1)) : 0.0;
     double *sorted = malloc(sizeof(double) * (size_t)n);
     if (!sorted) {

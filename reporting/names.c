@@ -8,14 +8,10 @@
 
 const char *nnb_run_status_name(nnb_run_status s) {
     switch (s) {
-    case NNB_RUN_OK:
-        return "ok";
-    case NNB_RUN_FAILED:
-        return "failed";
-    case NNB_RUN_SKIPPED:
-        return "skipped";
-    case NNB_RUN_CHECK_FAILED:
-        return "check_failed";
+    case NNB_RUN_OK: return "ok";
+    case NNB_RUN_FAILED: return "failed";
+    case NNB_RUN_SKIPPED: return "skipped";
+    case NNB_RUN_CHECK_FAILED: return "check_failed";
     }
     return "unknown";
 }
@@ -71,6 +67,7 @@ void nnb_runner_error_text(const nnb_runner_result *r, char *buf, size_t len) {
         char rel[32], tol[32];
         format_3g(rel, sizeof rel, c->l2 ? c->l2_rel_err : c->max_rel_err);
         format_3g(tol, sizeof tol, c->tolerance);
-        used += (size_t)snprintf(buf + used, len - used, " %s %s %s > %s;", c->name, c->l2 ? "l2_rel_err" : "max_rel_err", rel, tol);
+        used += (size_t)snprintf(buf + used, len - used, " %s %s %s > %s;", c->name,
+                                 c->l2 ? "l2_rel_err" : "max_rel_err", rel, tol);
     }
 }

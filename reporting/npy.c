@@ -31,7 +31,8 @@ static int build_header(const nnb_tensor *t, char *hdr, size_t cap, size_t *len)
     /* magic(6) + version(2) + header_len(2) + dict + padding + '\n', multiple of 64 */
     size_t total = 10 + (size_t)n + 1;
     size_t padded = (total + 63) / 64 * 64;
-    if (padded > cap) return -1;
+    if (padded > cap)
+        return -1;
     memcpy(hdr, "\x93NUMPY\x01\x00", 8);
     size_t hlen = padded - 10;
     hdr[8] = (char)(hlen & 0xff);
@@ -55,7 +56,8 @@ int nnb_npy_write(const char *path, const nnb_tensor *t, char *err, size_t err_l
         return -1;
     }
     size_t count = 1;
-    for (int i = 0; i < t->ndim; i++) count *= (size_t)t->shape[i];
+    for (int i = 0; i < t->ndim; i++)
+        count *= (size_t)t->shape[i];
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
@@ -75,17 +77,26 @@ int nnb_npy_write(const char *path, const nnb_tensor *t, char *err, size_t err_l
 
 static int parse_header(const char *h, nnb_npy_array *a) {
     const char *d = strstr(h, "'descr':");
-    if (!d) return -1;
+    if (!d)
+        return -1;
     d = strchr(d + 8, '\'');
-    if (!d) return -1;
-    if (!strncmp(d, "'<f4'", 5)) a->dtype = NNB_F32;
-    else if (!strncmp(d, "'<f8'", 5)) a->dtype = NNB_F64;
-    else if (!strncmp(d, "'<i8'", 5)) a->dtype = NNB_I64;
-    else if (!strncmp(d, "'<i4'", 5)) a->dtype = NNB_I32;
-    else return -1;
-    if (!strstr(h, "'fortran_order': False")) return -1;
+    if (!d)
+        return -1;
+    if (!strncmp(d, "'<f4'", 5))
+        a->dtype = NNB_F32;
+    else if (!strncmp(d, "'<f8'", 5))
+        a->dtype = NNB_F64;
+    else if (!strncmp(d, "'<i8'", 5))
+        a->dtype = NNB_I64;
+    else if (!strncmp(d, "'<i4'", 5))
+        a->dtype = NNB_I32;
+    else
+        return -1;
+    if (!strstr(h, "'fortran_order': False"))
+        return -1;
     const char *s = strstr(h, "'shape':");
-    if (!s || !(s = strchr(s, '('))) return -1;
+    if (!s || !(s = strchr(s, '(')))
+        return -1;
     s++;
     a->ndim = 0;
     a->count = 1;
@@ -96,7 +107,8 @@ static int parse_header(const char *h, nnb_npy_array *a) {
             s++;
             continue;
         }
-        if (a->ndim == NNB_MAX_DIMS || v < 0) return -1;
+        if (a->ndim == NNB_MAX_DIMS || v < 0)
+            return -1;
         a->shape[a->ndim++] = v;
         a->count *= v;
         s = end;
@@ -137,7 +149,8 @@ int nnb_npy_read(const char *path, nnb_npy_array *a, char *err, size_t err_len) 
     rc = 0;
 out:
     fclose(f);
-    if (rc) nnb_npy_free(a);
+    if (rc)
+        nnb_npy_free(a);
     return rc;
 }
 

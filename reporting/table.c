@@ -73,20 +73,11 @@ static void put_status_line(FILE *f, const char *name, const char *label, const 
 void nnb_table_row(FILE *f, const nnb_runner_result *r, const char *sep) {
     sep = sep_or_default(sep);
     switch (r->status) {
-    case NNB_RUN_OK:
-        put_timing_row(f, r, "None", sep);
-        return;
-    case NNB_RUN_FAILED:
-        put_status_line(f, r->name, "FAILED:", r->error, sep);
-        return;
-    case NNB_RUN_SKIPPED:
-        put_status_line(f, r->name, "SKIPPED:", r->error, sep);
-        return;
-    case NNB_RUN_CHECK_FAILED:
-        break;
-    default:
-        put_status_line(f, r->name, "UNKNOWN STATUS:", r->error, sep);
-        return;
+    case NNB_RUN_OK: put_timing_row(f, r, "None", sep); return;
+    case NNB_RUN_FAILED: put_status_line(f, r->name, "FAILED:", r->error, sep); return;
+    case NNB_RUN_SKIPPED: put_status_line(f, r->name, "SKIPPED:", r->error, sep); return;
+    case NNB_RUN_CHECK_FAILED: break;
+    default: put_status_line(f, r->name, "UNKNOWN STATUS:", r->error, sep); return;
     }
     char message[sizeof r->error];
     nnb_runner_error_text(r, message, sizeof message);

@@ -19,7 +19,8 @@ static void write_precious(void) {
 static int precious_intact(void) {
     char buf[256] = "";
     FILE *f = fopen(results, "r");
-    if (!f) return 0;
+    if (!f)
+        return 0;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;

@@ -23,14 +23,16 @@ static double *random_doubles(size_t n, uint64_t seed, const char *name) {
     float *f = nnb_alloc_floats(n);
     double *d = calloc(n, sizeof *d);
     nnb_fill_normal(f, n, seed, name);
-    for (size_t i = 0; i < n; i++) d[i] = f[i];
+    for (size_t i = 0; i < n; i++)
+        d[i] = f[i];
     nnb_free(f);
     return d;
 }
 
 static double dot(const double *a, const double *b, size_t n) {
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
     return s;
 }
 
@@ -42,7 +44,8 @@ static void check_fd(const char *what, forward_fn f, void *ctx, double *v, const
                      size_t ny, double step, double tol) {
     double *y = calloc(ny, sizeof *y);
     double max_an = 1e-30, max_err = 0;
-    for (size_t i = 0; i < n; i++) max_an = fmax(max_an, fabs(an[i]));
+    for (size_t i = 0; i < n; i++)
+        max_an = fmax(max_an, fabs(an[i]));
     for (size_t i = 0; i < n; i++) {
         double keep = v[i];
         v[i] = keep + step;
@@ -116,10 +119,12 @@ static void check_bn(void) {
     /* Running statistics, channel 1, computed here independently: momentum 0.1, unbiased variance. */
     double s = 0, ss = 0;
     for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 5; j++) s += t.x[(i * 2 + 1) * 5 + j];
+        for (int j = 0; j < 5; j++)
+            s += t.x[(i * 2 + 1) * 5 + j];
     double mean = s / 15;
     for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 5; j++) ss += pow(t.x[(i * 2 + 1) * 5 + j] - mean, 2);
+        for (int j = 0; j < 5; j++)
+            ss += pow(t.x[(i * 2 + 1) * 5 + j] - mean, 2);
     CHECK_NEAR(rm[1], 0.9 * -1 + 0.1 * mean, 1e-12);
     CHECK_NEAR(rv[1], 0.9 * 1 + 0.1 * ss / 14, 1e-12);
     CHECK_NEAR(t.invstd[1], 1 / sqrt(ss / 15 + 1e-5), 1e-9);
@@ -188,9 +193,12 @@ static void check_linear(void) {
 typedef enum { DIR_X, DIR_CONV_AND_FC, DIR_BN, DIR_ALL } direction_kind;
 
 static int in_direction(const nnb_resnet_param *p, direction_kind kind) {
-    if (!p->learnable) return 0;
-    if (kind == DIR_ALL) return 1;
-    if (kind == DIR_BN) return p->kind == NNB_RESNET_BN_WEIGHT || p->kind == NNB_RESNET_BN_BIAS;
+    if (!p->learnable)
+        return 0;
+    if (kind == DIR_ALL)
+        return 1;
+    if (kind == DIR_BN)
+        return p->kind == NNB_RESNET_BN_WEIGHT || p->kind == NNB_RESNET_BN_BIAS;
     return kind == DIR_CONV_AND_FC && !(p->kind == NNB_RESNET_BN_WEIGHT || p->kind == NNB_RESNET_BN_BIAS);
 }
 
@@ -205,7 +213,8 @@ static void move(nnb_cnn_ref_net *net, const double *v, double t, direction_kind
     const nnb_resnet_arch *a = net->arch;
     size_t nx = nnb_resnet_shape_count(a->acts[0]);
     if (kind == DIR_X || kind == DIR_ALL)
-        for (size_t i = 0; i < nx; i++) net->acts[0][i] += t * v[i];
+        for (size_t i = 0; i < nx; i++)
+            net->acts[0][i] += t * v[i];
     for (int p = 0; p < a->num_params; p++)
         if (in_direction(&a->params[p], kind))
             for (size_t i = a->params[p].offset; i < a->params[p].offset + a->params[p].count; i++)
@@ -218,7 +227,8 @@ static void check_direction(nnb_cnn_ref_net *net, const double *g, const double 
     size_t nx = nnb_resnet_shape_count(a->acts[0]);
     double an = 0, scale = 0; /* sum(grad * v) and sum |grad * v| */
     if (kind == DIR_X || kind == DIR_ALL)
-        for (size_t i = 0; i < nx; i++) an += dx[i] * v[i], scale += fabs(dx[i] * v[i]);
+        for (size_t i = 0; i < nx; i++)
+            an += dx[i] * v[i], scale += fabs(dx[i] * v[i]);
     for (int p = 0; p < a->num_params; p++)
         if (in_direction(&a->params[p], kind))
             for (size_t i = a->params[p].offset; i < a->params[p].offset + a->params[p].count; i++)
@@ -243,7 +253,8 @@ static void check_network(int depth, int64_t batch, int64_t size, int separate_d
     float *pf = nnb_alloc_floats(a.param_floats);
     size_t nx = nnb_resnet_shape_count(a.acts[0]), ng = (size_t)batch * NNB_RESNET_CLASSES;
     nnb_resnet_init_params(&a, pf, 5);
-    for (size_t i = 0; i < a.param_floats; i++) net.params[i] = pf[i];
+    for (size_t i = 0; i < a.param_floats; i++)
+        net.params[i] = pf[i];
     /* Non-trivial BN gains/biases so every term of the BN gradients is exercised. */
     for (int p = 0; p < a.num_params; p++)
         if (a.params[p].kind == NNB_RESNET_BN_WEIGHT || a.params[p].kind == NNB_RESNET_BN_BIAS)

@@ -36,22 +36,28 @@ static void check_shape(const shape *sh, int threads) {
     CHECK(w && dy && dyb && wt && dx && xd && wd && dyd && dxd && dwd && work && nwt);
     nnb_fill_normal(w, nw, 7, "conv_input_grad.w");
     nnb_fill_normal(dy, ny, 7, "conv_input_grad.dy");
-    for (size_t i = 0; i < nw; i++) wd[i] = w[i];
-    for (size_t i = 0; i < ny; i++) dyd[i] = dy[i];
-    for (size_t i = 0; i < nyb; i++) dyb[i] = NAN; /* padded lanes */
+    for (size_t i = 0; i < nw; i++)
+        wd[i] = w[i];
+    for (size_t i = 0; i < ny; i++)
+        dyd[i] = dy[i];
+    for (size_t i = 0; i < nyb; i++)
+        dyb[i] = NAN; /* padded lanes */
     for (int64_t n = 0; n < d.n; n++)
         for (int64_t co = 0; co < d.k; co++)
             for (int64_t p = 0; p < d.oh * d.ow; p++)
                 dyb[((n * kb + co / 16) * d.oh * d.ow + p) * 16 + co % 16] = dy[(n * d.k + co) * d.oh * d.ow + p];
-    for (size_t i = 0; i < nx; i++) dx[i] = NAN;
+    for (size_t i = 0; i < nx; i++)
+        dx[i] = NAN;
     nnb_ref_conv_backward(&d, xd, wd, dyd, dxd, dwd, work);
     nnb_conv_input_grad_prepare_weights(d.k, d.c, d.r, w, wt);
     nnb_conv_input_grad_nchw16c(d.n, d.c, d.h, d.w, d.k, d.r, d.stride, d.pad, d.oh, d.ow, wt, dyb, dx, threads);
     double worst = 0, scale = 0;
     for (size_t i = 0; i < nx; i++) {
         double e = fabs((double)dx[i] - dxd[i]);
-        if (!(e <= worst)) worst = e; /* NaN sticks */
-        if (fabs(dxd[i]) > scale) scale = fabs(dxd[i]);
+        if (!(e <= worst))
+            worst = e; /* NaN sticks */
+        if (fabs(dxd[i]) > scale)
+            scale = fabs(dxd[i]);
     }
     CHECK_MSG(worst <= 1e-5 * scale,
               "n%lld c%lld %lldx%lld k%lld r%lld s%lld p%lld threads %d: max error %.3g of max |dx| %.3g",
@@ -74,15 +80,15 @@ int main(void) {
     CHECK(!nnb_conv_input_grad_supported(3, 33, 1));
     CHECK(nnb_conv_input_grad_weights_floats(INT64_MAX / 2, 3, 7) == 0); /* overflow */
     static const shape shapes[] = {
-        {2, 3, 64, 64, 64, 7, 2, 3}, /* ResNet stem at the runner test's image size */
-        {2, 3, 40, 37, 64, 7, 2, 3}, /* odd width: phases of 19 and 18 pixels */
-        {1, 3, 29, 53, 20, 7, 2, 3}, /* 20 output channels: a partial block */
-        {2, 1, 17, 40, 16, 3, 1, 1}, /* one input channel, stride 1 */
-        {1, 2, 23, 35, 33, 5, 3, 2}, /* stride 3, 33 channels */
-        {1, 4, 15, 19, 32, 3, 2, 0}, /* 4 channels: one-pixel path, no padding */
-        {1, 3, 9, 9, 16, 1, 1, 0},   /* 1x1 */
+        {2, 3, 64, 64, 64, 7, 2, 3},  /* ResNet stem at the runner test's image size */
+        {2, 3, 40, 37, 64, 7, 2, 3},  /* odd width: phases of 19 and 18 pixels */
+        {1, 3, 29, 53, 20, 7, 2, 3},  /* 20 output channels: a partial block */
+        {2, 1, 17, 40, 16, 3, 1, 1},  /* one input channel, stride 1 */
+        {1, 2, 23, 35, 33, 5, 3, 2},  /* stride 3, 33 channels */
+        {1, 4, 15, 19, 32, 3, 2, 0},  /* 4 channels: one-pixel path, no padding */
+        {1, 3, 9, 9, 16, 1, 1, 0},    /* 1x1 */
         {1, 16, 12, 30, 48, 3, 1, 1}, /* the most input channels supported */
-        {1, 3, 5, 6, 16, 7, 2, 3},   /* smaller than the kernel: every pixel on an edge */
+        {1, 3, 5, 6, 16, 7, 2, 3},    /* smaller than the kernel: every pixel on an edge */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
         check_shape(&shapes[i], i % 2 ? 2 : 1);

@@ -28,14 +28,16 @@ static const nnb_rk_geometry geometries[] = {
 /* Values in [-2, 2) from a small LCG seeded by the name (no dependency on the runner support library). */
 static void fill(float *v, size_t n, const char *name) {
     unsigned s = 2166136261u;
-    for (const char *c = name; *c; c++) s = (s ^ (unsigned char)*c) * 16777619u;
+    for (const char *c = name; *c; c++)
+        s = (s ^ (unsigned char)*c) * 16777619u;
     for (size_t i = 0; i < n; i++) {
         s = s * 1664525u + 1013904223u;
         v[i] = -2.0f + 4.0f * (float)(s >> 8) / 16777216.0f;
     }
 }
 static void fill_nan(float *v, size_t n) {
-    for (size_t i = 0; i < n; i++) v[i] = NAN;
+    for (size_t i = 0; i < n; i++)
+        v[i] = NAN;
 }
 static int same(const float *a, const float *b, size_t n) { return !memcmp(a, b, n * sizeof *a); }
 
@@ -44,7 +46,8 @@ static void check_add_and_fanout(const nnb_rk_geometry *g) {
     fill(a, NEL, "a");
     fill(b, NEL, "b");
     fill_nan(y, NEL);
-    for (int i = 0; i < NEL; i++) ref[i] = a[i] + b[i];
+    for (int i = 0; i < NEL; i++)
+        ref[i] = a[i] + b[i];
     CHECK(nnb_rk_add(g, NULL, y, a, b, NEL) == 0);
     CHECK_MSG(same(y, ref, NEL), "add, block %d cap %d", g->block_size, g->max_blocks);
 
@@ -61,13 +64,15 @@ static void check_bias(const nnb_rk_geometry *g) {
     fill(y, ROWS * COLS, "y");
     fill(bias, COLS, "bias");
     for (int r = 0; r < ROWS; r++)
-        for (int c = 0; c < COLS; c++) ref[r * COLS + c] = y[r * COLS + c] + bias[c];
+        for (int c = 0; c < COLS; c++)
+            ref[r * COLS + c] = y[r * COLS + c] + bias[c];
     CHECK(nnb_rk_bias_add(g, NULL, y, bias, ROWS, COLS) == 0);
     CHECK_MSG(same(y, ref, ROWS * COLS), "bias add, block %d cap %d", g->block_size, g->max_blocks);
 
     for (int c = 0; c < COLS; c++) {
         float s = 0.0f;
-        for (int r = 0; r < ROWS; r++) s += ref[r * COLS + c];
+        for (int r = 0; r < ROWS; r++)
+            s += ref[r * COLS + c];
         db_ref[c] = s;
     }
     fill_nan(db, COLS);
@@ -80,22 +85,24 @@ static void check_avgpool(const nnb_rk_geometry *g) {
     fill(x, PLANES * HW, "x");
     for (int p = 0; p < PLANES; p++) {
         float s = 0.0f;
-        for (int k = 0; k < HW; k++) s += x[p * HW + k];
+        for (int k = 0; k < HW; k++)
+            s += x[p * HW + k];
         y_ref[p] = s / (float)HW;
     }
     fill_nan(y, PLANES);
     CHECK(nnb_rk_avgpool_fwd(g, NULL, y, x, PLANES, HW) == 0);
     CHECK_MSG(same(y, y_ref, PLANES), "avgpool fwd, block %d cap %d", g->block_size, g->max_blocks);
 
-    for (int i = 0; i < PLANES * HW; i++) dx_ref[i] = y_ref[i / HW] / (float)HW;
+    for (int i = 0; i < PLANES * HW; i++)
+        dx_ref[i] = y_ref[i / HW] / (float)HW;
     fill_nan(dx, PLANES * HW);
     CHECK(nnb_rk_avgpool_bwd(g, NULL, dx, y_ref, PLANES, HW, 0) == 0);
     CHECK_MSG(same(dx, dx_ref, PLANES * HW), "avgpool bwd, block %d cap %d", g->block_size, g->max_blocks);
     memcpy(dx, x, sizeof dx);
-    for (int i = 0; i < PLANES * HW; i++) dx_ref[i] = x[i] + y_ref[i / HW] / (float)HW;
+    for (int i = 0; i < PLANES * HW; i++)
+        dx_ref[i] = x[i] + y_ref[i / HW] / (float)HW;
     CHECK(nnb_rk_avgpool_bwd(g, NULL, dx, y_ref, PLANES, HW, 1) == 0);
-    CHECK_MSG(same(dx, dx_ref, PLANES * HW), "avgpool bwd accumulate, block %d cap %d", g->block_size,
-              g->max_blocks);
+    CHECK_MSG(same(dx, dx_ref, PLANES * HW), "avgpool bwd accumulate, block %d cap %d", g->block_size, g->max_blocks);
 }
 
 static void check_relu(const nnb_rk_geometry *g) {
@@ -103,19 +110,22 @@ static void check_relu(const nnb_rk_geometry *g) {
     fill(bn, NEL, "bn");
     fill(z, NEL, "z");
     bn[5] = 0.0f, z[5] = 0.0f; /* relu at exactly 0: gradient 0 */
-    for (int i = 0; i < NEL; i++) y_ref[i] = bn[i] + z[i] > 0.0f ? bn[i] + z[i] : 0.0f;
+    for (int i = 0; i < NEL; i++)
+        y_ref[i] = bn[i] + z[i] > 0.0f ? bn[i] + z[i] : 0.0f;
     memcpy(y, bn, sizeof y);
     CHECK(nnb_rk_add_relu(g, NULL, y, z, NEL) == 0);
     CHECK_MSG(same(y, y_ref, NEL), "add+relu, block %d cap %d", g->block_size, g->max_blocks);
     memcpy(y, bn, sizeof y);
     CHECK(nnb_rk_add_relu(g, NULL, y, NULL, NEL) == 0);
     int bad = 0;
-    for (int i = 0; i < NEL; i++) bad += y[i] != (bn[i] > 0.0f ? bn[i] : 0.0f);
+    for (int i = 0; i < NEL; i++)
+        bad += y[i] != (bn[i] > 0.0f ? bn[i] : 0.0f);
     CHECK_MSG(bad == 0, "relu (z NULL), block %d cap %d", g->block_size, g->max_blocks);
 
     fill(dy, NEL, "dy");
     fill(base, NEL, "base");
-    for (int i = 0; i < NEL; i++) dy_ref[i] = y_ref[i] > 0.0f ? dy[i] : 0.0f;
+    for (int i = 0; i < NEL; i++)
+        dy_ref[i] = y_ref[i] > 0.0f ? dy[i] : 0.0f;
     CHECK(dy_ref[5] == 0.0f);
     /* overwrite dz */
     static float dy_work[NEL];
@@ -127,7 +137,8 @@ static void check_relu(const nnb_rk_geometry *g) {
     /* accumulate into dz */
     memcpy(dy_work, dy, sizeof dy_work);
     memcpy(dz, base, sizeof dz);
-    for (int i = 0; i < NEL; i++) dz_ref[i] = base[i] + dy_ref[i];
+    for (int i = 0; i < NEL; i++)
+        dz_ref[i] = base[i] + dy_ref[i];
     CHECK(nnb_rk_relu_grad(g, NULL, dy_work, y_ref, dz, NEL, 1) == 0);
     CHECK_MSG(same(dz, dz_ref, NEL), "relu grad + dz accumulate, block %d cap %d", g->block_size, g->max_blocks);
     /* no dz */

@@ -69,7 +69,8 @@ static void check_convs(const nnb_resnet_arch *a, const nnb_resnet_plan *p) {
     CHECK_MSG(uses == convs, "resnet%d: class uses %d != convolutions %d", a->depth, uses, convs);
     CHECK(convs == (a->depth == 18 ? 20 : 53));
     /* resnet18: conv1, layer1's one 3x3 geometry, and per later stage: strided 3x3, 3x3, 1x1 downsample. */
-    if (a->depth == 18) CHECK(p->num_conv_classes == 11);
+    if (a->depth == 18)
+        CHECK(p->num_conv_classes == 11);
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -97,7 +98,8 @@ static void check_fusion(const nnb_resnet_arch *a, const nnb_resnet_plan *p) {
     for (int i = 0; i < p->num_steps; i++) {
         const nnb_plan_step *s = &p->steps[i];
         const nnb_resnet_layer *l = &a->layers[i];
-        if (s->op == NNB_STEP_SKIP) skips++;
+        if (s->op == NNB_STEP_SKIP)
+            skips++;
         if (s->op == NNB_STEP_BN) {
             plain_bn++;
             bad += !ends_with(l->name, "downsample.1");
@@ -126,23 +128,27 @@ static void reference_gradients(const nnb_resnet_arch *a, double *g) {
     for (int i = a->num_layers - 1; i >= 0; i--) {
         const nnb_resnet_layer *l = &a->layers[i];
         g[l->src] += g[l->dst];
-        if (l->src2 >= 0) g[l->src2] += g[l->dst];
+        if (l->src2 >= 0)
+            g[l->src2] += g[l->dst];
     }
 }
 
 /* Replays the plan's backward write modes on the same linearised network. */
 static void check_gradient_flow(const nnb_resnet_arch *a, const nnb_resnet_plan *p) {
     double *ref = malloc(sizeof *ref * (size_t)a->num_acts), *buf = malloc(sizeof *buf * (size_t)a->num_acts);
-    for (int i = 0; i < a->num_acts; i++) buf[i] = -1e9; /* "never written" */
+    for (int i = 0; i < a->num_acts; i++)
+        buf[i] = -1e9; /* "never written" */
     reference_gradients(a, ref);
     int logits = a->num_acts - 1, bad_reads = 0, bad_modes = 0;
     buf[p->grad_owner[logits]] = 1;
     CHECK(p->grad_owner[logits] == logits);
     for (int i = p->num_steps - 1; i >= 0; i--) {
         const nnb_plan_step *s = &p->steps[i];
-        if (s->op == NNB_STEP_SKIP) continue;
+        if (s->op == NNB_STEP_SKIP)
+            continue;
         double gy = buf[p->grad_owner[s->dst]];
-        if (gy != ref[s->dst]) bad_reads++;
+        if (gy != ref[s->dst])
+            bad_reads++;
         int inputs[2] = {s->src, s->src2};
         nnb_grad_mode modes[2] = {s->src_grad, s->src2_grad};
         for (int k = 0; k < 2; k++) {
@@ -151,9 +157,12 @@ static void check_gradient_flow(const nnb_resnet_arch *a, const nnb_resnet_plan 
                 continue;
             }
             int o = p->grad_owner[inputs[k]];
-            if (modes[k] == NNB_GRAD_NONE) bad_modes += o != p->grad_owner[s->dst] || s->op != NNB_STEP_ADD;
-            else if (modes[k] == NNB_GRAD_OVERWRITE) buf[o] = gy;
-            else buf[o] += gy;
+            if (modes[k] == NNB_GRAD_NONE)
+                bad_modes += o != p->grad_owner[s->dst] || s->op != NNB_STEP_ADD;
+            else if (modes[k] == NNB_GRAD_OVERWRITE)
+                buf[o] = gy;
+            else
+                buf[o] += gy;
         }
     }
     CHECK_MSG(bad_reads == 0, "resnet%d %s: %d steps read an incomplete gradient", a->depth,
@@ -171,19 +180,25 @@ static void check_resnet18_modes(const nnb_resnet_arch *a, const nnb_resnet_plan
     int conv1 = -1, add10 = -1, c10 = -1, add20 = -1, c20 = -1, ds20 = -1;
     for (int i = 0; i < a->num_layers; i++) {
         const char *n = a->layers[i].name;
-        if (!strcmp(n, "conv1")) conv1 = i;
-        if (!strcmp(n, "layer1.0.add")) add10 = i;
-        if (!strcmp(n, "layer1.0.conv1")) c10 = i;
-        if (!strcmp(n, "layer2.0.add")) add20 = i;
-        if (!strcmp(n, "layer2.0.conv1")) c20 = i;
-        if (!strcmp(n, "layer2.0.downsample.0")) ds20 = i;
+        if (!strcmp(n, "conv1"))
+            conv1 = i;
+        if (!strcmp(n, "layer1.0.add"))
+            add10 = i;
+        if (!strcmp(n, "layer1.0.conv1"))
+            c10 = i;
+        if (!strcmp(n, "layer2.0.add"))
+            add20 = i;
+        if (!strcmp(n, "layer2.0.conv1"))
+            c20 = i;
+        if (!strcmp(n, "layer2.0.downsample.0"))
+            ds20 = i;
     }
     if (conv1 < 0 || add10 < 0 || c10 < 0 || add20 < 0 || c20 < 0 || ds20 < 0) {
         CHECK_MSG(0, "resnet18 layer names not found");
         return;
     }
-    CHECK(p->steps[conv1].src_grad == NNB_GRAD_OVERWRITE); /* dx */
-    CHECK(p->steps[add10].src_grad == NNB_GRAD_NONE);      /* bn2 output: aliased */
+    CHECK(p->steps[conv1].src_grad == NNB_GRAD_OVERWRITE);  /* dx */
+    CHECK(p->steps[add10].src_grad == NNB_GRAD_NONE);       /* bn2 output: aliased */
     CHECK(p->steps[add10].src2_grad == NNB_GRAD_OVERWRITE); /* block input: first of two writers */
     CHECK(p->steps[c10].src_grad == NNB_GRAD_ACCUMULATE);   /* ... conv1 is the second */
     CHECK(p->steps[add20].src_grad == NNB_GRAD_NONE && p->steps[add20].src2_grad == NNB_GRAD_NONE);
@@ -211,8 +226,10 @@ static void colmajor_sgemm(const nnb_plan_gemm *g, const float *A, const float *
 static double rel_err(const float *got, const double *ref, size_t n) {
     double max_ref = 0, max_diff = 0;
     for (size_t i = 0; i < n; i++) {
-        if (fabs(ref[i]) > max_ref) max_ref = fabs(ref[i]);
-        if (fabs(got[i] - ref[i]) > max_diff) max_diff = fabs(got[i] - ref[i]);
+        if (fabs(ref[i]) > max_ref)
+            max_ref = fabs(ref[i]);
+        if (fabs(got[i] - ref[i]) > max_diff)
+            max_diff = fabs(got[i] - ref[i]);
     }
     return max_diff / (max_ref > 0 ? max_ref : 1);
 }
@@ -224,7 +241,8 @@ static void check_fc(const nnb_resnet_arch *a, const nnb_resnet_plan *p) {
     CHECK(!memcmp(&p->fc_fwd, &f, sizeof f));
     CHECK(!memcmp(&p->fc_dx, &dx, sizeof dx));
     CHECK(!memcmp(&p->fc_dw, &dw, sizeof dw));
-    if (N > 4) return; /* the numeric check at the small size only */
+    if (N > 4)
+        return; /* the numeric check at the small size only */
     float *x = malloc(sizeof(float) * (size_t)N * C), *w = malloc(sizeof(float) * (size_t)O * C);
     float *g = malloc(sizeof(float) * (size_t)N * O), *out = malloc(sizeof(float) * (size_t)O * C);
     double *ref = malloc(sizeof(double) * (size_t)O * C);
@@ -236,7 +254,8 @@ static void check_fc(const nnb_resnet_arch *a, const nnb_resnet_plan *p) {
     for (int n = 0; n < N; n++)
         for (int o = 0; o < O; o++) {
             double s = 0;
-            for (int c = 0; c < C; c++) s += (double)x[n * C + c] * w[(size_t)o * C + c];
+            for (int c = 0; c < C; c++)
+                s += (double)x[n * C + c] * w[(size_t)o * C + c];
             ref[n * O + o] = s;
         }
     CHECK_MSG(rel_err(out, ref, (size_t)N * O) < 1e-5, "fc forward GEMM mapping");
@@ -245,7 +264,8 @@ static void check_fc(const nnb_resnet_arch *a, const nnb_resnet_plan *p) {
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
             double s = 0;
-            for (int o = 0; o < O; o++) s += (double)g[n * O + o] * w[(size_t)o * C + c];
+            for (int o = 0; o < O; o++)
+                s += (double)g[n * O + o] * w[(size_t)o * C + c];
             ref[n * C + c] = s;
         }
     CHECK_MSG(rel_err(out, ref, (size_t)N * C) < 1e-5, "fc dx GEMM mapping");
@@ -254,7 +274,8 @@ static void check_fc(const nnb_resnet_arch *a, const nnb_resnet_plan *p) {
     for (int o = 0; o < O; o++)
         for (int c = 0; c < C; c++) {
             double s = 0;
-            for (int n = 0; n < N; n++) s += (double)g[n * O + o] * x[n * C + c];
+            for (int n = 0; n < N; n++)
+                s += (double)g[n * O + o] * x[n * C + c];
             ref[(size_t)o * C + c] = s;
         }
     CHECK_MSG(rel_err(out, ref, (size_t)O * C) < 1e-5, "fc dw GEMM mapping");
@@ -272,14 +293,16 @@ static void check_case(int depth, int64_t n, int64_t s) {
         nnb_resnet_plan p;
         int rc = nnb_resnet_plan_build(&p, &a, fused, err, sizeof err);
         CHECK_MSG(rc == 0, "plan resnet%d N=%lld S=%lld fused=%d: %s", depth, (long long)n, (long long)s, fused, err);
-        if (rc) continue;
+        if (rc)
+            continue;
         CHECK(p.num_steps == a.num_layers && p.num_acts == a.num_acts);
         CHECK(p.max_bn_channels == (depth == 18 ? 512 : 2048));
         check_descriptors(&a, &p);
         check_convs(&a, &p);
         check_fusion(&a, &p);
         check_gradient_flow(&a, &p);
-        if (depth == 18 && !fused) check_resnet18_modes(&a, &p);
+        if (depth == 18 && !fused)
+            check_resnet18_modes(&a, &p);
         check_fc(&a, &p);
         nnb_resnet_plan_free(&p);
     }

@@ -32,7 +32,8 @@ static void check_describe(const nnb_runner_desc *d, const nnb_config *cfg) {
     char err[512] = "";
     void *m = d->create(cfg, err, sizeof err);
     CHECK_MSG(m != NULL, "%s create: %s", d->name, err);
-    if (!m) return;
+    if (!m)
+        return;
     static char info[8192];
     CHECK(d->describe(m, info, sizeof info) == 0);
     printf("%s: %s\n", d->name, info);
@@ -40,7 +41,8 @@ static void check_describe(const nnb_runner_desc *d, const nnb_config *cfg) {
     CHECK_STR_CONTAINS(info, "CUDNN_FMA_MATH");
     CHECK_STR_CONTAINS(info, "\"conv_fwd_algos\":{\"");
     CHECK_STR_CONTAINS(info, "\"workspace_bytes\":");
-    if (strstr(d->name, "_jit")) CHECK_STR_CONTAINS(info, "\"fusion\":{\"bn_relu\":");
+    if (strstr(d->name, "_jit"))
+        CHECK_STR_CONTAINS(info, "\"fusion\":{\"bn_relu\":");
     CHECK(d->forward_flops(m) > 0 && d->backward_flops(m) == 2 * d->forward_flops(m));
     d->destroy(m);
 }
@@ -56,7 +58,8 @@ int main(void) {
 
     const nnb_loaded_runner *first = nnb_registry_find_on(&reg, runners[0][0], NNB_DEVICE_CUDA);
     CHECK_MSG(first != NULL, "runner resnet18 (cuda) not found in %s", nnb_test_env("NNBENCH_RUNNER_DIR"));
-    if (!first) return nnb_test_finish();
+    if (!first)
+        return nnb_test_finish();
     char reason[256] = "";
     if (!first->desc->available(&cfg, reason, sizeof reason)) {
         /* Without a device every runner must say so, and create() must fail cleanly with the same reason. */
@@ -64,21 +67,25 @@ int main(void) {
         for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++) {
             const nnb_loaded_runner *r = nnb_registry_find_on(&reg, runners[i][0], NNB_DEVICE_CUDA);
             CHECK_MSG(r != NULL, "runner %s (cuda) not found", runners[i][0]);
-            if (!r) continue;
+            if (!r)
+                continue;
             char why[256] = "", err[512] = "";
             CHECK(r->desc->available(&cfg, why, sizeof why) == 0);
             void *m = r->desc->create(&cfg, err, sizeof err);
             CHECK_MSG(m == NULL, "%s: create succeeded without a device", runners[i][0]);
-            if (m) r->desc->destroy(m);
+            if (m)
+                r->desc->destroy(m);
             CHECK_STR_CONTAINS(err, "cuda: no device (");
             nnb_config graph = cfg; /* a setting the runners cannot honour: refused before any device work */
             graph.executor = "graph";
             m = r->desc->create(&graph, err, sizeof err);
             CHECK(m == NULL);
-            if (m) r->desc->destroy(m);
+            if (m)
+                r->desc->destroy(m);
             CHECK_STR_CONTAINS(err, "executor 'graph' is not supported");
         }
-        if (nnb_test_failed) return nnb_test_finish();
+        if (nnb_test_failed)
+            return nnb_test_finish();
         printf("SKIP: %s\n", reason);
         return 77;
     }
@@ -91,7 +98,8 @@ int main(void) {
         const nnb_loaded_runner *got = nnb_registry_find_on(&reg, runners[i][0], NNB_DEVICE_CUDA);
         const nnb_loaded_runner *ref = nnb_registry_find_on(&reg, runners[i][1], NNB_DEVICE_CPU);
         CHECK_MSG(got && ref, "%s (cuda) or %s (cpu) missing", runners[i][0], runners[i][1]);
-        if (!got || !ref) continue;
+        if (!got || !ref)
+            continue;
         CHECK(got->desc->reference && !strcmp(got->desc->reference, runners[i][1]));
         check_describe(got->desc, &cfg);
 
@@ -107,7 +115,8 @@ int main(void) {
             const nnb_tensor_check *c = &res.checks[k];
             CHECK_MSG(c->pass, "%s vs %s: %s max_abs %.3g max_rel %.3g > tol %.3g", runners[i][0], runners[i][1],
                       c->name, c->max_abs_err, c->max_rel_err, c->tolerance);
-            if (!(c->max_rel_err <= worst)) worst = c->max_rel_err, worst_name = c->name;
+            if (!(c->max_rel_err <= worst))
+                worst = c->max_rel_err, worst_name = c->name;
         }
         printf("%s vs %s: %d tensors, worst %s rel %.3g (tol %.g)\n", runners[i][0], runners[i][1], res.check_count,
                worst_name, worst, TOLERANCE);

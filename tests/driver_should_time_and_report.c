@@ -20,7 +20,8 @@ static int nnbench(const char *args) {
 
 static cJSON *read_json(const char *path) {
     FILE *f = fopen(path, "r");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     static char buf[1 << 20];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
@@ -34,7 +35,8 @@ static const cJSON *runner_in(const cJSON *root, const char *name) {
     cJSON_ArrayForEach(g, groups) {
         cJSON_ArrayForEach(r, g) {
             const cJSON *n = cJSON_GetObjectItem(r, "name");
-            if (cJSON_IsString(n) && !strcmp(n->valuestring, name)) return r;
+            if (cJSON_IsString(n) && !strcmp(n->valuestring, name))
+                return r;
         }
     }
     return NULL;
@@ -89,7 +91,8 @@ static void oss_and_pep(void) {
         CHECK(strncmp(line, "Caffe2Observer ", 15) == 0);
         cJSON *j = cJSON_Parse(line + 15);
         CHECK(j != NULL);
-        if (!j) continue;
+        if (!j)
+            continue;
         const cJSON *metric = cJSON_GetObjectItem(j, "metric"), *value = cJSON_GetObjectItem(j, "value");
         CHECK(cJSON_IsString(value) && atof(value->valuestring) >= 0);
         CHECK(!strcmp(cJSON_GetObjectItem(j, "unit")->valuestring, "ms"));
@@ -102,7 +105,8 @@ static void oss_and_pep(void) {
 
 static void skipped_cuda_runner(void) {
     char reason[256];
-    if (nnb_cuda_usable(reason, sizeof reason)) return; /* a GPU is here: fake_cuda really runs */
+    if (nnb_cuda_usable(reason, sizeof reason))
+        return; /* a GPU is here: fake_cuda really runs */
     char path[256], args[512];
     snprintf(path, sizeof path, "/tmp/nnb-skip-test-%ld.json", (long)getpid());
     snprintf(args, sizeof args, "--device cuda --rnns fake_cuda --nloops 2 --json-out %s", path);
@@ -147,7 +151,8 @@ static void dump(void) {
     CHECK_MSG(nnb_npy_read(file, &dx, e, sizeof e) == 0, "%s", e);
     if (x.data && y.data && dx.data) {
         CHECK(x.count == 6 && y.count == 6);
-        for (int i = 0; i < 6; i++) CHECK(((float *)y.data)[i] == 2 * ((float *)x.data)[i]);
+        for (int i = 0; i < 6; i++)
+            CHECK(((float *)y.data)[i] == 2 * ((float *)x.data)[i]);
         CHECK(((float *)dx.data)[0] == 2);
     }
     nnb_npy_free(&x);

@@ -7,7 +7,8 @@
 static const nnb_load_diag *diag_for(const nnb_registry *r, const char *file) {
     for (int i = 0; i < r->diag_count; i++) {
         const char *slash = strrchr(r->diags[i].path, '/');
-        if (slash && !strcmp(slash + 1, file)) return &r->diags[i];
+        if (slash && !strcmp(slash + 1, file))
+            return &r->diags[i];
     }
     return NULL;
 }
@@ -15,7 +16,8 @@ static const nnb_load_diag *diag_for(const nnb_registry *r, const char *file) {
 static void expect_diag(const nnb_registry *r, const char *file, nnb_load_error kind, const char *text) {
     const nnb_load_diag *d = diag_for(r, file);
     CHECK_MSG(d != NULL, "no diagnostic for %s", file);
-    if (!d) return;
+    if (!d)
+        return;
     CHECK_MSG(d->kind == kind, "%s: kind %d, expected %d (%s)", file, d->kind, kind, d->message);
     CHECK_STR_CONTAINS(d->message, text);
     CHECK_STR_CONTAINS(d->message, file);

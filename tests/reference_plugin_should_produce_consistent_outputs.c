@@ -20,13 +20,15 @@
 
 static const nnb_tensor *find(const nnb_tensor_list *l, const char *name) {
     for (int i = 0; i < l->count; i++)
-        if (!strcmp(l->items[i].name, name)) return &l->items[i];
+        if (!strcmp(l->items[i].name, name))
+            return &l->items[i];
     return NULL;
 }
 
 static size_t bytes_of(const nnb_tensor *t) {
     size_t n = t->dtype == NNB_F32 || t->dtype == NNB_I32 ? 4 : 8;
-    for (int i = 0; i < t->ndim; i++) n *= (size_t)t->shape[i];
+    for (int i = 0; i < t->ndim; i++)
+        n *= (size_t)t->shape[i];
     return n;
 }
 
@@ -45,14 +47,16 @@ static void take_snapshot(snapshot *s, const nnb_tensor_list *l) {
 }
 
 static void free_snapshot(snapshot *s) {
-    for (int i = 0; i < s->count; i++) free(s->data[i]);
+    for (int i = 0; i < s->count; i++)
+        free(s->data[i]);
 }
 
 static int run_forward_backward(const nnb_runner_desc *d, void *model) {
     char err[256] = "";
     int rc = d->forward(model, err, sizeof err);
     CHECK_MSG(rc == 0, "%s forward: %s", d->name, err);
-    if (!rc) rc = d->backward(model, err, sizeof err);
+    if (!rc)
+        rc = d->backward(model, err, sizeof err);
     CHECK_MSG(rc == 0, "%s backward: %s", d->name, err);
     return rc;
 }
@@ -75,7 +79,8 @@ static void check_variable_length_layout(const nnb_lstm_data *data, const nnb_te
     int in_range = 1;
     for (int64_t b = 0; b < data->B; b++) {
         in_range &= data->lengths[b] >= 30 && data->lengths[b] <= 99;
-        if (data->lengths[b] > max_len) max_len = data->lengths[b];
+        if (data->lengths[b] > max_len)
+            max_len = data->lengths[b];
     }
     CHECK_MSG(in_range, "vl_py lengths outside 30..99");
     CHECK_MSG(y->shape[0] == max_len, "vl_py T = %lld, max length %lld", (long long)y->shape[0], (long long)max_len);
@@ -85,9 +90,12 @@ static void check_variable_length_layout(const nnb_lstm_data *data, const nnb_te
     for (int64_t t = 0; t < y->shape[0]; t++)
         for (int64_t b = 0; b < B; b++) {
             int all_zero = 1;
-            for (int64_t j = 0; j < H; j++) all_zero &= yd[(t * B + b) * H + j] == 0.0f;
-            if (t >= data->lengths[b]) nonzero_past += !all_zero;
-            else zero_rows_within += all_zero;
+            for (int64_t j = 0; j < H; j++)
+                all_zero &= yd[(t * B + b) * H + j] == 0.0f;
+            if (t >= data->lengths[b])
+                nonzero_past += !all_zero;
+            else
+                zero_rows_within += all_zero;
         }
     CHECK_MSG(nonzero_past == 0, "vl_py y non-zero at %lld steps past their length", (long long)nonzero_past);
     CHECK_MSG(zero_rows_within == 0, "vl_py y all zero at %lld existing steps", (long long)zero_rows_within);
@@ -103,7 +111,8 @@ static void check_runner(const nnb_runner_desc *d, const char *group, int variab
     char err[256] = "";
     void *model = d->create(cfg, err, sizeof err);
     CHECK_MSG(model != NULL, "%s create: %s", d->name, err);
-    if (!model) return;
+    if (!model)
+        return;
 
     nnb_lstm_data data;
     CHECK_MSG(nnb_lstm_data_init(&data, cfg, variable, 0, err, sizeof err) == 0, "%s", err);
@@ -121,14 +130,16 @@ static void check_runner(const nnb_runner_desc *d, const char *group, int variab
         for (int i = 0; i < mine.count; i++) {
             const nnb_tensor *want = &mine.items[i], *got = find(&outputs, want->name);
             CHECK_MSG(got != NULL, "%s: no output %s", d->name, want->name);
-            if (!got) continue;
+            if (!got)
+                continue;
             int same_shape = got->ndim == want->ndim && got->dtype == want->dtype &&
                              !memcmp(got->shape, want->shape, sizeof got->shape[0] * (size_t)got->ndim);
             CHECK_MSG(same_shape, "%s %s: shape differs from nnb_lstm_data's", d->name, want->name);
             CHECK_MSG(same_shape && !memcmp(got->data, want->data, bytes_of(want)),
                       "%s %s differs from the core's result", d->name, want->name);
         }
-        if (variable) check_variable_length_layout(&data, find(&outputs, "y"));
+        if (variable)
+            check_variable_length_layout(&data, find(&outputs, "y"));
 
         /* Again: same results, not accumulated gradients. */
         if (run_forward_backward(d, model) == 0) {
@@ -170,7 +181,8 @@ static int outputs_on_threads(const nnb_runner_desc *d, nnb_config cfg, int thre
     CHECK_MSG(model != NULL, "%s create: %s", d->name, err);
     nnb_tensor_list outputs;
     int rc = !model || run_forward_backward(d, model) || d->outputs(model, &outputs, err, sizeof err);
-    if (!rc) take_snapshot(s, &outputs);
+    if (!rc)
+        take_snapshot(s, &outputs);
     d->destroy(model);
     return rc;
 }
@@ -179,7 +191,8 @@ static int outputs_on_threads(const nnb_runner_desc *d, nnb_config cfg, int thre
  * threads. */
 static void check_thread_count_does_not_change_results(const nnb_runner_desc *d, const nnb_config *cfg) {
     snapshot one, two;
-    if (outputs_on_threads(d, *cfg, 1, &one)) return;
+    if (outputs_on_threads(d, *cfg, 1, &one))
+        return;
     if (outputs_on_threads(d, *cfg, 2, &two) == 0) {
         int differing = 0;
         nnb_lstm_data data;
@@ -205,14 +218,17 @@ int main(void) {
     nnb_config_defaults(&cfg);
     cfg.seq_length = 6, cfg.mini_batch = 5, cfg.input_size = 7, cfg.hidden_size = 9, cfg.num_layers = 2;
     cfg.seed = 11, cfg.threads = 2;
-    if (py) check_runner(py, NNB_GROUP_RNNS, 0, &cfg);
+    if (py)
+        check_runner(py, NNB_GROUP_RNNS, 0, &cfg);
 
     nnb_config wide = cfg;
     wide.seq_length = 4, wide.mini_batch = 64, wide.input_size = 64, wide.hidden_size = 64;
-    if (py) check_thread_count_does_not_change_results(py, &wide);
+    if (py)
+        check_thread_count_does_not_change_results(py, &wide);
 
     cfg.mini_batch = 4, cfg.input_size = 5, cfg.hidden_size = 6, cfg.num_layers = 2, cfg.seed = 12;
-    if (vl_py) check_runner(vl_py, NNB_GROUP_VL_RNNS, 1, &cfg);
+    if (vl_py)
+        check_runner(vl_py, NNB_GROUP_VL_RNNS, 1, &cfg);
 
     nnb_registry_free(&reg);
     return nnb_test_finish();

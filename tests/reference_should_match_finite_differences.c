@@ -33,10 +33,10 @@ typedef struct fd_case {
 typedef struct problem {
     const fd_case *c;
     const int64_t *lengths;
-    double *x, *hx, *cx, *grad_y;                                      /* (T,B,I), (L,B,H) x2, (T,B,H) */
+    double *x, *hx, *cx, *grad_y; /* (T,B,I), (L,B,H) x2, (T,B,H) */
     double *w_ih[MAX_LAYERS], *w_hh[MAX_LAYERS], *b_ih[MAX_LAYERS], *b_hh[MAX_LAYERS]; /* per layer */
-    double *y, *hy, *cy;                                              /* (T,B,H), (L,B,H) x2 */
-    double *dx, *dhx, *dcx;                                           /* as x, hx, cx */
+    double *y, *hy, *cy;                                                               /* (T,B,H), (L,B,H) x2 */
+    double *dx, *dhx, *dcx;                                                            /* as x, hx, cx */
     double *dw_ih[MAX_LAYERS], *dw_hh[MAX_LAYERS], *db_ih[MAX_LAYERS], *db_hh[MAX_LAYERS];
     nnb_ref_lstm_d lstm;
 } problem;
@@ -44,7 +44,8 @@ typedef struct problem {
 static double *random_array(size_t n, uint64_t seed, const char *name, double scale) {
     double *a = calloc(n, sizeof *a);
     nnb_rng r = nnb_rng_for(seed, name);
-    for (size_t i = 0; i < n; i++) a[i] = scale * (2.0 * nnb_rng_uniform(&r) - 1.0);
+    for (size_t i = 0; i < n; i++)
+        a[i] = scale * (2.0 * nnb_rng_uniform(&r) - 1.0);
     return a;
 }
 
@@ -52,7 +53,8 @@ static void problem_init(problem *p, const fd_case *c) {
     memset(p, 0, sizeof *p);
     p->c = c;
     p->lengths = c->lengths[0] ? c->lengths : NULL;
-    const size_t tbi = (size_t)(c->T * c->B * c->I), tbh = (size_t)(c->T * c->B * c->H), lbh = (size_t)(c->L * c->B * c->H);
+    const size_t tbi = (size_t)(c->T * c->B * c->I), tbh = (size_t)(c->T * c->B * c->H),
+                 lbh = (size_t)(c->L * c->B * c->H);
     const size_t g = 4 * (size_t)c->H;
     p->x = random_array(tbi, 1, "x", 1.0);
     p->hx = random_array(lbh, 1, "hx", 0.5);
@@ -62,7 +64,8 @@ static void problem_init(problem *p, const fd_case *c) {
         size_t in = (size_t)(k == 0 ? c->I : c->H);
         char name[32];
         snprintf(name, sizeof name, "w_ih%lld", (long long)k), p->w_ih[k] = random_array(g * in, 1, name, 0.6);
-        snprintf(name, sizeof name, "w_hh%lld", (long long)k), p->w_hh[k] = random_array(g * (size_t)c->H, 1, name, 0.6);
+        snprintf(name, sizeof name, "w_hh%lld", (long long)k),
+            p->w_hh[k] = random_array(g * (size_t)c->H, 1, name, 0.6);
         snprintf(name, sizeof name, "b_ih%lld", (long long)k), p->b_ih[k] = random_array(g, 1, name, 0.3);
         snprintf(name, sizeof name, "b_hh%lld", (long long)k), p->b_hh[k] = random_array(g, 1, name, 0.3);
         p->dw_ih[k] = calloc(g * in, sizeof(double));
@@ -83,11 +86,13 @@ static void problem_init(problem *p, const fd_case *c) {
 
 static void problem_free(problem *p) {
     double *flat[] = {p->x, p->hx, p->cx, p->grad_y, p->y, p->hy, p->cy, p->dx, p->dhx, p->dcx};
-    for (size_t i = 0; i < sizeof flat / sizeof *flat; i++) free(flat[i]);
+    for (size_t i = 0; i < sizeof flat / sizeof *flat; i++)
+        free(flat[i]);
     for (int k = 0; k < MAX_LAYERS; k++) {
-        double *per_layer[] = {p->w_ih[k], p->w_hh[k], p->b_ih[k], p->b_hh[k],
+        double *per_layer[] = {p->w_ih[k],  p->w_hh[k],  p->b_ih[k],  p->b_hh[k],
                                p->dw_ih[k], p->dw_hh[k], p->db_ih[k], p->db_hh[k]};
-        for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer; i++) free(per_layer[i]);
+        for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer; i++)
+            free(per_layer[i]);
     }
     nnb_ref_lstm_free_d(&p->lstm);
 }
@@ -101,7 +106,8 @@ static double loss(problem *p) {
     nnb_ref_lstm_params_d params = params_of(p);
     nnb_ref_lstm_forward_d(&p->lstm, &params, p->x, p->hx, p->cx, p->y, p->hy, p->cy);
     double s = 0;
-    for (int64_t i = 0; i < p->c->T * p->c->B * p->c->H; i++) s += p->y[i] * p->grad_y[i];
+    for (int64_t i = 0; i < p->c->T * p->c->B * p->c->H; i++)
+        s += p->y[i] * p->grad_y[i];
     return s;
 }
 
@@ -132,20 +138,21 @@ static double check_tensor(problem *p, const char *name, double *v, const double
             CHECK_MSG(0, "%s d%s[%zu]: analytic %.12g, finite difference %.12g", p->c->name, name, i, grad[i], fd);
     }
     CHECK_MSG(failures == 0, "%s d%s: %d of %zu elements off", p->c->name, name, failures, n);
-    CHECK_MSG(largest_grad > 1e-3, "%s d%s is (nearly) zero everywhere: the check would be vacuous", p->c->name,
-              name);
+    CHECK_MSG(largest_grad > 1e-3, "%s d%s is (nearly) zero everywhere: the check would be vacuous", p->c->name, name);
     return worst;
 }
 
 /* Gradient of x at absent steps must be exactly zero (no gradient through absent steps). */
 static void check_absent_steps_have_no_gradient(const problem *p) {
     const fd_case *c = p->c;
-    if (!p->lengths) return;
+    if (!p->lengths)
+        return;
     int nonzero = 0;
     for (int64_t t = 0; t < c->T; t++)
         for (int64_t b = 0; b < c->B; b++)
             for (int64_t i = 0; i < c->I; i++)
-                if (t >= p->lengths[b] && p->dx[(t * c->B + b) * c->I + i] != 0) nonzero++;
+                if (t >= p->lengths[b] && p->dx[(t * c->B + b) * c->I + i] != 0)
+                    nonzero++;
     CHECK_MSG(nonzero == 0, "%s: %d dx elements non-zero past their sequence's length", c->name, nonzero);
 }
 
@@ -163,7 +170,8 @@ static void run_case(const fd_case *c) {
         const size_t in = (size_t)(k == 0 ? c->I : c->H);
         char name[4][32];
         const char *fmt[4] = {"w_ih_l%lld", "w_hh_l%lld", "b_ih_l%lld", "b_hh_l%lld"};
-        for (int q = 0; q < 4; q++) snprintf(name[q], sizeof name[q], fmt[q], (long long)k);
+        for (int q = 0; q < 4; q++)
+            snprintf(name[q], sizeof name[q], fmt[q], (long long)k);
         worst = fmax(worst, check_tensor(&p, name[0], p.w_ih[k], p.dw_ih[k], g * in));
         worst = fmax(worst, check_tensor(&p, name[1], p.w_hh[k], p.dw_hh[k], g * (size_t)c->H));
         worst = fmax(worst, check_tensor(&p, name[2], p.b_ih[k], p.db_ih[k], g));
@@ -200,6 +208,7 @@ int main(void) {
         /* 4H = 64 and 4-row multiples: exercises the GEMM's register-blocked path, not only its edge loops. */
         {"variable T3 B4 I5 H16 L2", 3, 4, 5, 16, 2, {3, 1, 2, 3}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&cases[i]);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        run_case(&cases[i]);
     return nnb_test_finish();
 }

@@ -33,7 +33,8 @@ typedef struct golden_case {
 
 static char *read_text(const char *path) {
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -42,7 +43,8 @@ static char *read_text(const char *path) {
         free(s);
         s = NULL;
     }
-    if (s) s[n] = 0;
+    if (s)
+        s[n] = 0;
     fclose(f);
     return s;
 }
@@ -54,7 +56,8 @@ static int read_meta(golden_case *c) {
     cJSON *j = text ? cJSON_Parse(text) : NULL;
     free(text);
     CHECK_MSG(j != NULL, "cannot read %s", path);
-    if (!j) return -1;
+    if (!j)
+        return -1;
     const char *keys[] = {"seqLength", "miniBatch", "inputSize", "hiddenSize", "numLayers"};
     int64_t *dst[] = {&c->T, &c->B, &c->I, &c->H, &c->L};
     int ok = 1;
@@ -88,7 +91,8 @@ static float *load(const golden_case *c, const char *name, int ndim, int64_t d0,
     }
     const int64_t want[3] = {d0, d1, d2};
     int ok = a.dtype == NNB_F32 && a.ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = a.shape[i] == want[i];
+    for (int i = 0; ok && i < ndim; i++)
+        ok = a.shape[i] == want[i];
     CHECK_MSG(ok, "%s: unexpected dtype or shape", path);
     if (!ok) {
         nnb_npy_free(&a);
@@ -99,7 +103,8 @@ static float *load(const golden_case *c, const char *name, int ndim, int64_t d0,
 
 static double *to_double(const float *src, size_t n) {
     double *d = malloc(sizeof(double) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) d[i] = src[i];
+    for (size_t i = 0; i < n; i++)
+        d[i] = src[i];
     return d;
 }
 
@@ -192,8 +197,8 @@ static void run_case(const golden_case *c) {
         nnb_ref_lstm_params_f pf = {wf[P_W_IH], wf[P_W_HH], wf[P_B_IH], wf[P_B_HH]};
         nnb_ref_lstm_grads_f gf = {wf[P_DW_IH], wf[P_DW_HH], wf[P_DB_IH], wf[P_DB_HH]};
         CHECK_MSG(nnb_ref_lstm_init_f(&mf, T, B, I, H, L, lengths, err, sizeof err) == 0, "%s", err);
-        nnb_ref_lstm_forward_f(&mf, &pf, s[S_X].golden, s[S_HX].golden, s[S_CX].golden, s[S_Y].got_f,
-                               s[S_HY].got_f, s[S_CY].got_f);
+        nnb_ref_lstm_forward_f(&mf, &pf, s[S_X].golden, s[S_HX].golden, s[S_CX].golden, s[S_Y].got_f, s[S_HY].got_f,
+                               s[S_CY].got_f);
         CHECK(nnb_ref_lstm_backward_f(&mf, &pf, s[S_X].golden, s[S_GRAD_Y].golden, s[S_DX].got_f, s[S_DHX].got_f,
                                       s[S_DCX].got_f, &gf) == 0);
         nnb_ref_lstm_free_f(&mf);
@@ -212,8 +217,10 @@ static void run_case(const golden_case *c) {
         double worst_f = 0, worst_d = 0;
         for (int i = 0; i < nslots; i++) {
             int is_output = i >= S_Y && i < S_FIXED;
-            if (i >= S_FIXED) is_output = (i - S_FIXED) % P_COUNT >= P_DW_IH;
-            if (!is_output) continue;
+            if (i >= S_FIXED)
+                is_output = (i - S_FIXED) % P_COUNT >= P_DW_IH;
+            if (!is_output)
+                continue;
             double ef = rel_err_f(s[i].got_f, s[i].golden, s[i].n), ed = rel_err_d(s[i].got_d, s[i].golden, s[i].n);
             worst_f = fmax(worst_f, ef), worst_d = fmax(worst_d, ed);
             CHECK_MSG(ef <= FLOAT_TOL, "%s %s: float rel err %.3g > %g", base, s[i].name, ef, FLOAT_TOL);
@@ -230,7 +237,9 @@ static void run_case(const golden_case *c) {
     }
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(((const golden_case *)a)->dir, ((const golden_case *)b)->dir); }
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const golden_case *)a)->dir, ((const golden_case *)b)->dir);
+}
 
 int main(void) {
     char root[512];
@@ -240,17 +249,20 @@ int main(void) {
     static golden_case cases[MAX_CASES];
     int n = 0;
     for (struct dirent *e; dir && (e = readdir(dir)) != NULL;) {
-        if (e->d_name[0] == '.' || n == MAX_CASES) continue;
+        if (e->d_name[0] == '.' || n == MAX_CASES)
+            continue;
         int len = snprintf(cases[n].dir, sizeof cases[n].dir, "%s/%s", root, e->d_name);
         CHECK_MSG(len > 0 && (size_t)len < sizeof cases[n].dir, "path too long: %s/%s", root, e->d_name);
         n++;
     }
-    if (dir) closedir(dir);
+    if (dir)
+        closedir(dir);
     qsort(cases, (size_t)n, sizeof *cases, by_name);
 
     int multi_layer = 0, variable = 0;
     for (int i = 0; i < n; i++) {
-        if (read_meta(&cases[i])) continue;
+        if (read_meta(&cases[i]))
+            continue;
         multi_layer |= cases[i].L > 1;
         variable |= cases[i].variable;
         run_case(&cases[i]);

@@ -15,17 +15,20 @@ static void check_param(const nnb_resnet_arch *a, const char *name, int ndim, in
                         int64_t d3) {
     int i = nnb_resnet_find_param(a, name);
     CHECK_MSG(i >= 0, "resnet%d: missing state_dict key %s", a->depth, name);
-    if (i < 0) return;
+    if (i < 0)
+        return;
     const nnb_resnet_param *p = &a->params[i];
     int64_t want[4] = {d0, d1, d2, d3};
     int ok = p->ndim == ndim;
-    for (int d = 0; d < ndim && ok; d++) ok = p->shape[d] == want[d];
+    for (int d = 0; d < ndim && ok; d++)
+        ok = p->shape[d] == want[d];
     CHECK_MSG(ok, "resnet%d: %s has the wrong shape", a->depth, name);
 }
 
 static int count_learnable_tensors(const nnb_resnet_arch *a) {
     int n = 0;
-    for (int i = 0; i < a->num_params; i++) n += a->params[i].learnable;
+    for (int i = 0; i < a->num_params; i++)
+        n += a->params[i].learnable;
     return n;
 }
 
@@ -60,9 +63,12 @@ static void check_resnet18(void) {
     CHECK(logits.n == 1 && logits.c == 1000 && logits.h == 1 && logits.w == 1);
     for (int i = 0; i < a.num_layers; i++) {
         const nnb_resnet_layer *l = &a.layers[i];
-        if (!strcmp(l->name, "maxpool")) CHECK(l->out.h == 56 && l->out.w == 56 && l->out.c == 64);
-        if (!strcmp(l->name, "avgpool")) CHECK(l->in.h == 7 && l->in.c == 512);
-        if (l->op == NNB_RESNET_ADD) CHECK(l->src2 >= 0 && a.acts[l->src2].c == l->out.c);
+        if (!strcmp(l->name, "maxpool"))
+            CHECK(l->out.h == 56 && l->out.w == 56 && l->out.c == 64);
+        if (!strcmp(l->name, "avgpool"))
+            CHECK(l->in.h == 7 && l->in.c == 512);
+        if (l->op == NNB_RESNET_ADD)
+            CHECK(l->src2 >= 0 && a.acts[l->src2].c == l->out.c);
     }
     nnb_resnet_arch_free(&a);
 }
@@ -89,8 +95,10 @@ static void check_resnet50(void) {
             CHECK(l->stride == 1 && l->out.h == 56);
             block_input = l->src;
         }
-        if (!strcmp(l->name, "layer2.0.conv2")) CHECK(l->stride == 2 && l->out.h == 28 && l->kernel == 3);
-        if (!strcmp(l->name, "layer2.0.downsample.0")) CHECK(l->stride == 2 && l->out.h == 28 && l->src == block_input);
+        if (!strcmp(l->name, "layer2.0.conv2"))
+            CHECK(l->stride == 2 && l->out.h == 28 && l->kernel == 3);
+        if (!strcmp(l->name, "layer2.0.downsample.0"))
+            CHECK(l->stride == 2 && l->out.h == 28 && l->src == block_input);
     }
     double macs = a.forward_flops / 2.0 / 2.0; /* per image, N = 2 */
     CHECK_MSG(macs > 4.08e9 && macs < 4.13e9, "resnet50 MACs %.4g, torchvision 4.09G", macs);
@@ -122,7 +130,8 @@ static void check_initialisation(void) {
     nnb_resnet_init_params(&a, w, 7);
     const nnb_resnet_param *p = &a.params[nnb_resnet_find_param(&a, "layer4.0.conv2.weight")];
     double ss = 0;
-    for (size_t i = 0; i < p->count; i++) ss += (double)w[p->offset + i] * w[p->offset + i];
+    for (size_t i = 0; i < p->count; i++)
+        ss += (double)w[p->offset + i] * w[p->offset + i];
     double want_std = sqrt(2.0 / (512.0 * 9.0));
     CHECK_NEAR(sqrt(ss / (double)p->count), want_std, 0.01 * want_std); /* 2.4M draws: ~0.05% sampling error */
     p = &a.params[nnb_resnet_find_param(&a, "fc.weight")];

@@ -38,12 +38,14 @@ static void param(nnb_resnet_arch *a, int layer, const char *module, const char 
     snprintf(p->name, sizeof p->name, "%s.%s", module, suffix);
     p->kind = kind;
     p->learnable = kind != NNB_RESNET_BN_RUNNING_MEAN && kind != NNB_RESNET_BN_RUNNING_VAR;
-    if (p->learnable) snprintf(p->grad_name, sizeof p->grad_name, "d%s.%s", module, suffix);
+    if (p->learnable)
+        snprintf(p->grad_name, sizeof p->grad_name, "d%s.%s", module, suffix);
     p->layer = layer;
     p->ndim = ndim;
     int64_t d[4] = {d0, d1, d2, d3};
     p->count = 1;
-    for (int i = 0; i < ndim; i++) p->shape[i] = d[i], p->count *= (size_t)d[i];
+    for (int i = 0; i < ndim; i++)
+        p->shape[i] = d[i], p->count *= (size_t)d[i];
     p->offset = a->param_floats;
     a->param_floats += p->count;
 }
@@ -61,8 +63,10 @@ static int layer(nnb_resnet_arch *a, nnb_resnet_op op, const char *name, int src
     int64_t h = l->in.h, w = l->in.w, c = l->in.c;
     if (op == NNB_RESNET_CONV || op == NNB_RESNET_MAXPOOL)
         h = (h + 2 * pad - k) / stride + 1, w = (w + 2 * pad - k) / stride + 1;
-    if (op == NNB_RESNET_CONV || op == NNB_RESNET_FC) c = out_c;
-    if (op == NNB_RESNET_AVGPOOL || op == NNB_RESNET_FC) h = w = 1;
+    if (op == NNB_RESNET_CONV || op == NNB_RESNET_FC)
+        c = out_c;
+    if (op == NNB_RESNET_AVGPOOL || op == NNB_RESNET_FC)
+        h = w = 1;
     l->dst = act(a, c, h, w);
     l->out = a->acts[l->dst];
     if (op == NNB_RESNET_CONV) {
@@ -111,7 +115,8 @@ static void build_awkward(nnb_resnet_arch *a) {
     t = layer(a, NNB_RESNET_AVGPOOL, "avgpool", t, -1, 0, 0, 0, 0);
     layer(a, NNB_RESNET_FC, "fc", t, -1, NNB_RESNET_CLASSES, 0, 0, 0);
     for (int i = 0; i < a->num_params; i++)
-        if (a->params[i].learnable) a->num_weights += (int64_t)a->params[i].count;
+        if (a->params[i].learnable)
+            a->num_weights += (int64_t)a->params[i].count;
 }
 
 static void compare(const char *what, void *got, void *ref, const nnb_runner_desc *gd, const nnb_runner_desc *rd) {
@@ -130,7 +135,8 @@ static void compare(const char *what, void *got, void *ref, const nnb_runner_des
     const char *worst_name = "";
     for (int i = 0; i < count; i++) {
         CHECK_MSG(checks[i].pass, "%s: %s max_rel %.3g > 1e-4", what, checks[i].name, checks[i].max_rel_err);
-        if (checks[i].max_rel_err >= worst) worst = checks[i].max_rel_err, worst_name = checks[i].name;
+        if (checks[i].max_rel_err >= worst)
+            worst = checks[i].max_rel_err, worst_name = checks[i].name;
     }
     CHECK_MSG(count == 2 + 17 + 10, "%s: compared %d tensors", what, count); /* logits, dx, 17 grads, 10 running */
     printf("%s: %d tensors, worst %s %.3g\n", what, count, worst_name, worst);
@@ -157,7 +163,10 @@ int main(void) {
         void *ref = ref_create_from_arch(&b, "awkward_ref", &cfg, err, sizeof err);
         CHECK_MSG(ref != NULL, "create reference: %s", err);
         if (got && ref) {
-            compare(fused ? "fused wrappers vs reference" : own ? "wrappers (own stem dx) vs reference" : "wrappers vs reference", got, ref, dnnl_desc, ref_desc);
+            compare(fused ? "fused wrappers vs reference"
+                    : own ? "wrappers (own stem dx) vs reference"
+                          : "wrappers vs reference",
+                    got, ref, dnnl_desc, ref_desc);
             char info[4096];
             CHECK(rn_describe(got, info, sizeof info) == 0);
             printf("%s\n", info);

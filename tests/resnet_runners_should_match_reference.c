@@ -49,12 +49,14 @@ static nnb_config small_config(void) {
 
 static void check_contract(const nnb_registry *reg, const char *name) {
     const nnb_runner_desc *d = nnb_test_runner(reg, name);
-    if (!d) return;
+    if (!d)
+        return;
     nnb_config cfg = small_config();
     char err[512] = "";
     void *m = d->create(&cfg, err, sizeof err);
     CHECK_MSG(m != NULL, "%s create: %s", name, err);
-    if (!m) return;
+    if (!m)
+        return;
     nnb_resnet_arch a;
     CHECK(nnb_resnet_arch_build(&a, nnb_resnet_depth_from_name(name), cfg.cnn_batch, cfg.image_size, err, sizeof err) ==
           0);
@@ -84,21 +86,24 @@ static void check_contract(const nnb_registry *reg, const char *name) {
 
 static const nnb_tensor *find_tensor(nnb_tensor_list l, const char *name) {
     for (int i = 0; i < l.count; i++)
-        if (!strcmp(l.items[i].name, name)) return &l.items[i];
+        if (!strcmp(l.items[i].name, name))
+            return &l.items[i];
     return NULL;
 }
 
 /* resnet50 vs resnet50_ref: forward outputs in the max norm, gradients in the L2 norm (see header). */
 static void check_resnet50_against_reference(const nnb_registry *reg, const nnb_config *cfg) {
     const nnb_runner_desc *a = nnb_test_runner(reg, "resnet50"), *b = nnb_test_runner(reg, "resnet50_ref");
-    if (!a || !b) return;
+    if (!a || !b)
+        return;
     char err[512] = "";
     void *ma = a->create(cfg, err, sizeof err);
     CHECK_MSG(ma != NULL, "resnet50: %s", err);
     void *mb = b->create(cfg, err, sizeof err);
     CHECK_MSG(mb != NULL, "resnet50_ref: %s", err);
     nnb_tensor_list pa, pb, la, lb;
-    if (!ma || !mb || a->params(ma, &pa, err, sizeof err) || b->params(mb, &pb, err, sizeof err)) goto done;
+    if (!ma || !mb || a->params(ma, &pa, err, sizeof err) || b->params(mb, &pb, err, sizeof err))
+        goto done;
     CHECK_MSG(nnb_compare_params(&pb, &pa, err, sizeof err) == 0, "inputs differ: %s", err);
     CHECK(nnb_run_once(a, ma, 1, err, sizeof err) == 0 && nnb_run_once(b, mb, 1, err, sizeof err) == 0);
     CHECK(a->outputs(ma, &la, err, sizeof err) == 0 && b->outputs(mb, &lb, err, sizeof err) == 0);
@@ -107,9 +112,11 @@ static void check_resnet50_against_reference(const nnb_registry *reg, const nnb_
     for (int i = 0; i < la.count; i++) {
         const nnb_tensor *t = &la.items[i], *r = find_tensor(lb, t->name);
         CHECK_MSG(r != NULL, "resnet50_ref has no %s", t->name);
-        if (!r) continue;
+        if (!r)
+            continue;
         size_t n = 1;
-        for (int d = 0; d < t->ndim; d++) n *= (size_t)t->shape[d];
+        for (int d = 0; d < t->ndim; d++)
+            n *= (size_t)t->shape[d];
         const float *x = t->data, *y = r->data;
         double diff2 = 0, ref2 = 0, max_diff = 0, max_ref = 1e-30;
         for (size_t k = 0; k < n; k++) {

@@ -45,7 +45,8 @@ const char *nnb_test_env(const char *name) {
 void nnb_test_load_runners(nnb_registry *reg) {
     nnb_registry_init(reg);
     nnb_registry_load_dir(reg, nnb_test_env("NNBENCH_RUNNER_DIR"));
-    for (int i = 0; i < reg->diag_count; i++) fprintf(stderr, "note: %s\n", reg->diags[i].message);
+    for (int i = 0; i < reg->diag_count; i++)
+        fprintf(stderr, "note: %s\n", reg->diags[i].message);
 }
 
 const nnb_runner_desc *nnb_test_runner(const nnb_registry *reg, const char *name) {
@@ -60,26 +61,27 @@ void nnb_test_check_descs(const nnb_runner_desc *got, const nnb_runner_desc *ref
     memset(&res, 0, sizeof res);
     char err[512] = "", what[384];
     snprintf(what, sizeof what, "%s vs %s (T=%lld B=%lld I=%lld H=%lld L=%lld fuser=%s exec=%s geo=%d/%d/%d)",
-             got->name, ref->name, (long long)cfg->seq_length, (long long)cfg->mini_batch,
-             (long long)cfg->input_size, (long long)cfg->hidden_size, (long long)cfg->num_layers,
-             cfg->fuser ? cfg->fuser : "default", cfg->executor ? cfg->executor : "eager",
-             cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count, cfg->cuda_pointwise_loop_level);
+             got->name, ref->name, (long long)cfg->seq_length, (long long)cfg->mini_batch, (long long)cfg->input_size,
+             (long long)cfg->hidden_size, (long long)cfg->num_layers, cfg->fuser ? cfg->fuser : "default",
+             cfg->executor ? cfg->executor : "eager", cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count,
+             cfg->cuda_pointwise_loop_level);
     int rc = nnb_check_runner(got, ref, cfg, tol, &res, err, sizeof err);
     CHECK_MSG(rc == 0, "%s: %s", what, err);
-    CHECK_MSG(rc != 0 || res.check_count >= (min_tensors > 1 ? min_tensors : 1), "%s compared only %d tensors",
-              what, res.check_count);
+    CHECK_MSG(rc != 0 || res.check_count >= (min_tensors > 1 ? min_tensors : 1), "%s compared only %d tensors", what,
+              res.check_count);
     for (int i = 0; i < res.check_count; i++) {
         const nnb_tensor_check *c = &res.checks[i];
-        CHECK_MSG(c->pass, "%s: %s max_abs %.3g max_rel %.3g > tol %.3g", what, c->name, c->max_abs_err,
-                  c->max_rel_err, c->tolerance);
+        CHECK_MSG(c->pass, "%s: %s max_abs %.3g max_rel %.3g > tol %.3g", what, c->name, c->max_abs_err, c->max_rel_err,
+                  c->tolerance);
     }
     free(res.checks);
 }
 
-void nnb_test_check_against(const nnb_registry *reg, const char *runner, const char *reference,
-                            const nnb_config *cfg, double tol) {
+void nnb_test_check_against(const nnb_registry *reg, const char *runner, const char *reference, const nnb_config *cfg,
+                            double tol) {
     const nnb_runner_desc *got = nnb_test_runner(reg, runner), *ref = nnb_test_runner(reg, reference);
-    if (got && ref) nnb_test_check_descs(got, ref, cfg, tol, 1);
+    if (got && ref)
+        nnb_test_check_descs(got, ref, cfg, tol, 1);
 }
 
 nnb_config nnb_test_lstm_config(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L, uint64_t seed) {
@@ -97,16 +99,20 @@ static void read_all(int fd, char *buf, size_t cap) {
         char *dst = buf && used + 1 < cap ? buf + used : sink;
         size_t room = buf && used + 1 < cap ? cap - 1 - used : sizeof sink;
         ssize_t n = read(fd, dst, room);
-        if (n <= 0) break;
-        if (dst != sink) used += (size_t)n;
+        if (n <= 0)
+            break;
+        if (dst != sink)
+            used += (size_t)n;
     }
-    if (buf && cap) buf[used] = 0;
+    if (buf && cap)
+        buf[used] = 0;
 }
 
 int nnb_test_run(const char *cmd, char *out, size_t out_cap, char *err, size_t err_cap) {
     char errfile[] = "/tmp/nnbtest-stderr-XXXXXX";
     int efd = mkstemp(errfile);
-    if (efd < 0) return -1;
+    if (efd < 0)
+        return -1;
     char full[8192];
     snprintf(full, sizeof full, "(%s) 2>%s", cmd, errfile);
     FILE *p = popen(full, "r");

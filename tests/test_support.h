@@ -24,11 +24,11 @@ void nnb_test_record(int ok, const char *file, int line, const char *fmt, ...)
 
 #define CHECK(cond) nnb_test_record(!!(cond), __FILE__, __LINE__, "CHECK(%s)", #cond)
 #define CHECK_MSG(cond, ...) nnb_test_record(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define CHECK_NEAR(a, b, tol)                                                                      \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b), t_ = (tol);                                                     \
-        nnb_test_record(fabs(a_ - b_) <= t_, __FILE__, __LINE__, "CHECK_NEAR(%s=%.9g, %s=%.9g, %g)", #a, a_, #b, \
-                        b_, t_);                                                                   \
+#define CHECK_NEAR(a, b, tol)                                                                                          \
+    do {                                                                                                               \
+        double a_ = (a), b_ = (b), t_ = (tol);                                                                         \
+        nnb_test_record(fabs(a_ - b_) <= t_, __FILE__, __LINE__, "CHECK_NEAR(%s=%.9g, %s=%.9g, %g)", #a, a_, #b, b_,   \
+                        t_);                                                                                           \
     } while (0)
 #define CHECK_STR_CONTAINS(hay, needle) nnb_test_contains((hay), (needle), __FILE__, __LINE__)
 void nnb_test_contains(const char *hay, const char *needle, const char *file, int line);
@@ -46,8 +46,8 @@ const nnb_runner_desc *nnb_test_runner(const nnb_registry *reg, const char *name
 
 /* Check runner against reference (nnb_check_runner) on cfg; records one test
  * result per tensor and prints the per-tensor errors. tol <= 0: default. */
-void nnb_test_check_against(const nnb_registry *reg, const char *runner, const char *reference,
-                            const nnb_config *cfg, double tol);
+void nnb_test_check_against(const nnb_registry *reg, const char *runner, const char *reference, const nnb_config *cfg,
+                            double tol);
 
 /* The same for descriptors already at hand (e.g. emulated ones); also fails when fewer than
  * min_tensors tensors were compared. Messages name sizes, fuser, executor and CUDA launch geometry. */

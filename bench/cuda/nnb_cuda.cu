@@ -7,14 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NNB_CUDA_TRY(call, err, err_len)                                                                   \
-    do {                                                                                                   \
-        cudaError_t st_ = (call);                                                                          \
-        if (st_ != cudaSuccess) {                                                                          \
-            snprintf((err), (err_len), "%s failed: %s (%s:%d)", #call, cudaGetErrorString(st_), __FILE__, \
-                     __LINE__);                                                                            \
-            return -1;                                                                                     \
-        }                                                                                                  \
+#define NNB_CUDA_TRY(call, err, err_len)                                                                               \
+    do {                                                                                                               \
+        cudaError_t st_ = (call);                                                                                      \
+        if (st_ != cudaSuccess) {                                                                                      \
+            snprintf((err), (err_len), "%s failed: %s (%s:%d)", #call, cudaGetErrorString(st_), __FILE__, __LINE__);   \
+            return -1;                                                                                                 \
+        }                                                                                                              \
     } while (0)
 
 extern "C" int nnb_cuda_usable(char *reason, size_t reason_len) {
@@ -39,9 +38,11 @@ extern "C" void nnb_cuda_fill_context(nnb_run_context *ctx) {
     if (cudaDriverGetVersion(&drv) == cudaSuccess && drv > 0)
         snprintf(ctx->cuda_driver, sizeof ctx->cuda_driver, "%d.%d", drv / 1000, (drv % 1000) / 10);
     char reason[256];
-    if (!nnb_cuda_usable(reason, sizeof reason)) return;
+    if (!nnb_cuda_usable(reason, sizeof reason))
+        return;
     cudaDeviceProp p;
-    if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) return;
+    if (cudaGetDeviceProperties(&p, 0) != cudaSuccess)
+        return;
     snprintf(ctx->gpu_name, sizeof ctx->gpu_name, "%.127s", p.name);
     snprintf(ctx->gpu_sm, sizeof ctx->gpu_sm, "sm_%d%d", p.major, p.minor);
 }
@@ -100,9 +101,13 @@ extern "C" double nnb_cuda_timer_stop(nnb_cuda_timer *t, char *err, size_t err_l
 }
 
 extern "C" void nnb_cuda_timer_destroy(nnb_cuda_timer *t) {
-    if (!t) return;
-    if (t->start) cudaEventDestroy(t->start);
-    if (t->stop) cudaEventDestroy(t->stop);
-    if (t->stream) cudaStreamDestroy(t->stream);
+    if (!t)
+        return;
+    if (t->start)
+        cudaEventDestroy(t->start);
+    if (t->stop)
+        cudaEventDestroy(t->stop);
+    if (t->stream)
+        cudaStreamDestroy(t->stream);
     free(t);
 }

@@ -188,8 +188,8 @@ typedef struct nnb_runner_desc {
 typedef struct nnb_plugin {
     uint32_t abi_major; /* NNB_ABI_MAJOR the plugin was built against */
     uint32_t abi_minor;
-    size_t struct_size;    /* sizeof(nnb_plugin) */
-    const char *name;      /* plugin name, e.g. "cpu_reference" */
+    size_t struct_size; /* sizeof(nnb_plugin) */
+    const char *name;   /* plugin name, e.g. "cpu_reference" */
     int runner_count;
     const nnb_runner_desc *runners;
 } nnb_plugin;
@@ -197,8 +197,8 @@ typedef struct nnb_plugin {
 typedef const nnb_plugin *(*nnb_plugin_entry_fn)(void);
 
 /* Declare the entry point in a plugin:  NNB_DEFINE_PLUGIN(my_plugin_descriptor) */
-#define NNB_DEFINE_PLUGIN(descriptor)                                                              \
-    NNB_EXPORT const nnb_plugin *nnbench_plugin_entry(void);                                       \
+#define NNB_DEFINE_PLUGIN(descriptor)                                                                                  \
+    NNB_EXPORT const nnb_plugin *nnbench_plugin_entry(void);                                                           \
     NNB_EXPORT const nnb_plugin *nnbench_plugin_entry(void) { return &(descriptor); }
 
 #ifdef __cplusplus

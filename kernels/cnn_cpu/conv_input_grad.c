@@ -32,5 +32,6 @@ void nnb_conv_input_grad_prepare_weights(int64_t k, int64_t c, int64_t r, const 
         for (int64_t ci = 0; ci < c; ci++)
             for (int64_t kh = 0; kh < r; kh++)
                 for (int64_t kw = 0; kw < r; kw++)
-                    wt[((((co / 16) * r + kh) * r + kw) * c + ci) * 16 + co % 16] = w[((co * c + ci) * r + kh) * r + kw];
+                    wt[((((co / 16) * r + kh) * r + kw) * c + ci) * 16 + co % 16] =
+                        w[((co * c + ci) * r + kh) * r + kw];
 }

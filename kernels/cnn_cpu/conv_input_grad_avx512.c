@@ -156,8 +156,8 @@ static void input_row(const geom *g, const float *dyn, float *dxn, int64_t iy) {
 void nnb_conv_input_grad_nchw16c(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t stride,
                                  int64_t pad, int64_t oh, int64_t ow, const float *wt, const float *dy, float *dx,
                                  int threads) {
-    geom g = {.c = c, .h = h, .w = w, .kb = (k + 15) / 16, .r = r, .s = stride, .pad = pad, .oh = oh, .ow = ow,
-              .wt = wt};
+    geom g = {
+        .c = c, .h = h, .w = w, .kb = (k + 15) / 16, .r = r, .s = stride, .pad = pad, .oh = oh, .ow = ow, .wt = wt};
     g.last = k % 16 ? (__mmask16)((1u << (k % 16)) - 1u) : (__mmask16)0xFFFF;
     const int64_t rows = n * h, dy_image = g.kb * oh * ow * 16, dx_image = c * h * w;
     (void)threads;

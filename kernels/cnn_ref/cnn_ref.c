@@ -21,7 +21,8 @@ static void valid_range(int64_t out_len, int64_t in_len, int64_t stride, int64_t
     int64_t end = last_in < 0 ? 0 : last_in / stride + 1;
     *lo = first;
     *hi = end < out_len ? end : out_len;
-    if (*hi < *lo) *hi = *lo;
+    if (*hi < *lo)
+        *hi = *lo;
 }
 
 /* Unfolds image x (c, h, w) into col (c*r*r, oh*ow), zero where the window hangs over the padding. */
@@ -38,7 +39,8 @@ static void im2col(const nnb_conv_dims *d, const double *x, double *col) {
                 valid_range(d->ow, d->w, d->stride, d->pad, r2, &ow0, &ow1);
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     const int64_t xrow = (c * d->h + oh * d->stride - d->pad + r1) * d->w - d->pad + r2;
-                    for (int64_t ow = ow0; ow < ow1; ow++) row[oh * d->ow + ow] = x[xrow + ow * d->stride];
+                    for (int64_t ow = ow0; ow < ow1; ow++)
+                        row[oh * d->ow + ow] = x[xrow + ow * d->stride];
                 }
             }
 }
@@ -56,14 +58,16 @@ static void col2im_add(const nnb_conv_dims *d, const double *dcol, double *dx) {
                 valid_range(d->ow, d->w, d->stride, d->pad, r2, &ow0, &ow1);
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     const int64_t xrow = (c * d->h + oh * d->stride - d->pad + r1) * d->w - d->pad + r2;
-                    for (int64_t ow = ow0; ow < ow1; ow++) dx[xrow + ow * d->stride] += row[oh * d->ow + ow];
+                    for (int64_t ow = ow0; ow < ow1; ow++)
+                        dx[xrow + ow * d->stride] += row[oh * d->ow + ow];
                 }
             }
 }
 
 size_t nnb_ref_conv_work_size(const nnb_conv_dims *d) {
     size_t n;
-    if (nnb_mul_size3(&n, 2, (size_t)(d->c * d->r * d->r), (size_t)(d->oh * d->ow))) return 0;
+    if (nnb_mul_size3(&n, 2, (size_t)(d->c * d->r * d->r), (size_t)(d->oh * d->ow)))
+        return 0;
     return n;
 }
 
@@ -81,7 +85,8 @@ void nnb_ref_conv_forward(const nnb_conv_dims *d, const double *x, const double 
             for (int64_t j = 0; j < j_len; j++) {
                 const double wv = w[k * j_len + j];
                 const double *cj = col + j * p_out;
-                for (int64_t p = 0; p < p_out; p++) yk[p] += wv * cj[p];
+                for (int64_t p = 0; p < p_out; p++)
+                    yk[p] += wv * cj[p];
             }
         }
     }
@@ -101,17 +106,20 @@ void nnb_ref_conv_backward(const nnb_conv_dims *d, const double *x, const double
         for (int64_t k = 0; k < d->k; k++)
             for (int64_t j = 0; j < j_len; j++) {
                 double acc = 0.0;
-                for (int64_t p = 0; p < p_out; p++) acc += dyn[k * p_out + p] * col[j * p_out + p];
+                for (int64_t p = 0; p < p_out; p++)
+                    acc += dyn[k * p_out + p] * col[j * p_out + p];
                 dw[k * j_len + j] += acc;
             }
-        if (!dx) continue;
+        if (!dx)
+            continue;
 #pragma omp parallel for schedule(static)
         for (int64_t j = 0; j < j_len; j++) {
             double *dcj = dcol + j * p_out;
             memset(dcj, 0, (size_t)p_out * sizeof *dcj);
             for (int64_t k = 0; k < d->k; k++) {
                 const double wv = w[k * j_len + j];
-                for (int64_t p = 0; p < p_out; p++) dcj[p] += wv * dyn[k * p_out + p];
+                for (int64_t p = 0; p < p_out; p++)
+                    dcj[p] += wv * dyn[k * p_out + p];
             }
         }
         col2im_add(d, dcol, dx + n * d->c * d->h * d->w);
@@ -126,7 +134,8 @@ void nnb_ref_bn_forward(int64_t n, int64_t c, int64_t hw, const double *x, const
     for (int64_t ch = 0; ch < c; ch++) {
         double sum = 0.0;
         for (int64_t i = 0; i < n; i++)
-            for (int64_t j = 0; j < hw; j++) sum += x[(i * c + ch) * hw + j];
+            for (int64_t j = 0; j < hw; j++)
+                sum += x[(i * c + ch) * hw + j];
         const double mean = sum / m;
         double ss = 0.0; /* two-pass variance: exact enough to be a reference */
         for (int64_t i = 0; i < n; i++)
@@ -142,8 +151,10 @@ void nnb_ref_bn_forward(int64_t n, int64_t c, int64_t hw, const double *x, const
             }
         save_mean[ch] = mean;
         save_invstd[ch] = invstd;
-        if (running_mean) running_mean[ch] = (1.0 - momentum) * running_mean[ch] + momentum * mean;
-        if (running_var) running_var[ch] = (1.0 - momentum) * running_var[ch] + momentum * ss / (m - 1.0);
+        if (running_mean)
+            running_mean[ch] = (1.0 - momentum) * running_mean[ch] + momentum * mean;
+        if (running_var)
+            running_var[ch] = (1.0 - momentum) * running_var[ch] + momentum * ss / (m - 1.0);
     }
 }
 
@@ -163,7 +174,8 @@ void nnb_ref_bn_backward(int64_t n, int64_t c, int64_t hw, const double *x, cons
             }
         dgamma[ch] = sum_dy_xhat;
         dbeta[ch] = sum_dy;
-        if (!dx) continue;
+        if (!dx)
+            continue;
         /* dx = gamma * invstd / m * (m dy - sum(dy) - xhat sum(dy xhat)) */
         const double scale = gamma[ch] * invstd / m;
         for (int64_t i = 0; i < n; i++)
@@ -177,12 +189,14 @@ void nnb_ref_bn_backward(int64_t n, int64_t c, int64_t hw, const double *x, cons
 
 void nnb_ref_relu_forward(size_t count, const double *x, double *y) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0 ? x[i] : 0.0;
+    for (size_t i = 0; i < count; i++)
+        y[i] = x[i] > 0.0 ? x[i] : 0.0;
 }
 
 void nnb_ref_relu_backward(size_t count, const double *x, const double *dy, double *dx) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; i++) dx[i] += x[i] > 0.0 ? dy[i] : 0.0;
+    for (size_t i = 0; i < count; i++)
+        dx[i] += x[i] > 0.0 ? dy[i] : 0.0;
 }
 
 /* Index (within the (h, w) plane) of the window's first maximum. */
@@ -192,10 +206,12 @@ static int64_t window_argmax(const double *xp, int64_t h, int64_t w, int64_t r, 
     double best_v = 0.0;
     for (int64_t r1 = 0; r1 < r; r1++) {
         int64_t ih = oh * stride - pad + r1;
-        if (ih < 0 || ih >= h) continue;
+        if (ih < 0 || ih >= h)
+            continue;
         for (int64_t r2 = 0; r2 < r; r2++) {
             int64_t iw = ow * stride - pad + r2;
-            if (iw < 0 || iw >= w) continue;
+            if (iw < 0 || iw >= w)
+                continue;
             double v = xp[ih * w + iw];
             if (best < 0 || v > best_v) {
                 best = ih * w + iw;
@@ -231,14 +247,16 @@ void nnb_ref_maxpool_backward(int64_t n, int64_t c, int64_t h, int64_t w, int64_
 void nnb_ref_avgpool_forward(int64_t n, int64_t c, int64_t hw, const double *x, double *y) {
     for (int64_t p = 0; p < n * c; p++) {
         double sum = 0.0;
-        for (int64_t j = 0; j < hw; j++) sum += x[p * hw + j];
+        for (int64_t j = 0; j < hw; j++)
+            sum += x[p * hw + j];
         y[p] = sum / (double)hw;
     }
 }
 
 void nnb_ref_avgpool_backward(int64_t n, int64_t c, int64_t hw, const double *dy, double *dx) {
     for (int64_t p = 0; p < n * c; p++)
-        for (int64_t j = 0; j < hw; j++) dx[p * hw + j] += dy[p] / (double)hw;
+        for (int64_t j = 0; j < hw; j++)
+            dx[p * hw + j] += dy[p] / (double)hw;
 }
 
 void nnb_ref_linear_forward(int64_t n, int64_t in, int64_t out, const double *x, const double *w, const double *b,
@@ -247,7 +265,8 @@ void nnb_ref_linear_forward(int64_t n, int64_t in, int64_t out, const double *x,
     for (int64_t i = 0; i < n; i++)
         for (int64_t o = 0; o < out; o++) {
             double acc = b[o];
-            for (int64_t j = 0; j < in; j++) acc += x[i * in + j] * w[o * in + j];
+            for (int64_t j = 0; j < in; j++)
+                acc += x[i * in + j] * w[o * in + j];
             y[i * out + o] = acc;
         }
 }
@@ -258,15 +277,18 @@ void nnb_ref_linear_backward(int64_t n, int64_t in, int64_t out, const double *x
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < n; i++)
             for (int64_t o = 0; o < out; o++)
-                for (int64_t j = 0; j < in; j++) dx[i * in + j] += dy[i * out + o] * w[o * in + j];
+                for (int64_t j = 0; j < in; j++)
+                    dx[i * in + j] += dy[i * out + o] * w[o * in + j];
     }
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < out; o++) {
         double bsum = 0.0;
-        for (int64_t j = 0; j < in; j++) dw[o * in + j] = 0.0;
+        for (int64_t j = 0; j < in; j++)
+            dw[o * in + j] = 0.0;
         for (int64_t i = 0; i < n; i++) {
             bsum += dy[i * out + o];
-            for (int64_t j = 0; j < in; j++) dw[o * in + j] += dy[i * out + o] * x[i * in + j];
+            for (int64_t j = 0; j < in; j++)
+                dw[o * in + j] += dy[i * out + o] * x[i * in + j];
         }
         db[o] = bsum;
     }
@@ -274,14 +296,16 @@ void nnb_ref_linear_backward(int64_t n, int64_t in, int64_t out, const double *x
 
 void nnb_ref_accumulate(size_t count, const double *src, double *dst) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; i++) dst[i] += src[i];
+    for (size_t i = 0; i < count; i++)
+        dst[i] += src[i];
 }
 
 /* ---- whole network ---- */
 
 static double *alloc_doubles(size_t n) {
     size_t bytes;
-    if (nnb_mul_size(&bytes, n, sizeof(double))) return NULL;
+    if (nnb_mul_size(&bytes, n, sizeof(double)))
+        return NULL;
     return nnb_alloc_bytes(bytes);
 }
 
@@ -297,29 +321,36 @@ int nnb_cnn_ref_net_create(nnb_cnn_ref_net *net, const nnb_resnet_arch *a, char 
     net->acts = calloc((size_t)a->num_acts, sizeof *net->acts);
     net->dacts = calloc((size_t)a->num_acts, sizeof *net->dacts);
     net->bn_offset = calloc((size_t)a->num_layers, sizeof *net->bn_offset);
-    if (!net->params || !net->grads || !net->acts || !net->dacts || !net->bn_offset) goto oom;
+    if (!net->params || !net->grads || !net->acts || !net->dacts || !net->bn_offset)
+        goto oom;
     for (int i = 0; i < a->num_acts; i++) {
         size_t count = nnb_resnet_shape_count(a->acts[i]);
-        if (count == 0) goto oom;
+        if (count == 0)
+            goto oom;
         net->acts[i] = alloc_doubles(count);
         net->dacts[i] = alloc_doubles(count);
-        if (!net->acts[i] || !net->dacts[i]) goto oom;
+        if (!net->acts[i] || !net->dacts[i])
+            goto oom;
     }
     size_t save = 0, work = 1;
     for (int i = 0; i < a->num_layers; i++) {
         const nnb_resnet_layer *l = &a->layers[i];
         net->bn_offset[i] = save;
-        if (l->op == NNB_RESNET_BN) save += 2 * (size_t)l->out.c;
+        if (l->op == NNB_RESNET_BN)
+            save += 2 * (size_t)l->out.c;
         if (l->op == NNB_RESNET_CONV) {
             nnb_conv_dims d = layer_conv_dims(l);
             size_t need = nnb_ref_conv_work_size(&d);
-            if (need == 0) goto oom;
-            if (need > work) work = need;
+            if (need == 0)
+                goto oom;
+            if (need > work)
+                work = need;
         }
     }
     net->bn_save = alloc_doubles(save ? save : 1);
     net->conv_work = alloc_doubles(work);
-    if (!net->bn_save || !net->conv_work) goto oom;
+    if (!net->bn_save || !net->conv_work)
+        goto oom;
     return 0;
 oom:
     nnb_cnn_ref_net_free(net);
@@ -328,11 +359,14 @@ oom:
 }
 
 void nnb_cnn_ref_net_free(nnb_cnn_ref_net *net) {
-    if (!net) return;
+    if (!net)
+        return;
     if (net->arch && net->acts)
-        for (int i = 0; i < net->arch->num_acts; i++) nnb_free(net->acts[i]);
+        for (int i = 0; i < net->arch->num_acts; i++)
+            nnb_free(net->acts[i]);
     if (net->arch && net->dacts)
-        for (int i = 0; i < net->arch->num_acts; i++) nnb_free(net->dacts[i]);
+        for (int i = 0; i < net->arch->num_acts; i++)
+            nnb_free(net->dacts[i]);
     free(net->acts);
     free(net->dacts);
     nnb_free(net->params);
@@ -390,7 +424,8 @@ void nnb_cnn_ref_net_forward(nnb_cnn_ref_net *net) {
 
 void nnb_cnn_ref_net_backward(nnb_cnn_ref_net *net, const double *grad_logits) {
     const nnb_resnet_arch *a = net->arch;
-    for (int i = 0; i < a->num_acts; i++) memset(net->dacts[i], 0, nnb_resnet_shape_count(a->acts[i]) * sizeof(double));
+    for (int i = 0; i < a->num_acts; i++)
+        memset(net->dacts[i], 0, nnb_resnet_shape_count(a->acts[i]) * sizeof(double));
     memset(net->grads, 0, a->param_floats * sizeof(double));
     memcpy(net->dacts[a->num_acts - 1], grad_logits, nnb_resnet_shape_count(a->acts[a->num_acts - 1]) * sizeof(double));
     for (int li = a->num_layers - 1; li >= 0; li--) {

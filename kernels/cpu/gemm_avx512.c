@@ -127,8 +127,8 @@ void nnb_gemm_kernel_12x32_avx512(int64_t kc, const float *a0, const float *a1, 
         _mm_prefetch((const char *)(C + (int64_t)r * ldc + 16), _MM_HINT_T0);
     }
     ACC12(0)
-    ACC12(1) ACC12(2) ACC12(3) ACC12(4) ACC12(5) ACC12(6) ACC12(7) ACC12(8) ACC12(9) ACC12(10) ACC12(11)
-        const float *bp = Bp;
+    ACC12(1)
+    ACC12(2) ACC12(3) ACC12(4) ACC12(5) ACC12(6) ACC12(7) ACC12(8) ACC12(9) ACC12(10) ACC12(11) const float *bp = Bp;
     if (lo == 8)
         for (int64_t k = 0; k < kc; k++)
             K_STEP12(8);
@@ -143,16 +143,18 @@ void nnb_gemm_kernel_12x32_avx512(int64_t kc, const float *a0, const float *a1, 
         bias1 = _mm512_maskz_loadu_ps(k1, bias + 16);
     }
     ROW_STORE12(0)
-    ROW_STORE12(1) ROW_STORE12(2) ROW_STORE12(3) ROW_STORE12(4) ROW_STORE12(5) ROW_STORE12(6) ROW_STORE12(7)
-        ROW_STORE12(8) ROW_STORE12(9) ROW_STORE12(10) ROW_STORE12(11)
+    ROW_STORE12(1)
+    ROW_STORE12(2) ROW_STORE12(3) ROW_STORE12(4) ROW_STORE12(5) ROW_STORE12(6) ROW_STORE12(7) ROW_STORE12(8)
+        ROW_STORE12(9) ROW_STORE12(10) ROW_STORE12(11)
 }
 
 #define CHAIN_INIT(i) __m512 f##i = _mm512_set1_ps(1e-3f * (float)(i));
 #define CHAIN_STEP(i) f##i = _mm512_fmadd_ps(f##i, x, y);
 #define CHAINS(X)                                                                                                      \
     X(0)                                                                                                               \
-    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20)     \
-        X(21) X(22) X(23)
+    X(1)                                                                                                               \
+    X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21)    \
+        X(22) X(23)
 float nnb_fma_chains_avx512(int64_t n) {
     const __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-4f);
     CHAINS(CHAIN_INIT)

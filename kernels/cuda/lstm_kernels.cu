@@ -10,12 +10,9 @@
 
 extern "C" const char *nnb_cell_variant_kernels(nnb_cell_variant v) {
     switch (v) {
-    case NNB_CELL_TE:
-        return "nnb_lstm_fwd_te_kernel/nnb_lstm_bwd_te_kernel";
-    case NNB_CELL_OLD:
-        return "nnb_lstm_fwd_old_kernel/nnb_lstm_bwd_old_kernel";
-    default:
-        return "nnb_pointwise_kernel (one launch per op)";
+    case NNB_CELL_TE: return "nnb_lstm_fwd_te_kernel/nnb_lstm_bwd_te_kernel";
+    case NNB_CELL_OLD: return "nnb_lstm_fwd_old_kernel/nnb_lstm_bwd_old_kernel";
+    default: return "nnb_pointwise_kernel (one launch per op)";
     }
 }
 

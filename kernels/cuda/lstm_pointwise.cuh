@@ -163,20 +163,13 @@ NNB_KERNEL void nnb_ln_cell_gates_bwd_kernel(const float *acts, const float *c_p
 
 NNB_DEVICE float nnb_pw_apply(int op, float a, float b) {
     switch (op) {
-    case NNB_PW_ADD:
-        return a + b;
-    case NNB_PW_MUL:
-        return a * b;
-    case NNB_PW_SIGMOID:
-        return nnb_sigmoidf(a);
-    case NNB_PW_TANH:
-        return nnb_tanhf(a);
-    case NNB_PW_SIGMOID_BWD:
-        return a * b * (1.0f - b);
-    case NNB_PW_TANH_BWD:
-        return a * (1.0f - b * b);
-    default:
-        return a;
+    case NNB_PW_ADD: return a + b;
+    case NNB_PW_MUL: return a * b;
+    case NNB_PW_SIGMOID: return nnb_sigmoidf(a);
+    case NNB_PW_TANH: return nnb_tanhf(a);
+    case NNB_PW_SIGMOID_BWD: return a * b * (1.0f - b);
+    case NNB_PW_TANH_BWD: return a * (1.0f - b * b);
+    default: return a;
     }
 }
 

@@ -23,7 +23,8 @@ static int64_t conv_out_size(int64_t in, int k, int stride, int pad) { return (i
 
 size_t nnb_resnet_shape_count(nnb_resnet_shape s) {
     size_t nc, hw, total;
-    if (s.n < 0 || s.c < 0 || s.h < 0 || s.w < 0) return 0;
+    if (s.n < 0 || s.c < 0 || s.h < 0 || s.w < 0)
+        return 0;
     if (nnb_mul_size(&nc, (size_t)s.n, (size_t)s.c) || nnb_mul_size(&hw, (size_t)s.h, (size_t)s.w) ||
         nnb_mul_size(&total, nc, hw))
         return 0;
@@ -66,7 +67,8 @@ static void add_param(builder *b, int layer, const char *module, const char *suf
     }
     p->offset = a->param_floats;
     a->param_floats += p->count;
-    if (p->learnable) a->num_weights += (int64_t)p->count;
+    if (p->learnable)
+        a->num_weights += (int64_t)p->count;
 }
 
 /* Appends a layer reading src (and src2) and writing a new activation of shape out; returns the layer. */
@@ -96,7 +98,8 @@ static int conv(builder *b, const char *name, int src, int64_t out_c, int k, int
     nnb_resnet_shape in = b->a->acts[src];
     nnb_resnet_shape out = {in.n, out_c, conv_out_size(in.h, k, stride, pad), conv_out_size(in.w, k, stride, pad)};
     nnb_resnet_layer *l = add_layer(b, NNB_RESNET_CONV, name, src, -1, out);
-    if (!l) return 0;
+    if (!l)
+        return 0;
     l->kernel = k;
     l->stride = stride;
     l->pad = pad;
@@ -111,7 +114,8 @@ static int conv(builder *b, const char *name, int src, int64_t out_c, int k, int
 static int bn(builder *b, const char *name, int src) {
     nnb_resnet_shape s = b->a->acts[src];
     nnb_resnet_layer *l = add_layer(b, NNB_RESNET_BN, name, src, -1, s);
-    if (!l) return 0;
+    if (!l)
+        return 0;
     int layer = b->a->num_layers - 1;
     l->param = b->a->num_params;
     l->param_count = 4;
@@ -132,7 +136,8 @@ static int maxpool(builder *b, const char *name, int src) {
     nnb_resnet_shape in = b->a->acts[src];
     nnb_resnet_shape out = {in.n, in.c, conv_out_size(in.h, 3, 2, 1), conv_out_size(in.w, 3, 2, 1)};
     nnb_resnet_layer *l = add_layer(b, NNB_RESNET_MAXPOOL, name, src, -1, out);
-    if (!l) return 0;
+    if (!l)
+        return 0;
     l->kernel = 3;
     l->stride = 2;
     l->pad = 1;
@@ -150,7 +155,8 @@ static int fc(builder *b, const char *name, int src) {
     nnb_resnet_shape in = b->a->acts[src];
     nnb_resnet_shape out = {in.n, NNB_RESNET_CLASSES, 1, 1};
     nnb_resnet_layer *l = add_layer(b, NNB_RESNET_FC, name, src, -1, out);
-    if (!l) return 0;
+    if (!l)
+        return 0;
     int layer = b->a->num_layers - 1;
     l->param = b->a->num_params;
     l->param_count = 2;
@@ -164,7 +170,8 @@ static int fc(builder *b, const char *name, int src) {
 /* Shortcut of a block: its input, or downsample.0 (conv1x1 stride s) + downsample.1 (bn). */
 static int shortcut(builder *b, const char *prefix, int src, int64_t out_c, int stride) {
     nnb_resnet_shape in = b->a->acts[src];
-    if (stride == 1 && in.c == out_c) return src;
+    if (stride == 1 && in.c == out_c)
+        return src;
     char name[NNB_RESNET_NAME_MAX];
     snprintf(name, sizeof name, "%s.downsample.0", prefix);
     int t = conv(b, name, src, out_c, 1, stride, 0);
@@ -204,31 +211,39 @@ static int bottleneck(builder *b, const char *prefix, int src, int64_t planes, i
 #undef NAME
 
 int nnb_resnet_depth_from_name(const char *name) {
-    if (!name) return 0;
-    if (!strncmp(name, "resnet18", 8)) return 18;
-    if (!strncmp(name, "resnet50", 8)) return 50;
+    if (!name)
+        return 0;
+    if (!strncmp(name, "resnet18", 8))
+        return 18;
+    if (!strncmp(name, "resnet50", 8))
+        return 50;
     return 0;
 }
 
 /* Side of the smallest (layer4) feature maps for input side S. */
 static int64_t final_map_side(int64_t s) {
-    s = conv_out_size(s, 7, 2, 3);                                         /* conv1 */
-    s = conv_out_size(s, 3, 2, 1);                                         /* maxpool */
-    for (int stage = 1; stage < 4; stage++) s = conv_out_size(s, 3, 2, 1); /* layer2..4 first blocks */
+    s = conv_out_size(s, 7, 2, 3); /* conv1 */
+    s = conv_out_size(s, 3, 2, 1); /* maxpool */
+    for (int stage = 1; stage < 4; stage++)
+        s = conv_out_size(s, 3, 2, 1); /* layer2..4 first blocks */
     return s;
 }
 
 int64_t nnb_resnet_min_image_size(int depth, int64_t batch) {
-    if ((depth != 18 && depth != 50) || batch < 1) return -1;
+    if ((depth != 18 && depth != 50) || batch < 1)
+        return -1;
     /* Maps only shrink along the network, so the layer4 BN is the binding one. */
     for (int64_t s = 1;; s++)
-        if (batch * final_map_side(s) * final_map_side(s) >= 2) return s;
+        if (batch * final_map_side(s) * final_map_side(s) >= 2)
+            return s;
 }
 
 int nnb_resnet_arch_build(nnb_resnet_arch *a, int depth, int64_t batch, int64_t image_size, char *err, size_t err_len) {
     memset(a, 0, sizeof *a);
-    if (depth != 18 && depth != 50) return nnb_fail(err, err_len, "resnet: depth %d not supported (18 or 50)", depth);
-    if (batch < 1) return nnb_fail(err, err_len, "resnet: batch %lld must be >= 1", (long long)batch);
+    if (depth != 18 && depth != 50)
+        return nnb_fail(err, err_len, "resnet: depth %d not supported (18 or 50)", depth);
+    if (batch < 1)
+        return nnb_fail(err, err_len, "resnet: batch %lld must be >= 1", (long long)batch);
     int64_t min_s = nnb_resnet_min_image_size(depth, batch);
     if (image_size < min_s)
         return nnb_fail(err, err_len,
@@ -281,13 +296,15 @@ int nnb_resnet_arch_build(nnb_resnet_arch *a, int depth, int64_t batch, int64_t 
         nnb_resnet_arch_free(a);
         return nnb_fail(err, err_len, "resnet%d: architecture table overflow (internal)", depth);
     }
-    for (int i = 0; i < a->num_layers; i++) a->forward_flops += a->layers[i].fwd_flops;
+    for (int i = 0; i < a->num_layers; i++)
+        a->forward_flops += a->layers[i].fwd_flops;
     a->backward_flops = 2.0 * a->forward_flops;
     return 0;
 }
 
 void nnb_resnet_arch_free(nnb_resnet_arch *a) {
-    if (!a) return;
+    if (!a)
+        return;
     free(a->layers);
     free(a->acts);
     free(a->params);
@@ -296,12 +313,14 @@ void nnb_resnet_arch_free(nnb_resnet_arch *a) {
 
 int nnb_resnet_find_param(const nnb_resnet_arch *a, const char *name) {
     for (int i = 0; i < a->num_params; i++)
-        if (!strcmp(a->params[i].name, name)) return i;
+        if (!strcmp(a->params[i].name, name))
+            return i;
     return -1;
 }
 
 static void fill_constant(float *dst, size_t n, float v) {
-    for (size_t i = 0; i < n; i++) dst[i] = v;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = v;
 }
 
 void nnb_resnet_init_param(const nnb_resnet_arch *a, int index, float *dst, uint64_t seed) {
@@ -311,7 +330,8 @@ void nnb_resnet_init_param(const nnb_resnet_arch *a, int index, float *dst, uint
         /* Kaiming normal, mode fan_out, ReLU gain sqrt(2): fan_out = out_c * k * k. */
         float std = (float)sqrt(2.0 / (double)(p->shape[0] * p->shape[2] * p->shape[3]));
         nnb_fill_normal(dst, p->count, seed, p->name);
-        for (size_t i = 0; i < p->count; i++) dst[i] *= std;
+        for (size_t i = 0; i < p->count; i++)
+            dst[i] *= std;
         break;
     }
     case NNB_RESNET_BN_WEIGHT:
@@ -330,7 +350,8 @@ void nnb_resnet_init_param(const nnb_resnet_arch *a, int index, float *dst, uint
 }
 
 void nnb_resnet_init_params(const nnb_resnet_arch *a, float *dst, uint64_t seed) {
-    for (int i = 0; i < a->num_params; i++) nnb_resnet_init_param(a, i, dst + a->params[i].offset, seed);
+    for (int i = 0; i < a->num_params; i++)
+        nnb_resnet_init_param(a, i, dst + a->params[i].offset, seed);
 }
 
 void nnb_resnet_init_input(const nnb_resnet_arch *a, float *x, uint64_t seed) {

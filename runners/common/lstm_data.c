@@ -6,8 +6,7 @@
 
 enum { MAX_VIEWS_PER_LAYER = 4 };
 
-static void set_view(nnb_tensor *t, const char *name, const void *data, int ndim, int64_t d0,
-                     int64_t d1, int64_t d2) {
+static void set_view(nnb_tensor *t, const char *name, const void *data, int ndim, int64_t d0, int64_t d1, int64_t d2) {
     memset(t, 0, sizeof *t);
     t->name = name;
     t->dtype = NNB_F32;
@@ -24,8 +23,7 @@ static int alloc_all(nnb_lstm_data *d, char *err, size_t err_len) {
     size_t tbi, tbh, lbh, g4h;
     if (nnb_mul_size3(&tbi, (size_t)d->T, (size_t)d->B, (size_t)d->I) ||
         nnb_mul_size3(&tbh, (size_t)d->T, (size_t)d->B, (size_t)d->H) ||
-        nnb_mul_size3(&lbh, (size_t)d->L, (size_t)d->B, (size_t)d->H) ||
-        nnb_mul_size(&g4h, 4, (size_t)d->H))
+        nnb_mul_size3(&lbh, (size_t)d->L, (size_t)d->B, (size_t)d->H) || nnb_mul_size(&g4h, 4, (size_t)d->H))
         return nnb_fail(err, err_len, "LSTM buffer sizes overflow size_t");
     d->x = nnb_alloc_floats(tbi);
     d->dx = nnb_alloc_floats(tbi);
@@ -39,7 +37,8 @@ static int alloc_all(nnb_lstm_data *d, char *err, size_t err_len) {
     d->dcx = nnb_alloc_floats(lbh);
     float ***arrays[] = {&d->w_ih, &d->w_hh, &d->b_ih, &d->b_hh, &d->dw_ih, &d->dw_hh, &d->db_ih, &d->db_hh};
     for (size_t a = 0; a < sizeof arrays / sizeof *arrays; a++)
-        if (!(*arrays[a] = alloc_layer_array(d->L))) return nnb_fail(err, err_len, "out of memory");
+        if (!(*arrays[a] = alloc_layer_array(d->L)))
+            return nnb_fail(err, err_len, "out of memory");
     for (int64_t k = 0; k < d->L; k++) {
         size_t wih, whh;
         if (nnb_mul_size(&wih, g4h, (size_t)nnb_lstm_layer_input(d, k)) || nnb_mul_size(&whh, g4h, (size_t)d->H))
@@ -52,8 +51,8 @@ static int alloc_all(nnb_lstm_data *d, char *err, size_t err_len) {
         d->b_hh[k] = nnb_alloc_floats(g4h);
         d->db_ih[k] = nnb_alloc_floats(g4h);
         d->db_hh[k] = nnb_alloc_floats(g4h);
-        if (!d->w_ih[k] || !d->dw_ih[k] || !d->w_hh[k] || !d->dw_hh[k] || !d->b_ih[k] || !d->b_hh[k] ||
-            !d->db_ih[k] || !d->db_hh[k])
+        if (!d->w_ih[k] || !d->dw_ih[k] || !d->w_hh[k] || !d->dw_hh[k] || !d->b_ih[k] || !d->b_hh[k] || !d->db_ih[k] ||
+            !d->db_hh[k])
             return nnb_fail(err, err_len, "out of memory for layer %lld weights", (long long)k);
     }
     if (!d->x || !d->dx || !d->y || !d->grad_y || !d->hx || !d->cx || !d->hy || !d->cy || !d->dhx || !d->dcx)
@@ -68,7 +67,8 @@ static void draw_lengths(nnb_lstm_data *d, uint64_t seed) {
     d->T = 0;
     for (int64_t b = 0; b < d->B; b++) {
         d->lengths[b] = NNB_VL_MIN_LENGTH + (int64_t)(nnb_rng_next_u64(&r) % span);
-        if (d->lengths[b] > d->T) d->T = d->lengths[b];
+        if (d->lengths[b] > d->T)
+            d->T = d->lengths[b];
     }
 }
 
@@ -76,7 +76,8 @@ static void draw_lengths(nnb_lstm_data *d, uint64_t seed) {
 static void mask_beyond_lengths(const nnb_lstm_data *d, float *a, int64_t W) {
     for (int64_t t = 0; t < d->T; t++)
         for (int64_t b = 0; b < d->B; b++)
-            if (t >= d->lengths[b]) memset(a + ((size_t)t * d->B + b) * W, 0, sizeof(float) * (size_t)W);
+            if (t >= d->lengths[b])
+                memset(a + ((size_t)t * d->B + b) * W, 0, sizeof(float) * (size_t)W);
 }
 
 static void fill_inputs(nnb_lstm_data *d, uint64_t seed) {
@@ -114,7 +115,8 @@ static void build_views(nnb_lstm_data *d) {
     int nm = 0;
     for (int64_t k = 0; k < L; k++) {
         const char *fmt[] = {"w_ih_l%lld", "w_hh_l%lld", "b_ih_l%lld", "b_hh_l%lld"};
-        for (int f = 0; f < 4; f++) snprintf(d->names[nm + f], 32, fmt[f], (long long)k);
+        for (int f = 0; f < 4; f++)
+            snprintf(d->names[nm + f], 32, fmt[f], (long long)k);
         set_view(&p[n++], d->names[nm], d->w_ih[k], 2, 4 * H, nnb_lstm_layer_input(d, k), 0);
         set_view(&p[n++], d->names[nm + 1], d->w_hh[k], 2, 4 * H, H, 0);
         set_view(&p[n++], d->names[nm + 2], d->b_ih[k], 1, 4 * H, 0, 0);
@@ -138,7 +140,8 @@ static void build_views(nnb_lstm_data *d) {
     set_view(&o[n++], "dcx", d->dcx, 3, L, B, H);
     for (int64_t k = 0; k < L; k++) {
         const char *fmt[] = {"dw_ih_l%lld", "dw_hh_l%lld", "db_ih_l%lld", "db_hh_l%lld"};
-        for (int f = 0; f < 4; f++) snprintf(d->names[nm + f], 32, fmt[f], (long long)k);
+        for (int f = 0; f < 4; f++)
+            snprintf(d->names[nm + f], 32, fmt[f], (long long)k);
         set_view(&o[n++], d->names[nm], d->dw_ih[k], 2, 4 * H, nnb_lstm_layer_input(d, k), 0);
         set_view(&o[n++], d->names[nm + 1], d->dw_hh[k], 2, 4 * H, H, 0);
         set_view(&o[n++], d->names[nm + 2], d->db_ih[k], 1, 4 * H, 0, 0);
@@ -148,8 +151,8 @@ static void build_views(nnb_lstm_data *d) {
     d->output_count = n;
 }
 
-int nnb_lstm_data_init(nnb_lstm_data *d, const nnb_config *cfg, int variable, int64_t num_layers,
-                       char *err, size_t err_len) {
+int nnb_lstm_data_init(nnb_lstm_data *d, const nnb_config *cfg, int variable, int64_t num_layers, char *err,
+                       size_t err_len) {
     memset(d, 0, sizeof *d);
     d->B = cfg->mini_batch;
     d->I = cfg->input_size;
@@ -161,30 +164,37 @@ int nnb_lstm_data_init(nnb_lstm_data *d, const nnb_config *cfg, int variable, in
         return nnb_fail(err, err_len, "LSTM sizes must be positive");
     if (variable) {
         d->lengths = (int64_t *)nnb_alloc_bytes(sizeof(int64_t) * (size_t)d->B);
-        if (!d->lengths) return nnb_fail(err, err_len, "out of memory");
+        if (!d->lengths)
+            return nnb_fail(err, err_len, "out of memory");
         draw_lengths(d, cfg->seed);
     }
     size_t views = 8 + MAX_VIEWS_PER_LAYER * (size_t)d->L;
     d->param_views = (nnb_tensor *)nnb_alloc_bytes(sizeof(nnb_tensor) * views);
     d->output_views = (nnb_tensor *)nnb_alloc_bytes(sizeof(nnb_tensor) * views);
     d->names = (char(*)[32])nnb_alloc_bytes(32 * 8 * (size_t)d->L);
-    if (!d->param_views || !d->output_views || !d->names) return nnb_fail(err, err_len, "out of memory");
-    if (alloc_all(d, err, err_len)) return -1;
+    if (!d->param_views || !d->output_views || !d->names)
+        return nnb_fail(err, err_len, "out of memory");
+    if (alloc_all(d, err, err_len))
+        return -1;
     fill_inputs(d, cfg->seed);
     build_views(d);
     return 0;
 }
 
 void nnb_lstm_data_free(nnb_lstm_data *d) {
-    if (!d) return;
+    if (!d)
+        return;
     float **arrays[] = {d->w_ih, d->w_hh, d->b_ih, d->b_hh, d->dw_ih, d->dw_hh, d->db_ih, d->db_hh};
     for (size_t a = 0; a < sizeof arrays / sizeof *arrays; a++) {
-        if (!arrays[a]) continue;
-        for (int64_t k = 0; k < d->L; k++) nnb_free(arrays[a][k]);
+        if (!arrays[a])
+            continue;
+        for (int64_t k = 0; k < d->L; k++)
+            nnb_free(arrays[a][k]);
         nnb_free(arrays[a]);
     }
     float *flat[] = {d->x, d->dx, d->y, d->grad_y, d->hx, d->cx, d->hy, d->cy, d->dhx, d->dcx};
-    for (size_t a = 0; a < sizeof flat / sizeof *flat; a++) nnb_free(flat[a]);
+    for (size_t a = 0; a < sizeof flat / sizeof *flat; a++)
+        nnb_free(flat[a]);
     nnb_free(d->lengths);
     nnb_free(d->param_views);
     nnb_free(d->output_views);
@@ -226,7 +236,8 @@ nnb_tensor_list nnb_lstm_data_outputs(const nnb_lstm_data *d) {
 double nnb_lstm_forward_flops(const nnb_lstm_data *d) {
     double steps = 0; /* sequence-steps summed over the batch */
     if (d->variable)
-        for (int64_t b = 0; b < d->B; b++) steps += (double)d->lengths[b];
+        for (int64_t b = 0; b < d->B; b++)
+            steps += (double)d->lengths[b];
     else
         steps = (double)d->T * (double)d->B;
     double flops = 0;

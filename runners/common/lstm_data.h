@@ -30,19 +30,19 @@ typedef struct nnb_lstm_data {
     int64_t *lengths; /* (B) variable-length only, else NULL */
 
     /* inputs and parameters */
-    float *x;              /* (T, B, I) */
-    float *hx, *cx;        /* (L, B, H) */
-    float **w_ih, **w_hh;  /* [L] of (4H, in_l) and (4H, H); in_0 = I, else H */
-    float **b_ih, **b_hh;  /* [L] of (4H) */
-    float *grad_y;         /* (T, B, H) upstream gradient of y */
+    float *x;             /* (T, B, I) */
+    float *hx, *cx;       /* (L, B, H) */
+    float **w_ih, **w_hh; /* [L] of (4H, in_l) and (4H, H); in_0 = I, else H */
+    float **b_ih, **b_hh; /* [L] of (4H) */
+    float *grad_y;        /* (T, B, H) upstream gradient of y */
 
     /* outputs and gradients, written by runners */
-    float *y;                /* (T, B, H) */
-    float *hy, *cy;          /* (L, B, H) */
-    float *dx;               /* (T, B, I) */
-    float *dhx, *dcx;        /* (L, B, H) */
-    float **dw_ih, **dw_hh;  /* as w_ih, w_hh */
-    float **db_ih, **db_hh;  /* as b_ih */
+    float *y;               /* (T, B, H) */
+    float *hy, *cy;         /* (L, B, H) */
+    float *dx;              /* (T, B, I) */
+    float *dhx, *dcx;       /* (L, B, H) */
+    float **dw_ih, **dw_hh; /* as w_ih, w_hh */
+    float **db_ih, **db_hh; /* as b_ih */
 
     /* tensor views handed to the driver */
     nnb_tensor *param_views;
@@ -54,8 +54,8 @@ typedef struct nnb_lstm_data {
 
 /* Allocates and fills everything from cfg (and cfg->seed). num_layers < 1 means
  * cfg->num_layers. Returns 0, or -1 with a message (size overflow, no memory). */
-int nnb_lstm_data_init(nnb_lstm_data *d, const nnb_config *cfg, int variable, int64_t num_layers,
-                       char *err, size_t err_len);
+int nnb_lstm_data_init(nnb_lstm_data *d, const nnb_config *cfg, int variable, int64_t num_layers, char *err,
+                       size_t err_len);
 void nnb_lstm_data_free(nnb_lstm_data *d);
 
 /* Zero every output and gradient buffer. */
@@ -63,9 +63,7 @@ void nnb_lstm_data_zero_outputs(nnb_lstm_data *d);
 void nnb_lstm_data_zero_grads(nnb_lstm_data *d);
 
 /* Input width of layer k. */
-static inline int64_t nnb_lstm_layer_input(const nnb_lstm_data *d, int64_t k) {
-    return k == 0 ? d->I : d->H;
-}
+static inline int64_t nnb_lstm_layer_input(const nnb_lstm_data *d, int64_t k) { return k == 0 ? d->I : d->H; }
 
 /* Views for nnb_runner_desc.params / .outputs. */
 nnb_tensor_list nnb_lstm_data_params(const nnb_lstm_data *d);

@@ -43,12 +43,14 @@ float nnb_rng_normal(nnb_rng *rng) {
 
 void nnb_fill_uniform(float *dst, size_t n, uint64_t seed, const char *name, float lo, float hi) {
     nnb_rng r = nnb_rng_for(seed, name);
-    for (size_t i = 0; i < n; i++) dst[i] = lo + (hi - lo) * nnb_rng_uniform(&r);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = lo + (hi - lo) * nnb_rng_uniform(&r);
 }
 
 void nnb_fill_normal(float *dst, size_t n, uint64_t seed, const char *name) {
     nnb_rng r = nnb_rng_for(seed, name);
-    for (size_t i = 0; i < n; i++) dst[i] = nnb_rng_normal(&r);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = nnb_rng_normal(&r);
 }
 
 void nnb_dropout_mask(float *mask, size_t n, uint64_t seed, int layer, float p) {
@@ -56,33 +58,40 @@ void nnb_dropout_mask(float *mask, size_t n, uint64_t seed, int layer, float p) 
     snprintf(name, sizeof name, "dropout_l%d", layer);
     nnb_rng r = nnb_rng_for(seed, name);
     const float keep_scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) mask[i] = nnb_rng_uniform(&r) >= p ? keep_scale : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        mask[i] = nnb_rng_uniform(&r) >= p ? keep_scale : 0.0f;
 }
 
 int nnb_mul_size(size_t *out, size_t a, size_t b) {
-    if (a != 0 && b > SIZE_MAX / a) return -1;
+    if (a != 0 && b > SIZE_MAX / a)
+        return -1;
     *out = a * b;
     return 0;
 }
 
 int nnb_mul_size3(size_t *out, size_t a, size_t b, size_t c) {
     size_t ab;
-    if (nnb_mul_size(&ab, a, b)) return -1;
+    if (nnb_mul_size(&ab, a, b))
+        return -1;
     return nnb_mul_size(out, ab, c);
 }
 
 void *nnb_alloc_bytes(size_t bytes) {
     size_t rounded = (bytes + 63) / 64 * 64;
-    if (rounded < bytes) return NULL;
-    if (rounded == 0) rounded = 64;
+    if (rounded < bytes)
+        return NULL;
+    if (rounded == 0)
+        rounded = 64;
     void *p = aligned_alloc(64, rounded);
-    if (p) memset(p, 0, rounded);
+    if (p)
+        memset(p, 0, rounded);
     return p;
 }
 
 float *nnb_alloc_floats(size_t n) {
     size_t bytes;
-    if (nnb_mul_size(&bytes, n, sizeof(float))) return NULL;
+    if (nnb_mul_size(&bytes, n, sizeof(float)))
+        return NULL;
     return (float *)nnb_alloc_bytes(bytes);
 }
 
@@ -99,7 +108,8 @@ int nnb_fail(char *err, size_t err_len, const char *fmt, ...) {
 }
 
 void nnb_set_threads(int threads) {
-    if (threads < 1) threads = 1;
+    if (threads < 1)
+        threads = 1;
 #ifdef _OPENMP
     omp_set_num_threads(threads);
 #endif
@@ -113,11 +123,13 @@ void nnb_set_threads(int threads) {
                    {"libmkl_rt.so", "mkl_set_num_threads"}};
     for (size_t i = 0; i < sizeof setters / sizeof *setters; i++) {
         void *lib = dlopen(setters[i].lib, RTLD_NOW | RTLD_NOLOAD);
-        if (!lib) continue;
+        if (!lib)
+            continue;
         void (*f)(int);
         void *sym = dlsym(lib, setters[i].fn);
         memcpy(&f, &sym, sizeof f);
-        if (f) f(threads);
+        if (f)
+            f(threads);
         dlclose(lib);
     }
 }

@@ -40,10 +40,16 @@ static void destroy(void *model) { (void)model; }
 #define NAME "broken"
 #endif
 
-__attribute__((unused)) static const nnb_runner_desc runners[] = {{.struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP,
-                                           .device = NNB_DEVICE_CPU, .description = "broken test plugin",
-                                           .create = never_create, .forward = nothing, .params = no_tensors,
-                                           .outputs = no_tensors, .destroy = destroy}};
+__attribute__((unused)) static const nnb_runner_desc runners[] = {{.struct_size = sizeof(nnb_runner_desc),
+                                                                   .name = NAME,
+                                                                   .group = GROUP,
+                                                                   .device = NNB_DEVICE_CPU,
+                                                                   .description = "broken test plugin",
+                                                                   .create = never_create,
+                                                                   .forward = nothing,
+                                                                   .params = no_tensors,
+                                                                   .outputs = no_tensors,
+                                                                   .destroy = destroy}};
 
 #if BROKEN_KIND == 2
 #define MAJOR (NNB_ABI_MAJOR + 98)
@@ -74,12 +80,14 @@ typedef struct runner_desc_1_0 {
 } runner_desc_1_0;
 
 #define OLD_RUNNER(NAME)                                                                                               \
-    {.struct_size = sizeof(runner_desc_1_0), .name = NAME, .group = NNB_GROUP_CNNS, .device = NNB_DEVICE_CPU,          \
-     .description = "built against ABI 1.0", .create = never_create, .forward = nothing, .params = no_tensors,         \
-     .outputs = no_tensors, .destroy = destroy}
+    {                                                                                                                  \
+        .struct_size = sizeof(runner_desc_1_0), .name = NAME, .group = NNB_GROUP_CNNS, .device = NNB_DEVICE_CPU,       \
+        .description = "built against ABI 1.0", .create = never_create, .forward = nothing, .params = no_tensors,      \
+        .outputs = no_tensors, .destroy = destroy                                                                      \
+    }
 static const runner_desc_1_0 old_runners[] = {OLD_RUNNER("old_minor_a"), OLD_RUNNER("old_minor_b")};
-static const nnb_plugin old_plugin = {NNB_ABI_MAJOR, 0, sizeof(nnb_plugin), "old_minor", 2,
-                                      (const nnb_runner_desc *)(const void *)old_runners};
+static const nnb_plugin old_plugin = {NNB_ABI_MAJOR, 0, sizeof(nnb_plugin),
+                                      "old_minor",   2, (const nnb_runner_desc *)(const void *)old_runners};
 NNB_DEFINE_PLUGIN(old_plugin)
 #elif BROKEN_KIND == 1
 NNB_EXPORT const nnb_plugin *some_other_symbol(void);

@@ -40,7 +40,8 @@ static void *create_model(const nnb_config *cfg, char *err, size_t err_len, int 
         snprintf(err, err_len, "out of memory");
         return NULL;
     }
-    for (int i = 0; i < 6; i++) m->x[i] = (float)i;
+    for (int i = 0; i < 6; i++)
+        m->x[i] = (float)i;
     view(&m->params[0], "x", m->x);
     view(&m->outputs[0], "y", m->y);
     view(&m->outputs[1], "dx", m->dx);
@@ -48,7 +49,9 @@ static void *create_model(const nnb_config *cfg, char *err, size_t err_len, int 
     return m;
 }
 
-static void *empty_create(const nnb_config *cfg, char *err, size_t err_len) { return create_model(cfg, err, err_len, 0); }
+static void *empty_create(const nnb_config *cfg, char *err, size_t err_len) {
+    return create_model(cfg, err, err_len, 0);
+}
 static void *failing_forward_create(const nnb_config *cfg, char *err, size_t err_len) {
     return create_model(cfg, err, err_len, 3);
 }
@@ -65,14 +68,16 @@ static int empty_forward(void *model, char *err, size_t err_len) {
         snprintf(err, err_len, "deliberate forward failure at call %d", m->forward_calls);
         return -1;
     }
-    for (int i = 0; i < 6; i++) m->y[i] = 2 * m->x[i];
+    for (int i = 0; i < 6; i++)
+        m->y[i] = 2 * m->x[i];
     return 0;
 }
 
 static int empty_backward(void *model, char *err, size_t err_len) {
     (void)err, (void)err_len;
     empty_model *m = model;
-    for (int i = 0; i < 6; i++) m->dx[i] = 2;
+    for (int i = 0; i < 6; i++)
+        m->dx[i] = 2;
     return 0;
 }
 
@@ -105,12 +110,13 @@ static double empty_flops(void *model) {
 
 static void empty_destroy(void *model) { free(model); }
 
-#define RUNNER(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, BACKWARD)                                 \
-    {.struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP, .device = DEVICE,       \
-     .description = DESC, .flags = FLAGS, .create = CREATE, .forward = empty_forward,              \
-     .backward = BACKWARD, .params = empty_params, .outputs = empty_outputs,                       \
-     .describe = empty_describe, .forward_flops = empty_flops, .backward_flops = empty_flops,      \
-     .destroy = empty_destroy}
+#define RUNNER(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, BACKWARD)                                                     \
+    {                                                                                                                  \
+        .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP, .device = DEVICE, .description = DESC,   \
+        .flags = FLAGS, .create = CREATE, .forward = empty_forward, .backward = BACKWARD, .params = empty_params,      \
+        .outputs = empty_outputs, .describe = empty_describe, .forward_flops = empty_flops,                            \
+        .backward_flops = empty_flops, .destroy = empty_destroy                                                        \
+    }
 
 static const nnb_runner_desc runners[] = {
     RUNNER("empty", NNB_GROUP_RNNS, NNB_DEVICE_CPU, "does nothing: measures the harness", 0, empty_create,
@@ -124,7 +130,7 @@ static const nnb_runner_desc runners[] = {
            empty_create, empty_backward),
 };
 
-static const nnb_plugin plugin = {NNB_ABI_MAJOR, NNB_ABI_MINOR, sizeof(nnb_plugin), "test_empty",
-                                  (int)(sizeof runners / sizeof *runners), runners};
+static const nnb_plugin plugin = {
+    NNB_ABI_MAJOR, NNB_ABI_MINOR, sizeof(nnb_plugin), "test_empty", (int)(sizeof runners / sizeof *runners), runners};
 
 NNB_DEFINE_PLUGIN(plugin)

@@ -43,8 +43,10 @@ static inline int row_exists(const int64_t *lengths, int64_t b, int64_t t) { ret
 /* *out = a*b*c*d elements, or -1 on overflow (all factors positive). */
 static int checked_count(size_t *out, int64_t a, int64_t b, int64_t c, int64_t d) {
     size_t ab, abc;
-    if (a < 0 || b < 0 || c < 0 || d < 0) return -1;
-    if (nnb_mul_size(&ab, (size_t)a, (size_t)b) || nnb_mul_size(&abc, ab, (size_t)c)) return -1;
+    if (a < 0 || b < 0 || c < 0 || d < 0)
+        return -1;
+    if (nnb_mul_size(&ab, (size_t)a, (size_t)b) || nnb_mul_size(&abc, ab, (size_t)c))
+        return -1;
     return nnb_mul_size(out, abc, (size_t)d);
 }
 
@@ -72,8 +74,10 @@ const char *nnb_ref_lstm_isa(void) {
 #if NNB_REF_HAVE_CLONES
     /* Same priority order as the clones' resolver. */
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return "avx512f";
-    if (__builtin_cpu_supports("avx2")) return "avx2";
+    if (__builtin_cpu_supports("avx512f"))
+        return "avx512f";
+    if (__builtin_cpu_supports("avx2"))
+        return "avx2";
 #endif
     return "baseline";
 }

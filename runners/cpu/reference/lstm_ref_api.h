@@ -32,12 +32,12 @@ typedef struct NNB_REF(nnb_ref_lstm) {
     int forward_done;
 
     /* scratch */
-    REAL *w_t;       /* (max(I, H), 4H) one transposed weight matrix */
-    REAL *bias;      /* (4H) b_ih + b_hh */
-    REAL *dgates;    /* (T, B, 4H) gradient of the pre-activations of one layer */
-    REAL *dy;        /* (T, B, H) gradient reaching one layer's output (from the layer above) */
-    REAL *dh, *dc;   /* (B, H) gradient reaching h and c of the current step */
-    REAL *dh_prev;   /* (B, H) */
+    REAL *w_t;     /* (max(I, H), 4H) one transposed weight matrix */
+    REAL *bias;    /* (4H) b_ih + b_hh */
+    REAL *dgates;  /* (T, B, 4H) gradient of the pre-activations of one layer */
+    REAL *dy;      /* (T, B, H) gradient reaching one layer's output (from the layer above) */
+    REAL *dh, *dc; /* (B, H) gradient reaching h and c of the current step */
+    REAL *dh_prev; /* (B, H) */
 } NNB_REF(nnb_ref_lstm);
 
 /* Allocate for these sizes (overflow-checked). lengths: (B) values in 1..T, or
@@ -47,11 +47,11 @@ int NNB_REF(nnb_ref_lstm_init)(NNB_REF(nnb_ref_lstm) * m, int64_t T, int64_t B, 
 void NNB_REF(nnb_ref_lstm_free)(NNB_REF(nnb_ref_lstm) * m);
 
 /* x (T, B, I), hx, cx (L, B, H) -> y (T, B, H), hy, cy (L, B, H). Saves gates and states in m. */
-void NNB_REF(nnb_ref_lstm_forward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p,
-                                   const REAL *x, const REAL *hx, const REAL *cx, REAL *y, REAL *hy, REAL *cy);
+void NNB_REF(nnb_ref_lstm_forward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p, const REAL *x,
+                                   const REAL *hx, const REAL *cx, REAL *y, REAL *hy, REAL *cy);
 
 /* After forward with the same x and p: grad_y (T, B, H) -> dx (T, B, I), dhx,
  * dcx (L, B, H) and g. Returns 0, or -1 when forward has not run. */
-int NNB_REF(nnb_ref_lstm_backward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p,
-                                   const REAL *x, const REAL *grad_y, REAL *dx, REAL *dhx, REAL *dcx,
+int NNB_REF(nnb_ref_lstm_backward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p, const REAL *x,
+                                   const REAL *grad_y, REAL *dx, REAL *dhx, REAL *dcx,
                                    const NNB_REF(nnb_ref_lstm_grads) * g);

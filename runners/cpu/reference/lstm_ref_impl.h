@@ -11,13 +11,14 @@
 
 /* y[0:n] += a * x[0:n]: contiguous on both sides, so gcc -O3 vectorises it. */
 NNB_REF_INLINE void NNB_REF(axpy)(int64_t n, REAL a, const REAL *restrict x, REAL *restrict y) {
-    for (int64_t j = 0; j < n; j++) y[j] += a * x[j];
+    for (int64_t j = 0; j < n; j++)
+        y[j] += a * x[j];
 }
 
 /* C[0:4, 0:TILE_COLS] += A[0:4, p0:p1] B[p0:p1, 0:TILE_COLS]: four rows of C share each load of a row of B, and
  * the block stays in local arrays of constant size (registers or L1) across the whole p loop. */
 NNB_REF_INLINE void NNB_REF(gemm_block_4rows)(int64_t p0, int64_t p1, const REAL *A, int64_t a_rs, int64_t a_cs,
-                                             const REAL *B, int64_t ldb, REAL *C, int64_t ldc) {
+                                              const REAL *B, int64_t ldb, REAL *C, int64_t ldc) {
     REAL c0[TILE_COLS], c1[TILE_COLS], c2[TILE_COLS], c3[TILE_COLS];
     for (int j = 0; j < TILE_COLS; j++)
         c0[j] = C[j], c1[j] = C[ldc + j], c2[j] = C[2 * ldc + j], c3[j] = C[3 * ldc + j];
@@ -61,11 +62,12 @@ static void NNB_REF(gemm)(int64_t M, int64_t N, int64_t K, const REAL *A, int64_
     for (int64_t blk = 0; blk < blocks; blk++) {
         const int64_t i0 = blk * GEMM_MB, i1 = min_i64(M, i0 + GEMM_MB);
         if (!accumulate)
-            for (int64_t i = i0; i < i1; i++) memset(C + i * ldc, 0, sizeof(REAL) * (size_t)N);
+            for (int64_t i = i0; i < i1; i++)
+                memset(C + i * ldc, 0, sizeof(REAL) * (size_t)N);
         for (int64_t p0 = 0; p0 < K; p0 += GEMM_KC)
             for (int64_t j0 = 0; j0 < N; j0 += GEMM_NC)
-                NNB_REF(gemm_tile)(i0, i1, p0, min_i64(K, p0 + GEMM_KC), j0, min_i64(N, j0 + GEMM_NC), A, a_rs, a_cs,
-                                   B, ldb, C, ldc);
+                NNB_REF(gemm_tile)
+                (i0, i1, p0, min_i64(K, p0 + GEMM_KC), j0, min_i64(N, j0 + GEMM_NC), A, a_rs, a_cs, B, ldb, C, ldc);
     }
 }
 
@@ -73,7 +75,8 @@ static void NNB_REF(gemm)(int64_t M, int64_t N, int64_t K, const REAL *A, int64_
 static void NNB_REF(transpose)(int64_t rows, int64_t cols, const REAL *src, REAL *dst) {
     NNB_OMP_FOR_IF(rows * cols >= PARALLEL_MIN_WORK)
     for (int64_t c = 0; c < cols; c++)
-        for (int64_t r = 0; r < rows; r++) dst[c * rows + r] = src[r * cols + c];
+        for (int64_t r = 0; r < rows; r++)
+            dst[c * rows + r] = src[r * cols + c];
 }
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -86,7 +89,8 @@ int NNB_REF(nnb_ref_lstm_init)(NNB_REF(nnb_ref_lstm) * m, int64_t T, int64_t B, 
     if (T < 1 || B < 1 || I < 1 || H < 1 || L < 1)
         return nnb_fail(err, err_len, "reference LSTM: sizes must be positive (T=%lld B=%lld I=%lld H=%lld L=%lld)",
                         (long long)T, (long long)B, (long long)I, (long long)H, (long long)L);
-    if (H > INT64_MAX / 4 || T == INT64_MAX) return nnb_fail(err, err_len, "reference LSTM: sizes overflow int64");
+    if (H > INT64_MAX / 4 || T == INT64_MAX)
+        return nnb_fail(err, err_len, "reference LSTM: sizes overflow int64");
     for (int64_t b = 0; lengths && b < B; b++)
         if (lengths[b] < 1 || lengths[b] > T)
             return nnb_fail(err, err_len, "reference LSTM: lengths[%lld] = %lld outside 1..T=%lld", (long long)b,
@@ -118,9 +122,11 @@ int NNB_REF(nnb_ref_lstm_init)(NNB_REF(nnb_ref_lstm) * m, int64_t T, int64_t B, 
 }
 
 void NNB_REF(nnb_ref_lstm_free)(NNB_REF(nnb_ref_lstm) * m) {
-    if (!m) return;
+    if (!m)
+        return;
     void *bufs[] = {m->lengths, m->gates, m->h, m->c, m->w_t, m->bias, m->dgates, m->dy, m->dh, m->dc, m->dh_prev};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nnb_free(bufs[i]);
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        nnb_free(bufs[i]);
     memset(m, 0, sizeof *m);
 }
 
@@ -159,8 +165,10 @@ static void NNB_REF(layer_forward)(NNB_REF(nnb_ref_lstm) * m, int64_t k, const R
     memcpy(cs, cx, sizeof(REAL) * (size_t)BH);
 
     /* Input contribution of every step at once: gates = b_ih + b_hh + in W_ih^T. */
-    for (int64_t j = 0; j < G; j++) m->bias[j] = b_ih[j] + b_hh[j];
-    for (int64_t r = 0; r < T * B; r++) memcpy(gates + r * G, m->bias, sizeof(REAL) * (size_t)G);
+    for (int64_t j = 0; j < G; j++)
+        m->bias[j] = b_ih[j] + b_hh[j];
+    for (int64_t r = 0; r < T * B; r++)
+        memcpy(gates + r * G, m->bias, sizeof(REAL) * (size_t)G);
     NNB_REF(transpose)(G, in_size, w_ih, m->w_t); /* (in, 4H) */
     NNB_REF(gemm)(T * B, G, in_size, in, in_size, 1, m->w_t, G, gates, G, 1);
 
@@ -173,15 +181,15 @@ static void NNB_REF(layer_forward)(NNB_REF(nnb_ref_lstm) * m, int64_t k, const R
     }
 }
 
-void NNB_REF(nnb_ref_lstm_forward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p,
-                                   const REAL *x, const REAL *hx, const REAL *cx, REAL *y, REAL *hy, REAL *cy) {
+void NNB_REF(nnb_ref_lstm_forward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p, const REAL *x,
+                                   const REAL *hx, const REAL *cx, REAL *y, REAL *hy, REAL *cy) {
     const int64_t T = m->T, B = m->B, H = m->H, BH = B * H;
     for (int64_t k = 0; k < m->L; k++) {
         /* Layer k reads layer k-1's outputs h_1..h_T, i.e. its states from index 1 on. */
         const REAL *in = k == 0 ? x : m->h + (k - 1) * (T + 1) * BH + BH;
         const int64_t in_size = k == 0 ? m->I : H;
-        NNB_REF(layer_forward)(m, k, in, in_size, p->w_ih[k], p->w_hh[k], p->b_ih[k], p->b_hh[k], hx + k * BH,
-                               cx + k * BH);
+        NNB_REF(layer_forward)
+        (m, k, in, in_size, p->w_ih[k], p->w_hh[k], p->b_ih[k], p->b_hh[k], hx + k * BH, cx + k * BH);
         /* Final states; rows past their length carried theirs, so index T holds the state after step len-1. */
         memcpy(hy + k * BH, m->h + k * (T + 1) * BH + T * BH, sizeof(REAL) * (size_t)BH);
         memcpy(cy + k * BH, m->c + k * (T + 1) * BH + T * BH, sizeof(REAL) * (size_t)BH);
@@ -228,7 +236,8 @@ static void NNB_REF(cell_backward_step)(const NNB_REF(nnb_ref_lstm) * m, int64_t
 /* dh[b] = src[b] for the rows that exist at step t; the others keep carrying theirs. */
 static void NNB_REF(update_existing_rows)(const NNB_REF(nnb_ref_lstm) * m, int64_t t, const REAL *src, REAL *dh) {
     for (int64_t b = 0; b < m->B; b++)
-        if (row_exists(m->lengths, b, t)) memcpy(dh + b * m->H, src + b * m->H, sizeof(REAL) * (size_t)m->H);
+        if (row_exists(m->lengths, b, t))
+            memcpy(dh + b * m->H, src + b * m->H, sizeof(REAL) * (size_t)m->H);
 }
 
 /* Layer k: dy (T, B, H), the gradient reaching its outputs -> dhx, dcx (B, H), parameter gradients, and d_in
@@ -247,8 +256,8 @@ static void NNB_REF(layer_backward)(NNB_REF(nnb_ref_lstm) * m, int64_t k, const 
     memset(m->dc, 0, sizeof(REAL) * (size_t)BH);
     for (int64_t t = T - 1; t >= 0; t--) {
         REAL *dgates_t = dgates + t * B * G;
-        NNB_REF(cell_backward_step)(m, t, gates + t * B * G, cs + t * BH, cs + (t + 1) * BH, dy + t * BH, m->dh,
-                                    m->dc, dgates_t);
+        NNB_REF(cell_backward_step)
+        (m, t, gates + t * B * G, cs + t * BH, cs + (t + 1) * BH, dy + t * BH, m->dh, m->dc, dgates_t);
         /* Gradient reaching h_t: dgates_t (B, 4H) W_hh (4H, H). */
         NNB_REF(gemm)(B, H, G, dgates_t, G, 1, w_hh, H, m->dh_prev, H, 0);
         NNB_REF(update_existing_rows)(m, t, m->dh_prev, m->dh);
@@ -261,25 +270,28 @@ static void NNB_REF(layer_backward)(NNB_REF(nnb_ref_lstm) * m, int64_t k, const 
     NNB_REF(gemm)(G, H, T * B, dgates, 1, G, hs, H, dw_hh, H, 0);
     NNB_REF(gemm)(G, in_size, T * B, dgates, 1, G, in, in_size, dw_ih, in_size, 0);
     memset(db_ih, 0, sizeof(REAL) * (size_t)G);
-    for (int64_t r = 0; r < T * B; r++) NNB_REF(axpy)(G, 1, dgates + r * G, db_ih);
+    for (int64_t r = 0; r < T * B; r++)
+        NNB_REF(axpy)(G, 1, dgates + r * G, db_ih);
     memcpy(db_hh, db_ih, sizeof(REAL) * (size_t)G);
 
     /* Gradient reaching the input: dgates (T*B, 4H) W_ih (4H, in). */
     NNB_REF(gemm)(T * B, in_size, G, dgates, G, 1, w_ih, in_size, d_in, in_size, 0);
 }
 
-int NNB_REF(nnb_ref_lstm_backward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p,
-                                   const REAL *x, const REAL *grad_y, REAL *dx, REAL *dhx, REAL *dcx,
+int NNB_REF(nnb_ref_lstm_backward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p, const REAL *x,
+                                   const REAL *grad_y, REAL *dx, REAL *dhx, REAL *dcx,
                                    const NNB_REF(nnb_ref_lstm_grads) * g) {
-    if (!m->forward_done) return -1;
+    if (!m->forward_done)
+        return -1;
     const int64_t T = m->T, BH = m->B * m->H;
     for (int64_t k = m->L - 1; k >= 0; k--) {
         const REAL *in = k == 0 ? x : m->h + (k - 1) * (T + 1) * BH + BH; /* (T, B, in) */
         const int64_t in_size = k == 0 ? m->I : m->H;
         const REAL *dy = k == m->L - 1 ? grad_y : m->dy; /* gradient reaching layer k's outputs */
         REAL *d_in = k == 0 ? dx : m->dy;                /* written after dy is consumed */
-        NNB_REF(layer_backward)(m, k, in, in_size, p->w_ih[k], p->w_hh[k], dy, dhx + k * BH, dcx + k * BH,
-                                g->dw_ih[k], g->dw_hh[k], g->db_ih[k], g->db_hh[k], d_in);
+        NNB_REF(layer_backward)
+        (m, k, in, in_size, p->w_ih[k], p->w_hh[k], dy, dhx + k * BH, dcx + k * BH, g->dw_ih[k], g->dw_hh[k],
+         g->db_ih[k], g->db_hh[k], d_in);
     }
     return 0;
 }

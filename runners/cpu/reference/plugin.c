@@ -17,8 +17,8 @@
 #include <stdlib.h>
 
 typedef struct ref_model {
-    nnb_lstm_data data;    /* inputs, parameters, outputs (shared layout) */
-    nnb_ref_lstm_f lstm;   /* saved activations and scratch */
+    nnb_lstm_data data;  /* inputs, parameters, outputs (shared layout) */
+    nnb_ref_lstm_f lstm; /* saved activations and scratch */
     nnb_ref_lstm_params_f params;
     nnb_ref_lstm_grads_f grads;
     int threads;
@@ -26,7 +26,8 @@ typedef struct ref_model {
 
 static void ref_destroy(void *model) {
     ref_model *m = (ref_model *)model;
-    if (!m) return;
+    if (!m)
+        return;
     nnb_ref_lstm_free_f(&m->lstm);
     nnb_lstm_data_free(&m->data);
     free(m);
@@ -94,8 +95,7 @@ static int ref_describe(void *model, char *buf, size_t buf_len) {
                      "{\"implementation\":\"plain C reference\",\"precision\":\"fp32\",\"openmp\":%s,\"threads\":%d,"
                      "\"gemm_isa\":\"%s\",\"fuser\":\"none (eager)\",\"executor\":\"eager\","
                      "\"variable_length\":%s,\"num_layers\":%lld}",
-                     openmp, m->threads, nnb_ref_lstm_isa(), m->data.variable ? "true" : "false",
-                     (long long)m->data.L);
+                     openmp, m->threads, nnb_ref_lstm_isa(), m->data.variable ? "true" : "false", (long long)m->data.L);
     return n < 0 || (size_t)n >= buf_len ? -1 : 0;
 }
 

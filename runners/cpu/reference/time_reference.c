@@ -15,14 +15,21 @@
 
 int main(int argc, char **argv) {
     long long a[7] = {100, 64, 512, 512, 1, 1, 5};
-    for (int i = 1; i < argc && i <= 7; i++) a[i - 1] = atoll(argv[i]);
+    for (int i = 1; i < argc && i <= 7; i++)
+        a[i - 1] = atoll(argv[i]);
     const int threads = (int)a[5], iters = (int)a[6];
     if (iters < 1 || iters > 1000 || threads < 1) {
         fprintf(stderr, "usage: %s [T B I H L threads iterations]\n", argv[0]);
         return 2;
     }
-    nnb_config cfg = {.struct_size = sizeof cfg, .seq_length = a[0], .mini_batch = a[1], .input_size = a[2],
-                      .hidden_size = a[3], .num_layers = a[4], .threads = threads, .fuser = "none"};
+    nnb_config cfg = {.struct_size = sizeof cfg,
+                      .seq_length = a[0],
+                      .mini_batch = a[1],
+                      .input_size = a[2],
+                      .hidden_size = a[3],
+                      .num_layers = a[4],
+                      .threads = threads,
+                      .fuser = "none"};
     nnb_lstm_data d;
     nnb_ref_lstm_f m;
     char err[256];
@@ -42,11 +49,12 @@ int main(int argc, char **argv) {
         double t1 = nnb_now_seconds(), c1 = nnb_cpu_seconds();
         nnb_ref_lstm_backward_f(&m, &p, d.x, d.grad_y, d.dx, d.dhx, d.dcx, &g);
         double t2 = nnb_now_seconds(), c2 = nnb_cpu_seconds();
-        if (it >= 0) fwd[it] = t1 - t0, bwd[it] = t2 - t1, fwd_cpu[it] = c1 - c0, bwd_cpu[it] = c2 - c1;
+        if (it >= 0)
+            fwd[it] = t1 - t0, bwd[it] = t2 - t1, fwd_cpu[it] = c1 - c0, bwd_cpu[it] = c2 - c1;
     }
     double f = nnb_median(fwd, iters), b = nnb_median(bwd, iters);
-    printf("reference LSTM T=%lld B=%lld I=%lld H=%lld L=%lld threads=%d gemm_isa=%s iterations=%d\n", a[0], a[1],
-           a[2], a[3], a[4], threads, nnb_ref_lstm_isa(), iters);
+    printf("reference LSTM T=%lld B=%lld I=%lld H=%lld L=%lld threads=%d gemm_isa=%s iterations=%d\n", a[0], a[1], a[2],
+           a[3], a[4], threads, nnb_ref_lstm_isa(), iters);
     printf("forward  median %.3f s  %.1f GFLOP/s  (cpu %.3f s)\n", f, nnb_lstm_forward_flops(&d) / f * 1e-9,
            nnb_median(fwd_cpu, iters));
     printf("backward median %.3f s  %.1f GFLOP/s  (cpu %.3f s)\n", b, nnb_lstm_backward_flops(&d) / b * 1e-9,

@@ -28,7 +28,8 @@ int main(int argc, char **argv) {
     const nnb_plugin *pl = entry ? entry() : NULL;
     const nnb_runner_desc *d = NULL;
     for (int i = 0; pl && i < pl->runner_count; i++)
-        if (!strcmp(pl->runners[i].name, argv[2])) d = &pl->runners[i];
+        if (!strcmp(pl->runners[i].name, argv[2]))
+            d = &pl->runners[i];
     if (!d) {
         fprintf(stderr, "no runner %s in %s\n", argv[2], argv[1]);
         return 1;
@@ -40,7 +41,8 @@ int main(int argc, char **argv) {
     cfg.image_size = argc > 4 ? atoll(argv[4]) : 224;
     cfg.threads = argc > 5 ? atoi(argv[5]) : 2;
     int warmup = argc > 6 ? atoi(argv[6]) : 2, iters = argc > 7 ? atoi(argv[7]) : 5;
-    if (iters < 1 || iters > 1000) iters = 5;
+    if (iters < 1 || iters > 1000)
+        iters = 5;
     cfg.fuser = "te";
     char err[512];
     void *m = d->create(&cfg, err, sizeof err);
@@ -51,13 +53,17 @@ int main(int argc, char **argv) {
     double fwd[1000], bwd[1000];
     for (int it = -warmup; it < iters; it++) {
         double t0 = nnb_now_seconds();
-        if (d->forward(m, err, sizeof err)) break;
+        if (d->forward(m, err, sizeof err))
+            break;
         double t1 = nnb_now_seconds();
-        if (d->backward_setup && d->backward_setup(m, err, sizeof err)) break;
+        if (d->backward_setup && d->backward_setup(m, err, sizeof err))
+            break;
         double t2 = nnb_now_seconds();
-        if (d->backward(m, err, sizeof err)) break;
+        if (d->backward(m, err, sizeof err))
+            break;
         double t3 = nnb_now_seconds();
-        if (it >= 0) fwd[it] = (t1 - t0) * 1e3, bwd[it] = (t3 - t2) * 1e3;
+        if (it >= 0)
+            fwd[it] = (t1 - t0) * 1e3, bwd[it] = (t3 - t2) * 1e3;
         err[0] = 0;
     }
     if (err[0]) {
@@ -65,7 +71,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     char info[4096] = "";
-    if (d->describe) d->describe(m, info, sizeof info);
+    if (d->describe)
+        d->describe(m, info, sizeof info);
     double f = nnb_median(fwd, iters), b = nnb_median(bwd, iters);
     printf("%s N=%lld S=%lld threads=%d iters=%d: forward %.1f ms, backward %.1f ms, total %.1f ms "
            "(%.1f GFLOP/s)\n%s\n",

@@ -47,7 +47,8 @@
 
 #define TRY(expr)                                                                                                      \
     do {                                                                                                               \
-        if ((expr) != 0) return -1;                                                                                    \
+        if ((expr) != 0)                                                                                               \
+            return -1;                                                                                                 \
     } while (0)
 
 /* One unit of work in forward or backward: a primitive with its arguments, or (prim NULL) the running
@@ -140,10 +141,12 @@ typedef struct model {
 /* ---- ownership helpers ---- */
 
 static int grow(void **items, int *cap, int count, size_t size) {
-    if (count < *cap) return 0;
+    if (count < *cap)
+        return 0;
     int ncap = *cap ? 2 * *cap : 64;
     void *p = realloc(*items, (size_t)ncap * size);
-    if (!p) return -1;
+    if (!p)
+        return -1;
     *items = p;
     *cap = ncap;
     return 0;
@@ -153,7 +156,8 @@ static int new_buffer(model *m, size_t bytes, char *err, size_t err_len) {
     if (grow((void **)&m->bufs, &m->cap_bufs, m->nbufs, sizeof *m->bufs))
         return nnb_fail(err, err_len, "out of memory");
     void *p = nnb_alloc_bytes(bytes);
-    if (!p) return nnb_fail(err, err_len, "%s: cannot allocate %zu bytes", m->name, bytes);
+    if (!p)
+        return nnb_fail(err, err_len, "%s: cannot allocate %zu bytes", m->name, bytes);
     m->bufs[m->nbufs] = (buffer){p, bytes, 0, 0};
     return m->nbufs++;
 }
@@ -185,7 +189,8 @@ static int wrap_mem(model *m, const dnnl_memory_desc_t *md, void *handle, dnnl_m
 /* A memory object over a new buffer of the md's size. */
 static int alloc_mem(model *m, const dnnl_memory_desc_t *md, dnnl_memory_t *out, char *err, size_t err_len) {
     int b = new_buffer(m, dnnl_memory_desc_get_size(md), err, err_len);
-    if (b < 0) return -1;
+    if (b < 0)
+        return -1;
     return wrap_mem(m, md, m->bufs[b].ptr, out, err, err_len);
 }
 
@@ -195,7 +200,8 @@ static int make_primitive(model *m, const_dnnl_op_desc_t desc, const_dnnl_primit
                           const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, dnnl_primitive_t *prim,
                           char *err, size_t err_len) {
     DNNL_TRY(dnnl_primitive_desc_create(pd, desc, attr, m->eng, hint));
-    if (grow((void **)&m->pds, &m->cap_pds, m->npds, sizeof *m->pds)) return nnb_fail(err, err_len, "out of memory");
+    if (grow((void **)&m->pds, &m->cap_pds, m->npds, sizeof *m->pds))
+        return nnb_fail(err, err_len, "out of memory");
     m->pds[m->npds++] = *pd;
     char impl[96];
     impl_name(*pd, impl, sizeof impl);
@@ -218,7 +224,8 @@ static int make_reorder(model *m, dnnl_memory_t src, dnnl_memory_t dst, dnnl_pri
     DNNL_TRY(dnnl_memory_get_memory_desc(src, &smd));
     DNNL_TRY(dnnl_memory_get_memory_desc(dst, &dmd));
     DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, smd, m->eng, dmd, m->eng, NULL));
-    if (grow((void **)&m->pds, &m->cap_pds, m->npds, sizeof *m->pds)) return nnb_fail(err, err_len, "out of memory");
+    if (grow((void **)&m->pds, &m->cap_pds, m->npds, sizeof *m->pds))
+        return nnb_fail(err, err_len, "out of memory");
     m->pds[m->npds++] = pd;
     DNNL_TRY(dnnl_primitive_create(prim, pd));
     if (grow((void **)&m->prims, &m->cap_prims, m->nprims, sizeof *m->prims))
@@ -235,7 +242,8 @@ static int run_reorder(model *m, dnnl_primitive_t r, dnnl_memory_t src, dnnl_mem
 }
 
 static step *push_step(step_list *l, dnnl_primitive_t prim, int layer) {
-    if (grow((void **)&l->items, &l->cap, l->count, sizeof *l->items)) return NULL;
+    if (grow((void **)&l->items, &l->cap, l->count, sizeof *l->items))
+        return NULL;
     step *s = &l->items[l->count++];
     memset(s, 0, sizeof *s);
     s->prim = prim;
@@ -255,7 +263,8 @@ static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, int exec_
 
 static void md_init(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag) {
     dnnl_dims_t d;
-    for (int i = 0; i < ndims; i++) d[i] = dims[i];
+    for (int i = 0; i < ndims; i++)
+        d[i] = dims[i];
     dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag); /* cannot fail for these dims and tags */
 }
 
@@ -268,7 +277,8 @@ static void format_string(const dnnl_memory_desc_t *md, char *out, size_t len) {
     }
     const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
     int order[DNNL_MAX_NDIMS], n = md->ndims;
-    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = 0; i < n; i++)
+        order[i] = i;
     for (int i = 0; i < n; i++) /* stable sort by decreasing stride */
         for (int j = i + 1; j < n; j++)
             if (b->strides[order[j]] > b->strides[order[i]]) {
@@ -279,21 +289,25 @@ static void format_string(const dnnl_memory_desc_t *md, char *out, size_t len) {
     size_t pos = 0;
     for (int i = 0; i < n && pos + 1 < len; i++) {
         int blocked = 0;
-        for (int k = 0; k < b->inner_nblks; k++) blocked |= b->inner_idxs[k] == order[i];
+        for (int k = 0; k < b->inner_nblks; k++)
+            blocked |= b->inner_idxs[k] == order[i];
         out[pos++] = (char)((blocked ? 'A' : 'a') + order[i]);
     }
     out[pos] = '\0';
     for (int k = 0; k < b->inner_nblks && pos + 1 < len; k++) {
         int w = snprintf(out + pos, len - pos, "%lld%c", (long long)b->inner_blks[k], 'a' + (int)b->inner_idxs[k]);
-        if (w < 0) break;
+        if (w < 0)
+            break;
         pos += (size_t)w;
-        if (pos >= len) pos = len - 1;
+        if (pos >= len)
+            pos = len - 1;
     }
 }
 
 static void impl_name(const_dnnl_primitive_desc_t pd, char *out, size_t len) {
     const char *s = NULL;
-    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s) != dnnl_success || !s) s = "?";
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s) != dnnl_success || !s)
+        s = "?";
     snprintf(out, len, "%s", s);
 }
 
@@ -349,7 +363,8 @@ static int build_conv_fwd(model *m, int li, char *err, size_t err_len) {
         format_string(pd_md(s->fwd_pd, DNNL_ARG_WEIGHTS), m->fmt_weights, sizeof m->fmt_weights);
     }
     step *st = push_step(&m->fwd, prim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_WEIGHTS, s->weights);
     arg(st, DNNL_ARG_DST, m->act_mem[l->dst]);
@@ -368,7 +383,8 @@ static int build_bn_fwd(model *m, int li, char *err, size_t err_len) {
                                                         (float)NNB_RESNET_BN_EPS, bn_flags(m, li)));
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &bd, NULL, NULL, &s->fwd_pd, &prim, err, err_len));
-    if (!m->impl_bn[0]) impl_name(s->fwd_pd, m->impl_bn, sizeof m->impl_bn);
+    if (!m->impl_bn[0])
+        impl_name(s->fwd_pd, m->impl_bn, sizeof m->impl_bn);
     m->act_md[l->dst] = *pd_md(s->fwd_pd, DNNL_ARG_DST);
     TRY(alloc_act(m, l->dst, err, err_len));
     dnnl_memory_t scale, shift;
@@ -378,7 +394,8 @@ static int build_bn_fwd(model *m, int li, char *err, size_t err_len) {
     TRY(alloc_mem(m, pd_md(s->fwd_pd, DNNL_ARG_MEAN), &s->mean, err, err_len));
     TRY(alloc_mem(m, pd_md(s->fwd_pd, DNNL_ARG_VARIANCE), &s->var, err, err_len));
     step *st = push_step(&m->fwd, prim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_DST, m->act_mem[l->dst]);
     arg(st, DNNL_ARG_SCALE, scale);
@@ -389,7 +406,8 @@ static int build_bn_fwd(model *m, int li, char *err, size_t err_len) {
         TRY(alloc_mem(m, pd_md(s->fwd_pd, DNNL_ARG_WORKSPACE), &s->workspace, err, err_len));
         arg(st, DNNL_ARG_WORKSPACE, s->workspace);
     }
-    if (!push_step(&m->fwd, NULL, li)) return nnb_fail(err, err_len, "out of memory"); /* running statistics */
+    if (!push_step(&m->fwd, NULL, li))
+        return nnb_fail(err, err_len, "out of memory"); /* running statistics */
     return 0;
 }
 
@@ -400,15 +418,18 @@ static int build_relu_fwd(model *m, int li, char *err, size_t err_len) {
         return nnb_fail(err, err_len, "%s: in-place ReLU needs a single reader of its input", l->name);
     m->act_md[l->dst] = m->act_md[l->src];
     m->act_mem[l->dst] = m->act_mem[l->src]; /* in place */
-    if (s->relu_fused_into_bn) return 0;
+    if (s->relu_fused_into_bn)
+        return 0;
     dnnl_eltwise_desc_t ed;
     DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd,
                                             &m->act_md[l->src], 0.f, 0.f));
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &ed, NULL, NULL, &s->fwd_pd, &prim, err, err_len)); /* also the backward's hint */
-    if (s->relu_fused_into_add) return 0;
+    if (s->relu_fused_into_add)
+        return 0;
     step *st = push_step(&m->fwd, prim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_DST, m->act_mem[l->dst]);
     return 0;
@@ -434,7 +455,8 @@ static int build_pool_fwd(model *m, int li, char *err, size_t err_len) {
     m->act_md[l->dst] = *pd_md(s->fwd_pd, DNNL_ARG_DST);
     TRY(alloc_act(m, l->dst, err, err_len));
     step *st = push_step(&m->fwd, prim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_DST, m->act_mem[l->dst]);
     if (max) {
@@ -471,11 +493,14 @@ static int build_add_fwd(model *m, int li, char *err, size_t err_len) {
     }
     dnnl_primitive_t prim;
     int rc = make_primitive(m, &bd, attr, NULL, &s->fwd_pd, &prim, err, err_len);
-    if (po) dnnl_post_ops_destroy(po);
-    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (po)
+        dnnl_post_ops_destroy(po);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
     TRY(rc);
     step *st = push_step(&m->fwd, prim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC_0, m->act_mem[l->src]);
     arg(st, DNNL_ARG_SRC_1, m->act_mem[l->src2]);
     arg(st, DNNL_ARG_DST, m->act_mem[l->dst]);
@@ -510,7 +535,8 @@ static int build_fc_fwd(model *m, int li, char *err, size_t err_len) {
     TRY(wrap_mem(m, &logits_md, m->logits, &m->logits_plain, err, err_len));
     TRY(make_reorder(m, m->act_mem[l->dst], m->logits_plain, &m->logits_reorder, err, err_len));
     step *st = push_step(&m->fwd, prim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_WEIGHTS, s->weights);
     arg(st, DNNL_ARG_BIAS, bias);
@@ -526,7 +552,8 @@ static int build_fc_fwd(model *m, int li, char *err, size_t err_len) {
 static int grad_target(model *m, int a, const dnnl_memory_desc_t *md, dnnl_memory_t *out, int *scratch, char *err,
                        size_t err_len) {
     int b = pool_get(m, dnnl_memory_desc_get_size(md), err, err_len);
-    if (b < 0) return -1;
+    if (b < 0)
+        return -1;
     TRY(wrap_mem(m, md, m->bufs[b].ptr, out, err, err_len));
     if (!m->diff_mem[a]) {
         m->diff_mem[a] = *out;
@@ -550,11 +577,13 @@ static int accumulate(model *m, int a, dnnl_memory_t add, int scratch, char *err
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &bd, NULL, NULL, &pd, &prim, err, err_len));
     step *st = push_step(&m->bwd, prim, -1);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC_0, m->diff_mem[a]);
     arg(st, DNNL_ARG_SRC_1, add);
     arg(st, DNNL_ARG_DST, m->diff_mem[a]);
-    if (scratch >= 0) m->bufs[scratch].pooled = 1;
+    if (scratch >= 0)
+        m->bufs[scratch].pooled = 1;
     return 0;
 }
 
@@ -572,8 +601,10 @@ static int share_grad(model *m, int a, int d, char *err, size_t err_len) {
 /* After layer li's backward (the last reader of its output's gradient), that buffer may be reused. */
 static void release_grad(model *m, int d) {
     int b = m->diff_buf[d];
-    if (b < 0 || d == m->arch.num_acts - 1) return; /* grad_logits stays (set once per backward_setup) */
-    if (--m->bufs[b].refs == 0) m->bufs[b].pooled = 1;
+    if (b < 0 || d == m->arch.num_acts - 1)
+        return; /* grad_logits stays (set once per backward_setup) */
+    if (--m->bufs[b].refs == 0)
+        m->bufs[b].pooled = 1;
 }
 
 /* diff_weights in the backward primitive's layout, plus the reorder to torchvision's layout (outputs()). */
@@ -592,8 +623,10 @@ static int weight_grads(model *m, int li, const_dnnl_primitive_desc_t bwd_pd, co
  * oneDNN's primitive (for A/B comparisons and for the tests of that path). */
 static int use_own_input_grad(const model *m, const nnb_resnet_layer *l) {
     const char *force = getenv("NNB_RESNET_INPUT_GRAD");
-    if (l->src != 0 || (force && !strcmp(force, "onednn"))) return 0;
-    if (!nnb_conv_input_grad_available() || !nnb_conv_input_grad_supported(l->in.c, l->kernel, l->stride)) return 0;
+    if (l->src != 0 || (force && !strcmp(force, "onednn")))
+        return 0;
+    if (!nnb_conv_input_grad_available() || !nnb_conv_input_grad_supported(l->in.c, l->kernel, l->stride))
+        return 0;
     int64_t yd[4];
     act_dims(l->out, yd);
     dnnl_memory_desc_t blocked;
@@ -619,7 +652,8 @@ static int build_own_input_grad(model *m, int li, char *err, size_t err_len) {
     size_t n = nnb_conv_input_grad_weights_floats(l->out.c, l->in.c, l->kernel);
     m->stem_wt = n ? nnb_alloc_floats(n) : NULL;
     step *st = m->stem_wt ? push_step(&m->bwd, NULL, li) : NULL;
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     st->input_grad = 1;
     m->own_input_grad = 1;
     snprintf(m->impl_conv1_bwd_data, sizeof m->impl_conv1_bwd_data,
@@ -647,7 +681,8 @@ static int build_conv_bwd(model *m, int li, char *err, size_t err_len) {
     TRY(make_primitive(m, &wdsc, NULL, s->fwd_pd, &wpd, &wprim, err, err_len));
     TRY(weight_grads(m, li, wpd, &w_plain, err, err_len));
     step *st = push_step(&m->bwd, wprim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_DIFF_DST, m->diff_mem[l->dst]);
     arg(st, DNNL_ARG_DIFF_WEIGHTS, s->diff_weights);
@@ -679,11 +714,13 @@ static int build_conv_bwd(model *m, int li, char *err, size_t err_len) {
     int scratch;
     TRY(grad_target(m, l->src, pd_md(dpd, DNNL_ARG_DIFF_SRC), &target, &scratch, err, err_len));
     st = push_step(&m->bwd, dprim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_DIFF_DST, m->diff_mem[l->dst]);
     arg(st, DNNL_ARG_WEIGHTS, bwd_weights);
     arg(st, DNNL_ARG_DIFF_SRC, target);
-    if (scratch >= 0) TRY(accumulate(m, l->src, target, scratch, err, err_len));
+    if (scratch >= 0)
+        TRY(accumulate(m, l->src, target, scratch, err, err_len));
     if (l->src == 0) {
         impl_name(wpd, m->impl_conv1_bwd_weights, sizeof m->impl_conv1_bwd_weights);
         impl_name(dpd, m->impl_conv1_bwd_data, sizeof m->impl_conv1_bwd_data);
@@ -715,7 +752,8 @@ static int build_bn_bwd(model *m, int li, char *err, size_t err_len) {
     int scratch;
     TRY(grad_target(m, l->src, pd_md(pd, DNNL_ARG_DIFF_SRC), &target, &scratch, err, err_len));
     step *st = push_step(&m->bwd, prim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_MEAN, s->mean);
     arg(st, DNNL_ARG_VARIANCE, s->var);
@@ -725,8 +763,10 @@ static int build_bn_bwd(model *m, int li, char *err, size_t err_len) {
     arg(st, DNNL_ARG_DIFF_SRC, target);
     arg(st, DNNL_ARG_DIFF_SCALE, dscale);
     arg(st, DNNL_ARG_DIFF_SHIFT, dshift);
-    if (s->fuse_relu) arg(st, DNNL_ARG_WORKSPACE, s->workspace);
-    if (scratch >= 0) TRY(accumulate(m, l->src, target, scratch, err, err_len));
+    if (s->fuse_relu)
+        arg(st, DNNL_ARG_WORKSPACE, s->workspace);
+    if (scratch >= 0)
+        TRY(accumulate(m, l->src, target, scratch, err, err_len));
     return 0;
 }
 
@@ -734,7 +774,8 @@ static int build_relu_bwd(model *m, int li, char *err, size_t err_len) {
     const nnb_resnet_layer *l = &m->arch.layers[li];
     layer_state *s = &m->ls[li];
     TRY(share_grad(m, l->src, l->dst, err, err_len)); /* in place on the gradient too */
-    if (s->relu_fused_into_bn) return 0;              /* the BN's backward applies the ReLU mask */
+    if (s->relu_fused_into_bn)
+        return 0; /* the BN's backward applies the ReLU mask */
     dnnl_eltwise_desc_t ed;
     DNNL_TRY(dnnl_eltwise_backward_desc_init(&ed, dnnl_eltwise_relu_use_dst_for_bwd, &m->act_md[l->dst],
                                              &m->act_md[l->dst], 0.f, 0.f));
@@ -742,7 +783,8 @@ static int build_relu_bwd(model *m, int li, char *err, size_t err_len) {
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &ed, NULL, s->fwd_pd, &pd, &prim, err, err_len));
     step *st = push_step(&m->bwd, prim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_DST, m->act_mem[l->dst]);
     arg(st, DNNL_ARG_DIFF_DST, m->diff_mem[l->dst]);
     arg(st, DNNL_ARG_DIFF_SRC, m->diff_mem[l->dst]);
@@ -767,11 +809,14 @@ static int build_pool_bwd(model *m, int li, char *err, size_t err_len) {
     int scratch;
     TRY(grad_target(m, l->src, pd_md(pd, DNNL_ARG_DIFF_SRC), &target, &scratch, err, err_len));
     step *st = push_step(&m->bwd, prim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_DIFF_DST, m->diff_mem[l->dst]);
     arg(st, DNNL_ARG_DIFF_SRC, target);
-    if (max) arg(st, DNNL_ARG_WORKSPACE, s->workspace);
-    if (scratch >= 0) TRY(accumulate(m, l->src, target, scratch, err, err_len));
+    if (max)
+        arg(st, DNNL_ARG_WORKSPACE, s->workspace);
+    if (scratch >= 0)
+        TRY(accumulate(m, l->src, target, scratch, err, err_len));
     return 0;
 }
 
@@ -800,7 +845,8 @@ static int build_fc_bwd(model *m, int li, char *err, size_t err_len) {
     TRY(wrap_mem(m, pd_md(wpd, DNNL_ARG_DIFF_BIAS), m->grads + m->arch.params[l->param + 1].offset, &dbias, err,
                  err_len));
     step *st = push_step(&m->bwd, wprim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_DIFF_DST, m->diff_mem[l->dst]);
     arg(st, DNNL_ARG_DIFF_WEIGHTS, s->diff_weights);
@@ -816,11 +862,13 @@ static int build_fc_bwd(model *m, int li, char *err, size_t err_len) {
     int scratch;
     TRY(grad_target(m, l->src, pd_md(dpd, DNNL_ARG_DIFF_SRC), &target, &scratch, err, err_len));
     st = push_step(&m->bwd, dprim, li);
-    if (!st) return nnb_fail(err, err_len, "out of memory");
+    if (!st)
+        return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_DIFF_DST, m->diff_mem[l->dst]);
     arg(st, DNNL_ARG_WEIGHTS, s->weights);
     arg(st, DNNL_ARG_DIFF_SRC, target);
-    if (scratch >= 0) TRY(accumulate(m, l->src, target, scratch, err, err_len));
+    if (scratch >= 0)
+        TRY(accumulate(m, l->src, target, scratch, err, err_len));
     return 0;
 }
 
@@ -829,7 +877,8 @@ static void plan_fusion(model *m) {
     const nnb_resnet_arch *a = &m->arch;
     for (int i = 0; i + 1 < a->num_layers; i++) {
         const nnb_resnet_layer *l = &a->layers[i], *next = &a->layers[i + 1];
-        if (!m->fused || next->op != NNB_RESNET_RELU || next->src != l->dst) continue;
+        if (!m->fused || next->op != NNB_RESNET_RELU || next->src != l->dst)
+            continue;
         if (l->op == NNB_RESNET_BN) {
             m->ls[i].fuse_relu = 1;
             m->ls[i + 1].relu_fused_into_bn = 1;
@@ -844,7 +893,8 @@ static int build_network(model *m, char *err, size_t err_len) {
     const nnb_resnet_arch *a = &m->arch;
     for (int i = 0; i < a->num_layers; i++) {
         m->consumers[a->layers[i].src]++;
-        if (a->layers[i].src2 >= 0) m->consumers[a->layers[i].src2]++;
+        if (a->layers[i].src2 >= 0)
+            m->consumers[a->layers[i].src2]++;
     }
     plan_fusion(m);
     for (int i = 0; i < a->num_layers; i++) {
@@ -918,15 +968,22 @@ static int run_steps(model *m, const step_list *l, char *err, size_t err_len) {
 
 static void model_destroy(void *p) {
     model *m = p;
-    if (!m) return;
-    for (int i = 0; i < m->nprims; i++) dnnl_primitive_destroy(m->prims[i]);
-    for (int i = 0; i < m->npds; i++) dnnl_primitive_desc_destroy(m->pds[i]);
-    for (int i = 0; i < m->nmems; i++) dnnl_memory_destroy(m->mems[i]);
-    for (int i = 0; i < m->nbufs; i++) nnb_free(m->bufs[i].ptr);
+    if (!m)
+        return;
+    for (int i = 0; i < m->nprims; i++)
+        dnnl_primitive_destroy(m->prims[i]);
+    for (int i = 0; i < m->npds; i++)
+        dnnl_primitive_desc_destroy(m->pds[i]);
+    for (int i = 0; i < m->nmems; i++)
+        dnnl_memory_destroy(m->mems[i]);
+    for (int i = 0; i < m->nbufs; i++)
+        nnb_free(m->bufs[i].ptr);
     free(m->prims), free(m->pds), free(m->mems), free(m->bufs);
     free(m->fwd.items), free(m->bwd.items);
-    if (m->stream) dnnl_stream_destroy(m->stream);
-    if (m->eng) dnnl_engine_destroy(m->eng);
+    if (m->stream)
+        dnnl_stream_destroy(m->stream);
+    if (m->eng)
+        dnnl_engine_destroy(m->eng);
     free(m->act_md), free(m->act_mem), free(m->diff_mem), free(m->diff_buf), free(m->consumers), free(m->ls);
     nnb_free(m->params), nnb_free(m->grads), nnb_free(m->x), nnb_free(m->grad_logits), nnb_free(m->logits);
     nnb_free(m->dx);
@@ -942,7 +999,8 @@ static nnb_tensor tensor(const char *name, const float *data, int ndim, const in
     t.name = name;
     t.dtype = NNB_F32;
     t.ndim = ndim;
-    for (int i = 0; i < ndim; i++) t.shape[i] = shape[i];
+    for (int i = 0; i < ndim; i++)
+        t.shape[i] = shape[i];
     t.data = data;
     return t;
 }
@@ -953,7 +1011,8 @@ static int make_tensor_lists(const nnb_resnet_arch *a, float *params, float *gra
                              float *logits, float *dx, nnb_tensor **in, int *n_in, nnb_tensor **out, int *n_out) {
     *in = calloc((size_t)a->num_params + 2, sizeof **in);
     *out = calloc((size_t)a->num_params + 2, sizeof **out);
-    if (!*in || !*out) return -1;
+    if (!*in || !*out)
+        return -1;
     const nnb_resnet_shape x0 = a->acts[0], y = a->acts[a->num_acts - 1];
     int64_t xs[4] = {x0.n, x0.c, x0.h, x0.w}, ls[2] = {y.n, y.c};
     int ni = 0, no = 0;
@@ -970,7 +1029,8 @@ static int make_tensor_lists(const nnb_resnet_arch *a, float *params, float *gra
     }
     for (int i = 0; i < a->num_params; i++) {
         const nnb_resnet_param *p = &a->params[i];
-        if (!p->learnable) (*out)[no++] = tensor(p->name, params + p->offset, p->ndim, p->shape);
+        if (!p->learnable)
+            (*out)[no++] = tensor(p->name, params + p->offset, p->ndim, p->shape);
     }
     *n_in = ni;
     *n_out = no;
@@ -987,7 +1047,8 @@ static int alloc_plain(const nnb_resnet_arch *a, uint64_t seed, float **params, 
     *dx = nnb_alloc_floats(nx);
     *grad_logits = nnb_alloc_floats(nl);
     *logits = nnb_alloc_floats(nl);
-    if (!*params || !*grads || !*x || !*dx || !*grad_logits || !*logits) return -1;
+    if (!*params || !*grads || !*x || !*dx || !*grad_logits || !*logits)
+        return -1;
     nnb_resnet_init_params(a, *params, seed);
     nnb_resnet_init_input(a, *x, seed);
     nnb_resnet_init_grad_logits(a, *grad_logits, seed);
@@ -1045,7 +1106,8 @@ static void *model_create_from_arch(nnb_resnet_arch *arch, const char *name, int
         nnb_fail(err, err_len, "%s: out of memory", name);
         goto fail;
     }
-    for (int i = 0; i < a->num_acts; i++) m->diff_buf[i] = -1;
+    for (int i = 0; i < a->num_acts; i++)
+        m->diff_buf[i] = -1;
     dnnl_status_t st = dnnl_engine_create(&m->eng, dnnl_cpu, 0);
     if (st != dnnl_success) {
         nnb_fail(err, err_len, "dnnl_engine_create: %s (%s:%d)", dnnl_status2str(st), __FILE__, __LINE__);
@@ -1056,8 +1118,10 @@ static void *model_create_from_arch(nnb_resnet_arch *arch, const char *name, int
         nnb_fail(err, err_len, "dnnl_stream_create: %s (%s:%d)", dnnl_status2str(st), __FILE__, __LINE__);
         goto fail;
     }
-    if (build_network(m, err, err_len)) goto fail;
-    if (run_reorder(m, m->x_reorder, m->x_plain, m->act_mem[0], err, err_len)) goto fail;
+    if (build_network(m, err, err_len))
+        goto fail;
+    if (run_reorder(m, m->x_reorder, m->x_plain, m->act_mem[0], err, err_len))
+        goto fail;
     m->create_ms = (nnb_now_seconds() - t0) * 1e3;
     return m;
 fail:
@@ -1066,7 +1130,8 @@ fail:
 }
 
 static void *rn_create(const nnb_config *cfg, const char *name, int fused, char *err, size_t err_len) {
-    if (check_config(cfg, name, err, err_len)) return NULL;
+    if (check_config(cfg, name, err, err_len))
+        return NULL;
     nnb_resnet_arch arch;
     if (nnb_resnet_arch_build(&arch, nnb_resnet_depth_from_name(name), cfg->cnn_batch, cfg->image_size, err, err_len))
         return NULL;
@@ -1161,7 +1226,8 @@ typedef struct ref_model {
 
 static void ref_destroy(void *p) {
     ref_model *r = p;
-    if (!r) return;
+    if (!r)
+        return;
     nnb_cnn_ref_net_free(&r->net);
     nnb_free(r->params), nnb_free(r->grads), nnb_free(r->x), nnb_free(r->grad_logits), nnb_free(r->logits);
     nnb_free(r->dx);
@@ -1189,10 +1255,13 @@ static void *ref_create_from_arch(nnb_resnet_arch *arch, const char *name, const
         nnb_fail(err, err_len, "%s: out of memory", name);
         goto fail;
     }
-    if (nnb_cnn_ref_net_create(&r->net, &r->arch, err, err_len)) goto fail;
-    for (size_t i = 0; i < r->arch.param_floats; i++) r->net.params[i] = r->params[i];
+    if (nnb_cnn_ref_net_create(&r->net, &r->arch, err, err_len))
+        goto fail;
+    for (size_t i = 0; i < r->arch.param_floats; i++)
+        r->net.params[i] = r->params[i];
     size_t nx = nnb_resnet_shape_count(r->arch.acts[0]);
-    for (size_t i = 0; i < nx; i++) r->net.acts[0][i] = r->x[i];
+    for (size_t i = 0; i < nx; i++)
+        r->net.acts[0][i] = r->x[i];
     r->create_ms = (nnb_now_seconds() - t0) * 1e3;
     return r;
 fail:
@@ -1201,7 +1270,8 @@ fail:
 }
 
 static void *ref_create(const nnb_config *cfg, const char *name, char *err, size_t err_len) {
-    if (check_config(cfg, name, err, err_len)) return NULL;
+    if (check_config(cfg, name, err, err_len))
+        return NULL;
     nnb_resnet_arch arch;
     if (nnb_resnet_arch_build(&arch, nnb_resnet_depth_from_name(name), cfg->cnn_batch, cfg->image_size, err, err_len))
         return NULL;
@@ -1220,8 +1290,10 @@ static int ref_backward(void *p, char *err, size_t err_len) {
     ref_model *r = p;
     size_t n = nnb_resnet_shape_count(r->arch.acts[r->arch.num_acts - 1]);
     double *g = malloc(n * sizeof *g);
-    if (!g) return nnb_fail(err, err_len, "out of memory");
-    for (size_t i = 0; i < n; i++) g[i] = r->grad_logits[i];
+    if (!g)
+        return nnb_fail(err, err_len, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        g[i] = r->grad_logits[i];
     nnb_set_threads(r->threads);
     nnb_cnn_ref_net_backward(&r->net, g);
     free(g);
@@ -1241,8 +1313,10 @@ static int ref_outputs(void *p, nnb_tensor_list *out, char *err, size_t err_len)
     ref_model *r = p;
     const nnb_resnet_arch *a = &r->arch;
     size_t nx = nnb_resnet_shape_count(a->acts[0]), nl = nnb_resnet_shape_count(a->acts[a->num_acts - 1]);
-    for (size_t i = 0; i < nl; i++) r->logits[i] = (float)r->net.acts[a->num_acts - 1][i];
-    for (size_t i = 0; i < nx; i++) r->dx[i] = (float)r->net.dacts[0][i];
+    for (size_t i = 0; i < nl; i++)
+        r->logits[i] = (float)r->net.acts[a->num_acts - 1][i];
+    for (size_t i = 0; i < nx; i++)
+        r->dx[i] = (float)r->net.dacts[0][i];
     for (int k = 0; k < a->num_params; k++) {
         const nnb_resnet_param *pp = &a->params[k];
         for (size_t i = pp->offset; i < pp->offset + pp->count; i++) {
@@ -1283,10 +1357,9 @@ static double resnet50_check_tolerance(const nnb_config *cfg) {
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = NNB_GROUP_CNNS, .device = NNB_DEVICE_CPU,       \
         .description = DESC, .reference = REF, .flags = FLAGS, .check_tolerance = TOL, .create = CREATE,               \
-        .forward = rn_forward,                                                                                         \
-        .backward_setup = rn_backward_setup, .backward = rn_backward, .params = rn_params, .outputs = rn_outputs,      \
-        .describe = rn_describe, .forward_flops = model_forward_flops, .backward_flops = model_backward_flops,         \
-        .destroy = model_destroy,                                                                                      \
+        .forward = rn_forward, .backward_setup = rn_backward_setup, .backward = rn_backward, .params = rn_params,      \
+        .outputs = rn_outputs, .describe = rn_describe, .forward_flops = model_forward_flops,                          \
+        .backward_flops = model_backward_flops, .destroy = model_destroy,                                              \
     }
 
 #define REF_RUNNER(NAME, CREATE, DESC)                                                                                 \

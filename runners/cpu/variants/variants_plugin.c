@@ -400,14 +400,13 @@ DEFINE_CREATE(create_dropout, KIND_DROPOUT)
 DEFINE_CREATE(create_ref_layernorm, KIND_REF_LAYERNORM)
 DEFINE_CREATE(create_ref_dropout, KIND_REF_DROPOUT)
 
-#define VARIANT_RUNNER(name_, desc_, ref_, flags_, create_, tol_)                                                          \
+#define VARIANT_RUNNER(name_, desc_, ref_, flags_, create_, tol_)                                                      \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = name_, .group = NNB_GROUP_RNNS, .device = NNB_DEVICE_CPU,      \
         .description = desc_, .reference = ref_, .flags = flags_, .create = create_, .forward = variant_forward,       \
         .backward = variant_backward, .params = variant_params, .outputs = variant_outputs,                            \
         .describe = variant_describe, .forward_flops = variant_forward_flops,                                          \
-        .backward_flops = variant_backward_flops, .destroy = variant_destroy,                                          \
-        .check_tolerance = tol_,                                                                                      \
+        .backward_flops = variant_backward_flops, .destroy = variant_destroy, .check_tolerance = tol_,                 \
     }
 
 static const nnb_runner_desc runners[] = {

@@ -12,7 +12,6 @@
 
 enum { CUBLAS_WORKSPACE_BYTES = 32 << 20 }; /* cuBLAS's recommendation for Hopper */
 
-
 int nnb_cuda_ctx_init(nnb_cuda_ctx *c, const nnb_config *cfg, const char *runner, int with_cublas, char *err,
                       size_t err_len) {
     double t0 = nnb_now_seconds();

@@ -59,12 +59,9 @@ typedef struct cudnn_lstm {
 
 static const char *math_name(cudnnMathType_t m) {
     switch (m) {
-    case CUDNN_DEFAULT_MATH:
-        return "CUDNN_DEFAULT_MATH (TF32 tensor ops allowed)";
-    case CUDNN_FMA_MATH:
-        return "CUDNN_FMA_MATH (fp32, no tensor ops)";
-    default:
-        return "other";
+    case CUDNN_DEFAULT_MATH: return "CUDNN_DEFAULT_MATH (TF32 tensor ops allowed)";
+    case CUDNN_FMA_MATH: return "CUDNN_FMA_MATH (fp32, no tensor ops)";
+    default: return "other";
     }
 }
 

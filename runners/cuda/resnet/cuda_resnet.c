@@ -82,13 +82,13 @@ typedef struct model {
     cudnnActivationDescriptor_t relu;
     cudnnPoolingDescriptor_t maxpool;
 
-    float *params; /* (param_floats) packed like arch->params; running statistics updated in place */
-    float *grads;  /* (param_floats) running-statistic slots unused */
-    float **acts;  /* (num_acts) (n, c, h, w) each; acts[0] = x, acts[last] = logits (N, 1000) */
-    float **grad;  /* (num_acts) gradient buffer owned by that activation (plan.grad_owner) */
-    float *bn_save;        /* per BN layer: saved mean (C), saved inverse std (C) */
-    size_t *bn_save_off;   /* (num_layers) */
-    float *scratch_stats;  /* (2 * max_bn_channels) running statistics of the create-time probe */
+    float *params;        /* (param_floats) packed like arch->params; running statistics updated in place */
+    float *grads;         /* (param_floats) running-statistic slots unused */
+    float **acts;         /* (num_acts) (n, c, h, w) each; acts[0] = x, acts[last] = logits (N, 1000) */
+    float **grad;         /* (num_acts) gradient buffer owned by that activation (plan.grad_owner) */
+    float *bn_save;       /* per BN layer: saved mean (C), saved inverse std (C) */
+    size_t *bn_save_off;  /* (num_layers) */
+    float *scratch_stats; /* (2 * max_bn_channels) running statistics of the create-time probe */
     void *workspace;
     size_t workspace_bytes;
 
@@ -116,11 +116,13 @@ static int dev_alloc(model *m, void **p, size_t bytes, char *err, size_t err_len
     if (m->alloc_count == m->alloc_cap) {
         int cap = m->alloc_cap ? 2 * m->alloc_cap : 256;
         void **grown = realloc(m->allocs, sizeof(void *) * (size_t)cap);
-        if (!grown) return nnb_fail(err, err_len, "out of host memory");
+        if (!grown)
+            return nnb_fail(err, err_len, "out of host memory");
         m->allocs = grown;
         m->alloc_cap = cap;
     }
-    if (bytes == 0) bytes = sizeof(float);
+    if (bytes == 0)
+        bytes = sizeof(float);
     CR_CUDA(cudaMalloc(p, bytes));
     m->allocs[m->alloc_count++] = *p;
     CR_CUDA(cudaMemset(*p, 0, bytes));
@@ -129,7 +131,8 @@ static int dev_alloc(model *m, void **p, size_t bytes, char *err, size_t err_len
 
 static int dev_floats(model *m, float **p, size_t n, char *err, size_t err_len) {
     size_t bytes;
-    if (nnb_mul_size(&bytes, n, sizeof(float))) return nnb_fail(err, err_len, "device buffer size overflows size_t");
+    if (nnb_mul_size(&bytes, n, sizeof(float)))
+        return nnb_fail(err, err_len, "device buffer size overflows size_t");
     return dev_alloc(m, (void **)p, bytes, err, err_len);
 }
 
@@ -153,8 +156,8 @@ static float *save_invstd(const model *m, int layer) {
 }
 
 static const char *fwd_algo_name(cudnnConvolutionFwdAlgo_t a) {
-    static const char *names[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
-                                  "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+    static const char *names[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+                                  "WINOGRAD",      "WINOGRAD_NONFUSED"};
     return (int)a >= 0 && (int)a < 8 ? names[a] : "?";
 }
 static const char *bwd_data_algo_name(cudnnConvolutionBwdDataAlgo_t a) {
@@ -168,14 +171,16 @@ static const char *bwd_filter_algo_name(cudnnConvolutionBwdFilterAlgo_t a) {
 
 /* An algorithm result we may use: it ran, it fits, and it keeps the math mode (no TF32 unless allowed). */
 static int acceptable(const model *m, cudnnStatus_t status, size_t memory, cudnnMathType_t math) {
-    if (status != CUDNN_STATUS_SUCCESS || memory > WORKSPACE_CAP) return 0;
-    if (math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return 0; /* would down-convert to half */
-    if (!m->tf32 && math == CUDNN_TENSOR_OP_MATH) return 0;
+    if (status != CUDNN_STATUS_SUCCESS || memory > WORKSPACE_CAP)
+        return 0;
+    if (math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
+        return 0; /* would down-convert to half */
+    if (!m->tf32 && math == CUDNN_TENSOR_OP_MATH)
+        return 0;
     return 1;
 }
 
 /* ------------------------------------------------------------ availability */
-
 
 /* ------------------------------------------------------------ create */
 
@@ -200,7 +205,8 @@ static int check_config(model *m, const nnb_config *cfg, char *err, size_t err_l
 
 static int setup_handles(model *m, const nnb_config *cfg, char *err, size_t err_len) {
     char why[256];
-    if (!nnb_cuda_available(cfg, why, sizeof why)) return nnb_fail(err, err_len, "%s", why);
+    if (!nnb_cuda_available(cfg, why, sizeof why))
+        return nnb_fail(err, err_len, "%s", why);
     m->device = cfg->cuda_device;
     CR_CUDA(cudaSetDevice(m->device));
     CR_CUDA(cudaGetDeviceProperties(&m->prop, m->device));
@@ -226,14 +232,18 @@ static int setup_descriptors(model *m, char *err, size_t err_len) {
     m->act_td = calloc((size_t)p->num_acts, sizeof *m->act_td);
     m->bn_td = calloc((size_t)p->num_steps, sizeof *m->bn_td);
     m->convs = calloc((size_t)(p->num_conv_classes ? p->num_conv_classes : 1), sizeof *m->convs);
-    if (!m->act_td || !m->bn_td || !m->convs) return nnb_fail(err, err_len, "out of host memory");
+    if (!m->act_td || !m->bn_td || !m->convs)
+        return nnb_fail(err, err_len, "out of host memory");
     for (int a = 0; a < p->num_acts; a++)
-        if (p->act_used[a] && set_tensor(&m->act_td[a], &p->act_desc[a], err, err_len)) return -1;
+        if (p->act_used[a] && set_tensor(&m->act_td[a], &p->act_desc[a], err, err_len))
+            return -1;
     for (int i = 0; i < m->arch.num_layers; i++) {
         const nnb_resnet_layer *l = &m->arch.layers[i];
-        if (l->op != NNB_RESNET_BN) continue;
+        if (l->op != NNB_RESNET_BN)
+            continue;
         nnb_plan_tensor t = {1, (int)l->out.c, 1, 1, (int)l->out.c, 1, 1, 1};
-        if (set_tensor(&m->bn_td[i], &t, err, err_len)) return -1;
+        if (set_tensor(&m->bn_td[i], &t, err, err_len))
+            return -1;
     }
     for (int k = 0; k < p->num_conv_classes; k++) {
         const nnb_plan_conv *c = &p->convs[k];
@@ -268,9 +278,12 @@ static int setup_buffers(model *m, uint64_t seed, char *err, size_t err_len) {
         dev_floats(m, &m->grads, a->param_floats, err, err_len))
         return -1;
     for (int i = 0; i < a->num_acts; i++) {
-        if (!p->act_used[i]) continue;
-        if (dev_floats(m, &m->acts[i], act_count(m, i), err, err_len)) return -1;
-        if (p->grad_owner[i] == i && dev_floats(m, &m->grad[i], act_count(m, i), err, err_len)) return -1;
+        if (!p->act_used[i])
+            continue;
+        if (dev_floats(m, &m->acts[i], act_count(m, i), err, err_len))
+            return -1;
+        if (p->grad_owner[i] == i && dev_floats(m, &m->grad[i], act_count(m, i), err, err_len))
+            return -1;
     }
     size_t save = 0;
     for (int i = 0; i < a->num_layers; i++)
@@ -279,8 +292,7 @@ static int setup_buffers(model *m, uint64_t seed, char *err, size_t err_len) {
             save += 2 * (size_t)a->layers[i].out.c;
         }
     if (dev_floats(m, &m->bn_save, save, err, err_len) ||
-        dev_floats(m, &m->scratch_stats, 2 * (size_t)(p->max_bn_channels > 0 ? p->max_bn_channels : 1), err,
-                   err_len))
+        dev_floats(m, &m->scratch_stats, 2 * (size_t)(p->max_bn_channels > 0 ? p->max_bn_channels : 1), err, err_len))
         return -1;
 
     /* Host staging, filled from the seed now and from the device by params()/outputs(). */
@@ -309,7 +321,8 @@ static int choose_conv_algos(model *m, char *err, size_t err_len) {
         conv_algos *c = &m->convs[k];
         cudnnTensorDescriptor_t xd = NULL, yd = NULL;
         if (set_tensor(&xd, &p->convs[k].x, err, err_len) || set_tensor(&yd, &p->convs[k].y, err, err_len)) {
-            if (xd) cudnnDestroyTensorDescriptor(xd);
+            if (xd)
+                cudnnDestroyTensorDescriptor(xd);
             return -1;
         }
         int n = 0, found_f = 0, found_d = 0, found_w = 0, rc = 0;
@@ -349,9 +362,10 @@ static int choose_conv_algos(model *m, char *err, size_t err_len) {
             rc = nnb_fail(err, err_len,
                           "%s: no usable cuDNN algorithm (%s%s%s) for conv %dx%d stride %d, %d -> %d channels "
                           "(workspace cap %zu bytes, tf32 %s)",
-                          m->name, found_f ? "" : "fwd ", found_d ? "" : "bwd_data ", found_w ? "" : "bwd_filter",
-                          g->r, g->r, g->stride, g->c, g->k, WORKSPACE_CAP, m->tf32 ? "on" : "off");
-        if (rc) return rc;
+                          m->name, found_f ? "" : "fwd ", found_d ? "" : "bwd_data ", found_w ? "" : "bwd_filter", g->r,
+                          g->r, g->stride, g->c, g->k, WORKSPACE_CAP, m->tf32 ? "on" : "off");
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -379,7 +393,8 @@ static int size_fused_steps(model *m, char *err, size_t err_len) {
     m->bn_ex = p->fused_bn_relu + p->fused_bn_add_relu > 0;
     for (int i = 0; i < p->num_steps && m->bn_ex; i++) {
         const nnb_plan_step *s = &p->steps[i];
-        if (s->op != NNB_STEP_BN_RELU && s->op != NNB_STEP_BN_ADD_RELU) continue;
+        if (s->op != NNB_STEP_BN_RELU && s->op != NNB_STEP_BN_ADD_RELU)
+            continue;
         cudnnTensorDescriptor_t x = m->act_td[s->src], y = m->act_td[s->dst], bn = m->bn_td[s->layer];
         cudnnTensorDescriptor_t z = s->src2 >= 0 ? m->act_td[s->src2] : NULL;
         size_t fwd = 0, bwd = 0, reserve = 0;
@@ -396,10 +411,13 @@ static int size_fused_steps(model *m, char *err, size_t err_len) {
             break;
         }
         CR_CUDNN(st);
-        if (fwd > m->ex_workspace_bytes) m->ex_workspace_bytes = fwd;
-        if (bwd > m->ex_workspace_bytes) m->ex_workspace_bytes = bwd;
+        if (fwd > m->ex_workspace_bytes)
+            m->ex_workspace_bytes = fwd;
+        if (bwd > m->ex_workspace_bytes)
+            m->ex_workspace_bytes = bwd;
         m->reserve_size[i] = reserve;
-        if (dev_alloc(m, &m->reserve[i], reserve, err, err_len)) return -1;
+        if (dev_alloc(m, &m->reserve[i], reserve, err, err_len))
+            return -1;
     }
     return 0;
 }
@@ -407,7 +425,8 @@ static int size_fused_steps(model *m, char *err, size_t err_len) {
 static int allocate_workspace(model *m, char *err, size_t err_len) {
     int n = 3 * m->plan.num_conv_classes + 1;
     size_t *req = calloc((size_t)n, sizeof *req);
-    if (!req) return nnb_fail(err, err_len, "out of host memory");
+    if (!req)
+        return nnb_fail(err, err_len, "out of host memory");
     for (int k = 0; k < m->plan.num_conv_classes; k++) {
         req[3 * k] = m->convs[k].ws_fwd;
         req[3 * k + 1] = m->convs[k].ws_bwd_data;
@@ -449,20 +468,27 @@ static int probe_fused_steps(model *m, char *err, size_t err_len) {
     const nnb_resnet_plan *p = &m->plan;
     float *rm = m->scratch_stats, *rv = m->scratch_stats + p->max_bn_channels;
     for (int i = 0; i < p->num_steps && m->bn_ex; i++) {
-        if (p->steps[i].op != NNB_STEP_BN_RELU && p->steps[i].op != NNB_STEP_BN_ADD_RELU) continue;
+        if (p->steps[i].op != NNB_STEP_BN_RELU && p->steps[i].op != NNB_STEP_BN_ADD_RELU)
+            continue;
         cudnnStatus_t st = fused_forward_ex(m, &p->steps[i], i, rm, rv);
-        if (ex_refused(st)) ex_fallback(m, "cudnnBatchNormalizationForwardTrainingEx", i, st);
-        else CR_CUDNN(st);
+        if (ex_refused(st))
+            ex_fallback(m, "cudnnBatchNormalizationForwardTrainingEx", i, st);
+        else
+            CR_CUDNN(st);
     }
     for (int i = p->num_steps - 1; i >= 0 && m->bn_ex; i--) {
-        if (p->steps[i].op != NNB_STEP_BN_RELU && p->steps[i].op != NNB_STEP_BN_ADD_RELU) continue;
+        if (p->steps[i].op != NNB_STEP_BN_RELU && p->steps[i].op != NNB_STEP_BN_ADD_RELU)
+            continue;
         cudnnStatus_t st = fused_backward_ex(m, &p->steps[i], i);
-        if (ex_refused(st)) ex_fallback(m, "cudnnBatchNormalizationBackwardEx", i, st);
-        else CR_CUDNN(st);
+        if (ex_refused(st))
+            ex_fallback(m, "cudnnBatchNormalizationBackwardEx", i, st);
+        else
+            CR_CUDNN(st);
     }
     CR_CUDA(cudaStreamSynchronize(m->stream));
     CR_CUDA(cudaGetLastError());
-    if (m->bn_ex) snprintf(m->ex_status, sizeof m->ex_status, "CUDNN_STATUS_SUCCESS");
+    if (m->bn_ex)
+        snprintf(m->ex_status, sizeof m->ex_status, "CUDNN_STATUS_SUCCESS");
     return 0;
 }
 
@@ -471,7 +497,8 @@ static void set_tensor_entry(nnb_tensor *t, const char *name, const float *data,
     t->name = name;
     t->dtype = NNB_F32;
     t->ndim = ndim;
-    for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];
+    for (int d = 0; d < ndim; d++)
+        t->shape[d] = shape[d];
     t->data = data;
 }
 
@@ -479,7 +506,8 @@ static int setup_tensor_lists(model *m, char *err, size_t err_len) {
     const nnb_resnet_arch *a = &m->arch;
     m->param_list = calloc((size_t)a->num_params + 2, sizeof *m->param_list);
     m->output_list = calloc((size_t)a->num_params + 2, sizeof *m->output_list);
-    if (!m->param_list || !m->output_list) return nnb_fail(err, err_len, "out of host memory");
+    if (!m->param_list || !m->output_list)
+        return nnb_fail(err, err_len, "out of host memory");
     int64_t xs[4] = {a->batch, 3, a->image_size, a->image_size}, ls[2] = {a->batch, NNB_RESNET_CLASSES};
     set_tensor_entry(&m->param_list[m->param_count++], "x", m->h_x, 4, xs);
     set_tensor_entry(&m->param_list[m->param_count++], "grad_logits", m->h_grad_logits, 2, ls);
@@ -510,16 +538,26 @@ static void *create_model(const nnb_config *cfg, int depth, int fused, char *err
     snprintf(m->name, sizeof m->name, "resnet%d%s", depth, fused ? "_jit" : "");
     m->fused = fused;
     int rc = check_config(m, cfg, err, err_len);
-    if (!rc) rc = nnb_resnet_arch_build(&m->arch, depth, cfg->cnn_batch, cfg->image_size, err, err_len);
-    if (!rc) rc = nnb_resnet_plan_build(&m->plan, &m->arch, fused, err, err_len);
-    if (!rc) rc = setup_handles(m, cfg, err, err_len);
-    if (!rc) rc = setup_descriptors(m, err, err_len);
-    if (!rc) rc = setup_buffers(m, cfg->seed, err, err_len);
-    if (!rc) rc = choose_conv_algos(m, err, err_len);
-    if (!rc) rc = size_fused_steps(m, err, err_len);
-    if (!rc) rc = allocate_workspace(m, err, err_len);
-    if (!rc) rc = probe_fused_steps(m, err, err_len);
-    if (!rc) rc = setup_tensor_lists(m, err, err_len);
+    if (!rc)
+        rc = nnb_resnet_arch_build(&m->arch, depth, cfg->cnn_batch, cfg->image_size, err, err_len);
+    if (!rc)
+        rc = nnb_resnet_plan_build(&m->plan, &m->arch, fused, err, err_len);
+    if (!rc)
+        rc = setup_handles(m, cfg, err, err_len);
+    if (!rc)
+        rc = setup_descriptors(m, err, err_len);
+    if (!rc)
+        rc = setup_buffers(m, cfg->seed, err, err_len);
+    if (!rc)
+        rc = choose_conv_algos(m, err, err_len);
+    if (!rc)
+        rc = size_fused_steps(m, err, err_len);
+    if (!rc)
+        rc = allocate_workspace(m, err, err_len);
+    if (!rc)
+        rc = probe_fused_steps(m, err, err_len);
+    if (!rc)
+        rc = setup_tensor_lists(m, err, err_len);
     if (rc) {
         cuda_resnet_destroy(m);
         return NULL;
@@ -565,11 +603,11 @@ static int bn_forward(model *m, int l, int src, int dst, char *err, size_t err_l
 static int fc_forward(model *m, const nnb_plan_step *s, char *err, size_t err_len) {
     const float one = 1.0f, zero = 0.0f;
     const nnb_plan_gemm *g = &m->plan.fc_fwd;
-    CR_CUBLAS(cublasSgemm(m->cublas, g->transa ? CUBLAS_OP_T : CUBLAS_OP_N, g->transb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                          g->m, g->n, g->k, &one, param_ptr(m, s->layer, 0), g->lda, m->acts[s->src], g->ldb, &zero,
+    CR_CUBLAS(cublasSgemm(m->cublas, g->transa ? CUBLAS_OP_T : CUBLAS_OP_N, g->transb ? CUBLAS_OP_T : CUBLAS_OP_N, g->m,
+                          g->n, g->k, &one, param_ptr(m, s->layer, 0), g->lda, m->acts[s->src], g->ldb, &zero,
                           m->acts[s->dst], g->ldc));
-    CR_KERNEL(nnb_rk_bias_add(&m->geo, m->stream, m->acts[s->dst], param_ptr(m, s->layer, 1), m->plan.batch,
-                              m->plan.fc_out));
+    CR_KERNEL(
+        nnb_rk_bias_add(&m->geo, m->stream, m->acts[s->dst], param_ptr(m, s->layer, 1), m->plan.batch, m->plan.fc_out));
     return 0;
 }
 
@@ -579,7 +617,8 @@ static int fused_forward(model *m, const nnb_plan_step *s, int step, char *err, 
         CR_CUDNN(fused_forward_ex(m, s, step, param_ptr(m, l, 2), param_ptr(m, l, 3)));
         return 0;
     }
-    if (bn_forward(m, l, s->src, s->dst, err, err_len)) return -1;
+    if (bn_forward(m, l, s->src, s->dst, err, err_len))
+        return -1;
     CR_KERNEL(nnb_rk_add_relu(&m->geo, m->stream, m->acts[s->dst], s->src2 >= 0 ? m->acts[s->src2] : NULL,
                               (long long)act_count(m, s->dst)));
     return 0;
@@ -635,7 +674,8 @@ static int cuda_resnet_forward(void *vm, char *err, size_t err_len) {
     model *m = vm;
     range_push(m, "forward");
     int rc = 0;
-    for (int i = 0; i < m->plan.num_steps && !rc; i++) rc = forward_step(m, i, err, err_len);
+    for (int i = 0; i < m->plan.num_steps && !rc; i++)
+        rc = forward_step(m, i, err, err_len);
     range_pop();
     return rc;
 }
@@ -659,11 +699,10 @@ static int conv_backward(model *m, const nnb_plan_step *s, char *err, size_t err
 /* Plain BN backward of layer l: dy is the gradient of act dy_act, x = acts[src]. */
 static int bn_backward(model *m, int l, int src, int dy_act, nnb_grad_mode mode, char *err, size_t err_len) {
     const float one = 1.0f, zero = 0.0f, beta = beta_of(mode);
-    CR_CUDNN(cudnnBatchNormalizationBackward(m->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &beta, &one, &zero,
-                                             m->act_td[src], m->acts[src], m->act_td[dy_act], grad_of(m, dy_act),
-                                             m->act_td[src], grad_of(m, src), m->bn_td[l], param_ptr(m, l, 0),
-                                             grad_ptr(m, l, 0), grad_ptr(m, l, 1), NNB_RESNET_BN_EPS,
-                                             save_mean(m, l), save_invstd(m, l)));
+    CR_CUDNN(cudnnBatchNormalizationBackward(
+        m->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &beta, &one, &zero, m->act_td[src], m->acts[src], m->act_td[dy_act],
+        grad_of(m, dy_act), m->act_td[src], grad_of(m, src), m->bn_td[l], param_ptr(m, l, 0), grad_ptr(m, l, 0),
+        grad_ptr(m, l, 1), NNB_RESNET_BN_EPS, save_mean(m, l), save_invstd(m, l)));
     return 0;
 }
 
@@ -671,12 +710,12 @@ static int fc_backward(model *m, const nnb_plan_step *s, char *err, size_t err_l
     const float one = 1.0f, zero = 0.0f, beta = beta_of(s->src_grad);
     const nnb_plan_gemm *d = &m->plan.fc_dx, *w = &m->plan.fc_dw;
     float *g = grad_of(m, s->dst); /* (N, 1000) */
-    CR_CUBLAS(cublasSgemm(m->cublas, d->transa ? CUBLAS_OP_T : CUBLAS_OP_N, d->transb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                          d->m, d->n, d->k, &one, param_ptr(m, s->layer, 0), d->lda, g, d->ldb, &beta,
-                          grad_of(m, s->src), d->ldc));
-    CR_CUBLAS(cublasSgemm(m->cublas, w->transa ? CUBLAS_OP_T : CUBLAS_OP_N, w->transb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                          w->m, w->n, w->k, &one, m->acts[s->src], w->lda, g, w->ldb, &zero,
-                          grad_ptr(m, s->layer, 0), w->ldc));
+    CR_CUBLAS(cublasSgemm(m->cublas, d->transa ? CUBLAS_OP_T : CUBLAS_OP_N, d->transb ? CUBLAS_OP_T : CUBLAS_OP_N, d->m,
+                          d->n, d->k, &one, param_ptr(m, s->layer, 0), d->lda, g, d->ldb, &beta, grad_of(m, s->src),
+                          d->ldc));
+    CR_CUBLAS(cublasSgemm(m->cublas, w->transa ? CUBLAS_OP_T : CUBLAS_OP_N, w->transb ? CUBLAS_OP_T : CUBLAS_OP_N, w->m,
+                          w->n, w->k, &one, m->acts[s->src], w->lda, g, w->ldb, &zero, grad_ptr(m, s->layer, 0),
+                          w->ldc));
     CR_KERNEL(nnb_rk_bias_grad(&m->geo, m->stream, grad_ptr(m, s->layer, 1), g, m->plan.batch, m->plan.fc_out));
     return 0;
 }
@@ -714,14 +753,14 @@ static int backward_step(model *m, int i, char *err, size_t err_len) {
     case NNB_STEP_CONV: return conv_backward(m, s, err, err_len);
     case NNB_STEP_BN: return bn_backward(m, s->layer, s->src, s->dst, s->src_grad, err, err_len);
     case NNB_STEP_RELU:
-        CR_CUDNN(cudnnActivationBackward(m->cudnn, m->relu, &one, m->act_td[s->dst], m->acts[s->dst],
-                                         m->act_td[s->dst], grad_of(m, s->dst), m->act_td[s->src], m->acts[s->src],
-                                         &beta, m->act_td[s->src], grad_of(m, s->src)));
+        CR_CUDNN(cudnnActivationBackward(m->cudnn, m->relu, &one, m->act_td[s->dst], m->acts[s->dst], m->act_td[s->dst],
+                                         grad_of(m, s->dst), m->act_td[s->src], m->acts[s->src], &beta,
+                                         m->act_td[s->src], grad_of(m, s->src)));
         return 0;
     case NNB_STEP_MAXPOOL:
-        CR_CUDNN(cudnnPoolingBackward(m->cudnn, m->maxpool, &one, m->act_td[s->dst], m->acts[s->dst],
-                                      m->act_td[s->dst], grad_of(m, s->dst), m->act_td[s->src], m->acts[s->src], &beta,
-                                      m->act_td[s->src], grad_of(m, s->src)));
+        CR_CUDNN(cudnnPoolingBackward(m->cudnn, m->maxpool, &one, m->act_td[s->dst], m->acts[s->dst], m->act_td[s->dst],
+                                      grad_of(m, s->dst), m->act_td[s->src], m->acts[s->src], &beta, m->act_td[s->src],
+                                      grad_of(m, s->src)));
         return 0;
     case NNB_STEP_ADD: return add_backward(m, s, err, err_len);
     case NNB_STEP_AVGPOOL:
@@ -739,7 +778,8 @@ static int cuda_resnet_backward(void *vm, char *err, size_t err_len) {
     model *m = vm;
     range_push(m, "backward");
     int rc = 0;
-    for (int i = m->plan.num_steps - 1; i >= 0 && !rc; i--) rc = backward_step(m, i, err, err_len);
+    for (int i = m->plan.num_steps - 1; i >= 0 && !rc; i--)
+        rc = backward_step(m, i, err, err_len);
     range_pop();
     return rc;
 }
@@ -782,12 +822,14 @@ static void appendf(char *buf, size_t len, size_t *used, const char *fmt, ...)
 #endif
     ;
 static void appendf(char *buf, size_t len, size_t *used, const char *fmt, ...) {
-    if (*used >= len) return;
+    if (*used >= len)
+        return;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf + *used, len - *used, fmt, ap);
     va_end(ap);
-    if (n > 0) *used = *used + (size_t)n < len ? *used + (size_t)n : len - 1;
+    if (n > 0)
+        *used = *used + (size_t)n < len ? *used + (size_t)n : len - 1;
 }
 
 /* "name":{"ALGO":count,...} over every convolution (not class). which: 0 fwd, 1 bwd data, 2 bwd filter. */
@@ -799,9 +841,11 @@ static void describe_algos(const model *m, int which, const char *key, char *buf
         for (int k = 0; k < m->plan.num_conv_classes; k++) {
             const conv_algos *c = &m->convs[k];
             int chosen = which == 0 ? (int)c->fwd : which == 1 ? (int)c->bwd_data : (int)c->bwd_filter;
-            if (chosen == algo) count += m->plan.convs[k].uses;
+            if (chosen == algo)
+                count += m->plan.convs[k].uses;
         }
-        if (!count) continue;
+        if (!count)
+            continue;
         const char *name = which == 0   ? fwd_algo_name((cudnnConvolutionFwdAlgo_t)algo)
                            : which == 1 ? bwd_data_algo_name((cudnnConvolutionBwdDataAlgo_t)algo)
                                         : bwd_filter_algo_name((cudnnConvolutionBwdFilterAlgo_t)algo);
@@ -818,11 +862,13 @@ static int cuda_resnet_describe(void *vm, char *buf, size_t len) {
     cudaRuntimeGetVersion(&rt);
     cudaDriverGetVersion(&drv);
     cublasGetVersion(m->cublas, &cublas);
-    for (int k = 0; k < m->plan.num_conv_classes; k++) convs += m->plan.convs[k].uses;
+    for (int k = 0; k < m->plan.num_conv_classes; k++)
+        convs += m->plan.convs[k].uses;
     char dev[sizeof m->prop.name + 1];
     size_t n = 0;
     for (size_t i = 0; i < sizeof m->prop.name && m->prop.name[i]; i++)
-        if (m->prop.name[i] != '"' && m->prop.name[i] != '\\') dev[n++] = m->prop.name[i];
+        if (m->prop.name[i] != '"' && m->prop.name[i] != '\\')
+            dev[n++] = m->prop.name[i];
     dev[n] = 0;
     appendf(buf, len, &used, "{\"runner\":\"%s\",\"library\":\"cuDNN + cuBLAS\",\"device\":\"%s\",\"sm\":\"%d.%d\",",
             m->name, dev, m->prop.major, m->prop.minor);
@@ -858,23 +904,33 @@ static double cuda_resnet_backward_flops(void *vm) { return ((model *)vm)->arch.
 
 static void cuda_resnet_destroy(void *vm) {
     model *m = vm;
-    if (!m) return;
+    if (!m)
+        return;
     if (m->act_td)
         for (int a = 0; a < m->plan.num_acts; a++)
-            if (m->act_td[a]) cudnnDestroyTensorDescriptor(m->act_td[a]);
+            if (m->act_td[a])
+                cudnnDestroyTensorDescriptor(m->act_td[a]);
     if (m->bn_td)
         for (int i = 0; i < m->plan.num_steps; i++)
-            if (m->bn_td[i]) cudnnDestroyTensorDescriptor(m->bn_td[i]);
+            if (m->bn_td[i])
+                cudnnDestroyTensorDescriptor(m->bn_td[i]);
     if (m->convs)
         for (int k = 0; k < m->plan.num_conv_classes; k++) {
-            if (m->convs[k].filter) cudnnDestroyFilterDescriptor(m->convs[k].filter);
-            if (m->convs[k].conv) cudnnDestroyConvolutionDescriptor(m->convs[k].conv);
+            if (m->convs[k].filter)
+                cudnnDestroyFilterDescriptor(m->convs[k].filter);
+            if (m->convs[k].conv)
+                cudnnDestroyConvolutionDescriptor(m->convs[k].conv);
         }
-    if (m->relu) cudnnDestroyActivationDescriptor(m->relu);
-    if (m->maxpool) cudnnDestroyPoolingDescriptor(m->maxpool);
-    if (m->cudnn) cudnnDestroy(m->cudnn);
-    if (m->cublas) cublasDestroy(m->cublas);
-    for (int i = 0; i < m->alloc_count; i++) cudaFree(m->allocs[i]);
+    if (m->relu)
+        cudnnDestroyActivationDescriptor(m->relu);
+    if (m->maxpool)
+        cudnnDestroyPoolingDescriptor(m->maxpool);
+    if (m->cudnn)
+        cudnnDestroy(m->cudnn);
+    if (m->cublas)
+        cublasDestroy(m->cublas);
+    for (int i = 0; i < m->alloc_count; i++)
+        cudaFree(m->allocs[i]);
     free(m->allocs);
     free(m->act_td);
     free(m->bn_td);
@@ -899,15 +955,14 @@ static void cuda_resnet_destroy(void *vm) {
 
 /* ------------------------------------------------------------ descriptor */
 
-#define RESNET_RUNNER(runner_name, create_fn, ref, text, flags_, tol_)                                                  \
-    {                                                                                                          \
-        .struct_size = sizeof(nnb_runner_desc), .name = runner_name, .group = NNB_GROUP_CNNS,                  \
-        .device = NNB_DEVICE_CUDA, .description = text, .reference = ref, .flags = flags_,                     \
-        .available = nnb_cuda_available, .create = create_fn, .forward = cuda_resnet_forward,               \
-        .backward_setup = NULL, .backward = cuda_resnet_backward, .zero_grad = NULL,                           \
-        .params = cuda_resnet_params, .outputs = cuda_resnet_outputs, .describe = cuda_resnet_describe,        \
-        .forward_flops = cuda_resnet_forward_flops, .backward_flops = cuda_resnet_backward_flops,              \
-        .destroy = cuda_resnet_destroy, .check_tolerance = tol_,                                               \
+#define RESNET_RUNNER(runner_name, create_fn, ref, text, flags_, tol_)                                                 \
+    {                                                                                                                  \
+        .struct_size = sizeof(nnb_runner_desc), .name = runner_name, .group = NNB_GROUP_CNNS,                          \
+        .device = NNB_DEVICE_CUDA, .description = text, .reference = ref, .flags = flags_,                             \
+        .available = nnb_cuda_available, .create = create_fn, .forward = cuda_resnet_forward, .backward_setup = NULL,  \
+        .backward = cuda_resnet_backward, .zero_grad = NULL, .params = cuda_resnet_params,                             \
+        .outputs = cuda_resnet_outputs, .describe = cuda_resnet_describe, .forward_flops = cuda_resnet_forward_flops,  \
+        .backward_flops = cuda_resnet_backward_flops, .destroy = cuda_resnet_destroy, .check_tolerance = tol_,         \
     }
 
 /* See nnb_resnet_check_tolerance: ResNet-50 gradients are judged in the L2 norm. */
@@ -918,10 +973,11 @@ static double resnet50_check_tolerance(const nnb_config *cfg) {
 
 /* References run on the CPU (the driver's --check looks them up there): the plain C reference. */
 static const nnb_runner_desc runners[] = {
-    RESNET_RUNNER("resnet18", create_resnet18, "resnet18_ref", "ResNet-18 train step: cuDNN + cuBLAS, one call per layer",
-                  0, NULL),
-    RESNET_RUNNER("resnet50", create_resnet50, "resnet50_ref", "ResNet-50 train step: cuDNN + cuBLAS, one call per layer",
-                  NNB_FLAG_CHECK_GRADIENTS_L2, resnet50_check_tolerance),
+    RESNET_RUNNER("resnet18", create_resnet18, "resnet18_ref",
+                  "ResNet-18 train step: cuDNN + cuBLAS, one call per layer", 0, NULL),
+    RESNET_RUNNER("resnet50", create_resnet50, "resnet50_ref",
+                  "ResNet-50 train step: cuDNN + cuBLAS, one call per layer", NNB_FLAG_CHECK_GRADIENTS_L2,
+                  resnet50_check_tolerance),
     RESNET_RUNNER("resnet18_jit", create_resnet18_jit, "resnet18_ref",
                   "ResNet-18 train step: cuDNN + cuBLAS, BN+ReLU and BN+add+ReLU fused", 0, NULL),
     RESNET_RUNNER("resnet50_jit", create_resnet50_jit, "resnet50_ref",

@@ -12,26 +12,26 @@
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
-#define CR_CUDA(call)                                                                              \
-    do {                                                                                           \
-        cudaError_t st_ = (call);                                                                  \
-        if (st_ != cudaSuccess)                                                                    \
-            return nnb_fail(err, err_len, "%s failed: %s (%s:%d)", #call, cudaGetErrorString(st_), \
-                            __FILE__, __LINE__);                                                   \
+#define CR_CUDA(call)                                                                                                  \
+    do {                                                                                                               \
+        cudaError_t st_ = (call);                                                                                      \
+        if (st_ != cudaSuccess)                                                                                        \
+            return nnb_fail(err, err_len, "%s failed: %s (%s:%d)", #call, cudaGetErrorString(st_), __FILE__,           \
+                            __LINE__);                                                                                 \
     } while (0)
-#define CR_CUBLAS(call)                                                                            \
-    do {                                                                                           \
-        cublasStatus_t st_ = (call);                                                               \
-        if (st_ != CUBLAS_STATUS_SUCCESS)                                                          \
-            return nnb_fail(err, err_len, "%s failed: %s (%s:%d)", #call, cublasGetStatusString(st_), \
-                            __FILE__, __LINE__);                                                   \
+#define CR_CUBLAS(call)                                                                                                \
+    do {                                                                                                               \
+        cublasStatus_t st_ = (call);                                                                                   \
+        if (st_ != CUBLAS_STATUS_SUCCESS)                                                                              \
+            return nnb_fail(err, err_len, "%s failed: %s (%s:%d)", #call, cublasGetStatusString(st_), __FILE__,        \
+                            __LINE__);                                                                                 \
     } while (0)
-#define CR_CUDNN(call)                                                                             \
-    do {                                                                                           \
-        cudnnStatus_t st_ = (call);                                                                \
-        if (st_ != CUDNN_STATUS_SUCCESS)                                                           \
-            return nnb_fail(err, err_len, "%s failed: %s (%s:%d)", #call, cudnnGetErrorString(st_), \
-                            __FILE__, __LINE__);                                                   \
+#define CR_CUDNN(call)                                                                                                 \
+    do {                                                                                                               \
+        cudnnStatus_t st_ = (call);                                                                                    \
+        if (st_ != CUDNN_STATUS_SUCCESS)                                                                               \
+            return nnb_fail(err, err_len, "%s failed: %s (%s:%d)", #call, cudnnGetErrorString(st_), __FILE__,          \
+                            __LINE__);                                                                                 \
     } while (0)
 /* Kernel launchers (resnet_kernels.h) return a cudaError_t as int. */
 #define CR_KERNEL(call) CR_CUDA((cudaError_t)(call))

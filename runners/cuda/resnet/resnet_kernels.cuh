@@ -31,21 +31,25 @@
 #define NNB_RK_STRIDE() ((long long)gridDim.x * blockDim.x)
 
 NNB_KERNEL void nnb_rk_add_kernel(float *y, const float *a, const float *b, long long n) {
-    for (long long i = NNB_RK_FIRST(); i < n; i += NNB_RK_STRIDE()) y[i] = a[i] + b[i];
+    for (long long i = NNB_RK_FIRST(); i < n; i += NNB_RK_STRIDE())
+        y[i] = a[i] + b[i];
 }
 
 NNB_KERNEL void nnb_rk_fanout_kernel(float *dst, const float *grad, long long n, int accumulate) {
-    for (long long i = NNB_RK_FIRST(); i < n; i += NNB_RK_STRIDE()) dst[i] = accumulate ? dst[i] + grad[i] : grad[i];
+    for (long long i = NNB_RK_FIRST(); i < n; i += NNB_RK_STRIDE())
+        dst[i] = accumulate ? dst[i] + grad[i] : grad[i];
 }
 
 NNB_KERNEL void nnb_rk_bias_add_kernel(float *y, const float *bias, long long rows, long long cols) {
-    for (long long i = NNB_RK_FIRST(); i < rows * cols; i += NNB_RK_STRIDE()) y[i] += bias[i % cols];
+    for (long long i = NNB_RK_FIRST(); i < rows * cols; i += NNB_RK_STRIDE())
+        y[i] += bias[i % cols];
 }
 
 NNB_KERNEL void nnb_rk_bias_grad_kernel(float *db, const float *dy, long long rows, long long cols) {
     for (long long j = NNB_RK_FIRST(); j < cols; j += NNB_RK_STRIDE()) {
         float sum = 0.0f;
-        for (long long r = 0; r < rows; r++) sum += dy[r * cols + j];
+        for (long long r = 0; r < rows; r++)
+            sum += dy[r * cols + j];
         db[j] = sum;
     }
 }
@@ -53,13 +57,13 @@ NNB_KERNEL void nnb_rk_bias_grad_kernel(float *db, const float *dy, long long ro
 NNB_KERNEL void nnb_rk_avgpool_fwd_kernel(float *y, const float *x, long long planes, long long hw) {
     for (long long p = NNB_RK_FIRST(); p < planes; p += NNB_RK_STRIDE()) {
         float sum = 0.0f;
-        for (long long k = 0; k < hw; k++) sum += x[p * hw + k];
+        for (long long k = 0; k < hw; k++)
+            sum += x[p * hw + k];
         y[p] = sum / (float)hw;
     }
 }
 
-NNB_KERNEL void nnb_rk_avgpool_bwd_kernel(float *dx, const float *dy, long long planes, long long hw,
-                                          int accumulate) {
+NNB_KERNEL void nnb_rk_avgpool_bwd_kernel(float *dx, const float *dy, long long planes, long long hw, int accumulate) {
     for (long long i = NNB_RK_FIRST(); i < planes * hw; i += NNB_RK_STRIDE()) {
         float g = dy[i / hw] / (float)hw;
         dx[i] = accumulate ? dx[i] + g : g;
@@ -78,16 +82,20 @@ NNB_KERNEL void nnb_rk_relu_grad_kernel(float *dy, const float *y, float *dz, lo
     for (long long i = NNB_RK_FIRST(); i < n; i += NNB_RK_STRIDE()) {
         float g = y[i] > 0.0f ? dy[i] : 0.0f;
         dy[i] = g;
-        if (dz) dz[i] = dz_accumulate ? dz[i] + g : g;
+        if (dz)
+            dz[i] = dz_accumulate ? dz[i] + g : g;
     }
 }
 
 /* Blocks for n items: enough for one item per thread, at least 1, at most the cap. */
 static inline dim3 nnb_rk_grid(const nnb_rk_geometry *g, long long n) {
     long long blocks = (n + g->block_size - 1) / g->block_size;
-    if (blocks < 1) blocks = 1;
-    if (g->max_blocks > 0 && blocks > g->max_blocks) blocks = g->max_blocks;
-    if (blocks > 2147483647LL) blocks = 2147483647LL;
+    if (blocks < 1)
+        blocks = 1;
+    if (g->max_blocks > 0 && blocks > g->max_blocks)
+        blocks = g->max_blocks;
+    if (blocks > 2147483647LL)
+        blocks = 2147483647LL;
     return nnb_dim3((unsigned)blocks, 1);
 }
 static inline dim3 nnb_rk_block(const nnb_rk_geometry *g) { return nnb_dim3((unsigned)g->block_size, 1); }
@@ -116,14 +124,14 @@ NNB_RK_API int nnb_rk_bias_grad(const nnb_rk_geometry *g, void *stream, float *d
     return NNB_RK_STATUS();
 }
 
-NNB_RK_API int nnb_rk_avgpool_fwd(const nnb_rk_geometry *g, void *stream, float *y, const float *x,
-                                  long long planes, long long hw) {
+NNB_RK_API int nnb_rk_avgpool_fwd(const nnb_rk_geometry *g, void *stream, float *y, const float *x, long long planes,
+                                  long long hw) {
     NNB_LAUNCH(nnb_rk_avgpool_fwd_kernel, nnb_rk_grid(g, planes), nnb_rk_block(g), stream, y, x, planes, hw);
     return NNB_RK_STATUS();
 }
 
-NNB_RK_API int nnb_rk_avgpool_bwd(const nnb_rk_geometry *g, void *stream, float *dx, const float *dy,
-                                  long long planes, long long hw, int accumulate) {
+NNB_RK_API int nnb_rk_avgpool_bwd(const nnb_rk_geometry *g, void *stream, float *dx, const float *dy, long long planes,
+                                  long long hw, int accumulate) {
     NNB_LAUNCH(nnb_rk_avgpool_bwd_kernel, nnb_rk_grid(g, planes * hw), nnb_rk_block(g), stream, dx, dy, planes, hw,
                accumulate);
     return NNB_RK_STATUS();

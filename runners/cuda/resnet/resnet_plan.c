@@ -24,7 +24,8 @@ const char *nnb_step_op_name(nnb_step_op op) {
 }
 
 void nnb_resnet_plan_free(nnb_resnet_plan *p) {
-    if (!p) return;
+    if (!p)
+        return;
     free(p->steps);
     free(p->act_desc);
     free(p->act_used);
@@ -37,14 +38,16 @@ void nnb_resnet_plan_free(nnb_resnet_plan *p) {
 size_t nnb_plan_workspace_bytes(const size_t *requests, int count) {
     size_t most = 0;
     for (int i = 0; i < count; i++)
-        if (requests[i] > most) most = requests[i];
+        if (requests[i] > most)
+            most = requests[i];
     return most;
 }
 
 /* Packed NCHW descriptor; -1 when a dimension or the element count exceeds int (cuDNN's 4-D descriptors). */
 static int packed_nchw(nnb_plan_tensor *t, nnb_resnet_shape s) {
     size_t total = nnb_resnet_shape_count(s);
-    if (total == 0 || total > (size_t)INT_MAX) return -1;
+    if (total == 0 || total > (size_t)INT_MAX)
+        return -1;
     t->n = (int)s.n, t->c = (int)s.c, t->h = (int)s.h, t->w = (int)s.w;
     t->stride_w = 1;
     t->stride_h = t->w;
@@ -59,7 +62,8 @@ static int sole_reader(const nnb_resnet_arch *a, int act) {
     for (int i = 0; i < a->num_layers; i++) {
         const nnb_resnet_layer *l = &a->layers[i];
         if (l->src == act || l->src2 == act) {
-            if (found >= 0) return -1;
+            if (found >= 0)
+                return -1;
             found = i;
         }
     }
@@ -90,20 +94,24 @@ static void unfused_steps(nnb_resnet_plan *p, const nnb_resnet_arch *a) {
 /* Folds bn -> relu and bn -> add -> relu (see resnet_plan.h). */
 static void fuse_steps(nnb_resnet_plan *p, const nnb_resnet_arch *a) {
     for (int i = 0; i < a->num_layers; i++) {
-        if (a->layers[i].op != NNB_RESNET_BN) continue;
+        if (a->layers[i].op != NNB_RESNET_BN)
+            continue;
         int r = sole_reader(a, a->layers[i].dst);
-        if (r < 0) continue;
+        if (r < 0)
+            continue;
         const nnb_resnet_layer *next = &a->layers[r];
         if (next->op == NNB_RESNET_RELU) {
-            p->steps[i] = (nnb_plan_step){NNB_STEP_BN_RELU, i, a->layers[i].src, -1, next->dst,
-                                          NNB_GRAD_NONE, NNB_GRAD_NONE, -1};
+            p->steps[i] =
+                (nnb_plan_step){NNB_STEP_BN_RELU, i, a->layers[i].src, -1, next->dst, NNB_GRAD_NONE, NNB_GRAD_NONE, -1};
             p->steps[r].op = NNB_STEP_SKIP;
             p->fused_bn_relu++;
         } else if (next->op == NNB_RESNET_ADD && next->src == a->layers[i].dst) {
             int relu = sole_reader(a, next->dst);
-            if (relu < 0 || a->layers[relu].op != NNB_RESNET_RELU) continue;
-            p->steps[r] = (nnb_plan_step){NNB_STEP_BN_ADD_RELU, i, a->layers[i].src, next->src2, a->layers[relu].dst,
-                                          NNB_GRAD_NONE, NNB_GRAD_NONE, -1};
+            if (relu < 0 || a->layers[relu].op != NNB_RESNET_RELU)
+                continue;
+            p->steps[r] = (nnb_plan_step){
+                NNB_STEP_BN_ADD_RELU, i, a->layers[i].src, next->src2, a->layers[relu].dst, NNB_GRAD_NONE,
+                NNB_GRAD_NONE,        -1};
             p->steps[i].op = NNB_STEP_SKIP;
             p->steps[relu].op = NNB_STEP_SKIP;
             p->fused_bn_add_relu++;
@@ -112,23 +120,27 @@ static void fuse_steps(nnb_resnet_plan *p, const nnb_resnet_arch *a) {
 }
 
 static int same_conv(const nnb_plan_conv *a, const nnb_plan_conv *b) {
-    return !memcmp(&a->x, &b->x, sizeof a->x) && !memcmp(&a->y, &b->y, sizeof a->y) && a->k == b->k &&
-           a->c == b->c && a->r == b->r && a->stride == b->stride && a->pad == b->pad;
+    return !memcmp(&a->x, &b->x, sizeof a->x) && !memcmp(&a->y, &b->y, sizeof a->y) && a->k == b->k && a->c == b->c &&
+           a->r == b->r && a->stride == b->stride && a->pad == b->pad;
 }
 
 /* Groups the convolutions by geometry; algorithms are then chosen once per class. */
 static int classify_convs(nnb_resnet_plan *p, const nnb_resnet_arch *a) {
     p->convs = calloc((size_t)a->num_layers, sizeof *p->convs);
-    if (!p->convs) return -1;
+    if (!p->convs)
+        return -1;
     for (int i = 0; i < p->num_steps; i++) {
         nnb_plan_step *s = &p->steps[i];
-        if (s->op != NNB_STEP_CONV) continue;
+        if (s->op != NNB_STEP_CONV)
+            continue;
         const nnb_resnet_layer *l = &a->layers[s->layer];
-        nnb_plan_conv c = {p->act_desc[s->src], p->act_desc[s->dst], (int)l->out.c, (int)l->in.c, l->kernel,
-                           l->stride, l->pad, 0};
+        nnb_plan_conv c = {p->act_desc[s->src], p->act_desc[s->dst], (int)l->out.c, (int)l->in.c,
+                           l->kernel,           l->stride,           l->pad,        0};
         int k = 0;
-        while (k < p->num_conv_classes && !same_conv(&p->convs[k], &c)) k++;
-        if (k == p->num_conv_classes) p->convs[p->num_conv_classes++] = c;
+        while (k < p->num_conv_classes && !same_conv(&p->convs[k], &c))
+            k++;
+        if (k == p->num_conv_classes)
+            p->convs[p->num_conv_classes++] = c;
         p->convs[k].uses++;
         s->conv_class = k;
     }
@@ -140,25 +152,34 @@ static int plan_gradients(nnb_resnet_plan *p, char *err, size_t err_len) {
     int logits = p->num_acts - 1;
     for (int i = 0; i < p->num_steps; i++) {
         const nnb_plan_step *s = &p->steps[i];
-        if (s->op == NNB_STEP_SKIP) continue;
+        if (s->op == NNB_STEP_SKIP)
+            continue;
         p->readers[s->src]++;
-        if (s->src2 >= 0) p->readers[s->src2]++;
+        if (s->src2 >= 0)
+            p->readers[s->src2]++;
         p->act_used[s->src] = p->act_used[s->dst] = 1;
-        if (s->src2 >= 0) p->act_used[s->src2] = 1;
+        if (s->src2 >= 0)
+            p->act_used[s->src2] = 1;
     }
-    for (int a = 0; a < p->num_acts; a++) p->grad_owner[a] = p->act_used[a] ? a : -1;
+    for (int a = 0; a < p->num_acts; a++)
+        p->grad_owner[a] = p->act_used[a] ? a : -1;
     for (int i = p->num_steps - 1; i >= 0; i--) {
         const nnb_plan_step *s = &p->steps[i];
-        if (s->op != NNB_STEP_ADD) continue;
-        if (p->readers[s->src] == 1) p->grad_owner[s->src] = p->grad_owner[s->dst];
-        if (p->readers[s->src2] == 1) p->grad_owner[s->src2] = p->grad_owner[s->dst];
+        if (s->op != NNB_STEP_ADD)
+            continue;
+        if (p->readers[s->src] == 1)
+            p->grad_owner[s->src] = p->grad_owner[s->dst];
+        if (p->readers[s->src2] == 1)
+            p->grad_owner[s->src2] = p->grad_owner[s->dst];
     }
     unsigned char *written = calloc((size_t)p->num_acts, 1);
-    if (!written) return nnb_fail(err, err_len, "resnet plan: out of memory");
+    if (!written)
+        return nnb_fail(err, err_len, "resnet plan: out of memory");
     written[logits] = 1; /* the upstream gradient */
     for (int i = p->num_steps - 1; i >= 0; i--) {
         nnb_plan_step *s = &p->steps[i];
-        if (s->op == NNB_STEP_SKIP) continue;
+        if (s->op == NNB_STEP_SKIP)
+            continue;
         int out_owner = p->grad_owner[s->dst];
         if (!written[out_owner]) {
             free(written);
@@ -168,9 +189,11 @@ static int plan_gradients(nnb_resnet_plan *p, char *err, size_t err_len) {
         nnb_grad_mode *modes[2] = {&s->src_grad, &s->src2_grad};
         for (int k = 0; k < 2; k++) {
             *modes[k] = NNB_GRAD_NONE;
-            if (inputs[k] < 0) continue;
+            if (inputs[k] < 0)
+                continue;
             int o = p->grad_owner[inputs[k]];
-            if (o == out_owner) continue; /* aliased: the add passes its output gradient through */
+            if (o == out_owner)
+                continue; /* aliased: the add passes its output gradient through */
             *modes[k] = written[o] ? NNB_GRAD_ACCUMULATE : NNB_GRAD_OVERWRITE;
             written[o] = 1;
         }
@@ -212,7 +235,8 @@ int nnb_resnet_plan_build(nnb_resnet_plan *p, const nnb_resnet_arch *a, int fuse
                             (long long)a->acts[i].w);
         }
     unfused_steps(p, a);
-    if (p->fused) fuse_steps(p, a);
+    if (p->fused)
+        fuse_steps(p, a);
     if (classify_convs(p, a)) {
         nnb_resnet_plan_free(p);
         return nnb_fail(err, err_len, "resnet plan: out of memory");
@@ -223,8 +247,10 @@ int nnb_resnet_plan_build(nnb_resnet_plan *p, const nnb_resnet_arch *a, int fuse
     }
     for (int i = 0; i < a->num_layers; i++) {
         const nnb_resnet_layer *l = &a->layers[i];
-        if (l->op == NNB_RESNET_BN && l->out.c > p->max_bn_channels) p->max_bn_channels = (int)l->out.c;
-        if (l->op != NNB_RESNET_FC) continue;
+        if (l->op == NNB_RESNET_BN && l->out.c > p->max_bn_channels)
+            p->max_bn_channels = (int)l->out.c;
+        if (l->op != NNB_RESNET_FC)
+            continue;
         p->fc_in = (int)l->in.c;
         p->fc_out = (int)l->out.c;
         p->batch = (int)l->in.n;

@@ -74,10 +74,10 @@ typedef struct nnb_plan_tensor {
 
 /* One distinct convolution geometry: same descriptors, same algorithms. */
 typedef struct nnb_plan_conv {
-    nnb_plan_tensor x, y;  /* input, output */
-    int k, c, r;           /* filter (k, c, r, r), OIHW */
+    nnb_plan_tensor x, y; /* input, output */
+    int k, c, r;          /* filter (k, c, r, r), OIHW */
     int stride, pad;
-    int uses;              /* steps with this geometry */
+    int uses; /* steps with this geometry */
 } nnb_plan_conv;
 
 /* The fc layer as column-major cuBLAS GEMMs (row-major (N, C) x is column-major (C, N)):
@@ -92,8 +92,8 @@ typedef struct nnb_plan_gemm {
 } nnb_plan_gemm;
 
 typedef struct nnb_resnet_plan {
-    int fused;          /* 1 for the *_jit plans */
-    int num_steps;      /* = arch->num_layers */
+    int fused;     /* 1 for the *_jit plans */
+    int num_steps; /* = arch->num_layers */
     nnb_plan_step *steps;
     int num_acts;
     nnb_plan_tensor *act_desc; /* (num_acts) NCHW packed */
@@ -101,10 +101,10 @@ typedef struct nnb_resnet_plan {
     int *grad_owner;           /* (num_acts) activation whose gradient buffer holds this one's gradient, -1 if none */
     int *readers;              /* (num_acts) steps reading it */
     int num_conv_classes;
-    nnb_plan_conv *convs;      /* (num_conv_classes) */
+    nnb_plan_conv *convs;                 /* (num_conv_classes) */
     int fused_bn_relu, fused_bn_add_relu; /* counts of fused steps */
     nnb_plan_gemm fc_fwd, fc_dx, fc_dw;
-    int fc_in, fc_out, batch;             /* C, 1000, N */
+    int fc_in, fc_out, batch; /* C, 1000, N */
     int max_bn_channels;
 } nnb_resnet_plan;
 

@@ -145,12 +145,8 @@ static void ln_bwd_now(float *dx, const float *dy, const float *xhat, const floa
 
 static void run_op(const op *o) {
     switch (o->kind) {
-    case OP_MEMSET:
-        memset((void *)o->p[0], o->i[0], (size_t)o->n[0]);
-        break;
-    case OP_MEMCPY:
-        memmove((void *)o->p[0], o->p[1], (size_t)o->n[0]);
-        break;
+    case OP_MEMSET: memset((void *)o->p[0], o->i[0], (size_t)o->n[0]); break;
+    case OP_MEMCPY: memmove((void *)o->p[0], o->p[1], (size_t)o->n[0]); break;
     case OP_SGEMM:
         sgemm_now(o->i[0], o->i[1], o->i[2], o->i[3], o->i[4], o->f[0], (const float *)o->p[0], o->i[5],
                   (const float *)o->p[1], o->i[6], o->f[1], (float *)o->p[2], o->i[7]);
