@@ -11,9 +11,8 @@
  *   [-87.3, 88.3] so 2^n stays normal.
  * tanh(x) = E / (E + 2) with E = e^(2|x|) - 1 = 2^n (e^r - 1) + (2^n - 1): the
  *   same reduction and polynomial, and no cancellation near 0, so one formula
- *   and one division for every x (the earlier Taylor-series branch for small x
- *   cost a second polynomial per vector); |x| capped at 9 (tanh = 1 in float
- *   beyond); sign copied from x.
+ *   and one division for every x; |x| capped at 9 (tanh = 1 in float beyond);
+ *   sign copied from x.
  * sigmoid(x) = 1 / (1 + exp(-x)).
  * A NaN argument stays a NaN (min/max take it as their second operand).
  */
@@ -35,7 +34,7 @@ typedef int VI __attribute__((vector_size(64)));
 static inline V splat(float s) { return (V){0} + s; }
 
 /* Full vectors by a constant-size copy (one vector load or store); only a partial tail goes element by element.
- * A memcpy of variable size would be a libc call per vector: once, most of the cell's time. */
+ * (A memcpy of variable size compiles to a libc call per vector.) */
 static inline V ld(const float *p, int w) {
     V v = {0};
     if (__builtin_expect(w == W, 1)) {

@@ -38,12 +38,6 @@ static int64_t k_block(int64_t K) {
 
 /* ---------------------------------------------------------------- ISA */
 
-static double wall_seconds(void) {
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 nnb_cpu_isa nnb_cpu_isa_detect(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
@@ -655,6 +649,14 @@ void nnb_colsum_add(const float *g, int64_t rows, int64_t ld, int64_t c0, int64_
         for (int64_t c = c0; c < c1; c++)
             db[c] += row[c];
     }
+}
+
+/* ---------------------------------------------------------------- FMA peak */
+
+static double wall_seconds(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 double nnb_fma_peak_gflops(int threads, double seconds) {
