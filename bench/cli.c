@@ -3,8 +3,10 @@
 
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,7 @@
 /* Values above this are absurd for any size flag (and keep products far from overflow in int64). */
 #define NNB_MAX_DIM (1LL << 30)
 
-typedef enum { ARG_NONE, ARG_INT, ARG_U64, ARG_STR, ARG_LIST, ARG_OPT_JSON } arg_kind;
+typedef enum { ARG_NONE, ARG_INT, ARG_U64, ARG_STR, ARG_LIST, ARG_OPT_JSON, ARG_NUM } arg_kind;
 
 typedef struct flag_spec {
     const char *name; /* canonical spelling, dashes */
@@ -52,14 +54,28 @@ static const flag_spec flags[] = {
     {"--profile", ARG_NONE, "run a few iterations without statistics (for nsys / ncu)"},
     {"--list", ARG_NONE, "list discovered runners and whether they can run here"},
     {"--runner-path", ARG_STR, "also load runner plugins from DIR (repeatable)"},
+    {"--stats", ARG_STR, "table statistics: mean (fastrnns' columns, default) or robust (medians, 95% intervals)"},
+    {"--measure-peak", ARG_NONE, "measure this CPU's fp32 FMA peak first; the robust table shows % of it"},
+    {"--min-time", ARG_NUM, "adaptive stopping: measure at least S seconds (default 0.5 when adaptive)"},
+    {"--max-noise", ARG_NUM, "adaptive stopping: until each median's 95% interval is within P% (default 0.5)"},
+    {"--min-samples", ARG_INT, "adaptive stopping and --ab: at least N samples / rounds (default 10)"},
+    {"--timeout", ARG_NUM, "adaptive stopping: stop anyway after S seconds per runner (default 15)"},
+    {"--ab", ARG_LIST, "A B: paired interleaved comparison of two runners or variants (NAME@--flag=value, NAME@VAR=VALUE)"},
+    {"--noise-threshold", ARG_NUM, "--ab: ratios within +-P% are the same (default 1)"},
+    {"--max-time", ARG_NUM, "--ab: stop after S seconds of rounds if not settled (default 60)"},
+    {"--fail-above", ARG_NUM, "--ab: exit 4 when the B/A ratio's 95% interval lies above R (e.g. 1.05)"},
+    {"--ab-phase", ARG_STR, "--ab: the phase the verdict follows: total (default), forward, backward"},
     {"--help", ARG_NONE, "this help"},
     {"--version", ARG_NONE, "print the version"},
 };
+
+_Static_assert(sizeof flags / sizeof *flags <= sizeof((nnb_options *)0)->flag_given, "flag_given too small");
 
 void nnb_cli_print_help(FILE *f) {
     fprintf(f, "usage: nnbench [flags]\n\nflags (dash and underscore spellings are equivalent):\n");
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
         const char *meta = flags[i].kind == ARG_INT || flags[i].kind == ARG_U64 ? " N"
+                           : flags[i].kind == ARG_NUM                           ? " X"
                            : flags[i].kind == ARG_STR                           ? " VALUE"
                            : flags[i].kind == ARG_LIST                          ? " NAME..."
                            : flags[i].kind == ARG_OPT_JSON                      ? " [oss|pep]"
@@ -69,7 +85,8 @@ void nnb_cli_print_help(FILE *f) {
         fprintf(f, "  %-34s %s\n", left, flags[i].help);
     }
     fprintf(f, "\nexit status: 0 all selected runners ran; 1 a runner failed or failed its check;\n"
-               "             2 bad command line or output path; 3 nothing could run (every runner skipped)\n");
+               "             2 bad command line or output path; 3 nothing could run (every runner skipped);\n"
+               "             4 --ab --fail-above R: the B/A ratio's 95%% interval lies above R\n");
 }
 
 /* "--print_json" -> "--print-json"; camelCase names are kept. */
@@ -147,6 +164,8 @@ static int set_int_flag(nnb_options *o, const char *flag, long long x) {
         c->cuda_pointwise_block_count = (int)x;
     else if (!strcmp(flag, "--cuda-pointwise-block-size"))
         c->cuda_pointwise_block_size = (int)x;
+    else if (!strcmp(flag, "--min-samples"))
+        o->min_samples = (int)x;
     else
         return -1;
     return 0;
@@ -157,7 +176,7 @@ static void int_range(const char *flag, long long *lo, long long *hi) {
     *hi = NNB_MAX_DIM;
     if (!strcmp(flag, "--warmup"))
         *lo = 0, *hi = 1000000;
-    else if (!strcmp(flag, "--nloops"))
+    else if (!strcmp(flag, "--nloops") || !strcmp(flag, "--min-samples"))
         *hi = 1000000;
     else if (!strcmp(flag, "--threads"))
         *hi = 1024;
@@ -194,6 +213,17 @@ static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *e
         if (!*v)
             return fail(err, err_len, "%s: empty directory name%s", flag, "");
         o->dump_dir = v;
+    } else if (!strcmp(flag, "--stats")) {
+        if (strcmp(v, "mean") && strcmp(v, "robust"))
+            return fail(err, err_len, "%s: unknown statistics '%s' (valid: mean, robust)", flag, v);
+        o->stats_robust = !strcmp(v, "robust");
+    } else if (!strcmp(flag, "--ab-phase")) {
+        int p = !strcmp(v, "forward") ? NNB_AB_FORWARD : !strcmp(v, "backward") ? NNB_AB_BACKWARD
+                                                     : !strcmp(v, "total")      ? NNB_AB_TOTAL
+                                                                                : -1;
+        if (p < 0)
+            return fail(err, err_len, "%s: unknown phase '%s' (valid: total, forward, backward)", flag, v);
+        o->ab_phase = p;
     } else if (!strcmp(flag, "--runner-path")) {
         if (o->runner_path_count == NNB_MAX_RUNNER_PATHS)
             return fail(err, err_len, "%s: given too often (at most 16)%s", flag, "");
@@ -215,6 +245,8 @@ static void set_switch(nnb_options *o, const char *flag) {
         o->profile = 1;
     else if (!strcmp(flag, "--list"))
         o->list = 1;
+    else if (!strcmp(flag, "--measure-peak"))
+        o->measure_peak = 1;
     else if (!strcmp(flag, "--help"))
         o->help = 1;
     else if (!strcmp(flag, "--version"))
@@ -226,6 +258,8 @@ static nnb_name_list *list_of(nnb_options *o, const char *flag) {
         return &o->rnns;
     if (!strcmp(flag, "--cnns"))
         return &o->cnns;
+    if (!strcmp(flag, "--ab"))
+        return &o->ab;
     return &o->groups;
 }
 
@@ -246,6 +280,119 @@ static void set_defaults(nnb_options *o) {
     o->warmup = 10;
     o->nloops = 100;
     o->sep = " ";
+    o->adaptive = (nnb_adaptive){.min_time_s = 0.5, .max_noise = 0.005, .min_samples = 10, .timeout_s = 15};
+    o->min_samples = 10;
+    o->noise_threshold = 0.01;
+    o->max_time_s = 60;
+    o->ab_phase = NNB_AB_TOTAL;
+}
+
+/* A number flag: seconds, a percentage ("0.5" or "0.5%") or a ratio, each in its range. */
+static int set_number_flag(nnb_options *o, const char *flag, const char *v, char *err, size_t err_len) {
+    int percent = !strcmp(flag, "--max-noise") || !strcmp(flag, "--noise-threshold");
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (percent && *end == '%')
+        end++;
+    if (!*v || *end || errno == ERANGE || !isfinite(x))
+        return fail(err, err_len, "%s: '%s' is not a number", flag, v);
+    if (percent) {
+        if (!(x > 0 && x < 100))
+            return fail(err, err_len, "%s: %s%% is out of range (a percentage above 0 and below 100)", flag, v);
+        if (!strcmp(flag, "--max-noise"))
+            o->adaptive.max_noise = x / 100;
+        else
+            o->noise_threshold = x / 100;
+    } else if (!strcmp(flag, "--fail-above")) {
+        if (!(x > 0 && x <= 1000))
+            return fail(err, err_len, "%s: %s is out of range (a ratio B/A above 0, e.g. 1.05)", flag, v);
+        o->fail_above = x;
+    } else {
+        int zero_ok = !strcmp(flag, "--min-time");
+        if (!(zero_ok ? x >= 0 : x > 0) || x > 86400)
+            return fail(err, err_len, zero_ok ? "%s: %s is out of range (seconds, 0 to 86400)"
+                                              : "%s: %s is out of range (seconds, above 0 up to 86400)",
+                        flag, v);
+        if (!strcmp(flag, "--min-time"))
+            o->adaptive.min_time_s = x;
+        else if (!strcmp(flag, "--timeout"))
+            o->adaptive.timeout_s = x;
+        else
+            o->max_time_s = x;
+    }
+    return 0;
+}
+
+int nnb_cli_given(const nnb_options *o, const char *flag) {
+    const flag_spec *f = find_flag(flag);
+    return f && o->flag_given[f - flags];
+}
+
+static int first_given(const nnb_options *o, const char *const *names, int count) {
+    for (int i = 0; i < count; i++)
+        if (nnb_cli_given(o, names[i]))
+            return i;
+    return -1;
+}
+
+/* Flags that contradict each other, once everything is parsed. */
+static int validate_modes(nnb_options *o, char *err, size_t err_len) {
+    static const char *const adaptive[] = {"--min-time", "--max-noise", "--min-samples", "--timeout"};
+    static const char *const ab_only[] = {"--noise-threshold", "--max-time", "--fail-above", "--ab-phase"};
+    static const char *const ab_selects[] = {"--rnns", "--cnns", "--group", "--variable-lstms"};
+    static const char *const ab_excludes[] = {"--min-time", "--max-noise", "--timeout", "--nloops", "--print-json",
+                                              "--profile", "--stats"};
+    int i;
+    if (o->ab.given) {
+        if (o->ab.count != 2)
+            return fail(err, err_len, "--ab: needs exactly two runners A B (got %s)%s",
+                        o->ab.count < 2 ? "fewer" : "more", "");
+        if ((i = first_given(o, ab_selects, 4)) >= 0)
+            return fail(err, err_len, "--ab names its two runners itself; %s does not apply%s", ab_selects[i], "");
+        if ((i = first_given(o, ab_excludes, 7)) >= 0)
+            return fail(err, err_len,
+                        "--ab stops by --min-samples, --max-time and --noise-threshold and reports a table on "
+                        "stderr and --json-out; %s does not apply%s",
+                        ab_excludes[i], "");
+        return 0;
+    }
+    if ((i = first_given(o, ab_only, 4)) >= 0)
+        return fail(err, err_len, "%s needs --ab A B%s", ab_only[i], "");
+    if (first_given(o, adaptive, 4) >= 0) {
+        if (nnb_cli_given(o, "--nloops"))
+            return fail(err, err_len,
+                        "--nloops is a fixed count; adaptive stopping (--min-time, --max-noise, --min-samples, "
+                        "--timeout) decides the count itself: give one or the other%s%s",
+                        "", "");
+        if (o->profile)
+            return fail(err, err_len, "--profile runs a fixed few iterations; adaptive stopping does not apply%s%s", "",
+                        "");
+        o->adaptive.enabled = 1;
+        o->adaptive.min_samples = o->min_samples;
+    }
+    return 0;
+}
+
+/* A flag that takes one value (ARG_STR, ARG_NUM, ARG_U64, ARG_INT). */
+static int apply_value(nnb_options *o, const flag_spec *f, const char *v, char *err, size_t err_len) {
+    if (f->kind == ARG_STR)
+        return set_str_flag(o, f->name, v, err, err_len);
+    if (f->kind == ARG_NUM)
+        return set_number_flag(o, f->name, v, err, err_len);
+    if (f->kind == ARG_U64) {
+        char *end;
+        errno = 0;
+        if (!*v || *v == '-' || (o->config.seed = strtoull(v, &end, 10), *end) || errno == ERANGE)
+            return fail(err, err_len, "%s: '%s' is not a non-negative 64-bit integer", f->name, v);
+        return 0;
+    }
+    long long lo, hi, x;
+    int_range(f->name, &lo, &hi);
+    if (parse_int(f->name, v, lo, hi, &x, err, err_len))
+        return -1;
+    set_int_flag(o, f->name, x);
+    return 0;
 }
 
 int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_len) {
@@ -259,6 +406,7 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
         const flag_spec *f = find_flag(name);
         if (!f)
             return fail(err, err_len, "unknown flag '%s' (see --help)%s", arg, "");
+        o->flag_given[f - flags] = 1;
         const char *eq = strchr(arg, '=');
         if (f->kind == ARG_NONE) {
             if (eq)
@@ -292,24 +440,112 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!v)
             return fail(err, err_len, "%s needs a value%s", f->name, "");
-        if (f->kind == ARG_STR) {
-            if (set_str_flag(o, f->name, v, err, err_len))
-                return -1;
-        } else if (f->kind == ARG_U64) {
-            char *end;
-            errno = 0;
-            if (!*v || *v == '-' || (o->config.seed = strtoull(v, &end, 10), *end) || errno == ERANGE)
-                return fail(err, err_len, "%s: '%s' is not a non-negative 64-bit integer", f->name, v);
-        } else {
-            long long lo, hi, x;
-            int_range(f->name, &lo, &hi);
-            if (parse_int(f->name, v, lo, hi, &x, err, err_len))
-                return -1;
-            set_int_flag(o, f->name, x);
-        }
+        if (apply_value(o, f, v, err, err_len))
+            return -1;
     }
     if (validate_groups(&o->groups, err, err_len))
         return -1;
+    return validate_modes(o, err, err_len);
+}
+
+/* ---- --ab runner specs ---------------------------------------------------------- */
+
+/* Flags a variant may set: exactly those that land in the runner's nnb_config. */
+static int is_config_flag(const char *flag) {
+    static const char *const names[] = {"--seqLength",  "--numLayers",  "--inputSize", "--hiddenSize",
+                                        "--miniBatch",  "--cnn-batch",  "--image-size", "--seed",
+                                        "--threads",    "--fuser",      "--executor",   "--tf32",
+                                        "--cuda-pointwise-loop-level", "--cuda-pointwise-block-count",
+                                        "--cuda-pointwise-block-size"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(flag, names[i]))
+            return 1;
+    return 0;
+}
+
+static int is_env_name(const char *s, size_t len) {
+    if (len == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static int apply_variant_flag(nnb_options *tmp, const char *spec, char *piece, char *err, size_t err_len) {
+    char name[64], msg[512];
+    canonical_name(piece, name, sizeof name);
+    const flag_spec *f = find_flag(name);
+    if (!f || !is_config_flag(f->name)) {
+        snprintf(err, err_len,
+                 "--ab: '%s': '%s' is not a flag a variant can set (sizes, --fuser, --executor, --threads, --seed, "
+                 "--tf32, --cuda-pointwise-*)",
+                 spec, piece);
+        return -1;
+    }
+    char *eq = strchr(piece, '=');
+    if (f->kind == ARG_NONE) {
+        if (eq) {
+            snprintf(err, err_len, "--ab: '%s': %s takes no value", spec, f->name);
+            return -1;
+        }
+        set_switch(tmp, f->name);
+        return 0;
+    }
+    if (!eq) {
+        snprintf(err, err_len, "--ab: '%s': %s needs a value (%s=VALUE)", spec, f->name, f->name);
+        return -1;
+    }
+    if (apply_value(tmp, f, eq + 1, msg, sizeof msg)) {
+        snprintf(err, err_len, "--ab: '%s': %s", spec, msg);
+        return -1;
+    }
+    return 0;
+}
+
+int nnb_cli_parse_variant(const char *spec, const nnb_options *base, nnb_variant *out, char *err, size_t err_len) {
+    memset(out, 0, sizeof *out);
+    if (strlen(spec) >= sizeof out->text) {
+        snprintf(err, err_len, "--ab: runner spec '%.40s...' is too long (at most %zu characters)", spec,
+                 sizeof out->text - 1);
+        return -1;
+    }
+    snprintf(out->spec_copy, sizeof out->spec_copy, "%s", spec);
+    snprintf(out->text, sizeof out->text, "%s", spec);
+    out->spec = out->spec_copy;
+    static nnb_options tmp; /* large; parsing is single-threaded */
+    tmp = *base;
+    char *save = NULL, *piece = strtok_r(out->text, "@", &save);
+    if (!piece || spec[0] == '@') {
+        snprintf(err, err_len, "--ab: '%s' does not start with a runner name", spec);
+        return -1;
+    }
+    out->runner = piece;
+    while ((piece = strtok_r(NULL, "@", &save))) {
+        if (!strncmp(piece, "--", 2)) {
+            if (apply_variant_flag(&tmp, spec, piece, err, err_len))
+                return -1;
+            continue;
+        }
+        char *eq = strchr(piece, '=');
+        if (!eq || !is_env_name(piece, (size_t)(eq - piece))) {
+            snprintf(err, err_len, "--ab: '%s': '%s' is neither --flag=value nor VAR=VALUE", spec, piece);
+            return -1;
+        }
+        if (out->env_count == NNB_MAX_VARIANT_ENV) {
+            snprintf(err, err_len, "--ab: '%s': more than %d environment settings", spec, NNB_MAX_VARIANT_ENV);
+            return -1;
+        }
+        *eq = 0;
+        out->env_name[out->env_count] = piece;
+        out->env_value[out->env_count++] = eq + 1;
+    }
+    char msg[512];
+    if (nnb_cli_check_sizes(&tmp, msg, sizeof msg)) {
+        snprintf(err, err_len, "--ab: '%s': %s", spec, msg);
+        return -1;
+    }
+    out->config = tmp.config;
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #ifndef NNB_CLI_H
 #define NNB_CLI_H
 
+#include "results.h"
+
 #include <nnbench/runner.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,7 +44,45 @@ typedef struct nnb_options {
     int profile;
     const char *runner_paths[NNB_MAX_RUNNER_PATHS];
     int runner_path_count;
+    unsigned char flag_given[96]; /* by position in the flag table: the flag appeared */
+
+    /* Adaptive stopping of ordinary runs: on when any of --min-time, --max-noise,
+     * --min-samples, --timeout is given (nvbench's defaults for the others). */
+    nnb_adaptive adaptive;
+
+    /* --ab A B: a paired, interleaved comparison of two runner specs. */
+    nnb_name_list ab; /* exactly two specs when given */
+    double noise_threshold; /* relative; --noise-threshold is given in percent */
+    int min_samples;        /* shared by --ab and adaptive stopping */
+    double max_time_s;
+    double fail_above; /* 0: not given */
+    int ab_phase;      /* NNB_AB_* */
+
+    int stats_robust; /* --stats robust: medians and intervals in the table */
+    int measure_peak; /* --measure-peak */
 } nnb_options;
+
+/* A runner spec of --ab: NAME, then any number of @--flag=value (a flag that
+ * sets the runner's config: sizes, --fuser, --executor, --threads, --seed,
+ * --tf32, CUDA launch geometry) or @VAR=VALUE (an environment variable set
+ * while the runner is created), e.g. "jit@--fuser=old", "resnet18@NNB_RESNET_INPUT_GRAD=onednn". */
+#define NNB_MAX_VARIANT_ENV 8
+typedef struct nnb_variant {
+    char text[256];     /* private copy of the spec, cut into the pieces below */
+    const char *spec;   /* the spec as given (points into spec_copy) */
+    int side;           /* 0: A, 1: B */
+    const char *runner; /* runner name */
+    nnb_config config;  /* the base config with the flag modifiers applied */
+    int env_count;
+    const char *env_name[NNB_MAX_VARIANT_ENV], *env_value[NNB_MAX_VARIANT_ENV];
+    char spec_copy[256];
+} nnb_variant;
+
+/* Parse spec against the run's options. 0, or -1 with a message naming the spec and the bad piece. */
+int nnb_cli_parse_variant(const char *spec, const nnb_options *base, nnb_variant *out, char *err, size_t err_len);
+
+/* Was the flag (canonical spelling, e.g. "--nloops") on the command line? */
+int nnb_cli_given(const nnb_options *o, const char *flag);
 
 /* Fill defaults, parse argv. 0 on success; -1 with a one-line message in err. */
 int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_len);

@@ -40,6 +40,27 @@ typedef struct nnb_run_env {
 
 void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res);
 
+/* The pieces of nnb_run_runner, for --ab (ab.c). Each failing one records its
+ * error in res (status failed/skipped/check_failed) or in err. */
+void nnb_result_init(nnb_runner_result *res, const nnb_loaded_runner *lr);
+int nnb_prepare_runner(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res); /* -1: do not run */
+void *nnb_create_model(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res);  /* NULL: failed */
+/* One timed forward and (when the runner has one) backward_setup + timed backward. 0 or -1 with err. */
+int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, double *fwd_ms, double *bwd_ms,
+                     char *err, size_t err_len);
+/* End of an iteration: --dump to DIR/<dump_name>/ when dump_name is not NULL, then zero_grad. */
+int nnb_finish_iteration(nnb_run_env *env, const nnb_runner_desc *d, const char *dump_name, void *model, char *err,
+                         size_t err_len);
+void nnb_describe_runner(const nnb_runner_desc *d, void *model, nnb_runner_result *res);
+int nnb_push_sample(nnb_phase_stats *s, double ms); /* 0, or -1 out of memory */
+
+/* --ab A B: both runner specs created, interleaved ABBA rounds until the
+ * verdict settles or --max-time; fills res->ab and two runner results (one
+ * group) with every sample. Returns the exit status (0, 1 a side failed, 2 bad
+ * spec, 4 --fail-above hit). Prints the table on stderr. */
+int nnb_run_ab(nnb_run_env *env, const char *device, nnb_run_results *res, char *err, size_t err_len);
+void nnb_ab_free(nnb_run_results *res);
+
 /* Set OPENBLAS_CORETYPE from the CPU's features when the user has not, before
  * any plugin loads OpenBLAS (Debian's 0.3.21 misdetects recent Xeons). Returns
  * the core chosen by us, or NULL if left alone. */

@@ -20,7 +20,7 @@
 #define NNB_MISSING_BACKENDS ""
 #endif
 
-enum { EXIT_RUNNER_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTHING_RAN = 3 };
+enum { EXIT_RUNNER_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTHING_RAN = 3 }; /* 4: --ab --fail-above (ab.c) */
 
 static void load_plugins(const nnb_options *o, nnb_registry *reg) {
     char dirs[32][1024];
@@ -105,6 +105,7 @@ static void print_list(const nnb_registry *reg, const nnb_config *cfg) {
 }
 
 static void free_results(nnb_run_results *res) {
+    nnb_ab_free(res);
     for (int g = 0; g < res->group_count; g++) {
         for (int i = 0; i < res->groups[g].count; i++) {
             nnb_runner_result *r = &res->groups[g].runners[i];
@@ -205,7 +206,7 @@ int main(int argc, char **argv) {
     }
     const char *device = pick_device(&o);
     nnb_selection sel[3];
-    int nsel = nnb_select(&o, &reg, device, sel, 3, err, sizeof err);
+    int nsel = o.ab.given ? 0 : nnb_select(&o, &reg, device, sel, 3, err, sizeof err);
     if (nsel < 0)
         return usage_error(err);
     if (o.dump_dir && prepare_dump_dir(o.dump_dir, err, sizeof err))
@@ -216,6 +217,7 @@ int main(int argc, char **argv) {
     res.config = o.config;
     res.warmup = o.profile ? 0 : o.warmup;
     res.nloops = o.profile ? 3 : o.nloops;
+    res.adaptive = o.adaptive;
     res.fuser = o.config.fuser;
     res.executor = o.config.executor ? o.config.executor : "eager";
     nnb_run_env env = {.opts = &o, .reg = &reg, .config = o.config};
@@ -227,11 +229,22 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "nnbench: %s\n", err);
         }
     }
-    run_groups(&env, sel, nsel, &res, !o.print_json && !o.profile);
+    int rc;
+    if (o.ab.given) {
+        rc = nnb_run_ab(&env, device, &res, err, sizeof err);
+        if (rc == EXIT_USAGE) {
+            nnb_cuda_timer_destroy(env.cuda_timer);
+            free_results(&res);
+            nnb_registry_free(&reg);
+            return usage_error(err);
+        }
+    } else {
+        run_groups(&env, sel, nsel, &res, !o.print_json && !o.profile);
+        rc = exit_status(&res);
+    }
     nnb_context_collect(&res.context, o.config.threads, device);
     nnb_cuda_fill_context(&res.context);
 
-    int rc = exit_status(&res);
     if (o.profile)
         fprintf(stderr, "nnbench: profiled %d iterations per runner (no statistics)\n", res.nloops);
     else if (o.print_json == NNB_JSON_OSS)

@@ -5,6 +5,8 @@
 #ifndef NNB_RESULTS_H
 #define NNB_RESULTS_H
 
+#include "robust_stats.h"
+
 #include <nnbench/runner.h>
 #include <stdio.h>
 
@@ -14,11 +16,16 @@ extern "C" {
 
 /* Statistics of one timed phase, in milliseconds. */
 typedef struct nnb_phase_stats {
-    int count;          /* measured iterations (--nloops) */
+    int count;          /* measured iterations (--nloops, or as many as adaptive stopping took) */
+    int capacity;       /* allocated length of samples_ms */
     double *samples_ms; /* (count) in iteration order */
     double mean, std;   /* std with N-1 in the denominator (0 when count < 2) */
     double min, median, max;
+    double median_lo, median_hi; /* distribution-free 95% interval of the median (+-inf when count < 6) */
 } nnb_phase_stats;
+
+/* Confidence level of every interval nnbench reports. */
+#define NNB_CONFIDENCE 0.95
 
 typedef enum nnb_run_status {
     NNB_RUN_OK = 0,
@@ -51,6 +58,9 @@ typedef struct nnb_runner_result {
     double create_ms;            /* time spent in create() */
     char *runner_info_json;      /* describe() output or NULL (owned by the result) */
 
+    const char *stop_reason; /* adaptive stopping: why measuring stopped (static string); NULL for fixed --nloops */
+    double noise;            /* adaptive stopping: relative half-width of the median's interval, worst phase */
+
     int checked;    /* --check ran */
     int check_pass; /* every tensor passed */
     const char *check_reference;
@@ -80,11 +90,50 @@ typedef struct nnb_run_context {
     char gpu_name[128];
     char gpu_sm[16];
     char device[8]; /* device the run used: "cpu" or "cuda" */
+    double fma_peak_gflops; /* --measure-peak: measured fp32 FMA peak on `threads` threads; 0 not measured */
 } nnb_run_context;
+
+/* Adaptive stopping (nvbench's criteria) instead of a fixed --nloops. */
+typedef struct nnb_adaptive {
+    int enabled;
+    double min_time_s; /* measured time (sum of samples) at least this */
+    double max_noise;  /* relative half-width of each phase median's interval at most this (0.005 = 0.5%) */
+    int min_samples;   /* at least this many measured iterations */
+    double timeout_s;  /* stop anyway after this much wall time measuring */
+} nnb_adaptive;
+
+/* --ab A B: phases compared per round (ABBA), in this order. */
+enum { NNB_AB_FORWARD = 0, NNB_AB_BACKWARD, NNB_AB_TOTAL, NNB_AB_PHASES };
+
+/* One ABBA round: per phase, the mean of A's two iterations and of B's two. */
+typedef struct nnb_ab_round {
+    double a_ms[NNB_AB_PHASES], b_ms[NNB_AB_PHASES];
+} nnb_ab_round;
+
+typedef struct nnb_ab_result {
+    const char *a_spec, *b_spec; /* as given: "jit", "jit@--fuser=old" */
+    int phase;                   /* NNB_AB_*: the phase the verdict and the stopping rule follow */
+    int has_backward;            /* both sides have a backward: backward and total were compared */
+    double noise_threshold;      /* relative, 0.01 = 1% */
+    int min_samples;
+    double max_time_s;
+    double fail_above; /* --fail-above R, 0 when not given */
+    int rounds;
+    nnb_ab_round *samples;                   /* (rounds), owned by the driver */
+    nnb_ratio_summary summary[NNB_AB_PHASES]; /* ratio B / A per phase (n = 0: not compared) */
+    double a_median_ms[NNB_AB_PHASES], b_median_ms[NNB_AB_PHASES];
+    const char *stop_reason; /* "settled", "max-time", "round cap" */
+    double elapsed_s;        /* measuring rounds, warm-up excluded */
+    int fail_above_hit;      /* the followed phase's interval lies above fail_above */
+} nnb_ab_result;
+
+const char *nnb_ab_phase_name(int phase); /* "forward", "backward", "total" */
 
 typedef struct nnb_run_results {
     nnb_config config;
     int warmup, nloops;
+    nnb_adaptive adaptive;
+    const nnb_ab_result *ab;  /* --ab: the paired comparison, else NULL */
     const char *fuser, *executor;
     nnb_run_context context;
     nnb_group_result groups[3];

@@ -5,6 +5,7 @@
 #include "npy.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,41 +75,132 @@ static int run_check(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_resu
     return 0;
 }
 
-static int alloc_samples(nnb_runner_result *res, int n) {
-    res->fwd.samples_ms = calloc((size_t)n, sizeof(double));
-    res->bwd.samples_ms = calloc((size_t)n, sizeof(double));
-    return res->fwd.samples_ms && res->bwd.samples_ms ? 0 : -1;
+/* Appends one sample, growing the array geometrically. */
+int nnb_push_sample(nnb_phase_stats *s, double ms) {
+    if (s->count == s->capacity) {
+        int cap = s->capacity ? 2 * s->capacity : 128;
+        double *grown = realloc(s->samples_ms, sizeof(double) * (size_t)cap);
+        if (!grown)
+            return -1;
+        s->samples_ms = grown, s->capacity = cap;
+    }
+    s->samples_ms[s->count++] = ms;
+    return 0;
+}
+
+/* Relative half-width of the median's interval: the noise adaptive stopping bounds. */
+static double median_noise(const nnb_phase_stats *s) {
+    double m, lo, hi;
+    if (s->count < 1 || nnb_median_ci(s->samples_ms, s->count, NNB_CONFIDENCE, &m, &lo, &hi) || !(m > 0))
+        return INFINITY;
+    return isfinite(lo) && isfinite(hi) ? (hi - lo) / 2 / m : INFINITY;
+}
+
+/* Adaptive stopping caps a run at this many samples (a runner of microseconds would otherwise fill memory). */
+#define NNB_MAX_ADAPTIVE_SAMPLES 100000
+
+/* Stop measuring? Fixed: after nloops. Adaptive: once min-samples, min-time and max-noise all hold, or at the
+ * timeout. The noise (a sort) is evaluated only as the count grows by 2%, so long runs stay cheap. */
+typedef struct loop_control {
+    const nnb_adaptive *adaptive;
+    int nloops;
+    double t_start_ms, measured_ms;
+    int next_noise_check;
+} loop_control;
+
+static int measuring_done(loop_control *lc, nnb_runner_result *res, int has_backward) {
+    const nnb_adaptive *a = lc->adaptive;
+    if (!a->enabled)
+        return res->fwd.count >= lc->nloops;
+    int n = res->fwd.count;
+    if (n >= NNB_MAX_ADAPTIVE_SAMPLES) {
+        res->stop_reason = "sample cap";
+        return 1;
+    }
+    int timed_out = (nnb_cpu_now_ms() - lc->t_start_ms) >= a->timeout_s * 1e3;
+    int enough = n >= a->min_samples && lc->measured_ms >= a->min_time_s * 1e3;
+    if (!timed_out && (!enough || n < lc->next_noise_check))
+        return 0;
+    lc->next_noise_check = n + 1 + n / 50;
+    double noise = median_noise(&res->fwd);
+    if (has_backward) {
+        double nb = median_noise(&res->bwd);
+        noise = nb > noise ? nb : noise;
+    }
+    res->noise = noise;
+    if (enough && noise <= a->max_noise) {
+        res->stop_reason = "converged";
+        return 1;
+    }
+    if (timed_out)
+        res->stop_reason = "timeout";
+    return timed_out;
+}
+
+static int dump_runner(nnb_run_env *env, const nnb_runner_desc *d, const char *name, void *model, char *err,
+                       size_t err_len);
+
+/* "what: message" in err; returns -1. */
+static int prefix_error(char *err, size_t err_len, const char *what) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", err);
+    snprintf(err, err_len, "%s: %s", what, msg);
+    return -1;
+}
+
+int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, double *fwd_ms, double *bwd_ms,
+                     char *err, size_t err_len) {
+    char range[96];
+    double t0 = 0;
+    *bwd_ms = 0;
+    snprintf(range, sizeof range, "%s forward", d->name);
+    if (phase_start(env, d, range, &t0, err, err_len) || d->forward(model, err, err_len) ||
+        (*fwd_ms = phase_stop(env, d, t0, err, err_len)) < 0)
+        return prefix_error(err, err_len, "forward");
+    if (!d->backward)
+        return 0;
+    if (d->backward_setup && d->backward_setup(model, err, err_len))
+        return prefix_error(err, err_len, "backward_setup");
+    snprintf(range, sizeof range, "%s backward", d->name);
+    if (phase_start(env, d, range, &t0, err, err_len) || d->backward(model, err, err_len) ||
+        (*bwd_ms = phase_stop(env, d, t0, err, err_len)) < 0)
+        return prefix_error(err, err_len, "backward");
+    return 0;
+}
+
+int nnb_finish_iteration(nnb_run_env *env, const nnb_runner_desc *d, const char *dump_name, void *model, char *err,
+                         size_t err_len) {
+    if (dump_name && env->opts->dump_dir && dump_runner(env, d, dump_name, model, err, err_len))
+        return prefix_error(err, err_len, "dump");
+    if (d->backward && d->zero_grad && d->zero_grad(model, err, err_len))
+        return prefix_error(err, err_len, "zero_grad");
+    return 0;
 }
 
 /* fastrnns' iteration: forward timed, backward_setup untimed, backward timed,
- * gradients zeroed untimed. */
+ * gradients zeroed untimed. --dump writes the last measured iteration's tensors
+ * before that iteration's zero_grad, so the gradients are the backward's own. */
 static int timed_loop(nnb_run_env *env, const nnb_runner_desc *d, void *model, nnb_runner_result *res) {
     const int warmup = env->opts->profile ? 0 : env->opts->warmup;
-    const int nloops = env->opts->profile ? 3 : env->opts->nloops;
+    loop_control lc = {.adaptive = &env->opts->adaptive, .nloops = env->opts->profile ? 3 : env->opts->nloops};
     char err[512] = "";
-    char range_fwd[96], range_bwd[96];
-    snprintf(range_fwd, sizeof range_fwd, "%s forward", d->name);
-    snprintf(range_bwd, sizeof range_bwd, "%s backward", d->name);
-    if (alloc_samples(res, nloops))
-        return fail_with(res, NNB_RUN_FAILED, "", "out of memory");
-    for (int it = 0; it < warmup + nloops; it++) {
-        double t0 = 0, ms;
-        if (phase_start(env, d, range_fwd, &t0, err, sizeof err) || d->forward(model, err, sizeof err) ||
-            (ms = phase_stop(env, d, t0, err, sizeof err)) < 0)
-            return fail_with(res, NNB_RUN_FAILED, "forward", err);
-        if (it >= warmup)
-            res->fwd.samples_ms[res->fwd.count++] = ms;
-        if (!d->backward)
-            continue;
-        if (d->backward_setup && d->backward_setup(model, err, sizeof err))
-            return fail_with(res, NNB_RUN_FAILED, "backward_setup", err);
-        if (phase_start(env, d, range_bwd, &t0, err, sizeof err) || d->backward(model, err, sizeof err) ||
-            (ms = phase_stop(env, d, t0, err, sizeof err)) < 0)
-            return fail_with(res, NNB_RUN_FAILED, "backward", err);
-        if (it >= warmup)
-            res->bwd.samples_ms[res->bwd.count++] = ms;
-        if (d->zero_grad && d->zero_grad(model, err, sizeof err))
-            return fail_with(res, NNB_RUN_FAILED, "zero_grad", err);
+    for (int it = 0;; it++) {
+        if (it == warmup)
+            lc.t_start_ms = nnb_cpu_now_ms();
+        double fwd_ms, bwd_ms;
+        if (nnb_timed_passes(env, d, model, &fwd_ms, &bwd_ms, err, sizeof err))
+            return fail_with(res, NNB_RUN_FAILED, "", err);
+        int last = 0;
+        if (it >= warmup) {
+            if (nnb_push_sample(&res->fwd, fwd_ms) || (d->backward && nnb_push_sample(&res->bwd, bwd_ms)))
+                return fail_with(res, NNB_RUN_FAILED, "", "out of memory for samples");
+            lc.measured_ms += fwd_ms + bwd_ms;
+            last = measuring_done(&lc, res, d->backward != NULL);
+        }
+        if (nnb_finish_iteration(env, d, last ? d->name : NULL, model, err, sizeof err))
+            return fail_with(res, NNB_RUN_FAILED, "", err);
+        if (last)
+            break;
     }
     nnb_stats_compute(&res->fwd);
     if (d->backward)
@@ -126,10 +218,11 @@ static int dump_list(const char *dir, const nnb_tensor_list *l, char *err, size_
     return 0;
 }
 
-/* DIR/<runner>/<tensor>.npy after the last measured iteration. */
-static int dump_runner(nnb_run_env *env, const nnb_runner_desc *d, void *model, char *err, size_t err_len) {
+/* DIR/<name>/<tensor>.npy: inputs, parameters, outputs and gradients as they are now. */
+static int dump_runner(nnb_run_env *env, const nnb_runner_desc *d, const char *name, void *model, char *err,
+                       size_t err_len) {
     char dir[1536];
-    snprintf(dir, sizeof dir, "%s/%s", env->opts->dump_dir, d->name);
+    snprintf(dir, sizeof dir, "%s/%s", env->opts->dump_dir, name);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         snprintf(err, err_len, "--dump: cannot create %.400s: %s", dir, strerror(errno));
         return -1;
@@ -142,7 +235,7 @@ static int dump_runner(nnb_run_env *env, const nnb_runner_desc *d, void *model, 
     return 0;
 }
 
-static void describe(const nnb_runner_desc *d, void *model, nnb_runner_result *res) {
+void nnb_describe_runner(const nnb_runner_desc *d, void *model, nnb_runner_result *res) {
     if (d->describe) {
         char buf[8192] = "";
         if (d->describe(model, buf, sizeof buf) == 0 && buf[0])
@@ -154,7 +247,7 @@ static void describe(const nnb_runner_desc *d, void *model, nnb_runner_result *r
         res->bwd_flops = d->backward_flops(model);
 }
 
-void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res) {
+void nnb_result_init(nnb_runner_result *res, const nnb_loaded_runner *lr) {
     const nnb_runner_desc *d = lr->desc;
     memset(res, 0, sizeof *res);
     res->name = d->name;
@@ -163,23 +256,35 @@ void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_re
     res->description = d->description ? d->description : "";
     res->plugin_path = lr->plugin_path;
     res->has_backward = d->backward != NULL;
-    if (!runnable_here(env, d, res))
-        return;
-    if (env->opts->check && run_check(env, d, res))
-        return;
+}
 
+int nnb_prepare_runner(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res) {
+    if (!runnable_here(env, d, res))
+        return -1;
+    if (env->opts->check && run_check(env, d, res))
+        return -1;
+    return 0;
+}
+
+void *nnb_create_model(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res) {
     char err[512] = "";
     double t0 = nnb_cpu_now_ms();
     void *model = d->create(&env->config, err, sizeof err);
     res->create_ms = nnb_cpu_now_ms() - t0;
-    if (!model) {
+    if (!model)
         fail_with(res, NNB_RUN_FAILED, "create", err[0] ? err : "create returned NULL");
+    return model;
+}
+
+void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res) {
+    const nnb_runner_desc *d = lr->desc;
+    nnb_result_init(res, lr);
+    if (nnb_prepare_runner(env, d, res))
         return;
-    }
-    if (timed_loop(env, d, model, res) == 0) {
-        describe(d, model, res);
-        if (env->opts->dump_dir && dump_runner(env, d, model, err, sizeof err))
-            fail_with(res, NNB_RUN_FAILED, "dump", err);
-    }
+    void *model = nnb_create_model(env, d, res);
+    if (!model)
+        return;
+    if (timed_loop(env, d, model, res) == 0)
+        nnb_describe_runner(d, model, res);
     d->destroy(model);
 }

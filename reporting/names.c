@@ -16,6 +16,11 @@ const char *nnb_run_status_name(nnb_run_status s) {
     return "unknown";
 }
 
+const char *nnb_ab_phase_name(int phase) {
+    static const char *const names[NNB_AB_PHASES] = {"forward", "backward", "total"};
+    return phase >= 0 && phase < NNB_AB_PHASES ? names[phase] : "unknown";
+}
+
 typedef struct group_names {
     const char *group, *title, *json_key;
 } group_names;

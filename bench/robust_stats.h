@@ -1,0 +1,86 @@
+/*
+ * Robust, distribution-free statistics for decisions: confidence intervals of
+ * the median, paired A/B ratios with a verdict, and a bootstrap interval for the
+ * ratio of two independent medians. Plain C, libm only: shared by the driver
+ * (--ab, adaptive stopping, full JSON) and tools/compare.
+ *
+ * Conventions
+ *   - confidence is a level in (0, 1), e.g. 0.95.
+ *   - threshold is a relative noise threshold, e.g. 0.01 for 1%: a ratio
+ *     interval inside [1 - threshold, 1 + threshold] means "same".
+ *   - Ratios are B / A (new / old): above 1 means B is slower.
+ *   - Inputs are never modified; functions that need sorted data copy.
+ *   - Intervals that the data cannot give (too few samples for the level) are
+ *     (-inf, +inf): a caller then sees "undecided", never a false verdict.
+ */
+#ifndef NNB_ROBUST_STATS_H
+#define NNB_ROBUST_STATS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Sample median of x (n >= 1; mean of the middle two when n is even). NaN for n < 1 or out of memory. */
+double nnb_median_of(const double *x, int n);
+
+/* Distribution-free confidence interval of the median from order statistics
+ * (the sign test's binomial law): [x_(k), x_(n+1-k)] of the sorted sample with
+ * the largest k such that P(Bin(n, 1/2) < k) <= (1 - confidence) / 2. Its
+ * coverage is at least `confidence` for any continuous distribution of
+ * independent samples. Needs n >= 6 at 95%; with fewer, lo = -inf, hi = +inf.
+ * Returns 0, or -1 (out of memory, n < 1: all outputs NaN). */
+int nnb_median_ci(const double *x, int n, double confidence, double *median, double *lo, double *hi);
+
+/* Rank k (1-based) of the order statistic giving the lower bound above for n
+ * samples, or 0 when no k reaches the level (n too small). */
+int nnb_median_ci_rank(int n, double confidence);
+
+typedef enum nnb_verdict {
+    NNB_VERDICT_UNDECIDED = 0, /* the interval straddles 1 and a threshold edge: more samples needed */
+    NNB_VERDICT_SAME,          /* interval inside [1 - threshold, 1 + threshold] */
+    NNB_VERDICT_FASTER,        /* interval below 1 (B faster), not inside the threshold */
+    NNB_VERDICT_SLOWER,        /* interval above 1 (B slower), not inside the threshold */
+} nnb_verdict;
+
+const char *nnb_verdict_name(nnb_verdict v); /* "undecided", "same", "faster", "slower" */
+
+/* The verdict of a ratio interval [lo, hi] (B / A) against a noise threshold. */
+nnb_verdict nnb_verdict_of(double lo, double hi, double threshold);
+
+/* Paired A/B summary: the median of the per-pair ratios b[i] / a[i] and its
+ * distribution-free interval (nnb_median_ci on the log-ratios, mapped back). */
+typedef struct nnb_ratio_summary {
+    int n;             /* pairs */
+    double ratio;      /* median ratio B / A */
+    double lo, hi;     /* confidence interval of the median ratio */
+    double half_width; /* (hi - lo) / 2 / ratio: relative half-width; +inf when unbounded */
+    nnb_verdict verdict;
+} nnb_ratio_summary;
+
+/* Pairs with a non-positive or non-finite time are an error (-1); 0 on success. */
+int nnb_paired_ratio(const double *a, const double *b, int n, double confidence, double threshold,
+                     nnb_ratio_summary *out);
+
+/* Adaptive stopping of an A/B comparison: settled once the verdict cannot be
+ * overturned by more samples in the likely direction: the interval lies inside
+ * [1 - threshold, 1 + threshold] ("same"), or wholly beyond it (lo > 1 + threshold
+ * or hi < 1 - threshold). An interval that merely excludes 1 while it still
+ * reaches across a threshold edge is not settled: stopping on it at whichever
+ * look first shows it would raise the false-positive rate of repeated looks
+ * well above the nominal 5%. */
+int nnb_ratio_settled(const nnb_ratio_summary *s, double threshold);
+
+/* Two independent samples (old, new: e.g. two runs' samples of one runner):
+ * percentile bootstrap interval of median(new) / median(old), `resamples`
+ * resamples of each side with replacement from a fixed-seed generator (the
+ * same data give the same interval). ratio is the ratio of the sample medians.
+ * Returns 0, or -1 (a sample empty or non-positive, out of memory). */
+int nnb_bootstrap_median_ratio(const double *old_x, int n_old, const double *new_x, int n_new, double confidence,
+                               int resamples, uint64_t seed, double *ratio, double *lo, double *hi);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
