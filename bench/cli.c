@@ -298,8 +298,10 @@ static int set_number_flag(nnb_options *o, const char *flag, const char *v, char
     if (!*v || *end || errno == ERANGE || !isfinite(x))
         return fail(err, err_len, "%s: '%s' is not a number", flag, v);
     if (percent) {
-        if (!(x > 0 && x < 100))
-            return fail(err, err_len, "%s: %s%% is out of range (a percentage above 0 and below 100)", flag, v);
+        if (!(x > 0 && x < 100)) {
+            snprintf(err, err_len, "%s: %g%% is out of range (a percentage above 0 and below 100)", flag, x);
+            return -1;
+        }
         if (!strcmp(flag, "--max-noise"))
             o->adaptive.max_noise = x / 100;
         else

@@ -36,6 +36,7 @@ typedef struct nnb_run_env {
     const nnb_registry *reg;
     nnb_config config; /* with cuda_stream set on cuda */
     nnb_cuda_timer *cuda_timer;
+    double fma_peak_gflops; /* --measure-peak, 0 when not measured */
 } nnb_run_env;
 
 void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res);

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "driver.h"
+#include "fma_peak.h"
 #include "report.h"
 
 #include <errno.h>
@@ -137,18 +138,26 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             fprintf(stderr, "nnbench: out of memory\n");
             exit(EXIT_RUNNER_FAILED);
         }
-        if (table)
+        const double peak = env->fma_peak_gflops;
+        if (table && env->opts->stats_robust)
+            nnb_table_begin_robust(stderr, gr->group, env->opts->sep, peak > 0);
+        else if (table)
             nnb_table_begin(stderr, gr->group, env->opts->sep);
         for (int i = 0; i < sel[g].count; i++) {
             nnb_runner_result *r = &gr->runners[gr->count++];
             nnb_run_runner(env, sel[g].runners[i], r);
-            if (table)
+            if (table && env->opts->stats_robust)
+                nnb_table_row_robust(stderr, r, env->opts->sep, peak);
+            else if (table)
                 nnb_table_row(stderr, r, env->opts->sep);
             else if (r->status != NNB_RUN_OK)
                 fprintf(stderr, "nnbench: %s (%s): %s: %s\n", r->name, r->group, nnb_run_status_name(r->status),
                         r->error);
             if (env->opts->check)
                 report_check(r);
+            if (r->stop_reason)
+                fprintf(stderr, "nnbench: %s: %d samples, stopped: %s (noise %.3g%%, max %.3g%%)\n", r->name,
+                        r->fwd.count, r->stop_reason, 100 * r->noise, 100 * env->opts->adaptive.max_noise);
         }
         if (table)
             nnb_table_end(stderr);
@@ -221,6 +230,8 @@ int main(int argc, char **argv) {
     res.fuser = o.config.fuser;
     res.executor = o.config.executor ? o.config.executor : "eager";
     nnb_run_env env = {.opts = &o, .reg = &reg, .config = o.config};
+    if (o.measure_peak && (env.fma_peak_gflops = nnb_fma_peak_gflops(o.config.threads, 0.3)) <= 0)
+        fprintf(stderr, "nnbench: --measure-peak: no AVX-512 FMA peak on this CPU; percentages not shown\n");
     if (!strcmp(device, NNB_DEVICE_CUDA)) {
         char reason[300];
         if (nnb_cuda_usable(reason, sizeof reason)) {
@@ -244,6 +255,7 @@ int main(int argc, char **argv) {
     }
     nnb_context_collect(&res.context, o.config.threads, device);
     nnb_cuda_fill_context(&res.context);
+    res.context.fma_peak_gflops = env.fma_peak_gflops;
 
     if (o.profile)
         fprintf(stderr, "nnbench: profiled %d iterations per runner (no statistics)\n", res.nloops);

@@ -95,6 +95,7 @@ static cJSON *context_json(builder *b, const nnb_run_context *ctx) {
     ADD_CONTEXT_STRING(b, o, ctx, gpu_name);
     ADD_CONTEXT_STRING(b, o, ctx, gpu_sm);
     ADD_CONTEXT_STRING(b, o, ctx, device);
+    add_number(b, o, "fma_peak_gflops", ctx->fma_peak_gflops > 0 ? ctx->fma_peak_gflops : NAN);
     return o;
 }
 
@@ -128,7 +129,15 @@ static cJSON *config_json(builder *b, const nnb_run_results *res) {
     add_bool(b, o, "allow_tf32", c->allow_tf32);
     add_number(b, o, "cuda_device", c->cuda_device);
     add_number(b, o, "warmup", res->warmup);
-    add_number(b, o, "nloops", res->nloops);
+    add_item(b, o, "nloops", res->adaptive.enabled || res->ab ? cJSON_CreateNull() : cJSON_CreateNumber(res->nloops));
+    add_number(b, o, "confidence", NNB_CONFIDENCE);
+    cJSON *adaptive = add_item(b, o, "adaptive", res->adaptive.enabled ? cJSON_CreateObject() : cJSON_CreateNull());
+    if (res->adaptive.enabled) {
+        add_number(b, adaptive, "min_time_s", res->adaptive.min_time_s);
+        add_number(b, adaptive, "max_noise", res->adaptive.max_noise);
+        add_number(b, adaptive, "min_samples", res->adaptive.min_samples);
+        add_number(b, adaptive, "timeout_s", res->adaptive.timeout_s);
+    }
     add_fixed_string(b, o, "device", res->context.device, sizeof res->context.device);
     return o;
 }
@@ -143,6 +152,9 @@ static cJSON *phase_json(builder *b, const nnb_phase_stats *s, int ran) {
     add_number(b, o, "min_ms", s->min);
     add_number(b, o, "median_ms", s->median);
     add_number(b, o, "max_ms", s->max);
+    cJSON *ci = add_item(b, o, "median_ci_ms", cJSON_CreateArray());
+    append_item(b, ci, number_or_null(s->median_lo));
+    append_item(b, ci, number_or_null(s->median_hi));
     cJSON *samples = add_item(b, o, "samples_ms", cJSON_CreateArray());
     for (int i = 0; samples && s->samples_ms && i < s->count; i++)
         append_item(b, samples, number_or_null(s->samples_ms[i]));
@@ -220,8 +232,65 @@ static cJSON *runner_json(builder *b, const nnb_runner_result *r) {
     cJSON *rate = add_item(b, o, "gflops", cJSON_CreateObject());
     add_number(b, rate, "forward", gflops(r->fwd_flops, &r->fwd, fwd_ran));
     add_number(b, rate, "backward", gflops(r->bwd_flops, &r->bwd, bwd_ran));
+    add_string(b, o, "stop_reason", r->stop_reason);
+    add_number(b, o, "noise", r->stop_reason ? r->noise : NAN);
     add_item(b, o, "runner_info", runner_info_json(r->runner_info_json));
     add_item(b, o, "check", check_json(b, r));
+    return o;
+}
+
+static cJSON *ratio_json(builder *b, const nnb_ab_result *ab, int p) {
+    const nnb_ratio_summary *s = &ab->summary[p];
+    if (s->n <= 0)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    add_number(b, o, "a_median_ms", ab->a_median_ms[p]);
+    add_number(b, o, "b_median_ms", ab->b_median_ms[p]);
+    add_number(b, o, "ratio", s->ratio);
+    add_number(b, o, "ci_low", s->lo);
+    add_number(b, o, "ci_high", s->hi);
+    add_number(b, o, "half_width", s->half_width);
+    add_string(b, o, "verdict", nnb_verdict_name(s->verdict));
+    return o;
+}
+
+/* Every round: per phase A's and B's mean of their two iterations, and the ratio B / A. */
+static cJSON *round_json(builder *b, const nnb_ab_result *ab, const nnb_ab_round *r) {
+    cJSON *o = cJSON_CreateObject();
+    for (int p = 0; p < (ab->has_backward ? NNB_AB_PHASES : 1); p++) {
+        cJSON *ph = add_item(b, o, nnb_ab_phase_name(p), cJSON_CreateObject());
+        add_number(b, ph, "a_ms", r->a_ms[p]);
+        add_number(b, ph, "b_ms", r->b_ms[p]);
+        add_number(b, ph, "ratio", r->a_ms[p] > 0 ? r->b_ms[p] / r->a_ms[p] : NAN);
+    }
+    return o;
+}
+
+static cJSON *ab_json(builder *b, const nnb_ab_result *ab) {
+    if (!ab)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    add_string(b, o, "a", ab->a_spec);
+    add_string(b, o, "b", ab->b_spec);
+    add_string(b, o, "order", "ABBA");
+    add_string(b, o, "interval", "distribution-free (sign test) interval of the median per-round ratio");
+    add_number(b, o, "confidence", NNB_CONFIDENCE);
+    add_number(b, o, "noise_threshold", ab->noise_threshold);
+    add_number(b, o, "min_samples", ab->min_samples);
+    add_number(b, o, "max_time_s", ab->max_time_s);
+    add_number(b, o, "fail_above", ab->fail_above > 0 ? ab->fail_above : NAN);
+    add_string(b, o, "phase", nnb_ab_phase_name(ab->phase));
+    add_string(b, o, "verdict", nnb_verdict_name(ab->summary[ab->phase].verdict));
+    add_bool(b, o, "fail_above_hit", ab->fail_above_hit);
+    add_string(b, o, "stop_reason", ab->stop_reason);
+    add_number(b, o, "elapsed_s", ab->elapsed_s);
+    add_number(b, o, "rounds", ab->rounds);
+    cJSON *phases = add_item(b, o, "phases", cJSON_CreateObject());
+    for (int p = 0; p < NNB_AB_PHASES; p++)
+        add_item(b, phases, nnb_ab_phase_name(p), ratio_json(b, ab, p));
+    cJSON *rounds = add_item(b, o, "samples", cJSON_CreateArray());
+    for (int i = 0; rounds && ab->samples && i < ab->rounds; i++)
+        append_item(b, rounds, round_json(b, ab, &ab->samples[i]));
     return o;
 }
 
@@ -238,6 +307,7 @@ static cJSON *results_json(builder *b, const nnb_run_results *res) {
         for (int i = 0; runners && i < g->count; i++)
             append_item(b, runners, runner_json(b, &g->runners[i]));
     }
+    add_item(b, root, "ab", ab_json(b, res->ab));
     return root;
 }
 

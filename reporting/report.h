@@ -37,6 +37,16 @@ void nnb_table_begin(FILE *f, const char *group, const char *sep);
  * timings with info_fwd "CHECK FAILED", then a line with the error. */
 void nnb_table_row(FILE *f, const nnb_runner_result *r, const char *sep);
 
+/* --stats robust: "Benchmarking LSTMs... (medians ...)" and the header
+ * "name median_fwd ci_fwd median_bwd ci_bwd gflops_fwd gflops_bwd" (+ "peak_fwd
+ * peak_bwd" when with_peak), cells as in fastrnns' table. */
+void nnb_table_begin_robust(FILE *f, const char *group, const char *sep, int with_peak);
+
+/* One row: medians (ms, %.4g), their 95% intervals as "lo-hi" ("n/a" below 6
+ * samples), GFLOP/s at the median and, when peak > 0, that as a percentage of
+ * peak (GFLOP/s). Runners that are not ok get the lines nnb_table_row gives them. */
+void nnb_table_row_robust(FILE *f, const nnb_runner_result *r, const char *sep, double peak);
+
 /* The blank line fastrnns prints after a group. */
 void nnb_table_end(FILE *f);
 

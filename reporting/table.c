@@ -70,21 +70,83 @@ static void put_status_line(FILE *f, const char *name, const char *label, const 
     fputc('\n', f);
 }
 
-void nnb_table_row(FILE *f, const nnb_runner_result *r, const char *sep) {
-    sep = sep_or_default(sep);
+/* The lines of a runner that is not ok; a timed check failure's timing row comes before them. */
+static void put_status_rows(FILE *f, const nnb_runner_result *r, const char *sep) {
+    char message[sizeof r->error];
     switch (r->status) {
-    case NNB_RUN_OK: put_timing_row(f, r, "None", sep); return;
+    case NNB_RUN_OK: return;
     case NNB_RUN_FAILED: put_status_line(f, r->name, "FAILED:", r->error, sep); return;
     case NNB_RUN_SKIPPED: put_status_line(f, r->name, "SKIPPED:", r->error, sep); return;
-    case NNB_RUN_CHECK_FAILED: break;
-    default: put_status_line(f, r->name, "UNKNOWN STATUS:", r->error, sep); return;
+    case NNB_RUN_CHECK_FAILED:
+        nnb_runner_error_text(r, message, sizeof message);
+        put_status_line(f, r->fwd.count > 0 ? "" : r->name, "CHECK FAILED:", message, sep);
+        return;
     }
-    char message[sizeof r->error];
-    nnb_runner_error_text(r, message, sizeof message);
-    if (r->fwd.count > 0) {
+    put_status_line(f, r->name, "UNKNOWN STATUS:", r->error, sep);
+}
+
+/* ---- --stats robust ---- */
+
+void nnb_table_begin_robust(FILE *f, const char *group, const char *sep, int with_peak) {
+    static const char *const header[] = {"name",       "median_fwd", "ci_fwd",   "median_bwd", "ci_bwd",
+                                         "gflops_fwd", "gflops_bwd", "peak_fwd", "peak_bwd"};
+    fprintf(f, "Benchmarking %ss... (medians and 95%% intervals of the median, ms)\n", nnb_group_title(group));
+    put_cells(f, header, with_peak ? 9 : 7, sep_or_default(sep));
+}
+
+/* "lo-hi" of the median's interval, or "n/a" when the samples are too few to bound it. */
+static void format_interval(char *buf, size_t len, const nnb_phase_stats *s) {
+    if (isfinite(s->median_lo) && isfinite(s->median_hi))
+        snprintf(buf, len, "%.4g-%.4g", s->median_lo, s->median_hi);
+    else
+        snprintf(buf, len, "n/a");
+}
+
+/* GFLOP/s at the median time, and its share of the peak in percent; "n/a" when unknown. */
+static void format_rate(char *rate, char *share, size_t len, double flops, const nnb_phase_stats *s, double peak) {
+    snprintf(rate, len, "n/a");
+    snprintf(share, len, "n/a");
+    if (!(flops > 0) || !(s->median > 0) || s->count <= 0)
+        return;
+    double g = flops / (s->median * 1e6);
+    snprintf(rate, len, "%.4g", g);
+    if (peak > 0)
+        snprintf(share, len, "%.3g%%", 100 * g / peak);
+}
+
+static void put_robust_row(FILE *f, const nnb_runner_result *r, const char *sep, double peak) {
+    char med_f[32], ci_f[48], med_b[32] = "n/a", ci_b[48] = "n/a", g_f[32], g_b[32] = "n/a", p_f[32],
+                                p_b[32] = "n/a";
+    format_g(med_f, sizeof med_f, r->fwd.median, 4);
+    format_interval(ci_f, sizeof ci_f, &r->fwd);
+    format_rate(g_f, p_f, sizeof g_f, r->fwd_flops, &r->fwd, peak);
+    if (r->has_backward) {
+        format_g(med_b, sizeof med_b, r->bwd.median, 4);
+        format_interval(ci_b, sizeof ci_b, &r->bwd);
+        format_rate(g_b, p_b, sizeof g_b, r->bwd_flops, &r->bwd, peak);
+    }
+    const char *cells[] = {r->name, med_f, ci_f, med_b, ci_b, g_f, g_b, p_f, p_b};
+    put_cells(f, cells, peak > 0 ? 9 : 7, sep);
+}
+
+void nnb_table_row_robust(FILE *f, const nnb_runner_result *r, const char *sep, double peak) {
+    sep = sep_or_default(sep);
+    if (r->status == NNB_RUN_OK) {
+        put_robust_row(f, r, sep, peak);
+        return;
+    }
+    if (r->status == NNB_RUN_CHECK_FAILED && r->fwd.count > 0)
+        put_robust_row(f, r, sep, peak);
+    put_status_rows(f, r, sep);
+}
+
+void nnb_table_row(FILE *f, const nnb_runner_result *r, const char *sep) {
+    sep = sep_or_default(sep);
+    if (r->status == NNB_RUN_OK) {
+        put_timing_row(f, r, "None", sep);
+        return;
+    }
+    if (r->status == NNB_RUN_CHECK_FAILED && r->fwd.count > 0)
         put_timing_row(f, r, "CHECK FAILED", sep);
-        put_status_line(f, "", "CHECK FAILED:", message, sep);
-    } else {
-        put_status_line(f, r->name, "CHECK FAILED:", message, sep);
-    }
+    put_status_rows(f, r, sep);
 }

@@ -75,6 +75,45 @@ int main(void) {
     expect_rejected("--runner-path /nonexistent/plugins", "--runner-path: '/nonexistent/plugins' is not a directory");
     expect_rejected("--check=yes", "--check takes no value");
     expect_rejected("--dump /nonexistent/a/b --rnns empty", "--dump: cannot create directory '/nonexistent/a/b'");
+    /* --ab and its settings */
+    expect_rejected("--ab empty", "--ab: needs exactly two runners A B (got fewer)");
+    expect_rejected("--ab empty empty empty", "--ab: needs exactly two runners A B (got more)");
+    expect_rejected("--ab empty nosuch", "--ab: unknown runner 'nosuch' (see --list)");
+    expect_rejected("--ab empty fake_cuda", "--ab: runner 'fake_cuda' runs on cuda, not on cpu");
+    expect_rejected("--ab empty empty@--bogus=1", "--ab: 'empty@--bogus=1': '--bogus=1' is not a flag a variant can set");
+    expect_rejected("--ab empty empty@--json-out=x", "is not a flag a variant can set");
+    expect_rejected("--ab empty empty@--fuser=fast", "--ab: 'empty@--fuser=fast': --fuser: unknown fuser 'fast'");
+    expect_rejected("--ab empty empty@--seqLength=0", "--ab: 'empty@--seqLength=0': --seqLength: 0 is out of range");
+    expect_rejected("--ab empty empty@--fuser", "--ab: 'empty@--fuser': --fuser needs a value");
+    expect_rejected("--ab empty empty@--tf32=1", "--ab: 'empty@--tf32=1': --tf32 takes no value");
+    expect_rejected("--ab empty empty@NOVALUE", "'NOVALUE' is neither --flag=value nor VAR=VALUE");
+    expect_rejected("--ab empty empty@1X=2", "'1X=2' is neither --flag=value nor VAR=VALUE");
+    expect_rejected("--ab empty @--fuser=old", "--ab: '@--fuser=old' does not start with a runner name");
+    expect_rejected("--ab empty empty --rnns empty", "--ab names its two runners itself; --rnns does not apply");
+    expect_rejected("--ab empty empty --nloops 5", "--nloops does not apply");
+    expect_rejected("--ab empty empty --print-json", "--print-json does not apply");
+    expect_rejected("--ab empty empty --min-time 1", "--min-time does not apply");
+    expect_rejected("--ab empty empty_fwd --ab-phase backward", "--ab-phase: a side is forward-only");
+    expect_rejected("--noise-threshold 1", "--noise-threshold needs --ab A B");
+    expect_rejected("--fail-above 1.05", "--fail-above needs --ab A B");
+    expect_rejected("--ab empty empty --noise-threshold 0", "--noise-threshold: 0% is out of range");
+    expect_rejected("--ab empty empty --noise-threshold 100%", "--noise-threshold: 100% is out of range");
+    expect_rejected("--ab empty empty --noise-threshold abc", "--noise-threshold: 'abc' is not a number");
+    expect_rejected("--ab empty empty --max-time 0", "--max-time: 0 is out of range");
+    expect_rejected("--ab empty empty --max-time nan", "--max-time: 'nan' is not a number");
+    expect_rejected("--ab empty empty --fail-above 0", "--fail-above: 0 is out of range");
+    expect_rejected("--ab empty empty --fail-above -1", "--fail-above: -1 is out of range");
+    expect_rejected("--ab empty empty --fail-above x", "--fail-above: 'x' is not a number");
+    expect_rejected("--ab empty empty --ab-phase sideways", "--ab-phase: unknown phase 'sideways'");
+    expect_rejected("--ab empty empty --min-samples 0", "--min-samples: 0 is out of range");
+    /* adaptive stopping and statistics */
+    expect_rejected("--min-time -1", "--min-time: -1 is out of range");
+    expect_rejected("--max-noise 0", "--max-noise: 0% is out of range");
+    expect_rejected("--max-noise 1e999", "--max-noise: '1e999' is not a number");
+    expect_rejected("--timeout 0", "--timeout: 0 is out of range");
+    expect_rejected("--min-samples 5 --nloops 20", "--nloops is a fixed count");
+    expect_rejected("--min-time 1 --profile", "--profile runs a fixed few iterations");
+    expect_rejected("--stats fancy", "--stats: unknown statistics 'fancy' (valid: mean, robust)");
 
     /* Output paths: checked before anything runs; the existing file survives. */
     char cmd[4096], err[8192];

@@ -54,6 +54,9 @@ static void check_phase(const cJSON *o, const nnb_phase_stats *s) {
     check_number(o, "min_ms", s->min);
     check_number(o, "median_ms", s->median);
     check_number(o, "max_ms", s->max);
+    const cJSON *ci = item(o, "median_ci_ms"); /* unbounded for so few samples: written as nulls */
+    CHECK(cJSON_GetArraySize(ci) == 2 && cJSON_IsNull(cJSON_GetArrayItem(ci, 0)) &&
+          cJSON_IsNull(cJSON_GetArrayItem(ci, 1)));
     const cJSON *samples = item(o, "samples_ms");
     CHECK(cJSON_IsArray(samples) && cJSON_GetArraySize(samples) == s->count);
     for (int i = 0; i < s->count && i < cJSON_GetArraySize(samples); i++)
@@ -97,6 +100,7 @@ static void write_text(const char *path, const char *text) {
 static void check_context_and_config(const cJSON *root, const nnb_run_results *res) {
     check_string(root, "schema", "nnbench-results");
     check_number(root, "schema_version", 1);
+    check_null(root, "ab"); // not an --ab run
     const cJSON *ctx = item(root, "context");
     check_string(ctx, "nnbench_version", "0.1.0");
     check_string(ctx, "git_sha", "abc1234");
@@ -110,7 +114,8 @@ static void check_context_and_config(const cJSON *root, const nnb_run_results *r
     for (int i = 0; i < 6; i++)
         check_null(ctx, empty[i]); // empty: not applicable on a cpu run
     check_string(ctx, "device", "cpu");
-    CHECK(cJSON_GetArraySize(ctx) == 15);
+    check_null(ctx, "fma_peak_gflops"); // not measured
+    CHECK(cJSON_GetArraySize(ctx) == 16);
 
     const cJSON *cfg = item(root, "config");
     check_number(cfg, "seq_length", 100);
@@ -131,8 +136,10 @@ static void check_context_and_config(const cJSON *root, const nnb_run_results *r
     check_number(cfg, "cuda_device", 0);
     check_number(cfg, "warmup", 3);
     check_number(cfg, "nloops", FIXTURE_NLOOPS);
+    check_number(cfg, "confidence", 0.95);
+    check_null(cfg, "adaptive"); // fixed --nloops
     check_string(cfg, "device", "cpu");
-    CHECK(cJSON_GetArraySize(cfg) == 19);
+    CHECK(cJSON_GetArraySize(cfg) == 21);
 }
 
 static void check_common(const cJSON *r, const nnb_runner_result *want) {
@@ -144,7 +151,9 @@ static void check_common(const cJSON *r, const nnb_runner_result *want) {
     check_string(r, "status", nnb_run_status_name(want->status));
     check_bool(r, "has_backward", want->has_backward);
     check_number(r, "create_ms", want->create_ms);
-    CHECK(cJSON_GetArraySize(r) == 15);
+    check_null(r, "stop_reason"); // fixed --nloops
+    check_null(r, "noise");
+    CHECK(cJSON_GetArraySize(r) == 17);
 }
 
 static void check_runners(const cJSON *root, const nnb_run_results *res) {

@@ -199,11 +199,6 @@ void nnb_cell_bwd_unfused(const nnb_cell_bwd_args *a, int64_t j0, int64_t j1);
 /* db[c] += sum over rows of g[r * ld + c], c in [c0, c1). */
 void nnb_colsum_add(const float *g, int64_t rows, int64_t ld, int64_t c0, int64_t c1, float *db);
 
-/* This machine's fp32 FMA throughput ceiling in GFLOP/s on `threads` OpenMP threads running at once: each thread
- * runs 24 independent AVX-512 FMA chains on registers (no memory traffic) for about `seconds`. What a GEMM's
- * GFLOP/s is a fraction of. 0 if the CPU lacks AVX-512. */
-double nnb_fma_peak_gflops(int threads, double seconds);
-
 #ifdef __cplusplus
 }
 #endif

@@ -650,37 +650,3 @@ void nnb_colsum_add(const float *g, int64_t rows, int64_t ld, int64_t c0, int64_
             db[c] += row[c];
     }
 }
-
-/* ---------------------------------------------------------------- FMA peak */
-
-static double wall_seconds(void) {
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-double nnb_fma_peak_gflops(int threads, double seconds) {
-    if (nnb_cpu_isa_detect() != NNB_ISA_AVX512 || threads < 1)
-        return 0;
-    int64_t n = 1 << 20; /* grown until one round lasts `seconds` */
-    volatile float sink = 0;
-    for (;;) {
-        double t0 = 0, t1 = 0;
-#pragma omp parallel num_threads(threads)
-        {
-#pragma omp barrier
-#pragma omp master
-            t0 = wall_seconds();
-            float v = nnb_fma_chains_avx512(n);
-#pragma omp atomic
-            sink += v;
-#pragma omp barrier
-#pragma omp master
-            t1 = wall_seconds();
-        }
-        double dt = t1 - t0;
-        if (dt >= seconds || n >= ((int64_t)1 << 40))
-            return dt > 0 ? 2.0 * 16 * 24 * (double)n * threads / dt * 1e-9 : 0;
-        n *= dt > 0 && seconds / dt < 16 ? 2 : 16;
-    }
-}

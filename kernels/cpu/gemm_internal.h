@@ -13,10 +13,6 @@ void nnb_gemm_kernel_12x32_avx512(int64_t kc, const float *a0, const float *a1, 
                                   float *C, int64_t ldc, int m, int n, int accumulate, const float *bias,
                                   const float *pf);
 
-/* 24 independent FMA chains of n iterations on registers; returns a value that depends on all of them (so the
- * loop is not optimised away). 2 * 16 * 24 * n flops. */
-float nnb_fma_chains_avx512(int64_t n);
-
 /* Vector math and fused cell passes compiled once per ISA from cell_vector_impl.h. */
 #define NNB_DECLARE_VECTOR_ISA(SFX)                                                                                    \
     void nnb_vexpf_##SFX(const float *x, float *y, int64_t n);                                                         \

@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 199309L
 /*
  * Test plugin "good": runners that do (almost) nothing, for measuring the
  * harness's own overhead and exercising the driver end to end.
@@ -6,6 +7,8 @@
  *   create_fails rnns/cpu, hidden: create() fails with a message
  *   forward_fails rnns/cpu, hidden: forward() fails on its third call
  *   fake_cuda   rnns/cuda, hidden: a CUDA runner (skipped without a device)
+ *   spin        rnns/cpu, hidden: forward busy-waits --seqLength microseconds and backward twice that, so
+ *               two sizes give a known time ratio (--ab spin spin@--seqLength=105: B/A = 1.05)
  * params() gives x (2, 3) = 0..5; outputs() gives y = 2x and dx = 2.
  */
 #include <nnbench/runner.h>
@@ -13,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct empty_model {
     float x[6], y[6], dx[6];
     nnb_tensor params[1], outputs[2];
     int forward_calls, fail_forward_at;
+    double spin_us; /* spin: forward's busy-wait */
 } empty_model;
 
 static void view(nnb_tensor *t, const char *name, float *data) {
@@ -54,6 +59,38 @@ static void *empty_create(const nnb_config *cfg, char *err, size_t err_len) {
 }
 static void *failing_forward_create(const nnb_config *cfg, char *err, size_t err_len) {
     return create_model(cfg, err, err_len, 3);
+}
+
+static void *spin_create(const nnb_config *cfg, char *err, size_t err_len) {
+    empty_model *m = create_model(cfg, err, err_len, 0);
+    if (m)
+        m->spin_us = (double)cfg->seq_length;
+    return m;
+}
+
+static double now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+static void spin_for(double us) {
+    for (double t0 = now_us(); now_us() - t0 < us;)
+        ;
+}
+
+static int spin_forward(void *model, char *err, size_t err_len) {
+    (void)err, (void)err_len;
+    empty_model *m = model;
+    spin_for(m->spin_us);
+    return 0;
+}
+
+static int spin_backward(void *model, char *err, size_t err_len) {
+    (void)err, (void)err_len;
+    empty_model *m = model;
+    spin_for(2 * m->spin_us);
+    return 0;
 }
 
 static void *failing_create(const nnb_config *cfg, char *err, size_t err_len) {
@@ -111,9 +148,11 @@ static double empty_flops(void *model) {
 static void empty_destroy(void *model) { free(model); }
 
 #define RUNNER(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, BACKWARD)                                                     \
+    RUNNER_FWD(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, empty_forward, BACKWARD)
+#define RUNNER_FWD(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, FORWARD, BACKWARD)                                        \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP, .device = DEVICE, .description = DESC,   \
-        .flags = FLAGS, .create = CREATE, .forward = empty_forward, .backward = BACKWARD, .params = empty_params,      \
+        .flags = FLAGS, .create = CREATE, .forward = FORWARD, .backward = BACKWARD, .params = empty_params,            \
         .outputs = empty_outputs, .describe = empty_describe, .forward_flops = empty_flops,                            \
         .backward_flops = empty_flops, .destroy = empty_destroy                                                        \
     }
@@ -128,6 +167,8 @@ static const nnb_runner_desc runners[] = {
            failing_forward_create, empty_backward),
     RUNNER("fake_cuda", NNB_GROUP_RNNS, NNB_DEVICE_CUDA, "a CUDA runner that needs a device", NNB_FLAG_HIDDEN,
            empty_create, empty_backward),
+    RUNNER_FWD("spin", NNB_GROUP_RNNS, NNB_DEVICE_CPU, "busy-waits --seqLength us forward, twice that backward",
+               NNB_FLAG_HIDDEN, spin_create, spin_forward, spin_backward),
 };
 
 static const nnb_plugin plugin = {

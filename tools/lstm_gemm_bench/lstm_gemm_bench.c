@@ -15,6 +15,7 @@
  * concurrently with OpenMP work. Note OPENBLAS_CORETYPE in the environment.
  */
 #include "cpu_kernels.h"
+#include "fma_peak.h"
 #include "nnb_support.h"
 
 #include <stdio.h>

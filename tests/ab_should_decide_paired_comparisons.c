@@ -1,0 +1,176 @@
+#define _GNU_SOURCE
+/* --ab end to end through the nnbench binary, on the test plugin's `spin`
+ * runner, whose time is known: forward busy-waits --seqLength microseconds,
+ * backward twice that. Also adaptive stopping and the robust table. */
+#include "test_support.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char bin[1024], good[1024], json_path[256];
+static char out[1 << 16], err[1 << 16];
+
+static int nnbench(const char *args) {
+    char cmd[4096];
+    unlink(json_path);
+    snprintf(cmd, sizeof cmd, "%s --device cpu --runner-path %s --json-out %s %s", bin, good, json_path, args);
+    return nnb_test_run(cmd, out, sizeof out, err, sizeof err);
+}
+
+static cJSON *read_json(void) {
+    static char buf[1 << 22];
+    FILE *f = fopen(json_path, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return cJSON_Parse(buf);
+}
+
+static const cJSON *at(const cJSON *o, const char *key) { return cJSON_GetObjectItem(o, key); }
+static double num(const cJSON *o, const char *key) { return cJSON_GetNumberValue(at(o, key)); }
+static const char *str(const cJSON *o, const char *key) {
+    const char *s = cJSON_GetStringValue(at(o, key));
+    return s ? s : "(none)";
+}
+
+static void five_percent_slower_is_found_and_fails_above(void) {
+    /* 2 ms against 2.1 ms forward: B / A = 1.05 exactly, whatever else the machine does (spin waits on the clock). */
+    int rc = nnbench("--ab spin spin@--seqLength=2100 --seqLength 2000 --warmup 2 --fail-above 1.02");
+    CHECK_MSG(rc == 4, "--fail-above 1.02 on a 5%% slowdown: exit %d, expected 4; stderr: %s", rc, err);
+    CHECK_STR_CONTAINS(err, "A/B: A = spin, B = spin@--seqLength=2100");
+    CHECK_STR_CONTAINS(err, "verdict (total): slower: B is slower than A by 5.0");
+    CHECK_STR_CONTAINS(err, "--fail-above 1.02: FAILED");
+    cJSON *root = read_json();
+    CHECK_MSG(root != NULL, "no JSON at %s", json_path);
+    const cJSON *ab = at(root, "ab");
+    CHECK_STR_CONTAINS(str(ab, "verdict"), "slower");
+    CHECK_STR_CONTAINS(str(ab, "order"), "ABBA");
+    CHECK_STR_CONTAINS(str(ab, "stop_reason"), "settled");
+    CHECK(cJSON_IsTrue(at(ab, "fail_above_hit")));
+    const cJSON *total = at(at(ab, "phases"), "total"), *fwd = at(at(ab, "phases"), "forward");
+    CHECK_NEAR(num(total, "ratio"), 1.05, 0.01);
+    CHECK_NEAR(num(fwd, "ratio"), 1.05, 0.01);
+    CHECK_NEAR(num(fwd, "a_median_ms"), 2.0, 0.1);
+    CHECK(num(total, "ci_low") > 1.02 && num(total, "ci_high") < 1.08);
+    int rounds = (int)num(ab, "rounds");
+    CHECK_MSG(rounds >= 10 && cJSON_GetArraySize(at(ab, "samples")) == rounds, "rounds %d", rounds);
+    const cJSON *first = cJSON_GetArrayItem(at(ab, "samples"), 0);
+    CHECK_NEAR(num(at(first, "forward"), "b_ms") / num(at(first, "forward"), "a_ms"),
+               num(at(first, "forward"), "ratio"), 1e-12);
+    /* Both sides' own results, every iteration: two per round. */
+    const cJSON *runners = at(at(root, "groups"), "rnns");
+    CHECK(cJSON_GetArraySize(runners) == 2);
+    const cJSON *b = cJSON_GetArrayItem(runners, 1);
+    CHECK_STR_CONTAINS(str(b, "name"), "spin@--seqLength=2100");
+    CHECK(cJSON_GetArraySize(at(at(b, "forward"), "samples_ms")) == 2 * rounds);
+    CHECK(cJSON_IsNull(at(at(root, "config"), "nloops")));
+    cJSON_Delete(root);
+
+    rc = nnbench("--ab spin spin@--seqLength=2100 --seqLength 2000 --warmup 2 --fail-above 1.2");
+    CHECK_MSG(rc == 0, "--fail-above 1.2 on a 5%% slowdown: exit %d; stderr: %s", rc, err);
+    CHECK_STR_CONTAINS(err, "--fail-above 1.2: passed");
+}
+
+static void faster_and_phase_are_reported(void) {
+    int rc = nnbench("--ab spin spin@--seqLength=1800 --seqLength 2000 --warmup 1 --ab-phase forward");
+    CHECK_MSG(rc == 0, "exit %d; stderr: %s", rc, err);
+    CHECK_STR_CONTAINS(err, "verdict (forward): faster: B is faster than A by 10.0");
+    cJSON *root = read_json();
+    CHECK_STR_CONTAINS(str(at(root, "ab"), "phase"), "forward");
+    CHECK_NEAR(num(at(at(at(root, "ab"), "phases"), "backward"), "ratio"), 0.9, 0.01);
+    cJSON_Delete(root);
+}
+
+static void equal_sides_are_same_and_named_apart(void) {
+    int rc = nnbench("--ab spin spin --seqLength 1000 --warmup 1 --max-time 20");
+    CHECK_MSG(rc == 0, "exit %d; stderr: %s", rc, err);
+    CHECK_STR_CONTAINS(err, "A/B: A = spin (A), B = spin (B)");
+    cJSON *root = read_json();
+    const char *v = str(at(root, "ab"), "verdict");
+    CHECK_MSG(!strcmp(v, "same") || !strcmp(v, "undecided"), "equal sides judged %s", v);
+    cJSON_Delete(root);
+}
+
+static void max_time_stops_an_unsettled_comparison(void) {
+    /* A 1% difference under a 1% threshold never settles: the interval keeps touching 1.01. */
+    int rc = nnbench("--ab spin spin@--seqLength=2020 --seqLength 2000 --warmup 0 --max-time 0.3 --min-samples 2");
+    CHECK_MSG(rc == 0, "exit %d; stderr: %s", rc, err);
+    cJSON *root = read_json();
+    const cJSON *ab = at(root, "ab");
+    CHECK_STR_CONTAINS(str(ab, "stop_reason"), "max-time");
+    CHECK(num(ab, "elapsed_s") >= 0.3 && num(ab, "elapsed_s") < 2.0);
+    cJSON_Delete(root);
+}
+
+static void a_failing_side_is_reported(void) {
+    int rc = nnbench("--ab empty create_fails");
+    CHECK_MSG(rc == 1, "exit %d; stderr: %s", rc, err);
+    CHECK_STR_CONTAINS(err, "--ab B (create_fails): failed: create: deliberate create failure");
+    cJSON *root = read_json();
+    CHECK_MSG(root != NULL, "the JSON is still written");
+    cJSON_Delete(root);
+    rc = nnbench("--ab fake_cuda fake_cuda --device cuda");
+    CHECK_MSG(rc == 3 || rc == 0, "no device: exit %d (3 expected without a GPU); stderr: %s", rc, err);
+}
+
+static void adaptive_stopping_converges_or_times_out(void) {
+    int rc = nnbench("--rnns spin --seqLength 300 --warmup 1 --min-time 0.05 --max-noise 2 --min-samples 12");
+    CHECK_MSG(rc == 0, "exit %d; stderr: %s", rc, err);
+    CHECK_STR_CONTAINS(err, "spin: ");
+    CHECK_STR_CONTAINS(err, "stopped: converged");
+    cJSON *root = read_json();
+    const cJSON *r = cJSON_GetArrayItem(at(at(root, "groups"), "rnns"), 0);
+    CHECK_STR_CONTAINS(str(r, "stop_reason"), "converged");
+    int n = cJSON_GetArraySize(at(at(r, "forward"), "samples_ms"));
+    double measured_ms = 0;
+    for (int i = 0; i < n; i++)
+        measured_ms += cJSON_GetArrayItem(at(at(r, "forward"), "samples_ms"), i)->valuedouble +
+                       cJSON_GetArrayItem(at(at(r, "backward"), "samples_ms"), i)->valuedouble;
+    CHECK_MSG(n >= 12 && measured_ms >= 50, "%d samples, %g ms: at least --min-samples and --min-time", n, measured_ms);
+    CHECK(num(r, "noise") <= 0.02);
+    const cJSON *ci = at(at(r, "forward"), "median_ci_ms");
+    double lo = cJSON_GetArrayItem(ci, 0)->valuedouble, hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
+    double median = num(at(r, "forward"), "median_ms");
+    CHECK_MSG(lo <= median && median <= hi && (hi - lo) / 2 / median <= 0.02, "interval [%g, %g]", lo, hi);
+    const cJSON *adaptive = at(at(root, "config"), "adaptive");
+    CHECK_NEAR(num(adaptive, "max_noise"), 0.02, 1e-12);
+    CHECK_NEAR(num(adaptive, "timeout_s"), 15, 0);
+    cJSON_Delete(root);
+
+    rc = nnbench("--rnns spin --seqLength 200 --warmup 0 --max-noise 0.00001 --timeout 0.2");
+    CHECK_MSG(rc == 0, "exit %d; stderr: %s", rc, err);
+    root = read_json();
+    r = cJSON_GetArrayItem(at(at(root, "groups"), "rnns"), 0);
+    CHECK_STR_CONTAINS(str(r, "stop_reason"), "timeout");
+    cJSON_Delete(root);
+}
+
+static void robust_table_shows_medians_and_intervals(void) {
+    int rc = nnbench("--rnns spin empty_fwd create_fails --seqLength 500 --warmup 1 --nloops 20 --stats robust");
+    CHECK_MSG(rc == 1, "create_fails fails: exit %d; stderr: %s", rc, err);
+    CHECK_STR_CONTAINS(err, "(medians and 95% intervals of the median, ms)");
+    CHECK_STR_CONTAINS(err, "            name       median_fwd           ci_fwd       median_bwd           ci_bwd");
+    CHECK_STR_CONTAINS(err, "            spin           0.50");
+    CHECK_STR_CONTAINS(err, "    create_fails          FAILED:");
+    const char *row = strstr(err, "       empty_fwd");
+    CHECK_MSG(row && strstr(row, "n/a"), "forward-only row has n/a backward: %s", err);
+}
+
+int main(void) {
+    snprintf(bin, sizeof bin, "%s", nnb_test_env("NNBENCH_BIN"));
+    snprintf(good, sizeof good, "%s/good", nnb_test_env("NNBENCH_TEST_PLUGIN_DIR"));
+    snprintf(json_path, sizeof json_path, "/tmp/nnb-ab-test-%ld.json", (long)getpid());
+    five_percent_slower_is_found_and_fails_above();
+    faster_and_phase_are_reported();
+    equal_sides_are_same_and_named_apart();
+    max_time_stops_an_unsettled_comparison();
+    a_failing_side_is_reported();
+    adaptive_stopping_converges_or_times_out();
+    robust_table_shows_medians_and_intervals();
+    unlink(json_path);
+    return nnb_test_finish();
+}
