@@ -29,7 +29,7 @@ static void parser_locates_errors(void) {
     parse_error("{\"lstm\": {\"jit\": 1.5}", "mem.json:1:22: invalid JSON (truncated?)");
     parse_error("{\"lstm\": {\"jit\": 1.5}}}", "mem.json:1:23: unexpected text after the JSON value");
     parse_error("{\n\n  \"lstm\": {\"jit\": nul}}", "mem.json:3:19: invalid JSON near 'nul}}'");
-    parse_error("{\"lstm\": {\"jit\": 0.0}}", "mem.json: \"lstm\".\"jit\": 0 ms is not a positive time");
+    parse_error("{\"lstm\": {\"jit\": -0.5}}", "mem.json: \"lstm\".\"jit\": -0.5 ms is a negative time");
 }
 
 static const nnb_cmp_runner *runner_of(const nnb_cmp_file *f, const char *group, const char *name) {
@@ -211,6 +211,34 @@ static void compares_oss_and_mixed(void) {
     nnb_cmp_file_free(&old_oss);
 }
 
+static void parse(const char *text, nnb_cmp_file *f) {
+    char err[512] = "";
+    CHECK_MSG(nnb_cmp_parse(text, strlen(text), "mem.json", f, err, sizeof err) == 0, "%s", err);
+}
+
+/* A zero time (below a timer's resolution) is listed, not compared, and not an error. */
+static void lists_zero_times(void) {
+    nnb_cmp_file old_file, new_file;
+    parse("{\"schema\": \"nnbench-results\", \"groups\": {\"rnns\": [{\"name\": \"jit\", \"status\": \"ok\", "
+          "\"forward\": {\"median_ms\": 1, \"samples_ms\": [1, 0, 2]}, \"backward\": {\"samples_ms\": [2, 3]}}]}}",
+          &old_file);
+    parse("{\"lstm\": {\"jit\": 1.5}, \"lstm-backward\": {\"jit\": 0}}", &new_file);
+    const nnb_cmp_phase *fwd = &old_file.runners[0].phase[NNB_CMP_FORWARD];
+    CHECK(fwd->present && fwd->zero_time && isnan(fwd->time_ms) && fwd->sample_count == 0);
+    nnb_cmp_options opt = nnb_cmp_default_options();
+    nnb_cmp_report r;
+    char err[512] = "";
+    CHECK(nnb_cmp_compare(&old_file, &new_file, &opt, &r, err, sizeof err) == 0);
+    expect_note(&r, "rnns", "jit", NNB_CMP_FORWARD, NNB_CMP_NO_TIME,
+                "zero forward time in OLD (below the timer's resolution)");
+    expect_note(&r, "rnns", "jit", NNB_CMP_BACKWARD, NNB_CMP_NO_TIME,
+                "zero backward time in NEW (below the timer's resolution)");
+    CHECK(r.geomean[NNB_CMP_PHASES].count == 0 && isnan(r.geomean[NNB_CMP_PHASES].value));
+    nnb_cmp_report_free(&r);
+    nnb_cmp_file_free(&new_file);
+    nnb_cmp_file_free(&old_file);
+}
+
 int main(void) {
     snprintf(data, sizeof data, "%s", nnb_test_env("NNBENCH_TEST_DATA"));
     parser_locates_errors();
@@ -218,5 +246,6 @@ int main(void) {
     loader_reads_full_json();
     compares_full_json();
     compares_oss_and_mixed();
+    lists_zero_times();
     return nnb_test_finish();
 }

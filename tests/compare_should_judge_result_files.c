@@ -10,7 +10,7 @@
  *   old_oss.json / new_oss.json: every NEW mean is 0.8 x OLD's -> ratio 0.8, "no samples"
  *   mixed_new_oss.json: OSS means 1.25 x old.json's medians for rnns/jit forward and rnns/py;
  *     no jit backward. */
-#define _POSIX_C_SOURCE 200809L /* realpath */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "test_support.h"
 
 #include <limits.h>
@@ -29,7 +29,7 @@ static result res;
 
 /* Runs nnbench-compare with args, file names relative to tests/data/compare. */
 static int run(const char *args) {
-    char cmd[4096];
+    char cmd[8192];
     snprintf(cmd, sizeof cmd, "cd '%s/compare' && '%s' %s", data, tool, args);
     res.rc = nnb_test_run(cmd, res.out, sizeof res.out, res.err, sizeof res.err);
     return res.rc;
@@ -55,15 +55,17 @@ static row text_row(const char *out, const char *group, const char *runner, cons
     for (const char *p = out; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n')) {
         char line[512], g[64], n[64], ph[64];
         copy_line(p, line, sizeof line);
-        int used = 0;
-        if (sscanf(line, "%63s %63s %63s %31s %31s %31s %n", g, n, ph, r.old_ms, r.new_ms, r.ratio_text, &used) < 6 ||
+        int ratio_end = 0;
+        if (sscanf(line, "%63s %63s %63s %31s %31s %31s%n", g, n, ph, r.old_ms, r.new_ms, r.ratio_text, &ratio_end) <
+                6 ||
             strcmp(g, group) || strcmp(n, runner) || strcmp(ph, phase))
             continue;
         r.found = 1;
         r.ratio = strcmp(r.ratio_text, "-") ? atof(r.ratio_text) : NAN;
-        r.ratio_end =
-            (int)(strstr(line + strlen(g) + strlen(n) + strlen(ph), r.ratio_text) - line) + (int)strlen(r.ratio_text);
-        const char *rest = line + used;
+        r.ratio_end = ratio_end;
+        const char *rest = line + ratio_end;
+        while (*rest == ' ')
+            rest++;
         int ci_len = 0;
         if (sscanf(rest, "[%lf, %lf]%n", &r.lo, &r.hi, &ci_len) == 2)
             rest += ci_len;

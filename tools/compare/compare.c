@@ -59,14 +59,23 @@ static int has_time(const nnb_cmp_phase *ph) { return ph->present && isfinite(ph
 
 static int is_ok(const nnb_cmp_runner *r) { return strcmp(r->status, "ok") == 0; }
 
-/* "no backward in NEW", "no forward time in OLD (null)": why a phase cannot be compared. */
+/* "no backward in NEW", "no forward time in OLD (null)": why one side has no time. */
+static void describe_missing(char *out, size_t len, const nnb_cmp_phase *ph, const char *phase, const char *side) {
+    if (has_time(ph))
+        out[0] = '\0';
+    else if (!ph->present)
+        snprintf(out, len, "no %s in %s", phase, side);
+    else if (ph->zero_time)
+        snprintf(out, len, "zero %s time in %s (below the timer's resolution)", phase, side);
+    else
+        snprintf(out, len, "no %s time in %s (null)", phase, side);
+}
+
 static void note_missing_time(nnb_cmp_row *row, const nnb_cmp_phase *a, const nnb_cmp_phase *b) {
     const char *phase = nnb_cmp_phase_name(row->phase);
-    char old_part[64] = "", new_part[64] = "";
-    if (!has_time(a))
-        snprintf(old_part, sizeof old_part, a->present ? "no %s time in OLD (null)" : "no %s in OLD", phase);
-    if (!has_time(b))
-        snprintf(new_part, sizeof new_part, b->present ? "no %s time in NEW (null)" : "no %s in NEW", phase);
+    char old_part[72], new_part[72];
+    describe_missing(old_part, sizeof old_part, a, phase, "OLD");
+    describe_missing(new_part, sizeof new_part, b, phase, "NEW");
     set_note(row, "%s%s%s", old_part, old_part[0] && new_part[0] ? "; " : "", new_part);
 }
 

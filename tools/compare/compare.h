@@ -10,6 +10,9 @@
  * Both are keyed by nnbench group names ("rnns", "cnns", "vl_rnns"): OSS keys
  * "lstm", "resnet", "vl_lstm" map to them; other keys are taken as group names.
  *
+ * Times must be finite and not negative (else the file is malformed). A zero
+ * time or sample is kept as "zero time": that phase is listed, not compared.
+ *
  * Errors: every function that can fail returns 0 on success and -1 on failure,
  * with a one-line message (no trailing newline) in err: "<file>: <what>", or
  * "<file>:<line>:<col>: <what>" for JSON syntax errors.
@@ -47,7 +50,8 @@ enum { NNB_CMP_FORWARD = 0, NNB_CMP_BACKWARD = 1, NNB_CMP_PHASES = 2 };
 typedef struct nnb_cmp_phase {
     int present;      /* the file has this phase (an object, or an OSS value) */
     double time_ms;   /* median of the samples (full JSON; median_ms when no sample is finite) or mean (OSS);
-                         NaN when the file gives no time (null) */
+                         NaN when the file gives no time (null) or a zero one */
+    int zero_time;    /* a sample or the time is 0 (below the timer's resolution): no time, no samples kept */
     double *samples;  /* finite samples in file order, NULL when none (OSS) */
     int sample_count; /* null samples (NaN) are skipped */
 } nnb_cmp_phase;

@@ -28,6 +28,7 @@ static char *copy_string(const char *s) {
 }
 
 static void format_error(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Messages are one line: control characters (from names in the file) become '?'. */
 static void format_error(char *err, size_t err_len, const char *fmt, ...) {
     if (!err || !err_len)
         return;
@@ -35,6 +36,9 @@ static void format_error(char *err, size_t err_len, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, err_len, fmt, ap);
     va_end(ap);
+    for (char *c = err; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
 }
 
 const char *nnb_cmp_kind_name(nnb_cmp_kind kind) {
@@ -137,26 +141,44 @@ static void line_and_column(const char *text, size_t offset, int *line, int *col
     *column = (int)(offset - line_start) + 1;
 }
 
-/* Whether text ends inside a string or with brackets still open: the signature of a cut-off file. */
-static int ends_unclosed(const char *text, size_t len) {
-    long depth = 0;
-    int in_string = 0;
+/* Scan of the whole text outside strings: open brackets at the end, and where
+ * a string that never closes starts (len when every string closes). */
+typedef struct json_end {
+    long open_brackets;
+    size_t open_string;
+} json_end;
+
+static json_end scan_end(const char *text, size_t len) {
+    json_end e = {0, len};
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
-        if (in_string) {
+        if (e.open_string < len) {
             if (c == '\\')
                 i++;
             else if (c == '"')
-                in_string = 0;
+                e.open_string = len;
         } else if (c == '"') {
-            in_string = 1;
+            e.open_string = i;
         } else if (c == '{' || c == '[') {
-            depth++;
+            e.open_brackets++;
         } else if (c == '}' || c == ']') {
-            depth--;
+            e.open_brackets--;
         }
     }
-    return in_string || depth > 0;
+    return e;
+}
+
+/* Whether cJSON failed on the last token because the text stops in it: a string
+ * that never closes, or the start of true/false/null. */
+static int stops_in_last_token(const char *text, size_t len, size_t offset, json_end e) {
+    if (e.open_string <= offset)
+        return 1;
+    static const char *const literals[] = {"true", "false", "null"};
+    size_t rest = len - offset;
+    for (int i = 0; i < 3; i++)
+        if (rest < strlen(literals[i]) && strncmp(text + offset, literals[i], rest) == 0)
+            return 1;
+    return 0;
 }
 
 /* The few bytes at text[offset] for a message, non-printable ones as '?'. */
@@ -167,30 +189,11 @@ static void snippet_at(const char *text, size_t len, size_t offset, char *out, s
     out[n] = '\0';
 }
 
-/* Whether the token cJSON failed on runs into the end of the input: an
- * unterminated string, or the start of true/false/null. */
-static int token_runs_to_end(const char *text, size_t len, size_t offset) {
-    if (text[offset] == '"') {
-        for (size_t i = offset + 1; i < len; i++) {
-            if (text[i] == '\\')
-                i++;
-            else if (text[i] == '"')
-                return 0;
-        }
-        return 1;
-    }
-    static const char *const literals[] = {"true", "false", "null"};
-    size_t rest = len - offset;
-    for (int i = 0; i < 3; i++)
-        if (rest < strlen(literals[i]) && strncmp(text + offset, literals[i], rest) == 0)
-            return 1;
-    return 0;
-}
-
 static void describe_syntax_error(const char *name, const char *text, size_t len, size_t offset, char *err,
                                   size_t err_len) {
     int line, column;
-    int at_end = offset >= len || token_runs_to_end(text, len, offset);
+    json_end e = scan_end(text, len);
+    int at_end = offset >= len || stops_in_last_token(text, len, offset, e);
     if (!at_end) {
         char near[20];
         snippet_at(text, len, offset, near, sizeof near);
@@ -203,7 +206,7 @@ static void describe_syntax_error(const char *name, const char *text, size_t len
     while (end > 0 && is_json_space(text[end - 1]))
         end--;
     line_and_column(text, end, &line, &column);
-    if (offset < len || ends_unclosed(text, len))
+    if (offset < len || e.open_brackets > 0 || e.open_string < len)
         format_error(err, err_len, "%s:%d:%d: invalid JSON (truncated?)", name, line, column);
     else
         format_error(err, err_len, "%s:%d:%d: invalid JSON (the parser gave up at the end of the input)", name, line,
@@ -317,19 +320,29 @@ static nnb_cmp_runner *add_runner(parser *p, const char *group, const char *name
     return r->group && r->name && r->status ? r : NULL;
 }
 
-/* A time in ms: a finite positive number. Zero or negative times cannot come from a timer. */
+/* A time in ms: 0 when positive, 1 when zero (below a timer's resolution, e.g.
+ * CUDA events' half microsecond: not an error, but no ratio can be taken), -1
+ * (error) when negative or not finite, which no timer gives. */
 static int check_time(parser *p, const char *where, double ms) {
     if (!isfinite(ms))
         return fail(p, "%s: %g is not a finite time", where, ms);
-    if (!(ms > 0))
-        return fail(p, "%s: %g ms is not a positive time", where, ms);
+    if (ms < 0)
+        return fail(p, "%s: %g ms is a negative time", where, ms);
+    return ms == 0;
+}
+
+/* cJSON keeps every copy of a repeated key; lookups would see only the first. */
+static int key_seen_before(const cJSON *first, const cJSON *item) {
+    for (const cJSON *k = first; k != item; k = k->next)
+        if (strcmp(k->string, item->string) == 0)
+            return 1;
     return 0;
 }
 
 /* ---- nnbench full JSON ----------------------------------------------------------------- */
 
-/* A number of ms or null (NaN); absent is null too. */
-static int optional_time(parser *p, const char *where, const cJSON *obj, const char *key, double *ms) {
+/* A number of ms or null (NaN); absent is null too. *zero tells a zero time. */
+static int optional_time(parser *p, const char *where, const cJSON *obj, const char *key, double *ms, int *zero) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     *ms = NAN;
     if (!v || cJSON_IsNull(v))
@@ -339,7 +352,8 @@ static int optional_time(parser *p, const char *where, const cJSON *obj, const c
     char at[640];
     snprintf(at, sizeof at, "%s.%s", where, key);
     *ms = v->valuedouble;
-    return check_time(p, at, *ms);
+    *zero = check_time(p, at, *ms);
+    return *zero < 0 ? -1 : 0;
 }
 
 /* samples_ms: numbers, null entries (NaN samples) skipped. */
@@ -360,8 +374,10 @@ static int read_samples(parser *p, const char *where, const cJSON *samples, nnb_
             continue;
         if (!cJSON_IsNumber(s))
             return fail(p, "%s: expected a number of ms or null, got %s", at, json_type_name(s));
-        if (check_time(p, at, s->valuedouble))
+        int zero = check_time(p, at, s->valuedouble);
+        if (zero < 0)
             return -1;
+        ph->zero_time |= zero;
         ph->samples[ph->sample_count++] = s->valuedouble;
     }
     return 0;
@@ -377,10 +393,18 @@ static int read_full_phase(parser *p, const char *runner_where, const cJSON *run
     if (!cJSON_IsObject(obj))
         return fail(p, "%s: expected a phase object or null, got %s", where, json_type_name(obj));
     double median_ms;
-    if (optional_time(p, where, obj, "median_ms", &median_ms) ||
+    int zero_median = 0;
+    if (optional_time(p, where, obj, "median_ms", &median_ms, &zero_median) ||
         read_samples(p, where, cJSON_GetObjectItemCaseSensitive(obj, "samples_ms"), ph))
         return -1;
     ph->present = 1;
+    ph->zero_time |= zero_median && ph->sample_count == 0; /* median_ms counts only without samples */
+    if (ph->zero_time) {                                   /* no ratio, no bootstrap: the phase stays, without a time */
+        free(ph->samples);
+        ph->samples = NULL;
+        ph->sample_count = 0;
+        return 0;
+    }
     /* The median of what is here, so the time and the bootstrap see the same samples. */
     ph->time_ms = ph->sample_count ? nnb_median_of(ph->samples, ph->sample_count) : median_ms;
     return 0;
@@ -431,6 +455,8 @@ static int read_full_json(parser *p, const cJSON *root) {
     for (const cJSON *g = groups->child; g; g = g->next) {
         if (!cJSON_IsArray(g))
             return fail(p, "groups.%s: expected an array of runner objects, got %s", g->string, json_type_name(g));
+        if (key_seen_before(groups->child, g))
+            return fail(p, "groups: duplicate group \"%s\"", g->string);
         int i = 0;
         for (const cJSON *r = g->child; r; r = r->next, i++)
             if (read_full_runner(p, g->string, i, r))
@@ -453,13 +479,6 @@ static const char *group_of_oss_key(const char *key) {
     return key; /* a group nnbench-compare does not know: named by its key */
 }
 
-static int key_seen_before(const cJSON *first, const cJSON *item) {
-    for (const cJSON *k = first; k != item; k = k->next)
-        if (strcmp(k->string, item->string) == 0)
-            return 1;
-    return 0;
-}
-
 static const char OSS_SHAPE[] = "expected nnbench full JSON (\"schema\": \"nnbench-results\") or fastrnns OSS JSON "
                                 "({\"lstm\": {\"<runner>\": <mean ms>, ...}, \"lstm-backward\": {...}, ...})";
 
@@ -467,11 +486,12 @@ static int read_oss_value(parser *p, const char *key, const char *group, int pha
     if (!v->string[0])
         return fail(p, "\"%s\": a runner with an empty name", key);
     double ms = NAN;
+    int zero = 0;
     if (cJSON_IsNumber(v)) {
         char at[600];
         snprintf(at, sizeof at, "\"%s\".\"%s\"", key, v->string);
         ms = v->valuedouble;
-        if (check_time(p, at, ms))
+        if ((zero = check_time(p, at, ms)) < 0)
             return -1;
     } else if (!cJSON_IsNull(v)) { /* nnbench writes a NaN mean as null */
         return fail(p, "\"%s\".\"%s\": expected a mean in ms (a number) or null, got %s", key, v->string,
@@ -483,7 +503,8 @@ static int read_oss_value(parser *p, const char *key, const char *group, int pha
     if (r->phase[phase].present)
         return fail(p, "\"%s\": duplicate runner \"%s\"", key, v->string);
     r->phase[phase].present = 1;
-    r->phase[phase].time_ms = ms;
+    r->phase[phase].zero_time = zero;
+    r->phase[phase].time_ms = zero ? NAN : ms;
     return 0;
 }
 

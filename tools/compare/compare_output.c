@@ -39,7 +39,7 @@ static void put_ms(char *out, size_t len, double ms) {
         return;
     }
     int decimals = 3 - (int)floor(log10(ms));
-    decimals = decimals < 0 ? 0 : decimals > 6 ? 6 : decimals;
+    decimals = decimals < 0 ? 0 : decimals > 9 ? 9 : decimals;
     snprintf(out, len, "%.*f", decimals, ms);
 }
 
