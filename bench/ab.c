@@ -143,6 +143,10 @@ static void summarise(int p) {
 
 /* Evaluate the stopping rule every round at first, then as the count grows by 2% (each look sorts). */
 static int rounds_done(double t0_ms, int *next_look) {
+    if (nnb_stop_requested()) {
+        ab.stop_reason = "interrupted";
+        return 1;
+    }
     if (ab.rounds >= NNB_AB_MAX_ROUNDS) {
         ab.stop_reason = "round cap";
         return 1;

@@ -65,6 +65,9 @@ static const flag_spec flags[] = {
     {"--max-time", ARG_NUM, "--ab: stop after S seconds of rounds if not settled (default 60)"},
     {"--fail-above", ARG_NUM, "--ab: exit 4 when the B/A ratio's 95% interval lies above R (e.g. 1.05)"},
     {"--ab-phase", ARG_STR, "--ab: the phase the verdict follows: total (default), forward, backward"},
+    {"--isolate", ARG_NONE, "run each runner in its own process (default when more than one runner runs)"},
+    {"--no-isolate", ARG_NONE, "run every runner in this process (for profilers and debuggers)"},
+    {"--runner-timeout", ARG_NUM, "isolated runs: a runner taking longer than S seconds is killed and reported"},
     {"--help", ARG_NONE, "this help"},
     {"--version", ARG_NONE, "print the version"},
 };
@@ -247,6 +250,10 @@ static void set_switch(nnb_options *o, const char *flag) {
         o->list = 1;
     else if (!strcmp(flag, "--measure-peak"))
         o->measure_peak = 1;
+    else if (!strcmp(flag, "--isolate"))
+        o->isolate = 1;
+    else if (!strcmp(flag, "--no-isolate"))
+        o->isolate = 0;
     else if (!strcmp(flag, "--help"))
         o->help = 1;
     else if (!strcmp(flag, "--version"))
@@ -285,6 +292,7 @@ static void set_defaults(nnb_options *o) {
     o->noise_threshold = 0.01;
     o->max_time_s = 60;
     o->ab_phase = NNB_AB_TOTAL;
+    o->isolate = -1;
 }
 
 /* A number flag: seconds, a percentage ("0.5" or "0.5%") or a ratio, each in its range. */
@@ -320,6 +328,8 @@ static int set_number_flag(nnb_options *o, const char *flag, const char *v, char
             o->adaptive.min_time_s = x;
         else if (!strcmp(flag, "--timeout"))
             o->adaptive.timeout_s = x;
+        else if (!strcmp(flag, "--runner-timeout"))
+            o->runner_timeout_s = x;
         else
             o->max_time_s = x;
     }
@@ -346,6 +356,15 @@ static int validate_modes(nnb_options *o, char *err, size_t err_len) {
     static const char *const ab_excludes[] = {"--min-time", "--max-noise", "--timeout", "--nloops", "--print-json",
                                               "--profile", "--stats"};
     int i;
+    if (nnb_cli_given(o, "--isolate") && nnb_cli_given(o, "--no-isolate"))
+        return fail(err, err_len, "--isolate and --no-isolate contradict each other%s%s", "", "");
+    if (nnb_cli_given(o, "--runner-timeout") && o->isolate == 0)
+        return fail(err, err_len, "--runner-timeout needs isolation: only a runner in its own process can be stopped; "
+                                  "drop --no-isolate%s%s",
+                    "", "");
+    if (o->ab.given && (nnb_cli_given(o, "--isolate") || nnb_cli_given(o, "--runner-timeout")))
+        return fail(err, err_len, "--ab runs both sides in one process, interleaved; %s does not apply%s",
+                    nnb_cli_given(o, "--isolate") ? "--isolate" : "--runner-timeout", "");
     if (o->ab.given) {
         if (o->ab.count != 2)
             return fail(err, err_len, "--ab: needs exactly two runners A B (got %s)%s",

@@ -58,6 +58,9 @@ typedef struct nnb_options {
     double fail_above; /* 0: not given */
     int ab_phase;      /* NNB_AB_* */
 
+    int isolate;             /* -1: when more than one runner runs (or --runner-timeout); 0 --no-isolate; 1 --isolate */
+    double runner_timeout_s; /* 0: none */
+
     int stats_robust; /* --stats robust: medians and intervals in the table */
     int measure_peak; /* --measure-peak */
 } nnb_options;

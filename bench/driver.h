@@ -62,6 +62,24 @@ int nnb_push_sample(nnb_phase_stats *s, double ms); /* 0, or -1 out of memory */
 int nnb_run_ab(nnb_run_env *env, const char *device, nnb_run_results *res, char *err, size_t err_len);
 void nnb_ab_free(nnb_run_results *res);
 
+/* SIGINT/SIGTERM: the first one asks every loop to stop after its current
+ * iteration (the runner is then "interrupted", with the samples it has); a
+ * second one ends the process at once. */
+void nnb_install_stop_handlers(void);
+int nnb_stop_requested(void); /* the signal received, or 0 */
+void nnb_stop_notice_quiet(void); /* an isolated child: no notice of its own on stderr */
+void nnb_mark_interrupted(nnb_runner_result *res, const char *when);
+
+/* nnb_run_runner in a forked child that sends its result back through a pipe:
+ * a runner that crashes, aborts or outlives timeout_s (> 0) is reported as
+ * failed with the signal or the timeout, and the caller goes on. */
+void nnb_run_runner_isolated(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res,
+                             double timeout_s);
+
+/* nnb_cuda_usable, asked in a short-lived child so that this process never
+ * holds a CUDA context it would hand down to isolated children. Cached. */
+int nnb_cuda_usable_probe(char *reason, size_t reason_len);
+
 /* Set OPENBLAS_CORETYPE from the CPU's features when the user has not, before
  * any plugin loads OpenBLAS (Debian's 0.3.21 misdetects recent Xeons). Returns
  * the core chosen by us, or NULL if left alone. */

@@ -21,7 +21,8 @@
 #define NNB_MISSING_BACKENDS ""
 #endif
 
-enum { EXIT_RUNNER_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTHING_RAN = 3 }; /* 4: --ab --fail-above (ab.c) */
+/* 4: --ab --fail-above (ab.c); 130: SIGINT/SIGTERM, as a shell reports a process ended by SIGINT. */
+enum { EXIT_RUNNER_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTHING_RAN = 3, EXIT_INTERRUPTED = 130 };
 
 static void load_plugins(const nnb_options *o, nnb_registry *reg) {
     char dirs[32][1024];
@@ -64,7 +65,7 @@ static const char *pick_device(const nnb_options *o) {
     if (o->device)
         return o->device;
     char reason[300];
-    if (nnb_cuda_usable(reason, sizeof reason)) {
+    if (nnb_cuda_usable_probe(reason, sizeof reason)) {
         fprintf(stderr, "nnbench: --device not given; using cuda\n");
         return NNB_DEVICE_CUDA;
     }
@@ -77,7 +78,7 @@ static void print_list(const nnb_registry *reg, const nnb_config *cfg) {
     for (int i = 0; i < reg->count; i++) {
         const nnb_runner_desc *d = reg->runners[i].desc;
         char status[300] = "ok", reason[280] = "";
-        if (!strcmp(d->device, NNB_DEVICE_CUDA) && !nnb_cuda_usable(reason, sizeof reason))
+        if (!strcmp(d->device, NNB_DEVICE_CUDA) && !nnb_cuda_usable_probe(reason, sizeof reason))
             snprintf(status, sizeof status, "cuda: %s", reason);
         else if (d->available && !d->available(cfg, reason, sizeof reason))
             snprintf(status, sizeof status, "%s", reason);
@@ -129,7 +130,27 @@ static void report_check(const nnb_runner_result *r) {
                 r->checks[i].tolerance, r->checks[i].l2 ? "l2" : "max", r->checks[i].pass ? "ok" : "FAIL");
 }
 
+/* --isolate by default when more than one runner runs, or a --runner-timeout asks for it. */
+static int isolation_wanted(const nnb_options *o, const nnb_selection *sel, int nsel) {
+    int runners = 0;
+    for (int g = 0; g < nsel; g++)
+        runners += sel[g].count;
+    return o->isolate == 1 || (o->isolate < 0 && (runners > 1 || o->runner_timeout_s > 0));
+}
+
+static void run_one(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *r, int isolated) {
+    if (nnb_stop_requested()) {
+        nnb_result_init(r, lr);
+        nnb_mark_interrupted(r, "before it started");
+    } else if (isolated) {
+        nnb_run_runner_isolated(env, lr, r, env->opts->runner_timeout_s);
+    } else {
+        nnb_run_runner(env, lr, r);
+    }
+}
+
 static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_results *res, int table) {
+    const int isolated = isolation_wanted(env->opts, sel, nsel);
     for (int g = 0; g < nsel; g++) {
         nnb_group_result *gr = &res->groups[res->group_count++];
         gr->group = sel[g].group;
@@ -145,7 +166,7 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             nnb_table_begin(stderr, gr->group, env->opts->sep);
         for (int i = 0; i < sel[g].count; i++) {
             nnb_runner_result *r = &gr->runners[gr->count++];
-            nnb_run_runner(env, sel[g].runners[i], r);
+            run_one(env, sel[g].runners[i], r, isolated);
             if (table && env->opts->stats_robust)
                 nnb_table_row_robust(stderr, r, env->opts->sep, peak);
             else if (table)
@@ -171,6 +192,8 @@ static int exit_status(const nnb_run_results *res) {
             nnb_run_status s = res->groups[g].runners[i].status;
             ran += s == NNB_RUN_OK;
             failed += s == NNB_RUN_FAILED || s == NNB_RUN_CHECK_FAILED;
+            if (s == NNB_RUN_INTERRUPTED)
+                return EXIT_INTERRUPTED;
         }
     if (failed)
         return EXIT_RUNNER_FAILED;
@@ -232,14 +255,7 @@ int main(int argc, char **argv) {
     nnb_run_env env = {.opts = &o, .reg = &reg, .config = o.config};
     if (o.measure_peak && (env.fma_peak_gflops = nnb_fma_peak_gflops(o.config.threads, 0.3)) <= 0)
         fprintf(stderr, "nnbench: --measure-peak: no AVX-512 FMA peak on this CPU; percentages not shown\n");
-    if (!strcmp(device, NNB_DEVICE_CUDA)) {
-        char reason[300];
-        if (nnb_cuda_usable(reason, sizeof reason)) {
-            env.cuda_timer = nnb_cuda_timer_create(&env.config.cuda_stream, err, sizeof err);
-            if (!env.cuda_timer)
-                fprintf(stderr, "nnbench: %s\n", err);
-        }
-    }
+    nnb_install_stop_handlers();
     int rc;
     if (o.ab.given) {
         rc = nnb_run_ab(&env, device, &res, err, sizeof err);
@@ -252,6 +268,10 @@ int main(int argc, char **argv) {
     } else {
         run_groups(&env, sel, nsel, &res, !o.print_json && !o.profile);
         rc = exit_status(&res);
+    }
+    if (nnb_stop_requested()) {
+        res.interrupted = 1;
+        rc = EXIT_INTERRUPTED;
     }
     nnb_context_collect(&res.context, o.config.threads, device);
     nnb_cuda_fill_context(&res.context);

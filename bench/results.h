@@ -32,9 +32,10 @@ typedef enum nnb_run_status {
     NNB_RUN_FAILED,       /* create, forward or backward returned an error */
     NNB_RUN_SKIPPED,      /* cannot run here (e.g. "cuda: no device") */
     NNB_RUN_CHECK_FAILED, /* --check: outputs differ from the reference */
+    NNB_RUN_INTERRUPTED,  /* SIGINT/SIGTERM: stopped after an iteration (samples so far kept), or never started */
 } nnb_run_status;
 
-const char *nnb_run_status_name(nnb_run_status s); /* "ok", "failed", "skipped", "check_failed" */
+const char *nnb_run_status_name(nnb_run_status s); /* "ok", "failed", "skipped", "check_failed", "interrupted" */
 
 /* --check result for one tensor. */
 typedef struct nnb_tensor_check {
@@ -138,6 +139,7 @@ typedef struct nnb_run_results {
     nnb_run_context context;
     nnb_group_result groups[3];
     int group_count;
+    int interrupted; /* SIGINT/SIGTERM stopped the run early */
 } nnb_run_results;
 
 /* Group naming as fastrnns prints it. */

@@ -89,9 +89,9 @@ nnb_verdict nnb_verdict_of(double lo, double hi, double threshold) {
         return NNB_VERDICT_UNDECIDED;
     if (lo >= 1.0 - threshold && hi <= 1.0 + threshold)
         return NNB_VERDICT_SAME;
-    if (lo > 1.0)
+    if (lo > 1.0 + threshold)
         return NNB_VERDICT_SLOWER;
-    if (hi < 1.0)
+    if (hi < 1.0 - threshold)
         return NNB_VERDICT_FASTER;
     return NNB_VERDICT_UNDECIDED;
 }
@@ -115,11 +115,18 @@ int nnb_paired_ratio(const double *a, const double *b, int n, double confidence,
         logs[i] = log(b[i] / a[i]); /* (n) paired log-ratios */
     }
     double m, lo, hi;
-    int rc = nnb_median_ci(logs, n, confidence, &m, &lo, &hi);
+    int rc;
+    if (n <= NNB_HL_MAX_N) {
+        out->method = "hodges-lehmann";
+        rc = nnb_hodges_lehmann(logs, n, confidence, &m, &lo, &hi);
+    } else {
+        out->method = "sign-test median";
+        rc = nnb_median_ci(logs, n, confidence, &m, &lo, &hi);
+    }
     free(logs);
     if (rc)
         return -1;
-    /* exp is monotone: the median and order statistics of the log-ratios map to the ratios'. */
+    /* exp is monotone: estimates and order statistics of the log-ratios map to the ratios'. */
     out->ratio = exp(m);
     out->lo = exp(lo);
     out->hi = exp(hi);
@@ -131,7 +138,84 @@ int nnb_paired_ratio(const double *a, const double *b, int n, double confidence,
 int nnb_ratio_settled(const nnb_ratio_summary *s, double threshold) {
     if (!(s->lo <= s->hi))
         return 0;
-    return s->verdict == NNB_VERDICT_SAME || s->lo > 1.0 + threshold || s->hi < 1.0 - threshold;
+    (void)threshold; /* the verdict already holds it */
+    return s->verdict != NNB_VERDICT_UNDECIDED;
+}
+
+/* ---- Hodges-Lehmann ------------------------------------------------------------ */
+
+/* Upper-tail quantile of the standard normal: z with P(Z > z) = p, by bisection on erfc (p in (0, 0.5]). */
+static double normal_upper_quantile(double p) {
+    double lo = 0, hi = 40;
+    for (int i = 0; i < 200; i++) {
+        double mid = 0.5 * (lo + hi);
+        if (0.5 * erfc(mid / sqrt(2.0)) > p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+int nnb_signed_rank_ci_rank(int n, double confidence) {
+    if (n < 1 || !(confidence > 0 && confidence < 1))
+        return 0;
+    const double tail = (1.0 - confidence) / 2.0;
+    const long long m = (long long)n * (n + 1) / 2;
+    if (n > 200) {
+        double sigma = sqrt((double)n * (n + 1) * (2.0 * n + 1) / 24.0);
+        long long k = (long long)floor((double)m / 2.0 - normal_upper_quantile(tail) * sigma - 0.5) + 1;
+        return k < 1 ? 0 : (int)k;
+    }
+    /* Exact law of T, the sum of the ranks with a positive sign: p[t] = P(T = t), adding one rank at a time. */
+    double *p = calloc((size_t)m + 1, sizeof *p);
+    if (!p)
+        return 0;
+    p[0] = 1;
+    for (int i = 1; i <= n; i++) {
+        long long top = (long long)i * (i + 1) / 2;
+        for (long long t = top; t >= 0; t--)
+            p[t] = 0.5 * (p[t] + (t >= i ? p[t - i] : 0));
+    }
+    double cdf = 0;
+    int k = 0;
+    for (long long t = 0; t <= m / 2; t++) {
+        cdf += p[t];
+        if (cdf > tail)
+            break;
+        k = (int)t + 1;
+    }
+    free(p);
+    return k;
+}
+
+static double select_kth(double *v, long long n, long long k);
+
+int nnb_hodges_lehmann(const double *x, int n, double confidence, double *estimate, double *lo, double *hi) {
+    *estimate = *lo = *hi = NAN;
+    if (n < 1 || n > NNB_HL_MAX_N)
+        return -1;
+    const long long m = (long long)n * (n + 1) / 2;
+    double *w = malloc(sizeof(double) * (size_t)m); /* (M) Walsh averages */
+    if (!w)
+        return -1;
+    long long at = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i; j < n; j++)
+            w[at++] = 0.5 * (x[i] + x[j]);
+    /* Quickselect leaves no larger element before the k-th, so order statistics can be taken in turn. */
+    double upper_mid = select_kth(w, m, m / 2);
+    *estimate = m % 2 ? upper_mid : 0.5 * (upper_mid + select_kth(w, m / 2, m / 2 - 1));
+    int k = nnb_signed_rank_ci_rank(n, confidence);
+    if (k < 1) {
+        *lo = -INFINITY;
+        *hi = INFINITY;
+    } else {
+        *lo = select_kth(w, m, k - 1);
+        *hi = select_kth(w, m, m - k);
+    }
+    free(w);
+    return 0;
 }
 
 /* ---- Bootstrap ---------------------------------------------------------------- */
@@ -143,12 +227,13 @@ static uint64_t splitmix64(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-/* k-th smallest (0-based) of v[0..n), reordering v (Hoare's quickselect). */
-static double select_kth(double *v, int n, int k) {
-    int lo = 0, hi = n - 1;
+/* k-th smallest (0-based) of v[0..n), reordering v (Hoare's quickselect): afterwards no element before
+ * position k is larger than v[k] and none after it is smaller. */
+static double select_kth(double *v, long long n, long long k) {
+    long long lo = 0, hi = n - 1;
     while (lo < hi) {
         double pivot = v[lo + (hi - lo) / 2];
-        int i = lo, j = hi;
+        long long i = lo, j = hi;
         while (i <= j) {
             while (v[i] < pivot)
                 i++;

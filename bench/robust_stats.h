@@ -37,11 +37,12 @@ int nnb_median_ci(const double *x, int n, double confidence, double *median, dou
  * samples, or 0 when no k reaches the level (n too small). */
 int nnb_median_ci_rank(int n, double confidence);
 
+/* Verdicts are decisions about the noise threshold t, each at the interval's confidence: */
 typedef enum nnb_verdict {
-    NNB_VERDICT_UNDECIDED = 0, /* the interval straddles 1 and a threshold edge: more samples needed */
-    NNB_VERDICT_SAME,          /* interval inside [1 - threshold, 1 + threshold] */
-    NNB_VERDICT_FASTER,        /* interval below 1 (B faster), not inside the threshold */
-    NNB_VERDICT_SLOWER,        /* interval above 1 (B slower), not inside the threshold */
+    NNB_VERDICT_UNDECIDED = 0, /* the interval reaches across 1 - t or 1 + t: more samples needed */
+    NNB_VERDICT_SAME,          /* interval inside [1 - t, 1 + t]: any difference is within the noise threshold */
+    NNB_VERDICT_FASTER,        /* interval wholly below 1 - t: B faster by more than t */
+    NNB_VERDICT_SLOWER,        /* interval wholly above 1 + t: B slower by more than t */
 } nnb_verdict;
 
 const char *nnb_verdict_name(nnb_verdict v); /* "undecided", "same", "faster", "slower" */
@@ -49,11 +50,32 @@ const char *nnb_verdict_name(nnb_verdict v); /* "undecided", "same", "faster", "
 /* The verdict of a ratio interval [lo, hi] (B / A) against a noise threshold. */
 nnb_verdict nnb_verdict_of(double lo, double hi, double threshold);
 
-/* Paired A/B summary: the median of the per-pair ratios b[i] / a[i] and its
- * distribution-free interval (nnb_median_ci on the log-ratios, mapped back). */
+/* Rank k (1-based) of the Walsh average giving the lower bound of the
+ * Hodges-Lehmann interval for n samples: the largest k with P(T < k) <=
+ * (1 - confidence) / 2 for Wilcoxon's signed-rank statistic T (exact law up to
+ * n = 200, its normal approximation with continuity correction beyond). 0 when
+ * n is too small for the level (n < 6 at 95%). */
+int nnb_signed_rank_ci_rank(int n, double confidence);
+
+/* Hodges-Lehmann estimate of the centre of a symmetric distribution (the median
+ * of the n(n+1)/2 Walsh averages (x_i + x_j) / 2, i <= j) and its interval
+ * [W_(k), W_(M+1-k)] with k from nnb_signed_rank_ci_rank: distribution-free for
+ * independent samples of any continuous distribution symmetric about its centre,
+ * and about 1.5x as efficient as the median's sign-test interval for
+ * near-normal data. n <= NNB_HL_MAX_N (memory: 8 * n(n+1)/2 bytes). Returns 0,
+ * or -1 (n < 1 or too large, out of memory: outputs NaN). */
+#define NNB_HL_MAX_N 3000
+int nnb_hodges_lehmann(const double *x, int n, double confidence, double *estimate, double *lo, double *hi);
+
+/* Paired A/B summary of the per-pair log-ratios log(b[i] / a[i]), mapped back to
+ * ratios: their Hodges-Lehmann estimate and interval (under "no difference"
+ * A and B are exchangeable, so the log-ratios are symmetric about 0, which is
+ * what that interval assumes); beyond NNB_HL_MAX_N pairs, the median and its
+ * sign-test interval. */
 typedef struct nnb_ratio_summary {
     int n;             /* pairs */
-    double ratio;      /* median ratio B / A */
+    const char *method; /* "hodges-lehmann" or "sign-test median" (static) */
+    double ratio;      /* typical ratio B / A */
     double lo, hi;     /* confidence interval of the median ratio */
     double half_width; /* (hi - lo) / 2 / ratio: relative half-width; +inf when unbounded */
     nnb_verdict verdict;
@@ -63,13 +85,11 @@ typedef struct nnb_ratio_summary {
 int nnb_paired_ratio(const double *a, const double *b, int n, double confidence, double threshold,
                      nnb_ratio_summary *out);
 
-/* Adaptive stopping of an A/B comparison: settled once the verdict cannot be
- * overturned by more samples in the likely direction: the interval lies inside
- * [1 - threshold, 1 + threshold] ("same"), or wholly beyond it (lo > 1 + threshold
- * or hi < 1 - threshold). An interval that merely excludes 1 while it still
- * reaches across a threshold edge is not settled: stopping on it at whichever
- * look first shows it would raise the false-positive rate of repeated looks
- * well above the nominal 5%. */
+/* Adaptive stopping of an A/B comparison: settled once there is a verdict
+ * (same, faster or slower). An interval that merely excludes 1 while it still
+ * reaches across a threshold edge is undecided: stopping and judging on it at
+ * whichever look first shows it would raise the false-positive rate of
+ * repeated looks well above the nominal 5%. */
 int nnb_ratio_settled(const nnb_ratio_summary *s, double threshold);
 
 /* Two independent samples (old, new: e.g. two runs' samples of one runner):

@@ -5,6 +5,8 @@
 #include "npy.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,59 @@
 #include <sys/stat.h>
 
 static int is_cuda(const nnb_runner_desc *d) { return !strcmp(d->device, NNB_DEVICE_CUDA); }
+
+/* ---- SIGINT / SIGTERM: stop after the current iteration ---- */
+
+static volatile sig_atomic_t stop_signal; /* the first SIGINT/SIGTERM received, 0 before */
+static int stop_notice_quiet;              /* an isolated child: its parent says it */
+
+static void on_stop_signal(int sig) {
+    if (stop_signal) { /* a second one: the user means now */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+    if (stop_notice_quiet)
+        return;
+    static const char msg[] = "\nnnbench: interrupted: stopping after the current iteration (again to quit at once)\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+}
+
+void nnb_install_stop_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* stdio and file writes go on; poll() still returns EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int nnb_stop_requested(void) { return stop_signal; }
+
+void nnb_stop_notice_quiet(void) { stop_notice_quiet = 1; }
+
+void nnb_mark_interrupted(nnb_runner_result *res, const char *when) {
+    res->status = NNB_RUN_INTERRUPTED;
+    snprintf(res->error, sizeof res->error, "interrupted (%s) %s", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
+             when);
+}
+
+/* CUDA runners get the timer and stream on first use, in the process that runs them (an isolated child
+ * must not inherit a CUDA context from its parent). */
+static int ensure_cuda_timer(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res) {
+    if (!is_cuda(d) || env->cuda_timer)
+        return 0;
+    char err[512] = "";
+    env->cuda_timer = nnb_cuda_timer_create(&env->config.cuda_stream, err, sizeof err);
+    if (env->cuda_timer)
+        return 0;
+    res->status = NNB_RUN_FAILED;
+    snprintf(res->error, sizeof res->error, "cuda timer: %s", err);
+    return -1;
+}
 
 /* Start/stop of one timed phase on the runner's device. */
 static int phase_start(nnb_run_env *env, const nnb_runner_desc *d, const char *range, double *t0, char *err,
@@ -201,6 +256,12 @@ static int timed_loop(nnb_run_env *env, const nnb_runner_desc *d, void *model, n
             return fail_with(res, NNB_RUN_FAILED, "", err);
         if (last)
             break;
+        if (stop_signal) {
+            char when[96];
+            snprintf(when, sizeof when, "after %d measured iterations", res->fwd.count);
+            nnb_mark_interrupted(res, when);
+            break;
+        }
     }
     nnb_stats_compute(&res->fwd);
     if (d->backward)
@@ -259,7 +320,7 @@ void nnb_result_init(nnb_runner_result *res, const nnb_loaded_runner *lr) {
 }
 
 int nnb_prepare_runner(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res) {
-    if (!runnable_here(env, d, res))
+    if (!runnable_here(env, d, res) || ensure_cuda_timer(env, d, res))
         return -1;
     if (env->opts->check && run_check(env, d, res))
         return -1;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The configured install prefix's runner folder: only a fallback, see nnb_runner_dirs. */
 #ifndef NNB_INSTALL_RUNNER_DIR
 #define NNB_INSTALL_RUNNER_DIR "/usr/local/lib/nnbench/runners"
 #endif
@@ -20,25 +21,48 @@ static int add_dir(char dirs[][1024], int n, int max_dirs, const char *d) {
     return n + 1;
 }
 
-int nnb_runner_dirs(const nnb_options *o, char dirs[][1024], int max_dirs) {
-    int n = 0;
+/* <directory of the running executable>/../lib/nnbench/runners, resolved, if it exists. */
+static int exe_runner_dir(char *out, size_t cap) {
     char exe[1024];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len > 0) {
-        exe[len] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            char d[1100];
-            snprintf(d, sizeof d, "%s/../lib/nnbench/runners", exe);
-            char *real = realpath(d, NULL);
-            if (real) {
-                n = add_dir(dirs, n, max_dirs, real);
-                free(real);
-            }
-        }
-    }
-    n = add_dir(dirs, n, max_dirs, NNB_INSTALL_RUNNER_DIR);
+    if (len <= 0 || (size_t)len >= sizeof exe - 1)
+        return -1;
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    char d[1100];
+    snprintf(d, sizeof d, "%s/../lib/nnbench/runners", exe);
+    char *real = realpath(d, NULL);
+    if (!real)
+        return -1;
+    int ok = strlen(real) < cap;
+    if (ok)
+        snprintf(out, cap, "%s", real);
+    free(real);
+    return ok ? 0 : -1;
+}
+
+/*
+ * Where plugins are looked for, in this order (a runner name given twice keeps the first):
+ *   1. <exe dir>/../lib/nnbench/runners, the executable found through /proc/self/exe: the build
+ *      tree's runners for build/bin/nnbench, the installed ones for <prefix>/bin/nnbench, wherever
+ *      that tree has been moved;
+ *      only when that folder does not exist (a lone copied binary, no /proc), the configured
+ *      ${CMAKE_INSTALL_PREFIX}/lib/nnbench/runners instead, so that a build or an installed tree
+ *      never also picks up another installation's plugins;
+ *   2. each folder of $NNBENCH_RUNNER_PATH (':'-separated);
+ *   3. each --runner-path DIR, in command-line order.
+ * docs/installing.md documents this order.
+ */
+int nnb_runner_dirs(const nnb_options *o, char dirs[][1024], int max_dirs) {
+    int n = 0;
+    char own[1024];
+    if (exe_runner_dir(own, sizeof own) == 0)
+        n = add_dir(dirs, n, max_dirs, own);
+    else
+        n = add_dir(dirs, n, max_dirs, NNB_INSTALL_RUNNER_DIR);
     const char *env = getenv("NNBENCH_RUNNER_PATH");
     if (env) {
         char buf[4096];

@@ -273,7 +273,7 @@ static cJSON *ab_json(builder *b, const nnb_ab_result *ab) {
     add_string(b, o, "a", ab->a_spec);
     add_string(b, o, "b", ab->b_spec);
     add_string(b, o, "order", "ABBA");
-    add_string(b, o, "interval", "distribution-free (sign test) interval of the median per-round ratio");
+    add_string(b, o, "interval", ab->summary[ab->phase].method); /* "hodges-lehmann" below 3000 rounds */
     add_number(b, o, "confidence", NNB_CONFIDENCE);
     add_number(b, o, "noise_threshold", ab->noise_threshold);
     add_number(b, o, "min_samples", ab->min_samples);
@@ -308,6 +308,7 @@ static cJSON *results_json(builder *b, const nnb_run_results *res) {
             append_item(b, runners, runner_json(b, &g->runners[i]));
     }
     add_item(b, root, "ab", ab_json(b, res->ab));
+    add_bool(b, root, "interrupted", res->interrupted);
     return root;
 }
 

@@ -12,6 +12,7 @@ const char *nnb_run_status_name(nnb_run_status s) {
     case NNB_RUN_FAILED: return "failed";
     case NNB_RUN_SKIPPED: return "skipped";
     case NNB_RUN_CHECK_FAILED: return "check_failed";
+    case NNB_RUN_INTERRUPTED: return "interrupted";
     }
     return "unknown";
 }

@@ -77,6 +77,9 @@ static void put_status_rows(FILE *f, const nnb_runner_result *r, const char *sep
     case NNB_RUN_OK: return;
     case NNB_RUN_FAILED: put_status_line(f, r->name, "FAILED:", r->error, sep); return;
     case NNB_RUN_SKIPPED: put_status_line(f, r->name, "SKIPPED:", r->error, sep); return;
+    case NNB_RUN_INTERRUPTED:
+        put_status_line(f, r->fwd.count > 0 ? "" : r->name, "INTERRUPTED:", r->error, sep);
+        return;
     case NNB_RUN_CHECK_FAILED:
         nnb_runner_error_text(r, message, sizeof message);
         put_status_line(f, r->fwd.count > 0 ? "" : r->name, "CHECK FAILED:", message, sep);
@@ -135,7 +138,7 @@ void nnb_table_row_robust(FILE *f, const nnb_runner_result *r, const char *sep, 
         put_robust_row(f, r, sep, peak);
         return;
     }
-    if (r->status == NNB_RUN_CHECK_FAILED && r->fwd.count > 0)
+    if ((r->status == NNB_RUN_CHECK_FAILED || r->status == NNB_RUN_INTERRUPTED) && r->fwd.count > 0)
         put_robust_row(f, r, sep, peak);
     put_status_rows(f, r, sep);
 }
@@ -148,5 +151,7 @@ void nnb_table_row(FILE *f, const nnb_runner_result *r, const char *sep) {
     }
     if (r->status == NNB_RUN_CHECK_FAILED && r->fwd.count > 0)
         put_timing_row(f, r, "CHECK FAILED", sep);
+    if (r->status == NNB_RUN_INTERRUPTED && r->fwd.count > 0)
+        put_timing_row(f, r, "INTERRUPTED", sep);
     put_status_rows(f, r, sep);
 }

@@ -114,6 +114,13 @@ int main(void) {
     expect_rejected("--min-samples 5 --nloops 20", "--nloops is a fixed count");
     expect_rejected("--min-time 1 --profile", "--profile runs a fixed few iterations");
     expect_rejected("--stats fancy", "--stats: unknown statistics 'fancy' (valid: mean, robust)");
+    /* isolation */
+    expect_rejected("--isolate --no-isolate", "--isolate and --no-isolate contradict each other");
+    expect_rejected("--no-isolate --runner-timeout 5", "--runner-timeout needs isolation");
+    expect_rejected("--runner-timeout 0", "--runner-timeout: 0 is out of range");
+    expect_rejected("--runner-timeout soon", "--runner-timeout: 'soon' is not a number");
+    expect_rejected("--ab empty empty --isolate", "--ab runs both sides in one process, interleaved; --isolate does not apply");
+    expect_rejected("--ab empty empty --runner-timeout 3", "--runner-timeout does not apply");
 
     /* Output paths: checked before anything runs; the existing file survives. */
     char cmd[4096], err[8192];

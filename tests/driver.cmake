@@ -12,6 +12,7 @@ function(nnb_test_plugin target dir source)
 endfunction()
 
 nnb_test_plugin(test_empty ${good_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/empty_runner.c)
+nnb_test_plugin(test_crashing ${good_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/crashing_runners.c)
 nnb_test_plugin(no_entry ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/broken_plugins.c BROKEN_KIND=1)
 nnb_test_plugin(wrong_abi ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/broken_plugins.c BROKEN_KIND=2)
 nnb_test_plugin(bad_descriptor ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/broken_plugins.c BROKEN_KIND=3)
@@ -21,7 +22,7 @@ nnb_test_plugin(survivor ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/broke
 nnb_test_plugin(old_minor ${broken_dir} ${CMAKE_CURRENT_SOURCE_DIR}/plugins/broken_plugins.c BROKEN_KIND=6)
 file(MAKE_DIRECTORY ${broken_dir})
 file(WRITE ${broken_dir}/not_a_plugin.so "this is a text file, not a shared object\n")
-add_custom_target(nnb_test_plugins DEPENDS test_empty no_entry wrong_abi bad_descriptor dup_a dup_b survivor old_minor)
+add_custom_target(nnb_test_plugins DEPENDS test_empty test_crashing no_entry wrong_abi bad_descriptor dup_a dup_b survivor old_minor)
 
 nnbench_add_test(loader_should_report_broken_plugins SOURCES loader_should_report_broken_plugins.c)
 nnbench_add_test(cli_should_reject_bad_input SOURCES cli_should_reject_bad_input.c)
@@ -37,3 +38,5 @@ nnbench_add_test(ab_should_decide_paired_comparisons SOURCES ab_should_decide_pa
 add_dependencies(ab_should_decide_paired_comparisons nnb_test_plugins nnbench)
 nnbench_add_test(dump_should_keep_last_gradients SOURCES dump_should_keep_last_gradients.c)
 add_dependencies(dump_should_keep_last_gradients nnbench)
+nnbench_add_test(isolate_should_survive_crashing_runners SOURCES isolate_should_survive_crashing_runners.c LIBS PkgConfig::CJSON)
+add_dependencies(isolate_should_survive_crashing_runners nnb_test_plugins nnbench)

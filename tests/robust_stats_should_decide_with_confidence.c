@@ -53,6 +53,45 @@ static void ranks_match_binomial_tables(void) {
     CHECK(nnb_median_ci(x, 0, 0.95, &m, &lo, &hi) == -1 && isnan(m));
 }
 
+/* The Hodges-Lehmann estimate and interval by brute force: every Walsh average, sorted. */
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void hodges_lehmann_matches_brute_force_and_tables(void) {
+    /* Lower rank of Wilcoxon's signed-rank interval at 95% from the published critical values T (two-sided
+     * 0.05): n 10 -> T 8, 20 -> 52, 30 -> 137 (k = T + 1); 100 from the exact law. */
+    CHECK(nnb_signed_rank_ci_rank(5, 0.95) == 0);
+    CHECK(nnb_signed_rank_ci_rank(6, 0.95) == 1);
+    CHECK(nnb_signed_rank_ci_rank(10, 0.95) == 9);
+    CHECK(nnb_signed_rank_ci_rank(20, 0.95) == 53);
+    CHECK(nnb_signed_rank_ci_rank(30, 0.95) == 138);
+    CHECK(nnb_signed_rank_ci_rank(100, 0.95) == 1956);
+    /* Beyond n 200 the normal approximation: exact 13445 at n 250, never wider by more than a few ranks. */
+    int k250 = nnb_signed_rank_ci_rank(250, 0.95);
+    CHECK_MSG(k250 <= 13445 && k250 >= 13442, "k(250) = %d", k250);
+
+    enum { N = 37 };
+    static double x[N], w[N * (N + 1) / 2];
+    for (int trial = 0; trial < 20; trial++) {
+        lognormal(x, N, 1.0, 0.3);
+        int m = 0;
+        for (int i = 0; i < N; i++)
+            for (int j = i; j < N; j++)
+                w[m++] = 0.5 * (x[i] + x[j]);
+        qsort(w, (size_t)m, sizeof *w, compare_doubles);
+        int k = nnb_signed_rank_ci_rank(N, 0.95);
+        double est, lo, hi, median = m % 2 ? w[m / 2] : 0.5 * (w[m / 2 - 1] + w[m / 2]);
+        CHECK(nnb_hodges_lehmann(x, N, 0.95, &est, &lo, &hi) == 0);
+        CHECK_NEAR(est, median, 0);
+        CHECK_NEAR(lo, w[k - 1], 0);
+        CHECK_NEAR(hi, w[m - k], 0);
+    }
+    double est, lo, hi;
+    CHECK(nnb_hodges_lehmann(x, NNB_HL_MAX_N + 1, 0.95, &est, &lo, &hi) == -1 && isnan(est));
+}
+
 static void median_interval_covers_at_least_its_level(void) {
     enum { TRIALS = 2000, N = 25 };
     double x[N];
@@ -69,9 +108,11 @@ static void median_interval_covers_at_least_its_level(void) {
 
 static void verdicts_follow_the_interval(void) {
     CHECK(nnb_verdict_of(0.995, 1.005, 0.01) == NNB_VERDICT_SAME);
-    CHECK(nnb_verdict_of(1.002, 1.008, 0.01) == NNB_VERDICT_SAME); /* excludes 1 but within the noise */
-    CHECK(nnb_verdict_of(1.004, 1.03, 0.01) == NNB_VERDICT_SLOWER);
+    CHECK(nnb_verdict_of(1.002, 1.008, 0.01) == NNB_VERDICT_SAME);       /* excludes 1 but within the noise */
+    CHECK(nnb_verdict_of(1.011, 1.03, 0.01) == NNB_VERDICT_SLOWER);      /* wholly beyond 1 + t */
+    CHECK(nnb_verdict_of(1.004, 1.03, 0.01) == NNB_VERDICT_UNDECIDED);   /* above 1 but across 1 + t */
     CHECK(nnb_verdict_of(0.90, 0.97, 0.01) == NNB_VERDICT_FASTER);
+    CHECK(nnb_verdict_of(0.98, 0.995, 0.01) == NNB_VERDICT_UNDECIDED);
     CHECK(nnb_verdict_of(0.98, 1.03, 0.01) == NNB_VERDICT_UNDECIDED);
     CHECK(nnb_verdict_of(-INFINITY, INFINITY, 0.01) == NNB_VERDICT_UNDECIDED);
     CHECK(nnb_verdict_of(NAN, NAN, 0.01) == NNB_VERDICT_UNDECIDED);
@@ -156,6 +197,7 @@ static void bootstrap_interval_brackets_a_known_ratio(void) {
 
 int main(void) {
     ranks_match_binomial_tables();
+    hodges_lehmann_matches_brute_force_and_tables();
     median_interval_covers_at_least_its_level();
     verdicts_follow_the_interval();
     ab_rule_keeps_false_positives_rare_and_finds_five_percent();
