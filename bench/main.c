@@ -214,6 +214,76 @@ static int usage_error(const char *msg) {
     return EXIT_USAGE;
 }
 
+static void fill_results_config(const nnb_options *o, nnb_run_results *res) {
+    res->config = o->config;
+    res->warmup = o->profile ? 0 : o->warmup;
+    res->nloops = o->profile ? 3 : o->nloops;
+    res->adaptive = o->adaptive;
+    res->fuser = o->config.fuser;
+    res->executor = o->config.executor ? o->config.executor : "eager";
+}
+
+static int report(const nnb_options *o, const nnb_run_results *res, int rc) {
+    char err[1024];
+    if (o->profile)
+        fprintf(stderr, "nnbench: profiled %d iterations per runner (no statistics)\n", res->nloops);
+    else if (o->print_json == NNB_JSON_OSS)
+        nnb_report_oss(stdout, res);
+    else if (o->print_json == NNB_JSON_PEP)
+        nnb_report_pep(stdout, res);
+    if (o->json_out && nnb_report_json_write(o->json_out, res, err, sizeof err)) {
+        fprintf(stderr, "nnbench: %s\n", err);
+        rc = EXIT_USAGE;
+    }
+    return rc;
+}
+
+/* Everything after the plugins are loaded; the caller frees the registry on every path. */
+static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
+    char err[1024];
+    if (o->list) {
+        print_list(reg, &o->config);
+        return 0;
+    }
+    const char *device = pick_device(o);
+    nnb_selection sel[3];
+    int nsel = o->ab.given ? 0 : nnb_select(o, reg, device, sel, 3, err, sizeof err);
+    if (nsel < 0)
+        return usage_error(err);
+    if (o->dump_dir && prepare_dump_dir(o->dump_dir, err, sizeof err))
+        return usage_error(err);
+    note_blas(tuned_core);
+
+    static nnb_run_results res;
+    fill_results_config(o, &res);
+    nnb_run_env env = {.opts = o, .reg = reg, .config = o->config};
+    if (o->measure_peak && (env.fma_peak_gflops = nnb_fma_peak_gflops(o->config.threads, 0.3)) <= 0)
+        fprintf(stderr, "nnbench: --measure-peak: no AVX-512 FMA peak on this CPU; percentages not shown\n");
+    nnb_install_stop_handlers();
+    int rc;
+    if (o->ab.given) {
+        rc = nnb_run_ab(&env, device, &res, err, sizeof err);
+    } else {
+        run_groups(&env, sel, nsel, &res, !o->print_json && !o->profile);
+        rc = exit_status(&res);
+    }
+    if (rc == EXIT_USAGE) { /* a bad --ab spec: nothing ran, nothing is written */
+        usage_error(err);
+    } else {
+        if (nnb_stop_requested()) {
+            res.interrupted = 1;
+            rc = EXIT_INTERRUPTED;
+        }
+        nnb_context_collect(&res.context, o->config.threads, device);
+        nnb_cuda_fill_context(&res.context);
+        res.context.fma_peak_gflops = env.fma_peak_gflops;
+        rc = report(o, &res, rc);
+    }
+    nnb_cuda_timer_destroy(env.cuda_timer);
+    free_results(&res);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     static nnb_options o;
     char err[1024];
@@ -229,66 +299,9 @@ int main(int argc, char **argv) {
         return usage_error(err);
 
     const char *tuned_core = nnb_tune_blas_env();
-    nnb_registry reg;
+    static nnb_registry reg;
     load_plugins(&o, &reg);
-    if (o.list) {
-        print_list(&reg, &o.config);
-        nnb_registry_free(&reg);
-        return 0;
-    }
-    const char *device = pick_device(&o);
-    nnb_selection sel[3];
-    int nsel = o.ab.given ? 0 : nnb_select(&o, &reg, device, sel, 3, err, sizeof err);
-    if (nsel < 0)
-        return usage_error(err);
-    if (o.dump_dir && prepare_dump_dir(o.dump_dir, err, sizeof err))
-        return usage_error(err);
-    note_blas(tuned_core);
-
-    static nnb_run_results res;
-    res.config = o.config;
-    res.warmup = o.profile ? 0 : o.warmup;
-    res.nloops = o.profile ? 3 : o.nloops;
-    res.adaptive = o.adaptive;
-    res.fuser = o.config.fuser;
-    res.executor = o.config.executor ? o.config.executor : "eager";
-    nnb_run_env env = {.opts = &o, .reg = &reg, .config = o.config};
-    if (o.measure_peak && (env.fma_peak_gflops = nnb_fma_peak_gflops(o.config.threads, 0.3)) <= 0)
-        fprintf(stderr, "nnbench: --measure-peak: no AVX-512 FMA peak on this CPU; percentages not shown\n");
-    nnb_install_stop_handlers();
-    int rc;
-    if (o.ab.given) {
-        rc = nnb_run_ab(&env, device, &res, err, sizeof err);
-        if (rc == EXIT_USAGE) {
-            nnb_cuda_timer_destroy(env.cuda_timer);
-            free_results(&res);
-            nnb_registry_free(&reg);
-            return usage_error(err);
-        }
-    } else {
-        run_groups(&env, sel, nsel, &res, !o.print_json && !o.profile);
-        rc = exit_status(&res);
-    }
-    if (nnb_stop_requested()) {
-        res.interrupted = 1;
-        rc = EXIT_INTERRUPTED;
-    }
-    nnb_context_collect(&res.context, o.config.threads, device);
-    nnb_cuda_fill_context(&res.context);
-    res.context.fma_peak_gflops = env.fma_peak_gflops;
-
-    if (o.profile)
-        fprintf(stderr, "nnbench: profiled %d iterations per runner (no statistics)\n", res.nloops);
-    else if (o.print_json == NNB_JSON_OSS)
-        nnb_report_oss(stdout, &res);
-    else if (o.print_json == NNB_JSON_PEP)
-        nnb_report_pep(stdout, &res);
-    if (o.json_out && nnb_report_json_write(o.json_out, &res, err, sizeof err)) {
-        fprintf(stderr, "nnbench: %s\n", err);
-        rc = EXIT_USAGE;
-    }
-    nnb_cuda_timer_destroy(env.cuda_timer);
-    free_results(&res);
+    int rc = run(&o, &reg, tuned_core);
     nnb_registry_free(&reg);
     return rc;
 }

@@ -261,7 +261,9 @@ int main(int argc, char **argv) {
 
     /* 2. The example, out of the source tree, built through pkg-config alone. */
     int built = 0;
-    if (installed && run("cp -R '%s/examples/out-of-tree-runner' '%s'", source_dir, example) == 0) {
+    /* (make clean: a scaled_copy.so built in the source tree must not stand in for this build.) */
+    if (installed && run("cp -R '%s/examples/out-of-tree-runner' '%s' && make -s -C '%s' clean", source_dir, example,
+                         example) == 0) {
         built = run("PKG_CONFIG_PATH='%s/lib/pkgconfig' make -C '%s' PKG_CONFIG='%s' CC='%s' "
                     "CFLAGS='-O2 -Wall -Wextra -Werror'",
                     prefix, example, pkg_config, cc) == 0;

@@ -19,7 +19,7 @@ static double *new_uniform(variants_problem *pb, int64_t n, uint64_t seed, const
 static double *new_zero(variants_problem *pb, int64_t n) { return new_uniform(pb, n, 0, "zero", 0, 0); }
 
 static void track(variants_problem *pb, const char *name, int64_t k, double *value, double *grad, int64_t n) {
-    snprintf(pb->t[pb->count].name, sizeof pb->t[pb->count].name, "%.30s_l%lld", name, (long long)k);
+    snprintf(pb->t[pb->count].name, sizeof pb->t[pb->count].name, "%.30s_l%d", name, (int)(k % 10000)); /* L <= 1024 */
     pb->t[pb->count].value = value;
     pb->t[pb->count].grad = grad;
     pb->t[pb->count].n = n;
