@@ -39,8 +39,7 @@ static int usage(char *err, size_t err_len, const char *msg) {
 }
 
 /* Resolve a spec to a runner of the run's device. 0, or the exit status with err. */
-static int resolve_side(nnb_run_env *env, const char *device, const char *spec, ab_side *s, char *err,
-                        size_t err_len) {
+static int resolve_side(nnb_run_env *env, const char *device, const char *spec, ab_side *s, char *err, size_t err_len) {
     char msg[768];
     if (nnb_cli_parse_variant(spec, env->opts, &s->variant, err, err_len))
         return 2;
@@ -214,8 +213,8 @@ static void print_table(FILE *f, const char *device) {
         const nnb_ratio_summary *s = &ab.summary[p];
         char interval[64];
         snprintf(interval, sizeof interval, "[%.4f, %.4f]", s->lo, s->hi);
-        fprintf(f, "%10s %14.4g %14.4g %9.4f %22s %10s%s\n", nnb_ab_phase_name(p), ab.a_median_ms[p],
-                ab.b_median_ms[p], s->ratio, interval, nnb_verdict_name(s->verdict), p == ab.phase ? "  <-" : "");
+        fprintf(f, "%10s %14.4g %14.4g %9.4f %22s %10s%s\n", nnb_ab_phase_name(p), ab.a_median_ms[p], ab.b_median_ms[p],
+                s->ratio, interval, nnb_verdict_name(s->verdict), p == ab.phase ? "  <-" : "");
     }
     const nnb_ratio_summary *s = &ab.summary[ab.phase];
     const char *v = nnb_verdict_name(s->verdict);
@@ -236,8 +235,7 @@ static void print_table(FILE *f, const char *device) {
 static void name_sides(void) {
     int same = !strcmp(sides[0].variant.spec, sides[1].variant.spec);
     for (int i = 0; i < 2; i++) {
-        snprintf(sides[i].name, sizeof sides[i].name, "%s%s", sides[i].variant.spec,
-                 same ? (i ? " (B)" : " (A)") : "");
+        snprintf(sides[i].name, sizeof sides[i].name, "%s%s", sides[i].variant.spec, same ? (i ? " (B)" : " (A)") : "");
         sides[i].res->name = sides[i].name;
     }
 }

@@ -60,7 +60,8 @@ static const flag_spec flags[] = {
     {"--max-noise", ARG_NUM, "adaptive stopping: until each median's 95% interval is within P% (default 0.5)"},
     {"--min-samples", ARG_INT, "adaptive stopping and --ab: at least N samples / rounds (default 10)"},
     {"--timeout", ARG_NUM, "adaptive stopping: stop anyway after S seconds per runner (default 15)"},
-    {"--ab", ARG_LIST, "A B: paired interleaved comparison of two runners or variants (NAME@--flag=value, NAME@VAR=VALUE)"},
+    {"--ab", ARG_LIST,
+     "A B: paired interleaved comparison of two runners or variants (NAME@--flag=value, NAME@VAR=VALUE)"},
     {"--noise-threshold", ARG_NUM, "--ab: ratios within +-P% are the same (default 1)"},
     {"--max-time", ARG_NUM, "--ab: stop after S seconds of rounds if not settled (default 60)"},
     {"--fail-above", ARG_NUM, "--ab: exit 4 when the B/A ratio's 95% interval lies above R (e.g. 1.05)"},
@@ -221,9 +222,10 @@ static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *e
             return fail(err, err_len, "%s: unknown statistics '%s' (valid: mean, robust)", flag, v);
         o->stats_robust = !strcmp(v, "robust");
     } else if (!strcmp(flag, "--ab-phase")) {
-        int p = !strcmp(v, "forward") ? NNB_AB_FORWARD : !strcmp(v, "backward") ? NNB_AB_BACKWARD
-                                                     : !strcmp(v, "total")      ? NNB_AB_TOTAL
-                                                                                : -1;
+        int p = !strcmp(v, "forward")    ? NNB_AB_FORWARD
+                : !strcmp(v, "backward") ? NNB_AB_BACKWARD
+                : !strcmp(v, "total")    ? NNB_AB_TOTAL
+                                         : -1;
         if (p < 0)
             return fail(err, err_len, "%s: unknown phase '%s' (valid: total, forward, backward)", flag, v);
         o->ab_phase = p;
@@ -321,8 +323,9 @@ static int set_number_flag(nnb_options *o, const char *flag, const char *v, char
     } else {
         int zero_ok = !strcmp(flag, "--min-time");
         if (!(zero_ok ? x >= 0 : x > 0) || x > 86400)
-            return fail(err, err_len, zero_ok ? "%s: %s is out of range (seconds, 0 to 86400)"
-                                              : "%s: %s is out of range (seconds, above 0 up to 86400)",
+            return fail(err, err_len,
+                        zero_ok ? "%s: %s is out of range (seconds, 0 to 86400)"
+                                : "%s: %s is out of range (seconds, above 0 up to 86400)",
                         flag, v);
         if (!strcmp(flag, "--min-time"))
             o->adaptive.min_time_s = x;
@@ -353,14 +356,15 @@ static int validate_modes(nnb_options *o, char *err, size_t err_len) {
     static const char *const adaptive[] = {"--min-time", "--max-noise", "--min-samples", "--timeout"};
     static const char *const ab_only[] = {"--noise-threshold", "--max-time", "--fail-above", "--ab-phase"};
     static const char *const ab_selects[] = {"--rnns", "--cnns", "--group", "--variable-lstms"};
-    static const char *const ab_excludes[] = {"--min-time", "--max-noise", "--timeout", "--nloops", "--print-json",
-                                              "--profile", "--stats"};
+    static const char *const ab_excludes[] = {"--min-time",   "--max-noise", "--timeout", "--nloops",
+                                              "--print-json", "--profile",   "--stats"};
     int i;
     if (nnb_cli_given(o, "--isolate") && nnb_cli_given(o, "--no-isolate"))
         return fail(err, err_len, "--isolate and --no-isolate contradict each other%s%s", "", "");
     if (nnb_cli_given(o, "--runner-timeout") && o->isolate == 0)
-        return fail(err, err_len, "--runner-timeout needs isolation: only a runner in its own process can be stopped; "
-                                  "drop --no-isolate%s%s",
+        return fail(err, err_len,
+                    "--runner-timeout needs isolation: only a runner in its own process can be stopped; "
+                    "drop --no-isolate%s%s",
                     "", "");
     if (o->ab.given && (nnb_cli_given(o, "--isolate") || nnb_cli_given(o, "--runner-timeout")))
         return fail(err, err_len, "--ab runs both sides in one process, interleaved; %s does not apply%s",
@@ -473,10 +477,20 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
 
 /* Flags a variant may set: exactly those that land in the runner's nnb_config. */
 static int is_config_flag(const char *flag) {
-    static const char *const names[] = {"--seqLength",  "--numLayers",  "--inputSize", "--hiddenSize",
-                                        "--miniBatch",  "--cnn-batch",  "--image-size", "--seed",
-                                        "--threads",    "--fuser",      "--executor",   "--tf32",
-                                        "--cuda-pointwise-loop-level", "--cuda-pointwise-block-count",
+    static const char *const names[] = {"--seqLength",
+                                        "--numLayers",
+                                        "--inputSize",
+                                        "--hiddenSize",
+                                        "--miniBatch",
+                                        "--cnn-batch",
+                                        "--image-size",
+                                        "--seed",
+                                        "--threads",
+                                        "--fuser",
+                                        "--executor",
+                                        "--tf32",
+                                        "--cuda-pointwise-loop-level",
+                                        "--cuda-pointwise-block-count",
                                         "--cuda-pointwise-block-size"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strcmp(flag, names[i]))

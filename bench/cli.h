@@ -51,7 +51,7 @@ typedef struct nnb_options {
     nnb_adaptive adaptive;
 
     /* --ab A B: a paired, interleaved comparison of two runner specs. */
-    nnb_name_list ab; /* exactly two specs when given */
+    nnb_name_list ab;       /* exactly two specs when given */
     double noise_threshold; /* relative; --noise-threshold is given in percent */
     int min_samples;        /* shared by --ab and adaptive stopping */
     double max_time_s;

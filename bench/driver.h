@@ -45,10 +45,10 @@ void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_re
  * error in res (status failed/skipped/check_failed) or in err. */
 void nnb_result_init(nnb_runner_result *res, const nnb_loaded_runner *lr);
 int nnb_prepare_runner(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res); /* -1: do not run */
-void *nnb_create_model(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res);  /* NULL: failed */
+void *nnb_create_model(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res); /* NULL: failed */
 /* One timed forward and (when the runner has one) backward_setup + timed backward. 0 or -1 with err. */
-int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, double *fwd_ms, double *bwd_ms,
-                     char *err, size_t err_len);
+int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, double *fwd_ms, double *bwd_ms, char *err,
+                     size_t err_len);
 /* End of an iteration: --dump to DIR/<dump_name>/ when dump_name is not NULL, then zero_grad. */
 int nnb_finish_iteration(nnb_run_env *env, const nnb_runner_desc *d, const char *dump_name, void *model, char *err,
                          size_t err_len);
@@ -66,15 +66,14 @@ void nnb_ab_free(nnb_run_results *res);
  * iteration (the runner is then "interrupted", with the samples it has); a
  * second one ends the process at once. */
 void nnb_install_stop_handlers(void);
-int nnb_stop_requested(void); /* the signal received, or 0 */
+int nnb_stop_requested(void);     /* the signal received, or 0 */
 void nnb_stop_notice_quiet(void); /* an isolated child: no notice of its own on stderr */
 void nnb_mark_interrupted(nnb_runner_result *res, const char *when);
 
 /* nnb_run_runner in a forked child that sends its result back through a pipe:
  * a runner that crashes, aborts or outlives timeout_s (> 0) is reported as
  * failed with the signal or the timeout, and the caller goes on. */
-void nnb_run_runner_isolated(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res,
-                             double timeout_s);
+void nnb_run_runner_isolated(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res, double timeout_s);
 
 /* nnb_cuda_usable, asked in a short-lived child so that this process never
  * holds a CUDA context it would hand down to isolated children. Cached. */

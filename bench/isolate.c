@@ -70,9 +70,9 @@ static int send_result(int fd, const nnb_runner_result *r) {
 }
 
 static void run_child(nnb_run_env *env, const nnb_loaded_runner *lr, int fd, pid_t parent) {
-    setpgid(0, 0);                         /* the terminal's Ctrl-C reaches the parent only; it forwards one */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);      /* never outlive a parent that was killed */
-    if (getppid() != parent)               /* the parent died before prctl took effect */
+    setpgid(0, 0);                    /* the terminal's Ctrl-C reaches the parent only; it forwards one */
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a parent that was killed */
+    if (getppid() != parent)          /* the parent died before prctl took effect */
         _exit(3);
     nnb_stop_notice_quiet();
     nnb_runner_result r;
@@ -209,8 +209,7 @@ static void report_death(nnb_runner_result *res, int status, int timed_out, doub
         snprintf(res->error, sizeof res->error, "its process ended without a result");
 }
 
-void nnb_run_runner_isolated(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res,
-                             double timeout_s) {
+void nnb_run_runner_isolated(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res, double timeout_s) {
     nnb_result_init(res, lr);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {

@@ -90,7 +90,7 @@ typedef struct nnb_run_context {
     char cuda_runtime[32], cuda_driver[32], cudnn[32], cublas[32];
     char gpu_name[128];
     char gpu_sm[16];
-    char device[8]; /* device the run used: "cpu" or "cuda" */
+    char device[8];         /* device the run used: "cpu" or "cuda" */
     double fma_peak_gflops; /* --measure-peak: measured fp32 FMA peak on `threads` threads; 0 not measured */
 } nnb_run_context;
 
@@ -120,7 +120,7 @@ typedef struct nnb_ab_result {
     double max_time_s;
     double fail_above; /* --fail-above R, 0 when not given */
     int rounds;
-    nnb_ab_round *samples;                   /* (rounds), owned by the driver */
+    nnb_ab_round *samples;                    /* (rounds), owned by the driver */
     nnb_ratio_summary summary[NNB_AB_PHASES]; /* ratio B / A per phase (n = 0: not compared) */
     double a_median_ms[NNB_AB_PHASES], b_median_ms[NNB_AB_PHASES];
     const char *stop_reason; /* "settled", "max-time", "round cap" */
@@ -134,7 +134,7 @@ typedef struct nnb_run_results {
     nnb_config config;
     int warmup, nloops;
     nnb_adaptive adaptive;
-    const nnb_ab_result *ab;  /* --ab: the paired comparison, else NULL */
+    const nnb_ab_result *ab; /* --ab: the paired comparison, else NULL */
     const char *fuser, *executor;
     nnb_run_context context;
     nnb_group_result groups[3];

@@ -73,14 +73,10 @@ int nnb_median_ci(const double *x, int n, double confidence, double *median, dou
 
 const char *nnb_verdict_name(nnb_verdict v) {
     switch (v) {
-    case NNB_VERDICT_SAME:
-        return "same";
-    case NNB_VERDICT_FASTER:
-        return "faster";
-    case NNB_VERDICT_SLOWER:
-        return "slower";
-    default:
-        return "undecided";
+    case NNB_VERDICT_SAME: return "same";
+    case NNB_VERDICT_FASTER: return "faster";
+    case NNB_VERDICT_SLOWER: return "slower";
+    default: return "undecided";
     }
 }
 

@@ -73,11 +73,11 @@ int nnb_hodges_lehmann(const double *x, int n, double confidence, double *estima
  * what that interval assumes); beyond NNB_HL_MAX_N pairs, the median and its
  * sign-test interval. */
 typedef struct nnb_ratio_summary {
-    int n;             /* pairs */
+    int n;              /* pairs */
     const char *method; /* "hodges-lehmann" or "sign-test median" (static) */
-    double ratio;      /* typical ratio B / A */
-    double lo, hi;     /* confidence interval of the median ratio */
-    double half_width; /* (hi - lo) / 2 / ratio: relative half-width; +inf when unbounded */
+    double ratio;       /* typical ratio B / A */
+    double lo, hi;      /* confidence interval of the median ratio */
+    double half_width;  /* (hi - lo) / 2 / ratio: relative half-width; +inf when unbounded */
     nnb_verdict verdict;
 } nnb_ratio_summary;
 

@@ -5,20 +5,20 @@
 #include "npy.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <unistd.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int is_cuda(const nnb_runner_desc *d) { return !strcmp(d->device, NNB_DEVICE_CUDA); }
 
 /* ---- SIGINT / SIGTERM: stop after the current iteration ---- */
 
 static volatile sig_atomic_t stop_signal; /* the first SIGINT/SIGTERM received, 0 before */
-static int stop_notice_quiet;              /* an isolated child: its parent says it */
+static int stop_notice_quiet;             /* an isolated child: its parent says it */
 
 static void on_stop_signal(int sig) {
     if (stop_signal) { /* a second one: the user means now */
@@ -50,8 +50,7 @@ void nnb_stop_notice_quiet(void) { stop_notice_quiet = 1; }
 
 void nnb_mark_interrupted(nnb_runner_result *res, const char *when) {
     res->status = NNB_RUN_INTERRUPTED;
-    snprintf(res->error, sizeof res->error, "interrupted (%s) %s", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
-             when);
+    snprintf(res->error, sizeof res->error, "interrupted (%s) %s", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT", when);
 }
 
 /* CUDA runners get the timer and stream on first use, in the process that runs them (an isolated child
@@ -203,8 +202,8 @@ static int prefix_error(char *err, size_t err_len, const char *what) {
     return -1;
 }
 
-int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, double *fwd_ms, double *bwd_ms,
-                     char *err, size_t err_len) {
+int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, double *fwd_ms, double *bwd_ms, char *err,
+                     size_t err_len) {
     char range[96];
     double t0 = 0;
     *bwd_ms = 0;

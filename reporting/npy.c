@@ -2,9 +2,11 @@
 #include "npy.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *descr_of(nnb_dtype d) {
@@ -107,7 +109,7 @@ static int parse_header(const char *h, nnb_npy_array *a) {
             s++;
             continue;
         }
-        if (a->ndim == NNB_MAX_DIMS || v < 0)
+        if (a->ndim == NNB_MAX_DIMS || v < 0 || (v > 0 && a->count > INT64_MAX / v)) /* count would overflow */
             return -1;
         a->shape[a->ndim++] = v;
         a->count *= v;
@@ -138,6 +140,15 @@ int nnb_npy_read(const char *path, nnb_npy_array *a, char *err, size_t err_len) 
     hdr[hlen] = 0;
     if (parse_header(hdr, a)) {
         snprintf(err, err_len, "%s: unsupported header %s", path, hdr);
+        goto out;
+    }
+    /* The data must be in the file: no allocation the file cannot fill, no wrapped byte count. */
+    struct stat st;
+    long data_start = ftell(f);
+    if ((uint64_t)a->count > SIZE_MAX / size_of(a->dtype) ||
+        (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && data_start >= 0 &&
+         (uint64_t)a->count * size_of(a->dtype) > (uint64_t)(st.st_size - data_start))) {
+        snprintf(err, err_len, "%s: truncated data", path);
         goto out;
     }
     size_t bytes = (size_t)a->count * size_of(a->dtype);

@@ -118,8 +118,7 @@ static void format_rate(char *rate, char *share, size_t len, double flops, const
 }
 
 static void put_robust_row(FILE *f, const nnb_runner_result *r, const char *sep, double peak) {
-    char med_f[32], ci_f[48], med_b[32] = "n/a", ci_b[48] = "n/a", g_f[32], g_b[32] = "n/a", p_f[32],
-                                p_b[32] = "n/a";
+    char med_f[32], ci_f[48], med_b[32] = "n/a", ci_b[48] = "n/a", g_f[32], g_b[32] = "n/a", p_f[32], p_b[32] = "n/a";
     format_g(med_f, sizeof med_f, r->fwd.median, 4);
     format_interval(ci_f, sizeof ci_f, &r->fwd);
     format_rate(g_f, p_f, sizeof g_f, r->fwd_flops, &r->fwd, peak);

@@ -80,7 +80,8 @@ int main(void) {
     expect_rejected("--ab empty empty empty", "--ab: needs exactly two runners A B (got more)");
     expect_rejected("--ab empty nosuch", "--ab: unknown runner 'nosuch' (see --list)");
     expect_rejected("--ab empty fake_cuda", "--ab: runner 'fake_cuda' runs on cuda, not on cpu");
-    expect_rejected("--ab empty empty@--bogus=1", "--ab: 'empty@--bogus=1': '--bogus=1' is not a flag a variant can set");
+    expect_rejected("--ab empty empty@--bogus=1",
+                    "--ab: 'empty@--bogus=1': '--bogus=1' is not a flag a variant can set");
     expect_rejected("--ab empty empty@--json-out=x", "is not a flag a variant can set");
     expect_rejected("--ab empty empty@--fuser=fast", "--ab: 'empty@--fuser=fast': --fuser: unknown fuser 'fast'");
     expect_rejected("--ab empty empty@--seqLength=0", "--ab: 'empty@--seqLength=0': --seqLength: 0 is out of range");
@@ -119,7 +120,8 @@ int main(void) {
     expect_rejected("--no-isolate --runner-timeout 5", "--runner-timeout needs isolation");
     expect_rejected("--runner-timeout 0", "--runner-timeout: 0 is out of range");
     expect_rejected("--runner-timeout soon", "--runner-timeout: 'soon' is not a number");
-    expect_rejected("--ab empty empty --isolate", "--ab runs both sides in one process, interleaved; --isolate does not apply");
+    expect_rejected("--ab empty empty --isolate",
+                    "--ab runs both sides in one process, interleaved; --isolate does not apply");
     expect_rejected("--ab empty empty --runner-timeout 3", "--runner-timeout does not apply");
 
     /* Output paths: checked before anything runs; the existing file survives. */

@@ -83,7 +83,8 @@ static void crashes_are_reported_and_the_rest_goes_on(void) {
     CHECK_MSG(rc == 1, "exit %d; stderr: %s", rc, err);
     cJSON *oss = cJSON_Parse(out);
     const cJSON *lstm = cJSON_GetObjectItem(oss, "lstm");
-    CHECK_MSG(cJSON_IsNumber(cJSON_GetObjectItem(lstm, "empty")) && cJSON_IsNumber(cJSON_GetObjectItem(lstm, "empty_fwd")),
+    CHECK_MSG(cJSON_IsNumber(cJSON_GetObjectItem(lstm, "empty")) &&
+                  cJSON_IsNumber(cJSON_GetObjectItem(lstm, "empty_fwd")),
               "OSS: %s", out);
     CHECK(!cJSON_GetObjectItem(lstm, "segfaults") && !cJSON_GetObjectItem(lstm, "aborts"));
     cJSON_Delete(oss);
@@ -128,7 +129,8 @@ static void a_signal_leaves_valid_json(const char *args, int sig, const char *ru
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(root, "interrupted")));
     const cJSON *r = runner(root, runner_name);
     CHECK_STR_CONTAINS(field(r, "status"), "interrupted");
-    CHECK_STR_CONTAINS(field(r, "error"), sig == SIGTERM ? "interrupted (SIGTERM) after" : "interrupted (SIGINT) after");
+    CHECK_STR_CONTAINS(field(r, "error"),
+                       sig == SIGTERM ? "interrupted (SIGTERM) after" : "interrupted (SIGINT) after");
     CHECK_MSG(samples_of(r) > 10, "'%s': %d samples kept", args, samples_of(r));
     if (later_runner)
         CHECK_STR_CONTAINS(field(runner(root, "empty"), "error"), "before it started");
@@ -140,8 +142,8 @@ static void signals_stop_after_the_current_iteration(void) {
     a_signal_leaves_valid_json("--rnns spin empty --seqLength 2000 --warmup 1 --nloops 100000", SIGTERM, "spin", 1);
     a_signal_leaves_valid_json("--rnns spin --no-isolate --seqLength 2000 --warmup 1 --nloops 100000", SIGINT, "spin",
                                0);
-    int rc = signalled_run("--ab spin spin --seqLength 2000 --warmup 1 --max-time 60 --noise-threshold 0.001", 0.6,
-                           SIGINT);
+    int rc =
+        signalled_run("--ab spin spin --seqLength 2000 --warmup 1 --max-time 60 --noise-threshold 0.001", 0.6, SIGINT);
     CHECK_MSG(rc == 130, "--ab interrupted: exit %d", rc);
     cJSON *root = read_json();
     CHECK_STR_CONTAINS(field(cJSON_GetObjectItem(root, "ab"), "stop_reason"), "interrupted");

@@ -46,8 +46,8 @@ static void ranks_match_binomial_tables(void) {
     double x[10] = {10, 1, 9, 2, 8, 3, 7, 4, 6, 5}, m, lo, hi;
     CHECK(nnb_median_ci(x, 10, 0.95, &m, &lo, &hi) == 0);
     CHECK_NEAR(m, 5.5, 0);
-    CHECK_NEAR(lo, 2, 0); /* x_(2) */
-    CHECK_NEAR(hi, 9, 0); /* x_(9) */
+    CHECK_NEAR(lo, 2, 0);           /* x_(2) */
+    CHECK_NEAR(hi, 9, 0);           /* x_(9) */
     CHECK(x[0] == 10 && x[9] == 5); /* input untouched */
     CHECK(nnb_median_ci(x, 5, 0.95, &m, &lo, &hi) == 0 && isinf(lo) && lo < 0 && isinf(hi) && hi > 0);
     CHECK(nnb_median_ci(x, 0, 0.95, &m, &lo, &hi) == -1 && isnan(m));
@@ -108,9 +108,9 @@ static void median_interval_covers_at_least_its_level(void) {
 
 static void verdicts_follow_the_interval(void) {
     CHECK(nnb_verdict_of(0.995, 1.005, 0.01) == NNB_VERDICT_SAME);
-    CHECK(nnb_verdict_of(1.002, 1.008, 0.01) == NNB_VERDICT_SAME);       /* excludes 1 but within the noise */
-    CHECK(nnb_verdict_of(1.011, 1.03, 0.01) == NNB_VERDICT_SLOWER);      /* wholly beyond 1 + t */
-    CHECK(nnb_verdict_of(1.004, 1.03, 0.01) == NNB_VERDICT_UNDECIDED);   /* above 1 but across 1 + t */
+    CHECK(nnb_verdict_of(1.002, 1.008, 0.01) == NNB_VERDICT_SAME);     /* excludes 1 but within the noise */
+    CHECK(nnb_verdict_of(1.011, 1.03, 0.01) == NNB_VERDICT_SLOWER);    /* wholly beyond 1 + t */
+    CHECK(nnb_verdict_of(1.004, 1.03, 0.01) == NNB_VERDICT_UNDECIDED); /* above 1 but across 1 + t */
     CHECK(nnb_verdict_of(0.90, 0.97, 0.01) == NNB_VERDICT_FASTER);
     CHECK(nnb_verdict_of(0.98, 0.995, 0.01) == NNB_VERDICT_UNDECIDED);
     CHECK(nnb_verdict_of(0.98, 1.03, 0.01) == NNB_VERDICT_UNDECIDED);
@@ -135,7 +135,7 @@ static nnb_verdict sequential_ab(double shift, double sigma, int min_samples, in
     int n = 0;
     while (n < max_rounds) {
         double drift = 100.0 * exp(0.2 * normal()); /* the machine's speed moves a lot between rounds... */
-        a[n] = drift * exp(sigma * normal());        /* ...and both sides of a round see it */
+        a[n] = drift * exp(sigma * normal());       /* ...and both sides of a round see it */
         b[n] = drift * (1 + shift) * exp(sigma * normal());
         n++;
         if (n < min_samples)

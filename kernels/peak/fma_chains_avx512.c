@@ -9,8 +9,9 @@
 #define CHAINS(X)                                                                                                      \
     X(0)                                                                                                               \
     X(1)                                                                                                               \
-    X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21)    \
-        X(22) X(23)
+    X(2)                                                                                                               \
+    X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22)   \
+        X(23)
 float nnb_fma_chains_avx512(int64_t n) {
     const __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-4f);
     CHAINS(CHAIN_INIT)
