@@ -19,16 +19,7 @@ static int nnbench(const char *args) {
     return nnb_test_run(cmd, out, sizeof out, err, sizeof err);
 }
 
-static cJSON *read_json(void) {
-    static char buf[1 << 22];
-    FILE *f = fopen(json_path, "r");
-    if (!f)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return cJSON_Parse(buf);
-}
+static cJSON *read_json(void) { return nnb_test_read_json(json_path); }
 
 static const cJSON *at(const cJSON *o, const char *key) { return cJSON_GetObjectItem(o, key); }
 static double num(const cJSON *o, const char *key) { return cJSON_GetNumberValue(at(o, key)); }

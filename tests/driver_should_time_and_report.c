@@ -18,16 +18,7 @@ static int nnbench(const char *args) {
     return nnb_test_run(cmd, out, sizeof out, err, sizeof err);
 }
 
-static cJSON *read_json(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return cJSON_Parse(buf);
-}
+static cJSON *read_json(const char *path) { return nnb_test_read_json(path); }
 
 static const cJSON *runner_in(const cJSON *root, const char *name) {
     /* "groups": {"rnns": [runner, ...], ...} */

@@ -123,16 +123,7 @@ static void check_pkg_config(const char *prefix, const char *want_runnerdir) {
     }
 }
 
-static cJSON *read_json(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return cJSON_Parse(buf);
-}
+static cJSON *read_json(const char *path) { return nnb_test_read_json(path); }
 
 /* The table row "scaled_copy <avg_fwd> <std_fwd> <info_fwd> <avg_bwd> ...": both averages positive. */
 static void check_table_row(const char *table) {

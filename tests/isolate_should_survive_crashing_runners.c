@@ -27,16 +27,7 @@ static int nnbench(const char *args) {
     return nnb_test_run(cmd, out, sizeof out, err, sizeof err);
 }
 
-static cJSON *read_json(void) {
-    static char buf[1 << 22];
-    FILE *f = fopen(json_path, "r");
-    if (!f)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return cJSON_Parse(buf);
-}
+static cJSON *read_json(void) { return nnb_test_read_json(json_path); }
 
 static const cJSON *runner(const cJSON *root, const char *name) {
     const cJSON *r;

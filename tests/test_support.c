@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "test_support.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,4 +129,28 @@ int nnb_test_run(const char *cmd, char *out, size_t out_cap, char *err, size_t e
     close(efd);
     unlink(errfile);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+struct cJSON *nnb_test_read_json(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    for (size_t n; text && (n = fread(text + len, 1, cap - len - 1, f)) > 0;) {
+        len += n;
+        if (len + 1 == cap && cap < ((size_t)64 << 20)) {
+            char *grown = realloc(text, cap *= 2);
+            if (!grown)
+                free(text);
+            text = grown;
+        }
+    }
+    fclose(f);
+    if (!text)
+        return NULL;
+    text[len] = 0;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    return root;
 }

@@ -57,6 +57,10 @@ void nnb_test_check_descs(const nnb_runner_desc *got, const nnb_runner_desc *ref
 /* nnb_config_defaults() with the LSTM sizes and seed set. */
 nnb_config nnb_test_lstm_config(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L, uint64_t seed);
 
+/* The JSON document in a file (up to 64 MiB), parsed; NULL when it cannot be read or is not valid JSON.
+ * Release with cJSON_Delete. */
+struct cJSON *nnb_test_read_json(const char *path);
+
 /* Run a shell command, capturing stdout and stderr (each up to cap bytes, NUL
  * terminated; either may be NULL). Returns the exit status, or -1. */
 int nnb_test_run(const char *cmd, char *out, size_t out_cap, char *err, size_t err_cap);
