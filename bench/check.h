@@ -14,7 +14,7 @@
 #ifndef NNB_CHECK_H
 #define NNB_CHECK_H
 
-#include "results.h"
+#include <nnbench/results.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,7 +6,7 @@
 #ifndef NNB_CLI_H
 #define NNB_CLI_H
 
-#include "results.h"
+#include <nnbench/results.h>
 
 #include <nnbench/runner.h>
 #include <stddef.h>

@@ -6,7 +6,7 @@
 #ifndef NNB_DEVICE_H
 #define NNB_DEVICE_H
 
-#include "results.h"
+#include <nnbench/results.h>
 
 #include <stddef.h>
 

@@ -5,7 +5,7 @@
 #include "cli.h"
 #include "device.h"
 #include "loader.h"
-#include "results.h"
+#include <nnbench/results.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,6 +83,10 @@ int nnb_cuda_usable_probe(char *reason, size_t reason_len);
  * any plugin loads OpenBLAS (Debian's 0.3.21 misdetects recent Xeons). Returns
  * the core chosen by us, or NULL if left alone. */
 const char *nnb_tune_blas_env(void);
+
+/* ctx->blas and ctx->onednn from the OpenBLAS and oneDNN already loaded in the
+ * process (by the plugins), as they describe themselves; empty when not loaded. */
+void nnb_probe_loaded_libraries(nnb_run_context *ctx);
 const char *nnb_cpu_best_openblas_core(void);
 
 #ifdef __cplusplus

@@ -21,23 +21,31 @@ const char *nnb_load_error_name(nnb_load_error e) {
 
 void nnb_registry_init(nnb_registry *r) { memset(r, 0, sizeof *r); }
 
-static void *grow(void *p, int *cap, int need, size_t elem) {
+/* Room for `need` elements in *p (capacity *cap); 0, or -1 when out of memory (*p left as it was). */
+static int grow(void *p, int *cap, int need, size_t elem) {
+    void **array = p;
     if (need <= *cap)
-        return p;
+        return 0;
     int ncap = *cap ? *cap * 2 : 16;
     while (ncap < need)
         ncap *= 2;
-    void *q = realloc(p, (size_t)ncap * elem);
-    if (!q) {
-        fprintf(stderr, "nnbench: out of memory\n");
-        exit(2);
-    }
+    void *q = realloc(*array, (size_t)ncap * elem);
+    if (!q)
+        return -1;
+    *array = q;
     *cap = ncap;
-    return q;
+    return 0;
+}
+
+/* Records an out-of-memory failure: the registry keeps what it had, and says so. */
+static int out_of_memory(nnb_registry *r) {
+    r->out_of_memory = 1;
+    return -1;
 }
 
 static int diag(nnb_registry *r, nnb_load_error kind, const char *path, const char *fmt, ...) {
-    r->diags = grow(r->diags, &r->diag_cap, r->diag_count + 1, sizeof *r->diags);
+    if (grow(&r->diags, &r->diag_cap, r->diag_count + 1, sizeof *r->diags))
+        return out_of_memory(r);
     nnb_load_diag *d = &r->diags[r->diag_count++];
     d->kind = kind;
     snprintf(d->path, sizeof d->path, "%s", path);
@@ -76,9 +84,8 @@ static const char *descriptor_problem(const nnb_runner_desc *d) {
 static char *dupstr(const char *s) {
     size_t n = strlen(s) + 1;
     char *p = malloc(n);
-    if (!p)
-        exit(2);
-    memcpy(p, s, n);
+    if (p)
+        memcpy(p, s, n);
     return p;
 }
 
@@ -115,7 +122,7 @@ static int check_plugin(nnb_registry *r, const char *path, const nnb_plugin *p) 
 static nnb_runner_desc *normalised_descriptors(const nnb_plugin *p) {
     nnb_runner_desc *copies = calloc((size_t)p->runner_count, sizeof *copies);
     if (!copies)
-        exit(2);
+        return NULL;
     for (int i = 0; i < p->runner_count; i++) {
         const nnb_runner_desc *d = plugin_runner(p, i);
         memcpy(&copies[i], d, d->struct_size < sizeof *copies ? d->struct_size : sizeof *copies);
@@ -145,19 +152,25 @@ int nnb_registry_load_file(nnb_registry *r, const char *path) {
         return -1;
     }
     /* Register the plugin even when some of its runners clash, so the handle stays open. */
-    int cap_before = r->plugin_cap;
-    r->handles = grow(r->handles, &r->plugin_cap, r->plugin_count + 1, sizeof *r->handles);
-    if (r->plugin_cap != cap_before) { /* paths and descriptor copies grow in step with handles */
-        r->paths = realloc(r->paths, (size_t)r->plugin_cap * sizeof *r->paths);
-        r->descs = realloc(r->descs, (size_t)r->plugin_cap * sizeof *r->descs);
-        if (!r->paths || !r->descs)
-            exit(2);
-    }
+    /* paths and descriptor copies grow in step with handles */
+    int cap = r->plugin_cap, cap_paths = r->plugin_cap, cap_descs = r->plugin_cap;
     nnb_runner_desc *descs = normalised_descriptors(p);
+    char *kept_path = dupstr(path);
+    int failed = !descs || !kept_path || grow(&r->handles, &cap, r->plugin_count + 1, sizeof *r->handles) ||
+                 grow(&r->paths, &cap_paths, r->plugin_count + 1, sizeof *r->paths) ||
+                 grow(&r->descs, &cap_descs, r->plugin_count + 1, sizeof *r->descs);
+    /* After a partial failure the arrays differ in size: the smallest bounds the next growth. */
+    r->plugin_cap = cap < cap_paths ? cap : cap_paths;
+    r->plugin_cap = r->plugin_cap < cap_descs ? r->plugin_cap : cap_descs;
+    if (failed) {
+        free(descs);
+        free(kept_path);
+        dlclose(h);
+        return out_of_memory(r);
+    }
     r->handles[r->plugin_count] = h;
     r->descs[r->plugin_count] = descs;
-    r->paths[r->plugin_count] = dupstr(path);
-    const char *kept_path = r->paths[r->plugin_count++];
+    r->paths[r->plugin_count++] = kept_path;
     int rc = 0;
     for (int i = 0; i < p->runner_count; i++) {
         const nnb_loaded_runner *other = nnb_registry_find_on(r, descs[i].name, descs[i].device);
@@ -166,7 +179,8 @@ int nnb_registry_load_file(nnb_registry *r, const char *path) {
                       descs[i].name, descs[i].device, other->plugin_path);
             continue;
         }
-        r->runners = grow(r->runners, &r->cap, r->count + 1, sizeof *r->runners);
+        if (grow(&r->runners, &r->cap, r->count + 1, sizeof *r->runners))
+            return out_of_memory(r);
         r->runners[r->count].desc = &descs[i];
         r->runners[r->count].plugin_path = kept_path;
         r->count++;
@@ -187,8 +201,16 @@ int nnb_registry_load_dir(nnb_registry *r, const char *dir) {
         size_t len = strlen(e->d_name);
         if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0)
             continue;
-        names = grow(names, &cap, n + 1, sizeof *names);
-        names[n++] = dupstr(e->d_name);
+        char *name = dupstr(e->d_name);
+        if (!name || grow(&names, &cap, n + 1, sizeof *names)) {
+            free(name);
+            for (int i = 0; i < n; i++)
+                free(names[i]);
+            free(names);
+            closedir(d);
+            return out_of_memory(r);
+        }
+        names[n++] = name;
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof *names, compare_names);

@@ -41,6 +41,7 @@ typedef struct nnb_registry {
     int plugin_count, plugin_cap;
     nnb_load_diag *diags;
     int diag_count, diag_cap;
+    int out_of_memory; /* a load ran out of memory: what was loaded before stays usable */
 } nnb_registry;
 
 void nnb_registry_init(nnb_registry *r);

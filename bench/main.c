@@ -32,6 +32,8 @@ static void load_plugins(const nnb_options *o, nnb_registry *reg) {
         nnb_registry_load_dir(reg, dirs[i]);
     for (int i = 0; i < reg->diag_count; i++)
         fprintf(stderr, "nnbench: %s\n", reg->diags[i].message);
+    if (reg->out_of_memory)
+        fprintf(stderr, "nnbench: out of memory while loading plugins; some runners are missing\n");
 }
 
 static int check_runner_paths(const nnb_options *o, char *err, size_t err_len) {
@@ -275,6 +277,7 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
             rc = EXIT_INTERRUPTED;
         }
         nnb_context_collect(&res.context, o->config.threads, device);
+        nnb_probe_loaded_libraries(&res.context);
         nnb_cuda_fill_context(&res.context);
         res.context.fma_peak_gflops = env.fma_peak_gflops;
         rc = report(o, &res, rc);

@@ -71,15 +71,6 @@ int nnb_median_ci(const double *x, int n, double confidence, double *median, dou
     return 0;
 }
 
-const char *nnb_verdict_name(nnb_verdict v) {
-    switch (v) {
-    case NNB_VERDICT_SAME: return "same";
-    case NNB_VERDICT_FASTER: return "faster";
-    case NNB_VERDICT_SLOWER: return "slower";
-    default: return "undecided";
-    }
-}
-
 nnb_verdict nnb_verdict_of(double lo, double hi, double threshold) {
     if (!(lo <= hi)) /* NaN */
         return NNB_VERDICT_UNDECIDED;

@@ -16,6 +16,7 @@
 #ifndef NNB_ROBUST_STATS_H
 #define NNB_ROBUST_STATS_H
 
+#include <nnbench/results.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -37,15 +38,9 @@ int nnb_median_ci(const double *x, int n, double confidence, double *median, dou
  * samples, or 0 when no k reaches the level (n too small). */
 int nnb_median_ci_rank(int n, double confidence);
 
-/* Verdicts are decisions about the noise threshold t, each at the interval's confidence: */
-typedef enum nnb_verdict {
-    NNB_VERDICT_UNDECIDED = 0, /* the interval reaches across 1 - t or 1 + t: more samples needed */
-    NNB_VERDICT_SAME,          /* interval inside [1 - t, 1 + t]: any difference is within the noise threshold */
-    NNB_VERDICT_FASTER,        /* interval wholly below 1 - t: B faster by more than t */
-    NNB_VERDICT_SLOWER,        /* interval wholly above 1 + t: B slower by more than t */
-} nnb_verdict;
+/* nnb_verdict, nnb_verdict_name and nnb_ratio_summary: <nnbench/results.h>. */
 
-const char *nnb_verdict_name(nnb_verdict v); /* "undecided", "same", "faster", "slower" */
+
 
 /* The verdict of a ratio interval [lo, hi] (B / A) against a noise threshold. */
 nnb_verdict nnb_verdict_of(double lo, double hi, double threshold);
@@ -72,14 +67,7 @@ int nnb_hodges_lehmann(const double *x, int n, double confidence, double *estima
  * A and B are exchangeable, so the log-ratios are symmetric about 0, which is
  * what that interval assumes); beyond NNB_HL_MAX_N pairs, the median and its
  * sign-test interval. */
-typedef struct nnb_ratio_summary {
-    int n;              /* pairs */
-    const char *method; /* "hodges-lehmann" or "sign-test median" (static) */
-    double ratio;       /* typical ratio B / A */
-    double lo, hi;      /* confidence interval of the median ratio */
-    double half_width;  /* (hi - lo) / 2 / ratio: relative half-width; +inf when unbounded */
-    nnb_verdict verdict;
-} nnb_ratio_summary;
+
 
 /* Pairs with a non-positive or non-finite time are an error (-1); 0 on success. */
 int nnb_paired_ratio(const double *a, const double *b, int n, double confidence, double threshold,

@@ -2,6 +2,7 @@
 #include "driver.h"
 
 #include "check.h"
+#include "robust_stats.h"
 #include "npy.h"
 
 #include <errno.h>

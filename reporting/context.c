@@ -1,12 +1,11 @@
 /*
- * Run context: what the results were measured with. Library versions are read
- * from the libraries already loaded in the process (by the runner plugins), so
- * they name what actually ran rather than what the headers said at build time.
+ * Run context: what the results were measured with, as far as the system says
+ * (version, date, host, CPU). The libraries the runners loaded are probed by
+ * the driver (bench/libraries.c), which fills blas and onednn.
  */
 #define _GNU_SOURCE
 #include "report.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,13 +17,6 @@
 #ifndef NNB_GIT_SHA
 #define NNB_GIT_SHA "unknown"
 #endif
-
-/* The first few fields of oneDNN's dnnl_version_t (oneapi/dnnl/dnnl_types.h);
- * declared here so reporting does not need the oneDNN headers. */
-typedef struct onednn_version {
-    int major, minor, patch;
-    const char *hash;
-} onednn_version;
 
 static void copy_string(char *dst, size_t cap, const char *src) { snprintf(dst, cap, "%s", src ? src : ""); }
 
@@ -58,48 +50,6 @@ static void cpu_model_name(char *buf, size_t len) {
     fclose(f);
 }
 
-/* A handle on a library only if something already loaded it; NULL otherwise. */
-static void *loaded_library(const char *const *sonames) {
-    for (; *sonames; sonames++) {
-        void *h = dlopen(*sonames, RTLD_NOW | RTLD_NOLOAD);
-        if (h)
-            return h;
-    }
-    return NULL;
-}
-
-/* "OpenBLAS 0.3.21 DYNAMIC_ARCH ... (core SkylakeX)": the build configuration and the core
- * it picked at load time (which OPENBLAS_CORETYPE overrides). */
-static void openblas_description(char *buf, size_t len) {
-    static const char *const sonames[] = {"libopenblas.so.0", "libopenblasp.so.0", "libopenblaso.so.0", NULL};
-    buf[0] = '\0';
-    void *h = loaded_library(sonames);
-    if (!h)
-        return;
-    char *(*get_config)(void) = (char *(*)(void))dlsym(h, "openblas_get_config");
-    char *(*get_corename)(void) = (char *(*)(void))dlsym(h, "openblas_get_corename");
-    const char *config = get_config ? get_config() : "OpenBLAS";
-    const char *core = get_corename ? get_corename() : NULL;
-    if (core)
-        snprintf(buf, len, "%s (core %s)", config, core);
-    else
-        copy_string(buf, len, config);
-    dlclose(h);
-}
-
-static void onednn_description(char *buf, size_t len) {
-    static const char *const sonames[] = {"libdnnl.so.3", "libdnnl.so.2", NULL};
-    buf[0] = '\0';
-    void *h = loaded_library(sonames);
-    if (!h)
-        return;
-    const onednn_version *(*get_version)(void) = (const onednn_version *(*)(void))dlsym(h, "dnnl_version");
-    const onednn_version *v = get_version ? get_version() : NULL;
-    if (v)
-        snprintf(buf, len, "%d.%d.%d", v->major, v->minor, v->patch);
-    dlclose(h);
-}
-
 void nnb_context_collect(nnb_run_context *ctx, int threads, const char *device) {
     memset(ctx, 0, sizeof *ctx);
     copy_string(ctx->nnbench_version, sizeof ctx->nnbench_version, NNB_VERSION);
@@ -109,7 +59,5 @@ void nnb_context_collect(nnb_run_context *ctx, int threads, const char *device) 
         ctx->host[0] = '\0';
     cpu_model_name(ctx->cpu_model, sizeof ctx->cpu_model);
     ctx->threads = threads;
-    openblas_description(ctx->blas, sizeof ctx->blas);
-    onednn_description(ctx->onednn, sizeof ctx->onednn);
     copy_string(ctx->device, sizeof ctx->device, device);
 }

@@ -1,4 +1,4 @@
-/* Names of statuses and groups as the reports print them (bench/results.h), and error texts. */
+/* Names of statuses and groups as the reports print them (<nnbench/results.h>), and error texts. */
 #define _POSIX_C_SOURCE 200809L
 #include "report.h"
 

@@ -1,5 +1,5 @@
 /*
- * Reporting of one nnbench run (bench/results.h): the fastrnns-style table,
+ * Reporting of one nnbench run (<nnbench/results.h>): the fastrnns-style table,
  * fastrnns' two JSON outputs (OSS one-liner and AI-PEP "Caffe2Observer" lines),
  * the full JSON results (schema in docs/json-schema.md), and the run context.
  *
@@ -8,7 +8,7 @@
 #ifndef NNB_REPORT_H
 #define NNB_REPORT_H
 
-#include "results.h"
+#include <nnbench/results.h>
 
 #include <stddef.h>
 #include <stdio.h>
@@ -88,10 +88,8 @@ int nnb_output_path_check(const char *path, char *err, size_t err_len);
 
 /* ---- Run context --------------------------------------------------------------
  * Fills nnbench version, git SHA (at configure time), UTC date, host, CPU
- * model, threads, BLAS and oneDNN versions and device; CUDA fields are left
- * empty (the driver fills them). BLAS and oneDNN are reported only when the
- * library is already loaded in the process, so call this after loading the
- * runner plugins. */
+ * model, threads and device; library and CUDA fields are left empty (the
+ * driver fills them: nnb_probe_loaded_libraries, nnb_cuda_fill_context). */
 void nnb_context_collect(nnb_run_context *ctx, int threads, const char *device);
 
 #ifdef __cplusplus

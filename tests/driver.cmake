@@ -42,3 +42,8 @@ nnbench_add_test(dump_should_keep_last_gradients SOURCES dump_should_keep_last_g
 add_dependencies(dump_should_keep_last_gradients nnbench)
 nnbench_add_test(isolate_should_survive_crashing_runners SOURCES isolate_should_survive_crashing_runners.c LIBS PkgConfig::CJSON)
 add_dependencies(isolate_should_survive_crashing_runners nnb_test_plugins nnbench)
+# Independent sources for the library probe: what OpenBLAS says of itself and CMake's oneDNN version.
+nnbench_add_test(libraries_should_describe_what_is_loaded SOURCES libraries_should_describe_what_is_loaded.c)
+target_compile_definitions(libraries_should_describe_what_is_loaded PRIVATE
+                           $<$<BOOL:${NNB_HAVE_DNNL}>:NNB_EXPECTED_ONEDNN="${dnnl_VERSION}">
+                           $<$<BOOL:${NNB_HAVE_CBLAS}>:NNB_EXPECT_OPENBLAS=1>)

@@ -1,11 +1,10 @@
 /*
- * In-memory results of one nnbench run: what the driver measured, handed to
- * reporting/. The driver owns every pointer; reporting only reads.
+ * In-memory results of one nnbench run: what the driver (bench/) measured,
+ * handed to reporting/ and read by tools. The driver owns every pointer;
+ * readers only read. Public so that reporting and tools need no driver header.
  */
-#ifndef NNB_RESULTS_H
-#define NNB_RESULTS_H
-
-#include "robust_stats.h"
+#ifndef NNBENCH_RESULTS_H
+#define NNBENCH_RESULTS_H
 
 #include <nnbench/runner.h>
 #include <stdio.h>
@@ -26,6 +25,31 @@ typedef struct nnb_phase_stats {
 
 /* Confidence level of every interval nnbench reports. */
 #define NNB_CONFIDENCE 0.95
+
+/* Verdicts are decisions about the noise threshold t, each at the interval's confidence: */
+typedef enum nnb_verdict {
+    NNB_VERDICT_UNDECIDED = 0, /* the interval reaches across 1 - t or 1 + t: more samples needed */
+    NNB_VERDICT_SAME,          /* interval inside [1 - t, 1 + t]: any difference is within the noise threshold */
+    NNB_VERDICT_FASTER,        /* interval wholly below 1 - t: B faster by more than t */
+    NNB_VERDICT_SLOWER,        /* interval wholly above 1 + t: B slower by more than t */
+} nnb_verdict;
+
+static inline const char *nnb_verdict_name(nnb_verdict v) {
+    return v == NNB_VERDICT_SAME     ? "same"
+           : v == NNB_VERDICT_FASTER ? "faster"
+           : v == NNB_VERDICT_SLOWER ? "slower"
+                                     : "undecided";
+}
+
+/* A ratio B / A (or NEW / OLD) with its interval and verdict (bench/robust_stats.h computes them). */
+typedef struct nnb_ratio_summary {
+    int n;              /* pairs */
+    const char *method; /* "hodges-lehmann" or "sign-test median" (static) */
+    double ratio;       /* typical ratio B / A */
+    double lo, hi;      /* confidence interval of the median ratio */
+    double half_width;  /* (hi - lo) / 2 / ratio: relative half-width; +inf when unbounded */
+    nnb_verdict verdict;
+} nnb_ratio_summary;
 
 typedef enum nnb_run_status {
     NNB_RUN_OK = 0,
