@@ -6,8 +6,10 @@
  * JSON) it is parsed as OLD and as NEW; with one, the text before the first
  * form feed is OLD and the rest NEW, so two different files meet. When both
  * parse, they are compared (which must not fail: compare.h) and the report is
- * printed as text and as markdown into memory. A failed parse must leave a
- * one-line message and an empty file; anything else calls abort(): a finding.
+ * printed as text and as markdown into memory, where text from the files must
+ * neither carry control characters nor break the markdown table. A failed
+ * parse must leave a one-line message and an empty file. Anything else calls
+ * abort(): a finding.
  *
  * Built with libFuzzer by tests/fuzz/CMakeLists.txt, and without it (entry
  * point renamed) by tests/fuzz.cmake for fuzz_regressions_should_not_crash.
@@ -59,6 +61,29 @@ static int parse(const char *text, size_t len, const char *name, nnb_cmp_file *f
     return -1;
 }
 
+/* compare_output.c: text from the files must not garble a terminal (control
+ * characters) or a markdown table (a '|' that is not escaped). */
+static void check_output(const char *out, size_t len, nnb_cmp_format format) {
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)out[i] < 0x20 && out[i] != '\n') || out[i] == 0x7f)
+            finding("control character in the printed report", format == NNB_CMP_MARKDOWN ? "markdown" : "text");
+    if (format != NNB_CMP_MARKDOWN)
+        return;
+    for (const char *line = out; line < out + len;) {
+        const char *end = memchr(line, '\n', (size_t)(out + len - line));
+        if (!end)
+            end = out + len;
+        if (end - line >= 2 && line[0] == '|' && line[1] == ' ') { /* a table row: 8 cells, 9 separators */
+            int bars = 0;
+            for (const char *c = line; c < end; c++)
+                bars += *c == '|' && (c == line || c[-1] != '\\');
+            if (bars != 9)
+                finding("markdown table row without exactly 8 cells", NULL);
+        }
+        line = end + 1;
+    }
+}
+
 static void print(const nnb_cmp_report *r, nnb_cmp_format format) {
     char *buf = NULL;
     size_t len = 0;
@@ -68,6 +93,7 @@ static void print(const nnb_cmp_report *r, nnb_cmp_format format) {
     if (nnb_cmp_print(m, r, format))
         finding("nnb_cmp_print failed on a memory stream", NULL);
     fclose(m);
+    check_output(buf, len, format);
     free(buf);
 }
 

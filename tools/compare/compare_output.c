@@ -64,7 +64,7 @@ static void fill_cells(const nnb_cmp_row *row, nnb_cmp_format format, cells *c) 
     if (row->kind == NNB_CMP_COMPARED)
         snprintf(c->text[7], CELL, "%s%s", row->verdict, row->regressed ? " *" : "");
     else
-        snprintf(c->text[7], CELL, "%s", row->note);
+        put_name(c->text[7], CELL, row->note, format); /* may quote a status from a file */
 }
 
 /* Display width of UTF-8 text: code points, not bytes. */
