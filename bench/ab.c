@@ -295,9 +295,11 @@ int nnb_run_ab(nnb_run_env *env, const char *device, nnb_run_results *res, char 
         nnb_result_init(sides[i].res, sides[i].lr);
     }
     name_sides();
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         if (nnb_prepare_runner(&sides[i].env, sides[i].lr->desc, sides[i].res) == 0)
             create_side(&sides[i]);
+        nnb_print_check(stderr, sides[i].res);
+    }
     if ((rc = side_status_exit()))
         goto out;
 

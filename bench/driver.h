@@ -53,6 +53,8 @@ int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, do
 int nnb_finish_iteration(nnb_run_env *env, const nnb_runner_desc *d, const char *dump_name, void *model, char *err,
                          size_t err_len);
 void nnb_describe_runner(const nnb_runner_desc *d, void *model, nnb_runner_result *res);
+/* --check's verdict and per-tensor errors of a result that was checked (nothing otherwise). */
+void nnb_print_check(FILE *f, const nnb_runner_result *r);
 int nnb_push_sample(nnb_phase_stats *s, double ms); /* 0, or -1 out of memory */
 
 /* --ab A B: both runner specs created, interleaved ABBA rounds until the

@@ -122,15 +122,6 @@ static void free_results(nnb_run_results *res) {
     }
 }
 
-static void report_check(const nnb_runner_result *r) {
-    if (!r->checked)
-        return;
-    fprintf(stderr, "check %s vs %s: %s\n", r->name, r->check_reference, r->check_pass ? "pass" : "FAIL");
-    for (int i = 0; i < r->check_count; i++)
-        fprintf(stderr, "    %-22s max_abs %-10.3g max_rel %-10.3g l2_rel %-10.3g tol %-8.3g (%s) %s\n",
-                r->checks[i].name, r->checks[i].max_abs_err, r->checks[i].max_rel_err, r->checks[i].l2_rel_err,
-                r->checks[i].tolerance, r->checks[i].l2 ? "l2" : "max", r->checks[i].pass ? "ok" : "FAIL");
-}
 
 /* --isolate by default when more than one runner runs, or a --runner-timeout asks for it. */
 static int isolation_wanted(const nnb_options *o, const nnb_selection *sel, int nsel) {
@@ -177,7 +168,7 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
                 fprintf(stderr, "nnbench: %s (%s): %s: %s\n", r->name, r->group, nnb_run_status_name(r->status),
                         r->error);
             if (env->opts->check)
-                report_check(r);
+                nnb_print_check(stderr, r);
             if (r->stop_reason)
                 fprintf(stderr, "nnbench: %s: %d samples, stopped: %s (noise %.3g%%, max %.3g%%)\n", r->name,
                         r->fwd.count, r->stop_reason, 100 * r->noise, 100 * env->opts->adaptive.max_noise);

@@ -98,6 +98,18 @@ static void max_time_stops_an_unsettled_comparison(void) {
     cJSON_Delete(root);
 }
 
+static void both_sides_are_checked_with_their_own_config(void) {
+    int rc = nnbench("--ab jit jit@--fuser=old --check --seqLength 3 --miniBatch 2 --inputSize 4 --hiddenSize 5 "
+                     "--warmup 1 --max-time 1");
+    CHECK_MSG(rc == 0, "exit %d; stderr: %s", rc, err);
+    CHECK_STR_CONTAINS(err, "check jit vs py: pass");
+    CHECK_STR_CONTAINS(err, "check jit@--fuser=old vs py: pass");
+    cJSON *root = read_json();
+    const cJSON *b = cJSON_GetArrayItem(at(at(root, "groups"), "rnns"), 1);
+    CHECK_STR_CONTAINS(str(at(b, "runner_info"), "fuser"), "old"); /* B was created with its own fuser */
+    cJSON_Delete(root);
+}
+
 static void a_failing_side_is_reported(void) {
     int rc = nnbench("--ab empty create_fails");
     CHECK_MSG(rc == 1, "exit %d; stderr: %s", rc, err);
@@ -160,6 +172,7 @@ int main(void) {
     faster_and_phase_are_reported();
     equal_sides_are_same_and_named_apart();
     max_time_stops_an_unsettled_comparison();
+    both_sides_are_checked_with_their_own_config();
     a_failing_side_is_reported();
     adaptive_stopping_converges_or_times_out();
     robust_table_shows_medians_and_intervals();
