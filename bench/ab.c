@@ -322,9 +322,12 @@ report:
         rc = ab.fail_above_hit ? 4 : 0;
     }
 out:
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         if (sides[i].model)
             sides[i].lr->desc->destroy(sides[i].model);
+        nnb_cuda_timer_destroy(sides[i].env.cuda_timer); /* each CUDA side got its own timer and stream */
+        sides[i].env.cuda_timer = NULL;
+    }
     return rc;
 }
 
