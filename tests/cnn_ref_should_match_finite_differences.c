@@ -14,6 +14,7 @@
  */
 #include "cnn_ref.h"
 #include "nnb_support.h"
+#include "resnet_init.h"
 #include "test_support.h"
 
 #include <stdlib.h>

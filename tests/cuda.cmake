@@ -28,12 +28,12 @@ if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
   set(NNB_CUDA_LSTM_DIR ${CMAKE_SOURCE_DIR}/runners/cuda/lstm)
   nnbench_add_test(cuda_lstm_engine_should_match_reference_on_cpu
     SOURCES cuda_lstm_engine_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
-            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/common/nnb_cuda_available.c
+            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
             ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c
             ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
     LIBS nnb_runner_support PkgConfig::CJSON)
   target_include_directories(cuda_lstm_engine_should_match_reference_on_cpu PRIVATE
-    ${NNB_CUDA_LSTM_DIR} ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels
+    ${NNB_CUDA_LSTM_DIR} ${CMAKE_SOURCE_DIR}/runners/cuda/common ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels
     ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
   if(TARGET nnb_cpu_reference)
     add_dependencies(cuda_lstm_engine_should_match_reference_on_cpu nnb_cpu_reference)

@@ -146,11 +146,14 @@ int main(void) {
     expect_create_error("jit_premul", &cfg, "multiple of 32");
     cfg = small_config(4, 2, 4, 8, 1);
     cfg.executor = "lazy";
-    expect_create_error("cudnn", &cfg, "executor 'lazy'");
-    expect_create_error("jit", &cfg, "executor 'lazy'");
+    expect_create_error("cudnn", &cfg,
+                        "cudnn: --executor 'lazy' is not supported by this runner (supported: eager, graph)");
+    expect_create_error("jit", &cfg,
+                        "jit: --executor 'lazy' is not supported by this runner (supported: eager, graph)");
     cfg = small_config(4, 2, 4, 8, 1);
     cfg.fuser = "nvfuser";
-    expect_create_error("jit", &cfg, "unknown fuser 'nvfuser'");
+    expect_create_error("jit", &cfg,
+                        "jit: --fuser 'nvfuser' is not supported by this runner (supported: te, old, none)");
     cfg = small_config(4, 2, 4, 8, 2);
     expect_create_error("jit_simple", &cfg, "single-layer");
 

@@ -51,12 +51,17 @@ int main(void) {
         const nnb_runner_desc *d = nnb_test_runner(&reg, names[i]);
         if (!d)
             continue;
+        char want[256];
         small_config(&cfg);
         cfg.fuser = "nvfuser";
-        expect_create_error(d, &cfg, "valid: te, old, none");
+        snprintf(want, sizeof want, "%s: --fuser 'nvfuser' is not supported by this runner (supported: te, old, none)",
+                 names[i]);
+        expect_create_error(d, &cfg, want);
         small_config(&cfg);
         cfg.executor = "graph";
-        expect_create_error(d, &cfg, "executor 'graph'");
+        snprintf(want, sizeof want, "%s: --executor 'graph' is not supported by this runner (supported: eager)",
+                 names[i]);
+        expect_create_error(d, &cfg, want);
         small_config(&cfg);
         cfg.fuser = "old";
         expect_describe(d, &cfg, !strcmp(names[i], "aten") ? "none" : "old");

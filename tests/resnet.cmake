@@ -1,21 +1,26 @@
-# ResNet architecture table, plain C CNN reference, and the oneDNN ResNet runners.
+# ResNet architecture table, plain C CNN reference, the reference runners (always built) and the oneDNN
+# ResNet runners.
 nnbench_add_test(resnet_arch_should_match_torchvision SOURCES resnet_arch_should_match_torchvision.c
-                 LIBS nnb_resnet_arch LABELS resnet)
+                 LIBS nnb_resnet_arch nnb_resnet_init LABELS resnet)
 nnbench_add_test(cnn_ref_should_match_finite_differences SOURCES cnn_ref_should_match_finite_differences.c
-                 LIBS nnb_cnn_ref LABELS resnet)
+                 LIBS nnb_cnn_ref nnb_resnet_init LABELS resnet)
+# The references alone, through their plugin: needs no oneDNN.
+nnbench_add_test(resnet_ref_runners_should_follow_the_arch_table
+                 SOURCES resnet_ref_runners_should_follow_the_arch_table.c LIBS nnb_resnet_init LABELS resnet)
+add_dependencies(resnet_ref_runners_should_follow_the_arch_table nnb_cpu_resnet_ref)
 if(TARGET nnb_cpu_resnet)
   nnbench_add_test(resnet_runners_should_match_reference SOURCES resnet_runners_should_match_reference.c
                    LIBS nnb_resnet_arch LABELS resnet)
-  add_dependencies(resnet_runners_should_match_reference nnb_cpu_resnet)
+  add_dependencies(resnet_runners_should_match_reference nnb_cpu_resnet nnb_cpu_resnet_ref)
   # Compiles the runner's source in, to drive its layer wrappers on hand-made awkward tables.
   nnbench_add_test(resnet_layers_should_match_reference SOURCES resnet_layers_should_match_reference.c
-                   LIBS DNNL::dnnl nnb_cnn_ref nnb_cnn_cpu nnb_resnet_arch nnb_runner_support LABELS resnet)
+                   LIBS DNNL::dnnl nnb_resnet_ref nnb_cnn_cpu nnb_resnet_init nnb_runner_support LABELS resnet)
 endif()
 
 # The build machine is shared and oversubscribed: OpenMP threads that spin while waiting for their
 # sibling (the default) make the reference's many small parallel loops several times slower there.
 foreach(t cnn_ref_should_match_finite_differences resnet_runners_should_match_reference
-          resnet_layers_should_match_reference)
+          resnet_layers_should_match_reference resnet_ref_runners_should_follow_the_arch_table)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=passive")
   endif()
@@ -24,5 +29,5 @@ endforeach()
 # The hand-written stem input-gradient kernel (kernels/cnn_cpu) against the reference convolution.
 if(TARGET nnb_cnn_cpu)
   nnbench_add_test(conv_input_grad_should_match_reference SOURCES conv_input_grad_should_match_reference.c
-                   LIBS nnb_cnn_cpu nnb_cnn_ref LABELS resnet)
+                   LIBS nnb_cnn_cpu nnb_cnn_ref nnb_runner_support LABELS resnet)
 endif()

@@ -7,6 +7,7 @@
  */
 #include "nnb_support.h"
 #include "resnet_arch.h"
+#include "resnet_init.h"
 #include "test_support.h"
 
 #include <string.h>

@@ -11,7 +11,8 @@
  * per channel.
  *
  * The wrappers are the runner's own code (resnet_dnnl.c is compiled into this
- * test, and its model is built from the hand-made table instead of ResNet's).
+ * test, and its model is built from the hand-made table instead of ResNet's);
+ * the reference is plugin nnb_cpu_resnet_ref's model (nnb_resnet_ref), linked in.
  *
  * Tolerance: normwise relative error per tensor (max|got - ref| / max|ref|)
  * <= 1e-4. Measured worst: printed below (about 1e-6: the network is shallow
@@ -21,7 +22,26 @@
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "../runners/cpu/resnet/resnet_dnnl.c"
 
+#include "resnet_ref.h"
 #include "test_support.h"
+
+/* The reference model (plugin nnb_cpu_resnet_ref's code, linked in) as a descriptor. */
+static const nnb_runner_desc ref_desc_of_test = {
+    .struct_size = sizeof(nnb_runner_desc),
+    .name = "awkward_ref",
+    .group = NNB_GROUP_CNNS,
+    .device = NNB_DEVICE_CPU,
+    .description = "plain C double-precision reference on the hand-made table",
+    .flags = NNB_FLAG_REFERENCE,
+    .forward = nnb_resnet_ref_forward,
+    .backward = nnb_resnet_ref_backward,
+    .params = nnb_resnet_ref_params,
+    .outputs = nnb_resnet_ref_outputs,
+    .describe = nnb_resnet_ref_describe,
+    .forward_flops = nnb_resnet_ref_forward_flops,
+    .backward_flops = nnb_resnet_ref_backward_flops,
+    .destroy = nnb_resnet_ref_destroy,
+};
 
 typedef struct table {
     nnb_resnet_arch a;
@@ -149,7 +169,7 @@ int main(void) {
     cfg.threads = 2;
     cfg.seed = 3;
     char err[512] = "";
-    const nnb_runner_desc *dnnl_desc = &runners[0], *ref_desc = &runners[4];
+    const nnb_runner_desc *dnnl_desc = &runners[0], *ref_desc = &ref_desc_of_test;
     /* Pass 0: the stem's input gradient by oneDNN; pass 1: by kernels/cnn_cpu where the CPU allows
      * (fused variant in the second pass only: the stem's backward does not depend on fusion). */
     for (int pass = 0; pass < 3; pass++) {
@@ -160,7 +180,7 @@ int main(void) {
         build_awkward(&b);
         void *got = model_create_from_arch(&a, fused ? "awkward_jit" : "awkward", fused, &cfg, err, sizeof err);
         CHECK_MSG(got != NULL, "create: %s", err);
-        void *ref = ref_create_from_arch(&b, "awkward_ref", &cfg, err, sizeof err);
+        void *ref = nnb_resnet_ref_create_from_arch(&b, "awkward_ref", &cfg, err, sizeof err);
         CHECK_MSG(ref != NULL, "create reference: %s", err);
         if (got && ref) {
             compare(fused ? "fused wrappers vs reference"
@@ -181,7 +201,7 @@ int main(void) {
              * the comparison above is what guards the values. */
         }
         model_destroy(got);
-        ref_destroy(ref);
+        nnb_resnet_ref_destroy(ref);
     }
     /* A misspelt choice is a create error naming the variable, not a silent default. */
     setenv("NNB_RESNET_INPUT_GRAD", "onedn", 1);

@@ -60,17 +60,21 @@ int main(void) {
 
         cfg = small_config();
         cfg.fuser = "nnc";
-        expect_rejected(d, &cfg, "fuser nnc", "unknown fuser 'nnc'", "te, old or none");
+        expect_rejected(d, &cfg, "fuser nnc", "--fuser 'nnc' is not supported by this runner",
+                        "(supported: te, old, none)");
         cfg.fuser = "";
-        expect_rejected(d, &cfg, "an empty fuser", "unknown fuser ''", "te, old or none");
+        expect_rejected(d, &cfg, "an empty fuser", "--fuser '' is not supported by this runner",
+                        "(supported: te, old, none)");
 
         cfg = small_config();
         cfg.executor = "eager"; /* what these runners do */
         expect_accepted(d, &cfg, "executor eager");
         cfg.executor = "graph";
-        expect_rejected(d, &cfg, "executor graph", "executor 'graph' not supported", "eager");
+        expect_rejected(d, &cfg, "executor graph", "--executor 'graph' is not supported by this runner",
+                        "(supported: eager)");
         cfg.executor = "profiling";
-        expect_rejected(d, &cfg, "executor profiling", "executor 'profiling' not supported", NULL);
+        expect_rejected(d, &cfg, "executor profiling", "--executor 'profiling' is not supported by this runner",
+                        "(supported: eager)");
 
         cfg = small_config();
         cfg.hidden_size = 0;

@@ -1,11 +1,48 @@
 /* Plain C reference CNN layers and whole ResNet: see cnn_ref.h. */
 #include "cnn_ref.h"
 
-#include "nnb_support.h"
-
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* kernels/ are leaves: the few helpers this file needs are its own, not runners/common's. */
+static int mul_size(size_t *out, size_t a, size_t b) {
+    if (a != 0 && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+/* Zeroed, 64-byte aligned; release with free(). */
+static void *alloc_zeroed(size_t bytes) {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    if (rounded < bytes)
+        return NULL;
+    if (rounded == 0)
+        rounded = 64;
+    void *p = aligned_alloc(64, rounded);
+    if (p)
+        memset(p, 0, rounded);
+    return p;
+}
+
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int fail(char *err, size_t err_len, const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
 
 nnb_conv_dims nnb_conv_dims_make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t stride,
                                  int64_t pad) {
@@ -66,7 +103,8 @@ static void col2im_add(const nnb_conv_dims *d, const double *dcol, double *dx) {
 
 size_t nnb_ref_conv_work_size(const nnb_conv_dims *d) {
     size_t n;
-    if (nnb_mul_size3(&n, 2, (size_t)(d->c * d->r * d->r), (size_t)(d->oh * d->ow)))
+    size_t rows;
+    if (mul_size(&rows, 2, (size_t)(d->c * d->r * d->r)) || mul_size(&n, rows, (size_t)(d->oh * d->ow)))
         return 0;
     return n;
 }
@@ -304,9 +342,9 @@ void nnb_ref_accumulate(size_t count, const double *src, double *dst) {
 
 static double *alloc_doubles(size_t n) {
     size_t bytes;
-    if (nnb_mul_size(&bytes, n, sizeof(double)))
+    if (mul_size(&bytes, n, sizeof(double)))
         return NULL;
-    return nnb_alloc_bytes(bytes);
+    return alloc_zeroed(bytes);
 }
 
 static nnb_conv_dims layer_conv_dims(const nnb_resnet_layer *l) {
@@ -354,8 +392,8 @@ int nnb_cnn_ref_net_create(nnb_cnn_ref_net *net, const nnb_resnet_arch *a, char 
     return 0;
 oom:
     nnb_cnn_ref_net_free(net);
-    return nnb_fail(err, err_len, "resnet%d reference: out of memory (N=%lld, S=%lld, double precision)", a->depth,
-                    (long long)a->batch, (long long)a->image_size);
+    return fail(err, err_len, "resnet%d reference: out of memory (N=%lld, S=%lld, double precision)", a->depth,
+                (long long)a->batch, (long long)a->image_size);
 }
 
 void nnb_cnn_ref_net_free(nnb_cnn_ref_net *net) {
@@ -363,16 +401,16 @@ void nnb_cnn_ref_net_free(nnb_cnn_ref_net *net) {
         return;
     if (net->arch && net->acts)
         for (int i = 0; i < net->arch->num_acts; i++)
-            nnb_free(net->acts[i]);
+            free(net->acts[i]);
     if (net->arch && net->dacts)
         for (int i = 0; i < net->arch->num_acts; i++)
-            nnb_free(net->dacts[i]);
+            free(net->dacts[i]);
     free(net->acts);
     free(net->dacts);
-    nnb_free(net->params);
-    nnb_free(net->grads);
-    nnb_free(net->bn_save);
-    nnb_free(net->conv_work);
+    free(net->params);
+    free(net->grads);
+    free(net->bn_save);
+    free(net->conv_work);
     free(net->bn_offset);
     memset(net, 0, sizeof *net);
 }

@@ -1,9 +1,8 @@
 /* ResNet-18 / ResNet-50 architecture table: see resnet_arch.h. */
 #include "resnet_arch.h"
 
-#include "nnb_support.h"
-
-#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +18,36 @@ typedef struct builder {
     int failed;
 } builder;
 
+/* kernels/ are leaves: the few helpers this file needs are its own, not runners/common's. */
+static int mul_size(size_t *out, size_t a, size_t b) {
+    if (a != 0 && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int fail(char *err, size_t err_len, const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
 static int64_t conv_out_size(int64_t in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
 
 size_t nnb_resnet_shape_count(nnb_resnet_shape s) {
     size_t nc, hw, total;
     if (s.n < 0 || s.c < 0 || s.h < 0 || s.w < 0)
         return 0;
-    if (nnb_mul_size(&nc, (size_t)s.n, (size_t)s.c) || nnb_mul_size(&hw, (size_t)s.h, (size_t)s.w) ||
-        nnb_mul_size(&total, nc, hw))
+    if (mul_size(&nc, (size_t)s.n, (size_t)s.c) || mul_size(&hw, (size_t)s.h, (size_t)s.w) || mul_size(&total, nc, hw))
         return 0;
     return total;
 }
@@ -241,21 +262,21 @@ int64_t nnb_resnet_min_image_size(int depth, int64_t batch) {
 int nnb_resnet_arch_build(nnb_resnet_arch *a, int depth, int64_t batch, int64_t image_size, char *err, size_t err_len) {
     memset(a, 0, sizeof *a);
     if (depth != 18 && depth != 50)
-        return nnb_fail(err, err_len, "resnet: depth %d not supported (18 or 50)", depth);
+        return fail(err, err_len, "resnet: depth %d not supported (18 or 50)", depth);
     if (batch < 1)
-        return nnb_fail(err, err_len, "resnet: batch %lld must be >= 1", (long long)batch);
+        return fail(err, err_len, "resnet: batch %lld must be >= 1", (long long)batch);
     int64_t min_s = nnb_resnet_min_image_size(depth, batch);
     if (image_size < min_s)
-        return nnb_fail(err, err_len,
-                        "resnet%d: image size %lld too small for batch %lld in train mode: minimum is %lld "
-                        "(BatchNorm needs more than one value per channel)",
-                        depth, (long long)image_size, (long long)batch, (long long)min_s);
+        return fail(err, err_len,
+                    "resnet%d: image size %lld too small for batch %lld in train mode: minimum is %lld "
+                    "(BatchNorm needs more than one value per channel)",
+                    depth, (long long)image_size, (long long)batch, (long long)min_s);
     /* The largest activation must fit in size_t (and in int64 arithmetic). */
     nnb_resnet_shape biggest = {batch, 256, image_size, image_size};
     if (image_size > (int64_t)1 << 24 || batch > (int64_t)1 << 30 || nnb_resnet_shape_count(biggest) == 0 ||
         nnb_resnet_shape_count(biggest) > SIZE_MAX / 16)
-        return nnb_fail(err, err_len, "resnet%d: N=%lld, S=%lld overflows buffer sizes", depth, (long long)batch,
-                        (long long)image_size);
+        return fail(err, err_len, "resnet%d: N=%lld, S=%lld overflows buffer sizes", depth, (long long)batch,
+                    (long long)image_size);
 
     a->depth = depth;
     a->batch = batch;
@@ -265,7 +286,7 @@ int nnb_resnet_arch_build(nnb_resnet_arch *a, int depth, int64_t batch, int64_t 
     a->params = calloc(MAX_PARAMS, sizeof *a->params);
     if (!a->layers || !a->acts || !a->params) {
         nnb_resnet_arch_free(a);
-        return nnb_fail(err, err_len, "resnet%d: out of memory", depth);
+        return fail(err, err_len, "resnet%d: out of memory", depth);
     }
 
     builder b = {a, -1, 0};
@@ -294,7 +315,7 @@ int nnb_resnet_arch_build(nnb_resnet_arch *a, int depth, int64_t batch, int64_t 
     t = fc(&b, "fc", t);
     if (b.failed) {
         nnb_resnet_arch_free(a);
-        return nnb_fail(err, err_len, "resnet%d: architecture table overflow (internal)", depth);
+        return fail(err, err_len, "resnet%d: architecture table overflow (internal)", depth);
     }
     for (int i = 0; i < a->num_layers; i++)
         a->forward_flops += a->layers[i].fwd_flops;
@@ -316,50 +337,6 @@ int nnb_resnet_find_param(const nnb_resnet_arch *a, const char *name) {
         if (!strcmp(a->params[i].name, name))
             return i;
     return -1;
-}
-
-static void fill_constant(float *dst, size_t n, float v) {
-    for (size_t i = 0; i < n; i++)
-        dst[i] = v;
-}
-
-void nnb_resnet_init_param(const nnb_resnet_arch *a, int index, float *dst, uint64_t seed) {
-    const nnb_resnet_param *p = &a->params[index];
-    switch (p->kind) {
-    case NNB_RESNET_CONV_WEIGHT: {
-        /* Kaiming normal, mode fan_out, ReLU gain sqrt(2): fan_out = out_c * k * k. */
-        float std = (float)sqrt(2.0 / (double)(p->shape[0] * p->shape[2] * p->shape[3]));
-        nnb_fill_normal(dst, p->count, seed, p->name);
-        for (size_t i = 0; i < p->count; i++)
-            dst[i] *= std;
-        break;
-    }
-    case NNB_RESNET_BN_WEIGHT:
-    case NNB_RESNET_BN_RUNNING_VAR: fill_constant(dst, p->count, 1.0f); break;
-    case NNB_RESNET_BN_BIAS:
-    case NNB_RESNET_BN_RUNNING_MEAN: fill_constant(dst, p->count, 0.0f); break;
-    case NNB_RESNET_FC_WEIGHT:
-    case NNB_RESNET_FC_BIAS: {
-        /* nn.Linear default: both bounded by 1/sqrt(fan_in), fan_in = fc.weight's second dim. */
-        const nnb_resnet_layer *l = &a->layers[p->layer];
-        float bound = (float)(1.0 / sqrt((double)l->in.c));
-        nnb_fill_uniform(dst, p->count, seed, p->name, -bound, bound);
-        break;
-    }
-    }
-}
-
-void nnb_resnet_init_params(const nnb_resnet_arch *a, float *dst, uint64_t seed) {
-    for (int i = 0; i < a->num_params; i++)
-        nnb_resnet_init_param(a, i, dst + a->params[i].offset, seed);
-}
-
-void nnb_resnet_init_input(const nnb_resnet_arch *a, float *x, uint64_t seed) {
-    nnb_fill_normal(x, nnb_resnet_shape_count(a->acts[0]), seed, "x");
-}
-
-void nnb_resnet_init_grad_logits(const nnb_resnet_arch *a, float *grad_logits, uint64_t seed) {
-    nnb_fill_normal(grad_logits, (size_t)a->batch * NNB_RESNET_CLASSES, seed, "grad_logits");
 }
 
 const char *nnb_resnet_op_name(nnb_resnet_op op) {

@@ -1,6 +1,7 @@
 /*
  * ResNet-18 / ResNet-50 architecture table, shared by every ResNet runner
- * (CPU oneDNN, CUDA cuDNN, plain C reference). Pure C, no backend.
+ * (CPU oneDNN, CUDA cuDNN, plain C reference). Pure C, no backend, and nothing
+ * above kernels/: the seeded initialisation lives in runners/common/resnet_init.h.
  *
  * torchvision's architectures exactly:
  *   resnet18: BasicBlock,  layers [2, 2, 2, 2], expansion 1
@@ -38,7 +39,8 @@
  * works and for N = 1 the layer4 maps must be at least 2x2 (S >= 33).
  * nnb_resnet_arch_build names the minimum when S is smaller.
  *
- * Seeded initialisation (nnb_support.h named streams; stream = the tensor name):
+ * Seeded initialisation (implemented above the kernels, in runners/common/resnet_init.h, with
+ * runners/common's named streams; stream = the tensor name):
  *   conv weights   Kaiming normal, fan-out, ReLU gain: normal * sqrt(2 / (out_c * k * k))   stream "<name>"
  *   bn weight 1, bias 0, running_mean 0, running_var 1
  *   fc.weight, fc.bias  uniform(-1/sqrt(fan_in), +1/sqrt(fan_in)) (nn.Linear default)   streams "fc.weight", "fc.bias"
@@ -145,16 +147,6 @@ size_t nnb_resnet_shape_count(nnb_resnet_shape s);
 
 /* Index of the parameter with this state_dict name, or -1. */
 int nnb_resnet_find_param(const nnb_resnet_arch *arch, const char *name);
-
-/* Seeded initialisation of one parameter (params[index].count floats into dst). */
-void nnb_resnet_init_param(const nnb_resnet_arch *arch, int index, float *dst, uint64_t seed);
-
-/* All parameters packed in params[] order into dst (param_floats floats). */
-void nnb_resnet_init_params(const nnb_resnet_arch *arch, float *dst, uint64_t seed);
-
-/* x: (N, 3, S, S) and grad_logits: (N, 1000) from their named streams. */
-void nnb_resnet_init_input(const nnb_resnet_arch *arch, float *x, uint64_t seed);
-void nnb_resnet_init_grad_logits(const nnb_resnet_arch *arch, float *grad_logits, uint64_t seed);
 
 const char *nnb_resnet_op_name(nnb_resnet_op op);
 

@@ -107,6 +107,53 @@ int nnb_fail(char *err, size_t err_len, const char *fmt, ...) {
     return -1;
 }
 
+const char *const nnb_every_fuser[] = {"te", "old", "none", NULL};
+const char *const nnb_eager_only[] = {"eager", NULL};
+
+static int in_list(const char *v, const char *const *list) {
+    for (; list && *list; list++)
+        if (!strcmp(v, *list))
+            return 1;
+    return 0;
+}
+
+static int not_supported(const char *runner, const char *flag, const char *value, const char *const *list, char *err,
+                         size_t err_len) {
+    char supported[256] = "";
+    size_t used = 0;
+    for (int i = 0; list && list[i] && used < sizeof supported; i++) {
+        int n = snprintf(supported + used, sizeof supported - used, "%s%s", i ? ", " : "", list[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    return nnb_fail(err, err_len, "%s: --%s '%s' is not supported by this runner (supported: %s)", runner, flag, value,
+                    supported);
+}
+
+int nnb_check_fuser_executor(const char *runner, const nnb_config *cfg, const char *const *fusers,
+                             const char *const *executors, char *err, size_t err_len) {
+    size_t have = cfg ? cfg->struct_size : 0;
+    const char *executor = have >= offsetof(nnb_config, executor) + sizeof cfg->executor ? cfg->executor : NULL;
+    const char *fuser = have >= offsetof(nnb_config, fuser) + sizeof cfg->fuser ? cfg->fuser : NULL;
+    if (executor && !in_list(executor, executors))
+        return not_supported(runner, "executor", executor, executors, err, err_len);
+    if (fuser && !in_list(fuser, fusers))
+        return not_supported(runner, "fuser", fuser, fusers, err, err_len);
+    return 0;
+}
+
+void nnb_appendf(char *buf, size_t len, size_t *used, const char *fmt, ...) {
+    if (*used >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *used += (size_t)n;
+}
+
 void nnb_set_threads(int threads) {
     if (threads < 1)
         threads = 1;

@@ -1,7 +1,7 @@
 /*
  * Support code shared by runner plugins (linked statically into each plugin):
  * seeded random streams, overflow-checked allocation, error formatting and
- * thread control. Nothing here prints.
+ * thread control, the common --fuser / --executor check. Nothing here prints.
  *
  * Random streams: every tensor draws from its own stream, keyed by the run's
  * seed and the tensor's name, so adding a tensor never shifts another's values
@@ -12,6 +12,8 @@
  */
 #ifndef NNB_SUPPORT_H
 #define NNB_SUPPORT_H
+
+#include <nnbench/runner.h>
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +57,27 @@ void nnb_free(void *p);
 int nnb_fail(char *err, size_t err_len, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The one check of --fuser and --executor every runner makes in create(), so that all refuse a setting they
+ * cannot honour in the same words. fusers and executors: NULL-terminated lists of what this runner honours
+ * (a runner to which fusion does not apply honours every fuser name: nnb_every_fuser). A NULL cfg->fuser or
+ * cfg->executor (or a config struct too old to have the field) means the runner's default and is always
+ * accepted. Returns 0, or -1 with
+ *   "<runner>: --executor 'graph' is not supported by this runner (supported: eager)"
+ *   "<runner>: --fuser 'none' is not supported by this runner (supported: te, old)"
+ * (executor checked first). */
+int nnb_check_fuser_executor(const char *runner, const nnb_config *cfg, const char *const *fusers,
+                             const char *const *executors, char *err, size_t err_len);
+extern const char *const nnb_every_fuser[]; /* te, old, none */
+extern const char *const nnb_eager_only[];  /* eager */
+
+/* describe() JSON by pieces: vsnprintf at buf + *used, never overrunning buf; *used grows by what each piece
+ * wanted, so the text was cut exactly when *used >= len (check that once at the end: `*used < len`). */
+void nnb_appendf(char *buf, size_t len, size_t *used, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
 #endif
     ;
 

@@ -266,6 +266,7 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
     e->mode = o->mode;
     e->simple = o->simple;
     e->threads = cfg->threads < 1 ? 1 : cfg->threads;
+    /* --fuser and --executor were checked by the runner (nnb_check_fuser_executor); this selects the passes. */
     if (o->force_unfused) {
         if (nnb_fuser_select("none", &e->fuser, err, err_len))
             return -1;
@@ -276,9 +277,6 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
     } else if (nnb_fuser_select(cfg->fuser, &e->fuser, err, err_len)) {
         return -1;
     }
-    if (cfg->executor && strcmp(cfg->executor, "eager"))
-        return nnb_fail(err, err_len, "executor '%s' not supported: CPU runners run eagerly (valid: eager)",
-                        cfg->executor);
     e->gemm = nnb_gemm_default_impl();
     const char *forced = getenv("NNB_CPU_GEMM"); /* own | cblas | plain: exercise the portable paths */
     if (forced && *forced) {

@@ -38,6 +38,9 @@ void py_simple_destroy(void *model) {
 }
 
 void *py_simple_create(const nnb_config *cfg, char *err, size_t err_len) {
+    /* Plain eager loops: no fusion to choose, no executor but eager. */
+    if (nnb_check_fuser_executor("py_simple", cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
+        return NULL;
     if (cfg->num_layers > 1) {
         nnb_fail(err, err_len, "py_simple is single-layer by definition: --numLayers %lld not supported",
                  (long long)cfg->num_layers);

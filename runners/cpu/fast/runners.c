@@ -32,6 +32,9 @@ static int build_simple_views(lstm_engine *e, char *err, size_t err_len) {
 }
 
 static void *create_with(const nnb_config *cfg, const char *name, lstm_engine_opts o, char *err, size_t err_len) {
+    /* Every fuser (aten runs unfused by definition, but a fuser name is still checked); CPU runners run eagerly. */
+    if (nnb_check_fuser_executor(name, cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
+        return NULL;
     if (o.simple && cfg->num_layers > 1) {
         nnb_fail(err, err_len, "%s is a single-layer cell loop by definition: --numLayers %lld not supported", name,
                  (long long)cfg->num_layers);

@@ -12,7 +12,6 @@
 #include "onednn_lstm.h"
 #include "plain_lstm.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,11 +401,9 @@ static void destroy(void *model) {
 
 static runner *create_kind(runner_kind kind, const char *name, const nnb_config *cfg, char *err, size_t err_len) {
     double t0 = nnb_now_seconds();
-    if (cfg->executor && strcmp(cfg->executor, "eager") != 0) {
-        nnb_fail(err, err_len, "%s: oneDNN primitives run eagerly; executor '%s' is not supported", name,
-                 cfg->executor);
+    /* oneDNN's own kernels: --fuser does not apply (describe() says so); its primitives run eagerly. */
+    if (nnb_check_fuser_executor(name, cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
         return NULL;
-    }
     nnb_set_threads(cfg->threads); /* oneDNN runs on the OpenMP runtime */
     runner *r = (runner *)calloc(1, sizeof *r);
     if (!r) {
@@ -527,23 +524,6 @@ static int plain_layernorm_forward(void *model, char *err, size_t err_len) {
 
 /* ------------------------------------------------------------------ describe */
 
-typedef struct json_buf {
-    char *p;
-    size_t len, used;
-} json_buf;
-
-static void jprintf(json_buf *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jprintf(json_buf *j, const char *fmt, ...) {
-    if (j->used >= j->len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(j->p + j->used, j->len - j->used, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        j->used += (size_t)n;
-}
-
 static const char *plan_note(const runner *r) {
     switch (r->kind) {
     case KIND_CUDNN:
@@ -568,60 +548,64 @@ static const char *plan_note(const runner *r) {
 
 static int describe(void *model, char *buf, size_t buf_len) {
     runner *r = (runner *)model;
-    json_buf j = {buf, buf_len, 0};
+    size_t used = 0;
     if (buf_len)
         buf[0] = 0;
     const dnnl_version_t *ver = dnnl_version();
-    jprintf(&j, "{\"runner\":\"%s\",\"library\":\"oneDNN\",\"version\":\"%d.%d.%d\",\"git_hash\":\"%s\",", r->name,
-            ver->major, ver->minor, ver->patch, ver->hash ? ver->hash : "");
-    jprintf(&j, "\"cpu_runtime\":\"%s\",\"isa\":\"%s\",\"threads\":%d,\"create_ms\":%.3f,",
-            dnnl_runtime2str(ver->cpu_runtime), dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()), r->threads,
-            r->create_ms);
-    jprintf(&j, "\"fuser\":\"n/a (library kernels)\",\"executor\":\"eager\",\"plan\":\"%s\"", plan_note(r));
+    nnb_appendf(buf, buf_len, &used,
+                "{\"runner\":\"%s\",\"library\":\"oneDNN\",\"version\":\"%d.%d.%d\",\"git_hash\":\"%s\",", r->name,
+                ver->major, ver->minor, ver->patch, ver->hash ? ver->hash : "");
+    nnb_appendf(buf, buf_len, &used, "\"cpu_runtime\":\"%s\",\"isa\":\"%s\",\"threads\":%d,\"create_ms\":%.3f,",
+                dnnl_runtime2str(ver->cpu_runtime), dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()), r->threads,
+                r->create_ms);
+    nnb_appendf(buf, buf_len, &used, "\"fuser\":\"n/a (library kernels)\",\"executor\":\"eager\",\"plan\":\"%s\"",
+                plan_note(r));
     if (r->kind == KIND_PLAIN_LAYERNORM) {
-        jprintf(&j, "}");
-        return j.used < buf_len ? 0 : -1;
+        nnb_appendf(buf, buf_len, &used, "}");
+        return used < buf_len ? 0 : -1;
     }
     const onx_model *m = &r->m;
     const onx_prim *p = NULL;
     for (int i = 0; i < m->prim_count && !p; i++)
         if (m->prims[i]->L > 0)
             p = m->prims[i];
-    jprintf(&j, ",\"algorithm\":\"vanilla_lstm\",\"prop_kind\":\"forward_training\",\"data_type\":\"f32\"");
-    jprintf(&j, ",\"forward_impl\":\"%s\"", p ? onx_impl_name(p->fwd_pd) : "?");
+    nnb_appendf(buf, buf_len, &used,
+                ",\"algorithm\":\"vanilla_lstm\",\"prop_kind\":\"forward_training\",\"data_type\":\"f32\"");
+    nnb_appendf(buf, buf_len, &used, ",\"forward_impl\":\"%s\"", p ? onx_impl_name(p->fwd_pd) : "?");
     if (m->with_backward)
-        jprintf(&j, ",\"backward_impl\":\"%s\"", p ? onx_impl_name(p->bwd_pd) : "?");
+        nnb_appendf(buf, buf_len, &used, ",\"backward_impl\":\"%s\"", p ? onx_impl_name(p->bwd_pd) : "?");
     for (int i = 0; i < m->prim_count; i++) /* binary (dropout) or layer norm */
         if (m->prims[i]->L == 0) {
             const char *kind = r->kind == KIND_DROPOUT ? "dropout_impl" : "layer_norm_impl";
-            jprintf(&j, ",\"%s\":\"%s\"", kind, onx_impl_name(m->prims[i]->fwd_pd));
+            nnb_appendf(buf, buf_len, &used, ",\"%s\":\"%s\"", kind, onx_impl_name(m->prims[i]->fwd_pd));
             break;
         }
     if (p) {
-        jprintf(
-            &j, ",\"weights_format\":{\"forward\":\"%s\"",
+        nnb_appendf(
+            buf, buf_len, &used, ",\"weights_format\":{\"forward\":\"%s\"",
             onx_format_name(dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_WEIGHTS_LAYER)));
         if (m->with_backward)
-            jprintf(&j, ",\"backward\":\"%s\",\"diff\":\"%s\"",
-                    onx_format_name(
-                        dnnl_primitive_desc_query_md(p->bwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_WEIGHTS_LAYER)),
-                    onx_format_name(
-                        dnnl_primitive_desc_query_md(p->bwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_DIFF_WEIGHTS_LAYER)));
-        jprintf(&j, "}");
+            nnb_appendf(buf, buf_len, &used, ",\"backward\":\"%s\",\"diff\":\"%s\"",
+                        onx_format_name(
+                            dnnl_primitive_desc_query_md(p->bwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_WEIGHTS_LAYER)),
+                        onx_format_name(dnnl_primitive_desc_query_md(p->bwd_pd, dnnl_query_exec_arg_md,
+                                                                     DNNL_ARG_DIFF_WEIGHTS_LAYER)));
+        nnb_appendf(buf, buf_len, &used, "}");
     }
-    jprintf(&j, ",\"layer_groups\":[");
+    nnb_appendf(buf, buf_len, &used, ",\"layer_groups\":[");
     for (int g = 0; g < m->group_count; g++)
-        jprintf(&j, "%s{\"first_layer\":%lld,\"layers\":%lld,\"input\":%lld}", g ? "," : "",
-                (long long)m->groups[g].first, (long long)m->groups[g].count, (long long)m->groups[g].in);
-    jprintf(&j, "],\"lstm_primitive_shapes\":%d,\"forward_executions\":%d,\"backward_executions\":%d", r->lstm_prims,
-            m->fwd.n, m->bwd.n);
+        nnb_appendf(buf, buf_len, &used, "%s{\"first_layer\":%lld,\"layers\":%lld,\"input\":%lld}", g ? "," : "",
+                    (long long)m->groups[g].first, (long long)m->groups[g].count, (long long)m->groups[g].in);
+    nnb_appendf(buf, buf_len, &used,
+                "],\"lstm_primitive_shapes\":%d,\"forward_executions\":%d,\"backward_executions\":%d", r->lstm_prims,
+                m->fwd.n, m->bwd.n);
     if (r->kind == KIND_VL)
-        jprintf(&j, ",\"segments\":%d,\"packed_rows\":%lld", r->vl.S, (long long)r->vl.rows);
+        nnb_appendf(buf, buf_len, &used, ",\"segments\":%d,\"packed_rows\":%lld", r->vl.S, (long long)r->vl.rows);
     if (r->kind == KIND_DROPOUT)
-        jprintf(&j, ",\"dropout\":%.2f", (double)DROPOUT_P);
-    jprintf(&j, ",\"scratchpad\":\"user\",\"scratchpad_bytes\":%zu,\"workspace_bytes\":%zu}", m->scratch_bytes,
-            m->workspace_bytes);
-    return j.used < buf_len ? 0 : -1;
+        nnb_appendf(buf, buf_len, &used, ",\"dropout\":%.2f", (double)DROPOUT_P);
+    nnb_appendf(buf, buf_len, &used, ",\"scratchpad\":\"user\",\"scratchpad_bytes\":%zu,\"workspace_bytes\":%zu}",
+                m->scratch_bytes, m->workspace_bytes);
+    return used < buf_len ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ plugin */

@@ -6,7 +6,8 @@
  *                     (uniform in 30..99, T = max length); --seqLength ignored.
  * Both run the float instantiation of lstm_ref on the shared seeded buffers of
  * nnb_lstm_data. Fusers and executors are JIT/CUDA notions; this eager code has
- * neither, as fastrnns' py runner, and describe() says so.
+ * neither, as fastrnns' py runner, and describe() says so: every --fuser name is
+ * accepted, an executor other than eager refused (nnb_check_fuser_executor).
  */
 #include "lstm_data.h"
 #include "lstm_ref.h"
@@ -34,6 +35,9 @@ static void ref_destroy(void *model) {
 }
 
 static void *ref_create(const nnb_config *cfg, int variable, char *err, size_t err_len) {
+    /* No fusion to choose, and eager only: a CUDA executor is refused, not ignored. */
+    if (nnb_check_fuser_executor(variable ? "vl_py" : "py", cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
+        return NULL;
     ref_model *m = (ref_model *)calloc(1, sizeof *m);
     if (!m) {
         nnb_fail(err, err_len, "out of memory");

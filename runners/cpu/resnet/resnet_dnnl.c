@@ -23,10 +23,10 @@
  * BatchNorm running statistics: oneDNN returns the batch mean and (biased) variance; the runner updates
  * running_mean/var itself after each BN (momentum 0.1, unbiased variance), inside forward as PyTorch does.
  */
-#include "cnn_ref.h"
 #include "conv_input_grad.h"
 #include "nnb_support.h"
 #include "resnet_arch.h"
+#include "resnet_init.h"
 
 #include <nnbench/runner.h>
 
@@ -993,77 +993,6 @@ static void model_destroy(void *p) {
     free(m);
 }
 
-static nnb_tensor tensor(const char *name, const float *data, int ndim, const int64_t *shape) {
-    nnb_tensor t;
-    memset(&t, 0, sizeof t);
-    t.name = name;
-    t.dtype = NNB_F32;
-    t.ndim = ndim;
-    for (int i = 0; i < ndim; i++)
-        t.shape[i] = shape[i];
-    t.data = data;
-    return t;
-}
-
-/* params(): x, grad_logits, learnable parameters. outputs(): logits, dx, parameter gradients, running
- * statistics. Shared by the oneDNN and reference runners (same arrays, same order). */
-static int make_tensor_lists(const nnb_resnet_arch *a, float *params, float *grads, float *x, float *grad_logits,
-                             float *logits, float *dx, nnb_tensor **in, int *n_in, nnb_tensor **out, int *n_out) {
-    *in = calloc((size_t)a->num_params + 2, sizeof **in);
-    *out = calloc((size_t)a->num_params + 2, sizeof **out);
-    if (!*in || !*out)
-        return -1;
-    const nnb_resnet_shape x0 = a->acts[0], y = a->acts[a->num_acts - 1];
-    int64_t xs[4] = {x0.n, x0.c, x0.h, x0.w}, ls[2] = {y.n, y.c};
-    int ni = 0, no = 0;
-    (*in)[ni++] = tensor("x", x, 4, xs);
-    (*in)[ni++] = tensor("grad_logits", grad_logits, 2, ls);
-    (*out)[no++] = tensor("logits", logits, 2, ls);
-    (*out)[no++] = tensor("dx", dx, 4, xs);
-    for (int i = 0; i < a->num_params; i++) {
-        const nnb_resnet_param *p = &a->params[i];
-        if (p->learnable) {
-            (*in)[ni++] = tensor(p->name, params + p->offset, p->ndim, p->shape);
-            (*out)[no++] = tensor(p->grad_name, grads + p->offset, p->ndim, p->shape);
-        }
-    }
-    for (int i = 0; i < a->num_params; i++) {
-        const nnb_resnet_param *p = &a->params[i];
-        if (!p->learnable)
-            (*out)[no++] = tensor(p->name, params + p->offset, p->ndim, p->shape);
-    }
-    *n_in = ni;
-    *n_out = no;
-    return 0;
-}
-
-/* Inputs and parameters of the step, in torchvision layouts, from the seed. */
-static int alloc_plain(const nnb_resnet_arch *a, uint64_t seed, float **params, float **grads, float **x,
-                       float **grad_logits, float **logits, float **dx) {
-    size_t nx = nnb_resnet_shape_count(a->acts[0]), nl = nnb_resnet_shape_count(a->acts[a->num_acts - 1]);
-    *params = nnb_alloc_floats(a->param_floats);
-    *grads = nnb_alloc_floats(a->param_floats);
-    *x = nnb_alloc_floats(nx);
-    *dx = nnb_alloc_floats(nx);
-    *grad_logits = nnb_alloc_floats(nl);
-    *logits = nnb_alloc_floats(nl);
-    if (!*params || !*grads || !*x || !*dx || !*grad_logits || !*logits)
-        return -1;
-    nnb_resnet_init_params(a, *params, seed);
-    nnb_resnet_init_input(a, *x, seed);
-    nnb_resnet_init_grad_logits(a, *grad_logits, seed);
-    return 0;
-}
-
-static int check_config(const nnb_config *cfg, const char *name, char *err, size_t err_len) {
-    if (cfg->fuser && strcmp(cfg->fuser, "te") && strcmp(cfg->fuser, "none") && strcmp(cfg->fuser, "old"))
-        return nnb_fail(err, err_len, "%s: unknown fuser '%s'", name, cfg->fuser);
-    if (cfg->executor && strcmp(cfg->executor, "eager"))
-        return nnb_fail(err, err_len, "%s: executor '%s' not supported (only eager: one primitive list)", name,
-                        cfg->executor);
-    return 0;
-}
-
 /* Builds the oneDNN model for an architecture table (taken over: freed with the model). The runners pass
  * the ResNet tables; tests pass small hand-made tables with awkward shapes (any table that starts with a
  * convolution on acts[0] and ends with fc). */
@@ -1089,9 +1018,9 @@ static void *model_create_from_arch(nnb_resnet_arch *arch, const char *name, int
         goto fail;
     }
     const nnb_resnet_arch *a = &m->arch;
-    if (alloc_plain(a, cfg->seed, &m->params, &m->grads, &m->x, &m->grad_logits, &m->logits, &m->dx) ||
-        make_tensor_lists(a, m->params, m->grads, m->x, m->grad_logits, m->logits, m->dx, &m->in_tensors, &m->n_in,
-                          &m->out_tensors, &m->n_out)) {
+    if (nnb_resnet_alloc_host(a, cfg->seed, &m->params, &m->grads, &m->x, &m->grad_logits, &m->logits, &m->dx) ||
+        nnb_resnet_tensor_lists(a, m->params, m->grads, m->x, m->grad_logits, m->logits, m->dx, &m->in_tensors,
+                                &m->n_in, &m->out_tensors, &m->n_out)) {
         nnb_fail(err, err_len, "%s: out of memory (N=%lld, S=%lld)", name, (long long)a->batch,
                  (long long)a->image_size);
         goto fail;
@@ -1130,7 +1059,8 @@ fail:
 }
 
 static void *rn_create(const nnb_config *cfg, const char *name, int fused, char *err, size_t err_len) {
-    if (check_config(cfg, name, err, err_len))
+    /* --fuser does not apply (oneDNN's own kernels; the fusion is the runner's, _jit); one primitive list. */
+    if (nnb_check_fuser_executor(name, cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
         return NULL;
     nnb_resnet_arch arch;
     if (nnb_resnet_arch_build(&arch, nnb_resnet_depth_from_name(name), cfg->cnn_batch, cfg->image_size, err, err_len))
@@ -1212,139 +1142,6 @@ static void *create_resnet50_jit(const nnb_config *c, char *e, size_t l) {
     return rn_create(c, "resnet50_jit", 1, e, l);
 }
 
-/* ---- plain C reference runners (double precision, kernels/cnn_ref) ---- */
-
-typedef struct ref_model {
-    nnb_resnet_arch arch;
-    nnb_cnn_ref_net net;
-    int threads;
-    float *params, *grads, *x, *grad_logits, *logits, *dx; /* float views, as the oneDNN runners */
-    nnb_tensor *in_tensors, *out_tensors;
-    int n_in, n_out;
-    double create_ms;
-} ref_model;
-
-static void ref_destroy(void *p) {
-    ref_model *r = p;
-    if (!r)
-        return;
-    nnb_cnn_ref_net_free(&r->net);
-    nnb_free(r->params), nnb_free(r->grads), nnb_free(r->x), nnb_free(r->grad_logits), nnb_free(r->logits);
-    nnb_free(r->dx);
-    free(r->in_tensors), free(r->out_tensors);
-    nnb_resnet_arch_free(&r->arch);
-    free(r);
-}
-
-static void *ref_create_from_arch(nnb_resnet_arch *arch, const char *name, const nnb_config *cfg, char *err,
-                                  size_t err_len) {
-    double t0 = nnb_now_seconds();
-    ref_model *r = calloc(1, sizeof *r);
-    if (!r) {
-        nnb_resnet_arch_free(arch);
-        nnb_fail(err, err_len, "%s: out of memory", name);
-        return NULL;
-    }
-    r->arch = *arch;
-    memset(arch, 0, sizeof *arch);
-    r->threads = cfg->threads;
-    nnb_set_threads(cfg->threads);
-    if (alloc_plain(&r->arch, cfg->seed, &r->params, &r->grads, &r->x, &r->grad_logits, &r->logits, &r->dx) ||
-        make_tensor_lists(&r->arch, r->params, r->grads, r->x, r->grad_logits, r->logits, r->dx, &r->in_tensors,
-                          &r->n_in, &r->out_tensors, &r->n_out)) {
-        nnb_fail(err, err_len, "%s: out of memory", name);
-        goto fail;
-    }
-    if (nnb_cnn_ref_net_create(&r->net, &r->arch, err, err_len))
-        goto fail;
-    for (size_t i = 0; i < r->arch.param_floats; i++)
-        r->net.params[i] = r->params[i];
-    size_t nx = nnb_resnet_shape_count(r->arch.acts[0]);
-    for (size_t i = 0; i < nx; i++)
-        r->net.acts[0][i] = r->x[i];
-    r->create_ms = (nnb_now_seconds() - t0) * 1e3;
-    return r;
-fail:
-    ref_destroy(r);
-    return NULL;
-}
-
-static void *ref_create(const nnb_config *cfg, const char *name, char *err, size_t err_len) {
-    if (check_config(cfg, name, err, err_len))
-        return NULL;
-    nnb_resnet_arch arch;
-    if (nnb_resnet_arch_build(&arch, nnb_resnet_depth_from_name(name), cfg->cnn_batch, cfg->image_size, err, err_len))
-        return NULL;
-    return ref_create_from_arch(&arch, name, cfg, err, err_len);
-}
-
-static int ref_forward(void *p, char *err, size_t err_len) {
-    (void)err, (void)err_len;
-    ref_model *r = p;
-    nnb_set_threads(r->threads);
-    nnb_cnn_ref_net_forward(&r->net);
-    return 0;
-}
-
-static int ref_backward(void *p, char *err, size_t err_len) {
-    ref_model *r = p;
-    size_t n = nnb_resnet_shape_count(r->arch.acts[r->arch.num_acts - 1]);
-    double *g = malloc(n * sizeof *g);
-    if (!g)
-        return nnb_fail(err, err_len, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        g[i] = r->grad_logits[i];
-    nnb_set_threads(r->threads);
-    nnb_cnn_ref_net_backward(&r->net, g);
-    free(g);
-    return 0;
-}
-
-static int ref_params(void *p, nnb_tensor_list *out, char *err, size_t err_len) {
-    (void)err, (void)err_len;
-    ref_model *r = p;
-    out->count = r->n_in;
-    out->items = r->in_tensors;
-    return 0;
-}
-
-static int ref_outputs(void *p, nnb_tensor_list *out, char *err, size_t err_len) {
-    (void)err, (void)err_len;
-    ref_model *r = p;
-    const nnb_resnet_arch *a = &r->arch;
-    size_t nx = nnb_resnet_shape_count(a->acts[0]), nl = nnb_resnet_shape_count(a->acts[a->num_acts - 1]);
-    for (size_t i = 0; i < nl; i++)
-        r->logits[i] = (float)r->net.acts[a->num_acts - 1][i];
-    for (size_t i = 0; i < nx; i++)
-        r->dx[i] = (float)r->net.dacts[0][i];
-    for (int k = 0; k < a->num_params; k++) {
-        const nnb_resnet_param *pp = &a->params[k];
-        for (size_t i = pp->offset; i < pp->offset + pp->count; i++) {
-            if (pp->learnable)
-                r->grads[i] = (float)r->net.grads[i];
-            else
-                r->params[i] = (float)r->net.params[i]; /* running statistics after the step */
-        }
-    }
-    out->count = r->n_out;
-    out->items = r->out_tensors;
-    return 0;
-}
-
-static int ref_describe(void *p, char *buf, size_t len) {
-    ref_model *r = p;
-    int n = snprintf(buf, len,
-                     "{\"library\":\"plain C (kernels/cnn_ref)\",\"precision\":\"double\",\"model\":\"resnet%d\","
-                     "\"conv\":\"im2col + triple loop\",\"threads\":%d,\"create_ms\":%.1f}",
-                     r->arch.depth, r->threads, r->create_ms);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-static double ref_forward_flops(void *p) { return ((ref_model *)p)->arch.forward_flops; }
-static double ref_backward_flops(void *p) { return ((ref_model *)p)->arch.backward_flops; }
-static void *create_resnet18_ref(const nnb_config *c, char *e, size_t l) { return ref_create(c, "resnet18", e, l); }
-static void *create_resnet50_ref(const nnb_config *c, char *e, size_t l) { return ref_create(c, "resnet50", e, l); }
-
 /* ---- descriptor ---- */
 
 /* See nnb_resnet_check_tolerance: ResNet-50 gradients are judged in the L2 norm. */
@@ -1362,15 +1159,6 @@ static double resnet50_check_tolerance(const nnb_config *cfg) {
         .backward_flops = model_backward_flops, .destroy = model_destroy,                                              \
     }
 
-#define REF_RUNNER(NAME, CREATE, DESC)                                                                                 \
-    {                                                                                                                  \
-        .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = NNB_GROUP_CNNS, .device = NNB_DEVICE_CPU,       \
-        .description = DESC, .reference = NULL, .flags = NNB_FLAG_REFERENCE | NNB_FLAG_HIDDEN, .create = CREATE,       \
-        .forward = ref_forward, .backward = ref_backward, .params = ref_params, .outputs = ref_outputs,                \
-        .describe = ref_describe, .forward_flops = ref_forward_flops, .backward_flops = ref_backward_flops,            \
-        .destroy = ref_destroy,                                                                                        \
-    }
-
 static const nnb_runner_desc runners[] = {
     DNNL_RUNNER("resnet18", create_resnet18, "ResNet-18 train step, oneDNN primitives per layer", "resnet18_ref", 0,
                 NULL),
@@ -1380,8 +1168,6 @@ static const nnb_runner_desc runners[] = {
                 NNB_FLAG_CHECK_GRADIENTS_L2, resnet50_check_tolerance),
     DNNL_RUNNER("resnet50_jit", create_resnet50_jit, "ResNet-50 train step, oneDNN with BN+ReLU and add+ReLU fused",
                 "resnet50", 0, NULL),
-    REF_RUNNER("resnet18_ref", create_resnet18_ref, "ResNet-18 train step, plain C double-precision reference"),
-    REF_RUNNER("resnet50_ref", create_resnet50_ref, "ResNet-50 train step, plain C double-precision reference"),
 };
 
 static const nnb_plugin plugin = {

@@ -237,9 +237,8 @@ static void bind_problem(variant_model *m) {
 
 /* te and old both mean our fused passes; none means one pass per op. */
 static int parse_fuser(const nnb_config *cfg, variant_model *m, char *err, size_t err_len) {
-    const char *fuser = cfg->fuser ? cfg->fuser : "te";
-    if (strcmp(fuser, "te") && strcmp(fuser, "old") && strcmp(fuser, "none"))
-        return nnb_fail(err, err_len, "%s: unknown fuser '%s' (expected te, old or none)", kind_name(m->kind), fuser);
+    (void)err, (void)err_len;
+    const char *fuser = cfg->fuser ? cfg->fuser : "te"; /* checked by nnb_check_fuser_executor in create */
     snprintf(m->fuser, sizeof m->fuser, "%s", fuser);
     m->fused = strcmp(fuser, "none") != 0;
     return 0;
@@ -251,11 +250,8 @@ static void *variant_create(variant_kind kind, const nnb_config *cfg, char *err,
         return nnb_fail(err, err_len, "%s: config struct too old (struct_size %zu)", kind_name(kind),
                         cfg ? cfg->struct_size : 0),
                NULL;
-    if (cfg->executor && strcmp(cfg->executor, "eager"))
-        return nnb_fail(err, err_len,
-                        "%s: executor '%s' not supported (the CPU runners execute eagerly: eager or unset)",
-                        kind_name(kind), cfg->executor),
-               NULL;
+    if (nnb_check_fuser_executor(kind_name(kind), cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
+        return NULL;
     variant_model *m = (variant_model *)nnb_alloc_bytes(sizeof *m);
     if (!m)
         return nnb_fail(err, err_len, "out of memory"), NULL;

@@ -225,6 +225,9 @@ static const nnb_cuda_engine_kind *kind_named(const char *name) {
 }
 
 static int parse_fuser(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
+    /* every fuser (aten is unfused by definition, but a fuser name is still checked), eager or graph */
+    if (nnb_check_fuser_executor(m->kind->name, cfg, nnb_every_fuser, nnb_cuda_lstm_executors, err, err_len))
+        return -1;
     const char *f = cfg->fuser ? cfg->fuser : "te";
     if (m->kind->aten) { /* aten is the unfused baseline by definition */
         m->cell = NNB_CELL_NONE;
@@ -235,10 +238,8 @@ static int parse_fuser(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_
         m->cell = NNB_CELL_TE;
     else if (!strcmp(f, "old"))
         m->cell = NNB_CELL_OLD;
-    else if (!strcmp(f, "none"))
-        m->cell = NNB_CELL_NONE;
     else
-        return nnb_fail(err, err_len, "%s: unknown fuser '%s' (te, old, none)", m->kind->name, f);
+        m->cell = NNB_CELL_NONE; /* "none" */
     m->fuser = f;
     return 0;
 }

@@ -284,12 +284,11 @@ static int alloc_layer(ln_lstm *m, int64_t k, uint64_t seed, char *err, size_t e
 }
 
 static int setup(ln_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
+    /* te and old both run the fused LayerNorm-LSTM cell kernels; there is no unfused chain for them */
+    static const char *const fusers[] = {"te", "old", NULL};
+    if (nnb_check_fuser_executor(m->name, cfg, fusers, nnb_cuda_lstm_executors, err, err_len))
+        return -1;
     const char *f = cfg->fuser ? cfg->fuser : "te";
-    if (strcmp(f, "te") && strcmp(f, "old"))
-        return nnb_fail(err, err_len,
-                        "%s: fuser '%s' not supported on cuda (te or old: both run the fused LayerNorm-LSTM cell "
-                        "kernels)",
-                        m->name, f);
     m->fuser = f;
     if (nnb_pw_geometry_from_config(&m->geo, cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count,
                                     cfg->cuda_pointwise_loop_level, err, err_len))

@@ -32,22 +32,17 @@
  * also fans the gradient out to the shortcut, then cudnnBatchNormalizationBackward).
  * describe() says which path ran and cuDNN's answer.
  */
-#include "cuda_resnet_util.h"
-#include "nnb_cuda_available.h"
+#include "nnb_cuda_util.h"
 #include "resnet_arch.h"
+#include "resnet_init.h"
 #include "resnet_kernels.h"
 #include "resnet_plan.h"
 
 #include <nnbench/runner.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef NNB_HAVE_NVTX
-#include <nvtx3/nvToolsExt.h>
-#endif
 
 #define WORKSPACE_CAP ((size_t)1 << 30) /* largest convolution workspace we accept: 1 GiB */
 #define DEFAULT_BLOCK_SIZE 256
@@ -104,42 +99,22 @@ typedef struct model {
     nnb_tensor *param_list, *output_list;
     int param_count, output_count;
 
-    void **allocs; /* every device buffer, freed at destroy */
-    int alloc_count, alloc_cap;
+    nnb_cuda_buffers buffers; /* every device buffer, freed at destroy */
     double create_ms;
 } model;
 
 /* ------------------------------------------------------------ small helpers */
 
 static int dev_alloc(model *m, void **p, size_t bytes, char *err, size_t err_len) {
-    *p = NULL;
-    if (m->alloc_count == m->alloc_cap) {
-        int cap = m->alloc_cap ? 2 * m->alloc_cap : 256;
-        void **grown = realloc(m->allocs, sizeof(void *) * (size_t)cap);
-        if (!grown)
-            return nnb_fail(err, err_len, "out of host memory");
-        m->allocs = grown;
-        m->alloc_cap = cap;
-    }
-    if (bytes == 0)
-        bytes = sizeof(float);
-    CR_CUDA(cudaMalloc(p, bytes));
-    m->allocs[m->alloc_count++] = *p;
-    CR_CUDA(cudaMemset(*p, 0, bytes));
-    return 0;
+    return nnb_cuda_buffers_alloc(&m->buffers, p, bytes, err, err_len);
 }
 
 static int dev_floats(model *m, float **p, size_t n, char *err, size_t err_len) {
-    size_t bytes;
-    if (nnb_mul_size(&bytes, n, sizeof(float)))
-        return nnb_fail(err, err_len, "device buffer size overflows size_t");
-    return dev_alloc(m, (void **)p, bytes, err, err_len);
+    return nnb_cuda_buffers_floats(&m->buffers, p, n, err, err_len);
 }
 
 static int download(model *m, float *dst, const float *src, size_t n, char *err, size_t err_len) {
-    CR_CUDA(cudaStreamSynchronize(m->stream));
-    CR_CUDA(cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost));
-    return 0;
+    return nnb_cuda_download_on(m->stream, dst, src, n, err, err_len);
 }
 
 static size_t act_count(const model *m, int a) { return nnb_resnet_shape_count(m->arch.acts[a]); }
@@ -185,8 +160,9 @@ static int acceptable(const model *m, cudnnStatus_t status, size_t memory, cudnn
 /* ------------------------------------------------------------ create */
 
 static int check_config(model *m, const nnb_config *cfg, char *err, size_t err_len) {
-    if (cfg->executor && strcmp(cfg->executor, "eager"))
-        return nnb_fail(err, err_len, "%s: executor '%s' is not supported (eager only)", m->name, cfg->executor);
+    /* --fuser does not apply (cuDNN's kernels; the fusion is the runner's, _jit); one launch per step, eager. */
+    if (nnb_check_fuser_executor(m->name, cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
+        return -1;
     int bs = cfg->cuda_pointwise_block_size ? cfg->cuda_pointwise_block_size : DEFAULT_BLOCK_SIZE;
     if (bs < 32 || bs > 1024 || bs % 32)
         return nnb_fail(err, err_len, "%s: cuda_pointwise_block_size %d: must be a multiple of 32 in [32, 1024]",
@@ -204,26 +180,18 @@ static int check_config(model *m, const nnb_config *cfg, char *err, size_t err_l
 }
 
 static int setup_handles(model *m, const nnb_config *cfg, char *err, size_t err_len) {
-    char why[256];
-    if (!nnb_cuda_available(cfg, why, sizeof why))
-        return nnb_fail(err, err_len, "%s", why);
-    m->device = cfg->cuda_device;
-    CR_CUDA(cudaSetDevice(m->device));
-    CR_CUDA(cudaGetDeviceProperties(&m->prop, m->device));
+    if (nnb_cuda_device_init(cfg, &m->device, &m->prop, err, err_len))
+        return -1;
     m->stream = (cudaStream_t)cfg->cuda_stream;
-    CR_CUDNN(cudnnCreate(&m->cudnn));
-    CR_CUDNN(cudnnSetStream(m->cudnn, m->stream));
-    CR_CUBLAS(cublasCreate(&m->cublas));
-    CR_CUBLAS(cublasSetStream(m->cublas, m->stream));
-    CR_CUBLAS(cublasSetMathMode(m->cublas, m->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-    CR_CUBLAS(cublasSetPointerMode(m->cublas, CUBLAS_POINTER_MODE_HOST));
-    return 0;
+    NNB_CUDNN_TRY(cudnnCreate(&m->cudnn));
+    NNB_CUDNN_TRY(cudnnSetStream(m->cudnn, m->stream));
+    return nnb_cuda_cublas_init(&m->cublas, m->stream, m->tf32, err, err_len);
 }
 
 static int set_tensor(cudnnTensorDescriptor_t *td, const nnb_plan_tensor *t, char *err, size_t err_len) {
-    CR_CUDNN(cudnnCreateTensorDescriptor(td));
-    CR_CUDNN(cudnnSetTensor4dDescriptorEx(*td, CUDNN_DATA_FLOAT, t->n, t->c, t->h, t->w, t->stride_n, t->stride_c,
-                                          t->stride_h, t->stride_w));
+    NNB_CUDNN_TRY(cudnnCreateTensorDescriptor(td));
+    NNB_CUDNN_TRY(cudnnSetTensor4dDescriptorEx(*td, CUDNN_DATA_FLOAT, t->n, t->c, t->h, t->w, t->stride_n, t->stride_c,
+                                               t->stride_h, t->stride_w));
     return 0;
 }
 
@@ -248,17 +216,19 @@ static int setup_descriptors(model *m, char *err, size_t err_len) {
     for (int k = 0; k < p->num_conv_classes; k++) {
         const nnb_plan_conv *c = &p->convs[k];
         conv_algos *a = &m->convs[k];
-        CR_CUDNN(cudnnCreateFilterDescriptor(&a->filter));
-        CR_CUDNN(cudnnSetFilter4dDescriptor(a->filter, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, c->k, c->c, c->r, c->r));
-        CR_CUDNN(cudnnCreateConvolutionDescriptor(&a->conv));
-        CR_CUDNN(cudnnSetConvolution2dDescriptor(a->conv, c->pad, c->pad, c->stride, c->stride, 1, 1,
-                                                 CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-        CR_CUDNN(cudnnSetConvolutionMathType(a->conv, m->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+        NNB_CUDNN_TRY(cudnnCreateFilterDescriptor(&a->filter));
+        NNB_CUDNN_TRY(
+            cudnnSetFilter4dDescriptor(a->filter, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, c->k, c->c, c->r, c->r));
+        NNB_CUDNN_TRY(cudnnCreateConvolutionDescriptor(&a->conv));
+        NNB_CUDNN_TRY(cudnnSetConvolution2dDescriptor(a->conv, c->pad, c->pad, c->stride, c->stride, 1, 1,
+                                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+        NNB_CUDNN_TRY(cudnnSetConvolutionMathType(a->conv, m->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
     }
-    CR_CUDNN(cudnnCreateActivationDescriptor(&m->relu));
-    CR_CUDNN(cudnnSetActivationDescriptor(m->relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
-    CR_CUDNN(cudnnCreatePoolingDescriptor(&m->maxpool));
-    CR_CUDNN(cudnnSetPooling2dDescriptor(m->maxpool, CUDNN_POOLING_MAX, CUDNN_NOT_PROPAGATE_NAN, 3, 3, 1, 1, 2, 2));
+    NNB_CUDNN_TRY(cudnnCreateActivationDescriptor(&m->relu));
+    NNB_CUDNN_TRY(cudnnSetActivationDescriptor(m->relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+    NNB_CUDNN_TRY(cudnnCreatePoolingDescriptor(&m->maxpool));
+    NNB_CUDNN_TRY(
+        cudnnSetPooling2dDescriptor(m->maxpool, CUDNN_POOLING_MAX, CUDNN_NOT_PROPAGATE_NAN, 3, 3, 1, 1, 2, 2));
     return 0;
 }
 
@@ -297,20 +267,11 @@ static int setup_buffers(model *m, uint64_t seed, char *err, size_t err_len) {
 
     /* Host staging, filled from the seed now and from the device by params()/outputs(). */
     size_t nx = act_count(m, 0), nl = act_count(m, logits);
-    m->h_x = nnb_alloc_floats(nx);
-    m->h_dx = nnb_alloc_floats(nx);
-    m->h_grad_logits = nnb_alloc_floats(nl);
-    m->h_logits = nnb_alloc_floats(nl);
-    m->h_params = nnb_alloc_floats(a->param_floats);
-    m->h_grads = nnb_alloc_floats(a->param_floats);
-    if (!m->h_x || !m->h_dx || !m->h_grad_logits || !m->h_logits || !m->h_params || !m->h_grads)
+    if (nnb_resnet_alloc_host(a, seed, &m->h_params, &m->h_grads, &m->h_x, &m->h_grad_logits, &m->h_logits, &m->h_dx))
         return nnb_fail(err, err_len, "out of host memory");
-    nnb_resnet_init_input(a, m->h_x, seed);
-    nnb_resnet_init_grad_logits(a, m->h_grad_logits, seed);
-    nnb_resnet_init_params(a, m->h_params, seed);
-    CR_CUDA(cudaMemcpy(m->acts[0], m->h_x, nx * sizeof(float), cudaMemcpyHostToDevice));
-    CR_CUDA(cudaMemcpy(m->grad[logits], m->h_grad_logits, nl * sizeof(float), cudaMemcpyHostToDevice));
-    CR_CUDA(cudaMemcpy(m->params, m->h_params, a->param_floats * sizeof(float), cudaMemcpyHostToDevice));
+    NNB_CUDA_TRY(cudaMemcpy(m->acts[0], m->h_x, nx * sizeof(float), cudaMemcpyHostToDevice));
+    NNB_CUDA_TRY(cudaMemcpy(m->grad[logits], m->h_grad_logits, nl * sizeof(float), cudaMemcpyHostToDevice));
+    NNB_CUDA_TRY(cudaMemcpy(m->params, m->h_params, a->param_floats * sizeof(float), cudaMemcpyHostToDevice));
     return 0;
 }
 
@@ -410,7 +371,7 @@ static int size_fused_steps(model *m, char *err, size_t err_len) {
             ex_fallback(m, "cudnnGetBatchNormalization*Ex sizes", i, st);
             break;
         }
-        CR_CUDNN(st);
+        NNB_CUDNN_TRY(st);
         if (fwd > m->ex_workspace_bytes)
             m->ex_workspace_bytes = fwd;
         if (bwd > m->ex_workspace_bytes)
@@ -474,7 +435,7 @@ static int probe_fused_steps(model *m, char *err, size_t err_len) {
         if (ex_refused(st))
             ex_fallback(m, "cudnnBatchNormalizationForwardTrainingEx", i, st);
         else
-            CR_CUDNN(st);
+            NNB_CUDNN_TRY(st);
     }
     for (int i = p->num_steps - 1; i >= 0 && m->bn_ex; i--) {
         if (p->steps[i].op != NNB_STEP_BN_RELU && p->steps[i].op != NNB_STEP_BN_ADD_RELU)
@@ -483,46 +444,19 @@ static int probe_fused_steps(model *m, char *err, size_t err_len) {
         if (ex_refused(st))
             ex_fallback(m, "cudnnBatchNormalizationBackwardEx", i, st);
         else
-            CR_CUDNN(st);
+            NNB_CUDNN_TRY(st);
     }
-    CR_CUDA(cudaStreamSynchronize(m->stream));
-    CR_CUDA(cudaGetLastError());
+    NNB_CUDA_TRY(cudaStreamSynchronize(m->stream));
+    NNB_CUDA_TRY(cudaGetLastError());
     if (m->bn_ex)
         snprintf(m->ex_status, sizeof m->ex_status, "CUDNN_STATUS_SUCCESS");
     return 0;
 }
 
-static void set_tensor_entry(nnb_tensor *t, const char *name, const float *data, int ndim, const int64_t *shape) {
-    memset(t, 0, sizeof *t);
-    t->name = name;
-    t->dtype = NNB_F32;
-    t->ndim = ndim;
-    for (int d = 0; d < ndim; d++)
-        t->shape[d] = shape[d];
-    t->data = data;
-}
-
 static int setup_tensor_lists(model *m, char *err, size_t err_len) {
-    const nnb_resnet_arch *a = &m->arch;
-    m->param_list = calloc((size_t)a->num_params + 2, sizeof *m->param_list);
-    m->output_list = calloc((size_t)a->num_params + 2, sizeof *m->output_list);
-    if (!m->param_list || !m->output_list)
+    if (nnb_resnet_tensor_lists(&m->arch, m->h_params, m->h_grads, m->h_x, m->h_grad_logits, m->h_logits, m->h_dx,
+                                &m->param_list, &m->param_count, &m->output_list, &m->output_count))
         return nnb_fail(err, err_len, "out of host memory");
-    int64_t xs[4] = {a->batch, 3, a->image_size, a->image_size}, ls[2] = {a->batch, NNB_RESNET_CLASSES};
-    set_tensor_entry(&m->param_list[m->param_count++], "x", m->h_x, 4, xs);
-    set_tensor_entry(&m->param_list[m->param_count++], "grad_logits", m->h_grad_logits, 2, ls);
-    set_tensor_entry(&m->output_list[m->output_count++], "logits", m->h_logits, 2, ls);
-    set_tensor_entry(&m->output_list[m->output_count++], "dx", m->h_dx, 4, xs);
-    for (int i = 0; i < a->num_params; i++) {
-        const nnb_resnet_param *q = &a->params[i];
-        if (q->learnable) {
-            set_tensor_entry(&m->param_list[m->param_count++], q->name, m->h_params + q->offset, q->ndim, q->shape);
-            set_tensor_entry(&m->output_list[m->output_count++], q->grad_name, m->h_grads + q->offset, q->ndim,
-                             q->shape);
-        } else { /* running statistics: as they are after the step */
-            set_tensor_entry(&m->output_list[m->output_count++], q->name, m->h_params + q->offset, q->ndim, q->shape);
-        }
-    }
     return 0;
 }
 
@@ -584,16 +518,16 @@ static void *create_resnet50_jit(const nnb_config *cfg, char *err, size_t err_le
 static int conv_forward(model *m, const nnb_plan_step *s, char *err, size_t err_len) {
     const float one = 1.0f, zero = 0.0f;
     const conv_algos *c = &m->convs[s->conv_class];
-    CR_CUDNN(cudnnConvolutionForward(m->cudnn, &one, m->act_td[s->src], m->acts[s->src], c->filter,
-                                     param_ptr(m, s->layer, 0), c->conv, c->fwd, m->workspace, m->workspace_bytes,
-                                     &zero, m->act_td[s->dst], m->acts[s->dst]));
+    NNB_CUDNN_TRY(cudnnConvolutionForward(m->cudnn, &one, m->act_td[s->src], m->acts[s->src], c->filter,
+                                          param_ptr(m, s->layer, 0), c->conv, c->fwd, m->workspace, m->workspace_bytes,
+                                          &zero, m->act_td[s->dst], m->acts[s->dst]));
     return 0;
 }
 
 /* Plain BN training forward of layer l from act src into act dst (also the fallback of fused steps). */
 static int bn_forward(model *m, int l, int src, int dst, char *err, size_t err_len) {
     const float one = 1.0f, zero = 0.0f;
-    CR_CUDNN(cudnnBatchNormalizationForwardTraining(
+    NNB_CUDNN_TRY(cudnnBatchNormalizationForwardTraining(
         m->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, m->act_td[src], m->acts[src], m->act_td[dst], m->acts[dst],
         m->bn_td[l], param_ptr(m, l, 0), param_ptr(m, l, 1), NNB_RESNET_BN_MOMENTUM, param_ptr(m, l, 2),
         param_ptr(m, l, 3), NNB_RESNET_BN_EPS, save_mean(m, l), save_invstd(m, l)));
@@ -603,10 +537,10 @@ static int bn_forward(model *m, int l, int src, int dst, char *err, size_t err_l
 static int fc_forward(model *m, const nnb_plan_step *s, char *err, size_t err_len) {
     const float one = 1.0f, zero = 0.0f;
     const nnb_plan_gemm *g = &m->plan.fc_fwd;
-    CR_CUBLAS(cublasSgemm(m->cublas, g->transa ? CUBLAS_OP_T : CUBLAS_OP_N, g->transb ? CUBLAS_OP_T : CUBLAS_OP_N, g->m,
-                          g->n, g->k, &one, param_ptr(m, s->layer, 0), g->lda, m->acts[s->src], g->ldb, &zero,
-                          m->acts[s->dst], g->ldc));
-    CR_KERNEL(
+    NNB_CUBLAS_TRY(cublasSgemm(m->cublas, g->transa ? CUBLAS_OP_T : CUBLAS_OP_N, g->transb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                               g->m, g->n, g->k, &one, param_ptr(m, s->layer, 0), g->lda, m->acts[s->src], g->ldb,
+                               &zero, m->acts[s->dst], g->ldc));
+    NNB_KERNEL_TRY(
         nnb_rk_bias_add(&m->geo, m->stream, m->acts[s->dst], param_ptr(m, s->layer, 1), m->plan.batch, m->plan.fc_out));
     return 0;
 }
@@ -614,13 +548,13 @@ static int fc_forward(model *m, const nnb_plan_step *s, char *err, size_t err_le
 static int fused_forward(model *m, const nnb_plan_step *s, int step, char *err, size_t err_len) {
     int l = s->layer;
     if (m->bn_ex) {
-        CR_CUDNN(fused_forward_ex(m, s, step, param_ptr(m, l, 2), param_ptr(m, l, 3)));
+        NNB_CUDNN_TRY(fused_forward_ex(m, s, step, param_ptr(m, l, 2), param_ptr(m, l, 3)));
         return 0;
     }
     if (bn_forward(m, l, s->src, s->dst, err, err_len))
         return -1;
-    CR_KERNEL(nnb_rk_add_relu(&m->geo, m->stream, m->acts[s->dst], s->src2 >= 0 ? m->acts[s->src2] : NULL,
-                              (long long)act_count(m, s->dst)));
+    NNB_KERNEL_TRY(nnb_rk_add_relu(&m->geo, m->stream, m->acts[s->dst], s->src2 >= 0 ? m->acts[s->src2] : NULL,
+                                   (long long)act_count(m, s->dst)));
     return 0;
 }
 
@@ -633,20 +567,20 @@ static int forward_step(model *m, int i, char *err, size_t err_len) {
     case NNB_STEP_CONV: return conv_forward(m, s, err, err_len);
     case NNB_STEP_BN: return bn_forward(m, s->layer, s->src, s->dst, err, err_len);
     case NNB_STEP_RELU:
-        CR_CUDNN(cudnnActivationForward(m->cudnn, m->relu, &one, m->act_td[s->src], m->acts[s->src], &zero,
-                                        m->act_td[s->dst], m->acts[s->dst]));
+        NNB_CUDNN_TRY(cudnnActivationForward(m->cudnn, m->relu, &one, m->act_td[s->src], m->acts[s->src], &zero,
+                                             m->act_td[s->dst], m->acts[s->dst]));
         return 0;
     case NNB_STEP_MAXPOOL:
-        CR_CUDNN(cudnnPoolingForward(m->cudnn, m->maxpool, &one, m->act_td[s->src], m->acts[s->src], &zero,
-                                     m->act_td[s->dst], m->acts[s->dst]));
+        NNB_CUDNN_TRY(cudnnPoolingForward(m->cudnn, m->maxpool, &one, m->act_td[s->src], m->acts[s->src], &zero,
+                                          m->act_td[s->dst], m->acts[s->dst]));
         return 0;
     case NNB_STEP_ADD:
-        CR_KERNEL(nnb_rk_add(&m->geo, m->stream, m->acts[s->dst], m->acts[s->src], m->acts[s->src2],
-                             (long long)act_count(m, s->dst)));
+        NNB_KERNEL_TRY(nnb_rk_add(&m->geo, m->stream, m->acts[s->dst], m->acts[s->src], m->acts[s->src2],
+                                  (long long)act_count(m, s->dst)));
         return 0;
     case NNB_STEP_AVGPOOL:
-        CR_KERNEL(nnb_rk_avgpool_fwd(&m->geo, m->stream, m->acts[s->dst], m->acts[s->src], l->in.n * l->in.c,
-                                     l->in.h * l->in.w));
+        NNB_KERNEL_TRY(nnb_rk_avgpool_fwd(&m->geo, m->stream, m->acts[s->dst], m->acts[s->src], l->in.n * l->in.c,
+                                          l->in.h * l->in.w));
         return 0;
     case NNB_STEP_FC: return fc_forward(m, s, err, err_len);
     case NNB_STEP_BN_RELU:
@@ -655,28 +589,13 @@ static int forward_step(model *m, int i, char *err, size_t err_len) {
     return nnb_fail(err, err_len, "%s: unknown plan step %d", m->name, (int)s->op);
 }
 
-static void range_push(const model *m, const char *phase) {
-#ifdef NNB_HAVE_NVTX
-    char range[64];
-    snprintf(range, sizeof range, "%s.%s", m->name, phase);
-    nvtxRangePushA(range);
-#else
-    (void)m, (void)phase;
-#endif
-}
-static void range_pop(void) {
-#ifdef NNB_HAVE_NVTX
-    nvtxRangePop();
-#endif
-}
-
 static int cuda_resnet_forward(void *vm, char *err, size_t err_len) {
     model *m = vm;
-    range_push(m, "forward");
+    nnb_cuda_range_push(m->name, "forward");
     int rc = 0;
     for (int i = 0; i < m->plan.num_steps && !rc; i++)
         rc = forward_step(m, i, err, err_len);
-    range_pop();
+    nnb_cuda_range_pop();
     return rc;
 }
 
@@ -687,19 +606,19 @@ static float beta_of(nnb_grad_mode mode) { return mode == NNB_GRAD_ACCUMULATE ? 
 static int conv_backward(model *m, const nnb_plan_step *s, char *err, size_t err_len) {
     const float one = 1.0f, zero = 0.0f, beta = beta_of(s->src_grad);
     const conv_algos *c = &m->convs[s->conv_class];
-    CR_CUDNN(cudnnConvolutionBackwardData(m->cudnn, &one, c->filter, param_ptr(m, s->layer, 0), m->act_td[s->dst],
-                                          grad_of(m, s->dst), c->conv, c->bwd_data, m->workspace, m->workspace_bytes,
-                                          &beta, m->act_td[s->src], grad_of(m, s->src)));
-    CR_CUDNN(cudnnConvolutionBackwardFilter(m->cudnn, &one, m->act_td[s->src], m->acts[s->src], m->act_td[s->dst],
-                                            grad_of(m, s->dst), c->conv, c->bwd_filter, m->workspace,
-                                            m->workspace_bytes, &zero, c->filter, grad_ptr(m, s->layer, 0)));
+    NNB_CUDNN_TRY(cudnnConvolutionBackwardData(m->cudnn, &one, c->filter, param_ptr(m, s->layer, 0), m->act_td[s->dst],
+                                               grad_of(m, s->dst), c->conv, c->bwd_data, m->workspace,
+                                               m->workspace_bytes, &beta, m->act_td[s->src], grad_of(m, s->src)));
+    NNB_CUDNN_TRY(cudnnConvolutionBackwardFilter(m->cudnn, &one, m->act_td[s->src], m->acts[s->src], m->act_td[s->dst],
+                                                 grad_of(m, s->dst), c->conv, c->bwd_filter, m->workspace,
+                                                 m->workspace_bytes, &zero, c->filter, grad_ptr(m, s->layer, 0)));
     return 0;
 }
 
 /* Plain BN backward of layer l: dy is the gradient of act dy_act, x = acts[src]. */
 static int bn_backward(model *m, int l, int src, int dy_act, nnb_grad_mode mode, char *err, size_t err_len) {
     const float one = 1.0f, zero = 0.0f, beta = beta_of(mode);
-    CR_CUDNN(cudnnBatchNormalizationBackward(
+    NNB_CUDNN_TRY(cudnnBatchNormalizationBackward(
         m->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &beta, &one, &zero, m->act_td[src], m->acts[src], m->act_td[dy_act],
         grad_of(m, dy_act), m->act_td[src], grad_of(m, src), m->bn_td[l], param_ptr(m, l, 0), grad_ptr(m, l, 0),
         grad_ptr(m, l, 1), NNB_RESNET_BN_EPS, save_mean(m, l), save_invstd(m, l)));
@@ -710,36 +629,36 @@ static int fc_backward(model *m, const nnb_plan_step *s, char *err, size_t err_l
     const float one = 1.0f, zero = 0.0f, beta = beta_of(s->src_grad);
     const nnb_plan_gemm *d = &m->plan.fc_dx, *w = &m->plan.fc_dw;
     float *g = grad_of(m, s->dst); /* (N, 1000) */
-    CR_CUBLAS(cublasSgemm(m->cublas, d->transa ? CUBLAS_OP_T : CUBLAS_OP_N, d->transb ? CUBLAS_OP_T : CUBLAS_OP_N, d->m,
-                          d->n, d->k, &one, param_ptr(m, s->layer, 0), d->lda, g, d->ldb, &beta, grad_of(m, s->src),
-                          d->ldc));
-    CR_CUBLAS(cublasSgemm(m->cublas, w->transa ? CUBLAS_OP_T : CUBLAS_OP_N, w->transb ? CUBLAS_OP_T : CUBLAS_OP_N, w->m,
-                          w->n, w->k, &one, m->acts[s->src], w->lda, g, w->ldb, &zero, grad_ptr(m, s->layer, 0),
-                          w->ldc));
-    CR_KERNEL(nnb_rk_bias_grad(&m->geo, m->stream, grad_ptr(m, s->layer, 1), g, m->plan.batch, m->plan.fc_out));
+    NNB_CUBLAS_TRY(cublasSgemm(m->cublas, d->transa ? CUBLAS_OP_T : CUBLAS_OP_N, d->transb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                               d->m, d->n, d->k, &one, param_ptr(m, s->layer, 0), d->lda, g, d->ldb, &beta,
+                               grad_of(m, s->src), d->ldc));
+    NNB_CUBLAS_TRY(cublasSgemm(m->cublas, w->transa ? CUBLAS_OP_T : CUBLAS_OP_N, w->transb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                               w->m, w->n, w->k, &one, m->acts[s->src], w->lda, g, w->ldb, &zero,
+                               grad_ptr(m, s->layer, 0), w->ldc));
+    NNB_KERNEL_TRY(nnb_rk_bias_grad(&m->geo, m->stream, grad_ptr(m, s->layer, 1), g, m->plan.batch, m->plan.fc_out));
     return 0;
 }
 
 static int fused_backward(model *m, const nnb_plan_step *s, int step, char *err, size_t err_len) {
     if (m->bn_ex) {
-        CR_CUDNN(fused_backward_ex(m, s, step));
+        NNB_CUDNN_TRY(fused_backward_ex(m, s, step));
         return 0;
     }
     /* relu mask in place on the output gradient (nobody reads it after this step), fanned out to the shortcut */
     float *dz = s->src2 >= 0 ? grad_of(m, s->src2) : NULL;
-    CR_KERNEL(nnb_rk_relu_grad(&m->geo, m->stream, grad_of(m, s->dst), m->acts[s->dst], dz,
-                               (long long)act_count(m, s->dst), s->src2_grad == NNB_GRAD_ACCUMULATE));
+    NNB_KERNEL_TRY(nnb_rk_relu_grad(&m->geo, m->stream, grad_of(m, s->dst), m->acts[s->dst], dz,
+                                    (long long)act_count(m, s->dst), s->src2_grad == NNB_GRAD_ACCUMULATE));
     return bn_backward(m, s->layer, s->src, s->dst, s->src_grad, err, err_len);
 }
 
 static int add_backward(model *m, const nnb_plan_step *s, char *err, size_t err_len) {
     long long n = (long long)act_count(m, s->dst);
     if (s->src_grad != NNB_GRAD_NONE)
-        CR_KERNEL(nnb_rk_fanout(&m->geo, m->stream, grad_of(m, s->src), grad_of(m, s->dst), n,
-                                s->src_grad == NNB_GRAD_ACCUMULATE));
+        NNB_KERNEL_TRY(nnb_rk_fanout(&m->geo, m->stream, grad_of(m, s->src), grad_of(m, s->dst), n,
+                                     s->src_grad == NNB_GRAD_ACCUMULATE));
     if (s->src2_grad != NNB_GRAD_NONE)
-        CR_KERNEL(nnb_rk_fanout(&m->geo, m->stream, grad_of(m, s->src2), grad_of(m, s->dst), n,
-                                s->src2_grad == NNB_GRAD_ACCUMULATE));
+        NNB_KERNEL_TRY(nnb_rk_fanout(&m->geo, m->stream, grad_of(m, s->src2), grad_of(m, s->dst), n,
+                                     s->src2_grad == NNB_GRAD_ACCUMULATE));
     return 0;
 }
 
@@ -753,19 +672,19 @@ static int backward_step(model *m, int i, char *err, size_t err_len) {
     case NNB_STEP_CONV: return conv_backward(m, s, err, err_len);
     case NNB_STEP_BN: return bn_backward(m, s->layer, s->src, s->dst, s->src_grad, err, err_len);
     case NNB_STEP_RELU:
-        CR_CUDNN(cudnnActivationBackward(m->cudnn, m->relu, &one, m->act_td[s->dst], m->acts[s->dst], m->act_td[s->dst],
-                                         grad_of(m, s->dst), m->act_td[s->src], m->acts[s->src], &beta,
-                                         m->act_td[s->src], grad_of(m, s->src)));
+        NNB_CUDNN_TRY(cudnnActivationBackward(m->cudnn, m->relu, &one, m->act_td[s->dst], m->acts[s->dst],
+                                              m->act_td[s->dst], grad_of(m, s->dst), m->act_td[s->src], m->acts[s->src],
+                                              &beta, m->act_td[s->src], grad_of(m, s->src)));
         return 0;
     case NNB_STEP_MAXPOOL:
-        CR_CUDNN(cudnnPoolingBackward(m->cudnn, m->maxpool, &one, m->act_td[s->dst], m->acts[s->dst], m->act_td[s->dst],
-                                      grad_of(m, s->dst), m->act_td[s->src], m->acts[s->src], &beta, m->act_td[s->src],
-                                      grad_of(m, s->src)));
+        NNB_CUDNN_TRY(cudnnPoolingBackward(m->cudnn, m->maxpool, &one, m->act_td[s->dst], m->acts[s->dst],
+                                           m->act_td[s->dst], grad_of(m, s->dst), m->act_td[s->src], m->acts[s->src],
+                                           &beta, m->act_td[s->src], grad_of(m, s->src)));
         return 0;
     case NNB_STEP_ADD: return add_backward(m, s, err, err_len);
     case NNB_STEP_AVGPOOL:
-        CR_KERNEL(nnb_rk_avgpool_bwd(&m->geo, m->stream, grad_of(m, s->src), grad_of(m, s->dst), l->in.n * l->in.c,
-                                     l->in.h * l->in.w, s->src_grad == NNB_GRAD_ACCUMULATE));
+        NNB_KERNEL_TRY(nnb_rk_avgpool_bwd(&m->geo, m->stream, grad_of(m, s->src), grad_of(m, s->dst), l->in.n * l->in.c,
+                                          l->in.h * l->in.w, s->src_grad == NNB_GRAD_ACCUMULATE));
         return 0;
     case NNB_STEP_FC: return fc_backward(m, s, err, err_len);
     case NNB_STEP_BN_RELU:
@@ -776,11 +695,11 @@ static int backward_step(model *m, int i, char *err, size_t err_len) {
 
 static int cuda_resnet_backward(void *vm, char *err, size_t err_len) {
     model *m = vm;
-    range_push(m, "backward");
+    nnb_cuda_range_push(m->name, "backward");
     int rc = 0;
     for (int i = m->plan.num_steps - 1; i >= 0 && !rc; i--)
         rc = backward_step(m, i, err, err_len);
-    range_pop();
+    nnb_cuda_range_pop();
     return rc;
 }
 
@@ -816,25 +735,9 @@ static int cuda_resnet_outputs(void *vm, nnb_tensor_list *out, char *err, size_t
     return 0;
 }
 
-static void appendf(char *buf, size_t len, size_t *used, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static void appendf(char *buf, size_t len, size_t *used, const char *fmt, ...) {
-    if (*used >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *used, len - *used, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *used = *used + (size_t)n < len ? *used + (size_t)n : len - 1;
-}
-
 /* "name":{"ALGO":count,...} over every convolution (not class). which: 0 fwd, 1 bwd data, 2 bwd filter. */
 static void describe_algos(const model *m, int which, const char *key, char *buf, size_t len, size_t *used) {
-    appendf(buf, len, used, "\"%s\":{", key);
+    nnb_appendf(buf, len, used, "\"%s\":{", key);
     int first = 1;
     for (int algo = 0; algo < 8; algo++) {
         int count = 0;
@@ -849,53 +752,43 @@ static void describe_algos(const model *m, int which, const char *key, char *buf
         const char *name = which == 0   ? fwd_algo_name((cudnnConvolutionFwdAlgo_t)algo)
                            : which == 1 ? bwd_data_algo_name((cudnnConvolutionBwdDataAlgo_t)algo)
                                         : bwd_filter_algo_name((cudnnConvolutionBwdFilterAlgo_t)algo);
-        appendf(buf, len, used, "%s\"%s\":%d", first ? "" : ",", name, count);
+        nnb_appendf(buf, len, used, "%s\"%s\":%d", first ? "" : ",", name, count);
         first = 0;
     }
-    appendf(buf, len, used, "},");
+    nnb_appendf(buf, len, used, "},");
 }
 
 static int cuda_resnet_describe(void *vm, char *buf, size_t len) {
     const model *m = vm;
     size_t used = 0;
-    int rt = 0, drv = 0, cublas = 0, convs = 0;
-    cudaRuntimeGetVersion(&rt);
-    cudaDriverGetVersion(&drv);
-    cublasGetVersion(m->cublas, &cublas);
+    int convs = 0;
     for (int k = 0; k < m->plan.num_conv_classes; k++)
         convs += m->plan.convs[k].uses;
-    char dev[sizeof m->prop.name + 1];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof m->prop.name && m->prop.name[i]; i++)
-        if (m->prop.name[i] != '"' && m->prop.name[i] != '\\')
-            dev[n++] = m->prop.name[i];
-    dev[n] = 0;
-    appendf(buf, len, &used, "{\"runner\":\"%s\",\"library\":\"cuDNN + cuBLAS\",\"device\":\"%s\",\"sm\":\"%d.%d\",",
-            m->name, dev, m->prop.major, m->prop.minor);
-    appendf(buf, len, &used, "\"cuda_runtime\":%d,\"cuda_driver\":%d,\"cudnn\":%zu,\"cublas\":%d,", rt, drv,
-            cudnnGetVersion(), cublas);
-    appendf(buf, len, &used,
-            "\"tf32\":%s,\"conv_math\":\"%s\",\"cublas_math\":\"%s\",\"algo_selection\":\"cudnnFind*Algorithm\","
-            "\"convolutions\":%d,\"conv_geometries\":%d,",
-            m->tf32 ? "true" : "false", m->tf32 ? "CUDNN_DEFAULT_MATH" : "CUDNN_FMA_MATH",
-            m->tf32 ? "CUBLAS_TF32_TENSOR_OP_MATH" : "CUBLAS_DEFAULT_MATH", convs, m->plan.num_conv_classes);
+    nnb_appendf(buf, len, &used, "{\"runner\":\"%s\",\"library\":\"cuDNN + cuBLAS\",", m->name);
+    nnb_cuda_describe_device(&m->prop, m->device, m->cublas, buf, len, &used);
+    nnb_appendf(buf, len, &used,
+                "\"tf32\":%s,\"conv_math\":\"%s\",\"cublas_math\":\"%s\",\"algo_selection\":\"cudnnFind*Algorithm\","
+                "\"convolutions\":%d,\"conv_geometries\":%d,",
+                m->tf32 ? "true" : "false", m->tf32 ? "CUDNN_DEFAULT_MATH" : "CUDNN_FMA_MATH",
+                m->tf32 ? "CUBLAS_TF32_TENSOR_OP_MATH" : "CUBLAS_DEFAULT_MATH", convs, m->plan.num_conv_classes);
     describe_algos(m, 0, "conv_fwd_algos", buf, len, &used);
     describe_algos(m, 1, "conv_bwd_data_algos", buf, len, &used);
     describe_algos(m, 2, "conv_bwd_filter_algos", buf, len, &used);
-    appendf(buf, len, &used, "\"workspace_bytes\":%zu,\"bn_mode\":\"CUDNN_BATCHNORM_SPATIAL\",", m->workspace_bytes);
+    nnb_appendf(buf, len, &used, "\"workspace_bytes\":%zu,\"bn_mode\":\"CUDNN_BATCHNORM_SPATIAL\",",
+                m->workspace_bytes);
     if (m->fused)
-        appendf(buf, len, &used,
-                "\"fusion\":{\"bn_relu\":%d,\"bn_add_relu\":%d,\"path\":\"%s\",\"cudnn_ex_status\":\"%s\"},",
-                m->plan.fused_bn_relu, m->plan.fused_bn_add_relu,
-                m->bn_ex ? "cudnnBatchNormalization*Ex (CUDNN_BATCHNORM_SPATIAL_PERSISTENT)"
-                         : "cudnnBatchNormalizationForwardTraining + nnb_rk_add_relu_kernel",
-                m->ex_status);
+        nnb_appendf(buf, len, &used,
+                    "\"fusion\":{\"bn_relu\":%d,\"bn_add_relu\":%d,\"path\":\"%s\",\"cudnn_ex_status\":\"%s\"},",
+                    m->plan.fused_bn_relu, m->plan.fused_bn_add_relu,
+                    m->bn_ex ? "cudnnBatchNormalization*Ex (CUDNN_BATCHNORM_SPATIAL_PERSISTENT)"
+                             : "cudnnBatchNormalizationForwardTraining + nnb_rk_add_relu_kernel",
+                    m->ex_status);
     else
-        appendf(buf, len, &used, "\"fusion\":\"none\",");
-    appendf(buf, len, &used,
-            "\"kernels\":{\"block_size\":%d,\"max_blocks\":%d},\"fc\":\"cublasSgemm + nnb_rk_bias_add_kernel\","
-            "\"create_ms\":%.3f}",
-            m->geo.block_size, m->geo.max_blocks, m->create_ms);
+        nnb_appendf(buf, len, &used, "\"fusion\":\"none\",");
+    nnb_appendf(buf, len, &used,
+                "\"kernels\":{\"block_size\":%d,\"max_blocks\":%d},\"fc\":\"cublasSgemm + nnb_rk_bias_add_kernel\","
+                "\"create_ms\":%.3f}",
+                m->geo.block_size, m->geo.max_blocks, m->create_ms);
     return used + 1 < len ? 0 : -1;
 }
 
@@ -929,9 +822,7 @@ static void cuda_resnet_destroy(void *vm) {
         cudnnDestroy(m->cudnn);
     if (m->cublas)
         cublasDestroy(m->cublas);
-    for (int i = 0; i < m->alloc_count; i++)
-        cudaFree(m->allocs[i]);
-    free(m->allocs);
+    nnb_cuda_buffers_free(&m->buffers);
     free(m->act_td);
     free(m->bn_td);
     free(m->convs);

@@ -1,0 +1,125 @@
+/* Shared CUDA runner support: see nnb_cuda_util.h. */
+#include "nnb_cuda_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef NNB_HAVE_NVTX
+#include <nvtx3/nvToolsExt.h>
+#endif
+
+int nnb_cuda_available(const nnb_config *cfg, char *reason, size_t reason_len) {
+    int count = 0;
+    cudaError_t st = cudaGetDeviceCount(&count);
+    if (st != cudaSuccess) {
+        snprintf(reason, reason_len, "cuda: no device (%s)", cudaGetErrorString(st));
+        return 0;
+    }
+    if (count == 0) {
+        snprintf(reason, reason_len, "cuda: no device (cudaGetDeviceCount reports 0 devices)");
+        return 0;
+    }
+    if (cfg && (cfg->cuda_device < 0 || cfg->cuda_device >= count)) {
+        snprintf(reason, reason_len, "cuda: device %d requested, %d present", cfg->cuda_device, count);
+        return 0;
+    }
+    return 1;
+}
+
+int nnb_cuda_device_init(const nnb_config *cfg, int *device, struct cudaDeviceProp *prop, char *err, size_t err_len) {
+    char why[256];
+    if (!nnb_cuda_available(cfg, why, sizeof why))
+        return nnb_fail(err, err_len, "%s", why);
+    *device = cfg->cuda_device;
+    NNB_CUDA_TRY(cudaSetDevice(*device));
+    NNB_CUDA_TRY(cudaGetDeviceProperties(prop, *device));
+    return 0;
+}
+
+int nnb_cuda_cublas_init(cublasHandle_t *handle, cudaStream_t stream, int tf32, char *err, size_t err_len) {
+    NNB_CUBLAS_TRY(cublasCreate(handle));
+    NNB_CUBLAS_TRY(cublasSetStream(*handle, stream));
+    NNB_CUBLAS_TRY(cublasSetMathMode(*handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    NNB_CUBLAS_TRY(cublasSetPointerMode(*handle, CUBLAS_POINTER_MODE_HOST));
+    return 0;
+}
+
+int nnb_cuda_buffers_alloc(nnb_cuda_buffers *b, void **p, size_t bytes, char *err, size_t err_len) {
+    *p = NULL;
+    if (b->count == b->cap) {
+        int cap = b->cap ? 2 * b->cap : 64;
+        void **grown = (void **)realloc(b->items, sizeof(void *) * (size_t)cap);
+        if (!grown)
+            return nnb_fail(err, err_len, "out of host memory");
+        b->items = grown;
+        b->cap = cap;
+    }
+    if (bytes == 0)
+        bytes = sizeof(float);
+    NNB_CUDA_TRY(cudaMalloc(p, bytes));
+    b->items[b->count++] = *p;
+    NNB_CUDA_TRY(cudaMemset(*p, 0, bytes));
+    return 0;
+}
+
+int nnb_cuda_buffers_floats(nnb_cuda_buffers *b, float **p, size_t n, char *err, size_t err_len) {
+    size_t bytes;
+    if (nnb_mul_size(&bytes, n, sizeof(float)))
+        return nnb_fail(err, err_len, "device buffer size overflows size_t");
+    return nnb_cuda_buffers_alloc(b, (void **)p, bytes, err, err_len);
+}
+
+void nnb_cuda_buffers_free(nnb_cuda_buffers *b) {
+    for (int i = 0; i < b->count; i++)
+        cudaFree(b->items[i]);
+    free(b->items);
+    memset(b, 0, sizeof *b);
+}
+
+int nnb_cuda_upload(float *dst, const float *src, size_t n, char *err, size_t err_len) {
+    NNB_CUDA_TRY(cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyHostToDevice));
+    return 0;
+}
+
+int nnb_cuda_download_on(cudaStream_t stream, float *dst, const float *src, size_t n, char *err, size_t err_len) {
+    NNB_CUDA_TRY(cudaStreamSynchronize(stream));
+    NNB_CUDA_TRY(cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost));
+    return 0;
+}
+
+void nnb_cuda_range_push(const char *runner, const char *phase) {
+#ifdef NNB_HAVE_NVTX
+    char range[96];
+    snprintf(range, sizeof range, "%s.%s", runner, phase);
+    nvtxRangePushA(range);
+#else
+    (void)runner, (void)phase;
+#endif
+}
+
+void nnb_cuda_range_pop(void) {
+#ifdef NNB_HAVE_NVTX
+    nvtxRangePop();
+#endif
+}
+
+void nnb_cuda_describe_device(const struct cudaDeviceProp *prop, int device, cublasHandle_t cublas, char *buf,
+                              size_t len, size_t *used) {
+    int rt = 0, drv = 0, cublas_version = 0;
+    cudaRuntimeGetVersion(&rt);
+    cudaDriverGetVersion(&drv);
+    if (cublas)
+        cublasGetVersion(cublas, &cublas_version);
+    char name[sizeof prop->name + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof prop->name && prop->name[i]; i++)
+        if (prop->name[i] != '"' && prop->name[i] != '\\')
+            name[n++] = prop->name[i];
+    name[n] = 0;
+    nnb_appendf(buf, len, used, "\"device\":\"%s\",\"device_index\":%d,\"sm\":\"%d.%d\",", name, device, prop->major,
+                prop->minor);
+    nnb_appendf(buf, len, used, "\"cuda_runtime\":%d,\"cuda_driver\":%d,\"cudnn\":%zu,", rt, drv, cudnnGetVersion());
+    if (cublas)
+        nnb_appendf(buf, len, used, "\"cublas\":%d,", cublas_version);
+}
