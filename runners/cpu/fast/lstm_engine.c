@@ -261,7 +261,6 @@ static int create_layer(lstm_engine *e, int64_t k, char *err, size_t err_len) {
 }
 
 int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_opts *o, char *err, size_t err_len) {
-    double t0 = nnb_now_seconds();
     memset(e, 0, sizeof *e);
     e->mode = o->mode;
     e->simple = o->simple;
@@ -337,7 +336,6 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
     for (int64_t k = 0; k < e->L; k++)
         if (create_layer(e, k, err, err_len))
             return -1;
-    e->create_seconds = nnb_now_seconds() - t0;
     return 0;
 }
 
@@ -646,9 +644,9 @@ int lstm_engine_describe(const lstm_engine *e, const char *runner, char *buf, si
     int n = snprintf(buf, len,
                      "{\"runner\":\"%s\",\"strategy\":\"%s\",\"gemm\":\"%s\",\"weights_prepacked\":%s,"
                      "\"cpu_isa\":\"%s\",%s,\"threads\":%d,\"pass_threads\":%d,\"num_layers\":%lld,"
-                     "\"packed_batch\":%s,\"create_seconds\":%.6f}",
+                     "\"packed_batch\":%s}",
                      runner, modes[e->mode], gemm_desc, e->gemm == NNB_GEMM_OWN_AVX512 ? "true" : "false",
                      nnb_cpu_isa_name(nnb_cpu_isa_detect()), fuser_desc, e->threads, pass_threads(e), (long long)e->L,
-                     e->d.variable ? "true" : "false", e->create_seconds);
+                     e->d.variable ? "true" : "false");
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }

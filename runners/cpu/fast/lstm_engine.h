@@ -64,7 +64,6 @@ typedef struct lstm_engine {
     nnb_tensor simple_views[16];
     int simple_param_count, simple_output_count;
     nnb_tensor *simple_params, *simple_outputs;
-    double create_seconds;
 } lstm_engine;
 
 typedef struct lstm_engine_opts {

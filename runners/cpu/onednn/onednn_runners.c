@@ -42,7 +42,6 @@ typedef struct runner {
     nnb_lstm_data d;
     onx_model m;
     int threads;
-    double create_ms;
     vl_plan vl;
     float *ln_input; /* (B, 4H) fastrnns' ln_input1 (layernorm runners) */
     float *ln_out;   /* (B, 4H) its normalised copy, discarded as in fastrnns */
@@ -400,7 +399,6 @@ static void destroy(void *model) {
 }
 
 static runner *create_kind(runner_kind kind, const char *name, const nnb_config *cfg, char *err, size_t err_len) {
-    double t0 = nnb_now_seconds();
     /* oneDNN's own kernels: --fuser does not apply (describe() says so); its primitives run eagerly. */
     if (nnb_check_fuser_executor(name, cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
         return NULL;
@@ -433,7 +431,6 @@ static runner *create_kind(runner_kind kind, const char *name, const nnb_config 
     }
     for (int i = 0; i < r->m.prim_count; i++)
         r->lstm_prims += r->m.prims[i]->L > 0;
-    r->create_ms = 1e3 * (nnb_now_seconds() - t0);
     return r;
 }
 
@@ -555,9 +552,8 @@ static int describe(void *model, char *buf, size_t buf_len) {
     nnb_appendf(buf, buf_len, &used,
                 "{\"runner\":\"%s\",\"library\":\"oneDNN\",\"version\":\"%d.%d.%d\",\"git_hash\":\"%s\",", r->name,
                 ver->major, ver->minor, ver->patch, ver->hash ? ver->hash : "");
-    nnb_appendf(buf, buf_len, &used, "\"cpu_runtime\":\"%s\",\"isa\":\"%s\",\"threads\":%d,\"create_ms\":%.3f,",
-                dnnl_runtime2str(ver->cpu_runtime), dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()), r->threads,
-                r->create_ms);
+    nnb_appendf(buf, buf_len, &used, "\"cpu_runtime\":\"%s\",\"isa\":\"%s\",\"threads\":%d,",
+                dnnl_runtime2str(ver->cpu_runtime), dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()), r->threads);
     nnb_appendf(buf, buf_len, &used, "\"fuser\":\"n/a (library kernels)\",\"executor\":\"eager\",\"plan\":\"%s\"",
                 plan_note(r));
     if (r->kind == KIND_PLAIN_LAYERNORM) {

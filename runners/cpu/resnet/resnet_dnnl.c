@@ -92,7 +92,6 @@ typedef struct model {
     int fused;
     int threads;
     uint64_t seed;
-    double create_ms;
     int internal_reorders; /* reorders inside the timed passes: 0 by construction, reported */
     int fusion_fallbacks;  /* add+ReLU left unfused (channel-padded layouts, see build_add_fwd) */
 
@@ -998,7 +997,6 @@ static void model_destroy(void *p) {
  * convolution on acts[0] and ends with fc). */
 static void *model_create_from_arch(nnb_resnet_arch *arch, const char *name, int fused, const nnb_config *cfg,
                                     char *err, size_t err_len) {
-    double t0 = nnb_now_seconds();
     model *m = calloc(1, sizeof *m);
     if (!m) {
         nnb_resnet_arch_free(arch);
@@ -1051,7 +1049,6 @@ static void *model_create_from_arch(nnb_resnet_arch *arch, const char *name, int
         goto fail;
     if (run_reorder(m, m->x_reorder, m->x_plain, m->act_mem[0], err, err_len))
         goto fail;
-    m->create_ms = (nnb_now_seconds() - t0) * 1e3;
     return m;
 fail:
     model_destroy(m);
@@ -1120,13 +1117,12 @@ static int rn_describe(void *p, char *buf, size_t len) {
                      "\"conv1_bwd_weights_impl\":\"%s\",\"bn_impl\":\"%s\",\"activation_format\":\"%s\","
                      "\"weights_format\":\"%s\",\"forward_primitives\":%d,\"backward_primitives\":%d,"
                      "\"internal_reorders\":%d,\"fusion_fallbacks\":%d,\"slow_reference_kernels\":\"%s\",\"threads\":%"
-                     "d,\"batch\":%lld,\"image_size\":%lld,"
-                     "\"create_ms\":%.1f}",
+                     "d,\"batch\":%lld,\"image_size\":%lld}",
                      v->major, v->minor, v->patch, m->arch.depth, m->fused ? "true" : "false",
                      m->fused ? "bn+relu (dnnl_fuse_norm_relu), add+relu (binary post-op)" : "none", m->impl_conv1_fwd,
                      m->impl_conv1_bwd_data, m->impl_conv1_bwd_weights, m->impl_bn, m->fmt_act, m->fmt_weights,
                      m->fwd.count, m->bwd.count, m->internal_reorders, m->fusion_fallbacks, m->slow_impls, m->threads,
-                     (long long)m->arch.batch, (long long)m->arch.image_size, m->create_ms);
+                     (long long)m->arch.batch, (long long)m->arch.image_size);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 

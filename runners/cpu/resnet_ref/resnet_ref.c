@@ -16,7 +16,6 @@ typedef struct ref_model {
     float *params, *grads, *x, *grad_logits, *logits, *dx; /* float views, as the other ResNet runners' */
     nnb_tensor *in_tensors, *out_tensors;
     int n_in, n_out;
-    double create_ms;
 } ref_model;
 
 void nnb_resnet_ref_destroy(void *p) {
@@ -33,7 +32,6 @@ void nnb_resnet_ref_destroy(void *p) {
 
 void *nnb_resnet_ref_create_from_arch(nnb_resnet_arch *arch, const char *name, const nnb_config *cfg, char *err,
                                       size_t err_len) {
-    double t0 = nnb_now_seconds();
     ref_model *r = calloc(1, sizeof *r);
     if (!r) {
         nnb_resnet_arch_free(arch);
@@ -57,7 +55,6 @@ void *nnb_resnet_ref_create_from_arch(nnb_resnet_arch *arch, const char *name, c
     size_t nx = nnb_resnet_shape_count(r->arch.acts[0]);
     for (size_t i = 0; i < nx; i++)
         r->net.acts[0][i] = r->x[i];
-    r->create_ms = (nnb_now_seconds() - t0) * 1e3;
     return r;
 fail:
     nnb_resnet_ref_destroy(r);
@@ -130,8 +127,8 @@ int nnb_resnet_ref_describe(void *p, char *buf, size_t len) {
     ref_model *r = p;
     int n = snprintf(buf, len,
                      "{\"library\":\"plain C (kernels/cnn_ref)\",\"precision\":\"double\",\"model\":\"resnet%d\","
-                     "\"conv\":\"im2col + triple loop\",\"threads\":%d,\"create_ms\":%.1f}",
-                     r->arch.depth, r->threads, r->create_ms);
+                     "\"conv\":\"im2col + triple loop\",\"threads\":%d}",
+                     r->arch.depth, r->threads);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 

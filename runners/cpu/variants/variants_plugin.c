@@ -71,7 +71,6 @@ typedef struct variant_model {
     int param_count, output_count;
     char (*names)[40];
     int name_count;
-    double create_ms;
 } variant_model;
 
 static int is_layernorm(variant_kind k) {
@@ -245,7 +244,6 @@ static int parse_fuser(const nnb_config *cfg, variant_model *m, char *err, size_
 }
 
 static void *variant_create(variant_kind kind, const nnb_config *cfg, char *err, size_t err_len) {
-    const double t0 = nnb_now_seconds();
     if (!cfg || cfg->struct_size < offsetof(nnb_config, cuda_pointwise_loop_level))
         return nnb_fail(err, err_len, "%s: config struct too old (struct_size %zu)", kind_name(kind),
                         cfg ? cfg->struct_size : 0),
@@ -278,7 +276,6 @@ static void *variant_create(variant_kind kind, const nnb_config *cfg, char *err,
         variant_destroy(m);
         return NULL;
     }
-    m->create_ms = 1e3 * (nnb_now_seconds() - t0);
     return m;
 }
 
@@ -365,19 +362,18 @@ static int variant_describe(void *model, char *buf, size_t buf_len) {
                  m->d.L > 1 ? "p=%.1f inverted, between layers (not after the last)"
                             : "p=%.1f, but numLayers 1: no dropout applies (a plain LSTM)",
                  (double)DROPOUT_P);
-    int n = snprintf(
-        buf, buf_len,
-        "{\"runner\":\"%s\",\"layernorm\":\"%s\",\"cell\":\"%s\",\"dropout\":\"%s\",\"fuser\":\"%s\","
-        "\"fuser_meaning\":\"%s\",\"gemm\":\"%s\",\"blas_config\":\"%s\",\"blas_core\":\"%s\","
-        "\"vector_math\":\"%s\",\"threads\":%d,\"openmp_passes\":%s,\"num_layers\":%lld,\"gate_biases\":%s,"
-        "\"create_ms\":%.3f}",
-        kind_name(m->kind), ln, cell, dropout, m->fuser,
-        is_reference(m->kind) ? "ignored by the reference"
-        : m->fused            ? "te and old both select the fused passes"
-                              : "none: one pass per op",
-        is_reference(m->kind) ? "naive loops in double (reference)" : "cblas_sgemm (OpenBLAS)", config, core,
-        is_reference(m->kind) ? "scalar libm" : nnb_varfast_vector_math(), m->threads, m->parallel ? "true" : "false",
-        (long long)m->d.L, is_layernorm(m->kind) ? "false" : "true", m->create_ms);
+    int n =
+        snprintf(buf, buf_len,
+                 "{\"runner\":\"%s\",\"layernorm\":\"%s\",\"cell\":\"%s\",\"dropout\":\"%s\",\"fuser\":\"%s\","
+                 "\"fuser_meaning\":\"%s\",\"gemm\":\"%s\",\"blas_config\":\"%s\",\"blas_core\":\"%s\","
+                 "\"vector_math\":\"%s\",\"threads\":%d,\"openmp_passes\":%s,\"num_layers\":%lld,\"gate_biases\":%s}",
+                 kind_name(m->kind), ln, cell, dropout, m->fuser,
+                 is_reference(m->kind) ? "ignored by the reference"
+                 : m->fused            ? "te and old both select the fused passes"
+                                       : "none: one pass per op",
+                 is_reference(m->kind) ? "naive loops in double (reference)" : "cblas_sgemm (OpenBLAS)", config, core,
+                 is_reference(m->kind) ? "scalar libm" : nnb_varfast_vector_math(), m->threads,
+                 m->parallel ? "true" : "false", (long long)m->d.L, is_layernorm(m->kind) ? "false" : "true");
     return n < 0 || (size_t)n >= buf_len ? -1 : 0;
 }
 

@@ -11,7 +11,6 @@ const char *const nnb_cuda_lstm_executors[] = {"eager", "graph", NULL};
 
 int nnb_cuda_ctx_init(nnb_cuda_ctx *c, const nnb_config *cfg, const char *runner, int with_cublas, char *err,
                       size_t err_len) {
-    double t0 = nnb_now_seconds();
     memset(c, 0, sizeof *c);
     if (cfg->struct_size < offsetof(nnb_config, cuda_stream) + sizeof cfg->cuda_stream)
         return nnb_fail(err, err_len, "%s: config struct too old (struct_size %zu)", runner, cfg->struct_size);
@@ -33,7 +32,6 @@ int nnb_cuda_ctx_init(nnb_cuda_ctx *c, const nnb_config *cfg, const char *runner
             return -1;
         NNB_CUBLAS_TRY(cublasSetWorkspace(c->cublas, c->cublas_ws, CUBLAS_WORKSPACE_BYTES));
     }
-    c->create_ms = 1e3 * (nnb_now_seconds() - t0);
     return 0;
 }
 
@@ -106,6 +104,6 @@ int nnb_cuda_run_phase(nnb_cuda_ctx *c, const char *phase, nnb_enqueue_fn enqueu
 
 void nnb_cuda_describe_common(const nnb_cuda_ctx *c, char *buf, size_t len, size_t *used) {
     nnb_cuda_describe_device(&c->prop, c->device, c->cublas, buf, len, used);
-    nnb_appendf(buf, len, used, "\"executor\":\"%s\",\"tf32\":%s,\"create_ms\":%.3f,", c->graph ? "graph" : "eager",
-                c->tf32 ? "true" : "false", c->create_ms);
+    nnb_appendf(buf, len, used, "\"executor\":\"%s\",\"tf32\":%s,", c->graph ? "graph" : "eager",
+                c->tf32 ? "true" : "false");
 }

@@ -31,7 +31,6 @@ typedef struct nnb_cuda_ctx {
     int tf32;
     struct cudaDeviceProp prop;
     nnb_cuda_buffers buffers; /* device buffers, freed at destroy */
-    double create_ms;
 } nnb_cuda_ctx;
 
 /* What the CUDA LSTM runners honour of --executor: eager launches or CUDA graphs. */

@@ -264,7 +264,6 @@ static void destroy(void *model) {
 }
 
 static void *create_kind(const cudnn_kind *kind, const nnb_config *cfg, char *err, size_t err_len) {
-    double t0 = nnb_now_seconds();
     cudnn_lstm *m = (cudnn_lstm *)nnb_alloc_bytes(sizeof *m);
     if (!m) {
         nnb_fail(err, err_len, "out of memory");
@@ -275,7 +274,6 @@ static void *create_kind(const cudnn_kind *kind, const nnb_config *cfg, char *er
         destroy(m);
         return NULL;
     }
-    m->cu.create_ms = 1e3 * (nnb_now_seconds() - t0);
     return m;
 }
 

@@ -419,7 +419,6 @@ static int setup(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
 }
 
 static void *create_kind(const char *name, const nnb_config *cfg, char *err, size_t err_len) {
-    double t0 = nnb_now_seconds();
     cu_lstm *m = (cu_lstm *)nnb_alloc_bytes(sizeof *m);
     if (!m) {
         nnb_fail(err, err_len, "out of memory");
@@ -430,7 +429,6 @@ static void *create_kind(const char *name, const nnb_config *cfg, char *err, siz
         nnb_cu_lstm_destroy(m);
         return NULL;
     }
-    m->cu.create_ms = 1e3 * (nnb_now_seconds() - t0);
     return m;
 }
 

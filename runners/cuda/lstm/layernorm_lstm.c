@@ -361,7 +361,6 @@ void nnb_ln_lstm_destroy(void *model) {
 }
 
 static void *create_ln(const char *name, int decom, const nnb_config *cfg, char *err, size_t err_len) {
-    double t0 = nnb_now_seconds();
     ln_lstm *m = (ln_lstm *)nnb_alloc_bytes(sizeof *m);
     if (!m) {
         nnb_fail(err, err_len, "out of memory");
@@ -373,7 +372,6 @@ static void *create_ln(const char *name, int decom, const nnb_config *cfg, char 
         nnb_ln_lstm_destroy(m);
         return NULL;
     }
-    m->cu.create_ms = 1e3 * (nnb_now_seconds() - t0);
     return m;
 }
 

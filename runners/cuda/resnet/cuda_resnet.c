@@ -100,7 +100,6 @@ typedef struct model {
     int param_count, output_count;
 
     nnb_cuda_buffers buffers; /* every device buffer, freed at destroy */
-    double create_ms;
 } model;
 
 /* ------------------------------------------------------------ small helpers */
@@ -463,7 +462,6 @@ static int setup_tensor_lists(model *m, char *err, size_t err_len) {
 static void cuda_resnet_destroy(void *vm);
 
 static void *create_model(const nnb_config *cfg, int depth, int fused, char *err, size_t err_len) {
-    double t0 = nnb_now_seconds();
     model *m = calloc(1, sizeof *m);
     if (!m) {
         nnb_fail(err, err_len, "out of host memory");
@@ -496,7 +494,6 @@ static void *create_model(const nnb_config *cfg, int depth, int fused, char *err
         cuda_resnet_destroy(m);
         return NULL;
     }
-    m->create_ms = 1e3 * (nnb_now_seconds() - t0);
     return m;
 }
 
@@ -786,9 +783,8 @@ static int cuda_resnet_describe(void *vm, char *buf, size_t len) {
     else
         nnb_appendf(buf, len, &used, "\"fusion\":\"none\",");
     nnb_appendf(buf, len, &used,
-                "\"kernels\":{\"block_size\":%d,\"max_blocks\":%d},\"fc\":\"cublasSgemm + nnb_rk_bias_add_kernel\","
-                "\"create_ms\":%.3f}",
-                m->geo.block_size, m->geo.max_blocks, m->create_ms);
+                "\"kernels\":{\"block_size\":%d,\"max_blocks\":%d},\"fc\":\"cublasSgemm + nnb_rk_bias_add_kernel\"}",
+                m->geo.block_size, m->geo.max_blocks);
     return used + 1 < len ? 0 : -1;
 }
 
