@@ -14,7 +14,8 @@ if(TARGET nnb_cpu_resnet)
   add_dependencies(resnet_runners_should_match_reference nnb_cpu_resnet nnb_cpu_resnet_ref)
   # Compiles the runner's source in, to drive its layer wrappers on hand-made awkward tables.
   nnbench_add_test(resnet_layers_should_match_reference SOURCES resnet_layers_should_match_reference.c
-                   LIBS DNNL::dnnl nnb_resnet_ref nnb_cnn_cpu nnb_resnet_init nnb_runner_support LABELS resnet)
+                   LIBS DNNL::dnnl nnb_dnnl_support nnb_resnet_ref nnb_cnn_cpu nnb_resnet_init nnb_runner_support
+                   LABELS resnet)
 endif()
 
 # The build machine is shared and oversubscribed: OpenMP threads that spin while waiting for their

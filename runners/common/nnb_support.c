@@ -211,3 +211,18 @@ double nnb_median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, compare_doubles);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
+
+int nnb_grow(void *array_ptr, int *cap, int need, size_t elem) {
+    void **array = array_ptr;
+    if (need <= *cap)
+        return 0;
+    int ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *grown = realloc(*array, (size_t)ncap * elem);
+    if (!grown)
+        return -1;
+    *array = grown;
+    *cap = ncap;
+    return 0;
+}

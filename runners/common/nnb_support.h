@@ -47,6 +47,10 @@ void nnb_dropout_mask(float *mask, size_t n, uint64_t seed, int layer, float p);
 int nnb_mul_size(size_t *out, size_t a, size_t b);
 int nnb_mul_size3(size_t *out, size_t a, size_t b, size_t c);
 
+/* Room for `need` elements of `elem` bytes in the array *array_ptr (a T **) of capacity *cap, doubling;
+ * 0, or -1 when out of memory (the array is left as it was). */
+int nnb_grow(void *array_ptr, int *cap, int need, size_t elem);
+
 /* Zero-initialised, 64-byte aligned allocation of n floats; NULL on overflow
  * or failure. Free with nnb_free. */
 float *nnb_alloc_floats(size_t n);

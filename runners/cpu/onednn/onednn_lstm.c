@@ -7,22 +7,8 @@
 
 /* ------------------------------------------------------------------ bookkeeping */
 
-static int grow(void **v, int *cap, int need, size_t elem) {
-    if (need <= *cap)
-        return 0;
-    int ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*v, (size_t)ncap * elem);
-    if (!p)
-        return -1;
-    *v = p;
-    *cap = ncap;
-    return 0;
-}
-
 float *onx_buffer(onx_model *m, size_t floats) {
-    if (grow((void **)&m->bufs, &m->buf_cap, m->buf_count + 1, sizeof *m->bufs))
+    if (nnb_grow(&m->bufs, &m->buf_cap, m->buf_count + 1, sizeof *m->bufs))
         return NULL;
     float *p = nnb_alloc_floats(floats);
     if (p)
@@ -36,27 +22,17 @@ void *onx_bytes(onx_model *m, size_t bytes) {
     return onx_buffer(m, (bytes + sizeof(float) - 1) / sizeof(float));
 }
 
-static int track_mem(onx_model *m, dnnl_memory_t mem, char *err, size_t err_len) {
-    if (grow((void **)&m->mems, &m->mem_cap, m->mem_count + 1, sizeof *m->mems)) {
-        dnnl_memory_destroy(mem);
-        return nnb_fail(err, err_len, "out of memory");
-    }
-    m->mems[m->mem_count++] = mem;
-    return 0;
-}
-
 /* A memory object over a host pointer we own. */
 static int wrap_mem(onx_model *m, const dnnl_memory_desc_t *md, void *ptr, dnnl_memory_t *out, char *err,
                     size_t err_len) {
-    ONX_CHECK(dnnl_memory_create(out, md, m->engine, ptr));
-    return track_mem(m, *out, err, err_len);
+    return nnb_dnnl_wrap(&m->mems, m->engine, md, ptr, out, err, err_len);
 }
 
 /* 64-byte aligned, not zeroed: workspace and scratchpad are written before they are read, and
  * clearing hundreds of MB would only inflate create_ms. Released with the model's buffers. */
 static void *raw_buffer(onx_model *m, size_t bytes) {
     size_t rounded = (bytes + 63) / 64 * 64;
-    if (rounded < bytes || grow((void **)&m->bufs, &m->buf_cap, m->buf_count + 1, sizeof *m->bufs))
+    if (rounded < bytes || nnb_grow(&m->bufs, &m->buf_cap, m->buf_count + 1, sizeof *m->bufs))
         return NULL;
     void *p = aligned_alloc(64, rounded ? rounded : 64);
     if (p)
@@ -78,7 +54,7 @@ static int plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl
     dnnl_dims_t d;
     for (int i = 0; i < ndims; i++)
         d[i] = dims[i];
-    ONX_CHECK(dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag));
+    NNB_DNNL_TRY(dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag));
     return 0;
 }
 
@@ -91,25 +67,25 @@ static int md_empty(const dnnl_memory_desc_t *md) { return !md || dnnl_memory_de
 /* One-off reorder (create time or outputs(), never timed). */
 static int reorder(onx_model *m, dnnl_memory_t from, dnnl_memory_t to, char *err, size_t err_len) {
     const dnnl_memory_desc_t *src_md, *dst_md;
-    ONX_CHECK(dnnl_memory_get_memory_desc(from, &src_md));
-    ONX_CHECK(dnnl_memory_get_memory_desc(to, &dst_md));
+    NNB_DNNL_TRY(dnnl_memory_get_memory_desc(from, &src_md));
+    NNB_DNNL_TRY(dnnl_memory_get_memory_desc(to, &dst_md));
     dnnl_primitive_desc_t pd;
-    ONX_CHECK(dnnl_reorder_primitive_desc_create(&pd, src_md, m->engine, dst_md, m->engine, NULL));
+    NNB_DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, src_md, m->engine, dst_md, m->engine, NULL));
     dnnl_primitive_t prim;
     dnnl_status_t st = dnnl_primitive_create(&prim, pd);
     dnnl_primitive_desc_destroy(pd);
-    ONX_CHECK(st);
+    NNB_DNNL_TRY(st);
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
     st = dnnl_primitive_execute(prim, m->stream, 2, args);
     if (st == dnnl_success)
         st = dnnl_stream_wait(m->stream);
     dnnl_primitive_destroy(prim);
-    ONX_CHECK(st);
+    NNB_DNNL_TRY(st);
     return 0;
 }
 
 int onx_push(onx_steps *s, const onx_step *step, char *err, size_t err_len) {
-    if (grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v))
+    if (nnb_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v))
         return nnb_fail(err, err_len, "out of memory");
     s->v[s->n++] = *step;
     return 0;
@@ -142,7 +118,7 @@ static void add_scratch_slot(onx_step *s, const_dnnl_primitive_desc_t pd) {
 /* Primitives other than the LSTM ones (binary, layer norm), kept for destroy(). */
 static int keep_prim(onx_model *m, dnnl_primitive_desc_t pd, dnnl_primitive_t prim, char *err, size_t err_len) {
     onx_prim *p = (onx_prim *)calloc(1, sizeof *p);
-    if (!p || grow((void **)&m->prims, &m->prim_cap, m->prim_count + 1, sizeof *m->prims)) {
+    if (!p || nnb_grow(&m->prims, &m->prim_cap, m->prim_count + 1, sizeof *m->prims)) {
         free(p);
         dnnl_primitive_destroy(prim);
         dnnl_primitive_desc_destroy(pd);
@@ -159,10 +135,10 @@ static int keep_prim(onx_model *m, dnnl_primitive_desc_t pd, dnnl_primitive_t pr
 int onx_model_init(onx_model *m, int with_backward, char *err, size_t err_len) {
     memset(m, 0, sizeof *m);
     m->with_backward = with_backward;
-    ONX_CHECK(dnnl_engine_create(&m->engine, dnnl_cpu, 0));
-    ONX_CHECK(dnnl_stream_create(&m->stream, m->engine, dnnl_stream_default_flags));
-    ONX_CHECK(dnnl_primitive_attr_create(&m->attr));
-    ONX_CHECK(dnnl_primitive_attr_set_scratchpad_mode(m->attr, dnnl_scratchpad_mode_user));
+    NNB_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0));
+    NNB_DNNL_TRY(dnnl_stream_create(&m->stream, m->engine, dnnl_stream_default_flags));
+    NNB_DNNL_TRY(dnnl_primitive_attr_create(&m->attr));
+    NNB_DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(m->attr, dnnl_scratchpad_mode_user));
     return 0;
 }
 
@@ -180,9 +156,7 @@ void onx_model_free(onx_model *m) {
         free(prims[i]);
     }
     free(m->prims);
-    for (int i = 0; i < m->mem_count; i++)
-        dnnl_memory_destroy(m->mems[i]);
-    free(m->mems);
+    nnb_dnnl_release(&m->mems);
     for (int i = 0; i < m->buf_count; i++)
         nnb_free(m->bufs[i]);
     free(m->bufs);
@@ -239,20 +213,20 @@ static int create_lstm_prim(onx_model *m, onx_prim *p, char *err, size_t err_len
     if (lstm_descs(&d, p->T, p->N, p->in, p->H, p->L, err, err_len))
         return -1;
     dnnl_rnn_desc_t fd;
-    ONX_CHECK(dnnl_lstm_forward_desc_init(&fd, dnnl_forward_training, dnnl_unidirectional_left2right, &d.src_layer,
-                                          &d.iter, &d.iter, &d.w_layer, &d.w_iter, &d.bias, &d.dst_layer, &d.iter,
-                                          &d.iter, 0));
-    ONX_CHECK(dnnl_primitive_desc_create(&p->fwd_pd, &fd, m->attr, m->engine, NULL));
-    ONX_CHECK(dnnl_primitive_create(&p->fwd, p->fwd_pd));
+    NNB_DNNL_TRY(dnnl_lstm_forward_desc_init(&fd, dnnl_forward_training, dnnl_unidirectional_left2right, &d.src_layer,
+                                             &d.iter, &d.iter, &d.w_layer, &d.w_iter, &d.bias, &d.dst_layer, &d.iter,
+                                             &d.iter, 0));
+    NNB_DNNL_TRY(dnnl_primitive_desc_create(&p->fwd_pd, &fd, m->attr, m->engine, NULL));
+    NNB_DNNL_TRY(dnnl_primitive_create(&p->fwd, p->fwd_pd));
     if (!m->with_backward)
         return 0;
     dnnl_rnn_desc_t bd;
-    ONX_CHECK(dnnl_lstm_backward_desc_init(&bd, dnnl_backward, dnnl_unidirectional_left2right, &d.src_layer, &d.iter,
-                                           &d.iter, &d.w_layer, &d.w_iter, &d.bias, &d.dst_layer, &d.iter, &d.iter,
-                                           &d.src_layer, &d.iter, &d.iter, &d.w_layer, &d.w_iter, &d.bias, &d.dst_layer,
-                                           &d.iter, &d.iter, 0));
-    ONX_CHECK(dnnl_primitive_desc_create(&p->bwd_pd, &bd, m->attr, m->engine, p->fwd_pd));
-    ONX_CHECK(dnnl_primitive_create(&p->bwd, p->bwd_pd));
+    NNB_DNNL_TRY(dnnl_lstm_backward_desc_init(&bd, dnnl_backward, dnnl_unidirectional_left2right, &d.src_layer, &d.iter,
+                                              &d.iter, &d.w_layer, &d.w_iter, &d.bias, &d.dst_layer, &d.iter, &d.iter,
+                                              &d.src_layer, &d.iter, &d.iter, &d.w_layer, &d.w_iter, &d.bias,
+                                              &d.dst_layer, &d.iter, &d.iter, 0));
+    NNB_DNNL_TRY(dnnl_primitive_desc_create(&p->bwd_pd, &bd, m->attr, m->engine, p->fwd_pd));
+    NNB_DNNL_TRY(dnnl_primitive_create(&p->bwd, p->bwd_pd));
     return 0;
 }
 
@@ -266,7 +240,7 @@ static onx_prim *get_prim(onx_model *m, int64_t T, int64_t N, int64_t in, int64_
             return p;
     }
     onx_prim *p = (onx_prim *)calloc(1, sizeof *p);
-    if (!p || grow((void **)&m->prims, &m->prim_cap, m->prim_count + 1, sizeof *m->prims)) {
+    if (!p || nnb_grow(&m->prims, &m->prim_cap, m->prim_count + 1, sizeof *m->prims)) {
         free(p);
         nnb_fail(err, err_len, "out of memory");
         return NULL;
@@ -465,14 +439,14 @@ int onx_binary_step(onx_model *m, dnnl_alg_kind_t alg, int64_t rows, int64_t col
     if (plain_md(&md, 2, dims, dnnl_ab, err, err_len))
         return -1;
     dnnl_binary_desc_t bd;
-    ONX_CHECK(dnnl_binary_desc_init(&bd, alg, &md, &md, &md));
+    NNB_DNNL_TRY(dnnl_binary_desc_init(&bd, alg, &md, &md, &md));
     dnnl_primitive_desc_t pd;
-    ONX_CHECK(dnnl_primitive_desc_create(&pd, &bd, m->attr, m->engine, NULL));
+    NNB_DNNL_TRY(dnnl_primitive_desc_create(&pd, &bd, m->attr, m->engine, NULL));
     dnnl_primitive_t prim;
     dnnl_status_t st = dnnl_primitive_create(&prim, pd);
     if (st != dnnl_success)
         dnnl_primitive_desc_destroy(pd);
-    ONX_CHECK(st);
+    NNB_DNNL_TRY(st);
     if (keep_prim(m, pd, prim, err, err_len))
         return -1;
     dnnl_memory_t ma, mb, mc;
@@ -496,14 +470,14 @@ int onx_layer_norm_step(onx_model *m, int64_t rows, int64_t cols, float eps, flo
         return -1;
     dnnl_layer_normalization_desc_t ld;
     /* flags 0: no scale/shift (gain 1, bias 0), statistics computed from the data */
-    ONX_CHECK(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &md, NULL, eps, 0));
+    NNB_DNNL_TRY(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &md, NULL, eps, 0));
     dnnl_primitive_desc_t pd;
-    ONX_CHECK(dnnl_primitive_desc_create(&pd, &ld, m->attr, m->engine, NULL));
+    NNB_DNNL_TRY(dnnl_primitive_desc_create(&pd, &ld, m->attr, m->engine, NULL));
     dnnl_primitive_t prim;
     dnnl_status_t st = dnnl_primitive_create(&prim, pd);
     if (st != dnnl_success)
         dnnl_primitive_desc_destroy(pd);
-    ONX_CHECK(st);
+    NNB_DNNL_TRY(st);
     if (keep_prim(m, pd, prim, err, err_len))
         return -1;
     dnnl_memory_t ms, md_;
@@ -557,13 +531,13 @@ int onx_run(onx_model *m, const onx_steps *steps, char *err, size_t err_len) {
     for (int i = 0; i < steps->n; i++) {
         const onx_step *s = &steps->v[i];
         if (s->prim) {
-            ONX_CHECK(dnnl_primitive_execute(s->prim, m->stream, s->nargs, s->args));
+            NNB_DNNL_TRY(dnnl_primitive_execute(s->prim, m->stream, s->nargs, s->args));
         } else {
-            ONX_CHECK(dnnl_stream_wait(m->stream));
+            NNB_DNNL_TRY(dnnl_stream_wait(m->stream));
             memset(s->zero_ptr, 0, s->zero_bytes);
         }
     }
-    ONX_CHECK(dnnl_stream_wait(m->stream));
+    NNB_DNNL_TRY(dnnl_stream_wait(m->stream));
     return 0;
 }
 
@@ -590,7 +564,7 @@ static int export_plain(onx_model *m, dnnl_memory_t from, int ndims, const int64
     if (plain_md(&md, ndims, dims, tag, err, err_len))
         return -1;
     dnnl_memory_t user;
-    ONX_CHECK(dnnl_memory_create(&user, &md, m->engine, to));
+    NNB_DNNL_TRY(dnnl_memory_create(&user, &md, m->engine, to));
     int rc = reorder(m, from, user, err, err_len);
     dnnl_memory_destroy(user);
     return rc;

@@ -19,19 +19,11 @@
 #define NNB_ONEDNN_LSTM_H
 
 #include "lstm_data.h"
+#include "nnb_dnnl_support.h"
 #include "nnb_support.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
-
-/* Every oneDNN call is checked: on failure, write "call failed: status (file:line)" and return -1. */
-#define ONX_CHECK(call)                                                                                                \
-    do {                                                                                                               \
-        dnnl_status_t onx_st_ = (call);                                                                                \
-        if (onx_st_ != dnnl_success)                                                                                   \
-            return nnb_fail(err, err_len, "%s failed: %s (%s:%d)", #call, dnnl_status2str(onx_st_), __FILE__,          \
-                            __LINE__);                                                                                 \
-    } while (0)
 
 #define ONX_MAX_ARGS 24
 
@@ -87,9 +79,8 @@ typedef struct onx_model {
 
     onx_steps fwd, bwd;
 
-    dnnl_memory_t *mems; /* every memory object, released at destroy */
-    int mem_count, mem_cap;
-    void **bufs; /* every host buffer we allocated, released at destroy */
+    nnb_dnnl_memories mems; /* every memory object, released at destroy */
+    void **bufs;            /* every host buffer we allocated, released at destroy */
     int buf_count, buf_cap;
     void *scratch; /* shared user scratchpad (one of bufs) */
     size_t scratch_bytes, workspace_bytes;

@@ -24,6 +24,7 @@
  * running_mean/var itself after each BN (momentum 0.1, unbiased variance), inside forward as PyTorch does.
  */
 #include "conv_input_grad.h"
+#include "nnb_dnnl_support.h"
 #include "nnb_support.h"
 #include "resnet_arch.h"
 #include "resnet_init.h"
@@ -36,14 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Every oneDNN call goes through this: on failure, one line naming the call, file and line. */
-#define DNNL_TRY(call)                                                                                                 \
-    do {                                                                                                               \
-        dnnl_status_t st_ = (call);                                                                                    \
-        if (st_ != dnnl_success)                                                                                       \
-            return nnb_fail(err, err_len, "%s: %s (%s:%d)", #call, dnnl_status2str(st_), __FILE__, __LINE__);          \
-    } while (0)
 
 #define TRY(expr)                                                                                                      \
     do {                                                                                                               \
@@ -108,8 +101,7 @@ typedef struct model {
 
     buffer *bufs;
     int nbufs, cap_bufs;
-    dnnl_memory_t *mems;
-    int nmems, cap_mems;
+    nnb_dnnl_memories mems; /* every memory object, released at destroy */
     dnnl_primitive_t *prims;
     int nprims, cap_prims;
     dnnl_primitive_desc_t *pds;
@@ -139,20 +131,8 @@ typedef struct model {
 
 /* ---- ownership helpers ---- */
 
-static int grow(void **items, int *cap, int count, size_t size) {
-    if (count < *cap)
-        return 0;
-    int ncap = *cap ? 2 * *cap : 64;
-    void *p = realloc(*items, (size_t)ncap * size);
-    if (!p)
-        return -1;
-    *items = p;
-    *cap = ncap;
-    return 0;
-}
-
 static int new_buffer(model *m, size_t bytes, char *err, size_t err_len) {
-    if (grow((void **)&m->bufs, &m->cap_bufs, m->nbufs, sizeof *m->bufs))
+    if (nnb_grow(&m->bufs, &m->cap_bufs, m->nbufs + 1, sizeof *m->bufs))
         return nnb_fail(err, err_len, "out of memory");
     void *p = nnb_alloc_bytes(bytes);
     if (!p)
@@ -171,18 +151,10 @@ static int pool_get(model *m, size_t bytes, char *err, size_t err_len) {
     return new_buffer(m, bytes, err, err_len);
 }
 
-static int track_mem(model *m, dnnl_memory_t mem, char *err, size_t err_len) {
-    if (grow((void **)&m->mems, &m->cap_mems, m->nmems, sizeof *m->mems))
-        return nnb_fail(err, err_len, "out of memory");
-    m->mems[m->nmems++] = mem;
-    return 0;
-}
-
 /* A memory object over `handle` (a buffer the model owns, or a params/grads slice). */
 static int wrap_mem(model *m, const dnnl_memory_desc_t *md, void *handle, dnnl_memory_t *out, char *err,
                     size_t err_len) {
-    DNNL_TRY(dnnl_memory_create(out, md, m->eng, handle));
-    return track_mem(m, *out, err, err_len);
+    return nnb_dnnl_wrap(&m->mems, m->eng, md, handle, out, err, err_len);
 }
 
 /* A memory object over a new buffer of the md's size. */
@@ -198,8 +170,8 @@ static void impl_name(const_dnnl_primitive_desc_t pd, char *out, size_t len);
 static int make_primitive(model *m, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t attr,
                           const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, dnnl_primitive_t *prim,
                           char *err, size_t err_len) {
-    DNNL_TRY(dnnl_primitive_desc_create(pd, desc, attr, m->eng, hint));
-    if (grow((void **)&m->pds, &m->cap_pds, m->npds, sizeof *m->pds))
+    NNB_DNNL_TRY(dnnl_primitive_desc_create(pd, desc, attr, m->eng, hint));
+    if (nnb_grow(&m->pds, &m->cap_pds, m->npds + 1, sizeof *m->pds))
         return nnb_fail(err, err_len, "out of memory");
     m->pds[m->npds++] = *pd;
     char impl[96];
@@ -209,8 +181,8 @@ static int make_primitive(model *m, const_dnnl_op_desc_t desc, const_dnnl_primit
         snprintf(m->slow_impls + n, sizeof m->slow_impls - n, "%s%s:%s", n ? " " : "",
                  m->cur_layer ? m->cur_layer : "?", impl);
     }
-    DNNL_TRY(dnnl_primitive_create(prim, *pd));
-    if (grow((void **)&m->prims, &m->cap_prims, m->nprims, sizeof *m->prims))
+    NNB_DNNL_TRY(dnnl_primitive_create(prim, *pd));
+    if (nnb_grow(&m->prims, &m->cap_prims, m->nprims + 1, sizeof *m->prims))
         return nnb_fail(err, err_len, "out of memory");
     m->prims[m->nprims++] = *prim;
     return 0;
@@ -220,14 +192,14 @@ static int make_reorder(model *m, dnnl_memory_t src, dnnl_memory_t dst, dnnl_pri
                         size_t err_len) {
     const dnnl_memory_desc_t *smd, *dmd;
     dnnl_primitive_desc_t pd;
-    DNNL_TRY(dnnl_memory_get_memory_desc(src, &smd));
-    DNNL_TRY(dnnl_memory_get_memory_desc(dst, &dmd));
-    DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, smd, m->eng, dmd, m->eng, NULL));
-    if (grow((void **)&m->pds, &m->cap_pds, m->npds, sizeof *m->pds))
+    NNB_DNNL_TRY(dnnl_memory_get_memory_desc(src, &smd));
+    NNB_DNNL_TRY(dnnl_memory_get_memory_desc(dst, &dmd));
+    NNB_DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, smd, m->eng, dmd, m->eng, NULL));
+    if (nnb_grow(&m->pds, &m->cap_pds, m->npds + 1, sizeof *m->pds))
         return nnb_fail(err, err_len, "out of memory");
     m->pds[m->npds++] = pd;
-    DNNL_TRY(dnnl_primitive_create(prim, pd));
-    if (grow((void **)&m->prims, &m->cap_prims, m->nprims, sizeof *m->prims))
+    NNB_DNNL_TRY(dnnl_primitive_create(prim, pd));
+    if (nnb_grow(&m->prims, &m->cap_prims, m->nprims + 1, sizeof *m->prims))
         return nnb_fail(err, err_len, "out of memory");
     m->prims[m->nprims++] = *prim;
     return 0;
@@ -235,13 +207,13 @@ static int make_reorder(model *m, dnnl_memory_t src, dnnl_memory_t dst, dnnl_pri
 
 static int run_reorder(model *m, dnnl_primitive_t r, dnnl_memory_t src, dnnl_memory_t dst, char *err, size_t err_len) {
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-    DNNL_TRY(dnnl_primitive_execute(r, m->stream, 2, args));
-    DNNL_TRY(dnnl_stream_wait(m->stream));
+    NNB_DNNL_TRY(dnnl_primitive_execute(r, m->stream, 2, args));
+    NNB_DNNL_TRY(dnnl_stream_wait(m->stream));
     return 0;
 }
 
 static step *push_step(step_list *l, dnnl_primitive_t prim, int layer) {
-    if (grow((void **)&l->items, &l->cap, l->count, sizeof *l->items))
+    if (nnb_grow(&l->items, &l->cap, l->count + 1, sizeof *l->items))
         return NULL;
     step *s = &l->items[l->count++];
     memset(s, 0, sizeof *s);
@@ -333,8 +305,8 @@ static int build_conv_fwd(model *m, int li, char *err, size_t err_len) {
     /* Only the network's input lets the convolution choose; inside, it takes the layout it is given. */
     const dnnl_memory_desc_t *src_md = l->src == 0 ? &src_any : &m->act_md[l->src];
     dnnl_convolution_desc_t cd;
-    DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, src_md, &w_any,
-                                                NULL, &dst_any, strides, pad, pad));
+    NNB_DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, src_md, &w_any,
+                                                    NULL, &dst_any, strides, pad, pad));
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &cd, NULL, NULL, &s->fwd_pd, &prim, err, err_len));
     if (l->src == 0) {
@@ -378,8 +350,8 @@ static int build_bn_fwd(model *m, int li, char *err, size_t err_len) {
     const nnb_resnet_layer *l = &m->arch.layers[li];
     layer_state *s = &m->ls[li];
     dnnl_batch_normalization_desc_t bd;
-    DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_training, &m->act_md[l->src],
-                                                        (float)NNB_RESNET_BN_EPS, bn_flags(m, li)));
+    NNB_DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_training, &m->act_md[l->src],
+                                                            (float)NNB_RESNET_BN_EPS, bn_flags(m, li)));
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &bd, NULL, NULL, &s->fwd_pd, &prim, err, err_len));
     if (!m->impl_bn[0])
@@ -420,8 +392,8 @@ static int build_relu_fwd(model *m, int li, char *err, size_t err_len) {
     if (s->relu_fused_into_bn)
         return 0;
     dnnl_eltwise_desc_t ed;
-    DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd,
-                                            &m->act_md[l->src], 0.f, 0.f));
+    NNB_DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd,
+                                                &m->act_md[l->src], 0.f, 0.f));
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &ed, NULL, NULL, &s->fwd_pd, &prim, err, err_len)); /* also the backward's hint */
     if (s->relu_fused_into_add)
@@ -446,9 +418,9 @@ static int build_pool_fwd(model *m, int li, char *err, size_t err_len) {
                 kernel = {max ? l->kernel : l->in.h, max ? l->kernel : l->in.w};
     dnnl_dims_t dil = {0, 0}, pad = {max ? l->pad : 0, max ? l->pad : 0};
     dnnl_pooling_v2_desc_t pd_desc;
-    DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_training,
-                                               max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
-                                               &m->act_md[l->src], &dst_any, strides, kernel, dil, pad, pad));
+    NNB_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_training,
+                                                   max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
+                                                   &m->act_md[l->src], &dst_any, strides, kernel, dil, pad, pad));
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &pd_desc, NULL, NULL, &s->fwd_pd, &prim, err, err_len));
     m->act_md[l->dst] = *pd_md(s->fwd_pd, DNNL_ARG_DST);
@@ -481,14 +453,15 @@ static int build_add_fwd(model *m, int li, char *err, size_t err_len) {
         m->fusion_fallbacks++;
     }
     dnnl_binary_desc_t bd;
-    DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, &m->act_md[l->src], &m->act_md[l->src2], &m->act_md[l->dst]));
+    NNB_DNNL_TRY(
+        dnnl_binary_desc_init(&bd, dnnl_binary_add, &m->act_md[l->src], &m->act_md[l->src2], &m->act_md[l->dst]));
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     if (s->fuse_relu) {
-        DNNL_TRY(dnnl_primitive_attr_create(&attr));
-        DNNL_TRY(dnnl_post_ops_create(&po));
-        DNNL_TRY(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f));
-        DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, po));
+        NNB_DNNL_TRY(dnnl_primitive_attr_create(&attr));
+        NNB_DNNL_TRY(dnnl_post_ops_create(&po));
+        NNB_DNNL_TRY(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f));
+        NNB_DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, po));
     }
     dnnl_primitive_t prim;
     int rc = make_primitive(m, &bd, attr, NULL, &s->fwd_pd, &prim, err, err_len);
@@ -517,7 +490,7 @@ static int build_fc_fwd(model *m, int li, char *err, size_t err_len) {
     md_init(&dst_any, 2, dd, dnnl_format_tag_any);
     md_init(&logits_md, 2, dd, dnnl_nc);
     dnnl_inner_product_desc_t id;
-    DNNL_TRY(
+    NNB_DNNL_TRY(
         dnnl_inner_product_forward_desc_init(&id, dnnl_forward_training, &m->act_md[l->src], &w_any, &b_md, &dst_any));
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &id, NULL, NULL, &s->fwd_pd, &prim, err, err_len));
@@ -568,10 +541,10 @@ static int grad_target(model *m, int a, const dnnl_memory_desc_t *md, dnnl_memor
 /* diff[a] += scratch memory (in-place binary add), then the scratch buffer returns to the pool. */
 static int accumulate(model *m, int a, dnnl_memory_t add, int scratch, char *err, size_t err_len) {
     const dnnl_memory_desc_t *md, *amd;
-    DNNL_TRY(dnnl_memory_get_memory_desc(m->diff_mem[a], &md));
-    DNNL_TRY(dnnl_memory_get_memory_desc(add, &amd));
+    NNB_DNNL_TRY(dnnl_memory_get_memory_desc(m->diff_mem[a], &md));
+    NNB_DNNL_TRY(dnnl_memory_get_memory_desc(add, &amd));
     dnnl_binary_desc_t bd;
-    DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, md, amd, md));
+    NNB_DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, md, amd, md));
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &bd, NULL, NULL, &pd, &prim, err, err_len));
@@ -637,8 +610,8 @@ static int use_own_input_grad(const model *m, const nnb_resnet_layer *l) {
 static int run_input_grad(model *m, int li, char *err, size_t err_len) {
     const nnb_resnet_layer *l = &m->arch.layers[li];
     void *dy = NULL;
-    DNNL_TRY(dnnl_stream_wait(m->stream));
-    DNNL_TRY(dnnl_memory_get_data_handle(m->diff_mem[l->dst], &dy));
+    NNB_DNNL_TRY(dnnl_stream_wait(m->stream));
+    NNB_DNNL_TRY(dnnl_memory_get_data_handle(m->diff_mem[l->dst], &dy));
     nnb_conv_input_grad_prepare_weights(l->out.c, l->in.c, l->kernel, m->params + m->arch.params[l->param].offset,
                                         m->stem_wt);
     nnb_conv_input_grad_nchw16c(l->in.n, l->in.c, l->in.h, l->in.w, l->out.c, l->kernel, l->stride, l->pad, l->out.h,
@@ -673,8 +646,8 @@ static int build_conv_bwd(model *m, int li, char *err, size_t err_len) {
     const dnnl_memory_desc_t *dst_md = &m->act_md[l->dst];
 
     dnnl_convolution_desc_t wdsc;
-    DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &m->act_md[l->src], &w_any,
-                                                         NULL, dst_md, strides, pad, pad));
+    NNB_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &m->act_md[l->src], &w_any,
+                                                             NULL, dst_md, strides, pad, pad));
     dnnl_primitive_desc_t wpd;
     dnnl_primitive_t wprim;
     TRY(make_primitive(m, &wdsc, NULL, s->fwd_pd, &wpd, &wprim, err, err_len));
@@ -692,7 +665,7 @@ static int build_conv_bwd(model *m, int li, char *err, size_t err_len) {
 
     /* Data gradient; for the network input (dx) the primitive picks the layout. */
     dnnl_convolution_desc_t dd;
-    DNNL_TRY(dnnl_convolution_backward_data_desc_init(
+    NNB_DNNL_TRY(dnnl_convolution_backward_data_desc_init(
         &dd, dnnl_convolution_direct, l->src == 0 ? &src_any : &m->act_md[l->src], &w_any, dst_md, strides, pad, pad));
     dnnl_primitive_desc_t dpd;
     dnnl_primitive_t dprim;
@@ -737,8 +710,8 @@ static int build_bn_bwd(model *m, int li, char *err, size_t err_len) {
     const nnb_resnet_layer *l = &m->arch.layers[li];
     layer_state *s = &m->ls[li];
     dnnl_batch_normalization_desc_t bd;
-    DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &m->act_md[l->dst], &m->act_md[l->src],
-                                                         (float)NNB_RESNET_BN_EPS, bn_flags(m, li)));
+    NNB_DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &m->act_md[l->dst], &m->act_md[l->src],
+                                                             (float)NNB_RESNET_BN_EPS, bn_flags(m, li)));
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &bd, NULL, s->fwd_pd, &pd, &prim, err, err_len));
@@ -776,8 +749,8 @@ static int build_relu_bwd(model *m, int li, char *err, size_t err_len) {
     if (s->relu_fused_into_bn)
         return 0; /* the BN's backward applies the ReLU mask */
     dnnl_eltwise_desc_t ed;
-    DNNL_TRY(dnnl_eltwise_backward_desc_init(&ed, dnnl_eltwise_relu_use_dst_for_bwd, &m->act_md[l->dst],
-                                             &m->act_md[l->dst], 0.f, 0.f));
+    NNB_DNNL_TRY(dnnl_eltwise_backward_desc_init(&ed, dnnl_eltwise_relu_use_dst_for_bwd, &m->act_md[l->dst],
+                                                 &m->act_md[l->dst], 0.f, 0.f));
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &ed, NULL, s->fwd_pd, &pd, &prim, err, err_len));
@@ -798,9 +771,9 @@ static int build_pool_bwd(model *m, int li, char *err, size_t err_len) {
                 kernel = {max ? l->kernel : l->in.h, max ? l->kernel : l->in.w};
     dnnl_dims_t dil = {0, 0}, pad = {max ? l->pad : 0, max ? l->pad : 0};
     dnnl_pooling_v2_desc_t pdd;
-    DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&pdd, max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
-                                                &m->act_md[l->src], &m->act_md[l->dst], strides, kernel, dil, pad,
-                                                pad));
+    NNB_DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&pdd, max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
+                                                    &m->act_md[l->src], &m->act_md[l->dst], strides, kernel, dil, pad,
+                                                    pad));
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &pdd, NULL, s->fwd_pd, &pd, &prim, err, err_len));
@@ -834,7 +807,7 @@ static int build_fc_bwd(model *m, int li, char *err, size_t err_len) {
     TRY(make_reorder(m, m->grad_logits_plain, m->diff_mem[l->dst], &m->grad_logits_reorder, err, err_len));
 
     dnnl_inner_product_desc_t wdsc;
-    DNNL_TRY(
+    NNB_DNNL_TRY(
         dnnl_inner_product_backward_weights_desc_init(&wdsc, &m->act_md[l->src], &w_any, &b_md, &m->act_md[l->dst]));
     dnnl_primitive_desc_t wpd;
     dnnl_primitive_t wprim;
@@ -852,8 +825,8 @@ static int build_fc_bwd(model *m, int li, char *err, size_t err_len) {
     arg(st, DNNL_ARG_DIFF_BIAS, dbias);
 
     dnnl_inner_product_desc_t dd;
-    DNNL_TRY(dnnl_inner_product_backward_data_desc_init(&dd, &m->act_md[l->src], pd_md(s->fwd_pd, DNNL_ARG_WEIGHTS),
-                                                        &m->act_md[l->dst]));
+    NNB_DNNL_TRY(dnnl_inner_product_backward_data_desc_init(&dd, &m->act_md[l->src], pd_md(s->fwd_pd, DNNL_ARG_WEIGHTS),
+                                                            &m->act_md[l->dst]));
     dnnl_primitive_desc_t dpd;
     dnnl_primitive_t dprim;
     TRY(make_primitive(m, &dd, NULL, s->fwd_pd, &dpd, &dprim, err, err_len));
@@ -935,8 +908,8 @@ static int update_running_stats(model *m, int li, char *err, size_t err_len) {
     const nnb_resnet_param *p = &m->arch.params[l->param];
     float *rm = m->params + p[2].offset, *rv = m->params + p[3].offset;
     void *mh, *vh;
-    DNNL_TRY(dnnl_memory_get_data_handle(m->ls[li].mean, &mh));
-    DNNL_TRY(dnnl_memory_get_data_handle(m->ls[li].var, &vh));
+    NNB_DNNL_TRY(dnnl_memory_get_data_handle(m->ls[li].mean, &mh));
+    NNB_DNNL_TRY(dnnl_memory_get_data_handle(m->ls[li].var, &vh));
     const float *mean = mh, *var = vh;
     const double count = (double)l->in.n * (double)l->in.h * (double)l->in.w;
     const float mom = (float)NNB_RESNET_BN_MOMENTUM, unbias = (float)(count / (count - 1.0));
@@ -953,13 +926,13 @@ static int run_steps(model *m, const step_list *l, char *err, size_t err_len) {
         if (s->input_grad) {
             TRY(run_input_grad(m, s->layer, err, err_len));
         } else if (s->prim) {
-            DNNL_TRY(dnnl_primitive_execute(s->prim, m->stream, s->nargs, s->args));
+            NNB_DNNL_TRY(dnnl_primitive_execute(s->prim, m->stream, s->nargs, s->args));
         } else {
-            DNNL_TRY(dnnl_stream_wait(m->stream)); /* (the CPU stream is in-order and synchronous) */
+            NNB_DNNL_TRY(dnnl_stream_wait(m->stream)); /* (the CPU stream is in-order and synchronous) */
             TRY(update_running_stats(m, s->layer, err, err_len));
         }
     }
-    DNNL_TRY(dnnl_stream_wait(m->stream));
+    NNB_DNNL_TRY(dnnl_stream_wait(m->stream));
     return 0;
 }
 
@@ -973,11 +946,10 @@ static void model_destroy(void *p) {
         dnnl_primitive_destroy(m->prims[i]);
     for (int i = 0; i < m->npds; i++)
         dnnl_primitive_desc_destroy(m->pds[i]);
-    for (int i = 0; i < m->nmems; i++)
-        dnnl_memory_destroy(m->mems[i]);
+    nnb_dnnl_release(&m->mems);
     for (int i = 0; i < m->nbufs; i++)
         nnb_free(m->bufs[i].ptr);
-    free(m->prims), free(m->pds), free(m->mems), free(m->bufs);
+    free(m->prims), free(m->pds), free(m->bufs);
     free(m->fwd.items), free(m->bwd.items);
     if (m->stream)
         dnnl_stream_destroy(m->stream);
