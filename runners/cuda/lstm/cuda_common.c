@@ -107,3 +107,82 @@ void nnb_cuda_describe_common(const nnb_cuda_ctx *c, char *buf, size_t len, size
     nnb_appendf(buf, len, used, "\"executor\":\"%s\",\"tf32\":%s,", c->graph ? "graph" : "eager",
                 c->tf32 ? "true" : "false");
 }
+
+/* ------------------------------------------------- the shared interface */
+
+void *nnb_cuda_lstm_create(size_t size, const nnb_cuda_lstm_ops *ops, const char *name, const void *kind,
+                           const nnb_config *cfg, char *err, size_t err_len) {
+    nnb_cuda_lstm *m = (nnb_cuda_lstm *)nnb_alloc_bytes(size);
+    if (!m) {
+        nnb_fail(err, err_len, "out of memory");
+        return NULL;
+    }
+    m->ops = ops;
+    m->name = name;
+    m->kind = kind;
+    if (ops->setup(m, cfg, err, err_len)) {
+        nnb_cuda_lstm_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+int nnb_cuda_lstm_capture(nnb_cuda_lstm *m, int with_backward, char *err, size_t err_len) {
+    nnb_cuda_ctx *c = &m->cu;
+    NNB_CUDA_TRY(cudaDeviceSynchronize());
+    if (!c->graph)
+        return 0;
+    if (nnb_cuda_capture(c, m->ops->forward, m, &c->fwd_exec, err, err_len))
+        return -1;
+    if (with_backward && nnb_cuda_capture(c, m->ops->backward, m, &c->bwd_exec, err, err_len))
+        return -1;
+    return 0;
+}
+
+void nnb_cuda_lstm_destroy(void *model) {
+    nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    if (!m)
+        return;
+    if (m->ops->destroy)
+        m->ops->destroy(m);
+    nnb_cuda_ctx_free(&m->cu);
+    nnb_lstm_data_free(&m->d);
+    nnb_free(m);
+}
+
+int nnb_cuda_lstm_forward(void *model, char *err, size_t err_len) {
+    nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    return nnb_cuda_run_phase(&m->cu, "forward", m->ops->forward, m, m->cu.fwd_exec, err, err_len);
+}
+
+int nnb_cuda_lstm_backward(void *model, char *err, size_t err_len) {
+    nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    return nnb_cuda_run_phase(&m->cu, "backward", m->ops->backward, m, m->cu.bwd_exec, err, err_len);
+}
+
+int nnb_cuda_lstm_params(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    (void)err, (void)err_len;
+    *out = ((const nnb_cuda_lstm *)model)->params;
+    return 0;
+}
+
+int nnb_cuda_lstm_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
+    nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    if (m->ops->download(m, err, err_len))
+        return -1;
+    *out = m->outputs;
+    return 0;
+}
+
+int nnb_cuda_lstm_describe(void *model, char *buf, size_t buf_len) {
+    const nnb_cuda_lstm *m = (const nnb_cuda_lstm *)model;
+    size_t used = 0;
+    nnb_appendf(buf, buf_len, &used, "{\"runner\":\"%s\",", m->name);
+    nnb_cuda_describe_common(&m->cu, buf, buf_len, &used);
+    m->ops->describe(m, buf, buf_len, &used);
+    nnb_appendf(buf, buf_len, &used, "\"layers\":%lld}", (long long)m->d.L);
+    return used + 1 < buf_len ? 0 : -1;
+}
+
+double nnb_cuda_lstm_forward_flops(void *model) { return nnb_lstm_forward_flops(&((nnb_cuda_lstm *)model)->d); }
+double nnb_cuda_lstm_backward_flops(void *model) { return nnb_lstm_backward_flops(&((nnb_cuda_lstm *)model)->d); }

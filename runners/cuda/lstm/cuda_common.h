@@ -3,11 +3,14 @@
  * (status macros, availability, device and cuBLAS setup, buffers, NVTX, describe
  * helpers, shared with the CUDA ResNet runners): one context per model with its
  * stream, cuBLAS workspace and buffers, the executor (eager launches or CUDA
- * graphs captured at create), and the common part of describe().
+ * graphs captured at create), the common part of describe(), and the common first
+ * member of every model (nnb_cuda_lstm) behind the one interface of
+ * cuda_lstm_interface.h.
  */
 #ifndef NNB_CUDA_COMMON_H
 #define NNB_CUDA_COMMON_H
 
+#include "cuda_lstm_interface.h"
 #include "lstm_data.h"
 #include "nnb_cuda_util.h" /* status macros, nnb_cuda_available, buffers, nnb_appendf */
 #include "nnb_support.h"
@@ -59,5 +62,42 @@ int nnb_cuda_run_phase(nnb_cuda_ctx *c, const char *phase, nnb_enqueue_fn enqueu
 
 /* Appends the common describe() fields, as `"key":value,` pairs, to buf at *used. */
 void nnb_cuda_describe_common(const nnb_cuda_ctx *c, char *buf, size_t len, size_t *used);
+
+/* ------------------------------------------------------- the model kinds */
+
+/* What one CUDA LSTM model kind (custom_lstm.c, layernorm_lstm.c, cudnn_lstm.c) adds to the shared interface. */
+typedef struct nnb_cuda_lstm_ops {
+    /* Builds the zeroed model (base.ops, base.name and base.kind set): context, data, buffers, base.params and
+     * base.outputs, graph capture. On failure the model is destroyed, half-built. */
+    int (*setup)(void *model, const nnb_config *cfg, char *err, size_t err_len);
+    nnb_enqueue_fn forward, backward; /* each phase's work, on base.cu.stream */
+    /* outputs(): brings the last results back into the host tensors of base.outputs. */
+    int (*download)(void *model, char *err, size_t err_len);
+    /* describe(): the kind's fields, as `"key":value,` pairs, between the common ones and "layers". */
+    void (*describe)(const void *model, char *buf, size_t len, size_t *used);
+    /* destroy(): frees what the kind owns beyond nnb_cuda_lstm (model possibly half-built); NULL if nothing. */
+    void (*destroy)(void *model);
+} nnb_cuda_lstm_ops;
+
+/* The common first member of every CUDA LSTM model (cu_lstm, ln_lstm, cudnn_lstm). Being first, it has the
+ * model's address, so the interface functions (forward, backward, params, outputs, describe, flops, destroy)
+ * read the void *model of any kind as an nnb_cuda_lstm and exist once, in cuda_common.c, instead of as one
+ * cast-and-call trampoline per kind; what differs is reached through ops. */
+typedef struct nnb_cuda_lstm {
+    nnb_cuda_ctx cu;
+    const nnb_cuda_lstm_ops *ops;
+    const char *name;                /* runner name: describe()'s "runner" */
+    const void *kind;                /* the kind's own table entry for this runner, for its setup; or NULL */
+    nnb_lstm_data d;                 /* host inputs, weights and results */
+    nnb_tensor_list params, outputs; /* what params() and outputs() hand out, set by setup */
+} nnb_cuda_lstm;
+
+/* A zeroed model of size bytes (an nnb_cuda_lstm first), set up by ops->setup; NULL with err on failure. */
+void *nnb_cuda_lstm_create(size_t size, const nnb_cuda_lstm_ops *ops, const char *name, const void *kind,
+                           const nnb_config *cfg, char *err, size_t err_len);
+
+/* The end of setup: waits for the device, then with the graph executor captures forward and, with
+ * with_backward, backward. */
+int nnb_cuda_lstm_capture(nnb_cuda_lstm *m, int with_backward, char *err, size_t err_len);
 
 #endif

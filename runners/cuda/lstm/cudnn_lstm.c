@@ -33,9 +33,8 @@ static const cudnn_kind KINDS[] = {
     {"cudnn", 0, 0, 0}, {"vl_cudnn", 1, 0, 0}, {"cudnn_dropout", 0, 1, 0}, {"cudnn_layernorm", 0, 0, 1}};
 
 typedef struct cudnn_lstm {
-    nnb_cuda_ctx cu;
+    nnb_cuda_lstm base; /* first: the shared interface reads the model as this (cuda_common.h) */
     const cudnn_kind *kind;
-    nnb_lstm_data d;
     int64_t T, B, I, H, L;
     cudnnHandle_t handle;
     cudnnRNNDescriptor_t rnn;
@@ -69,24 +68,27 @@ static const char *math_name(cudnnMathType_t m) {
 
 static int forward_enqueue(void *p, char *err, size_t err_len) {
     cudnn_lstm *m = (cudnn_lstm *)p;
-    NNB_CUDNN_TRY(cudnnSetStream(m->handle, m->cu.stream));
+    NNB_CUDNN_TRY(cudnnSetStream(m->handle, m->base.cu.stream));
     NNB_CUDNN_TRY(cudnnRNNForward(m->handle, m->rnn, CUDNN_FWD_MODE_TRAINING, m->dev_seq_lengths, m->xdesc, m->x,
                                   m->ydesc, m->y, m->hdesc, m->hx, m->hy, m->cdesc, m->cx, m->cy, m->wsize, m->w,
                                   m->work_size, m->work, m->reserve_size, m->reserve));
     if (m->kind->layernorm) /* fastrnns' layernorm cudnn variant: LN work added per step */
         for (int64_t t = 0; t < m->T; t++) {
             int64_t rows = m->B, G = 4 * m->H;
-            NNB_KERNEL_TRY(nnb_cuda_layernorm_rows(m->cu.stream, m->ln_out, m->ln_in, NULL, NULL, rows, G, LN_EPS));
-            NNB_KERNEL_TRY(nnb_cuda_layernorm_rows(m->cu.stream, m->ln_out, m->ln_in, NULL, NULL, rows, G, LN_EPS));
-            NNB_KERNEL_TRY(nnb_cuda_layernorm_rows(m->cu.stream, m->cy, m->cy, NULL, NULL, m->L * m->B, m->H, LN_EPS));
+            NNB_KERNEL_TRY(
+                nnb_cuda_layernorm_rows(m->base.cu.stream, m->ln_out, m->ln_in, NULL, NULL, rows, G, LN_EPS));
+            NNB_KERNEL_TRY(
+                nnb_cuda_layernorm_rows(m->base.cu.stream, m->ln_out, m->ln_in, NULL, NULL, rows, G, LN_EPS));
+            NNB_KERNEL_TRY(
+                nnb_cuda_layernorm_rows(m->base.cu.stream, m->cy, m->cy, NULL, NULL, m->L * m->B, m->H, LN_EPS));
         }
     return 0;
 }
 
 static int backward_enqueue(void *p, char *err, size_t err_len) {
     cudnn_lstm *m = (cudnn_lstm *)p;
-    NNB_CUDNN_TRY(cudnnSetStream(m->handle, m->cu.stream));
-    NNB_CUDA_TRY(cudaMemsetAsync(m->dw, 0, m->wsize, m->cu.stream));
+    NNB_CUDNN_TRY(cudnnSetStream(m->handle, m->base.cu.stream));
+    NNB_CUDA_TRY(cudaMemsetAsync(m->dw, 0, m->wsize, m->base.cu.stream));
     /* dhy, dcy NULL: the final states get no upstream gradient. */
     NNB_CUDNN_TRY(cudnnRNNBackwardData_v8(m->handle, m->rnn, m->dev_seq_lengths, m->ydesc, m->y, m->dy, m->xdesc, m->dx,
                                           m->hdesc, m->hx, NULL, m->dhx, m->cdesc, m->cx, NULL, m->dcx, m->wsize, m->w,
@@ -111,11 +113,11 @@ static int set_descriptors(cudnn_lstm *m, char *err, size_t err_len) {
     NNB_CUDNN_TRY(cudnnCreateTensorDescriptor(&m->bdesc));
     NNB_CUDNN_TRY(cudnnCreateDropoutDescriptor(&m->drop));
     NNB_CUDNN_TRY(cudnnDropoutGetStatesSize(m->handle, &m->drop_states_size));
-    if (nnb_cuda_alloc_bytes(&m->cu, &m->drop_states, m->drop_states_size, err, err_len))
+    if (nnb_cuda_alloc_bytes(&m->base.cu, &m->drop_states, m->drop_states_size, err, err_len))
         return -1;
     NNB_CUDNN_TRY(cudnnSetDropoutDescriptor(m->drop, m->handle, m->kind->dropout ? CUDNN_DROPOUT_P : 0.0f,
                                             m->drop_states, m->drop_states_size, (unsigned long long)m->seed));
-    m->math = m->cu.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    m->math = m->base.cu.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
     NNB_CUDNN_TRY(cudnnSetRNNDescriptor_v8(m->rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM, CUDNN_RNN_DOUBLE_BIAS,
                                            CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT,
                                            m->math, (int32_t)I, (int32_t)H, (int32_t)H, (int32_t)L, m->drop,
@@ -124,14 +126,14 @@ static int set_descriptors(cudnn_lstm *m, char *err, size_t err_len) {
     if (!lengths)
         return nnb_fail(err, err_len, "out of memory");
     for (int64_t b = 0; b < B; b++)
-        lengths[b] = (int)(m->d.variable ? m->d.lengths[b] : T);
+        lengths[b] = (int)(m->base.d.variable ? m->base.d.lengths[b] : T);
     float fill = 0.0f;
     cudnnStatus_t sx = cudnnSetRNNDataDescriptor(m->xdesc, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
                                                  (int)T, (int)B, (int)I, lengths, &fill);
     cudnnStatus_t sy = cudnnSetRNNDataDescriptor(m->ydesc, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
                                                  (int)T, (int)B, (int)H, lengths, &fill);
     int rc = 0;
-    if (nnb_cuda_alloc_bytes(&m->cu, (void **)&m->dev_seq_lengths, sizeof(int32_t) * (size_t)B, err, err_len))
+    if (nnb_cuda_alloc_bytes(&m->base.cu, (void **)&m->dev_seq_lengths, sizeof(int32_t) * (size_t)B, err, err_len))
         rc = -1;
     else if (cudaMemcpy(m->dev_seq_lengths, lengths, sizeof(int32_t) * (size_t)B, cudaMemcpyHostToDevice) !=
              cudaSuccess)
@@ -161,8 +163,8 @@ static int64_t desc_elements(cudnnTensorDescriptor_t desc) {
 /* Where cuDNN keeps each (layer, linLayerID), then the PyTorch weights moved there. */
 static int place_weights(cudnn_lstm *m, char *err, size_t err_len) {
     NNB_CUDNN_TRY(cudnnGetRNNWeightSpaceSize(m->handle, m->rnn, &m->wsize));
-    if (nnb_cuda_alloc_bytes(&m->cu, (void **)&m->w, m->wsize, err, err_len) ||
-        nnb_cuda_alloc_bytes(&m->cu, (void **)&m->dw, m->wsize, err, err_len))
+    if (nnb_cuda_alloc_bytes(&m->base.cu, (void **)&m->w, m->wsize, err, err_len) ||
+        nnb_cuda_alloc_bytes(&m->base.cu, (void **)&m->dw, m->wsize, err, err_len))
         return -1;
     m->map.L = m->L, m->map.I = m->I, m->map.H = m->H;
     m->map.space_floats = (int64_t)(m->wsize / sizeof(float));
@@ -184,17 +186,23 @@ static int place_weights(cudnn_lstm *m, char *err, size_t err_len) {
         return -1;
     if (!(m->space_host = nnb_alloc_floats((size_t)m->map.space_floats)))
         return nnb_fail(err, err_len, "out of memory");
-    nnb_cudnn_pack(&m->map, m->d.w_ih, m->d.w_hh, m->d.b_ih, m->d.b_hh, m->space_host);
+    nnb_cudnn_pack(&m->map, m->base.d.w_ih, m->base.d.w_hh, m->base.d.b_ih, m->base.d.b_hh, m->space_host);
     return nnb_cuda_upload(m->w, m->space_host, (size_t)m->map.space_floats, err, err_len);
 }
 
-static int setup(cudnn_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
+static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)model;
+    m->kind = (const cudnn_kind *)m->base.kind;
     m->seed = cfg->seed;
-    if (nnb_cuda_ctx_init(&m->cu, cfg, m->kind->name, 0, err, err_len))
+    if (nnb_cuda_ctx_init(&m->base.cu, cfg, m->kind->name, 0, err, err_len))
         return -1;
-    if (nnb_lstm_data_init(&m->d, cfg, m->kind->variable, 0, err, err_len))
+    if (nnb_lstm_data_init(&m->base.d, cfg, m->kind->variable, 0, err, err_len))
         return -1;
-    m->T = m->d.T, m->B = m->d.B, m->I = m->d.I, m->H = m->d.H, m->L = m->d.L;
+    m->base.params = nnb_lstm_data_params(&m->base.d);
+    m->base.outputs = nnb_lstm_data_outputs(&m->base.d);
+    if (m->kind->layernorm) /* forward-only: y, hy, cy */
+        m->base.outputs.count = 3;
+    m->T = m->base.d.T, m->B = m->base.d.B, m->I = m->base.d.I, m->H = m->base.d.H, m->L = m->base.d.L;
     int64_t T = m->T, B = m->B, I = m->I, H = m->H, L = m->L;
     if ((double)T * (double)B * (double)(I > 4 * H ? I : 4 * H) > 2147483647.0)
         return nnb_fail(err, err_len, "%s: sizes exceed cuDNN's int dimensions", m->kind->name);
@@ -202,7 +210,7 @@ static int setup(cudnn_lstm *m, const nnb_config *cfg, char *err, size_t err_len
         return -1;
     NNB_CUDNN_TRY(cudnnGetRNNTempSpaceSizes(m->handle, m->rnn, CUDNN_FWD_MODE_TRAINING, m->xdesc, &m->work_size,
                                             &m->reserve_size));
-    nnb_cuda_ctx *c = &m->cu;
+    nnb_cuda_ctx *c = &m->base.cu;
     size_t tbi = (size_t)(T * B * I), tbh = (size_t)(T * B * H), lbh = (size_t)(L * B * H);
     if (nnb_cuda_alloc_bytes(c, &m->work, m->work_size, err, err_len) ||
         nnb_cuda_alloc_bytes(c, &m->reserve, m->reserve_size, err, err_len) ||
@@ -212,8 +220,10 @@ static int setup(cudnn_lstm *m, const nnb_config *cfg, char *err, size_t err_len
         nnb_cuda_alloc(c, &m->hy, lbh, err, err_len) || nnb_cuda_alloc(c, &m->cy, lbh, err, err_len) ||
         nnb_cuda_alloc(c, &m->dhx, lbh, err, err_len) || nnb_cuda_alloc(c, &m->dcx, lbh, err, err_len))
         return -1;
-    if (nnb_cuda_upload(m->x, m->d.x, tbi, err, err_len) || nnb_cuda_upload(m->dy, m->d.grad_y, tbh, err, err_len) ||
-        nnb_cuda_upload(m->hx, m->d.hx, lbh, err, err_len) || nnb_cuda_upload(m->cx, m->d.cx, lbh, err, err_len))
+    if (nnb_cuda_upload(m->x, m->base.d.x, tbi, err, err_len) ||
+        nnb_cuda_upload(m->dy, m->base.d.grad_y, tbh, err, err_len) ||
+        nnb_cuda_upload(m->hx, m->base.d.hx, lbh, err, err_len) ||
+        nnb_cuda_upload(m->cx, m->base.d.cx, lbh, err, err_len))
         return -1;
     if (m->kind->layernorm) {
         size_t bg = (size_t)(B * 4 * H);
@@ -227,21 +237,15 @@ static int setup(cudnn_lstm *m, const nnb_config *cfg, char *err, size_t err_len
         if (rc)
             return -1;
     }
-    NNB_CUDA_TRY(cudaDeviceSynchronize());
-    if (c->graph) {
-        if (nnb_cuda_capture(c, forward_enqueue, m, &c->fwd_exec, err, err_len))
-            return -1;
-        if (!m->kind->layernorm && nnb_cuda_capture(c, backward_enqueue, m, &c->bwd_exec, err, err_len))
-            return -1;
+    if (nnb_cuda_lstm_capture(&m->base, !m->kind->layernorm, err, err_len))
+        return -1;
+    if (c->graph)
         NNB_CUDNN_TRY(cudnnSetStream(m->handle, c->user_stream)); /* off the dead capture stream */
-    }
     return 0;
 }
 
 static void destroy(void *model) {
     cudnn_lstm *m = (cudnn_lstm *)model;
-    if (!m)
-        return;
     if (m->rnn)
         cudnnDestroyRNNDescriptor(m->rnn);
     if (m->xdesc)
@@ -256,113 +260,67 @@ static void destroy(void *model) {
         cudnnDestroyDropoutDescriptor(m->drop);
     if (m->handle)
         cudnnDestroy(m->handle);
-    nnb_cuda_ctx_free(&m->cu);
-    nnb_lstm_data_free(&m->d);
     nnb_free(m->map.slots);
     nnb_free(m->space_host);
-    nnb_free(m);
-}
-
-static void *create_kind(const cudnn_kind *kind, const nnb_config *cfg, char *err, size_t err_len) {
-    cudnn_lstm *m = (cudnn_lstm *)nnb_alloc_bytes(sizeof *m);
-    if (!m) {
-        nnb_fail(err, err_len, "out of memory");
-        return NULL;
-    }
-    m->kind = kind;
-    if (setup(m, cfg, err, err_len)) {
-        destroy(m);
-        return NULL;
-    }
-    return m;
-}
-
-void *nnb_cudnn_create_cudnn(const nnb_config *cfg, char *err, size_t err_len) {
-    return create_kind(&KINDS[0], cfg, err, err_len);
-}
-void *nnb_cudnn_create_vl_cudnn(const nnb_config *cfg, char *err, size_t err_len) {
-    return create_kind(&KINDS[1], cfg, err, err_len);
-}
-void *nnb_cudnn_create_cudnn_dropout(const nnb_config *cfg, char *err, size_t err_len) {
-    return create_kind(&KINDS[2], cfg, err, err_len);
-}
-void *nnb_cudnn_create_cudnn_layernorm(const nnb_config *cfg, char *err, size_t err_len) {
-    return create_kind(&KINDS[3], cfg, err, err_len);
 }
 
 /* ------------------------------------------------------------- interface */
 
-int nnb_cudnn_forward(void *model, char *err, size_t err_len) {
+/* Brings y, hy, cy and (with a backward) the gradients back; the weight gradients out of cuDNN's layout. */
+static int download(void *model, char *err, size_t err_len) {
     cudnn_lstm *m = (cudnn_lstm *)model;
-    return nnb_cuda_run_phase(&m->cu, "forward", forward_enqueue, m, m->cu.fwd_exec, err, err_len);
-}
-
-int nnb_cudnn_backward(void *model, char *err, size_t err_len) {
-    cudnn_lstm *m = (cudnn_lstm *)model;
-    return nnb_cuda_run_phase(&m->cu, "backward", backward_enqueue, m, m->cu.bwd_exec, err, err_len);
-}
-
-int nnb_cudnn_params(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
-    (void)err, (void)err_len;
-    *out = nnb_lstm_data_params(&((cudnn_lstm *)model)->d);
-    return 0;
-}
-
-int nnb_cudnn_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
-    cudnn_lstm *m = (cudnn_lstm *)model;
-    nnb_lstm_data *d = &m->d;
+    nnb_lstm_data *d = &m->base.d;
     size_t tbi = (size_t)(m->T * m->B * m->I), tbh = (size_t)(m->T * m->B * m->H), lbh = (size_t)(m->L * m->B * m->H);
-    if (nnb_cuda_download(&m->cu, d->y, m->y, tbh, err, err_len) ||
-        nnb_cuda_download(&m->cu, d->hy, m->hy, lbh, err, err_len) ||
-        nnb_cuda_download(&m->cu, d->cy, m->cy, lbh, err, err_len))
+    if (nnb_cuda_download(&m->base.cu, d->y, m->y, tbh, err, err_len) ||
+        nnb_cuda_download(&m->base.cu, d->hy, m->hy, lbh, err, err_len) ||
+        nnb_cuda_download(&m->base.cu, d->cy, m->cy, lbh, err, err_len))
         return -1;
-    *out = nnb_lstm_data_outputs(d);
-    if (m->kind->layernorm) { /* forward-only: y, hy, cy */
-        out->count = 3;
+    if (m->kind->layernorm) /* forward-only: y, hy, cy */
         return 0;
-    }
-    if (nnb_cuda_download(&m->cu, d->dx, m->dx, tbi, err, err_len) ||
-        nnb_cuda_download(&m->cu, d->dhx, m->dhx, lbh, err, err_len) ||
-        nnb_cuda_download(&m->cu, d->dcx, m->dcx, lbh, err, err_len) ||
-        nnb_cuda_download(&m->cu, m->space_host, m->dw, (size_t)m->map.space_floats, err, err_len))
+    if (nnb_cuda_download(&m->base.cu, d->dx, m->dx, tbi, err, err_len) ||
+        nnb_cuda_download(&m->base.cu, d->dhx, m->dhx, lbh, err, err_len) ||
+        nnb_cuda_download(&m->base.cu, d->dcx, m->dcx, lbh, err, err_len) ||
+        nnb_cuda_download(&m->base.cu, m->space_host, m->dw, (size_t)m->map.space_floats, err, err_len))
         return -1;
     nnb_cudnn_unpack(&m->map, m->space_host, d->dw_ih, d->dw_hh, d->db_ih, d->db_hh);
-    if (m->d.variable) /* dx rows past a sequence's end: no step there, so no gradient */
+    if (m->base.d.variable) /* dx rows past a sequence's end: no step there, so no gradient */
         for (int64_t t = 0; t < m->T; t++)
             for (int64_t b = 0; b < m->B; b++)
-                if (t >= m->d.lengths[b])
+                if (t >= m->base.d.lengths[b])
                     memset(d->dx + (t * m->B + b) * m->I, 0, sizeof(float) * (size_t)m->I);
     return 0;
 }
 
-int nnb_cudnn_describe(void *model, char *buf, size_t buf_len) {
-    cudnn_lstm *m = (cudnn_lstm *)model;
-    size_t used = 0;
-    nnb_appendf(buf, buf_len, &used, "{\"runner\":\"%s\",", m->kind->name);
-    nnb_cuda_describe_common(&m->cu, buf, buf_len, &used);
-    nnb_appendf(buf, buf_len, &used,
+static void describe(const void *model, char *buf, size_t buf_len, size_t *used) {
+    const cudnn_lstm *m = (const cudnn_lstm *)model;
+    nnb_appendf(buf, buf_len, used,
                 "\"library\":\"cuDNN RNN v8 API (cudnnRNNForward training, cudnnRNNBackwardData_v8, "
                 "cudnnRNNBackwardWeights_v8 ADD)\",\"algo\":\"CUDNN_RNN_ALGO_STANDARD\",\"math\":\"%s\","
                 "\"fuser\":\"n/a (cuDNN kernels)\",",
                 math_name(m->math));
-    nnb_appendf(buf, buf_len, &used,
+    nnb_appendf(buf, buf_len, used,
                 "\"layout\":\"CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, padded IO, %s\",\"weight_space_bytes\":%zu,"
                 "\"workspace_bytes\":%zu,\"reserve_bytes\":%zu,",
-                m->d.variable ? "per-sequence lengths" : "all sequences of length T", m->wsize, m->work_size,
+                m->base.d.variable ? "per-sequence lengths" : "all sequences of length T", m->wsize, m->work_size,
                 m->reserve_size);
     if (m->kind->dropout)
-        nnb_appendf(buf, buf_len, &used,
+        nnb_appendf(buf, buf_len, used,
                     "\"dropout\":\"cuDNN dropout descriptor p=%.2f between layers; cuDNN's RNG mask, not "
                     "nnb_dropout_mask: not comparable with a reference\",",
                     CUDNN_DROPOUT_P);
     if (m->kind->layernorm)
-        nnb_appendf(buf, buf_len, &used,
+        nnb_appendf(buf, buf_len, used,
                     "\"layernorm\":\"per step: LN of a seeded (B,4H) input twice + cy=LN(cy); one warp per row, "
                     "eps 1e-5, gain 1, bias 0\",");
-    nnb_appendf(buf, buf_len, &used, "\"layers\":%lld}", (long long)m->L);
-    return used + 1 < buf_len ? 0 : -1;
 }
 
-double nnb_cudnn_forward_flops(void *model) { return nnb_lstm_forward_flops(&((cudnn_lstm *)model)->d); }
-double nnb_cudnn_backward_flops(void *model) { return nnb_lstm_backward_flops(&((cudnn_lstm *)model)->d); }
-void nnb_cudnn_destroy(void *model) { destroy(model); }
+static const nnb_cuda_lstm_ops OPS = {setup, forward_enqueue, backward_enqueue, download, describe, destroy};
+
+#define CREATE(runner, kind)                                                                                           \
+    void *nnb_cudnn_create_##runner(const nnb_config *cfg, char *err, size_t err_len) {                                \
+        return nnb_cuda_lstm_create(sizeof(cudnn_lstm), &OPS, kind.name, &kind, cfg, err, err_len);                    \
+    }
+CREATE(cudnn, KINDS[0])
+CREATE(vl_cudnn, KINDS[1])
+CREATE(cudnn_dropout, KINDS[2])
+CREATE(cudnn_layernorm, KINDS[3])

@@ -40,9 +40,8 @@ typedef struct cu_layer {
 } cu_layer;
 
 typedef struct cu_lstm {
-    nnb_cuda_ctx cu;
+    nnb_cuda_lstm base; /* first: the shared interface reads the model as this (cuda_common.h) */
     const nnb_cuda_engine_kind *kind;
-    nnb_lstm_data d;
     nnb_cell_variant cell;
     const char *fuser;
     nnb_pw_geometry geo;
@@ -64,7 +63,6 @@ typedef struct cu_lstm {
     float *ones;              /* (T * B) for bias column sums */
     float *stage;             /* host staging for un-sorting */
     nnb_tensor *simple_views; /* jit_simple's own params and outputs */
-    int simple_params, simple_outputs;
 } cu_lstm;
 
 static int layer_forward(cu_lstm *m, int64_t k, char *err, size_t err_len);
@@ -82,7 +80,7 @@ static const float *layer_input(const cu_lstm *m, int64_t k) {
 
 static int forward_enqueue(void *p, char *err, size_t err_len) {
     cu_lstm *m = (cu_lstm *)p;
-    NNB_CUBLAS_TRY(cublasSetStream(m->cu.cublas, m->cu.stream));
+    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, m->base.cu.stream));
     for (int64_t k = 0; k < m->L; k++)
         if (layer_forward(m, k, err, err_len))
             return -1;
@@ -92,8 +90,8 @@ static int forward_enqueue(void *p, char *err, size_t err_len) {
 static int layer_forward(cu_lstm *m, int64_t k, char *err, size_t err_len) {
     const nnb_cuda_engine_kind *kind = m->kind;
     cu_layer *ly = &m->layers[k];
-    cudaStream_t s = m->cu.stream;
-    cublasHandle_t h = m->cu.cublas;
+    cudaStream_t s = m->base.cu.stream;
+    cublasHandle_t h = m->base.cu.cublas;
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
     if (ly->xin) /* dropout: this layer's input is the mask times the layer below's output */
         NNB_KERNEL_TRY(nnb_cuda_pointwise(&m->geo, s, NNB_PW_MUL, ly->xin, H, m->layers[k - 1].hs + B * H, H, ly->mask,
@@ -130,8 +128,8 @@ static int layer_forward(cu_lstm *m, int64_t k, char *err, size_t err_len) {
 
 static int backward_enqueue(void *p, char *err, size_t err_len) {
     cu_lstm *m = (cu_lstm *)p;
-    cudaStream_t s = m->cu.stream;
-    NNB_CUBLAS_TRY(cublasSetStream(m->cu.cublas, s));
+    cudaStream_t s = m->base.cu.stream;
+    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, s));
     int64_t T = m->T, B = m->B, H = m->H;
     for (int64_t k = m->L - 1; k >= 0; k--) {
         const float *dy = k == m->L - 1 ? m->grad_y : m->dlayer[k % 2];
@@ -148,8 +146,8 @@ static int backward_enqueue(void *p, char *err, size_t err_len) {
 static int layer_backward(cu_lstm *m, int64_t k, const float *dy, float *dxout, char *err, size_t err_len) {
     const nnb_cuda_engine_kind *kind = m->kind;
     cu_layer *ly = &m->layers[k];
-    cudaStream_t s = m->cu.stream;
-    cublasHandle_t h = m->cu.cublas;
+    cudaStream_t s = m->base.cu.stream;
+    cublasHandle_t h = m->base.cu.cublas;
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
     const float *X = layer_input(m, k);
     size_t bh = sizeof(float) * (size_t)(B * H);
@@ -162,7 +160,7 @@ static int layer_backward(cu_lstm *m, int64_t k, const float *dy, float *dxout, 
         NNB_CUDA_TRY(cudaMemcpyAsync(m->dh_rec, m->grad_hy, bh, cudaMemcpyDeviceToDevice, s));
     else
         NNB_CUDA_TRY(cudaMemsetAsync(m->dh_rec, 0, bh, s));
-    if (m->d.variable) { /* rows past a sequence's end must hold zero gradients */
+    if (m->base.d.variable) { /* rows past a sequence's end must hold zero gradients */
         NNB_CUDA_TRY(cudaMemsetAsync(m->dgates, 0, sizeof(float) * (size_t)(T * B * G), s));
         NNB_CUDA_TRY(cudaMemsetAsync(dxout, 0, sizeof(float) * (size_t)(T * B * in), s));
     }
@@ -253,15 +251,15 @@ static int plan_rows(cu_lstm *m, char *err, size_t err_len) {
         return nnb_fail(err, err_len, "out of memory");
     for (int64_t b = 0; b < m->B; b++)
         m->perm[b] = b;
-    if (m->d.variable) /* stable insertion sort, longest first (B is small) */
+    if (m->base.d.variable) /* stable insertion sort, longest first (B is small) */
         for (int64_t i = 1; i < m->B; i++)
-            for (int64_t j = i; j > 0 && m->d.lengths[m->perm[j]] > m->d.lengths[m->perm[j - 1]]; j--) {
+            for (int64_t j = i; j > 0 && m->base.d.lengths[m->perm[j]] > m->base.d.lengths[m->perm[j - 1]]; j--) {
                 int64_t tmp = m->perm[j];
                 m->perm[j] = m->perm[j - 1];
                 m->perm[j - 1] = tmp;
             }
     for (int64_t r = 0; r < m->B; r++)
-        m->len[r] = m->d.variable ? m->d.lengths[m->perm[r]] : m->T;
+        m->len[r] = m->base.d.variable ? m->base.d.lengths[m->perm[r]] : m->T;
     for (int64_t t = 0; t < m->T; t++) {
         int64_t n = 0;
         while (n < m->B && m->len[n] > t)
@@ -290,10 +288,10 @@ static int upload_rows(cu_lstm *m, float *dev, const float *host, int64_t steps,
 }
 
 static int alloc_layer(cu_lstm *m, int64_t k, const nnb_config *cfg, char *err, size_t err_len) {
-    nnb_cuda_ctx *c = &m->cu;
+    nnb_cuda_ctx *c = &m->base.cu;
     cu_layer *ly = &m->layers[k];
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H;
-    ly->in = nnb_lstm_layer_input(&m->d, k);
+    ly->in = nnb_lstm_layer_input(&m->base.d, k);
     size_t wih = (size_t)(G * ly->in), whh = (size_t)(G * H), tbg = (size_t)(T * B * G), hs = (size_t)((T + 1) * B * H);
     if (nnb_cuda_alloc(c, &ly->w_ih, wih, err, err_len) || nnb_cuda_alloc(c, &ly->w_hh, whh, err, err_len) ||
         nnb_cuda_alloc(c, &ly->b_ih, (size_t)G, err, err_len) ||
@@ -302,14 +300,14 @@ static int alloc_layer(cu_lstm *m, int64_t k, const nnb_config *cfg, char *err, 
         nnb_cuda_alloc(c, &ly->db_hh, (size_t)G, err, err_len) || nnb_cuda_alloc(c, &ly->gates, tbg, err, err_len) ||
         nnb_cuda_alloc(c, &ly->hs, hs, err, err_len) || nnb_cuda_alloc(c, &ly->cs, hs, err, err_len))
         return -1;
-    if (nnb_cuda_upload(ly->w_ih, m->d.w_ih[k], wih, err, err_len) ||
-        nnb_cuda_upload(ly->w_hh, m->d.w_hh[k], whh, err, err_len) ||
-        nnb_cuda_upload(ly->b_ih, m->d.b_ih[k], (size_t)G, err, err_len) ||
-        nnb_cuda_upload(ly->b_hh, m->d.b_hh[k], (size_t)G, err, err_len))
+    if (nnb_cuda_upload(ly->w_ih, m->base.d.w_ih[k], wih, err, err_len) ||
+        nnb_cuda_upload(ly->w_hh, m->base.d.w_hh[k], whh, err, err_len) ||
+        nnb_cuda_upload(ly->b_ih, m->base.d.b_ih[k], (size_t)G, err, err_len) ||
+        nnb_cuda_upload(ly->b_hh, m->base.d.b_hh[k], (size_t)G, err, err_len))
         return -1;
     /* initial state rows */
-    if (upload_rows(m, ly->hs, m->d.hx + k * B * H, 1, H, err, err_len) ||
-        upload_rows(m, ly->cs, m->d.cx + k * B * H, 1, H, err, err_len))
+    if (upload_rows(m, ly->hs, m->base.d.hx + k * B * H, 1, H, err, err_len) ||
+        upload_rows(m, ly->cs, m->base.d.cx + k * B * H, 1, H, err, err_len))
         return -1;
     if (m->kind->dropout && k > 0) {
         size_t tbh = (size_t)(T * B * H);
@@ -328,14 +326,14 @@ static int alloc_layer(cu_lstm *m, int64_t k, const nnb_config *cfg, char *err, 
 
 /* jit_simple's tensor lists: no y / grad_y; grad_hy (1, B, H) instead. */
 static int build_simple_views(cu_lstm *m, char *err, size_t err_len) {
-    int np = m->d.param_count, no = m->d.output_count;
+    int np = m->base.d.param_count, no = m->base.d.output_count;
     m->simple_views = (nnb_tensor *)nnb_alloc_bytes(sizeof(nnb_tensor) * (size_t)(np + no + 1));
     if (!m->simple_views)
         return nnb_fail(err, err_len, "out of memory");
     int n = 0;
     for (int i = 0; i < np; i++)
-        if (strcmp(m->d.param_views[i].name, "grad_y"))
-            m->simple_views[n++] = m->d.param_views[i];
+        if (strcmp(m->base.d.param_views[i].name, "grad_y"))
+            m->simple_views[n++] = m->base.d.param_views[i];
     nnb_tensor *g = &m->simple_views[n++];
     g->name = "grad_hy";
     g->dtype = NNB_F32;
@@ -344,16 +342,19 @@ static int build_simple_views(cu_lstm *m, char *err, size_t err_len) {
     g->shape[1] = m->B;
     g->shape[2] = m->H;
     g->data = m->h_grad_hy;
-    m->simple_params = n;
+    m->base.params.count = n;
+    m->base.params.items = m->simple_views;
     for (int i = 0; i < no; i++)
-        if (strcmp(m->d.output_views[i].name, "y"))
-            m->simple_views[n++] = m->d.output_views[i];
-    m->simple_outputs = n - m->simple_params;
+        if (strcmp(m->base.d.output_views[i].name, "y"))
+            m->simple_views[n++] = m->base.d.output_views[i];
+    m->base.outputs.count = n - m->base.params.count;
+    m->base.outputs.items = m->simple_views + m->base.params.count;
     return 0;
 }
 
-static int setup(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
-    const nnb_cuda_engine_kind *kind = m->kind;
+static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)model;
+    const nnb_cuda_engine_kind *kind = m->kind = (const nnb_cuda_engine_kind *)m->base.kind;
     if (kind->simple && cfg->num_layers > 1)
         return nnb_fail(err, err_len, "jit_simple is single-layer by definition (numLayers %lld requested)",
                         (long long)cfg->num_layers);
@@ -362,11 +363,13 @@ static int setup(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
     if (nnb_pw_geometry_from_config(&m->geo, cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count,
                                     cfg->cuda_pointwise_loop_level, err, err_len))
         return -1;
-    if (nnb_cuda_ctx_init(&m->cu, cfg, kind->name, 1, err, err_len))
+    if (nnb_cuda_ctx_init(&m->base.cu, cfg, kind->name, 1, err, err_len))
         return -1;
-    if (nnb_lstm_data_init(&m->d, cfg, kind->variable, kind->simple ? 1 : 0, err, err_len))
+    if (nnb_lstm_data_init(&m->base.d, cfg, kind->variable, kind->simple ? 1 : 0, err, err_len))
         return -1;
-    m->T = m->d.T, m->B = m->d.B, m->I = m->d.I, m->H = m->d.H, m->L = m->d.L;
+    m->base.params = nnb_lstm_data_params(&m->base.d); /* jit_simple lists its own (build_simple_views) */
+    m->base.outputs = nnb_lstm_data_outputs(&m->base.d);
+    m->T = m->base.d.T, m->B = m->base.d.B, m->I = m->base.d.I, m->H = m->base.d.H, m->L = m->base.d.L;
     int64_t T = m->T, B = m->B, I = m->I, H = m->H, G = 4 * H, L = m->L;
     if ((double)T * (double)B * (double)(G > I ? G : I) > 2147483647.0)
         return nnb_fail(err, err_len, "%s: T*B*max(4H, I) exceeds cuBLAS's int dimensions", kind->name);
@@ -378,7 +381,7 @@ static int setup(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
     m->layers = (cu_layer *)nnb_alloc_bytes(sizeof(cu_layer) * (size_t)L);
     if (!m->layers)
         return nnb_fail(err, err_len, "out of memory");
-    nnb_cuda_ctx *c = &m->cu;
+    nnb_cuda_ctx *c = &m->base.cu;
     size_t tbh = (size_t)(T * B * H), bh = (size_t)(B * H), tb = (size_t)(T * B);
     if (nnb_cuda_alloc(c, &m->x, (size_t)(T * B * I), err, err_len) ||
         nnb_cuda_alloc(c, &m->dx, (size_t)(T * B * I), err, err_len) ||
@@ -391,7 +394,7 @@ static int setup(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
     if (L > 1 &&
         (nnb_cuda_alloc(c, &m->dlayer[0], tbh, err, err_len) || nnb_cuda_alloc(c, &m->dlayer[1], tbh, err, err_len)))
         return -1;
-    if (upload_rows(m, m->x, m->d.x, T, I, err, err_len))
+    if (upload_rows(m, m->x, m->base.d.x, T, I, err, err_len))
         return -1;
     for (size_t i = 0; i < tb; i++)
         m->stage[i] = 1.0f;
@@ -405,45 +408,17 @@ static int setup(cu_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
             nnb_cuda_upload(m->grad_hy, m->h_grad_hy, bh, err, err_len) || build_simple_views(m, err, err_len))
             return -1;
     } else if (nnb_cuda_alloc(c, &m->grad_y, tbh, err, err_len) ||
-               upload_rows(m, m->grad_y, m->d.grad_y, T, H, err, err_len)) {
+               upload_rows(m, m->grad_y, m->base.d.grad_y, T, H, err, err_len)) {
         return -1;
     }
     for (int64_t k = 0; k < L; k++)
         if (alloc_layer(m, k, cfg, err, err_len))
             return -1;
-    NNB_CUDA_TRY(cudaDeviceSynchronize());
-    if (m->cu.graph && (nnb_cuda_capture(c, forward_enqueue, m, &c->fwd_exec, err, err_len) ||
-                        nnb_cuda_capture(c, backward_enqueue, m, &c->bwd_exec, err, err_len)))
-        return -1;
-    return 0;
+    return nnb_cuda_lstm_capture(&m->base, 1, err, err_len);
 }
 
-static void *create_kind(const char *name, const nnb_config *cfg, char *err, size_t err_len) {
-    cu_lstm *m = (cu_lstm *)nnb_alloc_bytes(sizeof *m);
-    if (!m) {
-        nnb_fail(err, err_len, "out of memory");
-        return NULL;
-    }
-    m->kind = kind_named(name);
-    if (setup(m, cfg, err, err_len)) {
-        nnb_cu_lstm_destroy(m);
-        return NULL;
-    }
-    return m;
-}
-
-#define NNB_DEFINE_CUSTOM_CREATE(name)                                                                                 \
-    void *nnb_cu_lstm_create_##name(const nnb_config *cfg, char *err, size_t err_len) {                                \
-        return create_kind(#name, cfg, err, err_len);                                                                  \
-    }
-NNB_CUDA_CUSTOM_RUNNERS(NNB_DEFINE_CUSTOM_CREATE)
-
-void nnb_cu_lstm_destroy(void *model) {
+static void destroy(void *model) {
     cu_lstm *m = (cu_lstm *)model;
-    if (!m)
-        return;
-    nnb_cuda_ctx_free(&m->cu);
-    nnb_lstm_data_free(&m->d);
     nnb_free(m->layers);
     nnb_free(m->bt);
     nnb_free(m->perm);
@@ -451,43 +426,21 @@ void nnb_cu_lstm_destroy(void *model) {
     nnb_free(m->stage);
     nnb_free(m->h_grad_hy);
     nnb_free(m->simple_views);
-    nnb_free(m);
 }
 
 /* ------------------------------------------------------------- interface */
 
-int nnb_cu_lstm_forward(void *model, char *err, size_t err_len) {
-    cu_lstm *m = (cu_lstm *)model;
-    return nnb_cuda_run_phase(&m->cu, "forward", forward_enqueue, m, m->cu.fwd_exec, err, err_len);
-}
-
-int nnb_cu_lstm_backward(void *model, char *err, size_t err_len) {
-    cu_lstm *m = (cu_lstm *)model;
-    return nnb_cuda_run_phase(&m->cu, "backward", backward_enqueue, m, m->cu.bwd_exec, err, err_len);
-}
-
-int nnb_cu_lstm_params(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
-    (void)err, (void)err_len;
-    cu_lstm *m = (cu_lstm *)model;
-    if (m->kind->simple) {
-        out->count = m->simple_params;
-        out->items = m->simple_views;
-    } else {
-        *out = nnb_lstm_data_params(&m->d);
-    }
-    return 0;
-}
-
 /* Brings every output and gradient back into nnb_lstm_data, in the caller's row order. */
-static int download_all(cu_lstm *m, char *err, size_t err_len) {
-    nnb_lstm_data *d = &m->d;
+static int download_all(void *model, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)model;
+    nnb_lstm_data *d = &m->base.d;
     int64_t T = m->T, B = m->B, I = m->I, H = m->H, G = 4 * H;
     float *st = m->stage;
     for (int64_t k = 0; k < m->L; k++) {
         const cu_layer *ly = &m->layers[k];
         float *states[2] = {ly->hs, ly->cs}, *finals[2] = {d->hy + k * B * H, d->cy + k * B * H};
         for (int s = 0; s < 2; s++) {
-            if (nnb_cuda_download(&m->cu, st, states[s], (size_t)((T + 1) * B * H), err, err_len))
+            if (nnb_cuda_download(&m->base.cu, st, states[s], (size_t)((T + 1) * B * H), err, err_len))
                 return -1;
             for (int64_t r = 0; r < B; r++) /* the state after each sequence's own last step */
                 memcpy(finals[s] + m->perm[r] * H, st + (m->len[r] * B + r) * H, sizeof(float) * (size_t)H);
@@ -502,54 +455,41 @@ static int download_all(cu_lstm *m, char *err, size_t err_len) {
                     }
         }
         size_t wih = (size_t)(G * ly->in), whh = (size_t)(G * H);
-        if (nnb_cuda_download(&m->cu, d->dw_ih[k], ly->dw_ih, wih, err, err_len) ||
-            nnb_cuda_download(&m->cu, d->dw_hh[k], ly->dw_hh, whh, err, err_len) ||
-            nnb_cuda_download(&m->cu, d->db_ih[k], ly->db_ih, (size_t)G, err, err_len) ||
-            nnb_cuda_download(&m->cu, d->db_hh[k], ly->db_hh, (size_t)G, err, err_len))
+        if (nnb_cuda_download(&m->base.cu, d->dw_ih[k], ly->dw_ih, wih, err, err_len) ||
+            nnb_cuda_download(&m->base.cu, d->dw_hh[k], ly->dw_hh, whh, err, err_len) ||
+            nnb_cuda_download(&m->base.cu, d->db_ih[k], ly->db_ih, (size_t)G, err, err_len) ||
+            nnb_cuda_download(&m->base.cu, d->db_hh[k], ly->db_hh, (size_t)G, err, err_len))
             return -1;
     }
-    if (nnb_cuda_download(&m->cu, st, m->dx, (size_t)(T * B * I), err, err_len))
+    if (nnb_cuda_download(&m->base.cu, st, m->dx, (size_t)(T * B * I), err, err_len))
         return -1;
     scatter_rows(m, d->dx, st, T, I);
-    if (nnb_cuda_download(&m->cu, st, m->dhx, (size_t)(m->L * B * H), err, err_len))
+    if (nnb_cuda_download(&m->base.cu, st, m->dhx, (size_t)(m->L * B * H), err, err_len))
         return -1;
     scatter_rows(m, d->dhx, st, m->L, H);
-    if (nnb_cuda_download(&m->cu, st, m->dcx, (size_t)(m->L * B * H), err, err_len))
+    if (nnb_cuda_download(&m->base.cu, st, m->dcx, (size_t)(m->L * B * H), err, err_len))
         return -1;
     scatter_rows(m, d->dcx, st, m->L, H);
     return 0;
 }
 
-int nnb_cu_lstm_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
-    cu_lstm *m = (cu_lstm *)model;
-    if (download_all(m, err, err_len))
-        return -1;
-    if (m->kind->simple) {
-        out->count = m->simple_outputs;
-        out->items = m->simple_views + m->simple_params;
-    } else {
-        *out = nnb_lstm_data_outputs(&m->d);
-    }
-    return 0;
-}
-
-int nnb_cu_lstm_describe(void *model, char *buf, size_t buf_len) {
-    cu_lstm *m = (cu_lstm *)model;
-    size_t used = 0;
-    nnb_appendf(buf, buf_len, &used, "{\"runner\":\"%s\",", m->kind->name);
-    nnb_cuda_describe_common(&m->cu, buf, buf_len, &used);
-    nnb_appendf(buf, buf_len, &used, "\"schedule\":\"%s\",\"gemm\":\"cublasSgemm (fp32%s)\",", m->kind->schedule,
-                m->cu.tf32 ? ", TF32 tensor ops allowed" : "");
-    nnb_appendf(buf, buf_len, &used, "\"fuser\":\"%s\",\"cell_kernels\":\"%s\",", m->fuser,
+static void describe(const void *model, char *buf, size_t buf_len, size_t *used) {
+    const cu_lstm *m = (const cu_lstm *)model;
+    nnb_appendf(buf, buf_len, used, "\"schedule\":\"%s\",\"gemm\":\"cublasSgemm (fp32%s)\",", m->kind->schedule,
+                m->base.cu.tf32 ? ", TF32 tensor ops allowed" : "");
+    nnb_appendf(buf, buf_len, used, "\"fuser\":\"%s\",\"cell_kernels\":\"%s\",", m->fuser,
                 nnb_cell_variant_kernels(m->cell));
-    nnb_appendf(buf, buf_len, &used,
+    nnb_appendf(buf, buf_len, used,
                 "\"pointwise_geometry\":{\"block_size\":%d,\"block_count_cap\":%d,\"loop_level\":%d},",
                 m->geo.block_size, m->geo.block_count, m->geo.loop_level);
     if (m->kind->dropout)
-        nnb_appendf(buf, buf_len, &used, "\"dropout\":%.2f,", DROPOUT_P);
-    nnb_appendf(buf, buf_len, &used, "\"layers\":%lld}", (long long)m->L);
-    return used + 1 < buf_len ? 0 : -1;
+        nnb_appendf(buf, buf_len, used, "\"dropout\":%.2f,", DROPOUT_P);
 }
 
-double nnb_cu_lstm_forward_flops(void *model) { return nnb_lstm_forward_flops(&((cu_lstm *)model)->d); }
-double nnb_cu_lstm_backward_flops(void *model) { return nnb_lstm_backward_flops(&((cu_lstm *)model)->d); }
+static const nnb_cuda_lstm_ops OPS = {setup, forward_enqueue, backward_enqueue, download_all, describe, destroy};
+
+#define NNB_DEFINE_CUSTOM_CREATE(name)                                                                                 \
+    void *nnb_cu_lstm_create_##name(const nnb_config *cfg, char *err, size_t err_len) {                                \
+        return nnb_cuda_lstm_create(sizeof(cu_lstm), &OPS, #name, kind_named(#name), cfg, err, err_len);               \
+    }
+NNB_CUDA_CUSTOM_RUNNERS(NNB_DEFINE_CUSTOM_CREATE)

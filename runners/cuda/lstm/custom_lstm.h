@@ -1,7 +1,9 @@
-/* The hand-written CUDA LSTM runners (custom_lstm.c): engine kinds and the
- * functions plugin.c puts into their descriptors. */
+/* The hand-written CUDA LSTM runners (custom_lstm.c): engine kinds and their create functions; the rest of
+ * their descriptors is the shared interface of cuda_lstm_interface.h. */
 #ifndef NNB_CUDA_CUSTOM_LSTM_H
 #define NNB_CUDA_CUSTOM_LSTM_H
+
+#include "cuda_lstm_interface.h"
 
 #include <nnbench/runner.h>
 
@@ -23,14 +25,5 @@ typedef struct nnb_cuda_engine_kind {
 #define NNB_DECLARE_CUSTOM_CREATE(name)                                                                                \
     void *nnb_cu_lstm_create_##name(const nnb_config *cfg, char *err, size_t err_len);
 NNB_CUDA_CUSTOM_RUNNERS(NNB_DECLARE_CUSTOM_CREATE)
-
-int nnb_cu_lstm_forward(void *model, char *err, size_t err_len);
-int nnb_cu_lstm_backward(void *model, char *err, size_t err_len);
-int nnb_cu_lstm_params(void *model, nnb_tensor_list *out, char *err, size_t err_len);
-int nnb_cu_lstm_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len);
-int nnb_cu_lstm_describe(void *model, char *buf, size_t buf_len);
-double nnb_cu_lstm_forward_flops(void *model);
-double nnb_cu_lstm_backward_flops(void *model);
-void nnb_cu_lstm_destroy(void *model);
 
 #endif

@@ -50,11 +50,9 @@ typedef struct ln_layer {
 } ln_layer;
 
 typedef struct ln_lstm {
-    nnb_cuda_ctx cu;
-    const char *name; /* jit_layernorm or jit_layernorm_decom */
-    int decom;        /* forward LayerNorms as one pass per op */
-    float *stat;      /* (T * B) decomposed LayerNorm's row statistics */
-    nnb_lstm_data d;
+    nnb_cuda_lstm base; /* first: the shared interface reads the model as this (cuda_common.h) */
+    int decom;          /* forward LayerNorms as one pass per op (jit_layernorm_decom) */
+    float *stat;        /* (T * B) decomposed LayerNorm's row statistics */
     nnb_pw_geometry geo;
     const char *fuser;
     int64_t T, B, I, H, L;
@@ -73,7 +71,6 @@ typedef struct ln_lstm {
     float *dgx;             /* (T, B, 4H) gradient reaching x W_ih^T */
     float *ones;            /* (T * B) */
     nnb_tensor *params, *outputs;
-    int param_count, output_count;
     char (*names)[40];
     int name_count;
 } ln_lstm;
@@ -85,17 +82,17 @@ static int64_t ln_width(const ln_lstm *m, int n) { return n == LN_C ? m->H : 4 *
 static int ln_forward(ln_lstm *m, float *out, float *xhat, float *rstd, const float *in, const float *gain,
                       const float *bias, int64_t rows, int64_t cols, char *err, size_t err_len) {
     if (m->decom)
-        NNB_KERNEL_TRY(nnb_cuda_layernorm_decomposed(&m->geo, m->cu.stream, out, xhat, rstd, m->stat, in, gain, bias,
-                                                     rows, cols, LN_EPS));
+        NNB_KERNEL_TRY(nnb_cuda_layernorm_decomposed(&m->geo, m->base.cu.stream, out, xhat, rstd, m->stat, in, gain,
+                                                     bias, rows, cols, LN_EPS));
     else
-        NNB_KERNEL_TRY(nnb_cuda_layernorm_fwd(m->cu.stream, out, xhat, rstd, in, gain, bias, rows, cols, LN_EPS));
+        NNB_KERNEL_TRY(nnb_cuda_layernorm_fwd(m->base.cu.stream, out, xhat, rstd, in, gain, bias, rows, cols, LN_EPS));
     return 0;
 }
 
 static int layer_forward(ln_lstm *m, int64_t k, char *err, size_t err_len) {
     ln_layer *ly = &m->layers[k];
-    cudaStream_t s = m->cu.stream;
-    cublasHandle_t h = m->cu.cublas;
+    cudaStream_t s = m->base.cu.stream;
+    cublasHandle_t h = m->base.cu.cublas;
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
     const float *X = k == 0 ? m->x : m->layers[k - 1].hs + B * H;
     if (nnb_gemm_nt(h, T * B, G, in, X, in, ly->w_ih, in, 0.0f, ly->acts, G, err, err_len))
@@ -124,7 +121,7 @@ static int layer_forward(ln_lstm *m, int64_t k, char *err, size_t err_len) {
 
 static int forward_enqueue(void *p, char *err, size_t err_len) {
     ln_lstm *m = (ln_lstm *)p;
-    NNB_CUBLAS_TRY(cublasSetStream(m->cu.cublas, m->cu.stream));
+    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, m->base.cu.stream));
     for (int64_t k = 0; k < m->L; k++)
         if (layer_forward(m, k, err, err_len))
             return -1;
@@ -137,16 +134,16 @@ static int forward_enqueue(void *p, char *err, size_t err_len) {
 static int ln_param_grads(ln_lstm *m, const float *dy, const float *xhat, int64_t rows, int64_t cols, float *dgain,
                           float *dbias, char *err, size_t err_len) {
     NNB_KERNEL_TRY(
-        nnb_cuda_pointwise(&m->geo, m->cu.stream, NNB_PW_MUL, m->prod, cols, dy, cols, xhat, cols, rows, cols));
-    if (nnb_colsum(m->cu.cublas, rows, cols, m->prod, cols, m->ones, 0.0f, dgain, err, err_len))
+        nnb_cuda_pointwise(&m->geo, m->base.cu.stream, NNB_PW_MUL, m->prod, cols, dy, cols, xhat, cols, rows, cols));
+    if (nnb_colsum(m->base.cu.cublas, rows, cols, m->prod, cols, m->ones, 0.0f, dgain, err, err_len))
         return -1;
-    return nnb_colsum(m->cu.cublas, rows, cols, dy, cols, m->ones, 0.0f, dbias, err, err_len);
+    return nnb_colsum(m->base.cu.cublas, rows, cols, dy, cols, m->ones, 0.0f, dbias, err, err_len);
 }
 
 static int layer_backward(ln_lstm *m, int64_t k, const float *dy, float *dxout, char *err, size_t err_len) {
     ln_layer *ly = &m->layers[k];
-    cudaStream_t s = m->cu.stream;
-    cublasHandle_t h = m->cu.cublas;
+    cudaStream_t s = m->base.cu.stream;
+    cublasHandle_t h = m->base.cu.cublas;
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
     const float *X = k == 0 ? m->x : m->layers[k - 1].hs + B * H;
     size_t bh = sizeof(float) * (size_t)(B * H);
@@ -187,7 +184,7 @@ static int layer_backward(ln_lstm *m, int64_t k, const float *dy, float *dxout, 
 
 static int backward_enqueue(void *p, char *err, size_t err_len) {
     ln_lstm *m = (ln_lstm *)p;
-    NNB_CUBLAS_TRY(cublasSetStream(m->cu.cublas, m->cu.stream));
+    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, m->base.cu.stream));
     for (int64_t k = m->L - 1; k >= 0; k--) {
         const float *dy = k == m->L - 1 ? m->grad_y : m->dlayer[k % 2];
         float *dxout = k == 0 ? m->dx : m->dlayer[(k - 1) % 2];
@@ -219,36 +216,41 @@ static void set_view(nnb_tensor *t, const char *name, const float *data, int64_t
 
 /* nnb_lstm_data's views less the gate biases, plus the LN parameters and their gradients. */
 static int build_views(ln_lstm *m, char *err, size_t err_len) {
-    const nnb_lstm_data *d = &m->d;
+    const nnb_lstm_data *d = &m->base.d;
     size_t cap = (size_t)(d->param_count + d->output_count) + 12 * (size_t)m->L;
     m->params = (nnb_tensor *)nnb_alloc_bytes(sizeof(nnb_tensor) * cap);
     m->outputs = (nnb_tensor *)nnb_alloc_bytes(sizeof(nnb_tensor) * cap);
     m->names = (char(*)[40])nnb_alloc_bytes(sizeof m->names[0] * 12 * (size_t)m->L);
     if (!m->params || !m->outputs || !m->names)
         return nnb_fail(err, err_len, "out of memory");
+    int np = 0, no = 0;
     for (int i = 0; i < d->param_count; i++)
         if (!is_bias_tensor(d->param_views[i].name))
-            m->params[m->param_count++] = d->param_views[i];
+            m->params[np++] = d->param_views[i];
     for (int i = 0; i < d->output_count; i++)
         if (!is_bias_tensor(d->output_views[i].name))
-            m->outputs[m->output_count++] = d->output_views[i];
+            m->outputs[no++] = d->output_views[i];
     for (int64_t k = 0; k < m->L; k++)
         for (int n = 0; n < LN_COUNT; n++) {
             const ln_layer *ly = &m->layers[k];
             int64_t w = ln_width(m, n);
-            set_view(&m->params[m->param_count++], add_name(m, "-w", n, k), ly->h_gain[n], w);
-            set_view(&m->params[m->param_count++], add_name(m, "-b", n, k), ly->h_bias[n], w);
-            set_view(&m->outputs[m->output_count++], add_name(m, "dw", n, k), ly->h_dgain[n], w);
-            set_view(&m->outputs[m->output_count++], add_name(m, "db", n, k), ly->h_dbias[n], w);
+            set_view(&m->params[np++], add_name(m, "-w", n, k), ly->h_gain[n], w);
+            set_view(&m->params[np++], add_name(m, "-b", n, k), ly->h_bias[n], w);
+            set_view(&m->outputs[no++], add_name(m, "dw", n, k), ly->h_dgain[n], w);
+            set_view(&m->outputs[no++], add_name(m, "db", n, k), ly->h_dbias[n], w);
         }
+    m->base.params.count = np;
+    m->base.params.items = m->params;
+    m->base.outputs.count = no;
+    m->base.outputs.items = m->outputs;
     return 0;
 }
 
 static int alloc_layer(ln_lstm *m, int64_t k, uint64_t seed, char *err, size_t err_len) {
-    nnb_cuda_ctx *c = &m->cu;
+    nnb_cuda_ctx *c = &m->base.cu;
     ln_layer *ly = &m->layers[k];
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H;
-    ly->in = nnb_lstm_layer_input(&m->d, k);
+    ly->in = nnb_lstm_layer_input(&m->base.d, k);
     size_t wih = (size_t)(G * ly->in), whh = (size_t)(G * H), tbg = (size_t)(T * B * G), tb = (size_t)(T * B);
     size_t hs = (size_t)((T + 1) * B * H);
     if (nnb_cuda_alloc(c, &ly->w_ih, wih, err, err_len) || nnb_cuda_alloc(c, &ly->w_hh, whh, err, err_len) ||
@@ -259,10 +261,10 @@ static int alloc_layer(ln_lstm *m, int64_t k, uint64_t seed, char *err, size_t e
         nnb_cuda_alloc(c, &ly->xhat_c, (size_t)(T * B * H), err, err_len) ||
         nnb_cuda_alloc(c, &ly->hs, hs, err, err_len) || nnb_cuda_alloc(c, &ly->cs, hs, err, err_len))
         return -1;
-    if (nnb_cuda_upload(ly->w_ih, m->d.w_ih[k], wih, err, err_len) ||
-        nnb_cuda_upload(ly->w_hh, m->d.w_hh[k], whh, err, err_len) ||
-        nnb_cuda_upload(ly->hs, m->d.hx + k * B * H, (size_t)(B * H), err, err_len) ||
-        nnb_cuda_upload(ly->cs, m->d.cx + k * B * H, (size_t)(B * H), err, err_len))
+    if (nnb_cuda_upload(ly->w_ih, m->base.d.w_ih[k], wih, err, err_len) ||
+        nnb_cuda_upload(ly->w_hh, m->base.d.w_hh[k], whh, err, err_len) ||
+        nnb_cuda_upload(ly->hs, m->base.d.hx + k * B * H, (size_t)(B * H), err, err_len) ||
+        nnb_cuda_upload(ly->cs, m->base.d.cx + k * B * H, (size_t)(B * H), err, err_len))
         return -1;
     for (int n = 0; n < LN_COUNT; n++) {
         size_t w = (size_t)ln_width(m, n);
@@ -283,28 +285,30 @@ static int alloc_layer(ln_lstm *m, int64_t k, uint64_t seed, char *err, size_t e
     return 0;
 }
 
-static int setup(ln_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
+static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) {
+    ln_lstm *m = (ln_lstm *)model;
+    m->decom = !strcmp(m->base.name, "jit_layernorm_decom");
     /* te and old both run the fused LayerNorm-LSTM cell kernels; there is no unfused chain for them */
     static const char *const fusers[] = {"te", "old", NULL};
-    if (nnb_check_fuser_executor(m->name, cfg, fusers, nnb_cuda_lstm_executors, err, err_len))
+    if (nnb_check_fuser_executor(m->base.name, cfg, fusers, nnb_cuda_lstm_executors, err, err_len))
         return -1;
     const char *f = cfg->fuser ? cfg->fuser : "te";
     m->fuser = f;
     if (nnb_pw_geometry_from_config(&m->geo, cfg->cuda_pointwise_block_size, cfg->cuda_pointwise_block_count,
                                     cfg->cuda_pointwise_loop_level, err, err_len))
         return -1;
-    if (nnb_cuda_ctx_init(&m->cu, cfg, m->name, 1, err, err_len))
+    if (nnb_cuda_ctx_init(&m->base.cu, cfg, m->base.name, 1, err, err_len))
         return -1;
-    if (nnb_lstm_data_init(&m->d, cfg, 0, 0, err, err_len))
+    if (nnb_lstm_data_init(&m->base.d, cfg, 0, 0, err, err_len))
         return -1;
-    m->T = m->d.T, m->B = m->d.B, m->I = m->d.I, m->H = m->d.H, m->L = m->d.L;
+    m->T = m->base.d.T, m->B = m->base.d.B, m->I = m->base.d.I, m->H = m->base.d.H, m->L = m->base.d.L;
     int64_t T = m->T, B = m->B, I = m->I, H = m->H, G = 4 * H, L = m->L;
     if ((double)T * (double)B * (double)(G > I ? G : I) > 2147483647.0)
-        return nnb_fail(err, err_len, "%s: T*B*max(4H, I) exceeds cuBLAS's int dimensions", m->name);
+        return nnb_fail(err, err_len, "%s: T*B*max(4H, I) exceeds cuBLAS's int dimensions", m->base.name);
     m->layers = (ln_layer *)nnb_alloc_bytes(sizeof(ln_layer) * (size_t)L);
     if (!m->layers)
         return nnb_fail(err, err_len, "out of memory");
-    nnb_cuda_ctx *c = &m->cu;
+    nnb_cuda_ctx *c = &m->base.cu;
     size_t tbh = (size_t)(T * B * H), bh = (size_t)(B * H), tb = (size_t)(T * B), tbg = tb * (size_t)G;
     if (nnb_cuda_alloc(c, &m->x, (size_t)(T * B * I), err, err_len) ||
         nnb_cuda_alloc(c, &m->dx, (size_t)(T * B * I), err, err_len) ||
@@ -327,131 +331,85 @@ static int setup(ln_lstm *m, const nnb_config *cfg, char *err, size_t err_len) {
         ones[i] = 1.0f;
     int rc = nnb_cuda_upload(m->ones, ones, tb, err, err_len);
     nnb_free(ones);
-    if (rc || nnb_cuda_upload(m->x, m->d.x, (size_t)(T * B * I), err, err_len) ||
-        nnb_cuda_upload(m->grad_y, m->d.grad_y, tbh, err, err_len))
+    if (rc || nnb_cuda_upload(m->x, m->base.d.x, (size_t)(T * B * I), err, err_len) ||
+        nnb_cuda_upload(m->grad_y, m->base.d.grad_y, tbh, err, err_len))
         return -1;
     for (int64_t k = 0; k < L; k++)
         if (alloc_layer(m, k, cfg->seed, err, err_len))
             return -1;
     if (build_views(m, err, err_len))
         return -1;
-    NNB_CUDA_TRY(cudaDeviceSynchronize());
-    if (c->graph && (nnb_cuda_capture(c, forward_enqueue, m, &c->fwd_exec, err, err_len) ||
-                     nnb_cuda_capture(c, backward_enqueue, m, &c->bwd_exec, err, err_len)))
-        return -1;
-    return 0;
+    return nnb_cuda_lstm_capture(&m->base, 1, err, err_len);
 }
 
-void nnb_ln_lstm_destroy(void *model) {
+static void destroy(void *model) {
     ln_lstm *m = (ln_lstm *)model;
-    if (!m)
-        return;
-    nnb_cuda_ctx_free(&m->cu);
     for (int64_t k = 0; m->layers && k < m->L; k++)
         for (int n = 0; n < LN_COUNT; n++) {
             ln_layer *ly = &m->layers[k];
             nnb_free(ly->h_gain[n]), nnb_free(ly->h_bias[n]), nnb_free(ly->h_dgain[n]), nnb_free(ly->h_dbias[n]);
         }
-    nnb_lstm_data_free(&m->d);
     nnb_free(m->layers);
     nnb_free(m->params);
     nnb_free(m->outputs);
     nnb_free(m->names);
-    nnb_free(m);
 }
 
-static void *create_ln(const char *name, int decom, const nnb_config *cfg, char *err, size_t err_len) {
-    ln_lstm *m = (ln_lstm *)nnb_alloc_bytes(sizeof *m);
-    if (!m) {
-        nnb_fail(err, err_len, "out of memory");
-        return NULL;
-    }
-    m->name = name;
-    m->decom = decom;
-    if (setup(m, cfg, err, err_len)) {
-        nnb_ln_lstm_destroy(m);
-        return NULL;
-    }
-    return m;
-}
+/* ------------------------------------------------------------- interface */
 
-void *nnb_ln_lstm_create(const nnb_config *cfg, char *err, size_t err_len) {
-    return create_ln("jit_layernorm", 0, cfg, err, err_len);
-}
-
-void *nnb_ln_lstm_create_decom(const nnb_config *cfg, char *err, size_t err_len) {
-    return create_ln("jit_layernorm_decom", 1, cfg, err, err_len);
-}
-
-int nnb_ln_lstm_forward(void *model, char *err, size_t err_len) {
+/* Brings the outputs and every gradient (the LN parameters' into their host copies) back. */
+static int download(void *model, char *err, size_t err_len) {
     ln_lstm *m = (ln_lstm *)model;
-    return nnb_cuda_run_phase(&m->cu, "forward", forward_enqueue, m, m->cu.fwd_exec, err, err_len);
-}
-
-int nnb_ln_lstm_backward(void *model, char *err, size_t err_len) {
-    ln_lstm *m = (ln_lstm *)model;
-    return nnb_cuda_run_phase(&m->cu, "backward", backward_enqueue, m, m->cu.bwd_exec, err, err_len);
-}
-
-int nnb_ln_lstm_params(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
-    (void)err, (void)err_len;
-    ln_lstm *m = (ln_lstm *)model;
-    out->count = m->param_count;
-    out->items = m->params;
-    return 0;
-}
-
-int nnb_ln_lstm_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
-    ln_lstm *m = (ln_lstm *)model;
-    nnb_lstm_data *d = &m->d;
+    nnb_lstm_data *d = &m->base.d;
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H;
     size_t bh = (size_t)(B * H);
     const ln_layer *top = &m->layers[m->L - 1];
-    if (nnb_cuda_download(&m->cu, d->y, top->hs + B * H, (size_t)(T * B * H), err, err_len) ||
-        nnb_cuda_download(&m->cu, d->dx, m->dx, (size_t)(T * B * m->I), err, err_len) ||
-        nnb_cuda_download(&m->cu, d->dhx, m->dhx, (size_t)m->L * bh, err, err_len) ||
-        nnb_cuda_download(&m->cu, d->dcx, m->dcx, (size_t)m->L * bh, err, err_len))
+    if (nnb_cuda_download(&m->base.cu, d->y, top->hs + B * H, (size_t)(T * B * H), err, err_len) ||
+        nnb_cuda_download(&m->base.cu, d->dx, m->dx, (size_t)(T * B * m->I), err, err_len) ||
+        nnb_cuda_download(&m->base.cu, d->dhx, m->dhx, (size_t)m->L * bh, err, err_len) ||
+        nnb_cuda_download(&m->base.cu, d->dcx, m->dcx, (size_t)m->L * bh, err, err_len))
         return -1;
     for (int64_t k = 0; k < m->L; k++) {
         const ln_layer *ly = &m->layers[k];
-        if (nnb_cuda_download(&m->cu, d->hy + k * B * H, ly->hs + T * B * H, bh, err, err_len) ||
-            nnb_cuda_download(&m->cu, d->cy + k * B * H, ly->cs + T * B * H, bh, err, err_len) ||
-            nnb_cuda_download(&m->cu, d->dw_ih[k], ly->dw_ih, (size_t)(G * ly->in), err, err_len) ||
-            nnb_cuda_download(&m->cu, d->dw_hh[k], ly->dw_hh, (size_t)(G * H), err, err_len))
+        if (nnb_cuda_download(&m->base.cu, d->hy + k * B * H, ly->hs + T * B * H, bh, err, err_len) ||
+            nnb_cuda_download(&m->base.cu, d->cy + k * B * H, ly->cs + T * B * H, bh, err, err_len) ||
+            nnb_cuda_download(&m->base.cu, d->dw_ih[k], ly->dw_ih, (size_t)(G * ly->in), err, err_len) ||
+            nnb_cuda_download(&m->base.cu, d->dw_hh[k], ly->dw_hh, (size_t)(G * H), err, err_len))
             return -1;
         for (int n = 0; n < LN_COUNT; n++) {
             size_t w = (size_t)ln_width(m, n);
-            if (nnb_cuda_download(&m->cu, ly->h_dgain[n], ly->dgain[n], w, err, err_len) ||
-                nnb_cuda_download(&m->cu, ly->h_dbias[n], ly->dbias[n], w, err, err_len))
+            if (nnb_cuda_download(&m->base.cu, ly->h_dgain[n], ly->dgain[n], w, err, err_len) ||
+                nnb_cuda_download(&m->base.cu, ly->h_dbias[n], ly->dbias[n], w, err, err_len))
                 return -1;
         }
     }
-    out->count = m->output_count;
-    out->items = m->outputs;
     return 0;
 }
 
-int nnb_ln_lstm_describe(void *model, char *buf, size_t buf_len) {
-    ln_lstm *m = (ln_lstm *)model;
-    size_t used = 0;
-    nnb_appendf(buf, buf_len, &used, "{\"runner\":\"%s\",", m->name);
-    nnb_cuda_describe_common(&m->cu, buf, buf_len, &used);
-    nnb_appendf(buf, buf_len, &used,
+static void describe(const void *model, char *buf, size_t buf_len, size_t *used) {
+    const ln_lstm *m = (const ln_lstm *)model;
+    nnb_appendf(buf, buf_len, used,
                 "\"schedule\":\"one cublasSgemm x.W_ih^T + LN_i over all steps; per step h.W_hh^T, LN_h, fused gate "
                 "half, LN_c, fused output half\",\"gemm\":\"cublasSgemm (fp32%s)\",",
-                m->cu.tf32 ? ", TF32 tensor ops allowed" : "");
-    nnb_appendf(buf, buf_len, &used,
+                m->base.cu.tf32 ? ", TF32 tensor ops allowed" : "");
+    nnb_appendf(buf, buf_len, used,
                 "\"fuser\":\"%s\",\"cell_kernels\":\"nnb_ln_cell_{gates,out}_{fwd,bwd}_kernel\","
                 "\"layernorm_forward\":\"%s\",\"layernorm_backward\":\"nnb_layernorm_bwd_kernel (one warp per row)\",",
                 m->fuser,
                 m->decom ? "7 passes: nnb_row_reduce_kernel mean, nnb_row_scalar_kernel sub, mean sq, rsqrt, "
                            "normalise, nnb_pointwise_kernel scale, shift (eps 1e-5)"
                          : "nnb_layernorm_fwd_kernel (one warp per row, eps 1e-5)");
-    nnb_appendf(buf, buf_len, &used,
-                "\"pointwise_geometry\":{\"block_size\":%d,\"block_count_cap\":%d,\"loop_level\":%d},\"layers\":%lld}",
-                m->geo.block_size, m->geo.block_count, m->geo.loop_level, (long long)m->L);
-    return used + 1 < buf_len ? 0 : -1;
+    nnb_appendf(buf, buf_len, used,
+                "\"pointwise_geometry\":{\"block_size\":%d,\"block_count_cap\":%d,\"loop_level\":%d},",
+                m->geo.block_size, m->geo.block_count, m->geo.loop_level);
 }
 
-double nnb_ln_lstm_forward_flops(void *model) { return nnb_lstm_forward_flops(&((ln_lstm *)model)->d); }
-double nnb_ln_lstm_backward_flops(void *model) { return nnb_lstm_backward_flops(&((ln_lstm *)model)->d); }
+static const nnb_cuda_lstm_ops OPS = {setup, forward_enqueue, backward_enqueue, download, describe, destroy};
+
+void *nnb_ln_lstm_create(const nnb_config *cfg, char *err, size_t err_len) {
+    return nnb_cuda_lstm_create(sizeof(ln_lstm), &OPS, "jit_layernorm", NULL, cfg, err, err_len);
+}
+
+void *nnb_ln_lstm_create_decom(const nnb_config *cfg, char *err, size_t err_len) {
+    return nnb_cuda_lstm_create(sizeof(ln_lstm), &OPS, "jit_layernorm_decom", NULL, cfg, err, err_len);
+}
