@@ -1,20 +1,14 @@
 /* Plain C reference CNN layers and whole ResNet: see cnn_ref.h. */
 #include "cnn_ref.h"
 
+#include "../kernel_util.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* kernels/ are leaves: the few helpers this file needs are its own, not runners/common's. */
-static int mul_size(size_t *out, size_t a, size_t b) {
-    if (a != 0 && b > SIZE_MAX / a)
-        return -1;
-    *out = a * b;
-    return 0;
-}
 
 /* Zeroed, 64-byte aligned; release with free(). */
 static void *alloc_zeroed(size_t bytes) {
@@ -27,21 +21,6 @@ static void *alloc_zeroed(size_t bytes) {
     if (p)
         memset(p, 0, rounded);
     return p;
-}
-
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static int fail(char *err, size_t err_len, const char *fmt, ...) {
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 nnb_conv_dims nnb_conv_dims_make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t stride,
@@ -104,7 +83,8 @@ static void col2im_add(const nnb_conv_dims *d, const double *dcol, double *dx) {
 size_t nnb_ref_conv_work_size(const nnb_conv_dims *d) {
     size_t n;
     size_t rows;
-    if (mul_size(&rows, 2, (size_t)(d->c * d->r * d->r)) || mul_size(&n, rows, (size_t)(d->oh * d->ow)))
+    if (nnb_kernel_mul_size(&rows, 2, (size_t)(d->c * d->r * d->r)) ||
+        nnb_kernel_mul_size(&n, rows, (size_t)(d->oh * d->ow)))
         return 0;
     return n;
 }
@@ -342,7 +322,7 @@ void nnb_ref_accumulate(size_t count, const double *src, double *dst) {
 
 static double *alloc_doubles(size_t n) {
     size_t bytes;
-    if (mul_size(&bytes, n, sizeof(double)))
+    if (nnb_kernel_mul_size(&bytes, n, sizeof(double)))
         return NULL;
     return alloc_zeroed(bytes);
 }
@@ -392,8 +372,8 @@ int nnb_cnn_ref_net_create(nnb_cnn_ref_net *net, const nnb_resnet_arch *a, char 
     return 0;
 oom:
     nnb_cnn_ref_net_free(net);
-    return fail(err, err_len, "resnet%d reference: out of memory (N=%lld, S=%lld, double precision)", a->depth,
-                (long long)a->batch, (long long)a->image_size);
+    return nnb_kernel_fail(err, err_len, "resnet%d reference: out of memory (N=%lld, S=%lld, double precision)",
+                           a->depth, (long long)a->batch, (long long)a->image_size);
 }
 
 void nnb_cnn_ref_net_free(nnb_cnn_ref_net *net) {

@@ -1,6 +1,8 @@
 /* ResNet-18 / ResNet-50 architecture table: see resnet_arch.h. */
 #include "resnet_arch.h"
 
+#include "../kernel_util.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,36 +20,14 @@ typedef struct builder {
     int failed;
 } builder;
 
-/* kernels/ are leaves: the few helpers this file needs are its own, not runners/common's. */
-static int mul_size(size_t *out, size_t a, size_t b) {
-    if (a != 0 && b > SIZE_MAX / a)
-        return -1;
-    *out = a * b;
-    return 0;
-}
-
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static int fail(char *err, size_t err_len, const char *fmt, ...) {
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static int64_t conv_out_size(int64_t in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
 
 size_t nnb_resnet_shape_count(nnb_resnet_shape s) {
     size_t nc, hw, total;
     if (s.n < 0 || s.c < 0 || s.h < 0 || s.w < 0)
         return 0;
-    if (mul_size(&nc, (size_t)s.n, (size_t)s.c) || mul_size(&hw, (size_t)s.h, (size_t)s.w) || mul_size(&total, nc, hw))
+    if (nnb_kernel_mul_size(&nc, (size_t)s.n, (size_t)s.c) || nnb_kernel_mul_size(&hw, (size_t)s.h, (size_t)s.w) ||
+        nnb_kernel_mul_size(&total, nc, hw))
         return 0;
     return total;
 }
@@ -262,21 +242,21 @@ int64_t nnb_resnet_min_image_size(int depth, int64_t batch) {
 int nnb_resnet_arch_build(nnb_resnet_arch *a, int depth, int64_t batch, int64_t image_size, char *err, size_t err_len) {
     memset(a, 0, sizeof *a);
     if (depth != 18 && depth != 50)
-        return fail(err, err_len, "resnet: depth %d not supported (18 or 50)", depth);
+        return nnb_kernel_fail(err, err_len, "resnet: depth %d not supported (18 or 50)", depth);
     if (batch < 1)
-        return fail(err, err_len, "resnet: batch %lld must be >= 1", (long long)batch);
+        return nnb_kernel_fail(err, err_len, "resnet: batch %lld must be >= 1", (long long)batch);
     int64_t min_s = nnb_resnet_min_image_size(depth, batch);
     if (image_size < min_s)
-        return fail(err, err_len,
-                    "resnet%d: image size %lld too small for batch %lld in train mode: minimum is %lld "
-                    "(BatchNorm needs more than one value per channel)",
-                    depth, (long long)image_size, (long long)batch, (long long)min_s);
+        return nnb_kernel_fail(err, err_len,
+                               "resnet%d: image size %lld too small for batch %lld in train mode: minimum is %lld "
+                               "(BatchNorm needs more than one value per channel)",
+                               depth, (long long)image_size, (long long)batch, (long long)min_s);
     /* The largest activation must fit in size_t (and in int64 arithmetic). */
     nnb_resnet_shape biggest = {batch, 256, image_size, image_size};
     if (image_size > (int64_t)1 << 24 || batch > (int64_t)1 << 30 || nnb_resnet_shape_count(biggest) == 0 ||
         nnb_resnet_shape_count(biggest) > SIZE_MAX / 16)
-        return fail(err, err_len, "resnet%d: N=%lld, S=%lld overflows buffer sizes", depth, (long long)batch,
-                    (long long)image_size);
+        return nnb_kernel_fail(err, err_len, "resnet%d: N=%lld, S=%lld overflows buffer sizes", depth, (long long)batch,
+                               (long long)image_size);
 
     a->depth = depth;
     a->batch = batch;
@@ -286,7 +266,7 @@ int nnb_resnet_arch_build(nnb_resnet_arch *a, int depth, int64_t batch, int64_t 
     a->params = calloc(MAX_PARAMS, sizeof *a->params);
     if (!a->layers || !a->acts || !a->params) {
         nnb_resnet_arch_free(a);
-        return fail(err, err_len, "resnet%d: out of memory", depth);
+        return nnb_kernel_fail(err, err_len, "resnet%d: out of memory", depth);
     }
 
     builder b = {a, -1, 0};
@@ -315,7 +295,7 @@ int nnb_resnet_arch_build(nnb_resnet_arch *a, int depth, int64_t batch, int64_t 
     t = fc(&b, "fc", t);
     if (b.failed) {
         nnb_resnet_arch_free(a);
-        return fail(err, err_len, "resnet%d: architecture table overflow (internal)", depth);
+        return nnb_kernel_fail(err, err_len, "resnet%d: architecture table overflow (internal)", depth);
     }
     for (int i = 0; i < a->num_layers; i++)
         a->forward_flops += a->layers[i].fwd_flops;
