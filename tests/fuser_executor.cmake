@@ -16,3 +16,5 @@ if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
 else()
   nnbench_add_test(${nnb_fe_test} SOURCES ${nnb_fe_test}.c LIBS nnb_runner_support)
 endif()
+# Creates every CPU runner in this process: OpenBLAS's worker threads (see .ci/sanitizers, label inproc).
+set_tests_properties(${nnb_fe_test} PROPERTIES LABELS inproc)
