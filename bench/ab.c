@@ -158,7 +158,7 @@ static int rounds_done(double t0_ms, int *next_look) {
         return 0;
     *next_look = ab.rounds + 1 + ab.rounds / 50;
     summarise(ab.phase);
-    if (nnb_ratio_settled(&ab.summary[ab.phase], ab.noise_threshold)) {
+    if (nnb_ratio_settled(&ab.summary[ab.phase])) {
         ab.stop_reason = "settled";
         return 1;
     }

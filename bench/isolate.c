@@ -171,11 +171,13 @@ static int decode(const message *m, const nnb_loaded_runner *lr, nnb_runner_resu
     if (h.magic != WIRE_MAGIC || h.fwd_count < 0 || h.bwd_count < 0 || h.check_count < 0)
         return -1;
     size_t pos = sizeof h;
-    void *fwd, *bwd, *info, *checks;
+    void *fwd = NULL, *bwd = NULL, *info = NULL, *checks = NULL;
     if (take(m, &pos, sizeof(double) * (size_t)h.fwd_count, &fwd) ||
         take(m, &pos, sizeof(double) * (size_t)h.bwd_count, &bwd) || take(m, &pos, h.info_len, &info) ||
-        take(m, &pos, sizeof(nnb_tensor_check) * (size_t)h.check_count, &checks) || pos != m->len)
-        return -1; /* leaks at most one message's worth on a corrupt message, which cannot happen by design */
+        take(m, &pos, sizeof(nnb_tensor_check) * (size_t)h.check_count, &checks) || pos != m->len) {
+        free(fwd), free(bwd), free(info), free(checks);
+        return -1;
+    }
     const nnb_runner_result *r = &h.result;
     res->status = r->status;
     memcpy(res->error, r->error, sizeof res->error);

@@ -122,12 +122,7 @@ int nnb_paired_ratio(const double *a, const double *b, int n, double confidence,
     return 0;
 }
 
-int nnb_ratio_settled(const nnb_ratio_summary *s, double threshold) {
-    if (!(s->lo <= s->hi))
-        return 0;
-    (void)threshold; /* the verdict already holds it */
-    return s->verdict != NNB_VERDICT_UNDECIDED;
-}
+int nnb_ratio_settled(const nnb_ratio_summary *s) { return s->verdict != NNB_VERDICT_UNDECIDED; }
 
 /* ---- Hodges-Lehmann ------------------------------------------------------------ */
 

@@ -78,7 +78,7 @@ int nnb_paired_ratio(const double *a, const double *b, int n, double confidence,
  * reaches across a threshold edge is undecided: stopping and judging on it at
  * whichever look first shows it would raise the false-positive rate of
  * repeated looks well above the nominal 5%. */
-int nnb_ratio_settled(const nnb_ratio_summary *s, double threshold);
+int nnb_ratio_settled(const nnb_ratio_summary *s);
 
 /* Two independent samples (old, new: e.g. two runs' samples of one runner):
  * percentile bootstrap interval of median(new) / median(old), `resamples`

@@ -141,7 +141,7 @@ static nnb_verdict sequential_ab(double shift, double sigma, int min_samples, in
         if (n < min_samples)
             continue;
         nnb_paired_ratio(a, b, n, 0.95, 0.01, &s);
-        if (nnb_ratio_settled(&s, 0.01))
+        if (nnb_ratio_settled(&s))
             break;
     }
     *rounds = n;
