@@ -62,7 +62,8 @@ static const flag_spec flags[] = {
     {"--timeout", ARG_NUM, "adaptive stopping: stop anyway after X seconds per runner (default 15)"},
     {"--ab", ARG_LIST,
      "A B: paired interleaved comparison of two runners or variants (NAME@--flag=value, NAME@VAR=VALUE)"},
-    {"--noise-threshold", ARG_NUM, "--ab: an interval within +-X% is 'same', one wholly beyond it faster/slower (default 1)"},
+    {"--noise-threshold", ARG_NUM,
+     "--ab: an interval within +-X% is 'same', one wholly beyond it faster/slower (default 1)"},
     {"--max-time", ARG_NUM, "--ab: stop after X seconds of rounds if not settled (default 60)"},
     {"--fail-above", ARG_NUM, "--ab: exit 4 when the B/A ratio's 95% interval lies above X (e.g. 1.05)"},
     {"--ab-phase", ARG_STR, "--ab: the phase the verdict follows: total (default), forward, backward"},
@@ -76,7 +77,10 @@ static const flag_spec flags[] = {
 _Static_assert(sizeof flags / sizeof *flags <= sizeof((nnb_options *)0)->flag_given, "flag_given too small");
 
 void nnb_cli_print_help(FILE *f) {
-    fprintf(f, "usage: nnbench [flags]\n\nflags (dash and underscore spellings are equivalent):\n");
+    fprintf(f, "usage: nnbench [flags]\n"
+               "       nnbench sweep [--axis NAME=V1,V2,...] [--shapes FILE] [--shard I/N] [--slurm] ... [flags]\n"
+               "       nnbench merge [--out DIR] SHARD_FILE_OR_DIR...   (see nnbench sweep --help, docs/sweeps.md)\n"
+               "\nflags (dash and underscore spellings are equivalent):\n");
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
         const char *meta = flags[i].kind == ARG_INT || flags[i].kind == ARG_U64 ? " N"
                            : flags[i].kind == ARG_NUM                           ? " X"
@@ -635,4 +639,56 @@ int nnb_cli_check_sizes(const nnb_options *o, char *err, size_t err_len) {
         return -1;
     }
     return 0;
+}
+
+/* ---- sweep axes and shape keys ----------------------------------------------- */
+
+/* Flags a sweep point may not set: the sweep owns the child's outputs and mode. */
+static int is_sweep_owned(const char *flag) {
+    static const char *const owned[] = {"--json-out", "--print-json", "--list", "--help",       "--version",
+                                        "--profile",  "--ab",         "--dump", "--runner-path"};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
+        if (!strcmp(flag, owned[i]))
+            return 1;
+    return 0;
+}
+
+int nnb_cli_axis_flag(const char *name, char *canonical, size_t cap, char *err, size_t err_len) {
+    char dashed[80], canon[64];
+    snprintf(dashed, sizeof dashed, "%s%s", strncmp(name, "--", 2) ? "--" : "", name);
+    canonical_name(dashed, canon, sizeof canon);
+    const flag_spec *f = find_flag(canon);
+    if (!f)
+        return fail(err, err_len, "'%s' is not an nnbench flag (see nnbench --help)%s", name, "");
+    if (f->kind == ARG_NONE || f->kind == ARG_OPT_JSON)
+        return fail(err, err_len, "%s takes no value, so it cannot vary along an axis%s", f->name, "");
+    if (is_sweep_owned(f->name))
+        return fail(err, err_len, "%s is set by the sweep itself and cannot vary along an axis%s", f->name, "");
+    snprintf(canonical, cap, "%s", f->name);
+    return 0;
+}
+
+int nnb_cli_sweep_base_flag(const char *flag, char *err, size_t err_len) {
+    char canon[64];
+    canonical_name(flag, canon, sizeof canon);
+    if (is_sweep_owned(canon) && strcmp(canon, "--runner-path"))
+        return fail(err, err_len, "%s cannot be given to a sweep: the sweep sets each run's outputs itself%s", canon,
+                    "");
+    return 0;
+}
+
+int nnb_cli_check_run_argv(int argc, char **argv, char *err, size_t err_len) {
+    static nnb_options o;
+    char **copy = calloc((size_t)argc + 1, sizeof *copy); /* the parser cuts list values in place */
+    int rc = copy ? 0 : -1, n = 0;
+    for (; copy && n < argc && !rc; n++)
+        rc = (copy[n] = strdup(argv[n])) ? 0 : -1;
+    if (rc)
+        snprintf(err, err_len, "out of memory");
+    else
+        rc = nnb_cli_parse(argc, copy, &o, err, err_len) || nnb_cli_check_sizes(&o, err, err_len);
+    for (int i = 0; copy && i < n; i++)
+        free(copy[i]);
+    free(copy);
+    return rc ? -1 : 0;
 }

@@ -93,6 +93,18 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
 /* Check sizes against size_t and this machine's memory; 0 or -1 with err. */
 int nnb_cli_check_sizes(const nnb_options *o, char *err, size_t err_len);
 
+/* nnbench sweep: NAME (with or without dashes, either spelling) as the canonical spelling of a flag that
+ * takes one value and that a sweep point may set ("hiddenSize" -> "--hiddenSize"). 0, or -1 with err. */
+int nnb_cli_axis_flag(const char *name, char *canonical, size_t cap, char *err, size_t err_len);
+
+/* nnbench sweep: may the flag (an argument starting with --) be among the runs' common arguments?
+ * Not --json-out, --print-json, --dump, --list, --help, --version, --profile, --ab. 0, or -1 with err. */
+int nnb_cli_sweep_base_flag(const char *flag, char *err, size_t err_len);
+
+/* nnbench sweep: would a run with this whole argv (argv[0] ignored) start? Parses a copy as nnb_cli_parse
+ * does and checks the sizes. 0, or -1 with err. Not reentrant (one static nnb_options). */
+int nnb_cli_check_run_argv(int argc, char **argv, char *err, size_t err_len);
+
 void nnb_cli_print_help(FILE *f);
 
 #ifdef __cplusplus

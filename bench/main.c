@@ -7,12 +7,14 @@
 #include "driver.h"
 #include "fma_peak.h"
 #include "report.h"
+#include "sweep.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef NNB_VERSION
 #define NNB_VERSION "0.0.0"
@@ -121,7 +123,6 @@ static void free_results(nnb_run_results *res) {
         free(res->groups[g].runners);
     }
 }
-
 
 /* --isolate by default when more than one runner runs, or a --runner-timeout asks for it. */
 static int isolation_wanted(const nnb_options *o, const nnb_selection *sel, int nsel) {
@@ -278,9 +279,25 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
     return rc;
 }
 
+static int sweep_command(int argc, char **argv) {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        fprintf(stderr, "nnbench sweep: cannot find this program's path (/proc/self/exe): %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    exe[n] = 0;
+    nnb_sweep_hooks hooks = {nnb_cli_axis_flag, nnb_cli_sweep_base_flag, nnb_cli_check_run_argv, exe};
+    return nnb_sweep_main(argc, argv, &hooks);
+}
+
 int main(int argc, char **argv) {
     static nnb_options o;
     char err[1024];
+    if (argc > 1 && !strcmp(argv[1], "sweep"))
+        return sweep_command(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "merge"))
+        return nnb_merge_main(argc - 2, argv + 2);
     if (nnb_cli_parse(argc, argv, &o, err, sizeof err))
         return usage_error(err);
     if (o.help)

@@ -413,22 +413,15 @@ static void sync_directory_of(const char *path) {
     close(fd);
 }
 
-int nnb_report_json_write(const char *path, const nnb_run_results *res, char *err, size_t err_len) {
+int nnb_write_file_atomic(const char *path, const char *text, size_t len, char *err, size_t err_len) {
     if (nnb_output_path_check(path, err, err_len) != 0)
         return -1;
-    char *text = nnb_report_json_text(res);
-    if (!text)
-        return fail(err, err_len, "cannot write '%s': out of memory building the JSON results", path);
-
     char tmp[4200];
     int fd = create_temp_beside(path, tmp, sizeof tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(text);
-        return fail(err, err_len, "cannot write '%s': creating '%s': %s", path, tmp, strerror(e));
-    }
+    if (fd < 0)
+        return fail(err, err_len, "cannot write '%s': creating '%s': %s", path, tmp, strerror(errno));
     const char *step = NULL;
-    if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0)
+    if (write_all(fd, text, len) != 0)
         step = "write";
     else if (fsync(fd) != 0)
         step = "fsync";
@@ -441,11 +434,23 @@ int nnb_report_json_write(const char *path, const nnb_run_results *res, char *er
         step = "rename";
         e = errno;
     }
-    free(text);
     if (step) {
         unlink(tmp);
         return fail(err, err_len, "cannot write '%s': %s of '%s' failed: %s", path, step, tmp, strerror(e));
     }
     sync_directory_of(path);
     return 0;
+}
+
+int nnb_report_json_write(const char *path, const nnb_run_results *res, char *err, size_t err_len) {
+    if (nnb_output_path_check(path, err, err_len) != 0)
+        return -1;
+    char *text = nnb_report_json_text(res);
+    if (!text)
+        return fail(err, err_len, "cannot write '%s': out of memory building the JSON results", path);
+    size_t len = strlen(text);
+    text[len] = '\n'; /* cJSON_Print's NUL becomes the final newline */
+    int rc = nnb_write_file_atomic(path, text, len + 1, err, err_len);
+    free(text);
+    return rc;
 }

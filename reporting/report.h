@@ -80,6 +80,10 @@ char *nnb_report_json_text(const nnb_run_results *res);
  * temporary file is removed. 0, or -1 with a one-line message naming path. */
 int nnb_report_json_write(const char *path, const nnb_run_results *res, char *err, size_t err_len);
 
+/* Write len bytes of text to path the same way (temporary file beside it, fsync, rename): readers see the
+ * old file or the new one, never a part. 0, or -1 with a one-line message naming path. */
+int nnb_write_file_atomic(const char *path, const char *text, size_t len, char *err, size_t err_len);
+
 /* Can nnb_report_json_write write path? Its directory exists and is writable,
  * and path is not a directory (nor another non-regular file such as a device,
  * which the rename would replace). Called before anything runs. 0, or -1 with

@@ -6,12 +6,13 @@
 option(NNBENCH_FUZZ "Build libFuzzer targets (needs clang)" OFF)
 
 set(NNB_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
-set(NNB_FUZZ_TARGETS fuzz_cli fuzz_npy fuzz_compare_json)
+set(NNB_FUZZ_TARGETS fuzz_cli fuzz_npy fuzz_compare_json fuzz_sweep_inputs)
 set(NNB_FUZZ_LIBS_fuzz_cli nnb_driver_core)
 set(NNB_FUZZ_LIBS_fuzz_npy nnb_reporting)
 set(NNB_FUZZ_LIBS_fuzz_compare_json nnb_compare_core)
+set(NNB_FUZZ_LIBS_fuzz_sweep_inputs nnb_sweep nnb_driver_core)
 
-# Each entry point under its own name (nnb_<target>_one_input), so all three link into one test.
+# Each entry point under its own name (nnb_<target>_one_input), so all of them link into one test.
 set(entry_objects "")
 foreach(target IN LISTS NNB_FUZZ_TARGETS)
   add_library(nnb_${target}_entry OBJECT ${NNB_FUZZ_DIR}/${target}.c)

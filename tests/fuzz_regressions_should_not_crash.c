@@ -14,6 +14,7 @@
 int nnb_fuzz_cli_one_input(const uint8_t *data, size_t size);
 int nnb_fuzz_npy_one_input(const uint8_t *data, size_t size);
 int nnb_fuzz_compare_json_one_input(const uint8_t *data, size_t size);
+int nnb_fuzz_sweep_inputs_one_input(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;
@@ -22,6 +23,7 @@ static const struct {
     {"fuzz_cli", nnb_fuzz_cli_one_input},
     {"fuzz_npy", nnb_fuzz_npy_one_input},
     {"fuzz_compare_json", nnb_fuzz_compare_json_one_input},
+    {"fuzz_sweep_inputs", nnb_fuzz_sweep_inputs_one_input},
 };
 enum { TARGET_COUNT = sizeof TARGETS / sizeof TARGETS[0] };
 

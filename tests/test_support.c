@@ -131,6 +131,21 @@ int nnb_test_run(const char *cmd, char *out, size_t out_cap, char *err, size_t e
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int nnb_test_runf(char *out, size_t out_cap, char *err, size_t err_cap, const char *fmt, ...) {
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof cmd)
+        return -1;
+    if (out && out_cap)
+        out[0] = 0;
+    if (err && err_cap)
+        err[0] = 0;
+    return nnb_test_run(cmd, out, out_cap, err, err_cap);
+}
+
 struct cJSON *nnb_test_read_json(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f)

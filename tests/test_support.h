@@ -65,4 +65,11 @@ struct cJSON *nnb_test_read_json(const char *path);
  * terminated; either may be NULL). Returns the exit status, or -1. */
 int nnb_test_run(const char *cmd, char *out, size_t out_cap, char *err, size_t err_cap);
 
+/* The same with the command printf-formatted (out and err emptied first); -1 when it does not fit 8 KiB. */
+int nnb_test_runf(char *out, size_t out_cap, char *err, size_t err_cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
 #endif

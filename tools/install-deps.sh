@@ -3,8 +3,23 @@
 # Run as root (or through sudo). The CUDA toolkit is not a Debian package here:
 # when /usr/local/cuda (nvcc, cuDNN, cuBLAS) is absent the CUDA runners are
 # simply not built.
+#
+# --slurm: also the single-node Slurm cluster that the tests labelled `slurm`
+# start by themselves (tests/slurm/slurm_cluster.sh): slurmctld, slurmd, the
+# client commands and munge. Without it those tests report themselves skipped.
 set -eu
 packages="build-essential cmake pkg-config git libopenblas-dev libdnnl-dev libcjson-dev"
+for arg in "$@"; do
+    case "$arg" in
+        --slurm) packages="$packages slurmctld slurmd slurm-client munge" ;;
+        -h|--help)
+            echo "usage: $0 [--slurm]"
+            exit 0 ;;
+        *)
+            echo "install-deps: unknown argument '$arg' (usage: $0 [--slurm])" >&2
+            exit 2 ;;
+    esac
+done
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -14,7 +29,7 @@ if [ -z "$missing" ]; then
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-    echo "install-deps: missing packages:$missing; run as root (sudo $0)" >&2
+    echo "install-deps: missing packages:$missing; run as root (sudo $0 $*)" >&2
     exit 1
 fi
 echo "install-deps: installing$missing"

@@ -24,7 +24,7 @@ if ! [[ $duration =~ ^[1-9][0-9]*$ ]]; then
 fi
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${NNBENCH_FUZZ_BUILD:-$root/build-fuzz}
-targets=(fuzz_cli fuzz_npy fuzz_compare_json)
+targets=(fuzz_cli fuzz_npy fuzz_compare_json fuzz_sweep_inputs)
 sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nnb-fuzz.XXXXXX")
