@@ -80,6 +80,7 @@ void nnb_cli_print_help(FILE *f) {
     fprintf(f, "usage: nnbench [flags]\n"
                "       nnbench sweep [--axis NAME=V1,V2,...] [--shapes FILE] [--shard I/N] [--slurm] ... [flags]\n"
                "       nnbench merge [--out DIR] SHARD_FILE_OR_DIR...   (see nnbench sweep --help, docs/sweeps.md)\n"
+               "       nnbench serve --runner NAME [--mode closed|poisson|offline] ...   (nnbench serve --help)\n"
                "\nflags (dash and underscore spellings are equivalent):\n");
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
         const char *meta = flags[i].kind == ARG_INT || flags[i].kind == ARG_U64 ? " N"

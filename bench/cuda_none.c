@@ -29,3 +29,30 @@ double nnb_cuda_timer_stop(nnb_cuda_timer *t, char *err, size_t err_len) {
 }
 
 void nnb_cuda_timer_destroy(nnb_cuda_timer *t) { (void)t; }
+
+nnb_cuda_serve_lane *nnb_cuda_serve_lane_create(size_t in_bytes, size_t out_bytes, char *err, size_t err_len) {
+    (void)in_bytes, (void)out_bytes;
+    snprintf(err, err_len, "nnbench was built without CUDA");
+    return NULL;
+}
+
+int nnb_cuda_serve_lane_buffers(nnb_cuda_serve_lane *l, size_t in_bytes, size_t out_bytes, char *err, size_t err_len) {
+    (void)l, (void)in_bytes, (void)out_bytes;
+    snprintf(err, err_len, "nnbench was built without CUDA");
+    return -1;
+}
+
+void *nnb_cuda_serve_lane_stream(nnb_cuda_serve_lane *l) {
+    (void)l;
+    return NULL;
+}
+
+int nnb_cuda_serve_lane_run(nnb_cuda_serve_lane *l, const struct nnb_infer_io *io, int64_t n,
+                            int (*infer)(void *, int64_t, char *, size_t), void *model, double ms[3], char *err,
+                            size_t err_len) {
+    (void)l, (void)io, (void)n, (void)infer, (void)model, (void)ms;
+    snprintf(err, err_len, "nnbench was built without CUDA");
+    return -1;
+}
+
+void nnb_cuda_serve_lane_destroy(nnb_cuda_serve_lane *l) { (void)l; }

@@ -7,6 +7,7 @@
 #define NNB_DEVICE_H
 
 #include <nnbench/results.h>
+#include <nnbench/runner.h>
 
 #include <stddef.h>
 
@@ -28,6 +29,22 @@ int nnb_cuda_timer_start(nnb_cuda_timer *t, const char *range_name, char *err, s
 /* Records the stop event, synchronises, returns elapsed ms (or -1 with err). */
 double nnb_cuda_timer_stop(nnb_cuda_timer *t, char *err, size_t err_len);
 void nnb_cuda_timer_destroy(nnb_cuda_timer *t);
+
+/* One serving worker's CUDA lane (nnbench serve): its own H2D, compute and D2H streams, events between
+ * them, and pinned host buffers for requests in and responses out. */
+typedef struct nnb_cuda_serve_lane nnb_cuda_serve_lane;
+nnb_cuda_serve_lane *nnb_cuda_serve_lane_create(size_t in_bytes, size_t out_bytes, char *err, size_t err_len);
+/* (Re)allocate the pinned buffers: in_bytes for a batch's input, out_bytes for its output. 0 or -1 with err. */
+int nnb_cuda_serve_lane_buffers(nnb_cuda_serve_lane *l, size_t in_bytes, size_t out_bytes, char *err, size_t err_len);
+/* The compute stream (a cudaStream_t): the worker's model is created with it as nnb_config.cuda_stream. */
+void *nnb_cuda_serve_lane_stream(nnb_cuda_serve_lane *l);
+/* One batch of n samples: the pinned input copied into io's input on the H2D stream, infer(model, n) on
+ * the compute stream after it, io's output copied to the pinned output on the D2H stream after that; waits
+ * for the D2H. ms[0..2]: H2D, compute, D2H times from events. 0, or -1 with err naming the failed call. */
+int nnb_cuda_serve_lane_run(nnb_cuda_serve_lane *l, const struct nnb_infer_io *io, int64_t n,
+                            int (*infer)(void *, int64_t, char *, size_t), void *model, double ms[3], char *err,
+                            size_t err_len);
+void nnb_cuda_serve_lane_destroy(nnb_cuda_serve_lane *l);
 
 /* CPU wall clock (CLOCK_MONOTONIC), ms. */
 double nnb_cpu_now_ms(void);

@@ -7,6 +7,7 @@
 #include "driver.h"
 #include "fma_peak.h"
 #include "report.h"
+#include "serve.h"
 #include "sweep.h"
 
 #include <errno.h>
@@ -287,7 +288,8 @@ static int sweep_command(int argc, char **argv) {
         return EXIT_USAGE;
     }
     exe[n] = 0;
-    nnb_sweep_hooks hooks = {nnb_cli_axis_flag, nnb_cli_sweep_base_flag, nnb_cli_check_run_argv, exe};
+    nnb_sweep_hooks hooks = {nnb_cli_axis_flag,   nnb_cli_sweep_base_flag, nnb_cli_check_run_argv, exe,
+                             nnb_serve_axis_flag, nnb_serve_base_flag,     nnb_serve_check_argv};
     return nnb_sweep_main(argc, argv, &hooks);
 }
 
@@ -298,6 +300,8 @@ int main(int argc, char **argv) {
         return sweep_command(argc - 2, argv + 2);
     if (argc > 1 && !strcmp(argv[1], "merge"))
         return nnb_merge_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "serve"))
+        return nnb_serve_main(argc - 2, argv + 2);
     if (nnb_cli_parse(argc, argv, &o, err, sizeof err))
         return usage_error(err);
     if (o.help)

@@ -40,8 +40,6 @@ int nnb_median_ci_rank(int n, double confidence);
 
 /* nnb_verdict, nnb_verdict_name and nnb_ratio_summary: <nnbench/results.h>. */
 
-
-
 /* The verdict of a ratio interval [lo, hi] (B / A) against a noise threshold. */
 nnb_verdict nnb_verdict_of(double lo, double hi, double threshold);
 
@@ -67,7 +65,6 @@ int nnb_hodges_lehmann(const double *x, int n, double confidence, double *estima
  * A and B are exchangeable, so the log-ratios are symmetric about 0, which is
  * what that interval assumes); beyond NNB_HL_MAX_N pairs, the median and its
  * sign-test interval. */
-
 
 /* Pairs with a non-positive or non-finite time are an error (-1); 0 on success. */
 int nnb_paired_ratio(const double *a, const double *b, int n, double confidence, double threshold,

@@ -2,8 +2,8 @@
 #include "driver.h"
 
 #include "check.h"
-#include "robust_stats.h"
 #include "npy.h"
+#include "robust_stats.h"
 
 #include <errno.h>
 #include <math.h>
@@ -313,9 +313,9 @@ void nnb_print_check(FILE *f, const nnb_runner_result *r) {
         return;
     fprintf(f, "check %s vs %s: %s\n", r->name, r->check_reference, r->check_pass ? "pass" : "FAIL");
     for (int i = 0; i < r->check_count; i++)
-        fprintf(f, "    %-22s max_abs %-10.3g max_rel %-10.3g l2_rel %-10.3g tol %-8.3g (%s) %s\n",
-                r->checks[i].name, r->checks[i].max_abs_err, r->checks[i].max_rel_err, r->checks[i].l2_rel_err,
-                r->checks[i].tolerance, r->checks[i].l2 ? "l2" : "max", r->checks[i].pass ? "ok" : "FAIL");
+        fprintf(f, "    %-22s max_abs %-10.3g max_rel %-10.3g l2_rel %-10.3g tol %-8.3g (%s) %s\n", r->checks[i].name,
+                r->checks[i].max_abs_err, r->checks[i].max_rel_err, r->checks[i].l2_rel_err, r->checks[i].tolerance,
+                r->checks[i].l2 ? "l2" : "max", r->checks[i].pass ? "ok" : "FAIL");
 }
 
 void nnb_result_init(nnb_runner_result *res, const nnb_loaded_runner *lr) {

@@ -8,8 +8,16 @@
  * executors, 1 and 3 layers, I != H, B = 1, T = 1, variable length. What this
  * cannot cover (real cuBLAS, real launches) is covered by the gpu-labelled
  * cuda_lstm_should_match_reference_on_gpu. Tolerance: bench/check.h's default.
+ *
+ * Inference (ABI 1.2, cuda_lstm_infer_check.h): infer(n) for n = 1, 3, B of every runner that serves
+ * (aten, jit, jit_multilayer, jit_premul, jit_premul_bias, jit_simple, jit_dropout with dropout off) against
+ * columns 0..n-1 of py's forward, over fusers, geometries, both executors (infer itself is never captured),
+ * 1 and 3 layers, B = 1; the per-step GEMMs on n rows and the premul GEMM as a strided-batched one over the T
+ * steps (n < B) through the stand-in's cublasSgemmStridedBatched; infer_io's layout by a pitched copy in and
+ * out; load_param round trips and refusals; backward refused after infer until a forward.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "cuda_lstm_infer_check.h"
 #include "custom_lstm.h"
 #include "layernorm_lstm.h"
 #include "test_support.h"
@@ -22,63 +30,30 @@ int nnb_cuda_available(const nnb_config *cfg, char *reason, size_t reason_len);
 
 static nnb_registry reg;
 
-#define DESC(runner, grp)                                                                                              \
+/* As plugin.c's descriptors (serves: infer, infer_io, load_param). */
+#define EMULATED(runner_name, grp, create_fn, serves)                                                                  \
     {                                                                                                                  \
-        sizeof(nnb_runner_desc), #runner, grp, NNB_DEVICE_CUDA, "emulated", NULL, 0u, nnb_cuda_available,              \
-            nnb_cu_lstm_create_##runner, nnb_cu_lstm_forward, NULL, nnb_cu_lstm_backward, NULL, nnb_cu_lstm_params,    \
-            nnb_cu_lstm_outputs, nnb_cu_lstm_describe, nnb_cu_lstm_forward_flops, nnb_cu_lstm_backward_flops,          \
-            nnb_cu_lstm_destroy, NULL                                                                                  \
+        .struct_size = sizeof(nnb_runner_desc), .name = runner_name, .group = grp, .device = NNB_DEVICE_CUDA,          \
+        .description = "emulated", .available = nnb_cuda_available, .create = create_fn,                               \
+        .forward = nnb_cu_lstm_forward, .backward = nnb_cu_lstm_backward, .params = nnb_cu_lstm_params,                \
+        .outputs = nnb_cu_lstm_outputs, .describe = nnb_cu_lstm_describe, .forward_flops = nnb_cu_lstm_forward_flops,  \
+        .backward_flops = nnb_cu_lstm_backward_flops, .destroy = nnb_cu_lstm_destroy,                                  \
+        .infer = (serves) ? nnb_cu_lstm_infer : NULL, .infer_io = (serves) ? nnb_cu_lstm_infer_io : NULL,              \
+        .load_param = (serves) ? nnb_cu_lstm_load_param : NULL,                                                        \
     }
+#define DESC(runner, grp, serves) EMULATED(#runner, grp, nnb_cu_lstm_create_##runner, serves)
 
 static const nnb_runner_desc runners[] = {
-    DESC(aten, NNB_GROUP_RNNS),
-    DESC(jit, NNB_GROUP_RNNS),
-    DESC(jit_multilayer, NNB_GROUP_RNNS),
-    DESC(jit_premul, NNB_GROUP_RNNS),
-    DESC(jit_premul_bias, NNB_GROUP_RNNS),
-    DESC(jit_simple, NNB_GROUP_RNNS),
-    DESC(jit_dropout, NNB_GROUP_RNNS),
-    DESC(vl_jit, NNB_GROUP_VL_RNNS),
-    {sizeof(nnb_runner_desc),
-     "jit_layernorm",
-     NNB_GROUP_RNNS,
-     NNB_DEVICE_CUDA,
-     "emulated",
-     NULL,
-     0u,
-     nnb_cuda_available,
-     nnb_ln_lstm_create,
-     nnb_ln_lstm_forward,
-     NULL,
-     nnb_ln_lstm_backward,
-     NULL,
-     nnb_ln_lstm_params,
-     nnb_ln_lstm_outputs,
-     nnb_ln_lstm_describe,
-     nnb_ln_lstm_forward_flops,
-     nnb_ln_lstm_backward_flops,
-     nnb_ln_lstm_destroy,
-     NULL},
-    {sizeof(nnb_runner_desc),
-     "jit_layernorm_decom",
-     NNB_GROUP_RNNS,
-     NNB_DEVICE_CUDA,
-     "emulated",
-     NULL,
-     0u,
-     nnb_cuda_available,
-     nnb_ln_lstm_create_decom,
-     nnb_ln_lstm_forward,
-     NULL,
-     nnb_ln_lstm_backward,
-     NULL,
-     nnb_ln_lstm_params,
-     nnb_ln_lstm_outputs,
-     nnb_ln_lstm_describe,
-     nnb_ln_lstm_forward_flops,
-     nnb_ln_lstm_backward_flops,
-     nnb_ln_lstm_destroy,
-     NULL},
+    DESC(aten, NNB_GROUP_RNNS, 1),
+    DESC(jit, NNB_GROUP_RNNS, 1),
+    DESC(jit_multilayer, NNB_GROUP_RNNS, 1),
+    DESC(jit_premul, NNB_GROUP_RNNS, 1),
+    DESC(jit_premul_bias, NNB_GROUP_RNNS, 1),
+    DESC(jit_simple, NNB_GROUP_RNNS, 1),
+    DESC(jit_dropout, NNB_GROUP_RNNS, 1),
+    DESC(vl_jit, NNB_GROUP_VL_RNNS, 0),
+    EMULATED("jit_layernorm", NNB_GROUP_RNNS, nnb_ln_lstm_create, 0),
+    EMULATED("jit_layernorm_decom", NNB_GROUP_RNNS, nnb_ln_lstm_create_decom, 0),
 };
 
 static const nnb_runner_desc *emulated(const char *name) {
@@ -101,6 +76,58 @@ static void check(const char *runner, const char *reference, const nnb_config *c
         return;
     }
     nnb_test_check_descs(got, ref->desc, cfg, 0, 6);
+}
+
+/* Device memory is host memory here: a pitched copy is a loop of memcpy. */
+static int host_copy2d(void *ctx, void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t rows,
+                       int to_device) {
+    (void)ctx, (void)to_device;
+    for (size_t r = 0; r < rows; r++)
+        memcpy((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+    return 0;
+}
+
+static void check_infer(const char *runner, const nnb_config *cfg) {
+    const nnb_loaded_runner *ref = nnb_registry_find_on(&reg, "py", NNB_DEVICE_CPU);
+    CHECK_MSG(ref != NULL, "reference py not found");
+    if (!ref)
+        return;
+    lstm_infer_env env = {host_copy2d, NULL, 1};
+    lstm_infer_check(emulated(runner), ref->desc, cfg, &env);
+}
+
+static void check_infer_matrix(void) {
+    static const char *const serving[] = {"aten", "jit", "jit_multilayer", "jit_premul", "jit_premul_bias"};
+    const int64_t layers[] = {1, 3};
+    for (size_t r = 0; r < sizeof serving / sizeof *serving; r++)
+        for (size_t l = 0; l < 2; l++) {
+            nnb_config cfg = small_config(4, 5, 7, 9, layers[l]); /* n = 1, 3, 5; I != H */
+            check_infer(serving[r], &cfg);
+        }
+    nnb_config cfg = small_config(3, 1, 4, 6, 2); /* B = 1: n = 1 only */
+    check_infer("jit_premul", &cfg);
+    check_infer("jit", &cfg);
+    static const char *const fusers[] = {"te", "old", "none"};
+    const int geos[][3] = {{0, 0, 0}, {32, 1, 3}};
+    static const char *const executors[] = {"eager", "graph"};
+    for (int f = 0; f < 3; f++)
+        for (int e = 0; e < 2; e++) {
+            cfg = small_config(3, 4, 5, 37, 2);
+            cfg.fuser = fusers[f];
+            cfg.cuda_pointwise_block_size = geos[e][0];
+            cfg.cuda_pointwise_block_count = geos[e][1];
+            cfg.cuda_pointwise_loop_level = geos[e][2];
+            cfg.executor = executors[e];
+            check_infer("jit", &cfg);
+            check_infer("jit_premul_bias", &cfg);
+        }
+    cfg = small_config(4, 5, 6, 8, 1);
+    check_infer("jit_simple", &cfg);
+    cfg.num_layers = 3; /* inference: dropout off, so py's forward without dropout */
+    check_infer("jit_dropout", &cfg);
+    cfg.executor = "graph";
+    check_infer("jit_dropout", &cfg);
+    check_infer("jit_premul", &cfg);
 }
 
 static void expect_create_error(const char *runner, const nnb_config *cfg, const char *needle) {
@@ -212,6 +239,7 @@ int main(void) {
     cfg = small_config(4, 2, 4, 8, 2);
     expect_create_error("jit_simple", &cfg, "single-layer");
     check_describe();
+    check_infer_matrix();
 
     /* no device: available() says why, create fails with the same reason */
     setenv("NNB_FAKE_CUDA_NO_DEVICE", "1", 1);

@@ -9,6 +9,11 @@
  * operations in the same order as its loop here (sums in index order), so the
  * results must be bit-identical. Overwritten outputs start as NaN, so an item
  * a geometry forgets fails; accumulated outputs start from known values.
+ *
+ * The inference BatchNorm kernel (nnb_rk_bn_infer, the *_jit runners' fused BN [+ shortcut] + ReLU of
+ * infer()): bit-identical to a plain loop over the shared per-element math (resnet_bn_math.h), with and
+ * without ReLU and shortcut, in place over x and over z, and within 2e-6 relative of an independent double
+ * evaluation of (x - mean) / sqrt(var + eps) * gamma + beta; sizes it must refuse (n*c*hw beyond 2^31 - 1).
  */
 #include "resnet_kernels.cuh"
 #include "test_support.h"
@@ -147,6 +152,73 @@ static void check_relu(const nnb_rk_geometry *g) {
     CHECK_MSG(same(dy_work, dy_ref, NEL), "relu grad alone, block %d cap %d", g->block_size, g->max_blocks);
 }
 
+enum { BN_N = 3, BN_C = 7, BN_HW = 49, BN_EL = BN_N * BN_C * BN_HW };
+
+static void check_bn_infer(const nnb_rk_geometry *g) {
+    static float x[BN_EL], z[BN_EL], y[BN_EL], ref[BN_EL], work[BN_EL];
+    float gamma[BN_C], beta[BN_C], mean[BN_C], var[BN_C];
+    const float eps = 1e-5f;
+    fill(x, BN_EL, "bn_x");
+    fill(z, BN_EL, "bn_z");
+    fill(gamma, BN_C, "gamma");
+    fill(beta, BN_C, "beta");
+    fill(mean, BN_C, "mean");
+    fill(var, BN_C, "var");
+    for (int c = 0; c < BN_C; c++)
+        var[c] = fabsf(var[c]) + 0.05f; /* running variances are positive */
+    var[0] = 0.0f;                      /* only eps keeps it finite */
+    for (int variant = 0; variant < 4; variant++) {
+        int relu = variant >= 1, has_z = variant >= 2, in_place = variant == 3;
+        int bad_bits = 0;
+        double worst = 0;
+        for (int i = 0; i < BN_EL; i++) {
+            int c = (i / BN_HW) % BN_C;
+            ref[i] = nnb_rk_bn_add_relu_value(x[i], z[i], has_z, relu, gamma[c], beta[c], mean[c], var[c], eps);
+            double d = ((double)x[i] - mean[c]) / sqrt((double)var[c] + (double)eps) * gamma[c] + beta[c];
+            if (has_z)
+                d += z[i];
+            if (relu && d < 0)
+                d = 0;
+            double e = fabs(ref[i] - d) / (1.0 + fabs(d));
+            if (e > worst)
+                worst = e;
+        }
+        CHECK_MSG(worst < 2e-6, "bn infer math vs double: %.3g (variant %d)", worst, variant);
+        float *out = y;
+        const float *in = x;
+        if (in_place) { /* y over x */
+            memcpy(work, x, sizeof work);
+            out = work;
+            in = work;
+        } else {
+            fill_nan(y, BN_EL);
+        }
+        CHECK(nnb_rk_bn_infer(g, NULL, out, in, has_z ? z : NULL, gamma, beta, mean, var, eps, BN_N, BN_C, BN_HW,
+                              relu) == 0);
+        for (int i = 0; i < BN_EL; i++)
+            bad_bits += memcmp(&out[i], &ref[i], sizeof(float)) != 0;
+        CHECK_MSG(bad_bits == 0, "bn infer kernel: %d elements differ (variant %d, block %d cap %d)", bad_bits, variant,
+                  g->block_size, g->max_blocks);
+    }
+    /* y over the shortcut z */
+    memcpy(work, z, sizeof work);
+    CHECK(nnb_rk_bn_infer(g, NULL, work, x, work, gamma, beta, mean, var, eps, BN_N, BN_C, BN_HW, 1) == 0);
+    int bad = 0;
+    for (int i = 0; i < BN_EL; i++) {
+        int c = (i / BN_HW) % BN_C;
+        float want = nnb_rk_bn_add_relu_value(x[i], z[i], 1, 1, gamma[c], beta[c], mean[c], var[c], eps);
+        bad += memcmp(&work[i], &want, sizeof want) != 0;
+    }
+    CHECK_MSG(bad == 0, "bn infer kernel over z: %d elements differ", bad);
+}
+
+static void check_bn_infer_limits(void) {
+    nnb_rk_geometry g = {256, 0};
+    float v = 0;
+    CHECK(nnb_rk_bn_infer(&g, NULL, &v, &v, NULL, &v, &v, &v, &v, 1e-5f, 1 << 16, 1 << 8, 1 << 8, 1) != 0);
+    CHECK(nnb_rk_bn_infer(&g, NULL, &v, &v, NULL, &v, &v, &v, &v, 1e-5f, 0, 1, 1, 1) != 0);
+}
+
 static void check_grid(void) {
     nnb_rk_geometry g = {32, 0};
     CHECK(nnb_rk_grid(&g, 1013).x == 32); /* ceil(1013 / 32) */
@@ -163,6 +235,8 @@ int main(void) {
         check_bias(&geometries[i]);
         check_avgpool(&geometries[i]);
         check_relu(&geometries[i]);
+        check_bn_infer(&geometries[i]);
     }
+    check_bn_infer_limits();
     return nnb_test_finish();
 }

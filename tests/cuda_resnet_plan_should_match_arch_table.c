@@ -15,7 +15,11 @@
  *   - fc: the cuBLAS GEMM dims, hand-written, and executed with a plain
  *     column-major GEMM against the row-major definitions (tolerance 1e-5
  *     relative: float sums of 512..2048 products in another order);
- *   - workspace bookkeeping and the int-overflow error.
+ *   - workspace bookkeeping and the int-overflow error;
+ *   - inference buffers (nnb_resnet_plan_infer_slots): replaying the steps in execution order, every
+ *     activation a step reads is still in its slot (never overwritten before its last reader, fused steps
+ *     at their own position included), no step writes the slot of one of its inputs, slots are large enough
+ *     at the full batch, the input and the logits are external, and only a few slots are needed.
  */
 #include "nnb_support.h"
 #include "resnet_plan.h"
@@ -282,6 +286,49 @@ static void check_fc(const nnb_resnet_arch *a, const nnb_resnet_plan *p) {
     free(x), free(w), free(g), free(out), free(ref);
 }
 
+static void check_infer_slots(const nnb_resnet_arch *a, const nnb_resnet_plan *p) {
+    int *slot = malloc(sizeof *slot * (size_t)a->num_acts), *content = malloc(sizeof *content * (size_t)a->num_acts);
+    size_t *floats = calloc((size_t)a->num_acts, sizeof *floats);
+    int count = nnb_resnet_plan_infer_slots(p, slot, floats), logits = a->num_acts - 1;
+    const char *what = p->fused ? "fused" : "unfused";
+    CHECK_MSG(count >= 2 && count <= 6, "resnet%d %s: %d inference slots", a->depth, what, count);
+    CHECK(slot[0] == -1 && slot[logits] == -1);
+    for (int k = 0; k < a->num_acts; k++)
+        content[k] = -1;
+    int stale = 0, aliased = 0, small = 0, missing = 0;
+    for (int i = 0; i < p->num_steps; i++) {
+        const nnb_plan_step *s = &p->steps[i];
+        if (s->op == NNB_STEP_SKIP)
+            continue;
+        const int inputs[2] = {s->src, s->src2};
+        for (int j = 0; j < 2; j++) {
+            int in = inputs[j];
+            if (in <= 0) /* none, or the input buffer */
+                continue;
+            if (slot[in] < 0 || content[slot[in]] != in)
+                stale++;
+            if (slot[in] >= 0 && slot[in] == slot[s->dst])
+                aliased++;
+        }
+        if (s->dst == logits)
+            continue;
+        if (slot[s->dst] < 0 || slot[s->dst] >= count) {
+            missing++;
+            continue;
+        }
+        if (floats[slot[s->dst]] < nnb_resnet_shape_count(a->acts[s->dst]))
+            small++;
+        content[slot[s->dst]] = s->dst;
+    }
+    CHECK_MSG(stale == 0, "resnet%d %s: %d reads of an activation no longer in its slot", a->depth, what, stale);
+    CHECK_MSG(aliased == 0, "resnet%d %s: %d steps write the slot of an input", a->depth, what, aliased);
+    CHECK_MSG(small == 0 && missing == 0, "resnet%d %s: %d slots too small, %d outputs without one", a->depth, what,
+              small, missing);
+    printf("resnet%d %s N=%lld S=%lld: %d inference slots\n", a->depth, what, (long long)a->batch,
+           (long long)a->image_size, count);
+    free(slot), free(content), free(floats);
+}
+
 static void check_case(int depth, int64_t n, int64_t s) {
     nnb_resnet_arch a;
     char err[256];
@@ -304,6 +351,7 @@ static void check_case(int depth, int64_t n, int64_t s) {
         if (depth == 18 && !fused)
             check_resnet18_modes(&a, &p);
         check_fc(&a, &p);
+        check_infer_slots(&a, &p);
         nnb_resnet_plan_free(&p);
     }
     nnb_resnet_arch_free(&a);

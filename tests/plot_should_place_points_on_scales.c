@@ -183,7 +183,7 @@ static void check_linear_ticks(const tick *t, int n, double px_at_0, double px_p
 
 static void linear_axes_are_affine(void) {
     const double x0[] = {1, 2, 3}, y0[] = {10, 20, 30}, x1[] = {1.5, 2.5}, y1[] = {5, 25};
-    nnb_plot_series s[] = {{"a", 3, x0, y0, NULL}, {"b", 2, x1, y1, NULL}};
+    nnb_plot_series s[] = {{"a", 3, x0, y0, NULL, NULL}, {"b", 2, x1, y1, NULL, NULL}};
     nnb_plot p = {.title = "linear", .x_label = "x", .y_label = "y", .series_count = 2, .series = s};
     char *svg = plot_or_fail(&p, "linear");
     if (!svg)
@@ -239,7 +239,7 @@ static void linear_axes_are_affine(void) {
 
 static void log_axes_follow_powers(void) {
     const double x[] = {64, 128, 256, 1024}, y[] = {1, 10, 100, 50};
-    nnb_plot_series s = {"t", 4, x, y, NULL};
+    nnb_plot_series s = {"t", 4, x, y, NULL, NULL};
     nnb_plot p = {.x_log = 1, .y_log = 1, .series_count = 1, .series = &s};
     char *svg = plot_or_fail(&p, "log");
     if (!svg)
@@ -281,7 +281,8 @@ static void log_axes_follow_powers(void) {
 static void nan_points_break_lines(void) {
     const double x0[] = {0, 1, 2, 3, 4, 5}, y0[] = {1, 2, NAN, 3, 4, INFINITY};
     const double x1[] = {0, NAN, 2, 5}, y1[] = {2, 2, 3, 1};
-    nnb_plot_series s[] = {{"gaps", 6, x0, y0, NULL}, {"x gap", 4, x1, y1, NULL}, {"empty", 0, NULL, NULL, NULL}};
+    nnb_plot_series s[] = {
+        {"gaps", 6, x0, y0, NULL, NULL}, {"x gap", 4, x1, y1, NULL, NULL}, {"empty", 0, NULL, NULL, NULL, NULL}};
     nnb_plot p = {.series_count = 3, .series = s};
     char *svg = plot_or_fail(&p, "nan");
     if (!svg)
@@ -322,7 +323,8 @@ static void nan_points_break_lines(void) {
 /* A serving sweep: x is not monotone, the line follows the given order. */
 static void lines_follow_the_given_order(void) {
     const double x[] = {100, 300, 200, 250}, y[] = {1, 2, 5, 9};
-    nnb_plot_series s = {"serve", 4, x, y, NULL};
+    const char *const labels[] = {"1", "2", NULL, "8 & <"};
+    nnb_plot_series s = {"serve", 4, x, y, NULL, labels};
     nnb_plot p = {.y_log = 10, .series_count = 1, .series = &s};
     char *svg = plot_or_fail(&p, "order");
     if (!svg)
@@ -342,13 +344,22 @@ static void lines_follow_the_given_order(void) {
             line += used;
         }
         CHECK(pt[1].cx > pt[2].cx && pt[2].cx > pt[0].cx);
+        /* Point labels: beside their markers, escaped, none for a NULL entry. */
+        CHECK_MSG(count(svg, "class=\"point-label\"") == 3, "three point labels");
+        CHECK_STR_CONTAINS(svg, ">8 &amp; &lt;</text>");
+        const char *lab = strstr(svg, "class=\"point-label\"");
+        double lx = 0, ly = 0;
+        CHECK_MSG(lab && sscanf(strstr(lab, " x=\"") + 4, "%lf", &lx) == 1 &&
+                      sscanf(strstr(lab, " y=\"") + 4, "%lf", &ly) == 1 && fabs(lx - (pt[0].cx + 5)) < 0.02 &&
+                      fabs(ly - (pt[0].cy - 5)) < 0.02,
+                  "the first label sits 5 px right of and above its marker");
     }
     free(svg);
 }
 
 static void error_bars_span_plus_minus_err(void) {
     const double x[] = {1, 2, 3}, y[] = {10, 20, 15}, e[] = {1, 2, NAN};
-    nnb_plot_series s = {"bars", 3, x, y, e};
+    nnb_plot_series s = {"bars", 3, x, y, e, NULL};
     nnb_plot p = {.series_count = 1, .series = &s};
     char *svg = plot_or_fail(&p, "errbars");
     if (!svg)
@@ -376,7 +387,7 @@ static void error_bars_span_plus_minus_err(void) {
 static void categories_sit_in_equal_bands(void) {
     const char *const cats[] = {"alpha", "beta", "gamma", "delta"};
     const double x[] = {0, 1, 2, 3}, y[] = {3, 1, 4, 1}, x2[] = {2}, y2[] = {2};
-    nnb_plot_series s[] = {{"c", 4, x, y, NULL}, {"one", 1, x2, y2, NULL}};
+    nnb_plot_series s[] = {{"c", 4, x, y, NULL, NULL}, {"one", 1, x2, y2, NULL, NULL}};
     nnb_plot p = {.category_count = 4, .categories = cats, .series_count = 2, .series = s};
     char *svg = plot_or_fail(&p, "categories");
     if (!svg)
@@ -401,7 +412,7 @@ static void categories_sit_in_equal_bands(void) {
 
     char err[256] = "";
     const double bad[] = {0, 4};
-    nnb_plot_series sb = {"c", 2, bad, y, NULL};
+    nnb_plot_series sb = {"c", 2, bad, y, NULL, NULL};
     nnb_plot q = p;
     q.series = &sb;
     q.series_count = 1;
@@ -415,7 +426,7 @@ static void categories_sit_in_equal_bands(void) {
 
 static void text_is_escaped(void) {
     const double x[] = {1, 2}, y[] = {1, 2};
-    nnb_plot_series s[] = {{"a<b & \"c\"", 2, x, y, NULL}, {"bad \xff utf-8\x01", 2, x, y, NULL}};
+    nnb_plot_series s[] = {{"a<b & \"c\"", 2, x, y, NULL, NULL}, {"bad \xff utf-8\x01", 2, x, y, NULL, NULL}};
     nnb_plot p = {.title = "it's <fast>", .x_label = "a&b", .y_label = "\"y\"", .series_count = 2, .series = s};
     char *svg = plot_or_fail(&p, "escaping");
     if (!svg)
@@ -440,7 +451,7 @@ static void reject(const nnb_plot *p, const char *expected) {
 static void bad_input_is_rejected(void) {
     const double x[] = {64, 128, 256}, y[] = {1, 0, 2}, neg[] = {-64, 128, 256}, ok[] = {1, 2, 3};
     const double err_neg[] = {0.1, -0.1, 0.1};
-    nnb_plot_series s = {"jit", 3, x, y, NULL};
+    nnb_plot_series s = {"jit", 3, x, y, NULL, NULL};
     nnb_plot p = {.y_log = 1, .series_count = 1, .series = &s};
     reject(&p, "series 'jit' (index 0), point 1: y = 0 on a logarithmic y axis");
     s.y = ok;
@@ -510,7 +521,7 @@ static void writes_atomically(void) {
         return;
     }
     const double x[] = {1, 2}, y[] = {1, 2};
-    nnb_plot_series s = {"w", 2, x, y, NULL};
+    nnb_plot_series s = {"w", 2, x, y, NULL, NULL};
     nnb_plot p = {.series_count = 1, .series = &s};
 
     snprintf(path, sizeof path, "%s/missing/plot.svg", dir);

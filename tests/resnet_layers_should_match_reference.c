@@ -14,6 +14,9 @@
  * test, and its model is built from the hand-made table instead of ResNet's);
  * the reference is plugin nnb_cpu_resnet_ref's model (nnb_resnet_ref), linked in.
  *
+ * The wrappers' inference path (ABI 1.2 infer: forward_inference primitives, BatchNorm with the running
+ * statistics, the same fusions) against the reference's eval mode on the same table, for n = 3, 1, 2.
+ *
  * Tolerance: normwise relative error per tensor (max|got - ref| / max|ref|)
  * <= 1e-4. Measured worst: printed below (about 1e-6: the network is shallow
  * and the reductions short); a wrong stride, padding, layout or gradient term
@@ -163,6 +166,36 @@ static void compare(const char *what, void *got, void *ref, const nnb_runner_des
     free(checks);
 }
 
+/* The inference path (ABI 1.2 infer) of the same wrappers on the same table, after compare()'s training step
+ * (so the running statistics are non-trivial, and the same in both up to fp32): infer(n) logits vs the
+ * reference's eval mode for n = 3, 1, 2, and twice the same n gives bitwise the same logits. Also 1e-4. */
+static void compare_infer(const char *what, void *got, void *ref) {
+    char err[512] = "";
+    static float first[3 * NNB_RESNET_CLASSES];
+    for (int64_t n = 3; n >= 1; n = n == 3 ? 1 : n == 1 ? 2 : 0) {
+        nnb_tensor_list og, orf;
+        int ok = rn_infer(got, n, err, sizeof err) == 0;
+        CHECK_MSG(ok, "%s infer(%lld): %s", what, (long long)n, err);
+        ok = ok && nnb_resnet_ref_infer(ref, n, err, sizeof err) == 0;
+        CHECK_MSG(ok, "%s reference infer(%lld): %s", what, (long long)n, err);
+        if (!ok || rn_outputs(got, &og, err, sizeof err) || nnb_resnet_ref_outputs(ref, &orf, err, sizeof err))
+            return;
+        CHECK(og.count == 1 + 10 && orf.count == 1 + 10 && og.items[0].shape[0] == n && orf.items[0].shape[0] == n);
+        const float *g = og.items[0].data, *r = orf.items[0].data;
+        double diff = 0, scale = 1e-30;
+        for (int64_t i = 0; i < n * NNB_RESNET_CLASSES; i++)
+            diff = fmax(diff, fabs((double)g[i] - r[i])), scale = fmax(scale, fabs((double)r[i]));
+        printf("%s: infer(%lld) vs reference eval: %.3g\n", what, (long long)n, diff / scale);
+        CHECK_MSG(diff / scale <= 1e-4, "%s: infer(%lld) vs reference eval: %.3g > 1e-4", what, (long long)n,
+                  diff / scale);
+        if (n == 3)
+            memcpy(first, g, sizeof first);
+    }
+    nnb_tensor_list og;
+    CHECK(rn_infer(got, 3, err, sizeof err) == 0 && rn_outputs(got, &og, err, sizeof err) == 0);
+    CHECK_MSG(memcmp(og.items[0].data, first, sizeof first) == 0, "%s: infer(3) twice differs", what);
+}
+
 int main(void) {
     nnb_config cfg;
     nnb_config_defaults(&cfg);
@@ -187,6 +220,7 @@ int main(void) {
                     : own ? "wrappers (own stem dx) vs reference"
                           : "wrappers vs reference",
                     got, ref, dnnl_desc, ref_desc);
+            compare_infer(fused ? "fused wrappers" : own ? "wrappers (own stem dx)" : "wrappers", got, ref);
             char info[4096];
             CHECK(rn_describe(got, info, sizeof info) == 0);
             printf("%s\n", info);

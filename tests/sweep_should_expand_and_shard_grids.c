@@ -11,7 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static const nnb_sweep_hooks hooks = {nnb_cli_axis_flag, nnb_cli_sweep_base_flag, nnb_cli_check_run_argv, "/bin/false"};
+static const nnb_sweep_hooks hooks = {.axis_flag = nnb_cli_axis_flag,
+                                      .base_flag = nnb_cli_sweep_base_flag,
+                                      .check_argv = nnb_cli_check_run_argv,
+                                      .self_exe = "/bin/false"};
 static char err[1024];
 
 /* Parse a sweep command line given as one string (tokens split at spaces). */

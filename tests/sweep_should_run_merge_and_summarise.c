@@ -255,6 +255,53 @@ static void failed_runs_are_named(void) {
     CHECK_STR_CONTAINS(err, "killed after the --run-timeout of 1 s");
 }
 
+/* --serve: each point an `nnbench serve` run; the CSV's means and standard deviations over the repeats equal
+ * those recomputed from each run's own summary. */
+static void serve_sweeps_summarise_latency_and_throughput(void) {
+    int rc = sh("%s sweep --serve --out %s/serve --axis max-batch=1,4 --repeat 2 --device cpu --runner-path %s "
+                "--runner spin --seqLength 200 --inputSize 20 --mode offline --requests 16 --warmup-requests 0",
+                bin, root, plugins);
+    CHECK_MSG(rc == 0, "serve sweep: rc %d: %s", rc, err);
+    char path[512];
+    snprintf(path, sizeof path, "%s/serve/sweep.json", root);
+    cJSON *doc = nnb_test_read_json(path);
+    snprintf(path, sizeof path, "%s/serve/sweep.csv", root);
+    const char *csv = slurp(path);
+    CHECK_MSG(doc && csv, "serve sweep outputs written");
+    if (!doc || !csv) {
+        cJSON_Delete(doc);
+        return;
+    }
+    int cm = column(csv, "p99_ms_mean"), cs = column(csv, "p99_ms_std"), cb = column(csv, "mean_batch_samples_mean"),
+        cv = column(csv, "valid_runs");
+    CHECK(cm > 0 && cs > 0 && cb > 0 && cv > 0);
+    const char *line = strchr(csv, '\n');
+    for (int k = 0; k < 2 && line; k++, line = strchr(line, '\n')) {
+        line++;
+        const cJSON *runs = get(cJSON_GetArrayItem(get(doc, "points"), k), "runs");
+        double p[2];
+        for (int r = 0; r < 2; r++)
+            p[r] = cJSON_GetNumberValue(
+                get(get(get(get(cJSON_GetArrayItem(runs, r), "results"), "summary"), "latency_ms"), "p99"));
+        CHECK_NEAR(cell(line, cm), 0.5 * (p[0] + p[1]), 1e-5 * p[0]);
+        CHECK_NEAR(cell(line, cs), fabs(p[0] - p[1]) / sqrt(2.0), 1e-5 * p[0] + 1e-9);
+        CHECK_NEAR(cell(line, cb), k == 0 ? 1 : 4, 1e-9); /* offline fills every batch */
+        CHECK_NEAR(cell(line, cv), 2, 0);
+        CHECK_MSG(p[0] >= 0.2 + (k == 0 ? 1 : 4) * 0.02, "p99 %g ms covers the service time", p[0]);
+    }
+    snprintf(path, sizeof path, "%s/serve/sweep.svg", root);
+    const char *svg = slurp(path);
+    CHECK_STR_CONTAINS(svg ? svg : "", "p99 latency against throughput");
+    CHECK_STR_CONTAINS(svg ? svg : "", "class=\"point\"");
+    cJSON_Delete(doc);
+    rc = sh("%s sweep --serve --axis max-batch=1,x --runner spin", bin);
+    CHECK(rc == 2);
+    CHECK_STR_CONTAINS(err, "--max-batch: 'x' is not an integer");
+    rc = sh("%s sweep --serve --axis csv=a,b --runner spin", bin);
+    CHECK(rc == 2);
+    CHECK_STR_CONTAINS(err, "--csv cannot vary");
+}
+
 static void bad_command_lines_exit_2(void) {
     struct {
         const char *args, *needle;
@@ -291,6 +338,7 @@ int main(void) {
     missing_shards_are_named();
     foreign_and_duplicate_shards_are_refused();
     failed_runs_are_named();
+    serve_sweeps_summarise_latency_and_throughput();
     bad_command_lines_exit_2();
     if (!nnb_test_failed)
         sh("rm -rf %s", root);

@@ -111,3 +111,112 @@ extern "C" void nnb_cuda_timer_destroy(nnb_cuda_timer *t) {
         cudaStreamDestroy(t->stream);
     free(t);
 }
+
+/* ---- nnbench serve: one worker's lane of streams ------------------------------------------------------ */
+
+struct nnb_cuda_serve_lane {
+    cudaStream_t h2d, compute, d2h;
+    cudaEvent_t start, in_done, compute_done, out_done;
+    void *host_in, *host_out; /* pinned: requests in, responses out */
+    size_t in_bytes, out_bytes;
+};
+
+extern "C" void nnb_cuda_serve_lane_destroy(nnb_cuda_serve_lane *l) {
+    if (!l)
+        return;
+    cudaStream_t streams[] = {l->h2d, l->compute, l->d2h};
+    for (cudaStream_t s : streams)
+        if (s)
+            cudaStreamDestroy(s);
+    cudaEvent_t events[] = {l->start, l->in_done, l->compute_done, l->out_done};
+    for (cudaEvent_t e : events)
+        if (e)
+            cudaEventDestroy(e);
+    if (l->host_in)
+        cudaFreeHost(l->host_in);
+    if (l->host_out)
+        cudaFreeHost(l->host_out);
+    free(l);
+}
+
+static int lane_init(nnb_cuda_serve_lane *l, char *err, size_t err_len) {
+    NNB_CUDA_TRY(cudaStreamCreateWithFlags(&l->h2d, cudaStreamNonBlocking), err, err_len);
+    NNB_CUDA_TRY(cudaStreamCreateWithFlags(&l->compute, cudaStreamNonBlocking), err, err_len);
+    NNB_CUDA_TRY(cudaStreamCreateWithFlags(&l->d2h, cudaStreamNonBlocking), err, err_len);
+    NNB_CUDA_TRY(cudaEventCreate(&l->start), err, err_len);
+    NNB_CUDA_TRY(cudaEventCreate(&l->in_done), err, err_len);
+    NNB_CUDA_TRY(cudaEventCreate(&l->compute_done), err, err_len);
+    NNB_CUDA_TRY(cudaEventCreate(&l->out_done), err, err_len);
+    return 0;
+}
+
+extern "C" int nnb_cuda_serve_lane_buffers(nnb_cuda_serve_lane *l, size_t in_bytes, size_t out_bytes, char *err,
+                                           size_t err_len) {
+    if (l->host_in)
+        cudaFreeHost(l->host_in);
+    if (l->host_out)
+        cudaFreeHost(l->host_out);
+    l->host_in = l->host_out = NULL;
+    l->in_bytes = in_bytes;
+    l->out_bytes = out_bytes;
+    NNB_CUDA_TRY(cudaHostAlloc(&l->host_in, in_bytes ? in_bytes : 1, cudaHostAllocDefault), err, err_len);
+    NNB_CUDA_TRY(cudaHostAlloc(&l->host_out, out_bytes ? out_bytes : 1, cudaHostAllocDefault), err, err_len);
+    memset(l->host_in, 0, in_bytes); /* requests carry zeros: the model's own input is what it computes on */
+    return 0;
+}
+
+extern "C" nnb_cuda_serve_lane *nnb_cuda_serve_lane_create(size_t in_bytes, size_t out_bytes, char *err,
+                                                          size_t err_len) {
+    nnb_cuda_serve_lane *l = (nnb_cuda_serve_lane *)calloc(1, sizeof *l);
+    if (!l) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    if (lane_init(l, err, err_len) || nnb_cuda_serve_lane_buffers(l, in_bytes, out_bytes, err, err_len)) {
+        nnb_cuda_serve_lane_destroy(l);
+        return NULL;
+    }
+    return l;
+}
+
+extern "C" void *nnb_cuda_serve_lane_stream(nnb_cuda_serve_lane *l) { return l ? (void *)l->compute : NULL; }
+
+/* n samples of rows x sample_bytes, pitch apart on the device, packed on the host. */
+static cudaError_t copy_rows(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t rows,
+                             cudaMemcpyKind kind, cudaStream_t s) {
+    if (rows <= 1)
+        return cudaMemcpyAsync(dst, src, width, kind, s);
+    return cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, rows, kind, s);
+}
+
+extern "C" int nnb_cuda_serve_lane_run(nnb_cuda_serve_lane *l, const struct nnb_infer_io *io, int64_t n,
+                                       int (*infer)(void *, int64_t, char *, size_t), void *model, double ms[3],
+                                       char *err, size_t err_len) {
+    const size_t in_w = (size_t)n * io->input_sample_bytes, out_w = (size_t)n * io->output_sample_bytes;
+    const size_t in_rows = io->input_rows ? io->input_rows : 1, out_rows = io->output_rows ? io->output_rows : 1;
+    if (in_w * in_rows > l->in_bytes || out_w * out_rows > l->out_bytes) {
+        snprintf(err, err_len, "serve lane: batch of %lld samples exceeds the pinned buffers", (long long)n);
+        return -1;
+    }
+    NNB_CUDA_TRY(cudaEventRecord(l->start, l->h2d), err, err_len);
+    NNB_CUDA_TRY(copy_rows(io->input, io->input_row_pitch, l->host_in, in_w, in_w, in_rows, cudaMemcpyHostToDevice,
+                           l->h2d),
+                 err, err_len);
+    NNB_CUDA_TRY(cudaEventRecord(l->in_done, l->h2d), err, err_len);
+    NNB_CUDA_TRY(cudaStreamWaitEvent(l->compute, l->in_done, 0), err, err_len);
+    if (infer(model, n, err, err_len))
+        return -1;
+    NNB_CUDA_TRY(cudaEventRecord(l->compute_done, l->compute), err, err_len);
+    NNB_CUDA_TRY(cudaStreamWaitEvent(l->d2h, l->compute_done, 0), err, err_len);
+    NNB_CUDA_TRY(copy_rows(l->host_out, out_w, io->output, io->output_row_pitch, out_w, out_rows,
+                           cudaMemcpyDeviceToHost, l->d2h),
+                 err, err_len);
+    NNB_CUDA_TRY(cudaEventRecord(l->out_done, l->d2h), err, err_len);
+    NNB_CUDA_TRY(cudaEventSynchronize(l->out_done), err, err_len);
+    float a = 0, b = 0, c = 0;
+    NNB_CUDA_TRY(cudaEventElapsedTime(&a, l->start, l->in_done), err, err_len);
+    NNB_CUDA_TRY(cudaEventElapsedTime(&b, l->in_done, l->compute_done), err, err_len);
+    NNB_CUDA_TRY(cudaEventElapsedTime(&c, l->compute_done, l->out_done), err, err_len);
+    ms[0] = a, ms[1] = b, ms[2] = c;
+    return 0;
+}

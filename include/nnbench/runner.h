@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define NNB_ABI_MAJOR 1
-#define NNB_ABI_MINOR 1
+#define NNB_ABI_MINOR 2
 
 /* The one symbol every plugin exports, and its type. */
 #define NNB_PLUGIN_ENTRY_SYMBOL "nnbench_plugin_entry"
@@ -129,6 +129,19 @@ typedef struct nnb_tensor_list {
  * (ReLU, max-pool) whose effect BatchNorm's backward then spreads. */
 #define NNB_FLAG_CHECK_GRADIENTS_L2 0x8u
 
+/* ABI 1.2: where a CUDA runner's infer() reads its input and writes its output, so a server can copy
+ * requests in and responses out on streams of its own (nnbench serve: H2D, compute, D2H). Device memory
+ * owned by the model. Sample i of a batch of n occupies sample_bytes at offset i * sample_bytes of each of
+ * `rows` rows, rows row_pitch bytes apart: a CNN's (N, 3, S, S) input is 1 row (pitch 0); an LSTM's
+ * (T, B, I) input is T rows of pitch B * I * 4 and sample_bytes I * 4. */
+typedef struct nnb_infer_io {
+    size_t struct_size; /* sizeof(nnb_infer_io) as the caller knows it */
+    void *input;
+    size_t input_rows, input_row_pitch, input_sample_bytes;
+    void *output;
+    size_t output_rows, output_row_pitch, output_sample_bytes;
+} nnb_infer_io;
+
 typedef struct nnb_runner_desc {
     size_t struct_size; /* sizeof(nnb_runner_desc) as the plugin knows it */
 
@@ -183,6 +196,26 @@ typedef struct nnb_runner_desc {
      * for runners whose math amplifies rounding (e.g. LayerNorm LSTMs over long
      * sequences). NULL or a value <= 0: the driver's default. */
     double (*check_tolerance)(const nnb_config *cfg);
+
+    /* ---- ABI 1.2: inference (nnbench serve) ---- */
+
+    /* Optional: one inference pass over the first n samples of the batch the model was created for
+     * (1 <= n <= cnn_batch for CNNs, mini_batch for LSTMs): forward only, no state kept for a backward,
+     * inference-mode weights (BatchNorm normalises with its running statistics, dropout is off). It must
+     * not change the model's parameters (no running-statistics update), so any sequence of calls gives the
+     * same outputs. Timed by the caller, like forward; CUDA runners enqueue on nnb_config.cuda_stream.
+     * outputs() afterwards gives the inference results under the forward's names ("y", "hy", "cy",
+     * "logits"), their batch axis n long. NULL: the runner cannot serve. */
+    int (*infer)(void *model, int64_t n, char *err, size_t err_len);
+
+    /* Optional (CUDA runners): infer()'s device input and output (nnb_infer_io). NULL: the input stays as
+     * create() made it and outputs() is the only way out (CPU runners). */
+    int (*infer_io)(void *model, nnb_infer_io *io, char *err, size_t err_len);
+
+    /* Optional: replace one parameter that params() lists (weights, biases, BatchNorm running statistics;
+     * not the inputs x, hx, cx or grad_y) by value: same name, dtype and shape, else an error naming the
+     * tensor and both shapes. Untimed; what --weights DIR uses to serve exported weights. */
+    int (*load_param)(void *model, const nnb_tensor *value, char *err, size_t err_len);
 } nnb_runner_desc;
 
 typedef struct nnb_plugin {

@@ -205,6 +205,19 @@ void nnb_ref_bn_backward(int64_t n, int64_t c, int64_t hw, const double *x, cons
     }
 }
 
+void nnb_ref_bn_eval_forward(int64_t n, int64_t c, int64_t hw, const double *x, const double *gamma, const double *beta,
+                             const double *running_mean, const double *running_var, double eps, double *y) {
+#pragma omp parallel for schedule(static)
+    for (int64_t ch = 0; ch < c; ch++) {
+        const double invstd = 1.0 / sqrt(running_var[ch] + eps), mean = running_mean[ch];
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < hw; j++) {
+                int64_t e = (i * c + ch) * hw + j;
+                y[e] = (x[e] - mean) * invstd * gamma[ch] + beta[ch];
+            }
+    }
+}
+
 void nnb_ref_relu_forward(size_t count, const double *x, double *y) {
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < count; i++)
@@ -392,6 +405,11 @@ void nnb_cnn_ref_net_free(nnb_cnn_ref_net *net) {
     free(net->bn_save);
     free(net->conv_work);
     free(net->bn_offset);
+    if (net->infer_bufs)
+        for (int i = 0; i < net->infer_num_slots; i++)
+            free(net->infer_bufs[i]);
+    free(net->infer_bufs);
+    free(net->infer_slot);
     memset(net, 0, sizeof *net);
 }
 
@@ -399,45 +417,101 @@ static double *param_ptr(double *base, const nnb_resnet_arch *a, const nnb_resne
     return base + a->params[l->param + i].offset;
 }
 
+/* Layer li on the first n samples: x (and x2, the shortcut, for add) -> y. BatchNorm in train mode (batch
+ * statistics, saved for backward, running statistics updated) or, with eval, with the running statistics. */
+static void forward_layer(nnb_cnn_ref_net *net, int li, int64_t n, int eval, const double *x, const double *x2,
+                          double *y) {
+    const nnb_resnet_arch *a = net->arch;
+    const nnb_resnet_layer *l = &a->layers[li];
+    nnb_resnet_shape in = l->in, out = l->out;
+    in.n = out.n = n;
+    const int64_t hw = in.h * in.w;
+    switch (l->op) {
+    case NNB_RESNET_CONV: {
+        nnb_conv_dims d = nnb_conv_dims_make(n, in.c, in.h, in.w, out.c, l->kernel, l->stride, l->pad);
+        nnb_ref_conv_forward(&d, x, param_ptr(net->params, a, l, 0), y, net->conv_work);
+        break;
+    }
+    case NNB_RESNET_BN: {
+        double *gamma = param_ptr(net->params, a, l, 0), *beta = param_ptr(net->params, a, l, 1);
+        double *rm = param_ptr(net->params, a, l, 2), *rv = param_ptr(net->params, a, l, 3);
+        double *save = net->bn_save + net->bn_offset[li];
+        if (eval)
+            nnb_ref_bn_eval_forward(n, in.c, hw, x, gamma, beta, rm, rv, NNB_RESNET_BN_EPS, y);
+        else
+            nnb_ref_bn_forward(n, in.c, hw, x, gamma, beta, NNB_RESNET_BN_EPS, NNB_RESNET_BN_MOMENTUM, rm, rv, save,
+                               save + in.c, y);
+        break;
+    }
+    case NNB_RESNET_RELU: nnb_ref_relu_forward(nnb_resnet_shape_count(in), x, y); break;
+    case NNB_RESNET_MAXPOOL:
+        nnb_ref_maxpool_forward(n, in.c, in.h, in.w, l->kernel, l->stride, l->pad, out.h, out.w, x, y);
+        break;
+    case NNB_RESNET_ADD: {
+        size_t count = nnb_resnet_shape_count(out);
+        memcpy(y, x, count * sizeof *y);
+        nnb_ref_accumulate(count, x2, y);
+        break;
+    }
+    case NNB_RESNET_AVGPOOL: nnb_ref_avgpool_forward(n, in.c, hw, x, y); break;
+    case NNB_RESNET_FC:
+        nnb_ref_linear_forward(n, in.c, out.c, x, param_ptr(net->params, a, l, 0), param_ptr(net->params, a, l, 1), y);
+        break;
+    }
+}
+
 void nnb_cnn_ref_net_forward(nnb_cnn_ref_net *net) {
     const nnb_resnet_arch *a = net->arch;
     for (int li = 0; li < a->num_layers; li++) {
         const nnb_resnet_layer *l = &a->layers[li];
-        const double *x = net->acts[l->src];
-        double *y = net->acts[l->dst];
-        const int64_t hw = l->in.h * l->in.w;
-        switch (l->op) {
-        case NNB_RESNET_CONV: {
-            nnb_conv_dims d = layer_conv_dims(l);
-            nnb_ref_conv_forward(&d, x, param_ptr(net->params, a, l, 0), y, net->conv_work);
-            break;
-        }
-        case NNB_RESNET_BN: {
-            double *save = net->bn_save + net->bn_offset[li];
-            nnb_ref_bn_forward(l->in.n, l->in.c, hw, x, param_ptr(net->params, a, l, 0),
-                               param_ptr(net->params, a, l, 1), NNB_RESNET_BN_EPS, NNB_RESNET_BN_MOMENTUM,
-                               param_ptr(net->params, a, l, 2), param_ptr(net->params, a, l, 3), save, save + l->in.c,
-                               y);
-            break;
-        }
-        case NNB_RESNET_RELU: nnb_ref_relu_forward(nnb_resnet_shape_count(l->in), x, y); break;
-        case NNB_RESNET_MAXPOOL:
-            nnb_ref_maxpool_forward(l->in.n, l->in.c, l->in.h, l->in.w, l->kernel, l->stride, l->pad, l->out.h,
-                                    l->out.w, x, y);
-            break;
-        case NNB_RESNET_ADD: {
-            size_t count = nnb_resnet_shape_count(l->out);
-            memcpy(y, x, count * sizeof *y);
-            nnb_ref_accumulate(count, net->acts[l->src2], y);
-            break;
-        }
-        case NNB_RESNET_AVGPOOL: nnb_ref_avgpool_forward(l->in.n, l->in.c, hw, x, y); break;
-        case NNB_RESNET_FC:
-            nnb_ref_linear_forward(l->in.n, l->in.c, l->out.c, x, param_ptr(net->params, a, l, 0),
-                                   param_ptr(net->params, a, l, 1), y);
-            break;
-        }
+        forward_layer(net, li, a->batch, 0, net->acts[l->src], l->src2 >= 0 ? net->acts[l->src2] : NULL,
+                      net->acts[l->dst]);
     }
+}
+
+/* The inference buffers, once: a slot plan without in-place layers (the loops read x while writing y), each
+ * slot as large as the largest activation (at the full batch) it holds. */
+static int infer_alloc(nnb_cnn_ref_net *net, char *err, size_t err_len) {
+    const nnb_resnet_arch *a = net->arch;
+    int *slot = malloc((size_t)a->num_acts * sizeof *slot);
+    int ns = slot ? nnb_resnet_plan_inference_slots(a, 0, slot) : -1;
+    size_t *need = ns > 0 ? calloc((size_t)ns, sizeof *need) : NULL;
+    double **bufs = ns > 0 ? calloc((size_t)ns, sizeof *bufs) : NULL;
+    int ok = need && bufs;
+    for (int i = 0; ok && i < a->num_acts; i++) {
+        size_t c = nnb_resnet_shape_count(a->acts[i]);
+        need[slot[i]] = c > need[slot[i]] ? c : need[slot[i]];
+    }
+    for (int s = 0; ok && s < ns; s++)
+        ok = (bufs[s] = alloc_doubles(need[s])) != NULL;
+    free(need);
+    if (!ok) {
+        for (int s = 0; bufs && s < ns; s++)
+            free(bufs[s]);
+        free(bufs), free(slot);
+        return nnb_kernel_fail(err, err_len, "resnet%d reference: out of memory for the inference buffers", a->depth);
+    }
+    net->infer_slot = slot, net->infer_bufs = bufs, net->infer_num_slots = ns;
+    return 0;
+}
+
+int nnb_cnn_ref_net_infer(nnb_cnn_ref_net *net, int64_t n, double *logits, char *err, size_t err_len) {
+    const nnb_resnet_arch *a = net->arch;
+    if (n < 1 || n > a->batch)
+        return nnb_kernel_fail(err, err_len, "infer: n = %lld outside 1..%lld (the batch the model was created for)",
+                               (long long)n, (long long)a->batch);
+    if (!net->infer_slot && infer_alloc(net, err, err_len))
+        return -1;
+    double **buf = net->infer_bufs;
+    const int *slot = net->infer_slot;
+    const nnb_resnet_shape x = a->acts[0], y = a->acts[a->num_acts - 1];
+    memcpy(buf[slot[0]], net->acts[0], (size_t)n * (size_t)(x.c * x.h * x.w) * sizeof(double)); /* (n, 3, S, S) */
+    for (int li = 0; li < a->num_layers; li++) {
+        const nnb_resnet_layer *l = &a->layers[li];
+        forward_layer(net, li, n, 1, buf[slot[l->src]], l->src2 >= 0 ? buf[slot[l->src2]] : NULL, buf[slot[l->dst]]);
+    }
+    memcpy(logits, buf[slot[a->num_acts - 1]], (size_t)n * (size_t)(y.c * y.h * y.w) * sizeof(double));
+    return 0;
 }
 
 void nnb_cnn_ref_net_backward(nnb_cnn_ref_net *net, const double *grad_logits) {

@@ -56,6 +56,11 @@ void nnb_ref_bn_backward(int64_t n, int64_t c, int64_t hw, const double *x, cons
                          const double *save_mean, const double *save_invstd, const double *dy, double *dx,
                          double *dgamma, double *dbeta);
 
+/* BatchNorm2d, eval (torchvision's eval()): y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta per
+ * channel; nothing saved, nothing updated. */
+void nnb_ref_bn_eval_forward(int64_t n, int64_t c, int64_t hw, const double *x, const double *gamma, const double *beta,
+                             const double *running_mean, const double *running_var, double eps, double *y);
+
 void nnb_ref_relu_forward(size_t count, const double *x, double *y);
 /* dx += dy where x > 0 (PyTorch's convention at 0: gradient 0). */
 void nnb_ref_relu_backward(size_t count, const double *x, const double *dy, double *dx);
@@ -88,6 +93,12 @@ void nnb_ref_accumulate(size_t count, const double *src, double *dst);
  *   acts[0] is x, acts[num_acts-1] the logits (N, 1000).
  *   backward(grad_logits) fills dacts (dacts[0] = dx) and grads (packed like
  *   params; running-statistic slots stay 0).
+ *   infer(n) is the eval-mode forward (torchvision's eval()) of the first n
+ *   samples of acts[0]: BatchNorm with the running statistics, which stay as
+ *   they are, like every parameter. It runs in buffers of its own (infer_bufs,
+ *   shared between layers by nnb_resnet_plan_inference_slots, allocated on
+ *   first use for the full batch, so any n <= N reuses them), so acts, dacts
+ *   and the BN saves of the last training forward stay as they were.
  */
 typedef struct nnb_cnn_ref_net {
     const nnb_resnet_arch *arch; /* not owned; must outlive the net */
@@ -98,11 +109,16 @@ typedef struct nnb_cnn_ref_net {
     double *bn_save;             /* per BN layer: mean (c) then invstd (c), at bn_offset[layer] */
     size_t *bn_offset;           /* (num_layers) */
     double *conv_work;           /* scratch for the largest convolution */
+    int *infer_slot;             /* (num_acts) buffer of each activation in infer, NULL until the first infer */
+    double **infer_bufs;         /* (infer_num_slots) each as large as the largest activation it holds at N */
+    int infer_num_slots;
 } nnb_cnn_ref_net;
 
 int nnb_cnn_ref_net_create(nnb_cnn_ref_net *net, const nnb_resnet_arch *arch, char *err, size_t err_len);
 void nnb_cnn_ref_net_forward(nnb_cnn_ref_net *net);
 void nnb_cnn_ref_net_backward(nnb_cnn_ref_net *net, const double *grad_logits);
+/* logits: (n, classes) of the first n samples, 1 <= n <= N. 0, or -1 with err (n out of range, out of memory). */
+int nnb_cnn_ref_net_infer(nnb_cnn_ref_net *net, int64_t n, double *logits, char *err, size_t err_len);
 void nnb_cnn_ref_net_free(nnb_cnn_ref_net *net); /* safe on a zeroed or failed net */
 
 #ifdef __cplusplus

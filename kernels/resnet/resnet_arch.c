@@ -319,6 +319,50 @@ int nnb_resnet_find_param(const nnb_resnet_arch *a, const char *name) {
     return -1;
 }
 
+/* A free slot (a new one when none is free); -1 when out of room (cannot happen: at most num_acts slots). */
+static int take_slot(int *busy, int *num_slots, int cap) {
+    for (int s = 0; s < *num_slots; s++)
+        if (!busy[s]) {
+            busy[s] = 1;
+            return s;
+        }
+    if (*num_slots >= cap)
+        return -1;
+    busy[*num_slots] = 1;
+    return (*num_slots)++;
+}
+
+int nnb_resnet_plan_inference_slots(const nnb_resnet_arch *a, int in_place, int *slot) {
+    int *last_read = malloc((size_t)a->num_acts * sizeof *last_read); /* (num_acts) last layer reading each */
+    int *busy = calloc((size_t)a->num_acts, sizeof *busy);            /* (num_acts) per slot */
+    if (!last_read || !busy) {
+        free(last_read), free(busy);
+        return -1;
+    }
+    for (int i = 0; i < a->num_acts; i++)
+        last_read[i] = a->num_layers; /* never read (the logits): kept to the end */
+    for (int i = 0; i < a->num_layers; i++) {
+        last_read[a->layers[i].src] = i;
+        if (a->layers[i].src2 >= 0)
+            last_read[a->layers[i].src2] = i;
+    }
+    int num_slots = 0;
+    slot[0] = take_slot(busy, &num_slots, a->num_acts);
+    for (int i = 0; i < a->num_layers && num_slots >= 0; i++) {
+        const nnb_resnet_layer *l = &a->layers[i];
+        int over_input = in_place && (l->op == NNB_RESNET_RELU || l->op == NNB_RESNET_ADD) && last_read[l->src] == i;
+        slot[l->dst] = over_input ? slot[l->src] : take_slot(busy, &num_slots, a->num_acts);
+        if (slot[l->dst] < 0)
+            num_slots = -1;
+        const int inputs[2] = {l->src, l->src2};
+        for (int k = 0; k < 2 && num_slots >= 0; k++)
+            if (inputs[k] >= 0 && last_read[inputs[k]] == i && slot[inputs[k]] != slot[l->dst])
+                busy[slot[inputs[k]]] = 0;
+    }
+    free(last_read), free(busy);
+    return num_slots;
+}
+
 const char *nnb_resnet_op_name(nnb_resnet_op op) {
     switch (op) {
     case NNB_RESNET_CONV: return "conv";

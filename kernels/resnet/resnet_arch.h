@@ -145,6 +145,14 @@ void nnb_resnet_arch_free(nnb_resnet_arch *arch);
 /* Elements of an activation (n*c*h*w); 0 when it overflows size_t. */
 size_t nnb_resnet_shape_count(nnb_resnet_shape s);
 
+/* Buffers of an inference pass, which keeps nothing for a backward: activations share a few buffers
+ * ("slots"), one reused as soon as every reader of the activation in it has run. Fills slot[a] (num_acts
+ * entries: the slot activation a lives in; acts[0], the input, gets one too) and returns the number of
+ * slots, or -1 when out of memory. in_place: ReLU and the residual add write over their first input when no
+ * later layer reads it (as the runners' in-place layers); else every layer writes a slot none of its inputs
+ * is in (what plain loops that read x while writing y need). ResNet-18 and -50 need 3 slots either way. */
+int nnb_resnet_plan_inference_slots(const nnb_resnet_arch *arch, int in_place, int *slot);
+
 /* Index of the parameter with this state_dict name, or -1. */
 int nnb_resnet_find_param(const nnb_resnet_arch *arch, const char *name);
 

@@ -226,3 +226,23 @@ int nnb_grow(void *array_ptr, int *cap, int need, size_t elem) {
     *cap = ncap;
     return 0;
 }
+
+const char *nnb_dtype_name(nnb_dtype t) {
+    switch (t) {
+    case NNB_F32: return "float32";
+    case NNB_F64: return "float64";
+    case NNB_I64: return "int64";
+    case NNB_I32: return "int32";
+    }
+    return "unknown dtype";
+}
+
+void nnb_shape_text(char *buf, size_t len, int ndim, const int64_t *shape) {
+    size_t used = 0;
+    if (len)
+        buf[0] = 0;
+    nnb_appendf(buf, len, &used, "(");
+    for (int i = 0; i < ndim && i < NNB_MAX_DIMS; i++)
+        nnb_appendf(buf, len, &used, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    nnb_appendf(buf, len, &used, ")");
+}

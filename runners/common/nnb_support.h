@@ -79,6 +79,12 @@ extern const char *const nnb_eager_only[];  /* eager */
 
 /* describe() JSON by pieces: vsnprintf at buf + *used, never overrunning buf; *used grows by what each piece
  * wanted, so the text was cut exactly when *used >= len (check that once at the end: `*used < len`). */
+/* "float32", "float64", "int64", "int32": a dtype in an error message. */
+const char *nnb_dtype_name(nnb_dtype t);
+
+/* "(64, 3, 7, 7)" into buf (NUL-terminated, truncated to len): a shape in an error message. */
+void nnb_shape_text(char *buf, size_t len, int ndim, const int64_t *shape);
+
 void nnb_appendf(char *buf, size_t len, size_t *used, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))

@@ -4,6 +4,7 @@
 #include "nnb_support.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,4 +110,54 @@ int nnb_resnet_tensor_lists(const nnb_resnet_arch *a, const float *params, const
     *n_in = ni;
     *n_out = no;
     return 0;
+}
+
+int nnb_resnet_infer_tensor_list(const nnb_resnet_arch *a, const float *params, const float *logits, nnb_tensor **out,
+                                 int *n_out) {
+    *out = calloc((size_t)a->num_params + 1, sizeof **out);
+    if (!*out)
+        return -1;
+    const nnb_resnet_shape y = a->acts[a->num_acts - 1];
+    int64_t ls[2] = {y.n, y.c};
+    int no = 0;
+    (*out)[no++] = tensor("logits", logits, 2, ls);
+    for (int i = 0; i < a->num_params; i++) {
+        const nnb_resnet_param *p = &a->params[i];
+        if (!p->learnable)
+            (*out)[no++] = tensor(p->name, params + p->offset, p->ndim, p->shape);
+    }
+    *n_out = no;
+    return 0;
+}
+
+int nnb_resnet_load_param_index(const nnb_resnet_arch *a, const char *runner, const nnb_tensor *v, char *err,
+                                size_t err_len) {
+    if (!v || !v->name)
+        return nnb_fail(err, err_len, "%s: load_param: no tensor (or no name) given", runner);
+    if (!strcmp(v->name, "x") || !strcmp(v->name, "grad_logits"))
+        return nnb_fail(err, err_len, "%s: load_param '%s': an input of the benchmark, not a loadable parameter",
+                        runner, v->name);
+    int k = nnb_resnet_find_param(a, v->name);
+    if (k < 0)
+        return nnb_fail(err, err_len,
+                        "%s: load_param '%.64s': no such parameter (torchvision state_dict keys, e.g. "
+                        "conv1.weight, bn1.running_mean)",
+                        runner, v->name);
+    const nnb_resnet_param *p = &a->params[k];
+    if (v->dtype != NNB_F32)
+        return nnb_fail(err, err_len, "%s: load_param '%s': dtype %s, the parameter is float32", runner, p->name,
+                        nnb_dtype_name(v->dtype));
+    int same = v->ndim == p->ndim;
+    for (int i = 0; same && i < p->ndim; i++)
+        same = v->shape[i] == p->shape[i];
+    if (!same) {
+        char got[128], want[128];
+        nnb_shape_text(got, sizeof got, v->ndim < 0 || v->ndim > NNB_MAX_DIMS ? 0 : v->ndim, v->shape);
+        nnb_shape_text(want, sizeof want, p->ndim, p->shape);
+        return nnb_fail(err, err_len, "%s: load_param '%s': shape %s does not match the parameter's %s", runner,
+                        p->name, got, want);
+    }
+    if (!v->data)
+        return nnb_fail(err, err_len, "%s: load_param '%s': no data", runner, p->name);
+    return k;
 }

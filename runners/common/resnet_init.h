@@ -51,6 +51,21 @@ int nnb_resnet_tensor_lists(const nnb_resnet_arch *arch, const float *params, co
                             const float *grad_logits, const float *logits, const float *dx, nnb_tensor **in, int *n_in,
                             nnb_tensor **out, int *n_out);
 
+/* The outputs() list of an inference pass (ABI 1.2 infer), over the same buffers: logits (n, 1000) over
+ * `logits` (batch axis set by the caller, items[0].shape[0] = n, before each outputs()), then the running
+ * statistics under their keys (which infer leaves as they are). calloc'ed; release with free. 0, or -1 when
+ * out of memory. */
+int nnb_resnet_infer_tensor_list(const nnb_resnet_arch *arch, const float *params, const float *logits,
+                                 nnb_tensor **out, int *n_out);
+
+/* What load_param (ABI 1.2) accepts, for every ResNet runner: value names a parameter of the table
+ * (learnable, or a BatchNorm running statistic), is float32 with exactly the parameter's shape, and has data.
+ * Returns the parameter's index in arch->params, or -1 with one line naming the runner, the tensor and, for
+ * a shape mismatch, both shapes ("resnet18: load_param 'conv1.weight': shape (64, 3, 3, 3) does not match
+ * the parameter's (64, 3, 7, 7)"). The inputs x and grad_logits are refused as not loadable. */
+int nnb_resnet_load_param_index(const nnb_resnet_arch *arch, const char *runner, const nnb_tensor *value, char *err,
+                                size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

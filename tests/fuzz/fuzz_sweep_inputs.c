@@ -57,8 +57,10 @@ static void shape_set(const uint8_t *data, size_t size) {
     FILE *f = fopen(shapes_path, "wb");
     if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
         finding("cannot write the input", shapes_path);
-    static const nnb_sweep_hooks hooks = {nnb_cli_axis_flag, nnb_cli_sweep_base_flag, nnb_cli_check_run_argv,
-                                          "/bin/false"};
+    static const nnb_sweep_hooks hooks = {.axis_flag = nnb_cli_axis_flag,
+                                          .base_flag = nnb_cli_sweep_base_flag,
+                                          .check_argv = nnb_cli_check_run_argv,
+                                          .self_exe = "/bin/false"};
     nnb_shape_set s;
     char err[1024] = "";
     if (nnb_shape_set_load(shapes_path, &hooks, &s, err, sizeof err) != 0) {

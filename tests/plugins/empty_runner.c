@@ -8,7 +8,10 @@
  *   forward_fails rnns/cpu, hidden: forward() fails on its third call
  *   fake_cuda   rnns/cuda, hidden: a CUDA runner (skipped without a device)
  *   spin        rnns/cpu, hidden: forward busy-waits --seqLength microseconds and backward twice that, so
- *               two sizes give a known time ratio (--ab spin spin@--seqLength=105: B/A = 1.05)
+ *               two sizes give a known time ratio (--ab spin spin@--seqLength=105: B/A = 1.05); infer(n)
+ *               busy-waits --seqLength + n x --inputSize microseconds: a server with a known service time
+ * Every runner has infer (ABI 1.2): empty's does nothing (the serving harness's own cost), forward_fails'
+ * fails on its third call; infer(n) refuses n outside 1..--miniBatch.
  * params() gives x (2, 3) = 0..5; outputs() gives y = 2x and dx = 2.
  */
 #include <nnbench/runner.h>
@@ -21,8 +24,10 @@
 typedef struct empty_model {
     float x[6], y[6], dx[6];
     nnb_tensor params[1], outputs[2];
-    int forward_calls, fail_forward_at;
-    double spin_us; /* spin: forward's busy-wait */
+    int forward_calls, fail_forward_at, infer_calls;
+    int64_t max_batch;      /* --miniBatch: infer's n at most */
+    double spin_us;         /* spin: forward's busy-wait */
+    double spin_per_sample; /* spin: infer's busy-wait per sample */
 } empty_model;
 
 static void view(nnb_tensor *t, const char *name, float *data) {
@@ -51,6 +56,7 @@ static void *create_model(const nnb_config *cfg, char *err, size_t err_len, int 
     view(&m->outputs[0], "y", m->y);
     view(&m->outputs[1], "dx", m->dx);
     m->fail_forward_at = fail_forward_at;
+    m->max_batch = cfg->mini_batch;
     return m;
 }
 
@@ -63,8 +69,10 @@ static void *failing_forward_create(const nnb_config *cfg, char *err, size_t err
 
 static void *spin_create(const nnb_config *cfg, char *err, size_t err_len) {
     empty_model *m = create_model(cfg, err, err_len, 0);
-    if (m)
+    if (m) {
         m->spin_us = (double)cfg->seq_length;
+        m->spin_per_sample = (double)cfg->input_size;
+    }
     return m;
 }
 
@@ -90,6 +98,28 @@ static int spin_backward(void *model, char *err, size_t err_len) {
     (void)err, (void)err_len;
     empty_model *m = model;
     spin_for(2 * m->spin_us);
+    return 0;
+}
+
+static int check_n(empty_model *m, int64_t n, char *err, size_t err_len) {
+    if (n < 1 || n > m->max_batch) {
+        snprintf(err, err_len, "infer: n %lld outside 1..%lld", (long long)n, (long long)m->max_batch);
+        return -1;
+    }
+    if (++m->infer_calls == m->fail_forward_at) {
+        snprintf(err, err_len, "deliberate infer failure at call %d", m->infer_calls);
+        return -1;
+    }
+    return 0;
+}
+
+static int empty_infer(void *model, int64_t n, char *err, size_t err_len) { return check_n(model, n, err, err_len); }
+
+static int spin_infer(void *model, int64_t n, char *err, size_t err_len) {
+    empty_model *m = model;
+    if (check_n(m, n, err, err_len))
+        return -1;
+    spin_for(m->spin_us + (double)n * m->spin_per_sample);
     return 0;
 }
 
@@ -148,13 +178,13 @@ static double empty_flops(void *model) {
 static void empty_destroy(void *model) { free(model); }
 
 #define RUNNER(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, BACKWARD)                                                     \
-    RUNNER_FWD(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, empty_forward, BACKWARD)
-#define RUNNER_FWD(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, FORWARD, BACKWARD)                                        \
+    RUNNER_FWD(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, empty_forward, BACKWARD, empty_infer)
+#define RUNNER_FWD(NAME, GROUP, DEVICE, DESC, FLAGS, CREATE, FORWARD, BACKWARD, INFER)                                 \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP, .device = DEVICE, .description = DESC,   \
         .flags = FLAGS, .create = CREATE, .forward = FORWARD, .backward = BACKWARD, .params = empty_params,            \
         .outputs = empty_outputs, .describe = empty_describe, .forward_flops = empty_flops,                            \
-        .backward_flops = empty_flops, .destroy = empty_destroy                                                        \
+        .backward_flops = empty_flops, .destroy = empty_destroy, .infer = INFER                                        \
     }
 
 static const nnb_runner_desc runners[] = {
@@ -168,7 +198,7 @@ static const nnb_runner_desc runners[] = {
     RUNNER("fake_cuda", NNB_GROUP_RNNS, NNB_DEVICE_CUDA, "a CUDA runner that needs a device", NNB_FLAG_HIDDEN,
            empty_create, empty_backward),
     RUNNER_FWD("spin", NNB_GROUP_RNNS, NNB_DEVICE_CPU, "busy-waits --seqLength us forward, twice that backward",
-               NNB_FLAG_HIDDEN, spin_create, spin_forward, spin_backward),
+               NNB_FLAG_HIDDEN, spin_create, spin_forward, spin_backward, spin_infer),
 };
 
 static const nnb_plugin plugin = {

@@ -854,6 +854,14 @@ static void emit_markers(sbuf *b, const nnb_plot_series *s, int i, const axis *x
                   "r=\"3.5\"/>\n",
                   i, shortest(s->x[j]).s, shortest(s->y[j]).s, fixed_2(value_px(x, s->x[j])).s,
                   fixed_2(value_px(y, s->y[j])).s);
+        if (s->point_labels && s->point_labels[j] && *s->point_labels[j]) {
+            sb_printf(b,
+                      "<text class=\"point-label\" data-series=\"%d\" x=\"%s\" y=\"%s\" font-size=\"10\" "
+                      "stroke=\"none\">",
+                      i, fixed_2(value_px(x, s->x[j]) + 5).s, fixed_2(value_px(y, s->y[j]) - 5).s);
+            sb_text(b, s->point_labels[j]);
+            sb_puts(b, "</text>\n");
+        }
     }
     sb_puts(b, "</g>\n");
 }

@@ -39,6 +39,7 @@
  *   <polyline class="line" data-series="S" points="x,y ..."/>  one per unbroken run
  *                                                              of 2 or more points
  *   <line class="errbar" data-series="S" x1= y1= x2= y2=/>     y + err (y1) to y - err (y2)
+ *   <text class="point-label" data-series="S" x= y=>label</text> a point's label (point_labels)
  *   <text class="xtick" x= ...>label</text>, <text class="ytick" x= y= ...>label</text>
  *                                                              x (xtick) or y (ytick): the tick
  * data-x and data-y are the values given, printed so that strtod reads back the
@@ -69,13 +70,15 @@ extern "C" {
 #define NNB_PLOT_MAX_SIZE 10000
 
 typedef struct nnb_plot_series {
-    const char *name;    /* legend text (UTF-8); NULL: "series <index + 1>" */
-    int n;               /* number of points, 0..NNB_PLOT_MAX_POINTS (0: a legend entry only) */
-    const double *x;     /* n values (may be NULL when n == 0); with categories: a category index
-                            0..category_count-1 (an integral value), else an error */
-    const double *y;     /* n values; NaN or inf (in x or y): no point there, the line breaks */
-    const double *y_err; /* NULL, or n half-widths drawn as bars from y - err to y + err;
-                            NaN, inf or 0: no bar; negative: an error */
+    const char *name;                /* legend text (UTF-8); NULL: "series <index + 1>" */
+    int n;                           /* number of points, 0..NNB_PLOT_MAX_POINTS (0: a legend entry only) */
+    const double *x;                 /* n values (may be NULL when n == 0); with categories: a category index
+                                        0..category_count-1 (an integral value), else an error */
+    const double *y;                 /* n values; NaN or inf (in x or y): no point there, the line breaks */
+    const double *y_err;             /* NULL, or n half-widths drawn as bars from y - err to y + err;
+                                        NaN, inf or 0: no bar; negative: an error */
+    const char *const *point_labels; /* NULL, or n short texts drawn beside the points (NULL or "": none),
+                                        e.g. the batch size along a latency-throughput curve */
 } nnb_plot_series;
 
 typedef struct nnb_plot {

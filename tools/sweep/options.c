@@ -19,6 +19,7 @@ typedef struct sweep_flag {
 static const sweep_flag sweep_flags[] = {
     {"--axis", 1, "NAME=V1,V2,...: an nnbench flag and its values (repeatable), e.g. hiddenSize=256,512"},
     {"--zip", 0, "advance the axes together (all of one length) instead of their cartesian product"},
+    {"--serve", 0, "every point is an `nnbench serve` run: axes and common flags are serve's (docs/serving.md)"},
     {"--shapes", 1, "FILE: a shape set, one point per line (tools/sweep/shapes/), times the axes"},
     {"--repeat", 1, "N: fresh nnbench processes per point (default 1)"},
     {"--shard", 1, "I/N: run only the points k with k mod N = I (0 <= I < N)"},
@@ -80,6 +81,8 @@ static int apply_sweep_flag(nnb_sweep_options *o, const sweep_flag *f, const cha
         return nnb_sweep_grid_add_axis(&o->grid, v, h, err, err_len);
     if (!strcmp(n, "--zip"))
         return o->grid.zip = 1, 0;
+    if (!strcmp(n, "--serve"))
+        return o->serve = 1, 0; /* (its hooks were chosen before the loop) */
     if (!strcmp(n, "--shapes")) {
         if (*shapes_path)
             return nnb_sweep_fail(err, err_len, "--shapes given twice");
@@ -151,7 +154,7 @@ static int base_sets(const nnb_sweep_options *o, const char *flag, const nnb_swe
 /* The whole argv of point p's runs (argv[0] = exe), malloc'd strings; NULL when out of memory. */
 char **nnb_sweep_point_argv(const nnb_sweep_options *o, const nnb_sweep_point *p, const char *exe, int *argc) {
     int n = 1 + o->base_argc + 2 * p->setting_count;
-    char **argv = calloc((size_t)n + 3, sizeof *argv); /* + --json-out FILE + NULL */
+    char **argv = calloc((size_t)n + 4, sizeof *argv); /* + serve + --json-out FILE + NULL */
     if (!argv)
         return NULL;
     int k = 0, ok = (argv[k++] = nnb_sweep_strdup(exe)) != NULL;
@@ -221,7 +224,7 @@ static uint64_t sweep_id(const nnb_sweep_options *o) {
             hash_string(&h, o->grid.axes[a].values[v]);
         hash_string(&h, "|");
     }
-    snprintf(buf, sizeof buf, "zip %d repeat %d shapes %llx %d", o->grid.zip, o->repeat,
+    snprintf(buf, sizeof buf, "zip %d repeat %d serve %d shapes %llx %d", o->grid.zip, o->repeat, o->serve,
              (unsigned long long)o->grid.shapes.content_hash, o->grid.shapes.count);
     hash_string(&h, buf);
     return h;
@@ -248,6 +251,17 @@ int nnb_sweep_parse(int argc, char **argv, const nnb_sweep_hooks *hooks, nnb_swe
     if (!o->base_argv)
         return nnb_sweep_fail(err, err_len, "out of memory"), USAGE;
     const char *shapes_path = NULL;
+    nnb_sweep_hooks serve_hooks;
+    for (int i = 0; i < argc; i++) /* --serve changes what every other flag means: look for it first */
+        if (!strcmp(argv[i], "--serve")) {
+            if (!hooks->serve_axis_flag)
+                return nnb_sweep_fail(err, err_len, "--serve: this nnbench cannot serve"), USAGE;
+            serve_hooks = *hooks;
+            serve_hooks.axis_flag = hooks->serve_axis_flag;
+            serve_hooks.base_flag = hooks->serve_base_flag;
+            serve_hooks.check_argv = hooks->serve_check_argv;
+            hooks = &serve_hooks;
+        }
     int after_flag = 0; /* the previous token was a common flag: a bare token is its value */
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];

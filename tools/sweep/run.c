@@ -41,6 +41,7 @@ cJSON *nnb_sweep_config_json(const nnb_sweep_options *o, const char *self_exe) {
     cJSON_AddNumberToObject(c, "point_count", o->grid.point_count);
     cJSON_AddNumberToObject(c, "repeat", o->repeat);
     cJSON_AddBoolToObject(c, "zip", o->grid.zip);
+    cJSON_AddStringToObject(c, "command", o->serve ? "serve" : "run");
     cJSON *axes = cJSON_AddArrayToObject(c, "axes");
     for (int a = 0; a < o->grid.axis_count; a++) {
         cJSON *ax = cJSON_CreateObject();
@@ -275,6 +276,11 @@ static int run_point(const nnb_sweep_options *o, const nnb_sweep_hooks *h, const
     char **argv = nnb_sweep_point_argv(o, p, h->self_exe, &argc);
     if (!argv)
         return -1;
+    if (o->serve) {                                               /* nnbench serve <the same arguments> */
+        memmove(argv + 2, argv + 1, sizeof *argv * (size_t)argc); /* room: point_argv leaves three free slots */
+        argv[1] = nnb_sweep_strdup("serve");
+        argc++;
+    }
     argv[argc++] = nnb_sweep_strdup("--json-out");
     argv[argc++] = nnb_sweep_strdup(json_path);
     run_outcome r = run_process(argv, log_path, o->run_timeout_s);

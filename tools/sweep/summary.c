@@ -430,6 +430,7 @@ typedef struct plot_data {
     int series_count;
     char *names[64];
     double *x[64], *y[64], *e[64];
+    char **lab[64]; /* point labels (serve: the curve axis' value), NULL entries: none */
     int n[64];
     nnb_plot_series series[64];
     const char *categories[NNB_PLOT_MAX_CATEGORIES];
@@ -462,7 +463,7 @@ static int category_of(plot_data *d, const cJSON *point) {
     return d->category_count++;
 }
 
-static int add_to_series(plot_data *d, const char *name, double x, double y, double e, int cap) {
+static int add_to_series(plot_data *d, const char *name, double x, double y, double e, const char *label, int cap) {
     int s = 0;
     while (s < d->series_count && strcmp(d->names[s], name))
         s++;
@@ -473,12 +474,14 @@ static int add_to_series(plot_data *d, const char *name, double x, double y, dou
         d->x[s] = calloc((size_t)cap, sizeof(double));
         d->y[s] = calloc((size_t)cap, sizeof(double));
         d->e[s] = calloc((size_t)cap, sizeof(double));
-        if (!d->names[s] || !d->x[s] || !d->y[s] || !d->e[s])
+        d->lab[s] = calloc((size_t)cap, sizeof(char *));
+        if (!d->names[s] || !d->x[s] || !d->y[s] || !d->e[s] || !d->lab[s])
             return -1;
         d->series_count++;
     }
     int i = d->n[s]++;
     d->x[s][i] = x, d->y[s][i] = y, d->e[s][i] = e;
+    d->lab[s][i] = label ? nnb_sweep_strdup(label) : NULL;
     return 0;
 }
 
@@ -493,12 +496,18 @@ static void sort_series(plot_data *d) {
                     arr[a][j] = arr[a][j - 1];
                     arr[a][j - 1] = tmp;
                 }
+                char *l = d->lab[s][j];
+                d->lab[s][j] = d->lab[s][j - 1];
+                d->lab[s][j - 1] = l;
             }
 }
 
 static void free_plot_data(plot_data *d) {
-    for (int s = 0; s < d->series_count; s++)
-        free(d->names[s]), free(d->x[s]), free(d->y[s]), free(d->e[s]);
+    for (int s = 0; s < d->series_count; s++) {
+        for (int i = 0; i < d->n[s] && d->lab[s]; i++)
+            free(d->lab[s][i]);
+        free(d->names[s]), free(d->x[s]), free(d->y[s]), free(d->e[s]), free(d->lab[s]);
+    }
     for (int c = 0; c < d->category_count; c++)
         free(d->category_text[c]);
 }
@@ -523,7 +532,7 @@ static int write_plot(const cJSON *merged, const summary *s, const nnb_sweep_out
         if (!x_key && (x = category_of(&d, r->point)) < 0)
             continue;
         char *name = series_name(r, x_key, x_key != NULL);
-        rc = !name || add_to_series(&d, name, x, y, e, s->count);
+        rc = !name || add_to_series(&d, name, x, y, e, NULL, s->count);
         free(name);
         positive &= x > 0;
         xmin = fmin(xmin, x), xmax = fmax(xmax, x);
@@ -532,7 +541,7 @@ static int write_plot(const cJSON *merged, const summary *s, const nnb_sweep_out
     }
     sort_series(&d);
     for (int i = 0; i < d.series_count; i++)
-        d.series[i] = (nnb_plot_series){d.names[i], d.n[i], d.x[i], d.y[i], d.e[i]};
+        d.series[i] = (nnb_plot_series){d.names[i], d.n[i], d.x[i], d.y[i], d.e[i], NULL};
     char title[256], ylabel[128];
     snprintf(title, sizeof title, "nnbench sweep %.8s: %s %s, median over %d repeat(s)",
              str(get(merged, "sweep"), "id"), phase_names[phase], gflops ? "GFLOP/s" : "time",
@@ -565,7 +574,242 @@ static int write_text(const char *path, text *t, char *err, size_t err_len) {
     return nnb_write_file_atomic(path, t->buf ? t->buf : "", t->len, err, err_len);
 }
 
+static int write_text(const char *path, text *t, char *err, size_t err_len);
+
+/* OUT/sweep.json, OUT/sweep.csv and OUT/sweep.md. */
+static int write_json_csv_md(const cJSON *merged, const nnb_sweep_output_options *oo, text *tc, text *tm, char *err,
+                             size_t err_len) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/sweep.json", oo->out_dir);
+    int rc = nnb_sweep_write_json(path, merged, err, err_len);
+    if (!rc)
+        snprintf(path, sizeof path, "%s/sweep.csv", oo->out_dir), rc = write_text(path, tc, err, err_len);
+    if (!rc)
+        snprintf(path, sizeof path, "%s/sweep.md", oo->out_dir), rc = write_text(path, tm, err, err_len);
+    return rc;
+}
+
+/* ---- serve sweeps: latency against throughput ------------------------------------------------------ */
+
+enum { S_P50, S_P99, S_MEAN, S_WHOLE, S_CORE, S_BATCH, S_METRICS };
+static const char *const serve_metric_names[S_METRICS] = {
+    "p50_ms", "p99_ms", "mean_ms", "whole_samples_per_s", "core_samples_per_s", "mean_batch_samples"};
+
+typedef struct serve_row {
+    const cJSON *point;
+    const char *runner;
+    int n, valid;
+    double *v[S_METRICS]; /* [n] per repeat */
+} serve_row;
+
+static int serve_collect(const cJSON *merged, serve_row **rows_out, int *count) {
+    int cap = cJSON_GetArraySize(get(merged, "points")), n = 0;
+    serve_row *rows = calloc((size_t)(cap ? cap : 1), sizeof *rows);
+    if (!rows)
+        return -1;
+    const cJSON *point;
+    cJSON_ArrayForEach(point, get(merged, "points")) {
+        serve_row *r = &rows[n++];
+        r->point = point;
+        int runs = cJSON_GetArraySize(get(point, "runs"));
+        for (int m = 0; m < S_METRICS; m++)
+            if (!(r->v[m] = calloc((size_t)(runs ? runs : 1), sizeof(double))))
+                return *rows_out = rows, *count = n, -1;
+        const cJSON *run;
+        cJSON_ArrayForEach(run, get(point, "runs")) {
+            const cJSON *res = get(run, "results"), *sum = get(res, "summary"), *lat = get(sum, "latency_ms");
+            if (!cJSON_IsObject(sum) || r->n >= runs)
+                continue;
+            r->runner = str(get(res, "config"), "runner") ? str(get(res, "config"), "runner") : r->runner;
+            const double v[S_METRICS] = {num(lat, "p50"),
+                                         num(lat, "p99"),
+                                         num(lat, "mean"),
+                                         num(sum, "whole_samples_per_s"),
+                                         num(sum, "core_samples_per_s"),
+                                         num(sum, "mean_batch_samples")};
+            for (int m = 0; m < S_METRICS; m++)
+                r->v[m][r->n] = v[m];
+            r->valid += cJSON_IsTrue(get(sum, "valid"));
+            r->n++;
+        }
+    }
+    *rows_out = rows;
+    *count = n;
+    return 0;
+}
+
+static void serve_free(serve_row *rows, int n) {
+    for (int i = 0; i < n; i++)
+        for (int m = 0; m < S_METRICS; m++)
+            free(rows[i].v[m]);
+    free(rows);
+}
+
+static void serve_csv(const summary *keys, const serve_row *rows, int n, text *t) {
+    put(t, "point,label");
+    for (int k = 0; k < keys->key_count; k++)
+        put(t, ","), put_csv_cell(t, keys->keys[k]);
+    put(t, ",runner,repeats,valid_runs");
+    for (int m = 0; m < S_METRICS; m++)
+        put(t, ",%s_mean,%s_std,%s_median", serve_metric_names[m], serve_metric_names[m], serve_metric_names[m]);
+    put(t, "\n");
+    for (int i = 0; i < n; i++) {
+        const serve_row *r = &rows[i];
+        put(t, "%d,", int_num(r->point, "index", -1));
+        put_csv_cell(t, str(r->point, "label"));
+        for (int k = 0; k < keys->key_count; k++)
+            put(t, ","), put_csv_cell(t, str(get(r->point, "settings"), keys->keys[k]));
+        put(t, ","), put_csv_cell(t, r->runner ? r->runner : ""), put(t, ",%d,%d", r->n, r->valid);
+        for (int m = 0; m < S_METRICS; m++) {
+            stat5 st = stats_of(r->v[m], r->n);
+            put(t, ","), put_num(t, st.mean), put(t, ","), put_num(t, st.std), put(t, ","), put_num(t, st.median);
+        }
+        put(t, "\n");
+    }
+}
+
+static int serve_key_varies(const serve_row *rows, int n, const char *key) {
+    const char *first = NULL;
+    for (int i = 0; i < n; i++) {
+        const char *v = str(get(rows[i].point, "settings"), key);
+        if (!v || (first && strcmp(first, v)))
+            return 1;
+        first = first ? first : v;
+    }
+    return 0;
+}
+
+static void md_mean_std(text *t, const double *v, int n, const char *fmt) {
+    stat5 st = stats_of(v, n);
+    if (!st.n) {
+        put(t, " | -");
+        return;
+    }
+    put(t, " | "), put(t, fmt, st.mean);
+    if (st.n > 1)
+        put(t, " ± "), put(t, fmt, st.std);
+}
+
+static void serve_markdown(const cJSON *merged, const summary *keys, const serve_row *rows, int n, text *t) {
+    const cJSON *cfg = get(merged, "sweep");
+    put(t, "# nnbench serve sweep %s\n\n%d points x %d repeats (fresh processes)%s. Common arguments:", str(cfg, "id"),
+        int_num(cfg, "point_count", -1), int_num(cfg, "repeat", -1),
+        cJSON_IsTrue(get(merged, "complete")) ? "" : ", **incomplete** (see the end)");
+    const cJSON *a;
+    cJSON_ArrayForEach(a, get(cfg, "common_args")) put(t, " `%s`", a->valuestring);
+    int show[NNB_SWEEP_MAX_KEYS * 4];
+    for (int k = 0; k < keys->key_count; k++)
+        show[k] = serve_key_varies(rows, n, keys->keys[k]);
+    put(t, "\n\nMean ± standard deviation over the repeats; `valid`: runs whose verdict was VALID.\n\n| point |");
+    for (int k = 0; k < keys->key_count; k++)
+        if (show[k])
+            put(t, " "), md_escape(t, keys->keys[k]), put(t, " |");
+    put(t, " runner | valid | p50 ms | p99 ms | mean ms | samples/s (whole) | samples/s (core) | mean batch |\n|---|");
+    for (int k = 0; k < keys->key_count; k++)
+        if (show[k])
+            put(t, "---|");
+    put(t, "---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < n; i++) {
+        const serve_row *r = &rows[i];
+        put(t, "| %d", int_num(r->point, "index", -1));
+        for (int k = 0; k < keys->key_count; k++)
+            if (show[k]) {
+                const char *v = str(get(r->point, "settings"), keys->keys[k]);
+                put(t, " | "), md_escape(t, v ? v : "");
+            }
+        put(t, " | "), md_escape(t, r->runner ? r->runner : "-"), put(t, " | %d/%d", r->valid, r->n);
+        md_mean_std(t, r->v[S_P50], r->n, "%.4g");
+        md_mean_std(t, r->v[S_P99], r->n, "%.4g");
+        md_mean_std(t, r->v[S_MEAN], r->n, "%.4g");
+        md_mean_std(t, r->v[S_WHOLE], r->n, "%.5g");
+        md_mean_std(t, r->v[S_CORE], r->n, "%.5g");
+        md_mean_std(t, r->v[S_BATCH], r->n, "%.3g");
+        put(t, " |\n");
+    }
+    md_problems(merged, t);
+}
+
+/* p99 latency against whole throughput: one line per combination of the settings other than the curve's
+ * own axis (--plot-x, default the first axis), its points in that axis' order. */
+static int serve_plot(const cJSON *merged, const serve_row *rows, int n, const nnb_sweep_output_options *oo,
+                      const char *path, char *err, size_t err_len) {
+    static plot_data d;
+    memset(&d, 0, sizeof d);
+    const char *curve = pick_x_key(merged, oo->plot_x);
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        const serve_row *r = &rows[i];
+        stat5 x = stats_of(r->v[S_WHOLE], r->n), y = stats_of(r->v[S_P99], r->n);
+        double order = i;
+        const char *cv = curve ? str(get(r->point, "settings"), curve) : NULL;
+        if (cv)
+            is_number(cv, &order);
+        text name = {0};
+        put(&name, "%s", r->runner ? r->runner : "?");
+        const cJSON *kv;
+        cJSON_ArrayForEach(kv, get(r->point, "settings")) if (!curve || strcmp(kv->string, curve))
+            put(&name, " %s=%s", kv->string, kv->valuestring);
+        /* x holds the curve order for sorting; the throughput rides in e until swapped below */
+        rc = !name.buf || add_to_series(&d, name.buf, order, y.mean, x.mean, cv, n);
+        free(name.buf);
+    }
+    sort_series(&d);
+    for (int i = 0; i < d.series_count; i++) { /* (order, p99, throughput) -> (throughput, p99) */
+        for (int k = 0; k < d.n[i]; k++)
+            d.x[i][k] = d.e[i][k];
+        d.series[i] = (nnb_plot_series){d.names[i], d.n[i], d.x[i], d.y[i], NULL, (const char *const *)d.lab[i]};
+    }
+    char title[256], xlabel[160];
+    snprintf(title, sizeof title, "nnbench serve sweep %.8s: p99 latency against throughput",
+             str(get(merged, "sweep"), "id"));
+    snprintf(xlabel, sizeof xlabel, "samples/s (whole), mean over repeats; point labels: %s", curve ? curve : "point");
+    nnb_plot p = {0};
+    p.title = title;
+    p.x_label = xlabel;
+    p.y_label = "p99 latency (ms), mean over repeats";
+    p.series_count = d.series_count;
+    p.series = d.series;
+    int positive = 1;
+    for (int i = 0; i < d.series_count; i++)
+        for (int k = 0; k < d.n[i]; k++)
+            positive &= !(d.y[i][k] <= 0) && !(d.x[i][k] <= 0);
+    p.y_log = positive ? 10 : 0;
+    if (rc)
+        rc = nnb_sweep_fail(err, err_len, "out of memory building the plot");
+    else if (d.series_count)
+        rc = nnb_plot_svg_write(path, &p, err, err_len);
+    free_plot_data(&d);
+    return rc;
+}
+
+static int serve_outputs(const cJSON *merged, const nnb_sweep_output_options *oo, char *err, size_t err_len) {
+    summary keys;
+    memset(&keys, 0, sizeof keys);
+    const cJSON *point;
+    cJSON_ArrayForEach(point, get(merged, "points")) note_keys(&keys, get(point, "settings"));
+    serve_row *rows = NULL;
+    int n = 0;
+    text tc = {0}, tm = {0};
+    char path[4200];
+    int rc = serve_collect(merged, &rows, &n) ? nnb_sweep_fail(err, err_len, "out of memory summarising") : 0;
+    if (!rc) {
+        serve_csv(&keys, rows, n, &tc);
+        serve_markdown(merged, &keys, rows, n, &tm);
+        rc = write_json_csv_md(merged, oo, &tc, &tm, err, err_len);
+    }
+    snprintf(path, sizeof path, "%s/sweep.svg", oo->out_dir);
+    if (!rc)
+        snprintf(path, sizeof path, "%s/sweep.svg", oo->out_dir),
+            rc = serve_plot(merged, rows, n, oo, path, err, err_len);
+    free(tc.buf), free(tm.buf);
+    serve_free(rows, n);
+    return rc;
+}
+
 int nnb_sweep_write_outputs(const cJSON *merged, const nnb_sweep_output_options *oo, char *err, size_t err_len) {
+    const char *command = str(get(merged, "sweep"), "command");
+    if (command && !strcmp(command, "serve"))
+        return serve_outputs(merged, oo, err, err_len);
     char path[4200];
     summary s;
     memset(&s, 0, sizeof s);
@@ -574,15 +818,11 @@ int nnb_sweep_write_outputs(const cJSON *merged, const nnb_sweep_output_options 
     if (!rc) {
         csv(&s, &tc);
         markdown(merged, &s, &tm);
-        snprintf(path, sizeof path, "%s/sweep.json", oo->out_dir);
-        rc = nnb_sweep_write_json(path, merged, err, err_len);
+        rc = write_json_csv_md(merged, oo, &tc, &tm, err, err_len);
     }
+    snprintf(path, sizeof path, "%s/sweep.svg", oo->out_dir);
     if (!rc)
-        snprintf(path, sizeof path, "%s/sweep.csv", oo->out_dir), rc = write_text(path, &tc, err, err_len);
-    if (!rc)
-        snprintf(path, sizeof path, "%s/sweep.md", oo->out_dir), rc = write_text(path, &tm, err, err_len);
-    if (!rc)
-        snprintf(path, sizeof path, "%s/sweep.svg", oo->out_dir), rc = write_plot(merged, &s, oo, path, err, err_len);
+        rc = write_plot(merged, &s, oo, path, err, err_len);
     free(tc.buf), free(tm.buf);
     free_summary(&s);
     return rc;

@@ -38,6 +38,10 @@ typedef struct nnb_sweep_hooks {
     /* Parse a whole nnbench argv (argv[0] is ignored) as a run would, sizes included; 0, or -1 with err. */
     int (*check_argv)(int argc, char **argv, char *err, size_t err_len);
     const char *self_exe; /* absolute path of the nnbench binary that runs the points */
+    /* The same three for --serve sweeps, whose points are `nnbench serve` runs (NULL: no --serve). */
+    int (*serve_axis_flag)(const char *name, char *canonical, size_t cap, char *err, size_t err_len);
+    int (*serve_base_flag)(const char *flag, char *err, size_t err_len);
+    int (*serve_check_argv)(int argc, char **argv, char *err, size_t err_len);
 } nnb_sweep_hooks;
 
 /* One setting of a point: "--hiddenSize" = "512", shown as "hiddenSize". */
@@ -103,6 +107,7 @@ int nnb_sweep_parse_shard(const char *text, int *index, int *count, char *err, s
 typedef struct nnb_sweep_options {
     nnb_sweep_grid grid;
     int repeat;                   /* fresh processes per point (default 1) */
+    int serve;                    /* --serve: every point is an `nnbench serve` run (docs/serving.md) */
     int shard_index, shard_count; /* 0/1: everything */
     const char *out_dir;          /* default "sweep-results" */
     int base_argc;                /* common nnbench arguments of every run */

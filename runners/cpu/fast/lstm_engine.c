@@ -98,17 +98,31 @@ static const float *h_prev(const lstm_layer *ly, const lstm_engine *e, int64_t t
     return t == 0 ? ly->h0 : ly->hs + e->off[t - 1] * e->H;
 }
 
+static int is_premul(const lstm_engine *e) { return e->mode == MODE_PREMUL || e->mode == MODE_PREMUL_BIAS; }
+
+/* Step t's rows of the gate block and of the cell state. The training forward keeps every step's (backward reads
+ * them); infer()'s view keeps one step's gates where each step's GEMM fills its own block (the per-step
+ * strategies) and only the last two cell states. */
+static float *gates_at(const lstm_engine *e, const lstm_layer *ly, int64_t t) {
+    const int one_step = e->infer_view && !is_premul(e);
+    return ly->gates + (one_step ? 0 : e->off[t]) * 4 * e->H;
+}
+
+static float *c_at(const lstm_engine *e, const lstm_layer *ly, int64_t t) {
+    return ly->cs + (e->infer_view ? (t & 1) * e->B : e->off[t]) * e->H;
+}
+
 static const float *c_prev(const lstm_layer *ly, const lstm_engine *e, int64_t t) {
-    return t == 0 ? ly->c0 : ly->cs + e->off[t - 1] * e->H;
+    return t == 0 ? ly->c0 : c_at(e, ly, t - 1);
 }
 
 /* The fused cell's operands at step t of layer k (biases: added by the caller where the strategy wants them). */
 static nnb_cell_fwd_args cell_fwd_at(const lstm_engine *e, const lstm_layer *ly, int64_t t) {
     nnb_cell_fwd_args a = {.rows = e->bs[t],
                            .H = e->H,
-                           .gates = ly->gates + e->off[t] * 4 * e->H,
+                           .gates = gates_at(e, ly, t),
                            .c_prev = c_prev(ly, e, t),
-                           .c = ly->cs + e->off[t] * e->H,
+                           .c = c_at(e, ly, t),
                            .h = ly->hs + e->off[t] * e->H};
     return a;
 }
@@ -228,7 +242,7 @@ static int create_layer(lstm_engine *e, int64_t k, char *err, size_t err_len) {
         nnb_pack_b(&ly->wih_n, e->gemm, 'N', G, in, d->w_ih[k], in) ||
         nnb_pack_b(&ly->whh_n, e->gemm, 'N', G, H, d->w_hh[k], H))
         return nnb_fail(err, err_len, "out of memory packing layer %lld weights", (long long)k);
-    for (int q = 0; q < 4 && (e->mode == MODE_PREMUL || e->mode == MODE_PREMUL_BIAS); q++)
+    for (int q = 0; q < 4 && is_premul(e); q++)
         if (nnb_pack_b(&ly->whh_gate[q], e->gemm, 'T', H, H, d->w_hh[k] + (size_t)q * (size_t)H * (size_t)H, H))
             return nnb_fail(err, err_len, "out of memory packing layer %lld weights", (long long)k);
     ly->gates = alloc2(N, (size_t)G, &fail);
@@ -246,7 +260,7 @@ static int create_layer(lstm_engine *e, int64_t k, char *err, size_t err_len) {
         ly->c0_own = alloc2(B, (size_t)H, &fail);
         ly->h0 = ly->h0_own;
         ly->c0 = ly->c0_own;
-        if (e->mode == MODE_PREMUL || e->mode == MODE_PREMUL_BIAS)
+        if (is_premul(e))
             ly->hprev = alloc2(N, (size_t)H, &fail);
     } else {
         ly->h0 = d->hx + (size_t)k * B * (size_t)H;
@@ -258,6 +272,37 @@ static int create_layer(lstm_engine *e, int64_t k, char *err, size_t err_len) {
         return nnb_fail(err, err_len, "out of memory for layer %lld buffers (N=%lld, H=%lld)", (long long)k,
                         (long long)e->N, (long long)H);
     return 0;
+}
+
+/* infer()'s buffers, for n up to B (see lstm_engine.h). */
+static int create_infer(lstm_engine *e, char *err, size_t err_len) {
+    const size_t T = (size_t)e->T, B = (size_t)e->B, H = (size_t)e->H, L = (size_t)e->L;
+    lstm_infer *inf = e->inf = nnb_alloc_bytes(sizeof *inf);
+    if (!inf)
+        return nnb_fail(err, err_len, "out of memory");
+    if (nnb_lstm_infer_bufs_init(&inf->io, &e->d, NNB_INFER_PACK_X, err, err_len))
+        return -1;
+    int fail = 0;
+    inf->gates = alloc2(is_premul(e) ? T * B : B, 4 * H, &fail); /* (T, B, 4H) or (B, 4H) */
+    inf->cs = alloc2(2 * B, H, &fail);                           /* (2, B, H) */
+    for (size_t i = 0; i < 2 && i + 1 < L; i++)
+        inf->hs[i] = alloc2(T * B, H, &fail); /* (T, B, H) */
+    inf->bs = nnb_alloc_bytes(sizeof(int64_t) * T);
+    inf->off = nnb_alloc_bytes(sizeof(int64_t) * T);
+    inf->layers = nnb_alloc_bytes(sizeof(lstm_layer) * L);
+    if (fail || !inf->bs || !inf->off || !inf->layers)
+        return nnb_fail(err, err_len, "out of memory for inference buffers");
+    return 0;
+}
+
+static void destroy_infer(lstm_infer *inf) {
+    if (!inf)
+        return;
+    nnb_lstm_infer_bufs_free(&inf->io);
+    void *bufs[] = {inf->gates, inf->cs, inf->hs[0], inf->hs[1], inf->bs, inf->off, inf->layers};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        nnb_free(bufs[i]);
+    nnb_free(inf);
 }
 
 int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_opts *o, char *err, size_t err_len) {
@@ -323,7 +368,7 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
         if (e->grad_hy)
             nnb_fill_normal(e->grad_hy, B * H, cfg->seed, NNB_SIMPLE_GRAD_STREAM);
     }
-    if (e->gemm == NNB_GEMM_OWN_AVX512 && (e->mode == MODE_PREMUL || e->mode == MODE_PREMUL_BIAS)) {
+    if (e->gemm == NNB_GEMM_OWN_AVX512 && is_premul(e)) {
         size_t n = nnb_packed_a_floats(e->B, 4 * e->H);
         e->dg_packed = n ? nnb_alloc_floats(n) : NULL;
         if (!e->dg_packed)
@@ -336,6 +381,8 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
     for (int64_t k = 0; k < e->L; k++)
         if (create_layer(e, k, err, err_len))
             return -1;
+    if (o->infer && !o->variable && !o->simple && create_infer(e, err, err_len))
+        return -1;
     return 0;
 }
 
@@ -370,6 +417,7 @@ void lstm_engine_destroy(lstm_engine *e) {
     nnb_free(e->len);
     nnb_free(e->simple_params);
     nnb_free(e->simple_outputs);
+    destroy_infer(e->inf);
     nnb_lstm_data_free(&e->d);
     memset(e, 0, sizeof *e);
 }
@@ -385,9 +433,9 @@ static void gather_state(const lstm_engine *e, const float *src, float *dst) {
 static void final_states(const lstm_engine *e, const lstm_layer *ly, float *hy, float *cy) {
     int64_t H = e->H;
     for (int64_t r = 0; r < e->B; r++) {
-        int64_t row = e->off[e->len[r] - 1] + r;
-        memcpy(hy + e->perm[r] * H, ly->hs + row * H, sizeof(float) * (size_t)H);
-        memcpy(cy + e->perm[r] * H, ly->cs + row * H, sizeof(float) * (size_t)H);
+        int64_t last = e->len[r] - 1;
+        memcpy(hy + e->perm[r] * H, ly->hs + (e->off[last] + r) * H, sizeof(float) * (size_t)H);
+        memcpy(cy + e->perm[r] * H, c_at(e, ly, last) + r * H, sizeof(float) * (size_t)H);
     }
 }
 
@@ -405,7 +453,7 @@ static void recurrence_fwd_premul(lstm_engine *e, int64_t k) {
         panel_slice(H, &j0, &j1);
         for (int64_t t = 0; t < e->T; t++) {
             int64_t rows = e->bs[t];
-            float *g = ly->gates + e->off[t] * G;
+            float *g = gates_at(e, ly, t);
             const float *hp = h_prev(ly, e, t);
             if (j0 < j1) {
                 if (ly->hprev)
@@ -431,7 +479,7 @@ static void forward_layer(lstm_engine *e, int64_t k) {
     const nnb_lstm_data *d = &e->d;
     const int64_t H = e->H, G = 4 * H, in = ly->in;
     const float *X = layer_input(e, k);
-    int premul = e->mode == MODE_PREMUL || e->mode == MODE_PREMUL_BIAS;
+    int premul = is_premul(e);
     if (d->variable) {
         gather_state(e, d->hx + k * e->B * H, ly->h0);
         gather_state(e, d->cx + k * e->B * H, ly->c0);
@@ -446,7 +494,7 @@ static void forward_layer(lstm_engine *e, int64_t k) {
     else
         for (int64_t t = 0; t < e->T; t++) {
             int64_t rows = e->bs[t];
-            float *g = ly->gates + e->off[t] * G;
+            float *g = gates_at(e, ly, t);
             const float *hp = h_prev(ly, e, t);
             nnb_cell_fwd_args a = cell_fwd_at(e, ly, t);
             a.bias0 = d->b_ih[k];
@@ -471,6 +519,103 @@ int lstm_engine_forward(lstm_engine *e) {
         forward_layer(e, k);
     if (e->d.variable)
         scatter_rows(e, e->layers[e->L - 1].hs, e->d.y, e->H);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- inference */
+
+/* infer()'s view of the engine: batch n, the model's (packed) weights, infer()'s buffers. The forward code runs on
+ * it unchanged; nothing of the training forward's state is written. */
+static void infer_view(const lstm_engine *e, int64_t n, const float *x, lstm_engine *v) {
+    lstm_infer *inf = e->inf;
+    const int64_t H = e->H;
+    *v = *e;
+    v->infer_view = 1;
+    v->inf = NULL;
+    v->B = n;
+    v->N = e->T * n;
+    for (int64_t t = 0; t < e->T; t++)
+        inf->bs[t] = n, inf->off[t] = t * n;
+    v->bs = inf->bs;
+    v->off = inf->off;
+    v->x_packed = (float *)x; /* read only: the layer input */
+    v->d.hy = inf->io.hy;     /* (L, n, H) */
+    v->d.cy = inf->io.cy;     /* (L, n, H) */
+    v->layers = inf->layers;
+    for (int64_t k = 0; k < e->L; k++) {
+        lstm_layer *ly = &inf->layers[k];
+        *ly = e->layers[k]; /* in, packed weights */
+        ly->gates = inf->gates;
+        ly->cs = inf->cs;
+        ly->hs = k == e->L - 1 ? inf->io.y : inf->hs[k & 1];
+        ly->h0 = e->d.hx + k * e->B * H; /* layer k's first n rows of (L, B, H) */
+        ly->c0 = e->d.cx + k * e->B * H;
+        ly->dgates = ly->dout = ly->hprev = ly->hs_own = ly->h0_own = ly->c0_own = NULL;
+    }
+}
+
+int lstm_engine_infer(lstm_engine *e, int64_t n) {
+    const float *x, *hx, *cx; /* x (T, n, I); hx, cx stay (L, B, H): the view reads their prefixes */
+    nnb_lstm_infer_inputs(&e->inf->io, &e->d, n, &x, &hx, &cx);
+    lstm_engine v;
+    infer_view(e, n, x, &v);
+    nnb_set_threads(e->threads);
+    for (int64_t k = 0; k < e->L; k++)
+        forward_layer(&v, k);
+    nnb_lstm_infer_done(&e->inf->io, &e->d, n);
+    return 0;
+}
+
+/* One packed operand made from a weight matrix: op, its (K, N), and where in the matrix it starts. */
+typedef struct weight_copy {
+    nnb_packed_b *p;
+    char trans;
+    int64_t K, N;
+    size_t offset;
+} weight_copy;
+
+/* The packed operands made from layer k's weight of this kind (none for biases: the cell reads those). */
+static int weight_copies(lstm_engine *e, int64_t k, nnb_lstm_param_kind kind, weight_copy *c, int64_t *ld) {
+    lstm_layer *ly = &e->layers[k];
+    const int64_t H = e->H, G = 4 * H, in = ly->in;
+    int n = 0;
+    if (kind == NNB_PARAM_W_IH) {
+        *ld = in;
+        c[n++] = (weight_copy){&ly->wih_t, 'T', in, G, 0};
+        c[n++] = (weight_copy){&ly->wih_n, 'N', G, in, 0};
+    } else if (kind == NNB_PARAM_W_HH) {
+        *ld = H;
+        c[n++] = (weight_copy){&ly->whh_t, 'T', H, G, 0};
+        c[n++] = (weight_copy){&ly->whh_n, 'N', G, H, 0};
+        for (int q = 0; q < 4 && is_premul(e); q++)
+            c[n++] = (weight_copy){&ly->whh_gate[q], 'T', H, H, (size_t)q * (size_t)(H * H)};
+    }
+    return n;
+}
+
+int lstm_engine_load_param(lstm_engine *e, const nnb_tensor *value, const char *runner, char *err, size_t err_len) {
+    float *dst;
+    int64_t k, ld = 0;
+    nnb_lstm_param_kind kind;
+    size_t count;
+    if (nnb_lstm_param_lookup(&e->d, value, runner, &dst, &k, &kind, &count, err, err_len))
+        return -1;
+    weight_copy c[6];
+    nnb_packed_b fresh[6];
+    const int nc = weight_copies(e, k, kind, c, &ld);
+    const float *src = value->data;
+    for (int i = 0; i < nc; i++) /* pack first: when that fails, nothing has changed */
+        if (nnb_pack_b(&fresh[i], e->gemm, c[i].trans, c[i].K, c[i].N, src + c[i].offset, ld)) {
+            while (i-- > 0)
+                nnb_packed_b_free(&fresh[i]);
+            return nnb_fail(err, err_len, "%s: load_param: out of memory packing %s", runner, value->name);
+        }
+    memmove(dst, src, sizeof(float) * count); /* src may be params()' own view of dst */
+    for (int i = 0; i < nc; i++) {
+        fresh[i].src = dst + c[i].offset; /* OpenBLAS and the plain loop read the model's array itself */
+        nnb_packed_b_free(c[i].p);
+        *c[i].p = fresh[i];
+    }
     return 0;
 }
 
@@ -575,7 +720,7 @@ static void backward_layer(lstm_engine *e, int64_t k) {
     int top = k == e->L - 1;
     const float *dout = top ? (e->simple ? NULL : e->grad_packed) : ly->dout;
     float *dX = k == 0 ? e->dx_packed : e->layers[k - 1].dout;
-    int batched = e->mode == MODE_PREMUL || e->mode == MODE_PREMUL_BIAS;
+    int batched = is_premul(e);
     memset(e->dc, 0, sizeof(float) * (size_t)(B * H));
     if (top && e->simple)
         memcpy(e->dh_rec, e->grad_hy, sizeof(float) * (size_t)(B * H));
@@ -629,6 +774,13 @@ int lstm_engine_backward(lstm_engine *e) {
 
 /* ---------------------------------------------------------------- describe */
 
+static const char *infer_note(const lstm_engine *e) {
+    return is_premul(e) ? "the forward on the first n sequences (x packed to (T, n, I)): all steps' gates by one GEMM, "
+                          "cell state ring of 2, buffers of its own (training state untouched)"
+                        : "the forward on the first n sequences (x packed to (T, n, I)): one step's gate block, "
+                          "cell state ring of 2, buffers of its own (training state untouched)";
+}
+
 int lstm_engine_describe(const lstm_engine *e, const char *runner, char *buf, size_t len) {
     static const char *const modes[] = {
         "aten: per-step GEMMs x.W_ih^T and h.W_hh^T, one pass per pointwise op",
@@ -644,9 +796,9 @@ int lstm_engine_describe(const lstm_engine *e, const char *runner, char *buf, si
     int n = snprintf(buf, len,
                      "{\"runner\":\"%s\",\"strategy\":\"%s\",\"gemm\":\"%s\",\"weights_prepacked\":%s,"
                      "\"cpu_isa\":\"%s\",%s,\"threads\":%d,\"pass_threads\":%d,\"num_layers\":%lld,"
-                     "\"packed_batch\":%s}",
+                     "\"packed_batch\":%s,\"infer\":\"%s\"}",
                      runner, modes[e->mode], gemm_desc, e->gemm == NNB_GEMM_OWN_AVX512 ? "true" : "false",
                      nnb_cpu_isa_name(nnb_cpu_isa_detect()), fuser_desc, e->threads, pass_threads(e), (long long)e->L,
-                     e->d.variable ? "true" : "false");
+                     e->d.variable ? "true" : "false", e->inf ? infer_note(e) : "none");
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }

@@ -7,6 +7,7 @@
 typedef struct fast_model {
     const char *name;
     lstm_engine e;
+    int inferred; /* outputs() lists infer()'s results: the last run was infer(), not forward() */
 } fast_model;
 
 /* jit_simple's views: the data's, without y and grad_y, plus grad_hy. */
@@ -60,24 +61,42 @@ static void *create_with(const nnb_config *cfg, const char *name, lstm_engine_op
         return create_with(cfg, rname, o, err, err_len);                                                               \
     }
 
-CREATE_FN(create_aten, "aten", .mode = MODE_ATEN, .force_unfused = 1)
-CREATE_FN(create_jit, "jit", .mode = MODE_JIT)
-CREATE_FN(create_premul, "jit_premul", .mode = MODE_PREMUL)
-CREATE_FN(create_premul_bias, "jit_premul_bias", .mode = MODE_PREMUL_BIAS)
+CREATE_FN(create_aten, "aten", .mode = MODE_ATEN, .force_unfused = 1, .infer = 1)
+CREATE_FN(create_jit, "jit", .mode = MODE_JIT, .infer = 1)
+CREATE_FN(create_premul, "jit_premul", .mode = MODE_PREMUL, .infer = 1)
+CREATE_FN(create_premul_bias, "jit_premul_bias", .mode = MODE_PREMUL_BIAS, .infer = 1)
 CREATE_FN(create_simple, "jit_simple", .mode = MODE_JIT, .simple = 1)
-CREATE_FN(create_multilayer, "jit_multilayer", .mode = MODE_JIT)
+CREATE_FN(create_multilayer, "jit_multilayer", .mode = MODE_JIT, .infer = 1)
 CREATE_FN(create_vl, "vl_jit", .mode = MODE_PREMUL, .variable = 1)
 
 static int forward(void *model, char *err, size_t err_len) {
     (void)err;
     (void)err_len;
-    return lstm_engine_forward(&((fast_model *)model)->e);
+    fast_model *m = model;
+    m->inferred = 0;
+    return lstm_engine_forward(&m->e);
+}
+
+/* ABI 1.2: the forward on the first n sequences, in buffers of its own (lstm_engine.h). */
+static int infer(void *model, int64_t n, char *err, size_t err_len) {
+    fast_model *m = model;
+    if (nnb_lstm_infer_check_batch(&m->e.d, n, m->name, err, err_len))
+        return -1;
+    m->inferred = 1;
+    return lstm_engine_infer(&m->e, n);
+}
+
+static int load_param(void *model, const nnb_tensor *value, char *err, size_t err_len) {
+    fast_model *m = model;
+    return lstm_engine_load_param(&m->e, value, m->name, err, err_len);
 }
 
 static int backward(void *model, char *err, size_t err_len) {
     (void)err;
     (void)err_len;
-    return lstm_engine_backward(&((fast_model *)model)->e);
+    fast_model *m = model;
+    m->inferred = 0; /* outputs(): the training forward's and the gradients again */
+    return lstm_engine_backward(&m->e);
 }
 
 static int zero_grad(void *model, char *err, size_t err_len) {
@@ -104,7 +123,9 @@ static int outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len)
     (void)err;
     (void)err_len;
     lstm_engine *e = &((fast_model *)model)->e;
-    if (e->simple) {
+    if (((fast_model *)model)->inferred) {
+        *out = nnb_lstm_infer_outputs(&e->inf->io);
+    } else if (e->simple) {
         out->count = e->simple_output_count;
         out->items = e->simple_outputs;
     } else {
@@ -137,28 +158,31 @@ int fast_single_layer_available(const nnb_config *cfg, char *reason, size_t reas
     return 0;
 }
 
-#define FAST_RUNNER(rname, rgroup, desc, ref, fl, create_fn)                                                           \
+/* serves: 1 for the fixed-length runners that have infer() and load_param() (ABI 1.2). */
+#define FAST_RUNNER(rname, rgroup, desc, ref, fl, create_fn, serves)                                                   \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = rname, .group = rgroup, .device = NNB_DEVICE_CPU,              \
         .description = desc, .reference = ref, .flags = fl,                                                            \
         .available = ((fl)&NNB_FLAG_SINGLE_LAYER) ? fast_single_layer_available : NULL, .create = create_fn,           \
         .forward = forward, .backward = backward, .zero_grad = zero_grad, .params = params, .outputs = outputs,        \
-        .describe = describe, .forward_flops = fwd_flops, .backward_flops = bwd_flops, .destroy = destroy              \
+        .describe = describe, .forward_flops = fwd_flops, .backward_flops = bwd_flops, .destroy = destroy,             \
+        .infer = (serves) ? infer : NULL, .load_param = (serves) ? load_param : NULL                                   \
     }
 
 static const nnb_runner_desc runners[] = {
-    FAST_RUNNER("aten", NNB_GROUP_RNNS, "unfused LSTM: per-step GEMMs, one pass per pointwise op", "py", 0,
-                create_aten),
+    FAST_RUNNER("aten", NNB_GROUP_RNNS, "unfused LSTM: per-step GEMMs, one pass per pointwise op", "py", 0, create_aten,
+                1),
     FAST_RUNNER("jit", NNB_GROUP_RNNS, "LSTM with per-step GEMMs and one fused cell pass (--fuser)", "py", 0,
-                create_jit),
-    FAST_RUNNER("jit_premul", NNB_GROUP_RNNS, "LSTM with x.W_ih^T premultiplied for all steps", "py", 0, create_premul),
+                create_jit, 1),
+    FAST_RUNNER("jit_premul", NNB_GROUP_RNNS, "LSTM with x.W_ih^T premultiplied for all steps", "py", 0, create_premul,
+                1),
     FAST_RUNNER("jit_premul_bias", NNB_GROUP_RNNS, "premul LSTM with b_ih folded into the premultiplication", "py", 0,
-                create_premul_bias),
+                create_premul_bias, 1),
     FAST_RUNNER("jit_simple", NNB_GROUP_RNNS, "single-layer cell loop returning the final (h, c)", "py_simple",
-                NNB_FLAG_SINGLE_LAYER, create_simple),
-    FAST_RUNNER("jit_multilayer", NNB_GROUP_RNNS, "fused LSTM over --numLayers layers", "py", 0, create_multilayer),
+                NNB_FLAG_SINGLE_LAYER, create_simple, 0),
+    FAST_RUNNER("jit_multilayer", NNB_GROUP_RNNS, "fused LSTM over --numLayers layers", "py", 0, create_multilayer, 1),
     FAST_RUNNER("vl_jit", NNB_GROUP_VL_RNNS, "variable-length LSTM over the packed, length-sorted batch", "vl_py", 0,
-                create_vl),
+                create_vl, 0),
     PY_SIMPLE_RUNNER,
 };
 

@@ -156,6 +156,18 @@ void onx_model_free(onx_model *m) {
         free(prims[i]);
     }
     free(m->prims);
+    for (int i = 0; i < m->infer_prim_count; i++) {
+        if (m->infer_prims[i]->prim)
+            dnnl_primitive_destroy(m->infer_prims[i]->prim);
+        if (m->infer_prims[i]->pd)
+            dnnl_primitive_desc_destroy(m->infer_prims[i]->pd);
+        free(m->infer_prims[i]);
+    }
+    free(m->infer_prims);
+    free(m->infer_scratch);
+    free(m->infer_scratch_mems);
+    for (int g = 0; g < m->group_count; g++)
+        free(m->groups[g].infer_w);
     nnb_dnnl_release(&m->mems);
     for (int i = 0; i < m->buf_count; i++)
         nnb_free(m->bufs[i]);
@@ -252,80 +264,124 @@ static onx_prim *get_prim(onx_model *m, int64_t T, int64_t N, int64_t in, int64_
     return p;
 }
 
-/* A memory for a weights argument in the format pd wants, filled from a user memory. */
-static int weights_for(onx_model *m, const_dnnl_primitive_desc_t pd, int arg, dnnl_memory_t user, dnnl_memory_t *out,
-                       char *err, size_t err_len) {
-    if (new_mem(m, arg_md(pd, arg), out, err, err_len))
-        return -1;
-    return reorder(m, user, *out, err, err_len);
+/* The group's PyTorch weights staged in user formats, the source of every reorder into the library's. */
+typedef struct staged_weights {
+    float *wl, *wi, *b;    /* (count, 1, 4, H, in), (count, 1, 4, H, H) "ldgoi"; (count, 1, 4, H) "ldgo" */
+    dnnl_memory_t user[3]; /* over wl, wi, b */
+} staged_weights;
+
+static void unstage_weights(staged_weights *s) {
+    for (int i = 0; i < 3; i++)
+        if (s->user[i])
+            dnnl_memory_destroy(s->user[i]);
+    nnb_free(s->wl);
+    nnb_free(s->wi);
+    nnb_free(s->b);
+    memset(s, 0, sizeof *s);
 }
 
-/* Like weights_for, but reuse `same` when the backward primitive wants the forward's format. */
-static int bwd_weights_for(onx_model *m, const onx_prim *p, int arg, dnnl_memory_t user, dnnl_memory_t same,
-                           dnnl_memory_t *out, char *err, size_t err_len) {
-    if (dnnl_memory_desc_equal(arg_md(p->fwd_pd, arg), arg_md(p->bwd_pd, arg))) {
-        *out = same;
-        return 0;
-    }
-    return weights_for(m, p->bwd_pd, arg, user, out, err, err_len);
-}
-
-/* PyTorch weights of the group's layers, staged as one (count, 1, 4, H, in) "ldgoi" array each
- * (PyTorch's (4H, in) per layer is exactly g, o, i), and the bias b_ih + b_hh as (count, 1, 4, H). */
-static int create_group_weights(onx_model *m, const nnb_lstm_data *d, onx_group *g, const onx_prim *p, char *err,
-                                size_t err_len) {
+/* PyTorch's (4H, in) per layer is exactly oneDNN's ldgoi (g, o, i) for one layer, so staging is a memcpy per
+ * layer; the one oneDNN bias is b_ih + b_hh. */
+static int stage_weights(onx_model *m, const nnb_lstm_data *d, const onx_group *g, staged_weights *s, char *err,
+                         size_t err_len) {
+    memset(s, 0, sizeof *s);
     const int64_t H = d->H, in = g->in, cnt = g->count;
     const int64_t wl_dims[] = {cnt, 1, in, 4, H}, wi_dims[] = {cnt, 1, H, 4, H}, b_dims[] = {cnt, 1, 4, H};
-    dnnl_memory_desc_t wl_md, wi_md, b_md;
-    if (plain_md(&wl_md, 5, wl_dims, dnnl_ldgoi, err, err_len) ||
-        plain_md(&wi_md, 5, wi_dims, dnnl_ldgoi, err, err_len) || plain_md(&b_md, 4, b_dims, dnnl_ldgo, err, err_len))
+    dnnl_memory_desc_t md[3];
+    if (plain_md(&md[0], 5, wl_dims, dnnl_ldgoi, err, err_len) ||
+        plain_md(&md[1], 5, wi_dims, dnnl_ldgoi, err, err_len) || plain_md(&md[2], 4, b_dims, dnnl_ldgo, err, err_len))
         return -1;
-    size_t wl_n = (size_t)(4 * H * in), wi_n = (size_t)(4 * H * H), b_n = (size_t)(4 * H);
-    float *wl = nnb_alloc_floats(wl_n * (size_t)cnt), *wi = nnb_alloc_floats(wi_n * (size_t)cnt);
-    float *b = nnb_alloc_floats(b_n * (size_t)cnt);
-    dnnl_memory_t wl_user = NULL, wi_user = NULL, b_user = NULL;
-    int rc = -1;
-    if (!wl || !wi || !b) {
-        nnb_fail(err, err_len, "out of memory staging layer weights");
-        goto out;
+    const size_t wl_n = (size_t)(4 * H * in), wi_n = (size_t)(4 * H * H), b_n = (size_t)(4 * H);
+    s->wl = nnb_alloc_floats(wl_n * (size_t)cnt);
+    s->wi = nnb_alloc_floats(wi_n * (size_t)cnt);
+    s->b = nnb_alloc_floats(b_n * (size_t)cnt);
+    if (!s->wl || !s->wi || !s->b) {
+        unstage_weights(s);
+        return nnb_fail(err, err_len, "out of memory staging layer weights");
     }
     for (int64_t k = 0; k < cnt; k++) {
         int64_t layer = g->first + k;
-        memcpy(wl + (size_t)k * wl_n, d->w_ih[layer], sizeof(float) * wl_n);
-        memcpy(wi + (size_t)k * wi_n, d->w_hh[layer], sizeof(float) * wi_n);
+        memcpy(s->wl + (size_t)k * wl_n, d->w_ih[layer], sizeof(float) * wl_n);
+        memcpy(s->wi + (size_t)k * wi_n, d->w_hh[layer], sizeof(float) * wi_n);
         for (size_t e = 0; e < b_n; e++)
-            b[(size_t)k * b_n + e] = d->b_ih[layer][e] + d->b_hh[layer][e];
+            s->b[(size_t)k * b_n + e] = d->b_ih[layer][e] + d->b_hh[layer][e];
     }
-    if (dnnl_memory_create(&wl_user, &wl_md, m->engine, wl) || dnnl_memory_create(&wi_user, &wi_md, m->engine, wi) ||
-        dnnl_memory_create(&b_user, &b_md, m->engine, b)) {
-        nnb_fail(err, err_len, "dnnl_memory_create failed for staged weights (%s:%d)", __FILE__, __LINE__);
-        goto out;
+    float *data[3] = {s->wl, s->wi, s->b};
+    for (int i = 0; i < 3; i++)
+        if (dnnl_memory_create(&s->user[i], &md[i], m->engine, data[i]) != dnnl_success) {
+            s->user[i] = NULL;
+            unstage_weights(s);
+            return nnb_fail(err, err_len, "dnnl_memory_create failed for staged weights (%s:%d)", __FILE__, __LINE__);
+        }
+    return 0;
+}
+
+static const int weight_args[3] = {DNNL_ARG_WEIGHTS_LAYER, DNNL_ARG_WEIGHTS_ITER, DNNL_ARG_BIAS};
+
+static dnnl_memory_t *weight_slot(onx_weights *w, int i) { return i == 0 ? &w->layer : i == 1 ? &w->iter : &w->bias; }
+
+/* The staged weights reordered into `to`, leaving out the memories `same` already holds (NULL: none). */
+static int reorder_weights(onx_model *m, const staged_weights *s, onx_weights *to, onx_weights *same, char *err,
+                           size_t err_len) {
+    for (int i = 0; i < 3; i++)
+        if ((!same || *weight_slot(to, i) != *weight_slot(same, i)) &&
+            reorder(m, s->user[i], *weight_slot(to, i), err, err_len))
+            return -1;
+    return 0;
+}
+
+/* Fresh memories in the formats pd wants for its weights arguments (bwd: reuse `same`'s where they agree). */
+static int weights_mems(onx_model *m, const_dnnl_primitive_desc_t pd, const onx_weights *same,
+                        const_dnnl_primitive_desc_t same_pd, onx_weights *out, char *err, size_t err_len) {
+    for (int i = 0; i < 3; i++) {
+        dnnl_memory_t *slot = weight_slot(out, i);
+        if (same && dnnl_memory_desc_equal(arg_md(pd, weight_args[i]), arg_md(same_pd, weight_args[i])))
+            *slot = *weight_slot((onx_weights *)same, i);
+        else if (new_mem(m, arg_md(pd, weight_args[i]), slot, err, err_len))
+            return -1;
     }
-    if (weights_for(m, p->fwd_pd, DNNL_ARG_WEIGHTS_LAYER, wl_user, &g->w_layer, err, err_len) ||
-        weights_for(m, p->fwd_pd, DNNL_ARG_WEIGHTS_ITER, wi_user, &g->w_iter, err, err_len) ||
-        weights_for(m, p->fwd_pd, DNNL_ARG_BIAS, b_user, &g->bias, err, err_len))
-        goto out;
-    if (m->with_backward) {
-        if (bwd_weights_for(m, p, DNNL_ARG_WEIGHTS_LAYER, wl_user, g->w_layer, &g->bw_layer, err, err_len) ||
-            bwd_weights_for(m, p, DNNL_ARG_WEIGHTS_ITER, wi_user, g->w_iter, &g->bw_iter, err, err_len) ||
-            bwd_weights_for(m, p, DNNL_ARG_BIAS, b_user, g->bias, &g->bbias, err, err_len) ||
-            new_mem(m, arg_md(p->bwd_pd, DNNL_ARG_DIFF_WEIGHTS_LAYER), &g->dw_layer, err, err_len) ||
-            new_mem(m, arg_md(p->bwd_pd, DNNL_ARG_DIFF_WEIGHTS_ITER), &g->dw_iter, err, err_len) ||
-            new_mem(m, arg_md(p->bwd_pd, DNNL_ARG_DIFF_BIAS), &g->dbias, err, err_len))
-            goto out;
-    }
+    return 0;
+}
+
+/* The group's weights in the forward's formats (and the backward's where they differ: with oneDNN 2.6 the forward
+ * wants ldigo, the backward ldgoi), reordered from the PyTorch arrays; the gradients' memories. */
+static int create_group_weights(onx_model *m, const nnb_lstm_data *d, onx_group *g, const onx_prim *p, char *err,
+                                size_t err_len) {
+    staged_weights s;
+    if (stage_weights(m, d, g, &s, err, err_len))
+        return -1;
+    onx_weights fw = {0}, bw = {0};
+    int rc =
+        weights_mems(m, p->fwd_pd, NULL, NULL, &fw, err, err_len) || reorder_weights(m, &s, &fw, NULL, err, err_len);
+    if (!rc && m->with_backward)
+        rc = weights_mems(m, p->bwd_pd, &fw, p->fwd_pd, &bw, err, err_len) ||
+             reorder_weights(m, &s, &bw, &fw, err, err_len) ||
+             new_mem(m, arg_md(p->bwd_pd, DNNL_ARG_DIFF_WEIGHTS_LAYER), &g->dw_layer, err, err_len) ||
+             new_mem(m, arg_md(p->bwd_pd, DNNL_ARG_DIFF_WEIGHTS_ITER), &g->dw_iter, err, err_len) ||
+             new_mem(m, arg_md(p->bwd_pd, DNNL_ARG_DIFF_BIAS), &g->dbias, err, err_len);
+    unstage_weights(&s);
+    if (rc)
+        return -1;
+    g->w_layer = fw.layer, g->w_iter = fw.iter, g->bias = fw.bias;
+    g->bw_layer = bw.layer, g->bw_iter = bw.iter, g->bbias = bw.bias;
     g->shape_owner = p;
-    rc = 0;
-out:
-    if (wl_user)
-        dnnl_memory_destroy(wl_user);
-    if (wi_user)
-        dnnl_memory_destroy(wi_user);
-    if (b_user)
-        dnnl_memory_destroy(b_user);
-    nnb_free(wl);
-    nnb_free(wi);
-    nnb_free(b);
+    return 0;
+}
+
+int onx_refresh_group_weights(onx_model *m, const nnb_lstm_data *d, int gi, char *err, size_t err_len) {
+    onx_group *g = &m->groups[gi];
+    if (!g->shape_owner)
+        return 0; /* no call made yet: the weights are staged from d when the first is */
+    staged_weights s;
+    if (stage_weights(m, d, g, &s, err, err_len))
+        return -1;
+    onx_weights fw = {g->w_layer, g->w_iter, g->bias}, bw = {g->bw_layer, g->bw_iter, g->bbias};
+    int rc = reorder_weights(m, &s, &fw, NULL, err, err_len);
+    if (!rc && m->with_backward)
+        rc = reorder_weights(m, &s, &bw, &fw, err, err_len);
+    for (int i = 0; !rc && i < g->infer_w_count; i++)
+        rc = reorder_weights(m, &s, &g->infer_w[i], NULL, err, err_len);
+    unstage_weights(&s);
     return rc;
 }
 
@@ -427,6 +483,154 @@ int onx_add_call(onx_model *m, const nnb_lstm_data *d, int gi, int64_t T, int64_
     add_arg(bwd_step, DNNL_ARG_DIFF_DST_ITER, ddst_iter);
     add_arg(bwd_step, DNNL_ARG_DIFF_DST_ITER_C, ddst_iter_c);
     add_scratch_slot(bwd_step, p->bwd_pd);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ inference */
+
+static size_t max_scratch(const onx_steps *s, size_t best);
+
+static int create_infer_prim(onx_model *m, onx_infer_prim *p, char *err, size_t err_len) {
+    lstm_mds d;
+    if (lstm_descs(&d, p->T, p->N, p->in, p->H, p->L, err, err_len))
+        return -1;
+    dnnl_rnn_desc_t fd;
+    NNB_DNNL_TRY(dnnl_lstm_forward_desc_init(&fd, dnnl_forward_inference, dnnl_unidirectional_left2right, &d.src_layer,
+                                             &d.iter, &d.iter, &d.w_layer, &d.w_iter, &d.bias, &d.dst_layer, &d.iter,
+                                             &d.iter, 0));
+    NNB_DNNL_TRY(dnnl_primitive_desc_create(&p->pd, &fd, m->attr, m->engine, NULL));
+    NNB_DNNL_TRY(dnnl_primitive_create(&p->prim, p->pd));
+    return 0;
+}
+
+/* The cached forward_inference primitive of this shape, created on first use. */
+static onx_infer_prim *get_infer_prim(onx_model *m, int64_t T, int64_t N, int64_t in, int64_t H, int64_t L, char *err,
+                                      size_t err_len) {
+    for (int i = 0; i < m->infer_prim_count; i++) {
+        onx_infer_prim *p = m->infer_prims[i];
+        if (p->T == T && p->N == N && p->in == in && p->H == H && p->L == L)
+            return p;
+    }
+    onx_infer_prim *p = (onx_infer_prim *)calloc(1, sizeof *p);
+    if (!p || nnb_grow(&m->infer_prims, &m->infer_prim_cap, m->infer_prim_count + 1, sizeof *m->infer_prims)) {
+        free(p);
+        nnb_fail(err, err_len, "out of memory");
+        return NULL;
+    }
+    p->T = T, p->N = N, p->in = in, p->H = H, p->L = L;
+    m->infer_prims[m->infer_prim_count++] = p; /* tracked before creation so destroy() cleans up */
+    return create_infer_prim(m, p, err, err_len) ? NULL : p;
+}
+
+/* Do w's memories have the formats pd wants for its weights arguments? */
+static int weights_fit(onx_weights *w, const_dnnl_primitive_desc_t pd) {
+    for (int i = 0; i < 3; i++) {
+        const dnnl_memory_desc_t *md;
+        if (dnnl_memory_get_memory_desc(*weight_slot(w, i), &md) != dnnl_success ||
+            !dnnl_memory_desc_equal(md, arg_md(pd, weight_args[i])))
+            return 0;
+    }
+    return 1;
+}
+
+/* The group's weights in the formats pd wants: the forward's when they agree, else the copy made for those formats
+ * (reordered from d the first time a plan needs them). */
+static int infer_weights(onx_model *m, const nnb_lstm_data *d, onx_group *g, const_dnnl_primitive_desc_t pd,
+                         onx_weights *out, char *err, size_t err_len) {
+    onx_weights fw = {g->w_layer, g->w_iter, g->bias};
+    if (weights_fit(&fw, pd)) {
+        *out = fw;
+        return 0;
+    }
+    for (int i = 0; i < g->infer_w_count; i++)
+        if (weights_fit(&g->infer_w[i], pd)) {
+            *out = g->infer_w[i];
+            return 0;
+        }
+    if (nnb_grow(&g->infer_w, &g->infer_w_cap, g->infer_w_count + 1, sizeof *g->infer_w))
+        return nnb_fail(err, err_len, "out of memory");
+    onx_weights w = {0};
+    staged_weights s;
+    if (weights_mems(m, pd, NULL, NULL, &w, err, err_len) || stage_weights(m, d, g, &s, err, err_len))
+        return -1;
+    int rc = reorder_weights(m, &s, &w, NULL, err, err_len);
+    unstage_weights(&s);
+    if (rc)
+        return -1;
+    g->infer_w[g->infer_w_count++] = w;
+    *out = w;
+    return 0;
+}
+
+int onx_add_infer_call(onx_model *m, const nnb_lstm_data *d, int gi, int64_t T, int64_t N, const onx_io *io,
+                       onx_step *step, char *err, size_t err_len) {
+    onx_group *g = &m->groups[gi];
+    if (!g->shape_owner)
+        return nnb_fail(err, err_len, "inference call of layer group %d before its training call", gi);
+    onx_infer_prim *p = get_infer_prim(m, T, N, g->in, d->H, g->count, err, err_len);
+    onx_weights w = {0};
+    if (!p || infer_weights(m, d, g, p->pd, &w, err, err_len))
+        return -1;
+    lstm_mds md;
+    if (lstm_descs(&md, T, N, g->in, d->H, g->count, err, err_len))
+        return -1;
+    dnnl_memory_t src_layer, src_iter, src_iter_c, dst_layer, dst_iter, dst_iter_c;
+    if (wrap_mem(m, &md.src_layer, io->src_layer, &src_layer, err, err_len) ||
+        wrap_mem(m, &md.iter, io->src_iter, &src_iter, err, err_len) ||
+        wrap_mem(m, &md.iter, io->src_iter_c, &src_iter_c, err, err_len) ||
+        wrap_mem(m, &md.dst_layer, io->dst_layer, &dst_layer, err, err_len) ||
+        wrap_mem(m, &md.iter, io->dst_iter, &dst_iter, err, err_len) ||
+        wrap_mem(m, &md.iter, io->dst_iter_c, &dst_iter_c, err, err_len))
+        return -1;
+    if (!md_empty(arg_md(p->pd, DNNL_ARG_WORKSPACE)))
+        return nnb_fail(err, err_len, "oneDNN's forward_inference LSTM asks for a workspace");
+    memset(step, 0, sizeof *step);
+    step->prim = p->prim;
+    add_arg(step, DNNL_ARG_SRC_LAYER, src_layer);
+    add_arg(step, DNNL_ARG_SRC_ITER, src_iter);
+    add_arg(step, DNNL_ARG_SRC_ITER_C, src_iter_c);
+    add_arg(step, DNNL_ARG_WEIGHTS_LAYER, w.layer);
+    add_arg(step, DNNL_ARG_WEIGHTS_ITER, w.iter);
+    add_arg(step, DNNL_ARG_BIAS, w.bias);
+    add_arg(step, DNNL_ARG_DST_LAYER, dst_layer);
+    add_arg(step, DNNL_ARG_DST_ITER, dst_iter);
+    add_arg(step, DNNL_ARG_DST_ITER_C, dst_iter_c);
+    add_scratch_slot(step, p->pd);
+    return 0;
+}
+
+/* A bigger inference scratchpad; every memory bound to the old one moves to it. */
+static int grow_infer_scratch(onx_model *m, size_t bytes, char *err, size_t err_len) {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void *p = rounded >= bytes ? aligned_alloc(64, rounded) : NULL;
+    if (!p)
+        return nnb_fail(err, err_len, "out of memory (%zu bytes of inference scratchpad)", bytes);
+    for (int i = 0; i < m->infer_scratch_mem_count; i++)
+        if (dnnl_memory_set_data_handle(m->infer_scratch_mems[i], p) != dnnl_success) {
+            free(p); /* unreachable in practice: a CPU memory takes any pointer */
+            return nnb_fail(err, err_len, "dnnl_memory_set_data_handle failed (%s:%d)", __FILE__, __LINE__);
+        }
+    free(m->infer_scratch);
+    m->infer_scratch = p;
+    m->infer_scratch_bytes = bytes;
+    return 0;
+}
+
+int onx_bind_infer_scratch(onx_model *m, onx_steps *s, char *err, size_t err_len) {
+    size_t need = max_scratch(s, 0);
+    if (need > m->infer_scratch_bytes && grow_infer_scratch(m, need, err, err_len))
+        return -1;
+    for (int i = 0; i < s->n; i++) {
+        onx_step *st = &s->v[i];
+        if (!st->scratch_md)
+            continue;
+        if (nnb_grow(&m->infer_scratch_mems, &m->infer_scratch_mem_cap, m->infer_scratch_mem_count + 1,
+                     sizeof *m->infer_scratch_mems))
+            return nnb_fail(err, err_len, "out of memory");
+        if (wrap_mem(m, st->scratch_md, m->infer_scratch, &st->args[st->scratch_arg].memory, err, err_len))
+            return -1;
+        m->infer_scratch_mems[m->infer_scratch_mem_count++] = st->args[st->scratch_arg].memory;
+    }
     return 0;
 }
 

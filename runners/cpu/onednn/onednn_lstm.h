@@ -14,6 +14,12 @@
  * Weights are converted from PyTorch's layout once, at create, into the formats
  * the primitives prefer (format_tag any, then query). Gradients of the weights
  * are kept in the library's formats and converted back only by outputs().
+ *
+ * Inference (ABI 1.2 infer(n)): forward_inference primitives (no workspace),
+ * cached by shape and made at the first call of a shape; they read the group's
+ * forward weights when the library wants the same formats for them, else a copy
+ * reordered once per format. Their scratchpad is one buffer of their own, grown
+ * as plans need. onx_refresh_group_weights (load_param) re-reorders every copy.
  */
 #ifndef NNB_ONEDNN_LSTM_H
 #define NNB_ONEDNN_LSTM_H
@@ -49,6 +55,18 @@ typedef struct onx_prim {
     dnnl_primitive_t fwd, bwd;
 } onx_prim;
 
+/* One copy of a group's weights and bias in the formats some primitive wants. */
+typedef struct onx_weights {
+    dnnl_memory_t layer, iter, bias;
+} onx_weights;
+
+/* A forward_inference LSTM primitive of one shape. */
+typedef struct onx_infer_prim {
+    int64_t T, N, in, H, L;
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+} onx_infer_prim;
+
 /* Layers [first, first + count) run by one primitive per segment; all inputs of width `in`. */
 typedef struct onx_group {
     int64_t first, count, in;
@@ -56,6 +74,8 @@ typedef struct onx_group {
     dnnl_memory_t bw_layer, bw_iter, bbias; /* backward primitive's formats (may alias the above) */
     dnnl_memory_t dw_layer, dw_iter, dbias; /* gradients in the backward primitive's formats */
     const onx_prim *shape_owner;            /* the primitive whose formats the memories follow */
+    onx_weights *infer_w;                   /* copies in inference formats other than the forward's */
+    int infer_w_count, infer_w_cap;
 } onx_group;
 
 /* Host pointers of one primitive call; states are (count, 1, N, H), layers (T, N, width). */
@@ -84,6 +104,13 @@ typedef struct onx_model {
     int buf_count, buf_cap;
     void *scratch; /* shared user scratchpad (one of bufs) */
     size_t scratch_bytes, workspace_bytes;
+
+    onx_infer_prim **infer_prims; /* inference primitives, cached by shape */
+    int infer_prim_count, infer_prim_cap;
+    void *infer_scratch; /* the inference plans' scratchpad (owned, grown) */
+    size_t infer_scratch_bytes;
+    dnnl_memory_t *infer_scratch_mems; /* every memory over infer_scratch, re-pointed when it grows */
+    int infer_scratch_mem_count, infer_scratch_mem_cap;
 } onx_model;
 
 int onx_model_init(onx_model *m, int with_backward, char *err, size_t err_len);
@@ -102,6 +129,21 @@ int onx_set_groups(onx_model *m, const int64_t *layer_counts, int count, int64_t
  * created at its first call, from the PyTorch weights in d. */
 int onx_add_call(onx_model *m, const nnb_lstm_data *d, int g, int64_t T, int64_t N, const onx_io *io,
                  onx_step *fwd_step, onx_step *bwd_step, char *err, size_t err_len);
+
+/* The inference step of one call (group g, T steps, batch N; only io's src_* and dst_* are used): a
+ * forward_inference primitive (cached by shape) on the group's weights in its formats (the forward's, or a
+ * copy reordered from d when the library wants others). Needs the group's onx_add_call first. Bind the
+ * plan's scratchpads with onx_bind_infer_scratch once its steps are made. */
+int onx_add_infer_call(onx_model *m, const nnb_lstm_data *d, int g, int64_t T, int64_t N, const onx_io *io,
+                       onx_step *step, char *err, size_t err_len);
+
+/* Bind the scratchpad of every step of an inference plan to the shared inference scratchpad, growing it (and
+ * re-pointing the plans bound before) when this plan needs more. */
+int onx_bind_infer_scratch(onx_model *m, onx_steps *s, char *err, size_t err_len);
+
+/* load_param: group g's weights and bias restaged from d (PyTorch layout, bias = b_ih + b_hh) and reordered
+ * into every copy the primitives read (forward, backward, inference formats). */
+int onx_refresh_group_weights(onx_model *m, const nnb_lstm_data *d, int g, char *err, size_t err_len);
 
 /* Elementwise primitive a (op) b -> c on (rows, cols) f32 arrays, as a step (e.g. dropout masks). */
 int onx_binary_step(onx_model *m, dnnl_alg_kind_t alg, int64_t rows, int64_t cols, float *a, float *b, float *c,

@@ -8,7 +8,11 @@
  *   vl_cudnn         variable length, packed-sequence semantics: sorted batch, one segment per
  *                    distinct length, states carried between segments
  *   py_cudnn_layernorm (hidden) plain reference for cudnn_layernorm
+ *
+ * cudnn and cudnn_dropout also serve (ABI 1.2): infer(n) runs one forward_inference LSTM primitive per layer
+ * group (dropout off) on the first n sequences, from a plan built at n's first call and cached per n.
  */
+#include "lstm_infer.h"
 #include "onednn_lstm.h"
 #include "plain_lstm.h"
 
@@ -46,6 +50,14 @@ typedef struct runner {
     float *ln_input; /* (B, 4H) fastrnns' ln_input1 (layernorm runners) */
     float *ln_out;   /* (B, 4H) its normalised copy, discarded as in fastrnns */
     int lstm_prims;  /* distinct LSTM primitive shapes */
+
+    /* infer(n) (cudnn, cudnn_dropout) */
+    nnb_lstm_infer_bufs inf; /* packed x (T, n, I), hx, cx (L, n, H); y (T, n, H), hy, cy (L, n, H) */
+    float *inf_mid[2];       /* (T, B, H) room for the (T, n, H) outputs of groups below the top, alternating */
+    onx_steps *inf_plans;    /* [B + 1]: the inference steps of batch n, built at n's first infer(), or NULL */
+    int inf_plan_count;      /* plans built */
+    double inf_plan_ms;      /* time spent building them */
+    int inferred;            /* outputs() lists infer()'s results: the last run was infer() */
 } runner;
 
 /* ------------------------------------------------------------------ fixed-length plans */
@@ -385,12 +397,111 @@ static int alloc_ln_input(runner *r, uint64_t seed, char *err, size_t err_len) {
     return 0;
 }
 
+/* ------------------------------------------------------------------ inference (ABI 1.2) */
+
+/* infer()'s buffers for n up to B; its plans are built per n at first use. */
+static int alloc_infer(runner *r, char *err, size_t err_len) {
+    const nnb_lstm_data *d = &r->d;
+    if (nnb_lstm_infer_bufs_init(&r->inf, d, NNB_INFER_PACK_X | NNB_INFER_PACK_STATES, err, err_len))
+        return -1;
+    const size_t tbh = (size_t)(d->T * d->B * d->H); /* fits: checked by nnb_lstm_data_init */
+    for (int i = 0; i < 2 && i + 1 < r->m.group_count; i++)
+        if (!(r->inf_mid[i] = onx_buffer(&r->m, tbh)))
+            return nnb_fail(err, err_len, "out of memory for inference buffers");
+    r->inf_plans = (onx_steps *)calloc((size_t)d->B + 1, sizeof *r->inf_plans);
+    return r->inf_plans ? 0 : nnb_fail(err, err_len, "out of memory");
+}
+
+/* Batch n's plan: group g reads x (or group g-1's output) and its layers' rows of hx, cx (packed to (L, n, H) when
+ * n < B), and writes its layers' rows of hy, cy and its output (T, n, H); the top group writes y. No dropout. */
+static int build_infer_plan(runner *r, int64_t n, onx_steps *plan, char *err, size_t err_len) {
+    nnb_lstm_data *d = &r->d;
+    onx_model *m = &r->m;
+    const double t0 = nnb_now_seconds();
+    const int packed = n < d->B;
+    float *x = packed ? r->inf.x : d->x;                                      /* (T, n, I) */
+    float *hx = packed ? r->inf.hx : d->hx, *cx = packed ? r->inf.cx : d->cx; /* (L, n, H) */
+    const int G = m->group_count;
+    onx_steps s = {0};
+    for (int g = 0; g < G; g++) {
+        const size_t s0 = (size_t)(m->groups[g].first * n * d->H); /* the group's first layer in (L, n, H) */
+        onx_io io = {.src_layer = g == 0 ? x : r->inf_mid[(g - 1) & 1],
+                     .src_iter = hx + s0,
+                     .src_iter_c = cx + s0,
+                     .dst_layer = g == G - 1 ? r->inf.y : r->inf_mid[g & 1],
+                     .dst_iter = r->inf.hy + s0,
+                     .dst_iter_c = r->inf.cy + s0};
+        onx_step st;
+        if (onx_add_infer_call(m, d, g, d->T, n, &io, &st, err, err_len) || onx_push(&s, &st, err, err_len)) {
+            free(s.v);
+            return -1;
+        }
+    }
+    if (onx_bind_infer_scratch(m, &s, err, err_len)) {
+        free(s.v);
+        return -1;
+    }
+    *plan = s;
+    r->inf_plan_count++;
+    r->inf_plan_ms += 1e3 * (nnb_now_seconds() - t0);
+    return 0;
+}
+
+static int infer(void *model, int64_t n, char *err, size_t err_len) {
+    runner *r = (runner *)model;
+    nnb_lstm_data *d = &r->d;
+    if (nnb_lstm_infer_check_batch(d, n, r->name, err, err_len))
+        return -1;
+    onx_steps *plan = &r->inf_plans[n];
+    if (!plan->n && build_infer_plan(r, n, plan, err, err_len))
+        return -1;
+    const float *x, *hx, *cx; /* the plan's memories wrap these very pointers */
+    nnb_lstm_infer_inputs(&r->inf, d, n, &x, &hx, &cx);
+    if (onx_run(&r->m, plan, err, err_len))
+        return -1;
+    nnb_lstm_infer_done(&r->inf, d, n);
+    r->inferred = 1;
+    return 0;
+}
+
+/* Into the PyTorch arrays, then every reordered copy of the layer's group (forward, backward, inference formats);
+ * when a reorder fails the old values go back. */
+static int load_param(void *model, const nnb_tensor *value, char *err, size_t err_len) {
+    runner *r = (runner *)model;
+    nnb_lstm_data *d = &r->d;
+    float *dst;
+    int64_t layer;
+    nnb_lstm_param_kind kind;
+    size_t count;
+    if (nnb_lstm_param_lookup(d, value, r->name, &dst, &layer, &kind, &count, err, err_len))
+        return -1;
+    float *old = nnb_alloc_floats(count);
+    if (!old)
+        return nnb_fail(err, err_len, "%s: load_param: out of memory", r->name);
+    memcpy(old, dst, sizeof(float) * count);
+    memmove(dst, value->data, sizeof(float) * count); /* value may be params()' own view of dst */
+    int g = 0;
+    while (g + 1 < r->m.group_count && r->m.groups[g + 1].first <= layer)
+        g++;
+    int rc = onx_refresh_group_weights(&r->m, d, g, err, err_len);
+    if (rc) {
+        memcpy(dst, old, sizeof(float) * count);
+        onx_refresh_group_weights(&r->m, d, g, NULL, 0);
+    }
+    nnb_free(old);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ runner entry points */
 
 static void destroy(void *model) {
     runner *r = (runner *)model;
     if (!r)
         return;
+    for (int64_t n = 0; r->inf_plans && n <= r->d.B; n++)
+        free(r->inf_plans[n].v);
+    free(r->inf_plans);
+    nnb_lstm_infer_bufs_free(&r->inf);
     onx_model_free(&r->m);
     nnb_lstm_data_free(&r->d);
     nnb_free(r->ln_input);
@@ -425,6 +536,8 @@ static runner *create_kind(runner_kind kind, const char *name, const nnb_config 
         rc = push_layer_norm_steps(r, err, err_len);
     if (!rc && kind != KIND_PLAIN_LAYERNORM)
         rc = onx_finalize(&r->m, err, err_len);
+    if (!rc && (kind == KIND_CUDNN || kind == KIND_DROPOUT))
+        rc = alloc_infer(r, err, err_len);
     if (rc) {
         destroy(r);
         return NULL;
@@ -453,11 +566,13 @@ static void *create_plain_layernorm(const nnb_config *cfg, char *err, size_t err
 /* Timed: the plan's primitive executions only (inputs already sit in oneDNN memories). */
 static int forward(void *model, char *err, size_t err_len) {
     runner *r = (runner *)model;
+    r->inferred = 0;
     return onx_run(&r->m, &r->m.fwd, err, err_len);
 }
 
 static int backward(void *model, char *err, size_t err_len) {
     runner *r = (runner *)model;
+    r->inferred = 0;
     return onx_run(&r->m, &r->m.bwd, err, err_len);
 }
 
@@ -478,6 +593,10 @@ static int params(void *model, nnb_tensor_list *out, char *err, size_t err_len) 
 static int outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
     runner *r = (runner *)model;
     nnb_lstm_data *d = &r->d;
+    if (r->inferred) {
+        *out = nnb_lstm_infer_outputs(&r->inf);
+        return 0;
+    }
     if (r->kind == KIND_VL) {
         const vl_plan *v = &r->vl;
         const size_t H = (size_t)d->H;
@@ -599,32 +718,48 @@ static int describe(void *model, char *buf, size_t buf_len) {
         nnb_appendf(buf, buf_len, &used, ",\"segments\":%d,\"packed_rows\":%lld", r->vl.S, (long long)r->vl.rows);
     if (r->kind == KIND_DROPOUT)
         nnb_appendf(buf, buf_len, &used, ",\"dropout\":%.2f", (double)DROPOUT_P);
-    nnb_appendf(buf, buf_len, &used, ",\"scratchpad\":\"user\",\"scratchpad_bytes\":%zu,\"workspace_bytes\":%zu}",
+    nnb_appendf(buf, buf_len, &used, ",\"scratchpad\":\"user\",\"scratchpad_bytes\":%zu,\"workspace_bytes\":%zu",
                 m->scratch_bytes, m->workspace_bytes);
+    int inf_copies = 0; /* weight copies in inference formats, over all groups */
+    for (int g = 0; g < m->group_count; g++)
+        inf_copies += m->groups[g].infer_w_count;
+    if (r->inf_plans)
+        nnb_appendf(buf, buf_len, &used,
+                    ",\"infer\":{\"prop_kind\":\"forward_inference\",\"workspace\":false,\"dropout\":false,"
+                    "\"impl\":\"%s\",\"weights_format\":\"%s\",\"weight_copies\":%d,\"plans\":%d,"
+                    "\"plan_create_ms\":%.3f,\"scratchpad_bytes\":%zu}",
+                    m->infer_prim_count ? onx_impl_name(m->infer_prims[0]->pd) : "not built yet",
+                    m->infer_prim_count ? onx_format_name(dnnl_primitive_desc_query_md(
+                                              m->infer_prims[0]->pd, dnnl_query_exec_arg_md, DNNL_ARG_WEIGHTS_LAYER))
+                                        : "not built yet",
+                    inf_copies, r->inf_plan_count, r->inf_plan_ms, m->infer_scratch_bytes);
+    nnb_appendf(buf, buf_len, &used, "}");
     return used < buf_len ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ plugin */
 
-#define ONX_RUNNER(NAME, GROUP, DESC, REF, FLAGS, CREATE, FWD, BWD, BWD_FLOPS)                                         \
+/* SERVES: 1 for the runners with infer() and load_param() (ABI 1.2). */
+#define ONX_RUNNER(NAME, GROUP, DESC, REF, FLAGS, CREATE, FWD, BWD, BWD_FLOPS, SERVES)                                 \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP, .device = NNB_DEVICE_CPU,                \
         .description = DESC, .reference = REF, .flags = FLAGS, .create = CREATE, .forward = FWD, .backward = BWD,      \
         .zero_grad = zero_grad, .params = params, .outputs = outputs, .describe = describe,                            \
-        .forward_flops = forward_flops, .backward_flops = BWD_FLOPS, .destroy = destroy                                \
+        .forward_flops = forward_flops, .backward_flops = BWD_FLOPS, .destroy = destroy,                               \
+        .infer = (SERVES) ? infer : NULL, .load_param = (SERVES) ? load_param : NULL                                   \
     }
 
 static const nnb_runner_desc runners[] = {
     ONX_RUNNER("cudnn", NNB_GROUP_RNNS, "vendor library LSTM on the CPU: oneDNN vanilla_lstm, f32, training", "py", 0,
-               create_cudnn, forward, backward, backward_flops),
+               create_cudnn, forward, backward, backward_flops, 1),
     ONX_RUNNER("cudnn_dropout", NNB_GROUP_RNNS, "oneDNN LSTM per layer with dropout 0.4 between layers", "py_dropout",
-               NNB_FLAG_HIDDEN, create_dropout, forward, backward, backward_flops),
+               NNB_FLAG_HIDDEN, create_dropout, forward, backward, backward_flops, 1),
     ONX_RUNNER("cudnn_layernorm", NNB_GROUP_RNNS, "oneDNN LSTM + fastrnns' layer-norm lower bound (forward only)",
-               "py_cudnn_layernorm", NNB_FLAG_HIDDEN, create_layernorm, forward, NULL, NULL),
+               "py_cudnn_layernorm", NNB_FLAG_HIDDEN, create_layernorm, forward, NULL, NULL, 0),
     ONX_RUNNER("vl_cudnn", NNB_GROUP_VL_RNNS, "oneDNN LSTM over length-sorted segments (packed-sequence semantics)",
-               "vl_py", 0, create_vl, forward, backward, backward_flops),
+               "vl_py", 0, create_vl, forward, backward, backward_flops, 0),
     ONX_RUNNER("py_cudnn_layernorm", NNB_GROUP_RNNS, "plain reference for cudnn_layernorm", NULL,
-               NNB_FLAG_REFERENCE | NNB_FLAG_HIDDEN, create_plain_layernorm, plain_layernorm_forward, NULL, NULL),
+               NNB_FLAG_REFERENCE | NNB_FLAG_HIDDEN, create_plain_layernorm, plain_layernorm_forward, NULL, NULL, 0),
 };
 
 static const nnb_plugin plugin = {

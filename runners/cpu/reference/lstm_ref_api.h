@@ -50,6 +50,13 @@ void NNB_REF(nnb_ref_lstm_free)(NNB_REF(nnb_ref_lstm) * m);
 void NNB_REF(nnb_ref_lstm_forward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p, const REAL *x,
                                    const REAL *hx, const REAL *cx, REAL *y, REAL *hy, REAL *cy);
 
+/* Inference on the first n rows (1 <= n <= B): x (T, n, I), hx, cx (L, n, H) -> y (T, n, H), hy, cy (L, n, H),
+ * the forward's arithmetic in the same order (so row b's results equal the forward's row b bit for bit).
+ * Variable length: rows 0..n-1 keep their lengths. Runs in the forward's saved-state buffers: a backward
+ * afterwards needs a new forward first (it returns -1 until then). */
+void NNB_REF(nnb_ref_lstm_infer)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p, int64_t n,
+                                 const REAL *x, const REAL *hx, const REAL *cx, REAL *y, REAL *hy, REAL *cy);
+
 /* After forward with the same x and p: grad_y (T, B, H) -> dx (T, B, I), dhx,
  * dcx (L, B, H) and g. Returns 0, or -1 when forward has not run. */
 int NNB_REF(nnb_ref_lstm_backward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p, const REAL *x,

@@ -207,6 +207,15 @@ void NNB_REF(nnb_ref_lstm_forward)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_
     m->forward_done = 1;
 }
 
+void NNB_REF(nnb_ref_lstm_infer)(NNB_REF(nnb_ref_lstm) * m, const NNB_REF(nnb_ref_lstm_params) * p, int64_t n,
+                                 const REAL *x, const REAL *hx, const REAL *cx, REAL *y, REAL *hy, REAL *cy) {
+    const int64_t B = m->B;
+    m->B = n; /* every loop of the forward runs over m->B rows, and its buffers have room for B >= n of them */
+    NNB_REF(nnb_ref_lstm_forward)(m, p, x, hx, cx, y, hy, cy);
+    m->B = B;
+    m->forward_done = 0; /* the saved gates and states are batch n's now */
+}
+
 /* ---------------------------------------------------------------------------------------------------------------
  * Backward.
  */

@@ -8,8 +8,12 @@
  * nnb_lstm_data. Fusers and executors are JIT/CUDA notions; this eager code has
  * neither, as fastrnns' py runner, and describe() says so: every --fuser name is
  * accepted, an executor other than eager refused (nnb_check_fuser_executor).
+ * py also serves (ABI 1.2): infer(n) is the same forward on the first n sequences (x columns packed into
+ * (T, n, I), states into (L, n, H)), bit-identical to the forward's columns; load_param copies into the
+ * arrays the forward reads (it transposes the weights on every call, so there is no other copy).
  */
 #include "lstm_data.h"
+#include "lstm_infer.h"
 #include "lstm_ref.h"
 #include "nnb_support.h"
 
@@ -23,6 +27,8 @@ typedef struct ref_model {
     nnb_ref_lstm_params_f params;
     nnb_ref_lstm_grads_f grads;
     int threads;
+    nnb_lstm_infer_bufs inf; /* infer(n)'s packed inputs and outputs (py only) */
+    int inferred;            /* outputs() lists infer()'s results: the last call was infer(), not forward() */
 } ref_model;
 
 static void ref_destroy(void *model) {
@@ -30,6 +36,7 @@ static void ref_destroy(void *model) {
     if (!m)
         return;
     nnb_ref_lstm_free_f(&m->lstm);
+    nnb_lstm_infer_bufs_free(&m->inf);
     nnb_lstm_data_free(&m->data);
     free(m);
 }
@@ -45,7 +52,8 @@ static void *ref_create(const nnb_config *cfg, int variable, char *err, size_t e
     }
     nnb_lstm_data *d = &m->data;
     if (nnb_lstm_data_init(d, cfg, variable, 0, err, err_len) ||
-        nnb_ref_lstm_init_f(&m->lstm, d->T, d->B, d->I, d->H, d->L, d->lengths, err, err_len)) {
+        nnb_ref_lstm_init_f(&m->lstm, d->T, d->B, d->I, d->H, d->L, d->lengths, err, err_len) ||
+        (!variable && nnb_lstm_infer_bufs_init(&m->inf, d, NNB_INFER_PACK_X | NNB_INFER_PACK_STATES, err, err_len))) {
         ref_destroy(m);
         return NULL;
     }
@@ -64,7 +72,30 @@ static int ref_forward(void *model, char *err, size_t err_len) {
     nnb_lstm_data *d = &m->data;
     nnb_set_threads(m->threads);
     nnb_ref_lstm_forward_f(&m->lstm, &m->params, d->x, d->hx, d->cx, d->y, d->hy, d->cy);
+    m->inferred = 0;
     return 0;
+}
+
+/* The forward on the first n sequences, into infer()'s own outputs. */
+static int ref_infer(void *model, int64_t n, char *err, size_t err_len) {
+    ref_model *m = (ref_model *)model;
+    nnb_lstm_data *d = &m->data;
+    if (nnb_lstm_infer_check_batch(d, n, "py", err, err_len))
+        return -1;
+    const float *x, *hx, *cx; /* (T, n, I), (L, n, H) */
+    nnb_lstm_infer_inputs(&m->inf, d, n, &x, &hx, &cx);
+    nnb_set_threads(m->threads);
+    nnb_ref_lstm_infer_f(&m->lstm, &m->params, n, x, hx, cx, m->inf.y, m->inf.hy, m->inf.cy);
+    nnb_lstm_infer_done(&m->inf, d, n);
+    m->inferred = 1;
+    return 0;
+}
+
+/* The forward reads the PyTorch arrays directly: copying into them is all. */
+static int ref_load_param(void *model, const nnb_tensor *value, char *err, size_t err_len) {
+    int64_t layer;
+    nnb_lstm_param_kind kind;
+    return nnb_lstm_load_param(&((ref_model *)model)->data, value, "py", &layer, &kind, err, err_len);
 }
 
 static int ref_backward(void *model, char *err, size_t err_len) {
@@ -84,7 +115,8 @@ static int ref_params(void *model, nnb_tensor_list *out, char *err, size_t err_l
 
 static int ref_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
     (void)err, (void)err_len;
-    *out = nnb_lstm_data_outputs(&((ref_model *)model)->data);
+    ref_model *m = (ref_model *)model;
+    *out = m->inferred ? nnb_lstm_infer_outputs(&m->inf) : nnb_lstm_data_outputs(&m->data);
     return 0;
 }
 
@@ -106,19 +138,21 @@ static int ref_describe(void *model, char *buf, size_t buf_len) {
 static double ref_forward_flops(void *model) { return nnb_lstm_forward_flops(&((ref_model *)model)->data); }
 static double ref_backward_flops(void *model) { return nnb_lstm_backward_flops(&((ref_model *)model)->data); }
 
-#define REF_RUNNER(NAME, GROUP, DESCRIPTION, CREATE)                                                                   \
+#define REF_RUNNER(NAME, GROUP, DESCRIPTION, CREATE, INFER, LOAD_PARAM)                                                \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP, .device = NNB_DEVICE_CPU,                \
         .description = DESCRIPTION, .reference = NULL, .flags = NNB_FLAG_REFERENCE, .create = CREATE,                  \
         .forward = ref_forward, .backward = ref_backward, .params = ref_params, .outputs = ref_outputs,                \
         .describe = ref_describe, .forward_flops = ref_forward_flops, .backward_flops = ref_backward_flops,            \
-        .destroy = ref_destroy,                                                                                        \
+        .destroy = ref_destroy, .infer = INFER, .load_param = LOAD_PARAM,                                              \
     }
 
 static const nnb_runner_desc runners[] = {
-    REF_RUNNER("py", NNB_GROUP_RNNS, "plain C reference LSTM (PyTorch nn.LSTM semantics), fp32", py_create),
+    REF_RUNNER("py", NNB_GROUP_RNNS, "plain C reference LSTM (PyTorch nn.LSTM semantics), fp32", py_create, ref_infer,
+               ref_load_param),
     REF_RUNNER("vl_py", NNB_GROUP_VL_RNNS,
-               "plain C reference LSTM on a packed variable-length batch (lengths 30..99), fp32", vl_py_create),
+               "plain C reference LSTM on a packed variable-length batch (lengths 30..99), fp32", vl_py_create, NULL,
+               NULL),
 };
 
 static const nnb_plugin plugin = {

@@ -21,12 +21,14 @@ static void *create_resnet50_ref(const nnb_config *c, char *e, size_t l) {
         .forward = nnb_resnet_ref_forward, .backward = nnb_resnet_ref_backward, .params = nnb_resnet_ref_params,       \
         .outputs = nnb_resnet_ref_outputs, .describe = nnb_resnet_ref_describe,                                        \
         .forward_flops = nnb_resnet_ref_forward_flops, .backward_flops = nnb_resnet_ref_backward_flops,                \
-        .destroy = nnb_resnet_ref_destroy,                                                                             \
+        .destroy = nnb_resnet_ref_destroy, .infer = nnb_resnet_ref_infer, .load_param = nnb_resnet_ref_load_param,     \
     }
 
 static const nnb_runner_desc runners[] = {
-    REF_RUNNER("resnet18_ref", create_resnet18_ref, "ResNet-18 train step, plain C double-precision reference"),
-    REF_RUNNER("resnet50_ref", create_resnet50_ref, "ResNet-50 train step, plain C double-precision reference"),
+    REF_RUNNER("resnet18_ref", create_resnet18_ref,
+               "ResNet-18 train step and eval-mode inference, plain C double-precision reference"),
+    REF_RUNNER("resnet50_ref", create_resnet50_ref,
+               "ResNet-50 train step and eval-mode inference, plain C double-precision reference"),
 };
 
 static const nnb_plugin plugin = {

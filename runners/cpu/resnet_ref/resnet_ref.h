@@ -25,6 +25,10 @@ void *nnb_resnet_ref_create_from_arch(nnb_resnet_arch *arch, const char *name, c
 
 int nnb_resnet_ref_forward(void *model, char *err, size_t err_len);
 int nnb_resnet_ref_backward(void *model, char *err, size_t err_len);
+/* ABI 1.2: eval-mode forward of the first n samples (outputs(): logits (n, 1000) and the running statistics),
+ * and replacing one parameter (learnable or running statistic) by name. */
+int nnb_resnet_ref_infer(void *model, int64_t n, char *err, size_t err_len);
+int nnb_resnet_ref_load_param(void *model, const nnb_tensor *value, char *err, size_t err_len);
 int nnb_resnet_ref_params(void *model, nnb_tensor_list *out, char *err, size_t err_len);
 int nnb_resnet_ref_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len);
 int nnb_resnet_ref_describe(void *model, char *buf, size_t len);

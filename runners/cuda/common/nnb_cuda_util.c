@@ -88,6 +88,56 @@ int nnb_cuda_download_on(cudaStream_t stream, float *dst, const float *src, size
     return 0;
 }
 
+int nnb_cuda_upload_on(cudaStream_t stream, void *dst, const void *src, size_t bytes, char *err, size_t err_len) {
+    NNB_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+    NNB_CUDA_TRY(cudaStreamSynchronize(stream));
+    return 0;
+}
+
+int nnb_cuda_check_infer_n(const char *runner, int64_t n, int64_t batch, char *err, size_t err_len) {
+    if (n < 1 || n > batch)
+        return nnb_fail(err, err_len, "%s: infer: n = %lld outside [1, %lld] (the batch it was created for)", runner,
+                        (long long)n, (long long)batch);
+    return 0;
+}
+
+int nnb_cuda_fill_infer_io(const char *runner, nnb_infer_io *io, void *input, size_t input_rows, size_t input_row_pitch,
+                           size_t input_sample_bytes, void *output, size_t output_rows, size_t output_row_pitch,
+                           size_t output_sample_bytes, char *err, size_t err_len) {
+    if (!io || io->struct_size < sizeof(nnb_infer_io))
+        return nnb_fail(err, err_len, "%s: infer_io: nnb_infer_io struct_size %zu, expected at least %zu (ABI 1.2)",
+                        runner, io ? io->struct_size : (size_t)0, sizeof(nnb_infer_io));
+    io->input = input;
+    io->input_rows = input_rows;
+    io->input_row_pitch = input_row_pitch;
+    io->input_sample_bytes = input_sample_bytes;
+    io->output = output;
+    io->output_rows = output_rows;
+    io->output_row_pitch = output_row_pitch;
+    io->output_sample_bytes = output_sample_bytes;
+    return 0;
+}
+
+int nnb_cuda_match_param(const char *runner, const nnb_tensor *want, const nnb_tensor *value, char *err,
+                         size_t err_len) {
+    if (!value->data)
+        return nnb_fail(err, err_len, "%s: load_param '%s': no data", runner, want->name);
+    if (value->dtype != want->dtype)
+        return nnb_fail(err, err_len, "%s: load_param '%s': dtype %s does not match the parameter's %s", runner,
+                        want->name, nnb_dtype_name(value->dtype), nnb_dtype_name(want->dtype));
+    int same = value->ndim == want->ndim && value->ndim >= 0 && value->ndim <= NNB_MAX_DIMS;
+    for (int i = 0; same && i < want->ndim; i++)
+        same = value->shape[i] == want->shape[i];
+    if (!same) {
+        char got[160], exp[160];
+        nnb_shape_text(got, sizeof got, value->ndim, value->shape);
+        nnb_shape_text(exp, sizeof exp, want->ndim, want->shape);
+        return nnb_fail(err, err_len, "%s: load_param '%s': shape %s does not match the parameter's %s", runner,
+                        want->name, got, exp);
+    }
+    return 0;
+}
+
 void nnb_cuda_range_push(const char *runner, const char *phase) {
 #ifdef NNB_HAVE_NVTX
     char range[96];

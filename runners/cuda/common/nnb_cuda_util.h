@@ -74,6 +74,22 @@ void nnb_cuda_buffers_free(nnb_cuda_buffers *b);
 int nnb_cuda_upload(float *dst, const float *src, size_t n, char *err, size_t err_len);
 /* Waits for stream, then copies device -> host. */
 int nnb_cuda_download_on(cudaStream_t stream, float *dst, const float *src, size_t n, char *err, size_t err_len);
+/* Host -> device bytes on stream (ordered after the work already there, e.g. an infer() in flight), then waits
+ * for it, so src may be reused at once. What load_param uploads with. */
+int nnb_cuda_upload_on(cudaStream_t stream, void *dst, const void *src, size_t bytes, char *err, size_t err_len);
+
+/* ---- ABI 1.2 inference helpers (both families) ---- */
+
+/* 1 <= n <= batch, else "<runner>: infer: n = N outside [1, B] (the batch it was created for)". */
+int nnb_cuda_check_infer_n(const char *runner, int64_t n, int64_t batch, char *err, size_t err_len);
+/* Fills io (an nnb_infer_io of at least ABI 1.2's size, as io->struct_size says; its struct_size is kept). */
+int nnb_cuda_fill_infer_io(const char *runner, nnb_infer_io *io, void *input, size_t input_rows, size_t input_row_pitch,
+                           size_t input_sample_bytes, void *output, size_t output_rows, size_t output_row_pitch,
+                           size_t output_sample_bytes, char *err, size_t err_len);
+/* load_param's check of value against want (the params() tensor of that name): dtype and shape equal and data
+ * present, else one line naming the runner, the tensor and both shapes (or dtypes). 0 or -1. */
+int nnb_cuda_match_param(const char *runner, const nnb_tensor *want, const nnb_tensor *value, char *err,
+                         size_t err_len);
 
 /* NVTX range "<runner>.<phase>" (no-ops when built without NVTX). */
 void nnb_cuda_range_push(const char *runner, const char *phase);

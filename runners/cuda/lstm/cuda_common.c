@@ -152,12 +152,88 @@ void nnb_cuda_lstm_destroy(void *model) {
 
 int nnb_cuda_lstm_forward(void *model, char *err, size_t err_len) {
     nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    m->infer_n = 0;
+    m->stale_forward = 0;
     return nnb_cuda_run_phase(&m->cu, "forward", m->ops->forward, m, m->cu.fwd_exec, err, err_len);
 }
 
 int nnb_cuda_lstm_backward(void *model, char *err, size_t err_len) {
     nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    if (m->stale_forward) /* infer() overwrote the activations (and cuDNN's y) the backward reads */
+        return nnb_fail(err, err_len, "%s: backward needs a forward after infer() (infer reuses its buffers)", m->name);
     return nnb_cuda_run_phase(&m->cu, "backward", m->ops->backward, m, m->cu.bwd_exec, err, err_len);
+}
+
+int nnb_cuda_lstm_infer(void *model, int64_t n, char *err, size_t err_len) {
+    nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    if (!m->ops->infer)
+        return nnb_fail(err, err_len, "%s: infer is not supported by this runner", m->name);
+    if (nnb_cuda_check_infer_n(m->name, n, m->d.B, err, err_len))
+        return -1;
+    m->stale_forward = 1;
+    m->infer_n = 0;
+    nnb_cuda_range_push(m->name, "infer");
+    int rc = m->ops->infer(m, n, err, err_len);
+    nnb_cuda_range_pop();
+    if (!rc)
+        m->infer_n = n;
+    return rc;
+}
+
+int nnb_cuda_lstm_infer_io(void *model, nnb_infer_io *io, char *err, size_t err_len) {
+    nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    if (!m->ops->infer_io)
+        return nnb_fail(err, err_len, "%s: infer_io is not supported by this runner", m->name);
+    return m->ops->infer_io(m, io, err, err_len);
+}
+
+/* Inputs (and upstream gradients) that params() lists but load_param does not take. */
+static int is_input(const char *name) {
+    static const char *const inputs[] = {"x", "hx", "cx", "grad_y", "grad_hy", "lengths"};
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
+        if (!strcmp(name, inputs[i]))
+            return 1;
+    return 0;
+}
+
+int nnb_cuda_lstm_load_param(void *model, const nnb_tensor *value, char *err, size_t err_len) {
+    nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    if (!m->ops->reload_weights)
+        return nnb_fail(err, err_len, "%s: load_param is not supported by this runner", m->name);
+    if (!value || !value->name)
+        return nnb_fail(err, err_len, "%s: load_param: no tensor (or no name) given", m->name);
+    if (is_input(value->name))
+        return nnb_fail(err, err_len, "%s: load_param '%s': an input, not a parameter (only weights and biases load)",
+                        m->name, value->name);
+    const nnb_tensor *want = NULL;
+    for (int i = 0; i < m->params.count && !want; i++)
+        if (!strcmp(m->params.items[i].name, value->name))
+            want = &m->params.items[i];
+    if (!want)
+        return nnb_fail(err, err_len, "%s: load_param '%s': no such parameter", m->name, value->name);
+    if (nnb_cuda_match_param(m->name, want, value, err, err_len))
+        return -1;
+    size_t count = 1;
+    for (int i = 0; i < want->ndim; i++)
+        count *= (size_t)want->shape[i];
+    memcpy((void *)want->data, value->data, count * sizeof(float)); /* the model's own host copy (base.d) */
+    return m->ops->reload_weights(m, err, err_len);
+}
+
+/* y, hy, cy of base.outputs (those the runner has), batch axis n: what outputs() gives after infer(n). */
+static nnb_tensor_list infer_outputs(nnb_cuda_lstm *m, int64_t n) {
+    m->infer_count = 0;
+    static const char *const names[] = {"y", "hy", "cy"};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < m->outputs.count; i++)
+            if (!strcmp(m->outputs.items[i].name, names[k])) {
+                nnb_tensor *t = &m->infer_views[m->infer_count++];
+                *t = m->outputs.items[i];
+                t->shape[1] = n; /* (T, n, H) and (L, n, H) */
+                break;
+            }
+    nnb_tensor_list l = {m->infer_count, m->infer_views};
+    return l;
 }
 
 int nnb_cuda_lstm_params(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
@@ -168,6 +244,12 @@ int nnb_cuda_lstm_params(void *model, nnb_tensor_list *out, char *err, size_t er
 
 int nnb_cuda_lstm_outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
     nnb_cuda_lstm *m = (nnb_cuda_lstm *)model;
+    if (m->infer_n > 0) {
+        if (m->ops->download_infer(m, m->infer_n, err, err_len))
+            return -1;
+        *out = infer_outputs(m, m->infer_n);
+        return 0;
+    }
     if (m->ops->download(m, err, err_len))
         return -1;
     *out = m->outputs;

@@ -77,6 +77,18 @@ typedef struct nnb_cuda_lstm_ops {
     void (*describe)(const void *model, char *buf, size_t len, size_t *used);
     /* destroy(): frees what the kind owns beyond nnb_cuda_lstm (model possibly half-built); NULL if nothing. */
     void (*destroy)(void *model);
+
+    /* ---- ABI 1.2 inference; NULL where the kind does not serve ---- */
+    /* infer(n): inference forward of the first n (1 <= n <= B, checked) samples on base.cu.user_stream, never
+     * captured (n varies): reads the device input in place, writes the device outputs infer_io names. */
+    int (*infer)(void *model, int64_t n, char *err, size_t err_len);
+    /* outputs() after infer(n): y, hy, cy of those n samples into the host tensors of base.d, densely packed
+     * ((T, n, H), (L, n, H)) at the start of each buffer. */
+    int (*download_infer)(void *model, int64_t n, char *err, size_t err_len);
+    /* infer_io(): the device input (T rows, pitch B * I * 4) and output infer() writes. */
+    int (*infer_io)(void *model, nnb_infer_io *io, char *err, size_t err_len);
+    /* load_param(): the host weights of base.d have changed (already checked and copied): upload them. */
+    int (*reload_weights)(void *model, char *err, size_t err_len);
 } nnb_cuda_lstm_ops;
 
 /* The common first member of every CUDA LSTM model (cu_lstm, ln_lstm, cudnn_lstm). Being first, it has the
@@ -90,6 +102,13 @@ typedef struct nnb_cuda_lstm {
     const void *kind;                /* the kind's own table entry for this runner, for its setup; or NULL */
     nnb_lstm_data d;                 /* host inputs, weights and results */
     nnb_tensor_list params, outputs; /* what params() and outputs() hand out, set by setup */
+    /* Inference (ABI 1.2): infer_n > 0 while the last pass was infer(infer_n), so outputs() hands out
+     * infer_views (y, hy, cy of base.outputs, batch axis infer_n, over the same host buffers); stale_forward:
+     * an infer() ran since the last forward, whose saved activations it reused, so backward refuses to run. */
+    int64_t infer_n;
+    int stale_forward;
+    nnb_tensor infer_views[3];
+    int infer_count;
 } nnb_cuda_lstm;
 
 /* A zeroed model of size bytes (an nnb_cuda_lstm first), set up by ops->setup; NULL with err on failure. */

@@ -7,6 +7,14 @@
  *                    equal nnb_dropout_mask, so this runner claims no reference
  *   cudnn_layernorm  forward only: the library LSTM, then per step two LayerNorms of a
  *                    seeded (B, 4H) input and cy = LN(cy) (gain 1, bias 0, eps 1e-5)
+ * Inference (ABI 1.2, `cudnn` only): cudnnRNNForward with CUDNN_FWD_MODE_INFERENCE on the first n samples.
+ * n = B runs on the model's buffers in place, with the create-time descriptors. cuDNN's data descriptors
+ * (SEQ_MAJOR_UNPACKED) describe a dense (T, n, I) batch, with no pitch, and hx/cx must be fully packed, so for
+ * n < B the first n columns of each row are packed on the device (cudaMemcpy2DAsync: x, hx, cx), cuDNN runs on
+ * batch-n descriptors (one set, re-set on the host when n changes), and y, hy, cy are unpacked back into the
+ * model's (T, B, H) / (L, B, H) buffers, where infer_io says the output is. The one workspace is sized at
+ * create for training and for inference at every n = 1..B (cudnnGetRNNTempSpaceSizes), so infer never
+ * allocates.
  * Weights: cudnnGetRNNWeightParams tells where each (layer, linLayerID) lives in the
  * weight space; cudnn_weight_map.c moves the PyTorch layout there, and the weight
  * gradients back. Workspace and reserve space are allocated once, at create.
@@ -27,10 +35,11 @@
 typedef struct cudnn_kind {
     const char *name;
     int variable, dropout, layernorm;
+    int infer; /* serves (ABI 1.2 infer, infer_io, load_param) */
 } cudnn_kind;
 
 static const cudnn_kind KINDS[] = {
-    {"cudnn", 0, 0, 0}, {"vl_cudnn", 1, 0, 0}, {"cudnn_dropout", 0, 1, 0}, {"cudnn_layernorm", 0, 0, 1}};
+    {"cudnn", 0, 0, 0, 1}, {"vl_cudnn", 1, 0, 0, 0}, {"cudnn_dropout", 0, 1, 0, 0}, {"cudnn_layernorm", 0, 0, 1, 0}};
 
 typedef struct cudnn_lstm {
     nnb_cuda_lstm base; /* first: the shared interface reads the model as this (cuda_common.h) */
@@ -54,6 +63,15 @@ typedef struct cudnn_lstm {
     float *ln_in, *ln_out;                /* (B, 4H) cudnn_layernorm's seeded input and its output */
     nnb_cudnn_weight_map map;
     float *space_host;
+    /* inference on n < B samples (kind->infer): batch-n descriptors and packed (T, n, .) / (L, n, H) copies */
+    cudnnRNNDataDescriptor_t xdesc_n, ydesc_n;
+    cudnnTensorDescriptor_t hdesc_n, cdesc_n;
+    int64_t desc_n;   /* the batch the _n descriptors describe now; 0: not set yet */
+    int *all_t;       /* (B) host sequence lengths, all T */
+    float *xp, *yp;   /* (T, n, I), (T, n, H) packed */
+    float *hxp, *cxp; /* (L, n, H) packed */
+    float *hyp, *cyp;
+    size_t infer_work_size; /* largest inference workspace over n = 1..B (within work_size) */
 } cudnn_lstm;
 
 static const char *math_name(cudnnMathType_t m) {
@@ -96,6 +114,58 @@ static int backward_enqueue(void *p, char *err, size_t err_len) {
     NNB_CUDNN_TRY(cudnnRNNBackwardWeights_v8(m->handle, m->rnn, CUDNN_WGRAD_MODE_ADD, m->dev_seq_lengths, m->xdesc,
                                              m->x, m->hdesc, m->hx, m->ydesc, m->y, m->wsize, m->dw, m->work_size,
                                              m->work, m->reserve_size, m->reserve));
+    return 0;
+}
+
+/* Batch-n descriptors for infer (host-only calls), when n differs from the batch they describe now. */
+static int set_batch_descriptors(cudnn_lstm *m, int64_t n, char *err, size_t err_len) {
+    if (m->desc_n == n)
+        return 0;
+    float fill = 0.0f;
+    NNB_CUDNN_TRY(cudnnSetRNNDataDescriptor(m->xdesc_n, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
+                                            (int)m->T, (int)n, (int)m->I, m->all_t, &fill));
+    NNB_CUDNN_TRY(cudnnSetRNNDataDescriptor(m->ydesc_n, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
+                                            (int)m->T, (int)n, (int)m->H, m->all_t, &fill));
+    int dims[3] = {(int)m->L, (int)n, (int)m->H}, strides[3] = {(int)(n * m->H), (int)m->H, 1};
+    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->hdesc_n, CUDNN_DATA_FLOAT, 3, dims, strides));
+    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->cdesc_n, CUDNN_DATA_FLOAT, 3, dims, strides));
+    m->desc_n = n;
+    return 0;
+}
+
+/* rows of w floats: the first w of each row of pitch spitch floats into rows of pitch dpitch floats (stream order). */
+static int copy_rows(cudnn_lstm *m, float *dst, int64_t dpitch, const float *src, int64_t spitch, int64_t w,
+                     int64_t rows, char *err, size_t err_len) {
+    size_t f = sizeof(float);
+    NNB_CUDA_TRY(cudaMemcpy2DAsync(dst, (size_t)dpitch * f, src, (size_t)spitch * f, (size_t)w * f, (size_t)rows,
+                                   cudaMemcpyDeviceToDevice, m->base.cu.user_stream));
+    return 0;
+}
+
+static int infer_enqueue(void *p, int64_t n, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)p;
+    int64_t T = m->T, B = m->B, I = m->I, H = m->H, L = m->L;
+    if (!m->kind->infer)
+        return nnb_fail(err, err_len, "%s: infer is not supported by this runner", m->kind->name);
+    NNB_CUDNN_TRY(cudnnSetStream(m->handle, m->base.cu.user_stream));
+    if (n == B) { /* the model's buffers as they are */
+        NNB_CUDNN_TRY(cudnnRNNForward(m->handle, m->rnn, CUDNN_FWD_MODE_INFERENCE, m->dev_seq_lengths, m->xdesc, m->x,
+                                      m->ydesc, m->y, m->hdesc, m->hx, m->hy, m->cdesc, m->cx, m->cy, m->wsize, m->w,
+                                      m->work_size, m->work, m->reserve_size, m->reserve));
+        return 0;
+    }
+    if (set_batch_descriptors(m, n, err, err_len) || copy_rows(m, m->xp, n * I, m->x, B * I, n * I, T, err, err_len) ||
+        copy_rows(m, m->hxp, n * H, m->hx, B * H, n * H, L, err, err_len) ||
+        copy_rows(m, m->cxp, n * H, m->cx, B * H, n * H, L, err, err_len))
+        return -1;
+    /* devSeqLengths: the first n of the model's (all T) */
+    NNB_CUDNN_TRY(cudnnRNNForward(m->handle, m->rnn, CUDNN_FWD_MODE_INFERENCE, m->dev_seq_lengths, m->xdesc_n, m->xp,
+                                  m->ydesc_n, m->yp, m->hdesc_n, m->hxp, m->hyp, m->cdesc_n, m->cxp, m->cyp, m->wsize,
+                                  m->w, m->work_size, m->work, m->reserve_size, m->reserve));
+    if (copy_rows(m, m->y, B * H, m->yp, n * H, n * H, T, err, err_len) ||
+        copy_rows(m, m->hy, B * H, m->hyp, n * H, n * H, L, err, err_len) ||
+        copy_rows(m, m->cy, B * H, m->cyp, n * H, n * H, L, err, err_len))
+        return -1;
     return 0;
 }
 
@@ -190,6 +260,40 @@ static int place_weights(cudnn_lstm *m, char *err, size_t err_len) {
     return nnb_cuda_upload(m->w, m->space_host, (size_t)m->map.space_floats, err, err_len);
 }
 
+/* Inference at every n = 1..B: descriptors, the packed copies, and workspace / reserve sizes (the largest
+ * over every n and training, so one allocation serves all). Host-only cuDNN calls, once, at create. */
+static int setup_inference(cudnn_lstm *m, char *err, size_t err_len) {
+    int64_t T = m->T, B = m->B, I = m->I, H = m->H, L = m->L;
+    NNB_CUDNN_TRY(cudnnCreateRNNDataDescriptor(&m->xdesc_n));
+    NNB_CUDNN_TRY(cudnnCreateRNNDataDescriptor(&m->ydesc_n));
+    NNB_CUDNN_TRY(cudnnCreateTensorDescriptor(&m->hdesc_n));
+    NNB_CUDNN_TRY(cudnnCreateTensorDescriptor(&m->cdesc_n));
+    if (!(m->all_t = (int *)nnb_alloc_bytes(sizeof(int) * (size_t)B)))
+        return nnb_fail(err, err_len, "out of memory");
+    for (int64_t b = 0; b < B; b++)
+        m->all_t[b] = (int)T;
+    for (int64_t n = 1; n <= B; n++) {
+        size_t work = 0, reserve = 0;
+        if (set_batch_descriptors(m, n, err, err_len))
+            return -1;
+        NNB_CUDNN_TRY(
+            cudnnGetRNNTempSpaceSizes(m->handle, m->rnn, CUDNN_FWD_MODE_INFERENCE, m->xdesc_n, &work, &reserve));
+        if (work > m->infer_work_size)
+            m->infer_work_size = work;
+        if (work > m->work_size)
+            m->work_size = work;
+        if (reserve > m->reserve_size)
+            m->reserve_size = reserve;
+    }
+    nnb_cuda_ctx *c = &m->base.cu;
+    size_t tbi = (size_t)(T * B * I), tbh = (size_t)(T * B * H), lbh = (size_t)(L * B * H);
+    if (nnb_cuda_alloc(c, &m->xp, tbi, err, err_len) || nnb_cuda_alloc(c, &m->yp, tbh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->hxp, lbh, err, err_len) || nnb_cuda_alloc(c, &m->cxp, lbh, err, err_len) ||
+        nnb_cuda_alloc(c, &m->hyp, lbh, err, err_len) || nnb_cuda_alloc(c, &m->cyp, lbh, err, err_len))
+        return -1;
+    return 0;
+}
+
 static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) {
     cudnn_lstm *m = (cudnn_lstm *)model;
     m->kind = (const cudnn_kind *)m->base.kind;
@@ -210,6 +314,8 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
         return -1;
     NNB_CUDNN_TRY(cudnnGetRNNTempSpaceSizes(m->handle, m->rnn, CUDNN_FWD_MODE_TRAINING, m->xdesc, &m->work_size,
                                             &m->reserve_size));
+    if (m->kind->infer && setup_inference(m, err, err_len))
+        return -1;
     nnb_cuda_ctx *c = &m->base.cu;
     size_t tbi = (size_t)(T * B * I), tbh = (size_t)(T * B * H), lbh = (size_t)(L * B * H);
     if (nnb_cuda_alloc_bytes(c, &m->work, m->work_size, err, err_len) ||
@@ -252,7 +358,12 @@ static void destroy(void *model) {
         cudnnDestroyRNNDataDescriptor(m->xdesc);
     if (m->ydesc)
         cudnnDestroyRNNDataDescriptor(m->ydesc);
-    cudnnTensorDescriptor_t tds[] = {m->hdesc, m->cdesc, m->mdesc, m->bdesc};
+    if (m->xdesc_n)
+        cudnnDestroyRNNDataDescriptor(m->xdesc_n);
+    if (m->ydesc_n)
+        cudnnDestroyRNNDataDescriptor(m->ydesc_n);
+    nnb_free(m->all_t);
+    cudnnTensorDescriptor_t tds[] = {m->hdesc, m->cdesc, m->mdesc, m->bdesc, m->hdesc_n, m->cdesc_n};
     for (size_t i = 0; i < sizeof tds / sizeof *tds; i++)
         if (tds[i])
             cudnnDestroyTensorDescriptor(tds[i]);
@@ -291,6 +402,45 @@ static int download(void *model, char *err, size_t err_len) {
     return 0;
 }
 
+/* The first n of each row of pitch B * W, in place: rows move only towards the start, in order. */
+static void compact_rows(float *a, int64_t rows, int64_t B, int64_t n, int64_t W) {
+    for (int64_t r = 1; r < rows; r++)
+        memmove(a + r * n * W, a + r * B * W, sizeof(float) * (size_t)(n * W));
+}
+
+/* outputs() after infer(n): y, hy, cy of the first n samples, densely packed into base.d's host buffers. */
+static int download_infer(void *model, int64_t n, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)model;
+    nnb_lstm_data *d = &m->base.d;
+    size_t tbh = (size_t)(m->T * m->B * m->H), lbh = (size_t)(m->L * m->B * m->H);
+    if (nnb_cuda_download(&m->base.cu, d->y, m->y, tbh, err, err_len) ||
+        nnb_cuda_download(&m->base.cu, d->hy, m->hy, lbh, err, err_len) ||
+        nnb_cuda_download(&m->base.cu, d->cy, m->cy, lbh, err, err_len))
+        return -1;
+    compact_rows(d->y, m->T, m->B, n, m->H);
+    compact_rows(d->hy, m->L, m->B, n, m->H);
+    compact_rows(d->cy, m->L, m->B, n, m->H);
+    return 0;
+}
+
+/* Input x (T rows of pitch B * I * 4), output y (T rows of pitch B * H * 4): the model's buffers. */
+static int infer_io(void *model, nnb_infer_io *io, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)model;
+    size_t B = (size_t)m->B, I = (size_t)m->I, H = (size_t)m->H, T = (size_t)m->T, f = sizeof(float);
+    if (!m->kind->infer)
+        return nnb_fail(err, err_len, "%s: infer_io is not supported by this runner", m->kind->name);
+    return nnb_cuda_fill_infer_io(m->kind->name, io, m->x, T, B * I * f, I * f, m->y, T, B * H * f, H * f, err,
+                                  err_len);
+}
+
+/* load_param changed base.d's weights: the whole weight space packed again and uploaded. */
+static int reload_weights(void *model, char *err, size_t err_len) {
+    cudnn_lstm *m = (cudnn_lstm *)model;
+    nnb_cudnn_pack(&m->map, m->base.d.w_ih, m->base.d.w_hh, m->base.d.b_ih, m->base.d.b_hh, m->space_host);
+    return nnb_cuda_upload_on(m->base.cu.user_stream, m->w, m->space_host, (size_t)m->map.space_floats * sizeof(float),
+                              err, err_len);
+}
+
 static void describe(const void *model, char *buf, size_t buf_len, size_t *used) {
     const cudnn_lstm *m = (const cudnn_lstm *)model;
     nnb_appendf(buf, buf_len, used,
@@ -308,13 +458,19 @@ static void describe(const void *model, char *buf, size_t buf_len, size_t *used)
                     "\"dropout\":\"cuDNN dropout descriptor p=%.2f between layers; cuDNN's RNG mask, not "
                     "nnb_dropout_mask: not comparable with a reference\",",
                     CUDNN_DROPOUT_P);
+    if (m->kind->infer)
+        nnb_appendf(buf, buf_len, used,
+                    "\"infer\":\"cudnnRNNForward CUDNN_FWD_MODE_INFERENCE; n = B in place, n < B packed and "
+                    "unpacked with cudaMemcpy2DAsync around it\",\"infer_workspace_bytes\":%zu,",
+                    m->infer_work_size);
     if (m->kind->layernorm)
         nnb_appendf(buf, buf_len, used,
                     "\"layernorm\":\"per step: LN of a seeded (B,4H) input twice + cy=LN(cy); one warp per row, "
                     "eps 1e-5, gain 1, bias 0\",");
 }
 
-static const nnb_cuda_lstm_ops OPS = {setup, forward_enqueue, backward_enqueue, download, describe, destroy};
+static const nnb_cuda_lstm_ops OPS = {setup,   forward_enqueue, backward_enqueue, download, describe,
+                                      destroy, infer_enqueue,   download_infer,   infer_io, reload_weights};
 
 #define CREATE(runner, kind)                                                                                           \
     void *nnb_cudnn_create_##runner(const nnb_config *cfg, char *err, size_t err_len) {                                \

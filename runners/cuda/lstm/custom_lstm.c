@@ -65,7 +65,7 @@ typedef struct cu_lstm {
     nnb_tensor *simple_views; /* jit_simple's own params and outputs */
 } cu_lstm;
 
-static int layer_forward(cu_lstm *m, int64_t k, char *err, size_t err_len);
+static int layer_forward(cu_lstm *m, int64_t k, int64_t infer_n, char *err, size_t err_len);
 static int layer_backward(cu_lstm *m, int64_t k, const float *dy, float *dxout, char *err, size_t err_len);
 
 /* ------------------------------------------------------------ time loops */
@@ -82,33 +82,59 @@ static int forward_enqueue(void *p, char *err, size_t err_len) {
     cu_lstm *m = (cu_lstm *)p;
     NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, m->base.cu.stream));
     for (int64_t k = 0; k < m->L; k++)
-        if (layer_forward(m, k, err, err_len))
+        if (layer_forward(m, k, 0, err, err_len))
             return -1;
     return 0;
 }
 
-static int layer_forward(cu_lstm *m, int64_t k, char *err, size_t err_len) {
+/* ABI 1.2 infer(n): the forward's schedule on the first n rows of every (T, B, .) block, in place (the rows of
+ * step t are t * B .. t * B + n - 1, so every per-step GEMM and cell kernel takes n rows where the forward
+ * takes B, and the premul GEMM becomes a strided-batched one over the T steps). Eager on the caller's stream
+ * (never captured: n varies); dropout off (inference). Overwrites the forward's saved gates and states. */
+static int infer_enqueue(void *p, int64_t n, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)p;
+    if (m->base.d.variable)
+        return nnb_fail(err, err_len, "%s: infer is not supported for variable-length batches", m->kind->name);
+    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, m->base.cu.user_stream));
+    for (int64_t k = 0; k < m->L; k++)
+        if (layer_forward(m, k, n, err, err_len))
+            return -1;
+    return 0;
+}
+
+/* infer_n 0: the training forward (dropout masks, m->bt rows per step, on base.cu.stream, capturable);
+ * infer_n > 0: inference on the first infer_n rows (see infer_enqueue). */
+static int layer_forward(cu_lstm *m, int64_t k, int64_t infer_n, char *err, size_t err_len) {
     const nnb_cuda_engine_kind *kind = m->kind;
     cu_layer *ly = &m->layers[k];
-    cudaStream_t s = m->base.cu.stream;
+    cudaStream_t s = infer_n ? m->base.cu.user_stream : m->base.cu.stream;
     cublasHandle_t h = m->base.cu.cublas;
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
-    if (ly->xin) /* dropout: this layer's input is the mask times the layer below's output */
+    if (ly->xin && !infer_n) /* dropout: this layer's input is the mask times the layer below's output */
         NNB_KERNEL_TRY(nnb_cuda_pointwise(&m->geo, s, NNB_PW_MUL, ly->xin, H, m->layers[k - 1].hs + B * H, H, ly->mask,
                                           H, T * B, H));
-    const float *X = layer_input(m, k);
+    /* inference: no dropout, so a layer reads the layer below's output itself */
+    const float *X = infer_n && k > 0 ? m->layers[k - 1].hs + B * H : layer_input(m, k);
     if (kind->premul) {
         float beta = 0.0f;
+        /* rows 0 .. last_row - 1 hold every row used: all T * B, or for infer up to step T-1's n-th row */
+        int64_t last_row = infer_n ? (T - 1) * B + infer_n : T * B;
         if (kind->premul_bias) { /* gates = b_ih (broadcast) + X W_ih^T */
-            NNB_KERNEL_TRY(nnb_cuda_pointwise(&m->geo, s, NNB_PW_COPY, ly->gates, G, ly->b_ih, 0, NULL, 0, T * B, G));
+            NNB_KERNEL_TRY(
+                nnb_cuda_pointwise(&m->geo, s, NNB_PW_COPY, ly->gates, G, ly->b_ih, 0, NULL, 0, last_row, G));
             beta = 1.0f;
         }
-        if (nnb_gemm_nt(h, T * B, G, in, X, in, ly->w_ih, in, beta, ly->gates, G, err, err_len))
+        if (!infer_n || infer_n == B) {
+            if (nnb_gemm_nt(h, T * B, G, in, X, in, ly->w_ih, in, beta, ly->gates, G, err, err_len))
+                return -1;
+        } else if (nnb_gemm_nt_batched(h, T, infer_n, G, in, X, in, B * in, ly->w_ih, in, beta, ly->gates, G, B * G,
+                                       err, err_len)) {
             return -1;
+        }
     }
     const float *bias_a = kind->premul_bias ? NULL : ly->b_ih;
     for (int64_t t = 0; t < T; t++) {
-        int64_t bt = m->bt[t];
+        int64_t bt = infer_n ? infer_n : m->bt[t];
         float *gates = ly->gates + t * B * G;
         const float *h_prev = ly->hs + t * B * H, *c_prev = ly->cs + t * B * H;
         if (!kind->premul && nnb_gemm_nt(h, bt, G, in, X + t * B * in, in, ly->w_ih, in, 0.0f, gates, G, err, err_len))
@@ -473,6 +499,61 @@ static int download_all(void *model, char *err, size_t err_len) {
     return 0;
 }
 
+/* outputs() after infer(n): y (T, n, H), hy and cy (L, n, H), densely packed into the host buffers of base.d
+ * (jit_simple: hy and cy only). Fixed-length rows are in the caller's order (perm is the identity). */
+static int download_infer(void *model, int64_t n, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)model;
+    nnb_lstm_data *d = &m->base.d;
+    int64_t T = m->T, B = m->B, H = m->H;
+    size_t row = sizeof(float) * (size_t)(n * H);
+    for (int64_t k = 0; k < m->L; k++) {
+        const cu_layer *ly = &m->layers[k];
+        const float *states[2] = {ly->hs, ly->cs};
+        float *finals[2] = {d->hy + k * n * H, d->cy + k * n * H};
+        for (int s = 0; s < 2; s++) {
+            if (nnb_cuda_download(&m->base.cu, m->stage, states[s], (size_t)((T + 1) * B * H), err, err_len))
+                return -1;
+            memcpy(finals[s], m->stage + T * B * H, row); /* after step T-1 */
+            if (s == 0 && k == m->L - 1 && !m->kind->simple)
+                for (int64_t t = 0; t < T; t++)
+                    memcpy(d->y + t * n * H, m->stage + (t + 1) * B * H, row);
+        }
+    }
+    return 0;
+}
+
+/* Input: x (T, B, I) in place, T rows of pitch B * I * 4. Output: the last layer's y, which is rows 1..T of its
+ * hs (T rows of pitch B * H * 4); jit_simple's is the final h, one row. */
+static int infer_io(void *model, nnb_infer_io *io, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)model;
+    if (m->kind->variable)
+        return nnb_fail(err, err_len, "%s: infer_io is not supported for variable-length batches", m->kind->name);
+    const cu_layer *top = &m->layers[m->L - 1];
+    size_t B = (size_t)m->B, I = (size_t)m->I, H = (size_t)m->H, T = (size_t)m->T, f = sizeof(float);
+    if (m->kind->simple)
+        return nnb_cuda_fill_infer_io(m->kind->name, io, m->x, T, B * I * f, I * f, top->hs + T * B * H, 1, 0, H * f,
+                                      err, err_len);
+    return nnb_cuda_fill_infer_io(m->kind->name, io, m->x, T, B * I * f, I * f, top->hs + B * H, T, B * H * f, H * f,
+                                  err, err_len);
+}
+
+/* load_param changed base.d's weights: upload every layer's (untimed, ordered on the caller's stream). */
+static int reload_weights(void *model, char *err, size_t err_len) {
+    cu_lstm *m = (cu_lstm *)model;
+    cudaStream_t s = m->base.cu.user_stream;
+    int64_t G = 4 * m->H;
+    for (int64_t k = 0; k < m->L; k++) {
+        cu_layer *ly = &m->layers[k];
+        size_t f = sizeof(float);
+        if (nnb_cuda_upload_on(s, ly->w_ih, m->base.d.w_ih[k], (size_t)(G * ly->in) * f, err, err_len) ||
+            nnb_cuda_upload_on(s, ly->w_hh, m->base.d.w_hh[k], (size_t)(G * m->H) * f, err, err_len) ||
+            nnb_cuda_upload_on(s, ly->b_ih, m->base.d.b_ih[k], (size_t)G * f, err, err_len) ||
+            nnb_cuda_upload_on(s, ly->b_hh, m->base.d.b_hh[k], (size_t)G * f, err, err_len))
+            return -1;
+    }
+    return 0;
+}
+
 static void describe(const void *model, char *buf, size_t buf_len, size_t *used) {
     const cu_lstm *m = (const cu_lstm *)model;
     nnb_appendf(buf, buf_len, used, "\"schedule\":\"%s\",\"gemm\":\"cublasSgemm (fp32%s)\",", m->kind->schedule,
@@ -484,9 +565,15 @@ static void describe(const void *model, char *buf, size_t buf_len, size_t *used)
                 m->geo.block_size, m->geo.block_count, m->geo.loop_level);
     if (m->kind->dropout)
         nnb_appendf(buf, buf_len, used, "\"dropout\":%.2f,", DROPOUT_P);
+    if (!m->kind->variable)
+        nnb_appendf(buf, buf_len, used,
+                    "\"infer\":\"eager on the caller's stream, the forward's schedule on the first n rows in place%s; "
+                    "dropout off\",",
+                    m->kind->premul ? " (n < B: x.W_ih^T as cublasSgemmStridedBatched over the T steps)" : "");
 }
 
-static const nnb_cuda_lstm_ops OPS = {setup, forward_enqueue, backward_enqueue, download_all, describe, destroy};
+static const nnb_cuda_lstm_ops OPS = {setup,   forward_enqueue, backward_enqueue, download_all, describe,
+                                      destroy, infer_enqueue,   download_infer,   infer_io,     reload_weights};
 
 #define NNB_DEFINE_CUSTOM_CREATE(name)                                                                                 \
     void *nnb_cu_lstm_create_##name(const nnb_config *cfg, char *err, size_t err_len) {                                \

@@ -404,7 +404,9 @@ static void describe(const void *model, char *buf, size_t buf_len, size_t *used)
                 m->geo.block_size, m->geo.block_count, m->geo.loop_level);
 }
 
-static const nnb_cuda_lstm_ops OPS = {setup, forward_enqueue, backward_enqueue, download, describe, destroy};
+static const nnb_cuda_lstm_ops OPS = {
+    setup, forward_enqueue, backward_enqueue, download, describe, destroy, NULL, NULL, NULL,
+    NULL}; /* no inference (ABI 1.2) */
 
 void *nnb_ln_lstm_create(const nnb_config *cfg, char *err, size_t err_len) {
     return nnb_cuda_lstm_create(sizeof(ln_lstm), &OPS, "jit_layernorm", NULL, cfg, err, err_len);

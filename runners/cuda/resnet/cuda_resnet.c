@@ -31,6 +31,19 @@
  * followed by one fused add+relu kernel (backward: one relu-mask kernel that
  * also fans the gradient out to the shortcut, then cudnnBatchNormalizationBackward).
  * describe() says which path ran and cuDNN's answer.
+ *
+ * Inference (ABI 1.2 infer(n), infer_io, load_param): eval-mode forward of the first n samples of the input
+ * buffer (acts[0], read in place), in buffers of its own, so the training step's activations, gradients and
+ * saved statistics stay as they are: a few slots shared by the activations (nnb_resnet_plan_infer_slots,
+ * sized at create for the full batch, so infer never allocates) and an (N, 1000) logits buffer, where
+ * infer_io points. BatchNorm normalises with the running statistics and updates nothing:
+ * cudnnBatchNormalizationForwardInference in resnet18/50 (one library call per layer, as in training), the
+ * fused nnb_rk_bn_infer_kernel (BN [+ shortcut] + ReLU in one pass, resnet_bn_math.h) in the *_jit runners.
+ * Per batch size n a plan (tensor descriptors at batch n and one forward algorithm per convolution class)
+ * is built on the host at the first infer(n) and cached: n = N keeps create's measured cudnnFind choice;
+ * n < N takes the first result of cudnnGetConvolutionForwardAlgorithm_v7 (heuristics: no device work, no
+ * allocation) that succeeded, keeps the math mode and fits the one workspace (sized at create for the
+ * training algorithms), since the algorithm measured at N need not be valid, or best, at n.
  */
 #include "nnb_cuda_util.h"
 #include "resnet_arch.h"
@@ -56,6 +69,13 @@ typedef struct conv_algos {
     cudnnConvolutionBwdFilterAlgo_t bwd_filter;
     size_t ws_fwd, ws_bwd_data, ws_bwd_filter;
 } conv_algos;
+
+/* What infer(n) needs at one batch size: built at the first infer(n), kept until destroy. */
+typedef struct infer_plan {
+    int ready;
+    cudnnTensorDescriptor_t *td;    /* (num_acts) NCHW at batch n, NULL where infer touches no such act */
+    cudnnConvolutionFwdAlgo_t *fwd; /* (num_conv_classes) */
+} infer_plan;
 
 typedef struct model {
     char name[32];
@@ -93,6 +113,19 @@ typedef struct model {
     void **reserve;       /* (num_steps) */
     size_t *reserve_size; /* (num_steps) */
     size_t ex_workspace_bytes;
+
+    /* Inference (ABI 1.2): slots, logits, per-n plans, and what outputs() gives after infer. */
+    int *infer_slot; /* (num_acts) slot of each activation, -1: acts[0], logits or untouched */
+    int infer_num_slots;
+    float **infer_buf;       /* (infer_num_slots) */
+    size_t infer_buf_bytes;  /* all slots together */
+    float *infer_logits;     /* (N, 1000) device, infer_io's output */
+    infer_plan *infer_plans; /* (N + 1) indexed by n, built lazily */
+    int infer_plans_built;
+    int64_t last_infer_n;   /* > 0: the last pass was infer(n), outputs() gives its list */
+    float *h_infer_logits;  /* (N, 1000) host */
+    nnb_tensor *infer_list; /* logits (n, 1000), then the running statistics */
+    int infer_count;
 
     /* Host staging handed out by params() / outputs(). */
     float *h_x, *h_grad_logits, *h_logits, *h_dx, *h_params, *h_grads;
@@ -459,6 +492,38 @@ static int setup_tensor_lists(model *m, char *err, size_t err_len) {
     return 0;
 }
 
+/* Inference buffers (slots, logits) on the device, the outputs() list after infer, the per-n plan table. */
+static int setup_inference(model *m, char *err, size_t err_len) {
+    const nnb_resnet_plan *p = &m->plan;
+    size_t *floats = calloc((size_t)p->num_acts, sizeof *floats);
+    m->infer_slot = calloc((size_t)p->num_acts, sizeof *m->infer_slot);
+    m->infer_plans = calloc((size_t)m->arch.batch + 1, sizeof *m->infer_plans);
+    if (!floats || !m->infer_slot || !m->infer_plans) {
+        free(floats);
+        return nnb_fail(err, err_len, "out of host memory");
+    }
+    m->infer_num_slots = nnb_resnet_plan_infer_slots(p, m->infer_slot, floats);
+    if (m->infer_num_slots < 0) {
+        free(floats);
+        return nnb_fail(err, err_len, "out of host memory");
+    }
+    m->infer_buf = calloc((size_t)(m->infer_num_slots ? m->infer_num_slots : 1), sizeof *m->infer_buf);
+    int rc = m->infer_buf ? 0 : nnb_fail(err, err_len, "out of host memory");
+    for (int k = 0; k < m->infer_num_slots && !rc; k++) {
+        rc = dev_floats(m, &m->infer_buf[k], floats[k], err, err_len);
+        m->infer_buf_bytes += floats[k] * sizeof(float);
+    }
+    free(floats);
+    size_t nl = act_count(m, m->arch.num_acts - 1);
+    if (!rc)
+        rc = dev_floats(m, &m->infer_logits, nl, err, err_len);
+    if (!rc && !(m->h_infer_logits = nnb_alloc_floats(nl)))
+        rc = nnb_fail(err, err_len, "out of host memory");
+    if (!rc && nnb_resnet_infer_tensor_list(&m->arch, m->h_params, m->h_infer_logits, &m->infer_list, &m->infer_count))
+        rc = nnb_fail(err, err_len, "out of host memory");
+    return rc;
+}
+
 static void cuda_resnet_destroy(void *vm);
 
 static void *create_model(const nnb_config *cfg, int depth, int fused, char *err, size_t err_len) {
@@ -490,6 +555,8 @@ static void *create_model(const nnb_config *cfg, int depth, int fused, char *err
         rc = probe_fused_steps(m, err, err_len);
     if (!rc)
         rc = setup_tensor_lists(m, err, err_len);
+    if (!rc)
+        rc = setup_inference(m, err, err_len);
     if (rc) {
         cuda_resnet_destroy(m);
         return NULL;
@@ -588,12 +655,194 @@ static int forward_step(model *m, int i, char *err, size_t err_len) {
 
 static int cuda_resnet_forward(void *vm, char *err, size_t err_len) {
     model *m = vm;
+    m->last_infer_n = 0;
     nnb_cuda_range_push(m->name, "forward");
     int rc = 0;
     for (int i = 0; i < m->plan.num_steps && !rc; i++)
         rc = forward_step(m, i, err, err_len);
     nnb_cuda_range_pop();
     return rc;
+}
+
+/* ------------------------------------------------------------ inference */
+
+/* Where infer keeps activation a: the input buffer, the logits buffer, or its slot. */
+static float *infer_act(const model *m, int a) {
+    if (a == 0)
+        return m->acts[0];
+    if (a == m->arch.num_acts - 1)
+        return m->infer_logits;
+    return m->infer_slot[a] >= 0 ? m->infer_buf[m->infer_slot[a]] : NULL;
+}
+
+/* Activation a's elements at batch n. */
+static size_t infer_count(const model *m, int a, int64_t n) {
+    return act_count(m, a) / (size_t)m->arch.batch * (size_t)n;
+}
+
+/* Forward algorithm of convolution class k at batch n (n < N): cuDNN's heuristics, first acceptable result whose
+ * workspace fits the model's one workspace; the create-time (measured) choice when none does and it fits. */
+static int choose_infer_algo(model *m, int k, cudnnTensorDescriptor_t xd, cudnnTensorDescriptor_t yd,
+                             cudnnConvolutionFwdAlgo_t *algo, int64_t n, char *err, size_t err_len) {
+    const conv_algos *c = &m->convs[k];
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int returned = 0;
+    size_t ws = 0;
+    NNB_CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(m->cudnn, xd, c->filter, c->conv, yd,
+                                                         CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+    for (int i = 0; i < returned; i++)
+        if (acceptable(m, perf[i].status, perf[i].memory, perf[i].mathType) && perf[i].memory <= m->workspace_bytes &&
+            cudnnGetConvolutionForwardWorkspaceSize(m->cudnn, xd, c->filter, c->conv, yd, perf[i].algo, &ws) ==
+                CUDNN_STATUS_SUCCESS &&
+            ws <= m->workspace_bytes) {
+            *algo = perf[i].algo;
+            return 0;
+        }
+    if (cudnnGetConvolutionForwardWorkspaceSize(m->cudnn, xd, c->filter, c->conv, yd, c->fwd, &ws) ==
+            CUDNN_STATUS_SUCCESS &&
+        ws <= m->workspace_bytes) {
+        *algo = c->fwd;
+        return 0;
+    }
+    const nnb_plan_conv *g = &m->plan.convs[k];
+    return nnb_fail(err, err_len,
+                    "%s: infer(n = %lld): no cuDNN forward algorithm for conv %dx%d stride %d, %d -> %d channels fits "
+                    "the %zu-byte workspace (tf32 %s)",
+                    m->name, (long long)n, g->r, g->r, g->stride, g->c, g->k, m->workspace_bytes,
+                    m->tf32 ? "on" : "off");
+}
+
+/* The plan of infer(n), built on first use: descriptors at batch n for every activation infer touches, and
+ * the forward algorithm of every convolution class. Host-only cuDNN calls. */
+static int infer_plan_for(model *m, int64_t n, infer_plan **out, char *err, size_t err_len) {
+    const nnb_resnet_plan *p = &m->plan;
+    infer_plan *ip = &m->infer_plans[n];
+    *out = ip;
+    if (ip->ready)
+        return 0;
+    if (!ip->td)
+        ip->td = calloc((size_t)p->num_acts, sizeof *ip->td);
+    if (!ip->fwd)
+        ip->fwd = calloc((size_t)(p->num_conv_classes ? p->num_conv_classes : 1), sizeof *ip->fwd);
+    if (!ip->td || !ip->fwd)
+        return nnb_fail(err, err_len, "out of host memory");
+    for (int a = 0; a < p->num_acts; a++) {
+        if (ip->td[a] || !infer_act(m, a) || !p->act_used[a])
+            continue;
+        nnb_plan_tensor t = p->act_desc[a];
+        t.n = (int)n;
+        if (set_tensor(&ip->td[a], &t, err, err_len))
+            return -1;
+    }
+    for (int k = 0; k < p->num_conv_classes; k++) {
+        if (n == m->arch.batch) { /* create measured these at N */
+            ip->fwd[k] = m->convs[k].fwd;
+            continue;
+        }
+        cudnnTensorDescriptor_t xd = NULL, yd = NULL;
+        nnb_plan_tensor x = p->convs[k].x, y = p->convs[k].y;
+        x.n = y.n = (int)n;
+        int rc = set_tensor(&xd, &x, err, err_len) || set_tensor(&yd, &y, err, err_len) ||
+                 choose_infer_algo(m, k, xd, yd, &ip->fwd[k], n, err, err_len);
+        if (xd)
+            cudnnDestroyTensorDescriptor(xd);
+        if (yd)
+            cudnnDestroyTensorDescriptor(yd);
+        if (rc)
+            return -1;
+    }
+    ip->ready = 1;
+    m->infer_plans_built++;
+    return 0;
+}
+
+static int infer_step(model *m, const infer_plan *ip, int i, int64_t n, char *err, size_t err_len) {
+    const float one = 1.0f, zero = 0.0f;
+    const nnb_plan_step *s = &m->plan.steps[i];
+    const nnb_resnet_layer *l = &m->arch.layers[s->layer];
+    float *x = infer_act(m, s->src), *y = infer_act(m, s->dst);
+    cudnnTensorDescriptor_t xd = ip->td[s->src], yd = ip->td[s->dst];
+    switch (s->op) {
+    case NNB_STEP_SKIP: return 0;
+    case NNB_STEP_CONV: {
+        const conv_algos *c = &m->convs[s->conv_class];
+        NNB_CUDNN_TRY(cudnnConvolutionForward(m->cudnn, &one, xd, x, c->filter, param_ptr(m, s->layer, 0), c->conv,
+                                              ip->fwd[s->conv_class], m->workspace, m->workspace_bytes, &zero, yd, y));
+        return 0;
+    }
+    case NNB_STEP_BN:
+        NNB_CUDNN_TRY(cudnnBatchNormalizationForwardInference(
+            m->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, xd, x, yd, y, m->bn_td[s->layer], param_ptr(m, s->layer, 0),
+            param_ptr(m, s->layer, 1), param_ptr(m, s->layer, 2), param_ptr(m, s->layer, 3), NNB_RESNET_BN_EPS));
+        return 0;
+    case NNB_STEP_RELU: NNB_CUDNN_TRY(cudnnActivationForward(m->cudnn, m->relu, &one, xd, x, &zero, yd, y)); return 0;
+    case NNB_STEP_MAXPOOL:
+        NNB_CUDNN_TRY(cudnnPoolingForward(m->cudnn, m->maxpool, &one, xd, x, &zero, yd, y));
+        return 0;
+    case NNB_STEP_ADD:
+        NNB_KERNEL_TRY(
+            nnb_rk_add(&m->geo, m->stream, y, x, infer_act(m, s->src2), (long long)infer_count(m, s->dst, n)));
+        return 0;
+    case NNB_STEP_AVGPOOL:
+        NNB_KERNEL_TRY(nnb_rk_avgpool_fwd(&m->geo, m->stream, y, x, n * l->in.c, l->in.h * l->in.w));
+        return 0;
+    case NNB_STEP_FC: {
+        nnb_plan_gemm g = m->plan.fc_fwd; /* logits^T (1000, n) = op_T(W) x^T (C, n) */
+        g.n = (int)n;
+        NNB_CUBLAS_TRY(cublasSgemm(m->cublas, g.transa ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                   g.transb ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n, g.k, &one, param_ptr(m, s->layer, 0),
+                                   g.lda, x, g.ldb, &zero, y, g.ldc));
+        NNB_KERNEL_TRY(nnb_rk_bias_add(&m->geo, m->stream, y, param_ptr(m, s->layer, 1), n, m->plan.fc_out));
+        return 0;
+    }
+    case NNB_STEP_BN_RELU:
+    case NNB_STEP_BN_ADD_RELU: {
+        const nnb_resnet_layer *bn = &m->arch.layers[s->layer];
+        NNB_KERNEL_TRY(nnb_rk_bn_infer(&m->geo, m->stream, y, x, s->src2 >= 0 ? infer_act(m, s->src2) : NULL,
+                                       param_ptr(m, s->layer, 0), param_ptr(m, s->layer, 1), param_ptr(m, s->layer, 2),
+                                       param_ptr(m, s->layer, 3), (float)NNB_RESNET_BN_EPS, n, bn->out.c,
+                                       bn->out.h * bn->out.w, 1));
+        return 0;
+    }
+    }
+    return nnb_fail(err, err_len, "%s: unknown plan step %d", m->name, (int)s->op);
+}
+
+static int cuda_resnet_infer(void *vm, int64_t n, char *err, size_t err_len) {
+    model *m = vm;
+    infer_plan *ip = NULL;
+    m->last_infer_n = 0;
+    if (nnb_cuda_check_infer_n(m->name, n, m->arch.batch, err, err_len) || infer_plan_for(m, n, &ip, err, err_len))
+        return -1;
+    nnb_cuda_range_push(m->name, "infer");
+    int rc = 0;
+    for (int i = 0; i < m->plan.num_steps && !rc; i++)
+        rc = infer_step(m, ip, i, n, err, err_len);
+    nnb_cuda_range_pop();
+    if (!rc)
+        m->last_infer_n = n;
+    return rc;
+}
+
+/* Input: x (N, 3, S, S), one row; output: the (N, 1000) inference logits, one row. */
+static int cuda_resnet_infer_io(void *vm, nnb_infer_io *io, char *err, size_t err_len) {
+    model *m = vm;
+    const nnb_resnet_shape x = m->arch.acts[0];
+    size_t sample_in = (size_t)(x.c * x.h * x.w) * sizeof(float), sample_out = (size_t)m->plan.fc_out * sizeof(float);
+    return nnb_cuda_fill_infer_io(m->name, io, m->acts[0], 1, 0, sample_in, m->infer_logits, 1, 0, sample_out, err,
+                                  err_len);
+}
+
+/* A weight, bias or running statistic by its state_dict key, uploaded in stream order (after any infer in
+ * flight), waited for. */
+static int cuda_resnet_load_param(void *vm, const nnb_tensor *value, char *err, size_t err_len) {
+    model *m = vm;
+    int k = nnb_resnet_load_param_index(&m->arch, m->name, value, err, err_len);
+    if (k < 0)
+        return -1;
+    const nnb_resnet_param *p = &m->arch.params[k];
+    memcpy(m->h_params + p->offset, value->data, p->count * sizeof(float));
+    return nnb_cuda_upload_on(m->stream, m->params + p->offset, value->data, p->count * sizeof(float), err, err_len);
 }
 
 /* ------------------------------------------------------------ backward */
@@ -692,6 +941,7 @@ static int backward_step(model *m, int i, char *err, size_t err_len) {
 
 static int cuda_resnet_backward(void *vm, char *err, size_t err_len) {
     model *m = vm;
+    m->last_infer_n = 0; /* outputs() gives the training step's tensors again (infer left them as they were) */
     nnb_cuda_range_push(m->name, "backward");
     int rc = 0;
     for (int i = m->plan.num_steps - 1; i >= 0 && !rc; i--)
@@ -722,6 +972,16 @@ static int cuda_resnet_outputs(void *vm, nnb_tensor_list *out, char *err, size_t
     model *m = vm;
     const nnb_resnet_arch *a = &m->arch;
     int logits = a->num_acts - 1;
+    if (m->last_infer_n > 0) { /* logits (n, 1000) of the last infer, and the running statistics it used */
+        if (download(m, m->h_infer_logits, m->infer_logits, (size_t)m->last_infer_n * (size_t)m->plan.fc_out, err,
+                     err_len) ||
+            download(m, m->h_params, m->params, a->param_floats, err, err_len))
+            return -1;
+        m->infer_list[0].shape[0] = m->last_infer_n;
+        out->count = m->infer_count;
+        out->items = m->infer_list;
+        return 0;
+    }
     if (download(m, m->h_logits, m->acts[logits], act_count(m, logits), err, err_len) ||
         download(m, m->h_dx, grad_of(m, 0), act_count(m, 0), err, err_len) ||
         download(m, m->h_params, m->params, a->param_floats, err, err_len) ||
@@ -783,6 +1043,13 @@ static int cuda_resnet_describe(void *vm, char *buf, size_t len) {
     else
         nnb_appendf(buf, len, &used, "\"fusion\":\"none\",");
     nnb_appendf(buf, len, &used,
+                "\"infer\":{\"bn\":\"%s\",\"conv_algos\":\"n = N: cudnnFind* (create); n < N: "
+                "cudnnGetConvolutionForwardAlgorithm_v7 per n, built at the first infer(n), within the workspace\","
+                "\"buffers\":%d,\"buffer_bytes\":%zu,\"plans_built\":%d},",
+                m->fused ? "nnb_rk_bn_infer_kernel (BN + ReLU, BN + add + ReLU fused)"
+                         : "cudnnBatchNormalizationForwardInference",
+                m->infer_num_slots, m->infer_buf_bytes, m->infer_plans_built);
+    nnb_appendf(buf, len, &used,
                 "\"kernels\":{\"block_size\":%d,\"max_blocks\":%d},\"fc\":\"cublasSgemm + nnb_rk_bias_add_kernel\"}",
                 m->geo.block_size, m->geo.max_blocks);
     return used + 1 < len ? 0 : -1;
@@ -810,6 +1077,21 @@ static void cuda_resnet_destroy(void *vm) {
             if (m->convs[k].conv)
                 cudnnDestroyConvolutionDescriptor(m->convs[k].conv);
         }
+    if (m->infer_plans) {
+        for (int64_t n = 0; n <= m->arch.batch; n++) {
+            infer_plan *ip = &m->infer_plans[n];
+            for (int a = 0; ip->td && a < m->plan.num_acts; a++)
+                if (ip->td[a])
+                    cudnnDestroyTensorDescriptor(ip->td[a]);
+            free(ip->td);
+            free(ip->fwd);
+        }
+        free(m->infer_plans);
+    }
+    free(m->infer_slot);
+    free(m->infer_buf);
+    free(m->infer_list);
+    nnb_free(m->h_infer_logits);
     if (m->relu)
         cudnnDestroyActivationDescriptor(m->relu);
     if (m->maxpool)
@@ -850,6 +1132,7 @@ static void cuda_resnet_destroy(void *vm) {
         .backward = cuda_resnet_backward, .zero_grad = NULL, .params = cuda_resnet_params,                             \
         .outputs = cuda_resnet_outputs, .describe = cuda_resnet_describe, .forward_flops = cuda_resnet_forward_flops,  \
         .backward_flops = cuda_resnet_backward_flops, .destroy = cuda_resnet_destroy, .check_tolerance = tol_,         \
+        .infer = cuda_resnet_infer, .infer_io = cuda_resnet_infer_io, .load_param = cuda_resnet_load_param,            \
     }
 
 /* See nnb_resnet_check_tolerance: ResNet-50 gradients are judged in the L2 norm. */

@@ -16,7 +16,9 @@
 #define NNB_RK_CPU_SHIM
 #endif
 #include "grid_shim.h"
+#include "resnet_bn_math.h"
 #include "resnet_kernels.h"
+#include <stddef.h>
 
 #if defined(__CUDACC__)
 #define NNB_RK_API extern "C"
@@ -87,6 +89,19 @@ NNB_KERNEL void nnb_rk_relu_grad_kernel(float *dy, const float *y, float *dz, lo
     }
 }
 
+/* Inference BN over (n, c, hw) NCHW elements (total < 2^31, which the plan guarantees for every activation),
+ * channel parameters indexed by (i / hw) % c in 32-bit arithmetic; optional shortcut z and ReLU fused
+ * (resnet_bn_math.h). y may be x or z (each element is read before it is written, by the same thread). */
+NNB_KERNEL void nnb_rk_bn_infer_kernel(float *y, const float *x, const float *z, const float *gamma, const float *beta,
+                                       const float *mean, const float *var, float eps, long long total, unsigned c,
+                                       unsigned hw, int relu) {
+    for (long long i = NNB_RK_FIRST(); i < total; i += NNB_RK_STRIDE()) {
+        unsigned ch = ((unsigned)i / hw) % c;
+        y[i] = nnb_rk_bn_add_relu_value(x[i], z ? z[i] : 0.0f, z != NULL, relu, gamma[ch], beta[ch], mean[ch], var[ch],
+                                        eps);
+    }
+}
+
 /* Blocks for n items: enough for one item per thread, at least 1, at most the cap. */
 static inline dim3 nnb_rk_grid(const nnb_rk_geometry *g, long long n) {
     long long blocks = (n + g->block_size - 1) / g->block_size;
@@ -139,6 +154,17 @@ NNB_RK_API int nnb_rk_avgpool_bwd(const nnb_rk_geometry *g, void *stream, float 
 
 NNB_RK_API int nnb_rk_add_relu(const nnb_rk_geometry *g, void *stream, float *y, const float *z, long long n) {
     NNB_LAUNCH(nnb_rk_add_relu_kernel, nnb_rk_grid(g, n), nnb_rk_block(g), stream, y, z, n);
+    return NNB_RK_STATUS();
+}
+
+NNB_RK_API int nnb_rk_bn_infer(const nnb_rk_geometry *g, void *stream, float *y, const float *x, const float *z,
+                               const float *gamma, const float *beta, const float *mean, const float *var, float eps,
+                               long long n, long long c, long long hw, int relu) {
+    long long total = n * c * hw;
+    if (n < 1 || c < 1 || hw < 1 || total > 2147483647LL)
+        return 1; /* cudaErrorInvalidValue */
+    NNB_LAUNCH(nnb_rk_bn_infer_kernel, nnb_rk_grid(g, total), nnb_rk_block(g), stream, y, x, z, gamma, beta, mean, var,
+               eps, total, (unsigned)c, (unsigned)hw, relu);
     return NNB_RK_STATUS();
 }
 

@@ -42,6 +42,12 @@ int nnb_rk_add_relu(const nnb_rk_geometry *g, void *stream, float *y, const floa
 /* Its backward: dy = dy * (y > 0) in place, and dz (may be NULL) = or += that gradient. */
 int nnb_rk_relu_grad(const nnb_rk_geometry *g, void *stream, float *dy, const float *y, float *dz, long long n,
                      int dz_accumulate);
+/* Inference BatchNorm with the running statistics over (n, c, hw) NCHW, optionally + z (NULL: none) and ReLU
+ * (relu 1): y = relu(bn(x) + z), resnet_bn_math.h; the *_jit runners' fused inference step. y may alias x or z.
+ * Returns cudaErrorInvalidValue (1) without launching when n * c * hw is not in [1, 2^31). */
+int nnb_rk_bn_infer(const nnb_rk_geometry *g, void *stream, float *y, const float *x, const float *z,
+                    const float *gamma, const float *beta, const float *mean, const float *var, float eps, long long n,
+                    long long c, long long hw, int relu);
 #endif
 
 #ifdef __cplusplus

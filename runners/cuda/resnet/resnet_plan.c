@@ -261,3 +261,52 @@ int nnb_resnet_plan_build(nnb_resnet_plan *p, const nnb_resnet_arch *a, int fuse
     p->fc_dw = gemm(0, 1, C, O, N, C, O, C);
     return 0;
 }
+
+static size_t plan_tensor_floats(const nnb_plan_tensor *t) {
+    return (size_t)t->n * (size_t)t->c * (size_t)t->h * (size_t)t->w;
+}
+
+int nnb_resnet_plan_infer_slots(const nnb_resnet_plan *p, int *slot, size_t *slot_floats) {
+    int logits = p->num_acts - 1, num_slots = 0;
+    int *left = calloc((size_t)p->num_acts, sizeof *left);   /* (num_acts) readers still to run */
+    int *owner = calloc((size_t)p->num_acts, sizeof *owner); /* (slots) activation held, -1 when free */
+    if (!left || !owner) {
+        free(left), free(owner);
+        return -1;
+    }
+    for (int a = 0; a < p->num_acts; a++)
+        slot[a] = -1;
+    for (int i = 0; i < p->num_steps; i++) {
+        const nnb_plan_step *s = &p->steps[i];
+        if (s->op == NNB_STEP_SKIP)
+            continue;
+        left[s->src]++;
+        if (s->src2 >= 0)
+            left[s->src2]++;
+    }
+    for (int i = 0; i < p->num_steps; i++) {
+        const nnb_plan_step *s = &p->steps[i];
+        if (s->op == NNB_STEP_SKIP)
+            continue;
+        if (s->dst != logits && s->dst != 0) { /* a free slot: the inputs are still held, so never theirs */
+            int k = 0;
+            while (k < num_slots && owner[k] >= 0)
+                k++;
+            if (k == num_slots)
+                slot_floats[num_slots++] = 0;
+            owner[k] = s->dst;
+            slot[s->dst] = k;
+            size_t need = plan_tensor_floats(&p->act_desc[s->dst]);
+            if (need > slot_floats[k])
+                slot_floats[k] = need;
+        }
+        const int inputs[2] = {s->src, s->src2};
+        for (int j = 0; j < 2; j++)
+            if (inputs[j] >= 0 && --left[inputs[j]] == 0 && slot[inputs[j]] >= 0)
+                owner[slot[inputs[j]]] = -1;
+        if (left[s->dst] == 0 && slot[s->dst] >= 0) /* written, never read: free at once */
+            owner[slot[s->dst]] = -1;
+    }
+    free(left), free(owner);
+    return num_slots;
+}

@@ -115,6 +115,15 @@ typedef struct nnb_resnet_plan {
 int nnb_resnet_plan_build(nnb_resnet_plan *plan, const nnb_resnet_arch *arch, int fused, char *err, size_t err_len);
 void nnb_resnet_plan_free(nnb_resnet_plan *plan);
 
+/* Buffers of the inference pass (ABI 1.2 infer), which keeps nothing for a backward: walking the plan's
+ * steps in execution order (fused steps where they run, e.g. bn3 at the add's position, after the downsample
+ * branch), each step's output gets a free slot none of its inputs is in, and a slot is freed after the last
+ * step that reads the activation in it. acts[0] (the model's input, read in place) and the logits (a buffer
+ * of their own, where infer_io points) get slot -1, as do activations no step touches (the folded ones).
+ * Fills slot[num_acts] and slot_floats[] (per slot: its largest activation at the plan's batch, so any
+ * n <= N fits) and returns the number of slots, or -1 when out of memory. */
+int nnb_resnet_plan_infer_slots(const nnb_resnet_plan *plan, int *slot, size_t *slot_floats);
+
 /* Bytes of the one workspace shared by every call: the largest request. */
 size_t nnb_plan_workspace_bytes(const size_t *requests, int count);
 

@@ -324,6 +324,24 @@ cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
     submit(h->stream, &o);
     return CUBLAS_STATUS_SUCCESS;
 }
+/* One recorded GEMM per batch entry: the same arithmetic as batch separate cublasSgemm calls. */
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                         int k, const float *alpha, const float *A, int lda, long long int strideA,
+                                         const float *B, int ldb, long long int strideB, const float *beta, float *C,
+                                         int ldc, long long int strideC, int batchCount) {
+    if (batchCount < 0 || strideA < 0 || strideB < 0 || strideC < 0)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    /* C blocks must not overlap (cuBLAS leaves that undefined) */
+    if (batchCount > 1 && strideC < (long long)ldc * n)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    for (int b = 0; b < batchCount; b++) {
+        cublasStatus_t st = cublasSgemm(h, ta, tb, m, n, k, alpha, A + b * strideA, lda, B + b * strideB, ldb, beta,
+                                        C + b * strideC, ldc);
+        if (st != CUBLAS_STATUS_SUCCESS)
+            return st;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
 cublasStatus_t cublasSgemv(cublasHandle_t h, cublasOperation_t t, int m, int n, const float *alpha, const float *A,
                            int lda, const float *x, int incx, const float *beta, float *y, int incy) {
     if (incx != 1 || incy != 1 || lda < m || m < 0 || n < 0)
