@@ -44,6 +44,9 @@ static void registry_reports_each_error(const char *broken) {
     CHECK(nnb_registry_find(&r, "old_minor_a") != NULL);
     CHECK(old_b != NULL && !strcmp(old_b->desc->group, NNB_GROUP_CNNS) && old_b->desc->check_tolerance == NULL &&
           old_b->desc->destroy != NULL);
+    /* ABI 1.2's entries too: an older plugin cannot serve, and says so by NULLs (nnbench serve refuses it). */
+    CHECK(old_b != NULL && old_b->desc->infer == NULL && old_b->desc->infer_io == NULL &&
+          old_b->desc->load_param == NULL);
     CHECK_MSG(r.count == 4, "expected 4 runners, got %d", r.count);
     nnb_registry_free(&r);
 }
