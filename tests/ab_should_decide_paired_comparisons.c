@@ -38,7 +38,9 @@ static const char *str(const cJSON *o, const char *key) {
 
 static void five_percent_slower_is_found_and_fails_above(void) {
     /* 2 ms against 2.1 ms forward: B / A = 1.05 exactly, whatever else the machine does (spin waits on the clock). */
-    int rc = nnbench("--ab spin spin@--seqLength=2100 --seqLength 2000 --warmup 2 --fail-above 1.02");
+    /* At least 30 rounds: on a shared machine a preempted spin can skew a few rounds, and 10 rounds leave
+     * the interval at their mercy (seen: [1.0499, 1.25] around 1.050). */
+    int rc = nnbench("--ab spin spin@--seqLength=2100 --seqLength 2000 --warmup 2 --min-samples 30 --fail-above 1.02");
     CHECK_MSG(rc == 4, "--fail-above 1.02 on a 5%% slowdown: exit %d, expected 4; stderr: %s", rc, err);
     CHECK_STR_CONTAINS(err, "A/B: A = spin, B = spin@--seqLength=2100");
     CHECK_STR_CONTAINS(err, "verdict (total): slower: B is slower than A by "); /* the ratio is checked below */
@@ -54,9 +56,14 @@ static void five_percent_slower_is_found_and_fails_above(void) {
     CHECK_NEAR(num(total, "ratio"), 1.05, 0.01);
     CHECK_NEAR(num(fwd, "ratio"), 1.05, 0.01);
     CHECK_NEAR(num(fwd, "a_median_ms"), 2.0, 0.1);
-    CHECK(num(total, "ci_low") > 1.02 && num(total, "ci_high") < 1.08);
+    /* What the stopping rule guarantees: a "slower" verdict means the interval lies wholly above 1 + the 1%
+     * threshold. How tight it is when the rounds stop depends on the machine's noise (the sanitizer build is
+     * noisier), so its upper end is only checked for sanity; the estimate itself is checked above. */
+    CHECK_MSG(num(total, "ci_low") > 1.01 && num(total, "ci_low") <= num(total, "ratio") &&
+                  num(total, "ratio") <= num(total, "ci_high") && num(total, "ci_high") < 1.15,
+              "interval [%g, %g] around %g", num(total, "ci_low"), num(total, "ci_high"), num(total, "ratio"));
     int rounds = (int)num(ab, "rounds");
-    CHECK_MSG(rounds >= 10 && cJSON_GetArraySize(at(ab, "samples")) == rounds, "rounds %d", rounds);
+    CHECK_MSG(rounds >= 30 && cJSON_GetArraySize(at(ab, "samples")) == rounds, "rounds %d", rounds);
     const cJSON *first = cJSON_GetArrayItem(at(ab, "samples"), 0);
     CHECK_NEAR(num(at(first, "forward"), "b_ms") / num(at(first, "forward"), "a_ms"),
                num(at(first, "forward"), "ratio"), 1e-12);
@@ -69,13 +76,13 @@ static void five_percent_slower_is_found_and_fails_above(void) {
     CHECK(cJSON_IsNull(at(at(root, "config"), "nloops")));
     cJSON_Delete(root);
 
-    rc = nnbench("--ab spin spin@--seqLength=2100 --seqLength 2000 --warmup 2 --fail-above 1.2");
+    rc = nnbench("--ab spin spin@--seqLength=2100 --seqLength 2000 --warmup 2 --min-samples 30 --fail-above 1.2");
     CHECK_MSG(rc == 0, "--fail-above 1.2 on a 5%% slowdown: exit %d; stderr: %s", rc, err);
     CHECK_STR_CONTAINS(err, "--fail-above 1.2: passed");
 }
 
 static void faster_and_phase_are_reported(void) {
-    int rc = nnbench("--ab spin spin@--seqLength=1800 --seqLength 2000 --warmup 1 --ab-phase forward");
+    int rc = nnbench("--ab spin spin@--seqLength=1800 --seqLength 2000 --warmup 1 --min-samples 30 --ab-phase forward");
     CHECK_MSG(rc == 0, "exit %d; stderr: %s", rc, err);
     CHECK_STR_CONTAINS(err, "verdict (forward): faster: B is faster than A by ");
     cJSON *root = read_json();
