@@ -678,18 +678,27 @@ int nnb_cli_sweep_base_flag(const char *flag, char *err, size_t err_len) {
     return 0;
 }
 
+char **nnb_cli_copy_argv(int argc, char **argv) {
+    char **copy = calloc((size_t)argc + 1, sizeof *copy);
+    for (int i = 0; copy && i < argc; i++)
+        if (!(copy[i] = strdup(argv[i]))) {
+            nnb_cli_free_argv(copy);
+            return NULL;
+        }
+    return copy;
+}
+
+void nnb_cli_free_argv(char **argv) {
+    for (int i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
 int nnb_cli_check_run_argv(int argc, char **argv, char *err, size_t err_len) {
     static nnb_options o;
-    char **copy = calloc((size_t)argc + 1, sizeof *copy); /* the parser cuts list values in place */
-    int rc = copy ? 0 : -1, n = 0;
-    for (; copy && n < argc && !rc; n++)
-        rc = (copy[n] = strdup(argv[n])) ? 0 : -1;
-    if (rc)
-        snprintf(err, err_len, "out of memory");
-    else
-        rc = nnb_cli_parse(argc, copy, &o, err, err_len) || nnb_cli_check_sizes(&o, err, err_len);
-    for (int i = 0; copy && i < n; i++)
-        free(copy[i]);
-    free(copy);
+    char **copy = nnb_cli_copy_argv(argc, argv); /* the parser cuts list values in place */
+    int rc = copy ? nnb_cli_parse(argc, copy, &o, err, err_len) || nnb_cli_check_sizes(&o, err, err_len)
+                  : (snprintf(err, err_len, "out of memory"), -1);
+    nnb_cli_free_argv(copy);
     return rc ? -1 : 0;
 }

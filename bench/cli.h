@@ -101,6 +101,10 @@ int nnb_cli_axis_flag(const char *name, char *canonical, size_t cap, char *err, 
  * Not --json-out, --print-json, --dump, --list, --help, --version, --profile, --ab. 0, or -1 with err. */
 int nnb_cli_sweep_base_flag(const char *flag, char *err, size_t err_len);
 
+/* A NULL-terminated copy of argv (malloc'd strings), or NULL when out of memory; nnb_cli_free_argv. */
+char **nnb_cli_copy_argv(int argc, char **argv);
+void nnb_cli_free_argv(char **argv);
+
 /* nnbench sweep: would a run with this whole argv (argv[0] ignored) start? Parses a copy as nnb_cli_parse
  * does and checks the sizes. 0, or -1 with err. Not reentrant (one static nnb_options). */
 int nnb_cli_check_run_argv(int argc, char **argv, char *err, size_t err_len);

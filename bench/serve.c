@@ -250,17 +250,10 @@ int nnb_serve_base_flag(const char *flag, char *err, size_t err_len) {
 
 int nnb_serve_check_argv(int argc, char **argv, char *err, size_t err_len) {
     static nnb_serve_options o;
-    char **copy = calloc((size_t)argc + 1, sizeof *copy);
-    int rc = copy ? 0 : -1, n = 0;
-    for (; copy && n < argc && !rc; n++)
-        rc = (copy[n] = strdup(argv[n])) ? 0 : -1;
-    if (rc)
-        snprintf(err, err_len, "out of memory");
-    else
-        rc = nnb_serve_parse(argc - 1, copy + 1, &o, err, err_len) || nnb_cli_check_sizes(&o.run, err, err_len);
-    for (int i = 0; copy && i < n; i++)
-        free(copy[i]);
-    free(copy);
+    char **copy = nnb_cli_copy_argv(argc, argv); /* the parser cuts list values in place */
+    int rc = copy ? nnb_serve_parse(argc - 1, copy + 1, &o, err, err_len) || nnb_cli_check_sizes(&o.run, err, err_len)
+                  : (snprintf(err, err_len, "out of memory"), -1);
+    nnb_cli_free_argv(copy);
     return rc ? -1 : 0;
 }
 
