@@ -477,21 +477,26 @@ static int build_relu_fwd(model *m, int li, char *err, size_t err_len) {
     return 0;
 }
 
-static int build_pool_fwd(model *m, int li, char *err, size_t err_len) {
-    const nnb_resnet_layer *l = &m->arch.layers[li];
-    layer_state *s = &m->ls[li];
+/* Layer l's max or (global) average pooling for prop, from src into a destination of dims dd (format any). */
+static dnnl_status_t pool_desc_init(dnnl_pooling_v2_desc_t *d, const nnb_resnet_layer *l, dnnl_prop_kind_t prop,
+                                    const dnnl_memory_desc_t *src, const int64_t *dd) {
     int max = l->op == NNB_RESNET_MAXPOOL;
-    int64_t dd[4];
-    act_dims(l->out, dd);
     dnnl_memory_desc_t dst_any;
     md_init(&dst_any, 4, dd, dnnl_format_tag_any);
     dnnl_dims_t strides = {max ? l->stride : 1, max ? l->stride : 1},
                 kernel = {max ? l->kernel : l->in.h, max ? l->kernel : l->in.w};
     dnnl_dims_t dil = {0, 0}, pad = {max ? l->pad : 0, max ? l->pad : 0};
+    return dnnl_pooling_v2_forward_desc_init(d, prop, max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding, src,
+                                             &dst_any, strides, kernel, dil, pad, pad);
+}
+
+static int build_pool_fwd(model *m, int li, char *err, size_t err_len) {
+    const nnb_resnet_layer *l = &m->arch.layers[li];
+    layer_state *s = &m->ls[li];
+    int64_t dd[4];
+    act_dims(l->out, dd);
     dnnl_pooling_v2_desc_t pd_desc;
-    NNB_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_training,
-                                                   max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
-                                                   &m->act_md[l->src], &dst_any, strides, kernel, dil, pad, pad));
+    NNB_DNNL_TRY(pool_desc_init(&pd_desc, l, dnnl_forward_training, &m->act_md[l->src], dd));
     dnnl_primitive_t prim;
     TRY(make_primitive(m, &pd_desc, NULL, NULL, &s->fwd_pd, &prim, err, err_len));
     m->act_md[l->dst] = *pd_md(s->fwd_pd, DNNL_ARG_DST);
@@ -501,7 +506,7 @@ static int build_pool_fwd(model *m, int li, char *err, size_t err_len) {
         return nnb_fail(err, err_len, "out of memory");
     arg(st, DNNL_ARG_SRC, m->act_mem[l->src]);
     arg(st, DNNL_ARG_DST, m->act_mem[l->dst]);
-    if (max) {
+    if (l->op == NNB_RESNET_MAXPOOL) { /* max pooling keeps its argmax for backward */
         TRY(alloc_mem(m, pd_md(s->fwd_pd, DNNL_ARG_WORKSPACE), &s->workspace, err, err_len));
         arg(st, DNNL_ARG_WORKSPACE, s->workspace);
     }
@@ -1214,18 +1219,10 @@ static int infer_relu(model *m, infer_net *t, int li, char *err, size_t err_len)
 
 static int infer_pool(model *m, infer_net *t, int li, char *err, size_t err_len) {
     const nnb_resnet_layer *l = &m->arch.layers[li];
-    int max = l->op == NNB_RESNET_MAXPOOL;
     int64_t dd[4];
     batch_dims(l->out, t->n, dd);
-    dnnl_memory_desc_t dst_any;
-    md_init(&dst_any, 4, dd, dnnl_format_tag_any);
-    dnnl_dims_t strides = {max ? l->stride : 1, max ? l->stride : 1},
-                kernel = {max ? l->kernel : l->in.h, max ? l->kernel : l->in.w};
-    dnnl_dims_t dil = {0, 0}, pad = {max ? l->pad : 0, max ? l->pad : 0};
     dnnl_pooling_v2_desc_t pdd;
-    NNB_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pdd, dnnl_forward_inference,
-                                                   max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
-                                                   &t->md[l->src], &dst_any, strides, kernel, dil, pad, pad));
+    NNB_DNNL_TRY(pool_desc_init(&pdd, l, dnnl_forward_inference, &t->md[l->src], dd));
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
     TRY(infer_primitive(m, &pdd, 0, &pd, &prim, err, err_len));
