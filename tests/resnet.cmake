@@ -12,9 +12,9 @@ if(TARGET nnb_cpu_resnet)
   nnbench_add_test(resnet_runners_should_match_reference SOURCES resnet_runners_should_match_reference.c
                    LIBS nnb_resnet_arch LABELS resnet)
   add_dependencies(resnet_runners_should_match_reference nnb_cpu_resnet nnb_cpu_resnet_ref)
-  # Compiles the runner's source in, to drive its layer wrappers on hand-made awkward tables.
+  # Compiles the plugin file in and links its net builders, to drive its layer wrappers on hand-made tables.
   nnbench_add_test(resnet_layers_should_match_reference SOURCES resnet_layers_should_match_reference.c
-                   LIBS DNNL::dnnl nnb_dnnl_support nnb_resnet_ref nnb_cnn_cpu nnb_resnet_init nnb_runner_support
+                   LIBS nnb_resnet_dnnl nnb_resnet_ref nnb_runner_support
                    LABELS resnet)
 endif()
 

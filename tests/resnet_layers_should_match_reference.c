@@ -10,8 +10,9 @@
  * with a strided 1x1 convolution and one identity shortcut, BN over 12 values
  * per channel.
  *
- * The wrappers are the runner's own code (resnet_dnnl.c is compiled into this
- * test, and its model is built from the hand-made table instead of ResNet's);
+ * The wrappers are the runner's own code (its plugin file resnet_dnnl.c is
+ * compiled into this test and its net builders, library nnb_resnet_dnnl, linked
+ * in; its model is built from the hand-made table instead of ResNet's);
  * the reference is plugin nnb_cpu_resnet_ref's model (nnb_resnet_ref), linked in.
  *
  * The wrappers' inference path (ABI 1.2 infer: forward_inference primitives, BatchNorm with the running
@@ -25,6 +26,7 @@
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "../runners/cpu/resnet/resnet_dnnl.c"
 
+#include "conv_input_grad.h" /* whether the stem's own input gradient can run here */
 #include "resnet_ref.h"
 #include "test_support.h"
 
