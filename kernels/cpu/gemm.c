@@ -1,4 +1,4 @@
-/* GEMM front end: implementation choice, packing, blocking and threading. */
+/* GEMM front end: implementation choice, blocking and threading over the packed layouts of gemm_pack.c. */
 #include "gemm_internal.h"
 
 #include <stdio.h>
@@ -13,28 +13,7 @@
 #include <cblas.h>
 #endif
 
-#ifndef NNB_GEMM_KC
-#define NNB_GEMM_KC 256 /* target depth of one K block (B micro-panel KC x NR stays in L1) */
-#endif
-#ifndef NNB_GEMM_KC_MAX
-#define NNB_GEMM_KC_MAX 512 /* K up to this is never split */
-#endif
-#ifndef NNB_GEMM_KB_OUTER
-#define NNB_GEMM_KB_OUTER 0 /* 1: K blocks outermost also for prepacked B (A/B experiments) */
-#endif
-#ifndef NNB_GEMM_MC
-#define NNB_GEMM_MC 128
-#endif
 enum { MR = NNB_GEMM_MR, NR = NNB_GEMM_NR, KC = NNB_GEMM_KC, KC_MAX = NNB_GEMM_KC_MAX, MC = NNB_GEMM_MC };
-
-/* Depth of the K blocks for a product of depth K: K itself up to KC_MAX (C is then
- * written once), else K split evenly into blocks of about KC (each block re-reads C). */
-static int64_t k_block(int64_t K) {
-    if (K <= KC_MAX)
-        return K > 0 ? K : 1;
-    int64_t blocks = (K + KC - 1) / KC;
-    return (K + blocks - 1) / blocks;
-}
 
 /* ---------------------------------------------------------------- ISA */
 
@@ -133,95 +112,6 @@ static void gemm_cblas(char ta, char tb, int64_t M, int64_t N, int64_t K, const 
 }
 #endif
 
-/* ---------------------------------------------------------------- packing */
-
-/* op(A) rows [m0, m0+mc), cols [k0, k0+kc) -> panels of MR rows: (ceil(mc/MR), kc, MR), zero padded. */
-static void pack_a(char ta, const float *A, int64_t lda, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float *Ap) {
-    for (int64_t p = 0; p < mc; p += MR) {
-        int rows = mc - p < MR ? (int)(mc - p) : MR;
-        float *dst = Ap + p * kc;
-        if (ta == 'N' && rows == MR) { /* full panel: MR sequential read streams, contiguous writes */
-            const float *src[MR];
-            for (int r = 0; r < MR; r++)
-                src[r] = A + (m0 + p + r) * lda + k0;
-            for (int64_t k = 0; k < kc; k++)
-                for (int r = 0; r < MR; r++)
-                    dst[k * MR + r] = src[r][k];
-        } else if (ta == 'N') {
-            for (int r = 0; r < MR; r++) {
-                const float *src = A + (m0 + p + (r < rows ? r : 0)) * lda + k0;
-                for (int64_t k = 0; k < kc; k++)
-                    dst[k * MR + r] = r < rows ? src[k] : 0.0f;
-            }
-        } else if (rows == MR) { /* transposed, full panel: MR contiguous floats per k */
-            for (int64_t k = 0; k < kc; k++)
-                memcpy(dst + k * MR, A + (k0 + k) * lda + m0 + p, sizeof(float) * MR);
-        } else {
-            for (int64_t k = 0; k < kc; k++) {
-                const float *src = A + (k0 + k) * lda + m0 + p;
-                for (int r = 0; r < MR; r++)
-                    dst[k * MR + r] = r < rows ? src[r] : 0.0f;
-            }
-        }
-    }
-}
-
-/* op(B) rows [k0, k0+kc), panel columns [n0, n0+NR) -> (kc, NR) at dst with row stride NR, zero padded. */
-static void pack_b_panel(char tb, const float *B, int64_t ldb, int64_t N, int64_t k0, int64_t kc, int64_t n0,
-                         float *dst) {
-    int cols = N - n0 < NR ? (int)(N - n0) : NR;
-    if (tb == 'N' && cols == NR) { /* full panel: one row copy per k */
-        for (int64_t k = 0; k < kc; k++)
-            memcpy(dst + k * NR, B + (k0 + k) * ldb + n0, sizeof(float) * NR);
-    } else if (tb == 'N') {
-        for (int64_t k = 0; k < kc; k++) {
-            const float *src = B + (k0 + k) * ldb + n0;
-            float *d = dst + k * NR;
-            for (int j = 0; j < NR; j++)
-                d[j] = j < cols ? src[j] : 0.0f;
-        }
-    } else {
-        for (int j = 0; j < NR; j++) {
-            if (j < cols) {
-                const float *src = B + (n0 + j) * ldb + k0;
-                for (int64_t k = 0; k < kc; k++)
-                    dst[k * NR + j] = src[k];
-            } else {
-                for (int64_t k = 0; k < kc; k++)
-                    dst[k * NR + j] = 0.0f;
-            }
-        }
-    }
-}
-
-int nnb_pack_b(nnb_packed_b *p, nnb_gemm_impl impl, char transb, int64_t K, int64_t N, const float *B, int64_t ldb) {
-    memset(p, 0, sizeof *p);
-    p->impl = impl;
-    p->K = K;
-    p->N = N;
-    p->trans = transb;
-    p->src = B;
-    p->ld = ldb;
-    if (impl != NNB_GEMM_OWN_AVX512)
-        return 0;
-    int64_t panels = (N + NR - 1) / NR;
-    if (K <= 0 || N <= 0 || (uint64_t)panels > SIZE_MAX / sizeof(float) / NR / (uint64_t)K)
-        return -1;
-    p->panels = aligned_alloc(64, (((size_t)panels * NR * (size_t)K * sizeof(float)) + 63) & ~(size_t)63);
-    if (!p->panels)
-        return -1;
-    for (int64_t q = 0; q < panels; q++)
-        pack_b_panel(transb, B, ldb, N, 0, K, q * NR, p->panels + q * K * NR);
-    return 0;
-}
-
-void nnb_packed_b_free(nnb_packed_b *p) {
-    if (!p)
-        return;
-    free(p->panels);
-    memset(p, 0, sizeof *p);
-}
-
 /* Prefetch target of the call-th micro-kernel call on a B panel: the first two calls pull the two halves of the
  * next panel (kc lines each) into L2, so its first pass does not wait on L3; later calls re-touch the current
  * panel, which is in L1 already (a prefetch that costs one load slot). */
@@ -290,7 +180,7 @@ static void gemm_own_block(char ta, char tb, int64_t N, int64_t K, const float *
                    t == 'N' ? Bs + n0 : Bs + n0 * ld, ld, beta, C + m0 * ldc + n0, ldc);
         return;
     }
-    const int64_t kb = k_block(K);
+    const int64_t kb = nnb_gemm_k_block(K);
     if (Bp && !NNB_GEMM_KB_OUTER) { /* B already packed: K blocks innermost, so each MC x N block of C stays in cache
                                        across them */
         for (int64_t mb = m0; mb < m1; mb += MC) {
@@ -298,7 +188,7 @@ static void gemm_own_block(char ta, char tb, int64_t N, int64_t K, const float *
             for (int64_t k0 = 0; k0 < K; k0 += kb) {
                 int64_t kc = K - k0 < kb ? K - k0 : kb;
                 int accumulate = k0 > 0 || beta != 0.0f;
-                pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
+                nnb_gemm_pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
                 for (int64_t q = q0; q < q1; q++) {
                     const float *bpan = Bp->panels + q * K * NR + k0 * NR;
                     const float *next = q + 1 < q1 ? bpan + K * NR : Bp->panels + q0 * K * NR + (k0 + kc) % K * NR;
@@ -315,10 +205,10 @@ static void gemm_own_block(char ta, char tb, int64_t N, int64_t K, const float *
         int accumulate = k0 > 0 || beta != 0.0f;
         if (!Bp)
             for (int64_t q = q0; q < q1; q++)
-                pack_b_panel(tb, B, ldb, N, k0, kc, q * NR, bbuf + (q - q0) * kc * NR);
+                nnb_gemm_pack_b_panel(tb, B, ldb, N, k0, kc, q * NR, bbuf + (q - q0) * kc * NR);
         for (int64_t mb = m0; mb < m1; mb += MC) {
             int64_t mc = m1 - mb < MC ? m1 - mb : MC;
-            pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
+            nnb_gemm_pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
             for (int64_t q = q0; q < q1; q++) {
                 const float *bpan = Bp ? Bp->panels + q * K * NR + k0 * NR : bbuf + (q - q0) * kc * NR;
                 const float *next = q + 1 < q1 ? (Bp ? bpan + K * NR : bpan + kc * NR) : bpan;
@@ -391,7 +281,7 @@ static void gemm_own(int threads, char ta, char tb, int64_t M, int64_t N, int64_
         if (pack_whole) {
 #pragma omp for schedule(static)
             for (int64_t q = 0; q < npanels; q++)
-                pack_b_panel(tb, B, ldb, N, 0, K, q * NR, whole.panels + q * K * NR);
+                nnb_gemm_pack_b_panel(tb, B, ldb, N, 0, K, q * NR, whole.panels + q * K * NR);
         } /* the omp for ends with a barrier: B is whole before anyone reads it */
         int64_t u0 = units * t / nt, u1 = units * (t + 1) / nt;
         if (chunks) {
@@ -472,13 +362,13 @@ static void gemm_own_packed_multi(char ta, int64_t M, const float *A, int64_t ld
         }
         return;
     }
-    const int64_t kb = k_block(K);
+    const int64_t kb = nnb_gemm_k_block(K);
     for (int64_t k0 = 0; k0 < K; k0 += kb) {
         int64_t kc = K - k0 < kb ? K - k0 : kb;
         int accumulate = k0 > 0 || beta != 0.0f;
         for (int64_t mb = 0; mb < M; mb += MC) {
             int64_t mc = M - mb < MC ? M - mb : MC;
-            pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
+            nnb_gemm_pack_a(ta, A, lda, mb, mc, k0, kc, abuf);
             for (int b = 0; b < nb; b++)
                 for (int64_t q = q0; q < q1; q++) {
                     const float *bpan = Bs[b]->panels + q * K * NR + k0 * NR;
@@ -527,13 +417,13 @@ static void shared_a_rows(char transa, const float *A, int64_t lda, int64_t K, i
                        ops[b].B, ops[b].ldb, beta, ops[b].C + m0 * ops[b].ldc, ops[b].ldc);
         return;
     }
-    const int64_t kb = k_block(K);
+    const int64_t kb = nnb_gemm_k_block(K);
     for (int64_t mb = m0; mb < m1; mb += MC) {
         int64_t mc = m1 - mb < MC ? m1 - mb : MC;
         for (int64_t k0 = 0; k0 < K; k0 += kb) {
             int64_t kc = K - k0 < kb ? K - k0 : kb;
             int accumulate = k0 > 0 || beta != 0.0f;
-            pack_a(transa, A, lda, mb, mc, k0, kc, abuf);
+            nnb_gemm_pack_a(transa, A, lda, mb, mc, k0, kc, abuf);
             for (int b = 0, first = 0; b < nb; first += (int)((ops[b].N + NR - 1) / NR), b++)
                 for (int64_t q = 0; q < (ops[b].N + NR - 1) / NR; q++) {
                     const float *bpan = whole + (first + q) * K * NR + k0 * NR;
@@ -580,7 +470,8 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
             int64_t panels = (ops[b].N + NR - 1) / NR;
 #pragma omp for schedule(static)
             for (int64_t q = 0; q < panels; q++)
-                pack_b_panel(ops[b].trans, ops[b].B, ops[b].ldb, ops[b].N, 0, K, q * NR, whole + (first + q) * K * NR);
+                nnb_gemm_pack_b_panel(ops[b].trans, ops[b].B, ops[b].ldb, ops[b].N, 0, K, q * NR,
+                                      whole + (first + q) * K * NR);
         } /* each omp for ends with a barrier: every B is packed before anyone reads it */
         float *abuf = grow(&tl_abuf, &tl_acap, (size_t)MC * KC_MAX);
         if (chunks) {
@@ -594,29 +485,6 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
     }
 }
 
-/* ---------------------------------------------------------------- A packed once, shared */
-
-size_t nnb_packed_a_floats(int64_t M, int64_t K) {
-    int64_t mpad = (M + MR - 1) / MR * MR;
-    if (M <= 0 || K <= 0 || (uint64_t)mpad > SIZE_MAX / sizeof(float) / (uint64_t)K)
-        return 0;
-    return (size_t)mpad * (size_t)K;
-}
-
-/* Layout: K blocks of k_block(K); block k0 holds all row panels: Ap + k0 * Mpad + p * kc (p a row index, multiple of
- * MR). */
-void nnb_pack_a_panels(char transa, int64_t M, int64_t K, const float *A, int64_t lda, int64_t p0, int64_t p1,
-                       float *Ap) {
-    int64_t mpad = (M + MR - 1) / MR * MR, m0 = p0 * MR, m1 = p1 * MR < M ? p1 * MR : M;
-    if (m1 <= m0)
-        return;
-    const int64_t kb = k_block(K);
-    for (int64_t k0 = 0; k0 < K; k0 += kb) {
-        int64_t kc = K - k0 < kb ? K - k0 : kb;
-        pack_a(transa, A, lda, m0, m1 - m0, k0, kc, Ap + k0 * mpad + m0 * kc);
-    }
-}
-
 void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp, int64_t n0, int64_t n1, float beta,
                               float *C, int64_t ldc) {
     const int64_t K = Bp->K, mpad = (M + MR - 1) / MR * MR;
@@ -624,7 +492,7 @@ void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp
         n1 = Bp->N;
     if (M <= 0 || n1 <= n0 || Bp->impl != NNB_GEMM_OWN_AVX512)
         return;
-    const int64_t kb = k_block(K);
+    const int64_t kb = nnb_gemm_k_block(K);
     for (int64_t k0 = 0; k0 < K; k0 += kb) {
         int64_t kc = K - k0 < kb ? K - k0 : kb;
         int accumulate = k0 > 0 || beta != 0.0f;

@@ -1,4 +1,4 @@
-/* Internal to nnb_cpu_kernels: per-ISA entry points. */
+/* Internal to nnb_cpu_kernels: per-ISA entry points, the own GEMM's blocking and packing. */
 #ifndef NNB_GEMM_INTERNAL_H
 #define NNB_GEMM_INTERNAL_H
 
@@ -24,5 +24,37 @@ void nnb_gemm_kernel_12x32_avx512(int64_t kc, const float *a0, const float *a1, 
 NNB_DECLARE_VECTOR_ISA(avx512)
 NNB_DECLARE_VECTOR_ISA(avx2)
 NNB_DECLARE_VECTOR_ISA(generic)
+
+/* Blocking of the own GEMM (gemm.c drivers, gemm_pack.c layouts); overridable at build time for A/B experiments. */
+#ifndef NNB_GEMM_KC
+#define NNB_GEMM_KC 256 /* target depth of one K block (B micro-panel KC x NR stays in L1) */
+#endif
+#ifndef NNB_GEMM_KC_MAX
+#define NNB_GEMM_KC_MAX 512 /* K up to this is never split */
+#endif
+#ifndef NNB_GEMM_KB_OUTER
+#define NNB_GEMM_KB_OUTER 0 /* 1: K blocks outermost also for prepacked B (A/B experiments) */
+#endif
+#ifndef NNB_GEMM_MC
+#define NNB_GEMM_MC 128
+#endif
+
+/* Depth of the K blocks for a product of depth K: K itself up to NNB_GEMM_KC_MAX (C is then written once), else K
+ * split evenly into blocks of about NNB_GEMM_KC (each block re-reads C). */
+static inline int64_t nnb_gemm_k_block(int64_t K) {
+    if (K <= NNB_GEMM_KC_MAX)
+        return K > 0 ? K : 1;
+    int64_t blocks = (K + NNB_GEMM_KC - 1) / NNB_GEMM_KC;
+    return (K + blocks - 1) / blocks;
+}
+
+/* Packing (gemm_pack.c), the layouts the micro-kernels read:
+ *   nnb_gemm_pack_a: op(A) rows [m0, m0+mc), cols [k0, k0+kc) -> panels of NNB_GEMM_MR rows: (ceil(mc/MR), kc, MR),
+ *                    zero padded.
+ *   nnb_gemm_pack_b_panel: op(B) rows [k0, k0+kc), panel columns [n0, n0+NR) -> (kc, NR) at dst with row stride
+ *                    NNB_GEMM_NR, zero padded. */
+void nnb_gemm_pack_a(char ta, const float *A, int64_t lda, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float *Ap);
+void nnb_gemm_pack_b_panel(char tb, const float *B, int64_t ldb, int64_t N, int64_t k0, int64_t kc, int64_t n0,
+                           float *dst);
 
 #endif
