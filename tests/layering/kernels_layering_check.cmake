@@ -1,6 +1,13 @@
 # kernels/ are leaves: no file there includes a header of runners/ or bench/ (by path or by name), and no
-# kernels/ target links a library of runners/, bench/ or reporting/.
-#   cmake -DSRC=<source dir> -P kernels_should_include_nothing_from_runners_or_bench.cmake
+# kernels/ target links a library of runners/, bench/ or reporting/. Fails on any such include or link, and on
+# a tree with no kernels/ files (a check that sees nothing must not pass).
+#   cmake -DSRC=<source dir> -P kernels_layering_check.cmake
+# Lives outside tests/*.cmake, which tests/CMakeLists.txt includes at configure time without SRC: that is how it
+# once ran on nothing ("0 kernels/ files"). tests/layering.cmake runs it at configure time and as a test.
+if(NOT DEFINED SRC OR NOT IS_DIRECTORY "${SRC}")
+  message(FATAL_ERROR "kernels layering check: SRC='${SRC}' is not a source directory; "
+                      "run it as cmake -DSRC=<source dir> -P kernels_layering_check.cmake")
+endif()
 file(GLOB_RECURSE above RELATIVE ${SRC} ${SRC}/runners/*.h ${SRC}/runners/*.cuh ${SRC}/bench/*.h)
 set(above_names "")
 foreach(h IN LISTS above)
@@ -8,6 +15,10 @@ foreach(h IN LISTS above)
   list(APPEND above_names ${n})
 endforeach()
 file(GLOB_RECURSE kernel_files ${SRC}/kernels/*.c ${SRC}/kernels/*.h ${SRC}/kernels/*.cu ${SRC}/kernels/*.cuh)
+list(LENGTH kernel_files nfiles)
+if(nfiles EQUAL 0)
+  message(FATAL_ERROR "kernels layering check: no kernels/ files under SRC='${SRC}' (wrong source directory?)")
+endif()
 set(checked 0)
 set(bad 0)
 foreach(f IN LISTS kernel_files)
@@ -36,5 +47,7 @@ foreach(f IN LISTS kernel_lists)
     endif()
   endforeach()
 endforeach()
-list(LENGTH kernel_files nfiles)
 message(STATUS "${nfiles} kernels/ files, ${checked} includes checked, ${bad} reaching above kernels/")
+if(checked EQUAL 0)
+  message(FATAL_ERROR "kernels layering check: ${nfiles} kernels/ files but no #include read in them")
+endif()

@@ -1,0 +1,2 @@
+/* Fixture: a kernels/ header that breaks no rule. */
+#include <math.h>

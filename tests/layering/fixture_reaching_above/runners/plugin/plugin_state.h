@@ -1,0 +1,1 @@
+/* Fixture: a runner header, which kernels/ must not include. */
