@@ -253,14 +253,10 @@ static int build_relu_bwd(model *m, int li, char *err, size_t err_len) {
 static int build_pool_bwd(model *m, int li, char *err, size_t err_len) {
     const nnb_resnet_layer *l = &m->arch.layers[li];
     layer_state *s = &m->ls[li];
-    int max = l->op == NNB_RESNET_MAXPOOL;
-    dnnl_dims_t strides = {max ? l->stride : 1, max ? l->stride : 1},
-                kernel = {max ? l->kernel : l->in.h, max ? l->kernel : l->in.w};
-    dnnl_dims_t dil = {0, 0}, pad = {max ? l->pad : 0, max ? l->pad : 0};
+    const rd_pool_geometry g = rd_pool_geometry_of(l);
     dnnl_pooling_v2_desc_t pdd;
-    NNB_DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&pdd, max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
-                                                    &m->act_md[l->src], &m->act_md[l->dst], strides, kernel, dil, pad,
-                                                    pad));
+    NNB_DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&pdd, g.alg, &m->act_md[l->src], &m->act_md[l->dst], g.strides,
+                                                    g.kernel, g.dil, g.pad, g.pad));
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
     TRY(rd_make_primitive(m, &pdd, NULL, s->fwd_pd, &pd, &prim, err, err_len));
@@ -272,7 +268,7 @@ static int build_pool_bwd(model *m, int li, char *err, size_t err_len) {
         return nnb_fail(err, err_len, "out of memory");
     rd_arg(st, DNNL_ARG_DIFF_DST, m->diff_mem[l->dst]);
     rd_arg(st, DNNL_ARG_DIFF_SRC, target);
-    if (max)
+    if (l->op == NNB_RESNET_MAXPOOL)
         rd_arg(st, DNNL_ARG_WORKSPACE, s->workspace);
     if (scratch >= 0)
         TRY(accumulate(m, l->src, target, scratch, err, err_len));

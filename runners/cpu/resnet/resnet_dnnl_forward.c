@@ -122,17 +122,23 @@ static int build_relu_fwd(model *m, int li, char *err, size_t err_len) {
     return 0;
 }
 
+rd_pool_geometry rd_pool_geometry_of(const nnb_resnet_layer *l) {
+    const int max = l->op == NNB_RESNET_MAXPOOL;
+    rd_pool_geometry g = {.alg = max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
+                          .strides = {max ? l->stride : 1, max ? l->stride : 1},
+                          .kernel = {max ? l->kernel : l->in.h, max ? l->kernel : l->in.w},
+                          .dil = {0, 0},
+                          .pad = {max ? l->pad : 0, max ? l->pad : 0}};
+    return g;
+}
+
 /* Layer l's max or (global) average pooling for prop, from src into a destination of dims dd (format any). */
 dnnl_status_t rd_pool_desc_init(dnnl_pooling_v2_desc_t *d, const nnb_resnet_layer *l, dnnl_prop_kind_t prop,
                                 const dnnl_memory_desc_t *src, const int64_t *dd) {
-    int max = l->op == NNB_RESNET_MAXPOOL;
     dnnl_memory_desc_t dst_any;
     rd_md_init(&dst_any, 4, dd, dnnl_format_tag_any);
-    dnnl_dims_t strides = {max ? l->stride : 1, max ? l->stride : 1},
-                kernel = {max ? l->kernel : l->in.h, max ? l->kernel : l->in.w};
-    dnnl_dims_t dil = {0, 0}, pad = {max ? l->pad : 0, max ? l->pad : 0};
-    return dnnl_pooling_v2_forward_desc_init(d, prop, max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding, src,
-                                             &dst_any, strides, kernel, dil, pad, pad);
+    const rd_pool_geometry g = rd_pool_geometry_of(l);
+    return dnnl_pooling_v2_forward_desc_init(d, prop, g.alg, src, &dst_any, g.strides, g.kernel, g.dil, g.pad, g.pad);
 }
 
 static int build_pool_fwd(model *m, int li, char *err, size_t err_len) {

@@ -179,6 +179,12 @@ int rd_run_steps(model *m, const step_list *l, char *err, size_t err_len);
 int rd_build_forward(model *m, char *err, size_t err_len);
 /* BatchNorm flags of layer li (training): scale, shift, and the fused ReLU where planned. */
 unsigned rd_bn_flags(const model *m, int li);
+/* Layer l's pooling as oneDNN takes it: max pooling's window, stride and padding, or the global average. */
+typedef struct rd_pool_geometry {
+    dnnl_alg_kind_t alg;
+    dnnl_dims_t strides, kernel, dil, pad;
+} rd_pool_geometry;
+rd_pool_geometry rd_pool_geometry_of(const nnb_resnet_layer *l);
 /* Layer l's max or (global) average pooling for prop, from src into a destination of dims dd (format any). */
 dnnl_status_t rd_pool_desc_init(dnnl_pooling_v2_desc_t *d, const nnb_resnet_layer *l, dnnl_prop_kind_t prop,
                                 const dnnl_memory_desc_t *src, const int64_t *dd);
