@@ -1,3 +1,3 @@
 #include "b.h"
-#include "t.h"
 #include "c.h"
+#include "t.h"
