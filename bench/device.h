@@ -49,9 +49,6 @@ void nnb_cuda_serve_lane_destroy(nnb_cuda_serve_lane *l);
 /* CPU wall clock (CLOCK_MONOTONIC), ms. */
 double nnb_cpu_now_ms(void);
 
-/* Statistics of samples (mean, std with N-1, min, median, max). */
-void nnb_stats_compute(nnb_phase_stats *s);
-
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "device.h"
 #include "loader.h"
+#include "phase_stats.h"
 #include <nnbench/results.h>
 
 #ifdef __cplusplus

@@ -23,3 +23,10 @@ add_test(NAME kernels_layering_check_should_refuse_a_tree_without_kernels
 add_test(NAME kernels_layering_check_should_refuse_to_run_without_a_source_dir
          COMMAND ${CMAKE_COMMAND} -DCHECK=${NNB_KERNELS_LAYERING_CHECK} "-DEXPECT=is not a source directory"
                  -P ${expect_failure})
+# Layering of the whole tree: each top-level folder includes and links only what its rule allows.
+add_test(NAME layers_should_depend_one_way
+         COMMAND ${CMAKE_COMMAND} -DSRC=${CMAKE_SOURCE_DIR}
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/layering/layers_should_depend_one_way.cmake)
+add_test(NAME layers_check_should_catch_violations
+         COMMAND ${CMAKE_COMMAND} -DSRC=${CMAKE_SOURCE_DIR}
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/layering/layers_check_should_catch_violations.cmake)

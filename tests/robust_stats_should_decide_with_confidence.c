@@ -1,4 +1,4 @@
-/* Robust statistics (bench/robust_stats.h) on samples with a known answer:
+/* Robust statistics (stats/robust_stats.h) on samples with a known answer:
  * order-statistic ranks against the binomial tables, coverage of the median's
  * interval, verdicts, the --ab stopping rule's false-positive rate and power,
  * and the bootstrap interval of a ratio of medians. */

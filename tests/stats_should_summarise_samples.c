@@ -1,5 +1,5 @@
 /* Phase statistics: mean, sample std (N-1), min, median, max. */
-#include "device.h"
+#include "phase_stats.h"
 #include "test_support.h"
 
 int main(void) {

@@ -41,7 +41,7 @@ static inline const char *nnb_verdict_name(nnb_verdict v) {
                                      : "undecided";
 }
 
-/* A ratio B / A (or NEW / OLD) with its interval and verdict (bench/robust_stats.h computes them). */
+/* A ratio B / A (or NEW / OLD) with its interval and verdict (stats/robust_stats.h computes them). */
 typedef struct nnb_ratio_summary {
     int n;              /* pairs */
     const char *method; /* "hodges-lehmann" or "sign-test median" (static) */

@@ -1,0 +1,4 @@
+#include "b.h"
+#include "s.h"
+#include "t.h"
+#include <stdio.h>

@@ -1,0 +1,3 @@
+#include "b.h"
+#include "c.h"
+#include "t.h"

@@ -1,0 +1,1 @@
+#include "s.h"

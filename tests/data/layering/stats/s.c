@@ -1,0 +1,3 @@
+#include "s.h"
+#include "r.h"
+#include <math.h>

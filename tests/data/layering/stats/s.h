@@ -1,0 +1,1 @@
+#include <nnbench/pub.h>

@@ -1,0 +1,2 @@
+#include "t.h"
+#include "../../bench/b.h"
