@@ -60,6 +60,9 @@
  *   <line class="xerrbar" data-series="S" x1= y1= x2= y2=/>    x bar: x - x_err (x1) to x + x_err (x2)
  *   <text class="point-label" data-series="S" x= y=>label</text> a point's label (point_labels)
  *   <text class="xtick" x= ...>label</text>, <text class="ytick" x= y= ...>label</text>
+ *                                                              (a ytick's y is its baseline, 0.35 em
+ *                                                              below the tick; turned category labels
+ *                                                              are the only turned xticks)
  *   <text class="title">, <text class="subtitle">, <text class="warning">
  * data-x and data-y are the values given, printed so that strtod reads back the
  * same double ("%.17g" or shorter); S is the series index.
