@@ -59,6 +59,15 @@ cJSON *nnb_sweep_config_json(const nnb_sweep_options *o, const char *self_exe) {
         cJSON_AddStringToObject(s, "file", o->grid.shapes.path);
         cJSON_AddStringToObject(s, "content_hash", hash);
         cJSON_AddNumberToObject(s, "count", o->grid.shapes.count);
+        cJSON *models = cJSON_AddObjectToObject(s, "models"); /* shapes per model: the roll-up's whole */
+        for (int i = 0; i < o->grid.shapes.count; i++) {
+            const char *m = o->grid.shapes.shapes[i].model;
+            cJSON *n = cJSON_GetObjectItemCaseSensitive(models, m);
+            if (n)
+                cJSON_SetNumberValue(n, n->valuedouble + 1);
+            else
+                cJSON_AddNumberToObject(models, m, 1);
+        }
     } else {
         cJSON_AddNullToObject(c, "shapes");
     }
