@@ -68,7 +68,7 @@ static int check_series(const nnb_plot *p, int i, int xb, int yb, char *err, siz
             plot_set_err(err, err_len, "%s, point %d: y_err = %s is negative", ref, j, plot_shortest(e).s);
             return -1;
         }
-        if (s->x_err && (s->x_err[j] < 0 || p->category_count > 0)) {
+        if (s->x_err && (s->x_err[j] < 0 || (p->category_count > 0 && s->x_err[j] > 0))) {
             plot_set_err(err, err_len, "%s, point %d: x_err = %s %s", ref, j, plot_shortest(s->x_err[j]).s,
                          p->category_count > 0 ? "on a categorical axis" : "is negative");
             return -1;

@@ -101,7 +101,7 @@ typedef struct nnb_plot_series {
                                         NaN, inf or 0: no bar; negative: an error */
     const char *const *point_labels; /* NULL, or n short texts drawn beside the points (NULL or "": none),
                                         e.g. the batch size along a latency-throughput curve */
-    const double *x_err;             /* NULL, or n half-widths of horizontal bars, as y_err (not on a
+    const double *x_err;             /* NULL, or n half-widths of horizontal bars, as y_err (none > 0 on a
                                         categorical axis) */
     const double *y_lo, *y_hi;       /* NULL, or n bar ends (an interval, e.g. mean +- std around a
                                         median); used instead of y_err; NaN: no bar; y_lo > y_hi: an error */

@@ -57,6 +57,10 @@ int nnb_sweep_main(int argc, char **argv, const nnb_sweep_hooks *hooks) {
     static nnb_sweep_options o;
     char err[1024];
     int rc = nnb_sweep_parse(argc, argv, hooks, &o, err, sizeof err);
+    if (!rc && !o.list_points) {
+        nnb_sweep_print_plan(stderr, &o);
+        nnb_sweep_warn_empty_shards(stderr, &o);
+    }
     if (rc) {
         fprintf(stderr, "nnbench sweep: %s\n", err);
     } else if (o.list_points) {
