@@ -154,11 +154,14 @@ void plot_emit_legend(plot_doc *d) {
         const char *name = plot_series_name(&p->series[i], i, buf, sizeof buf);
         double cy = y0 + 6 + (i + 0.5) * L->row_h;
         sb_printf(b, "<g class=\"legend-entry\" data-series=\"%d\">\n", i);
-        sb_printf(b, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"%s\" stroke-width=\"2\"", F2(x0 + 8),
-                  F2(cy), F2(x0 + 36), F2(cy), col);
-        if (dash)
-            sb_printf(b, " stroke-dasharray=\"%s\"", dash);
-        sb_printf(b, "/>\n<path fill=\"%s\" stroke=\"#ffffff\" d=\"", col);
+        if (!d->x.categories) { /* categories: markers only, as in the plot */
+            sb_printf(b, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"%s\" stroke-width=\"2\"", F2(x0 + 8),
+                      F2(cy), F2(x0 + 36), F2(cy), col);
+            if (dash)
+                sb_printf(b, " stroke-dasharray=\"%s\"", dash);
+            sb_puts(b, "/>\n");
+        }
+        sb_printf(b, "<path fill=\"%s\" stroke=\"#ffffff\" d=\"", col);
         plot_emit_marker_shape(b, d->style[i], x0 + 22, cy, MARKER_R + 0.5);
         sb_puts(b, "\"/>\n");
         put_text(d, "legend-name", x0 + 42, cy + 0.35 * L->legend_font, 's', L->legend_font, L->legend_text_w, "",
