@@ -46,7 +46,8 @@ static int run_and_report(const nnb_sweep_options *o, const nnb_sweep_hooks *h) 
         fprintf(stderr, "nnbench sweep: %s\n", err);
         rc = USAGE;
     } else {
-        fprintf(stderr, "nnbench sweep: wrote %s/sweep.json, sweep.csv, sweep.md, sweep.svg\n", o->out_dir);
+        fprintf(stderr, "nnbench sweep: wrote %s/sweep.json, sweep.csv, sweep.md, sweep.svg%s\n", o->out_dir,
+                o->grid.shapes.count ? ", sweep-rollup.csv" : "");
     }
     cJSON_Delete(doc);
     cJSON_Delete(merged);
