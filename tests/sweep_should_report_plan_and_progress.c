@@ -6,7 +6,10 @@
  *   - a shape set's "# group:" is added as --group unless the command line chooses a group, and the plan
  *     line says so; the shipped LSTM sets are rnns, ResNet-50 cnns; a sweep over one runs that group only;
  *   - more shards than points: --shards N (Slurm) and --shard I/N warn, naming the counts and the shard
- *     count to use, an empty shard says it is empty, and its merge does not count the empty shards missing. */
+ *     count to use, an empty shard says it is empty, and its merge does not count the empty shards missing;
+ *   - a merge missing points says so in sweep.md, its roll-up (sweep.md and sweep-rollup.csv) and on the plot;
+ *   - the plot keeps one colour per runner across the other settings, which get line styles, and its
+ *     subtitle names what varies and what is fixed. */
 #include "cli.h"
 #include "sweep.h"
 #include "sweep_internal.h"
@@ -247,6 +250,90 @@ static void sweeps_say_so_on_stderr(void) {
     CHECK_STR_CONTAINS(errout, "shard 2/4 holds no points (the sweep has 2); its file is not needed");
 }
 
+static char *slurp(const char *dir, const char *name) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    static char buf[4][1 << 18];
+    static int next;
+    char *b = buf[next++ % 4];
+    size_t n = f ? fread(b, 1, sizeof buf[0] - 1, f) : 0;
+    b[n] = 0;
+    if (f)
+        fclose(f);
+    return b;
+}
+
+static void partial_merges_say_so(void) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/half", root);
+    const char *two = write_file("two.shapes", "# nnbench shape set v1\n# group: rnns\n"
+                                               "model=m name=a seqLength=100 inputSize=8 hiddenSize=8\n"
+                                               "model=m name=b seqLength=200 inputSize=8 hiddenSize=8\n");
+    int rc = sh("%s sweep --shapes %s --out %s --shard 0/2 --progress never --device cpu --warmup 1 --nloops 3 "
+                "--rnns spin --runner-path %s",
+                bin, two, dir, plugins);
+    CHECK_MSG(rc == 0, "shard 0/2: %d: %s", rc, errout);
+    rc = sh("%s merge %s", bin, dir);
+    CHECK_MSG(rc == 1, "a merge missing shard 1/2: exit 1 (%d)", rc);
+    CHECK_STR_CONTAINS(slurp(dir, "sweep.md"), "**incomplete: partial: 1 of 2 points**");
+    CHECK_STR_CONTAINS(slurp(dir, "sweep.md"), "| m | spin | 1 of 2 (**partial**) |");
+    CHECK_STR_CONTAINS(
+        slurp(dir, "sweep-rollup.csv"),
+        "model,runner,shapes_measured,shapes_expected,complete,forward_ms,backward_ms,total_ms\nm,spin,1,2,"
+        "false,");
+    const char *svg = slurp(dir, "sweep.svg");
+    CHECK_STR_CONTAINS(svg, "<text class=\"warning\"");
+    CHECK_STR_CONTAINS(svg, ">partial: 1 of 2 points</text>");
+}
+
+/* The legend's line colour and dash of series i ("" when it has none). */
+static void legend_style(const char *svg, int i, char *colour, char *dash) {
+    char tag[64];
+    snprintf(tag, sizeof tag, "<g class=\"legend-entry\" data-series=\"%d\">", i);
+    const char *e = strstr(svg, tag), *line = e ? strstr(e, "<line ") : NULL, *gt = line ? strchr(line, '>') : NULL;
+    colour[0] = dash[0] = 0;
+    if (!gt)
+        return;
+    const char *c = strstr(line, " stroke=\""), *d = strstr(line, " stroke-dasharray=\"");
+    if (c && c < gt)
+        snprintf(colour, 16, "%.7s", c + 9);
+    if (d && d < gt)
+        snprintf(dash, 16, "%.*s", (int)strcspn(d + 19, "\""), d + 19);
+}
+
+static void plots_colour_by_runner(void) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/styles", root);
+    int rc = sh("%s sweep --out %s --axis seqLength=100,200 --axis inputSize=8,16 --progress never --device cpu "
+                "--group rnns --warmup 1 --nloops 3 --rnns spin,empty --runner-path %s",
+                bin, dir, plugins);
+    CHECK_MSG(rc == 0, "sweep: %d: %s", rc, errout);
+    const char *svg = slurp(dir, "sweep.svg");
+    CHECK_STR_CONTAINS(svg, ">nnbench sweep: total time against seqLength</text>");
+    CHECK_STR_CONTAINS(svg, ">varies: seqLength (x axis), runner (colour), inputSize (line style)</text>");
+    CHECK_STR_CONTAINS(svg, ">fixed: --device cpu --group rnns --warmup 1 --nloops 3; sweep ");
+    char names[4][64], col[4][16], dash[4][16];
+    int n = 0;
+    for (const char *e = strstr(svg, "class=\"legend-name\""); e && n < 4; e = strstr(e + 1, "class=\"legend-name\"")) {
+        const char *gt = strchr(e, '>');
+        snprintf(names[n], sizeof names[n], "%.*s", (int)strcspn(gt + 1, "<"), gt + 1);
+        legend_style(svg, n, col[n], dash[n]);
+        n++;
+    }
+    CHECK_MSG(n == 4, "4 series (2 runners x 2 inputSizes): %d", n);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int same_runner = !strncmp(names[i], names[j], strcspn(names[i], " ")),
+                same_setting = !strcmp(strchr(names[i], ' ') ? strchr(names[i], ' ') : "",
+                                       strchr(names[j], ' ') ? strchr(names[j], ' ') : "");
+            CHECK_MSG((strcmp(col[i], col[j]) == 0) == same_runner, "'%s' %s and '%s' %s: colour by runner", names[i],
+                      col[i], names[j], col[j]);
+            CHECK_MSG((strcmp(dash[i], dash[j]) == 0) == same_setting, "'%s' '%s' and '%s' '%s': dash by setting",
+                      names[i], dash[i], names[j], dash[j]);
+        }
+}
+
 int main(void) {
     snprintf(bin, sizeof bin, "%s", nnb_test_env("NNBENCH_BIN"));
     snprintf(plugins, sizeof plugins, "%s/good", nnb_test_env("NNBENCH_TEST_PLUGIN_DIR"));
@@ -257,6 +344,8 @@ int main(void) {
     shape_sets_choose_their_group();
     more_shards_than_points_warn();
     sweeps_say_so_on_stderr();
+    partial_merges_say_so();
+    plots_colour_by_runner();
     if (!nnb_test_failed)
         sh("rm -rf %s", root);
     else
