@@ -1,5 +1,5 @@
 /* nnb_plot (tools/plot/svg_plot.h): the SVG read back as numbers. Markers
- * (<circle class="point">), lines, error bars and tick labels are parsed from the
+ * (<path class="point">), lines, error bars and tick labels are parsed from the
  * document and checked against the scales they must follow: affine in x (or
  * log2 x) and y, decreasing in y, 1-2-5 ticks placed where their values map,
  * 0 on a linear y axis of positive values, categories in equal bands. Also:
@@ -50,13 +50,13 @@ static int count(const char *hay, const char *needle) {
 
 static int points(const char *svg, point *out) {
     int n = 0;
-    const char *tag = "<circle class=\"point\"";
+    const char *tag = "<path class=\"point\"";
     for (const char *s = strstr(svg, tag); s && n < MAX_ITEMS; s = strstr(s + 1, tag)) {
         point p;
         char xs[64], ys[64];
         if (sscanf(s,
-                   "<circle class=\"point\" data-series=\"%d\" data-x=\"%63[^\"]\" data-y=\"%63[^\"]\" cx=\"%lf\" "
-                   "cy=\"%lf\"",
+                   "<path class=\"point\" data-series=\"%d\" data-x=\"%63[^\"]\" data-y=\"%63[^\"]\" "
+                   "data-cx=\"%lf\" data-cy=\"%lf\"",
                    &p.series, xs, ys, &p.cx, &p.cy) != 5) {
             CHECK_MSG(0, "unreadable marker: %.120s", s);
             continue;
@@ -74,7 +74,8 @@ static int ticks(const char *svg, const char *cls, tick *out) {
     snprintf(tag, sizeof tag, "<text class=\"%s\"", cls);
     int n = 0;
     for (const char *s = strstr(svg, tag); s && n < MAX_ITEMS; s = strstr(s + 1, tag)) {
-        out[n].pos = attr(s, cls[0] == 'x' ? "x" : "y");
+        /* a y tick label's baseline is 0.35 em below its tick */
+        out[n].pos = cls[0] == 'x' ? attr(s, "x") : attr(s, "y") - 0.35 * attr(s, "font-size");
         const char *gt = strchr(s, '>'), *lt = gt ? strchr(gt, '<') : NULL;
         size_t len = gt && lt ? (size_t)(lt - gt - 1) : 0;
         if (len >= sizeof out[n].label)
@@ -183,7 +184,7 @@ static void check_linear_ticks(const tick *t, int n, double px_at_0, double px_p
 
 static void linear_axes_are_affine(void) {
     const double x0[] = {1, 2, 3}, y0[] = {10, 20, 30}, x1[] = {1.5, 2.5}, y1[] = {5, 25};
-    nnb_plot_series s[] = {{"a", 3, x0, y0, NULL, NULL}, {"b", 2, x1, y1, NULL, NULL}};
+    nnb_plot_series s[] = {{.name = "a", .n = 3, .x = x0, .y = y0}, {.name = "b", .n = 2, .x = x1, .y = y1}};
     nnb_plot p = {.title = "linear", .x_label = "x", .y_label = "y", .series_count = 2, .series = s};
     char *svg = plot_or_fail(&p, "linear");
     if (!svg)
@@ -239,7 +240,7 @@ static void linear_axes_are_affine(void) {
 
 static void log_axes_follow_powers(void) {
     const double x[] = {64, 128, 256, 1024}, y[] = {1, 10, 100, 50};
-    nnb_plot_series s = {"t", 4, x, y, NULL, NULL};
+    nnb_plot_series s = {.name = "t", .n = 4, .x = x, .y = y};
     nnb_plot p = {.x_log = 1, .y_log = 1, .series_count = 1, .series = &s};
     char *svg = plot_or_fail(&p, "log");
     if (!svg)
@@ -281,8 +282,9 @@ static void log_axes_follow_powers(void) {
 static void nan_points_break_lines(void) {
     const double x0[] = {0, 1, 2, 3, 4, 5}, y0[] = {1, 2, NAN, 3, 4, INFINITY};
     const double x1[] = {0, NAN, 2, 5}, y1[] = {2, 2, 3, 1};
-    nnb_plot_series s[] = {
-        {"gaps", 6, x0, y0, NULL, NULL}, {"x gap", 4, x1, y1, NULL, NULL}, {"empty", 0, NULL, NULL, NULL, NULL}};
+    nnb_plot_series s[] = {{.name = "gaps", .n = 6, .x = x0, .y = y0},
+                           {.name = "x gap", .n = 4, .x = x1, .y = y1},
+                           {.name = "empty", .n = 0}};
     nnb_plot p = {.series_count = 3, .series = s};
     char *svg = plot_or_fail(&p, "nan");
     if (!svg)
@@ -324,7 +326,7 @@ static void nan_points_break_lines(void) {
 static void lines_follow_the_given_order(void) {
     const double x[] = {100, 300, 200, 250}, y[] = {1, 2, 5, 9};
     const char *const labels[] = {"1", "2", NULL, "8 & <"};
-    nnb_plot_series s = {"serve", 4, x, y, NULL, labels};
+    nnb_plot_series s = {.name = "serve", .n = 4, .x = x, .y = y, .point_labels = labels};
     nnb_plot p = {.y_log = 10, .series_count = 1, .series = &s};
     char *svg = plot_or_fail(&p, "order");
     if (!svg)
@@ -359,7 +361,7 @@ static void lines_follow_the_given_order(void) {
 
 static void error_bars_span_plus_minus_err(void) {
     const double x[] = {1, 2, 3}, y[] = {10, 20, 15}, e[] = {1, 2, NAN};
-    nnb_plot_series s = {"bars", 3, x, y, e, NULL};
+    nnb_plot_series s = {.name = "bars", .n = 3, .x = x, .y = y, .y_err = e};
     nnb_plot p = {.series_count = 1, .series = &s};
     char *svg = plot_or_fail(&p, "errbars");
     if (!svg)
@@ -387,7 +389,7 @@ static void error_bars_span_plus_minus_err(void) {
 static void categories_sit_in_equal_bands(void) {
     const char *const cats[] = {"alpha", "beta", "gamma", "delta"};
     const double x[] = {0, 1, 2, 3}, y[] = {3, 1, 4, 1}, x2[] = {2}, y2[] = {2};
-    nnb_plot_series s[] = {{"c", 4, x, y, NULL, NULL}, {"one", 1, x2, y2, NULL, NULL}};
+    nnb_plot_series s[] = {{.name = "c", .n = 4, .x = x, .y = y}, {.name = "one", .n = 1, .x = x2, .y = y2}};
     nnb_plot p = {.category_count = 4, .categories = cats, .series_count = 2, .series = s};
     char *svg = plot_or_fail(&p, "categories");
     if (!svg)
@@ -396,11 +398,14 @@ static void categories_sit_in_equal_bands(void) {
     int n = points(svg, pt);
     box area = plot_area(svg);
     double band = (area.right - area.left) / 4;
+    /* Two series: spread symmetrically about the band's centre, by the same offset in every band. */
+    double offset = n == 5 ? find_point(pt, n, 0, 0)->cx - (area.left + 0.5 * band) : 0;
+    CHECK_MSG(offset < -1 && offset > -band / 2, "series 0 sits left of the centre, within its band (%g)", offset);
     for (int i = 0; i < 4 && n == 5; i++)
-        CHECK_NEAR(find_point(pt, n, 0, i)->cx, area.left + (i + 0.5) * band, 0.02);
+        CHECK_NEAR(find_point(pt, n, 0, i)->cx, area.left + (i + 0.5) * band + offset, 0.02);
     CHECK_MSG(n == 5, "%d markers", n);
     if (n == 5)
-        CHECK_NEAR(find_point(pt, n, 1, 2)->cx, find_point(pt, n, 0, 2)->cx, 1e-9);
+        CHECK_NEAR(find_point(pt, n, 1, 2)->cx, area.left + 2.5 * band - offset, 0.02);
     tick xt[MAX_ITEMS];
     int nx = ticks(svg, "xtick", xt);
     CHECK_MSG(nx == 4, "%d category labels", nx);
@@ -412,7 +417,7 @@ static void categories_sit_in_equal_bands(void) {
 
     char err[256] = "";
     const double bad[] = {0, 4};
-    nnb_plot_series sb = {"c", 2, bad, y, NULL, NULL};
+    nnb_plot_series sb = {.name = "c", .n = 2, .x = bad, .y = y};
     nnb_plot q = p;
     q.series = &sb;
     q.series_count = 1;
@@ -426,7 +431,8 @@ static void categories_sit_in_equal_bands(void) {
 
 static void text_is_escaped(void) {
     const double x[] = {1, 2}, y[] = {1, 2};
-    nnb_plot_series s[] = {{"a<b & \"c\"", 2, x, y, NULL, NULL}, {"bad \xff utf-8\x01", 2, x, y, NULL, NULL}};
+    nnb_plot_series s[] = {{.name = "a<b & \"c\"", .n = 2, .x = x, .y = y},
+                           {.name = "bad \xff utf-8\x01", .n = 2, .x = x, .y = y}};
     nnb_plot p = {.title = "it's <fast>", .x_label = "a&b", .y_label = "\"y\"", .series_count = 2, .series = s};
     char *svg = plot_or_fail(&p, "escaping");
     if (!svg)
@@ -451,7 +457,7 @@ static void reject(const nnb_plot *p, const char *expected) {
 static void bad_input_is_rejected(void) {
     const double x[] = {64, 128, 256}, y[] = {1, 0, 2}, neg[] = {-64, 128, 256}, ok[] = {1, 2, 3};
     const double err_neg[] = {0.1, -0.1, 0.1};
-    nnb_plot_series s = {"jit", 3, x, y, NULL, NULL};
+    nnb_plot_series s = {.name = "jit", .n = 3, .x = x, .y = y};
     nnb_plot p = {.y_log = 1, .series_count = 1, .series = &s};
     reject(&p, "series 'jit' (index 0), point 1: y = 0 on a logarithmic y axis");
     s.y = ok;
@@ -521,7 +527,7 @@ static void writes_atomically(void) {
         return;
     }
     const double x[] = {1, 2}, y[] = {1, 2};
-    nnb_plot_series s = {"w", 2, x, y, NULL, NULL};
+    nnb_plot_series s = {.name = "w", .n = 2, .x = x, .y = y};
     nnb_plot p = {.series_count = 1, .series = &s};
 
     snprintf(path, sizeof path, "%s/missing/plot.svg", dir);

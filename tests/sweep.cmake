@@ -5,3 +5,6 @@ nnbench_add_test(sweep_should_expand_and_shard_grids SOURCES sweep_should_expand
 nnbench_add_test(sweep_should_run_merge_and_summarise SOURCES sweep_should_run_merge_and_summarise.c
                  LABELS sweep)
 add_dependencies(sweep_should_run_merge_and_summarise nnbench test_empty test_crashing)
+nnbench_add_test(sweep_should_report_plan_and_progress SOURCES sweep_should_report_plan_and_progress.c
+                 LIBS nnb_sweep nnb_driver_core LABELS sweep)
+add_dependencies(sweep_should_report_plan_and_progress nnbench test_empty)

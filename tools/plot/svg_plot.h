@@ -1,47 +1,69 @@
 /*
- * A small, dependency-free SVG line-plot writer (library nnb_plot): one line per
- * series, a marker at each point, optional error bars, a legend to the right of
- * the plot area. Used by `nnbench sweep` (time or GFLOP/s against one swept
- * size) and a serving sweep (latency against throughput).
+ * A small, dependency-free SVG plot writer (library nnb_plot): markers (joined
+ * by lines on a numeric x axis), optional error bars and point labels, a title
+ * with subtitle lines and a warning line, a legend to the right of the plot
+ * area. Used by `nnbench sweep` (time or GFLOP/s against one swept size, or per
+ * shape) and a serving sweep (latency against throughput).
  *
  * Axes:
  *   - linear: ticks every 1, 2 or 5 x 10^k; the y axis (not x) reaches 0 when
- *     every y (and y +- err) is >= 0, or <= 0, so times and throughputs are not
- *     exaggerated;
- *   - logarithmic (x_log, y_log): ticks at powers of the base, every power or every
- *     few when space is short (2: suits sizes like 64..4096; 10: decades, with
- *     1-2-5 or 1..9 x 10^k ticks when few decades are shown); a range holding
- *     fewer than two ticks is widened to the enclosing powers. An error bar
- *     reaching 0 or below is cut at the bottom of the axis (no cap there);
+ *     every y (and every bar end) is >= 0, or <= 0, so times and throughputs
+ *     are not exaggerated;
+ *   - logarithmic (x_log, y_log): ticks at powers of the base, every power or
+ *     every few when space is short (2: suits sizes like 64..4096; 10: decades,
+ *     with 1-2-5 or 1..9 x 10^k ticks when few decades are shown). A base-10
+ *     range too narrow for three such ticks (570..1500) gets 1-2-5 steps of the
+ *     values instead (600, 700, ..., 1500), so every part of the axis is
+ *     labelled; a base-2 range holding fewer than two powers is widened to the
+ *     enclosing powers. A bar reaching 0 or below is cut at the axis (no cap);
  *   - categorical x (category_count > 0): category i centred in the i-th of
  *     category_count equal bands, labelled with categories[i] (turned 35 or 90
- *     degrees when wider than a band).
- * The data range is padded by 5% of its span (in log units on a log axis), except
- * on the side of a linear y axis held at 0. Tick labels are compact ("%g"-like:
- * 0.5, 250; every label of an axis in exponent form, 2e6, when one is >= 1e6
- * or below 1e-4). There are no font metrics: text widths are estimated and
- * text that would not fit (a long title, legend name or category) is squeezed
- * with textLength; legend rows shrink when there are many series.
+ *     degrees when wider than a band; every k-th label only when even turned
+ *     labels would touch). Categories have no order: points are markers only,
+ *     never joined by lines, and the series' markers are spread a little
+ *     within each band so that markers and bars of equal values stay visible.
+ * The data range is padded by 5% of its span (in log units on a log axis),
+ * except on the side of a linear y axis held at 0. Tick labels are compact
+ * ("%g"-like: 0.5, 250; every label of an axis in exponent form, 2e6, when one
+ * is >= 1e6 or below 1e-4).
+ *
+ * Text never overlaps other text: there are no font metrics, so a text's box is
+ * estimated (0.6 em a character, 1 em high); text wider than its room (title,
+ * subtitle, legend name, category) is squeezed with textLength, and a point
+ * label is moved to the first free place around its marker (right-above,
+ * left-above, right-below, left-below, right, left, above, below) or, when
+ * there is none, left out.
+ *
+ * Styles: without colour_key, series i takes palette colour i mod 10 and
+ * series 10..19 are dashed, 20..29 dotted, and so on. With colour_key, series
+ * with equal keys share a colour (keys in order of first appearance take the
+ * palette's colours in turn), and style_key picks the line dash and the marker
+ * shape the same way (NULL: solid line, circles): e.g. one colour per runner
+ * and one line style per value of the other settings.
  *
  * Series are drawn in the order given, each point where it is given: x need not
  * be monotone (consecutive points are joined, the line is not sorted). A point
  * whose x or y is NaN or infinite is not drawn and breaks the line there.
- * Colours come from a fixed palette of 10 colour-blind-friendly colours; series
- * 10..19 reuse them dashed, and so on with other dash patterns.
  *
  * The document is deterministic (same input, same bytes) and independent of the
  * C locale (coordinates "%.2f" with a '.', whatever LC_NUMERIC says). All text
  * (title, labels, names, categories) is escaped for XML; invalid UTF-8 bytes
- * become U+FFFD and control characters spaces. Elements a program may read back:
+ * become U+FFFD and control characters spaces. Every <text> carries its own
+ * font-size. Elements a program may read back:
  *   <rect class="plot-area" x= y= width= height=/>             the data area
- *   <circle class="point" data-series="S" data-x="X" data-y="Y" cx= cy= .../>
- *                                                              one per drawn point
- *   <polyline class="line" data-series="S" points="x,y ..."/>  one per unbroken run
- *                                                              of 2 or more points
- *   <line class="errbar" data-series="S" x1= y1= x2= y2=/>     y + err (y1) to y - err (y2)
+ *   <path class="point" data-series="S" data-x="X" data-y="Y" data-cx= data-cy= d=/>
+ *                                                              one per drawn point (its marker,
+ *                                                              centred on data-cx, data-cy)
+ *   <polyline class="line" data-series="S" points="x,y ..."/>  one per unbroken run of 2 or
+ *                                                              more points (numeric x only)
+ *   <line class="errbar" data-series="S" x1= y1= x2= y2=/>     y bar: upper end (y1) to lower end (y2)
+ *   <line class="xerrbar" data-series="S" x1= y1= x2= y2=/>    x bar: x - x_err (x1) to x + x_err (x2)
  *   <text class="point-label" data-series="S" x= y=>label</text> a point's label (point_labels)
  *   <text class="xtick" x= ...>label</text>, <text class="ytick" x= y= ...>label</text>
- *                                                              x (xtick) or y (ytick): the tick
+ *                                                              (a ytick's y is its baseline, 0.35 em
+ *                                                              below the tick; turned category labels
+ *                                                              are the only turned xticks)
+ *   <text class="title">, <text class="subtitle">, <text class="warning">
  * data-x and data-y are the values given, printed so that strtod reads back the
  * same double ("%.17g" or shorter); S is the series index.
  *
@@ -79,10 +101,20 @@ typedef struct nnb_plot_series {
                                         NaN, inf or 0: no bar; negative: an error */
     const char *const *point_labels; /* NULL, or n short texts drawn beside the points (NULL or "": none),
                                         e.g. the batch size along a latency-throughput curve */
+    const double *x_err;             /* NULL, or n half-widths of horizontal bars, as y_err (none > 0 on a
+                                        categorical axis) */
+    const double *y_lo, *y_hi;       /* NULL, or n bar ends (an interval, e.g. mean +- std around a
+                                        median); used instead of y_err; NaN: no bar; y_lo > y_hi: an error */
+    const char *colour_key;          /* NULL: colour by index; else equal keys, equal colours */
+    const char *style_key;           /* with colour_key: equal keys, equal dash and marker shape */
 } nnb_plot_series;
 
 typedef struct nnb_plot {
     const char *title, *x_label, *y_label; /* UTF-8; NULL or "": not drawn */
+    const char *subtitle;                  /* NULL, or up to 3 lines separated by '\n', under the title:
+                                              e.g. what varies and what is fixed */
+    const char *warning;                   /* NULL, or one line drawn prominently under them,
+                                              e.g. "partial: 6 of 22 points" */
     int x_log, y_log;                      /* 0: linear; 2 or 10: logarithmic with ticks at powers of that
                                               base; 1: the axis' usual base (x: 2, y: 10). Every finite value
                                               on a log axis (y +- err aside) must be > 0, else an error */

@@ -147,6 +147,23 @@ static int parse_shape_line(char *line, const char *where, const nnb_sweep_hooks
     return p->label ? 0 : nnb_sweep_fail(err, err_len, "%s: out of memory", where);
 }
 
+/* "# group: rnns": the nnbench group every shape of the file belongs to. */
+static int parse_group(const char *text, const char *where, nnb_shape_set *out, char *err, size_t err_len) {
+    static const char *const groups[] = {"rnns", "cnns", "vl_rnns"};
+    char name[32] = "";
+    sscanf(text, " %31s", name);
+    int known = 0;
+    for (size_t i = 0; i < sizeof groups / sizeof *groups; i++)
+        known |= !strcmp(name, groups[i]);
+    if (!known)
+        return nnb_sweep_fail(err, err_len, "%s: group '%s' is not rnns, cnns or vl_rnns", where, name);
+    if (out->group && strcmp(out->group, name))
+        return nnb_sweep_fail(err, err_len, "%s: a second group '%s' (the file says '%s' already)", where, name,
+                              out->group);
+    free(out->group);
+    return (out->group = nnb_sweep_strdup(name)) ? 0 : nnb_sweep_fail(err, err_len, "%s: out of memory", where);
+}
+
 int nnb_shape_set_load(const char *path, const nnb_sweep_hooks *hooks, nnb_shape_set *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     size_t len;
@@ -165,6 +182,12 @@ int nnb_shape_set_load(const char *path, const nnb_sweep_hooks *hooks, nnb_shape
         next = strchr(line, '\n');
         if (next)
             *next++ = 0;
+        char where[4200];
+        snprintf(where, sizeof where, "--shapes %s:%d", path, lineno);
+        if (!strncmp(line, "# group:", 8)) {
+            rc = parse_group(line + 8, where, out, err, err_len);
+            continue;
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
@@ -185,8 +208,6 @@ int nnb_shape_set_load(const char *path, const nnb_sweep_hooks *hooks, nnb_shape
             out->shapes = n;
             cap = ncap;
         }
-        char where[4200];
-        snprintf(where, sizeof where, "--shapes %s:%d", path, lineno);
         rc = parse_shape_line(line, where, hooks, &out->shapes[out->count++], err, err_len);
     }
     free(text);
@@ -202,6 +223,7 @@ void nnb_shape_set_free(nnb_shape_set *s) {
         free_point(&s->shapes[i]);
     free(s->shapes);
     free(s->path);
+    free(s->group);
     memset(s, 0, sizeof *s);
 }
 
@@ -331,5 +353,29 @@ int nnb_sweep_parse_shard(const char *text, int *index, int *count, char *err, s
         return nnb_sweep_fail(err, err_len, "--shard '%s': need 0 <= I < N <= 10000", text);
     *index = (int)i;
     *count = (int)n;
+    return 0;
+}
+
+/* Does the common argument list choose groups itself (--group or --variable-lstms)? */
+static int base_chooses_group(const nnb_sweep_options *o) {
+    for (int i = 0; i < o->base_argc; i++)
+        if (!strcmp(o->base_argv[i], "--group") || !strncmp(o->base_argv[i], "--group=", 8) ||
+            !strcmp(o->base_argv[i], "--variable-lstms"))
+            return 1;
+    return 0;
+}
+
+int nnb_sweep_apply_shape_group(nnb_sweep_options *o, char *err, size_t err_len) {
+    o->shape_group = NULL;
+    if (!o->grid.shapes.group || o->serve || base_chooses_group(o))
+        return 0;
+    char **grown = realloc(o->base_argv, sizeof *grown * (size_t)(o->base_argc + 3));
+    if (!grown)
+        return nnb_sweep_fail(err, err_len, "out of memory");
+    o->base_argv = grown;
+    o->base_argv[o->base_argc++] = (char *)"--group";
+    o->base_argv[o->base_argc++] = o->grid.shapes.group;
+    o->base_argv[o->base_argc] = NULL;
+    o->shape_group = o->grid.shapes.group;
     return 0;
 }

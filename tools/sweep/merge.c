@@ -176,7 +176,10 @@ static void name_missing(merge_state *m, const char *const *names, const char *c
     for (int s = 0; s < m->shard_count; s++) {
         char pts[256];
         shard_points(m, s, pts, sizeof pts);
-        if (!m->shard_from[s])
+        if (!m->shard_from[s] && s >= m->point_count) /* more shards than points: nothing is missing */
+            fprintf(stderr, "nnbench merge: shard %d/%d holds no points (the sweep has %d); its file is not needed\n",
+                    s, m->shard_count, m->point_count);
+        else if (!m->shard_from[s])
             note(m->missing, "shard %d/%d never wrote its file: points %s have no results", s, m->shard_count,
                  pts[0] ? pts : "(none)");
         else if (pts[0])

@@ -28,6 +28,7 @@ static const sweep_flag sweep_flags[] = {
     {"--plot-y", 1, "time (default) or gflops"},
     {"--plot-phase", 1, "total (default), forward or backward"},
     {"--run-timeout", 1, "S: kill and report a run that takes longer than S seconds"},
+    {"--progress", 1, "auto (default: a live line on a terminal, lines otherwise), always (lines) or never"},
     {"--list-points", 0, "print this shard's points and their nnbench flags, run nothing"},
     {"--slurm", 0, "submit the shards as an sbatch --array job and a merge job that depends on it"},
     {"--shards", 1, "N: --slurm: number of array tasks (default 4)"},
@@ -111,6 +112,8 @@ static int apply_sweep_flag(nnb_sweep_options *o, const sweep_flag *f, const cha
             return nnb_sweep_fail(err, err_len, "--run-timeout: '%s' is not a positive number of seconds", v);
         return o->run_timeout_s = s, 0;
     }
+    if (!strcmp(n, "--progress"))
+        return o->progress = v, one_of(n, v, "auto", "always", "never", err, err_len);
     if (!strcmp(n, "--list-points"))
         return o->list_points = 1, 0;
     if (!strcmp(n, "--slurm"))
@@ -299,7 +302,8 @@ int nnb_sweep_parse(int argc, char **argv, const nnb_sweep_hooks *hooks, nnb_swe
     }
     if (check_combinations(o, argc, argv, err, err_len))
         return USAGE;
-    if (shapes_path && nnb_shape_set_load(shapes_path, hooks, &o->grid.shapes, err, err_len))
+    if (shapes_path && (nnb_shape_set_load(shapes_path, hooks, &o->grid.shapes, err, err_len) ||
+                        nnb_sweep_apply_shape_group(o, err, err_len)))
         return USAGE;
     if (nnb_sweep_grid_expand(&o->grid, err, err_len) || check_points(o, hooks, err, err_len))
         return USAGE;

@@ -59,6 +59,15 @@ cJSON *nnb_sweep_config_json(const nnb_sweep_options *o, const char *self_exe) {
         cJSON_AddStringToObject(s, "file", o->grid.shapes.path);
         cJSON_AddStringToObject(s, "content_hash", hash);
         cJSON_AddNumberToObject(s, "count", o->grid.shapes.count);
+        cJSON *models = cJSON_AddObjectToObject(s, "models"); /* shapes per model: the roll-up's whole */
+        for (int i = 0; i < o->grid.shapes.count; i++) {
+            const char *m = o->grid.shapes.shapes[i].model;
+            cJSON *n = cJSON_GetObjectItemCaseSensitive(models, m);
+            if (n)
+                cJSON_SetNumberValue(n, n->valuedouble + 1);
+            else
+                cJSON_AddNumberToObject(models, m, 1);
+        }
     } else {
         cJSON_AddNullToObject(c, "shapes");
     }
@@ -266,7 +275,7 @@ static int prepare_dirs(const nnb_sweep_options *o, shard_paths *p, char *err, s
 }
 
 static int run_point(const nnb_sweep_options *o, const nnb_sweep_hooks *h, const shard_paths *sp,
-                     const nnb_sweep_point *p, int repeat, cJSON *runs, int *done, int total) {
+                     const nnb_sweep_point *p, int repeat, cJSON *runs, nnb_sweep_progress *progress) {
     char json_path[4400], log_path[4400], log_rel[64];
     snprintf(json_path, sizeof json_path, "%s/p%05d-r%d.json", sp->runs, p->index, repeat);
     snprintf(log_rel, sizeof log_rel, "logs/p%05d-r%d.log", p->index, repeat);
@@ -283,6 +292,9 @@ static int run_point(const nnb_sweep_options *o, const nnb_sweep_hooks *h, const
     }
     argv[argc++] = nnb_sweep_strdup("--json-out");
     argv[argc++] = nnb_sweep_strdup(json_path);
+    char what[512];
+    snprintf(what, sizeof what, "point %d (%s) repeat %d/%d", p->index, p->label, repeat + 1, o->repeat);
+    nnb_sweep_progress_start(progress, what);
     run_outcome r = run_process(argv, log_path, o->run_timeout_s);
     nnb_sweep_argv_free(argv);
     cJSON *run = run_json(repeat, &r, log_rel, log_path, json_path, o->run_timeout_s);
@@ -292,10 +304,7 @@ static int run_point(const nnb_sweep_options *o, const nnb_sweep_hooks *h, const
     cJSON_AddItemToArray(runs, run);
     const char *status = cJSON_GetObjectItemCaseSensitive(run, "status")->valuestring;
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(run, "error");
-    ++*done;
-    fprintf(stderr, "nnbench sweep: [%d/%d] point %d (%s) repeat %d/%d: %s, %.1f s%s%s\n", *done, total, p->index,
-            p->label, repeat + 1, o->repeat, status, r.wall_s, cJSON_IsString(error) ? ": " : "",
-            cJSON_IsString(error) ? error->valuestring : "");
+    nnb_sweep_progress_done(progress, what, status, r.wall_s, cJSON_IsString(error) ? error->valuestring : NULL);
     return strcmp(status, "ok") ? 1 : 0;
 }
 
@@ -319,7 +328,9 @@ int nnb_sweep_run_shard(const nnb_sweep_options *o, const nnb_sweep_hooks *h, cJ
         return 2;
     }
     install_stop_handlers();
-    int failed = 0, done = 0, total = runs_in_shard(o), rc = 0;
+    int failed = 0, rc = 0;
+    nnb_sweep_progress progress;
+    nnb_sweep_progress_init(&progress, stderr, o->progress, isatty(fileno(stderr)), runs_in_shard(o));
     for (int k = 0; k < o->grid.point_count && !stop_signal && rc >= 0; k++) {
         if (!nnb_sweep_in_shard(k, o->shard_index, o->shard_count))
             continue;
@@ -327,7 +338,7 @@ int nnb_sweep_run_shard(const nnb_sweep_options *o, const nnb_sweep_hooks *h, cJ
         cJSON_AddItemToArray(points, pj);
         cJSON *runs = cJSON_GetObjectItemCaseSensitive(pj, "runs");
         for (int r = 0; r < o->repeat && !stop_signal && rc >= 0; r++) {
-            rc = run_point(o, h, &sp, &o->grid.points[k], r, runs, &done, total);
+            rc = run_point(o, h, &sp, &o->grid.points[k], r, runs, &progress);
             failed += rc > 0;
             if (nnb_sweep_write_json(sp.file, doc, err, err_len))
                 rc = -2;
@@ -346,8 +357,9 @@ int nnb_sweep_run_shard(const nnb_sweep_options *o, const nnb_sweep_hooks *h, cJ
         cJSON_Delete(doc);
         return 2;
     }
+    nnb_sweep_progress_end(&progress);
     fprintf(stderr, "nnbench sweep: shard %d/%d: %d run(s), %d failed%s; wrote %s\n", o->shard_index, o->shard_count,
-            done, failed, stop_signal ? ", interrupted" : "", sp.file);
+            progress.done, failed, stop_signal ? ", interrupted" : "", sp.file);
     *doc_out = doc;
     if (rc < 0)
         return nnb_sweep_fail(err, err_len, "out of memory"), 2;

@@ -70,6 +70,7 @@ typedef struct nnb_sweep_axis {
 typedef struct nnb_shape_set {
     char *path;
     uint64_t content_hash; /* FNV-1a of the bytes: the same file under another path is the same sweep */
+    char *group;           /* "# group: rnns" of the file's header: the nnbench group of its shapes; NULL: none */
     int count;
     nnb_sweep_point *shapes; /* index = line order; label = name= or the settings */
 } nnb_shape_set;
@@ -124,6 +125,9 @@ typedef struct nnb_sweep_options {
     char **sbatch_args;      /* extra #SBATCH lines: "--partition=debug", "--time=01:00:00" */
     const char *merge_after; /* "ok" (afterok, default) or "any" (afterany) */
     uint64_t id;             /* the sweep's identity: hash of everything that defines its points */
+    const char *shape_group; /* the shape set's group, added to the common arguments as --group because the
+                                command line chose none (NULL: nothing added) */
+    const char *progress;    /* --progress auto (default), always or never: the [i/N] lines on stderr */
 } nnb_sweep_options;
 
 /* argv after "sweep": sweep flags and the common nnbench flags, mixed; validates everything (each point's
@@ -131,6 +135,10 @@ typedef struct nnb_sweep_options {
 int nnb_sweep_parse(int argc, char **argv, const nnb_sweep_hooks *hooks, nnb_sweep_options *o, char *err,
                     size_t err_len);
 void nnb_sweep_options_free(nnb_sweep_options *o);
+/* A shape-set sweep runs its set's group only: when the set declares one (# group:), the sweep is not a serve
+ * sweep and the common arguments choose no group (--group, --variable-lstms), append "--group <group>" to
+ * them and set o->shape_group. 0, or -1 with err (out of memory). Called by nnb_sweep_parse. */
+int nnb_sweep_apply_shape_group(nnb_sweep_options *o, char *err, size_t err_len);
 
 /* `nnbench sweep ...` and `nnbench merge ...`: exit status 0 everything ran; 1 some run failed or a shard is
  * missing (what there is, is written, marked incomplete); 2 bad command line, shard mismatch, duplicate point

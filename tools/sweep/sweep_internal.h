@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct cJSON;
 
@@ -68,5 +69,35 @@ int nnb_sweep_write_outputs(const struct cJSON *merged, const nnb_sweep_output_o
 /* --slurm: write OUT/slurm/shards.sbatch and OUT/slurm/merge.sbatch and submit them; exit status. */
 int nnb_sweep_submit_slurm(const nnb_sweep_options *o, const nnb_sweep_hooks *h, int argc, char **argv, char *err,
                            size_t err_len);
+
+/* ---- what the sweep says on stderr (progress.c) ---- */
+
+/* "nnbench sweep: 22 points x 1 repeat; shard 0/4 runs 6 of them (6 runs); group rnns only, as FILE
+ * declares (give --group to choose)". */
+void nnb_sweep_print_plan(FILE *f, const nnb_sweep_options *o);
+/* Warns (and returns 1) when there are more shards (--shard I/N, or --slurm --shards N) than points, naming
+ * the counts, whether this shard is empty, and the shard count to use instead. */
+int nnb_sweep_warn_empty_shards(FILE *f, const nnb_sweep_options *o);
+
+enum { NNB_PROGRESS_NONE, NNB_PROGRESS_LINES, NNB_PROGRESS_LIVE };
+
+typedef struct nnb_sweep_progress {
+    FILE *out;
+    int style;       /* NNB_PROGRESS_* */
+    int total, done; /* runs */
+    double spent_s;  /* wall time of the runs done */
+    int open;        /* a live line waits for its newline */
+} nnb_sweep_progress;
+
+/* mode: "auto" (or NULL: a live line when is_tty, else whole lines), "always" (whole lines) or "never". */
+void nnb_sweep_progress_init(nnb_sweep_progress *p, FILE *out, const char *mode, int is_tty, int total);
+/* Before a run: "[i/N] <what>: running". */
+void nnb_sweep_progress_start(nnb_sweep_progress *p, const char *what);
+/* After it: "[i/N] <what>: <status>, <wall> s, about <eta> left[: <error>]" (error NULL: it succeeded). With
+ * "never" only a failure is written, without the [i/N]. */
+void nnb_sweep_progress_done(nnb_sweep_progress *p, const char *what, const char *status, double wall_s,
+                             const char *error);
+/* Ends a live line. */
+void nnb_sweep_progress_end(nnb_sweep_progress *p);
 
 #endif

@@ -46,7 +46,8 @@ static int run_and_report(const nnb_sweep_options *o, const nnb_sweep_hooks *h) 
         fprintf(stderr, "nnbench sweep: %s\n", err);
         rc = USAGE;
     } else {
-        fprintf(stderr, "nnbench sweep: wrote %s/sweep.json, sweep.csv, sweep.md, sweep.svg\n", o->out_dir);
+        fprintf(stderr, "nnbench sweep: wrote %s/sweep.json, sweep.csv, sweep.md, sweep.svg%s\n", o->out_dir,
+                o->grid.shapes.count ? ", sweep-rollup.csv" : "");
     }
     cJSON_Delete(doc);
     cJSON_Delete(merged);
@@ -57,6 +58,10 @@ int nnb_sweep_main(int argc, char **argv, const nnb_sweep_hooks *hooks) {
     static nnb_sweep_options o;
     char err[1024];
     int rc = nnb_sweep_parse(argc, argv, hooks, &o, err, sizeof err);
+    if (!rc && !o.list_points) {
+        nnb_sweep_print_plan(stderr, &o);
+        nnb_sweep_warn_empty_shards(stderr, &o);
+    }
     if (rc) {
         fprintf(stderr, "nnbench sweep: %s\n", err);
     } else if (o.list_points) {
