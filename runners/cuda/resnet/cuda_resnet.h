@@ -22,8 +22,11 @@
  * so has every gradient the plan does not alias; parameters and their gradients
  * are packed in arch->params order (running statistics included, updated in
  * place). Convolution algorithms are measured once per distinct geometry at
- * create (cudnnFind*Algorithm, fastest that fits the cap and the math mode);
- * one workspace serves every call.
+ * create (cudnnFind*Algorithm, fastest that fits the cap and the math mode),
+ * each direction on a descriptor of its own that then carries the math type its
+ * algorithm was measured with (cudnnSetConvolutionMathType, as PyTorch does);
+ * one workspace serves every call. create ends with cudaDeviceSynchronize: its
+ * uploads and zeroing ran on the legacy stream, the runner's stream is non-blocking.
  *
  * Math mode: TF32 off unless cfg->allow_tf32: convolutions CUDNN_FMA_MATH
  * (CUDNN_DEFAULT_MATH with tf32, which lets cuDNN use TF32 tensor cores),
@@ -65,9 +68,12 @@
 #define WORKSPACE_CAP ((size_t)1 << 30) /* largest convolution workspace we accept: 1 GiB */
 #define DEFAULT_BLOCK_SIZE 256
 
+/* One convolution geometry: a descriptor per direction, each carrying the math type of the algorithm chosen for
+ * that direction (cuDNN picks tensor-op kernels by algorithm and math type together). */
 typedef struct conv_algos {
     cudnnFilterDescriptor_t filter;
-    cudnnConvolutionDescriptor_t conv;
+    cudnnConvolutionDescriptor_t conv, conv_bwd_data, conv_bwd_filter; /* forward, backward data, backward filter */
+    cudnnMathType_t math_fwd, math_bwd_data, math_bwd_filter;
     cudnnConvolutionFwdAlgo_t fwd;
     cudnnConvolutionBwdDataAlgo_t bwd_data;
     cudnnConvolutionBwdFilterAlgo_t bwd_filter;
@@ -153,6 +159,13 @@ static inline float *save_mean(const cuda_resnet_model *m, int layer) { return m
 static inline float *save_invstd(const cuda_resnet_model *m, int layer) {
     return m->bn_save + m->bn_save_off[layer] + m->arch.layers[layer].out.c;
 }
+/* The math type written back to a convolution descriptor for an algorithm result of math type perf: the result's
+ * own with TF32 allowed; strict fp32 keeps CUDNN_FMA_MATH (cuda_resnet_acceptable let no tensor-op result through,
+ * and CUDNN_DEFAULT_MATH would let cuDNN use TF32). */
+static inline cudnnMathType_t chosen_math(const cuda_resnet_model *m, cudnnMathType_t perf) {
+    return m->tf32 ? perf : CUDNN_FMA_MATH;
+}
+
 static inline float beta_of(nnb_grad_mode mode) { return mode == NNB_GRAD_ACCUMULATE ? 1.0f : 0.0f; }
 
 /* ------------------------------------------------------------ across the sources */

@@ -65,6 +65,16 @@ int cuda_resnet_set_tensor(cudnnTensorDescriptor_t *td, const nnb_plan_tensor *t
     return 0;
 }
 
+/* A convolution descriptor of geometry c in the model's math mode (what cudnnFind* searches under). */
+static int make_conv(const cuda_resnet_model *m, cudnnConvolutionDescriptor_t *d, const nnb_plan_conv *c, char *err,
+                     size_t err_len) {
+    NNB_CUDNN_TRY(cudnnCreateConvolutionDescriptor(d));
+    NNB_CUDNN_TRY(cudnnSetConvolution2dDescriptor(*d, c->pad, c->pad, c->stride, c->stride, 1, 1,
+                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    NNB_CUDNN_TRY(cudnnSetConvolutionMathType(*d, m->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+    return 0;
+}
+
 static int setup_descriptors(cuda_resnet_model *m, char *err, size_t err_len) {
     const nnb_resnet_plan *p = &m->plan;
     m->act_td = calloc((size_t)p->num_acts, sizeof *m->act_td);
@@ -89,10 +99,9 @@ static int setup_descriptors(cuda_resnet_model *m, char *err, size_t err_len) {
         NNB_CUDNN_TRY(cudnnCreateFilterDescriptor(&a->filter));
         NNB_CUDNN_TRY(
             cudnnSetFilter4dDescriptor(a->filter, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, c->k, c->c, c->r, c->r));
-        NNB_CUDNN_TRY(cudnnCreateConvolutionDescriptor(&a->conv));
-        NNB_CUDNN_TRY(cudnnSetConvolution2dDescriptor(a->conv, c->pad, c->pad, c->stride, c->stride, 1, 1,
-                                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-        NNB_CUDNN_TRY(cudnnSetConvolutionMathType(a->conv, m->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+        if (make_conv(m, &a->conv, c, err, err_len) || make_conv(m, &a->conv_bwd_data, c, err, err_len) ||
+            make_conv(m, &a->conv_bwd_filter, c, err, err_len))
+            return -1;
     }
     NNB_CUDNN_TRY(cudnnCreateActivationDescriptor(&m->relu));
     NNB_CUDNN_TRY(cudnnSetActivationDescriptor(m->relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
@@ -145,7 +154,68 @@ static int setup_buffers(cuda_resnet_model *m, uint64_t seed, char *err, size_t 
     return 0;
 }
 
-/* Measures the algorithms of every convolution class (cudnnFind*, fastest acceptable). */
+/* Each direction: cudnnFind* on its own descriptor, then the fastest acceptable result whose math type, written
+ * back to that descriptor (as the algorithm needs it), leaves a workspace size cuDNN can state. 1 found, 0 none,
+ * or the cuDNN status of a failed search as a negative number. */
+static int find_fwd(const cuda_resnet_model *m, conv_algos *c, cudnnTensorDescriptor_t xd, cudnnTensorDescriptor_t yd,
+                    cudnnStatus_t *st) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int n = 0;
+    *st = cudnnFindConvolutionForwardAlgorithm(m->cudnn, xd, c->filter, c->conv, yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                               &n, perf);
+    for (int i = 0; *st == CUDNN_STATUS_SUCCESS && i < n; i++) {
+        cudnnMathType_t math = chosen_math(m, perf[i].mathType);
+        if (cuda_resnet_acceptable(m, perf[i].status, perf[i].memory, perf[i].mathType) &&
+            cudnnSetConvolutionMathType(c->conv, math) == CUDNN_STATUS_SUCCESS &&
+            cudnnGetConvolutionForwardWorkspaceSize(m->cudnn, xd, c->filter, c->conv, yd, perf[i].algo, &c->ws_fwd) ==
+                CUDNN_STATUS_SUCCESS) {
+            c->fwd = perf[i].algo, c->math_fwd = math;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int find_bwd_data(const cuda_resnet_model *m, conv_algos *c, cudnnTensorDescriptor_t xd,
+                         cudnnTensorDescriptor_t yd, cudnnStatus_t *st) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int n = 0;
+    *st = cudnnFindConvolutionBackwardDataAlgorithm(m->cudnn, c->filter, yd, c->conv_bwd_data, xd,
+                                                    CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf);
+    for (int i = 0; *st == CUDNN_STATUS_SUCCESS && i < n; i++) {
+        cudnnMathType_t math = chosen_math(m, perf[i].mathType);
+        if (cuda_resnet_acceptable(m, perf[i].status, perf[i].memory, perf[i].mathType) &&
+            cudnnSetConvolutionMathType(c->conv_bwd_data, math) == CUDNN_STATUS_SUCCESS &&
+            cudnnGetConvolutionBackwardDataWorkspaceSize(m->cudnn, c->filter, yd, c->conv_bwd_data, xd, perf[i].algo,
+                                                         &c->ws_bwd_data) == CUDNN_STATUS_SUCCESS) {
+            c->bwd_data = perf[i].algo, c->math_bwd_data = math;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int find_bwd_filter(const cuda_resnet_model *m, conv_algos *c, cudnnTensorDescriptor_t xd,
+                           cudnnTensorDescriptor_t yd, cudnnStatus_t *st) {
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    int n = 0;
+    *st = cudnnFindConvolutionBackwardFilterAlgorithm(m->cudnn, xd, yd, c->conv_bwd_filter, c->filter,
+                                                      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf);
+    for (int i = 0; *st == CUDNN_STATUS_SUCCESS && i < n; i++) {
+        cudnnMathType_t math = chosen_math(m, perf[i].mathType);
+        if (cuda_resnet_acceptable(m, perf[i].status, perf[i].memory, perf[i].mathType) &&
+            cudnnSetConvolutionMathType(c->conv_bwd_filter, math) == CUDNN_STATUS_SUCCESS &&
+            cudnnGetConvolutionBackwardFilterWorkspaceSize(m->cudnn, xd, yd, c->conv_bwd_filter, c->filter,
+                                                           perf[i].algo, &c->ws_bwd_filter) == CUDNN_STATUS_SUCCESS) {
+            c->bwd_filter = perf[i].algo, c->math_bwd_filter = math;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Measures the algorithms of every convolution class (cudnnFind*, fastest acceptable), each direction's math type
+ * written back to its descriptor. */
 static int choose_conv_algos(cuda_resnet_model *m, char *err, size_t err_len) {
     const nnb_resnet_plan *p = &m->plan;
     for (int k = 0; k < p->num_conv_classes; k++) {
@@ -157,33 +227,12 @@ static int choose_conv_algos(cuda_resnet_model *m, char *err, size_t err_len) {
                 cudnnDestroyTensorDescriptor(xd);
             return -1;
         }
-        int n = 0, found_f = 0, found_d = 0, found_w = 0, rc = 0;
-        cudnnConvolutionFwdAlgoPerf_t fperf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-        cudnnConvolutionBwdDataAlgoPerf_t dperf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-        cudnnConvolutionBwdFilterAlgoPerf_t wperf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-        cudnnStatus_t st = cudnnFindConvolutionForwardAlgorithm(m->cudnn, xd, c->filter, c->conv, yd,
-                                                                CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, fperf);
-        for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < n && !found_f; i++)
-            if (cuda_resnet_acceptable(m, fperf[i].status, fperf[i].memory, fperf[i].mathType) &&
-                cudnnGetConvolutionForwardWorkspaceSize(m->cudnn, xd, c->filter, c->conv, yd, fperf[i].algo,
-                                                        &c->ws_fwd) == CUDNN_STATUS_SUCCESS)
-                c->fwd = fperf[i].algo, found_f = 1;
+        cudnnStatus_t st = CUDNN_STATUS_SUCCESS;
+        int found_f = find_fwd(m, c, xd, yd, &st), found_d = 0, found_w = 0, rc = 0;
         if (st == CUDNN_STATUS_SUCCESS)
-            st = cudnnFindConvolutionBackwardDataAlgorithm(m->cudnn, c->filter, yd, c->conv, xd,
-                                                           CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, dperf);
-        for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < n && !found_d; i++)
-            if (cuda_resnet_acceptable(m, dperf[i].status, dperf[i].memory, dperf[i].mathType) &&
-                cudnnGetConvolutionBackwardDataWorkspaceSize(m->cudnn, c->filter, yd, c->conv, xd, dperf[i].algo,
-                                                             &c->ws_bwd_data) == CUDNN_STATUS_SUCCESS)
-                c->bwd_data = dperf[i].algo, found_d = 1;
+            found_d = find_bwd_data(m, c, xd, yd, &st);
         if (st == CUDNN_STATUS_SUCCESS)
-            st = cudnnFindConvolutionBackwardFilterAlgorithm(m->cudnn, xd, yd, c->conv, c->filter,
-                                                             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, wperf);
-        for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < n && !found_w; i++)
-            if (cuda_resnet_acceptable(m, wperf[i].status, wperf[i].memory, wperf[i].mathType) &&
-                cudnnGetConvolutionBackwardFilterWorkspaceSize(m->cudnn, xd, yd, c->conv, c->filter, wperf[i].algo,
-                                                               &c->ws_bwd_filter) == CUDNN_STATUS_SUCCESS)
-                c->bwd_filter = wperf[i].algo, found_w = 1;
+            found_w = find_bwd_filter(m, c, xd, yd, &st);
         cudnnDestroyTensorDescriptor(xd);
         cudnnDestroyTensorDescriptor(yd);
         const nnb_plan_conv *g = &p->convs[k];
@@ -364,6 +413,14 @@ static int setup_inference(cuda_resnet_model *m, char *err, size_t err_len) {
     return rc;
 }
 
+/* The uploads (pageable cudaMemcpy) and zeroing (cudaMemset) run on the legacy default stream, which the
+ * model's non-blocking stream does not wait for: the whole device is waited for before the stream's first work
+ * and at the end of create. */
+static int wait_for_device(char *err, size_t err_len) {
+    NNB_CUDA_TRY(cudaDeviceSynchronize());
+    return 0;
+}
+
 void *cuda_resnet_create(const nnb_config *cfg, int depth, int fused, char *err, size_t err_len) {
     cuda_resnet_model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -384,6 +441,8 @@ void *cuda_resnet_create(const nnb_config *cfg, int depth, int fused, char *err,
     if (!rc)
         rc = setup_buffers(m, cfg->seed, err, err_len);
     if (!rc)
+        rc = wait_for_device(err, err_len);
+    if (!rc)
         rc = choose_conv_algos(m, err, err_len);
     if (!rc)
         rc = size_fused_steps(m, err, err_len);
@@ -395,6 +454,8 @@ void *cuda_resnet_create(const nnb_config *cfg, int depth, int fused, char *err,
         rc = setup_tensor_lists(m, err, err_len);
     if (!rc)
         rc = setup_inference(m, err, err_len);
+    if (!rc)
+        rc = wait_for_device(err, err_len);
     if (rc) {
         cuda_resnet_destroy(m);
         return NULL;
@@ -418,8 +479,11 @@ void cuda_resnet_destroy(void *vm) {
         for (int k = 0; k < m->plan.num_conv_classes; k++) {
             if (m->convs[k].filter)
                 cudnnDestroyFilterDescriptor(m->convs[k].filter);
-            if (m->convs[k].conv)
-                cudnnDestroyConvolutionDescriptor(m->convs[k].conv);
+            cudnnConvolutionDescriptor_t convs[] = {m->convs[k].conv, m->convs[k].conv_bwd_data,
+                                                    m->convs[k].conv_bwd_filter};
+            for (size_t d = 0; d < sizeof convs / sizeof *convs; d++)
+                if (convs[d])
+                    cudnnDestroyConvolutionDescriptor(convs[d]);
         }
     if (m->infer_plans) {
         for (int64_t n = 0; n <= m->arch.batch; n++) {

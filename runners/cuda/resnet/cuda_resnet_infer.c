@@ -32,6 +32,7 @@ static int choose_infer_algo(cuda_resnet_model *m, int k, cudnnTensorDescriptor_
                                                          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
     for (int i = 0; i < returned; i++)
         if (cuda_resnet_acceptable(m, perf[i].status, perf[i].memory, perf[i].mathType) &&
+            chosen_math(m, perf[i].mathType) == c->math_fwd && /* the forward descriptor's math type, as chosen */
             perf[i].memory <= m->workspace_bytes &&
             cudnnGetConvolutionForwardWorkspaceSize(m->cudnn, xd, c->filter, c->conv, yd, perf[i].algo, &ws) ==
                 CUDNN_STATUS_SUCCESS &&

@@ -94,10 +94,10 @@ static int conv_backward(cuda_resnet_model *m, const nnb_plan_step *s, char *err
     const float one = 1.0f, zero = 0.0f, beta = beta_of(s->src_grad);
     const conv_algos *c = &m->convs[s->conv_class];
     NNB_CUDNN_TRY(cudnnConvolutionBackwardData(m->cudnn, &one, c->filter, param_ptr(m, s->layer, 0), m->act_td[s->dst],
-                                               grad_of(m, s->dst), c->conv, c->bwd_data, m->workspace,
+                                               grad_of(m, s->dst), c->conv_bwd_data, c->bwd_data, m->workspace,
                                                m->workspace_bytes, &beta, m->act_td[s->src], grad_of(m, s->src)));
     NNB_CUDNN_TRY(cudnnConvolutionBackwardFilter(m->cudnn, &one, m->act_td[s->src], m->acts[s->src], m->act_td[s->dst],
-                                                 grad_of(m, s->dst), c->conv, c->bwd_filter, m->workspace,
+                                                 grad_of(m, s->dst), c->conv_bwd_filter, c->bwd_filter, m->workspace,
                                                  m->workspace_bytes, &zero, c->filter, grad_ptr(m, s->layer, 0)));
     return 0;
 }
