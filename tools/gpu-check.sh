@@ -15,6 +15,7 @@
 # NNB_GPU_CHECK_STEPS (space-separated step names: run only those, e.g. to rerun one after a fix).
 # shellcheck disable=SC2317  # the step_* functions run through `bash -c`
 set -u
+shopt -s nullglob
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${NNB_GPU_CHECK_BUILD:-$ROOT/build-gpu-check}
