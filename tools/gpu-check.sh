@@ -25,12 +25,12 @@ NNB=$BUILD/bin/nnbench
 
 # name|budget (s)|what it does. The order is the order they run in.
 STEPS=(
-  "build|140|cmake Release, CUDA parts only (nnbench, CUDA plugins, CPU references, gpu tests), native arch, all cores"
+  "build|130|cmake Release, CUDA parts only (nnbench, CUDA plugins, CPU references, gpu tests), native arch, all cores"
   "ctest_gpu|60|ctest -L gpu (every CUDA runner against its CPU reference, ABI 1.2 inference)"
   "check|55|--check of every CUDA runner at small sizes (T=8 B=4 I=H=32 L=2; ResNet N=2 S=64)"
-  "bench_rnns|40|rnns on cuda at fastrnns' sizes (T=100 B=64 I=H=512 L=1), warmup 5, loops 20"
+  "bench_rnns|35|rnns on cuda at fastrnns' sizes (T=100 B=64 I=H=512 L=1), warmup 5, loops 20"
   "bench_vl_rnns|20|vl_rnns on cuda at fastrnns' sizes, warmup 5, loops 20"
-  "bench_cnns|40|cnns on cuda at fastrnns' sizes (N=32 S=224), warmup 5, loops 20"
+  "bench_cnns|60|cnns on cuda at fastrnns' sizes (N=32 S=224), warmup 5, loops 20"
   "ab_executor|40|--ab jit eager vs graph (fastrnns' sizes, at most 25 s of rounds)"
   "serve|30|nnbench serve jit on cuda: 2 workers, poisson 200 req/s for 10 s"
   "nsys|40|nsys profile around a --profile run of jit and resnet18 (skipped without nsys)"
@@ -82,15 +82,16 @@ step_build() {
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=native -DNNBENCH_CUDA=ON \
     >/dev/null || return 1
   local want="nnbench nnb_cuda_lstm nnb_cuda_resnet nnb_cpu_reference nnb_cpu_resnet_ref nnb_cpu_fast nnb_cpu_variants"
+  want+=" nnb_cpu_onednn" # py_cudnn_layernorm, cudnn_layernorm's reference (built where oneDNN is)
   want+=" $(ctest --test-dir "$BUILD" -N -L gpu | awk '/Test +#/ { print $3 }' | tr '\n' ' ')"
   local have targets=""
-  have=$(cmake --build "$BUILD" --target help | awk '{ print $2 }')
+  have=$(cmake --build "$BUILD" --target help | awk '{ sub(/:.*/, ""); print $NF }') # Makefiles and Ninja
   for t in $want; do grep -qx "$t" <<<"$have" && targets+=" $t"; done
   # shellcheck disable=SC2086
   cmake --build "$BUILD" -j "$(nproc)" --target $targets
 }
 
-step_ctest_gpu() { ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 55; }
+step_ctest_gpu() { ctest --test-dir "$BUILD" -L gpu -j 3 --output-on-failure --timeout 55; }
 
 step_check() {
   # shellcheck disable=SC2046,SC2086
