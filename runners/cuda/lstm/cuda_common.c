@@ -80,6 +80,11 @@ static int record_graph(nnb_cuda_ctx *c, cudaStream_t cap, nnb_enqueue_fn enqueu
     return 0;
 }
 
+static int instantiate(cudaGraphExec_t *exec, cudaGraph_t graph, char *err, size_t err_len) {
+    NNB_CUDA_TRY(cudaGraphInstantiate(exec, graph, 0));
+    return 0;
+}
+
 int nnb_cuda_capture(nnb_cuda_ctx *c, nnb_enqueue_fn enqueue, void *model, cudaGraphExec_t *exec, char *err,
                      size_t err_len) {
     cudaStream_t cap;
@@ -89,12 +94,8 @@ int nnb_cuda_capture(nnb_cuda_ctx *c, nnb_enqueue_fn enqueue, void *model, cudaG
     /* never leave a handle on the dead capture stream (nor on cuBLAS's default workspace pool) */
     char restore_err[256] = "";
     int restored = nnb_cuda_ctx_use_stream(c, c->user_stream, restore_err, sizeof restore_err);
-    if (!rc && graph) {
-        cudaError_t st = cudaGraphInstantiate(exec, graph, 0);
-        if (st != cudaSuccess)
-            rc = nnb_fail(err, err_len, "cudaGraphInstantiate failed: %s (%s:%d)", cudaGetErrorString(st), __FILE__,
-                          __LINE__);
-    }
+    if (!rc)
+        rc = instantiate(exec, graph, err, err_len);
     if (graph)
         cudaGraphDestroy(graph);
     cudaStreamDestroy(cap);
