@@ -12,7 +12,8 @@
 #
 # Environment: OUT (output folder), NNB_GPU_CHECK_BUILD (build folder, default build-gpu-check),
 # NNB_GPU_CHECK_NVIDIA_SMI (the probe command, default nvidia-smi; tests set it to simulate no GPU),
-# NNB_GPU_CHECK_STEPS (space-separated step names: run only those, e.g. to rerun one after a fix).
+# NNB_GPU_CHECK_STEPS (space-separated step names: run only those, e.g. to rerun one after a fix),
+# NNB_GPU_CHECK_CUDA_ARCH (CMAKE_CUDA_ARCHITECTURES, default native: the GPU found).
 # shellcheck disable=SC2317  # the step_* functions run through `bash -c`
 set -u
 shopt -s nullglob
@@ -22,6 +23,7 @@ BUILD=${NNB_GPU_CHECK_BUILD:-$ROOT/build-gpu-check}
 SMI=${NNB_GPU_CHECK_NVIDIA_SMI:-nvidia-smi}
 TOTAL_LIMIT_S=480
 NNB=$BUILD/bin/nnbench
+ARCH=${NNB_GPU_CHECK_CUDA_ARCH:-native}
 
 # name|budget (s)|what it does. The order is the order they run in.
 STEPS=(
@@ -79,7 +81,7 @@ cuda_runners() { # names of the CUDA runners of group $1, hidden ones included
 }
 
 step_build() {
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=native -DNNBENCH_CUDA=ON \
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DNNBENCH_CUDA=ON \
     >/dev/null || return 1
   local want="nnbench nnb_cuda_lstm nnb_cuda_resnet nnb_cpu_reference nnb_cpu_resnet_ref nnb_cpu_fast nnb_cpu_variants"
   want+=" nnb_cpu_onednn" # py_cudnn_layernorm, cudnn_layernorm's reference (built where oneDNN is)
@@ -125,20 +127,21 @@ step_nsys() {
     "$NNB" --device cuda --profile --rnns jit --cnns resnet18 --group rnns cnns --no-isolate
 }
 
-# Runs step $1 with budget $2 s (TERM at the budget, KILL 5 s later); records status and time.
+# Runs step $1 within budget $2 s (TERM 5 s before the budget, KILL at it); records status and time.
+BUILD_FAILED=0
 run_step() {
   local name=$1 budget=$2 log=$OUT/logs/$1.log t0 t1 rc status
   t0=$(date +%s.%N)
-  if [ "$name" != build ] && [ ! -x "$NNB" ]; then
-    status="skipped (no nnbench: the build failed)"
-    rc=0
+  if [ "$name" != build ] && { [ "$BUILD_FAILED" = 1 ] || [ ! -x "$NNB" ]; }; then
+    status="skipped (no fresh nnbench: the build failed)"
     FAILED=1
     echo "$status" >"$log"
   else
     export -f "step_$name" cuda_runners
-    export ROOT BUILD NNB OUT SMALL SHORT
-    timeout --kill-after=5 "$budget" bash -c "step_$name" >"$log" 2>&1
+    export ROOT BUILD NNB OUT SMALL SHORT ARCH
+    timeout --kill-after=5 "$((budget - 5))" bash -c "step_$name" >"$log" 2>&1
     rc=$?
+    [ "$name" = build ] && [ "$rc" != 0 ] && BUILD_FAILED=1
     case $rc in
       0) status=ok; grep -q '^nsys not installed' "$log" && status="skipped (nsys not installed)" ;;
       124 | 137) status="TIMEOUT (over ${budget} s)"; FAILED=1 ;;
