@@ -4,8 +4,8 @@
  * - cublasSetStream resets a handle's workspace to cuBLAS's default pool: no cuBLAS call, eager or captured,
  *   may run on that pool (the fixed 32 MiB workspace must be set again after every stream change), else
  *   capture would allocate;
- * - with --executor graph no cuBLAS call inside a capture may be the handle's first use: forward and backward
- *   run once eagerly before the capture;
+ * - with --executor graph no cuBLAS call nor kernel launch inside a capture may be the first of its kind
+ *   (lazy loading, library set-up): forward and backward run once eagerly before the capture;
  * - a cuBLAS call failing inside a capture gives one message naming the runner, the failed call, file and line;
  * - --cuda-device N: the runner selects device N (and describes it), a device that does not exist is
  *   reported unavailable with the reason, and create fails with the same reason.
@@ -85,6 +85,8 @@ static void capture_never_holds_a_first_call(void) {
         nnb_fake_cuda_counts c = exercise(&runners[i], "graph");
         CHECK_MSG(c.captured_cold == 0, "%s: %d cuBLAS calls captured before the handle ever ran eagerly",
                   runners[i].name, c.captured_cold);
+        CHECK_MSG(c.captured_cold_kernels == 0, "%s: %d kernel launches captured before the kernel ever ran eagerly",
+                  runners[i].name, c.captured_cold_kernels);
     }
 }
 

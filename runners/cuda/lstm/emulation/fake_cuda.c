@@ -206,18 +206,27 @@ static void run_op(const op *o) {
     }
 }
 
+static nnb_fake_cuda_counts counts;
+static unsigned kernels_run_eagerly; /* bit per op kind: launched outside any capture (its module is loaded) */
+
 static void submit(cudaStream_t s, const op *o) {
+    unsigned bit = 1u << o->kind;
+    int kernel = o->kind != OP_MEMSET && o->kind != OP_MEMCPY && o->kind != OP_SGEMM && o->kind != OP_SGEMV;
+    if (is_captured(s) && kernel && !(kernels_run_eagerly & bit))
+        counts.captured_cold_kernels++;
+    if (!is_captured(s))
+        kernels_run_eagerly |= bit;
     if (!(is_captured(s) && record(o)))
         run_op(o);
 }
 
 /* ----------------------------------------------------------- CUDA runtime */
 
-static nnb_fake_cuda_counts counts;
 static int fail_cublas_in_capture;
 
 void nnb_fake_cuda_reset(void) {
     memset(&counts, 0, sizeof counts);
+    kernels_run_eagerly = 0;
     fail_cublas_in_capture = 0;
 }
 nnb_fake_cuda_counts nnb_fake_cuda_get_counts(void) { return counts; }

@@ -13,6 +13,7 @@ typedef struct nnb_fake_cuda_counts {
     int captured_cublas_calls;    /* cuBLAS calls recorded into a graph */
     int captured_on_default_pool; /* ... while the handle was on cuBLAS's default workspace pool (would allocate) */
     int captured_cold;            /* ... on a handle that had never run outside a capture (first use captured) */
+    int captured_cold_kernels;    /* kernel launches captured before that kernel ever ran outside a capture */
     int set_device_calls;         /* successful cudaSetDevice calls */
     int current_device;           /* the last device set */
 } nnb_fake_cuda_counts;
