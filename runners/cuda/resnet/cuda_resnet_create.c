@@ -441,13 +441,13 @@ void *cuda_resnet_create(const nnb_config *cfg, int depth, int fused, char *err,
     if (!rc)
         rc = setup_buffers(m, cfg->seed, err, err_len);
     if (!rc)
-        rc = wait_for_device(err, err_len);
-    if (!rc)
         rc = choose_conv_algos(m, err, err_len);
     if (!rc)
         rc = size_fused_steps(m, err, err_len);
     if (!rc)
         rc = allocate_workspace(m, err, err_len);
+    if (!rc)
+        rc = wait_for_device(err, err_len); /* uploads and zeroing done before the probe's work on the stream */
     if (!rc)
         rc = probe_fused_steps(m, err, err_len);
     if (!rc)
