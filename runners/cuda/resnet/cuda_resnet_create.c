@@ -414,8 +414,9 @@ static int setup_inference(cuda_resnet_model *m, char *err, size_t err_len) {
 }
 
 /* The uploads (pageable cudaMemcpy) and zeroing (cudaMemset) run on the legacy default stream, which the
- * model's non-blocking stream does not wait for: the whole device is waited for before the stream's first work
- * and at the end of create. */
+ * model's non-blocking stream does not wait for: the whole device is waited for before the first work on that
+ * stream touching those buffers (the fused-BN probe; cudnnFind* measures on buffers of its own) and at the end of
+ * create. */
 static int wait_for_device(char *err, size_t err_len) {
     NNB_CUDA_TRY(cudaDeviceSynchronize());
     return 0;
