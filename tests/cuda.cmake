@@ -52,7 +52,3 @@ if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
     ${NNB_CUDA_LSTM_DIR} ${CMAKE_SOURCE_DIR}/runners/cuda/common ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels
     ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
 endif()
-
-# tools/gpu-check.sh's plan and its no-GPU exit (77), on any machine.
-nnbench_add_test(gpu_check_should_plan_within_eight_minutes SOURCES gpu_check_should_plan_within_eight_minutes.c)
-target_compile_definitions(gpu_check_should_plan_within_eight_minutes PRIVATE NNB_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
