@@ -40,6 +40,7 @@ static const flag_spec flags[] = {
     {"--group", ARG_LIST, "groups to run: rnns, cnns, vl_rnns (default: cnns rnns)"},
     {"--fuser", ARG_STR, "pointwise fusion: te (default), old, none"},
     {"--executor", ARG_STR, "CUDA executor: eager (default) or graph"},
+    {"--cuda-device", ARG_INT, "CUDA device ordinal N (default 0; as CUDA numbers them, see CUDA_VISIBLE_DEVICES)"},
     {"--cuda-pointwise-loop-level", ARG_INT, "CUDA fused kernels: elements per thread"},
     {"--cuda-pointwise-block-count", ARG_INT, "CUDA fused kernels: cap on the grid size"},
     {"--cuda-pointwise-block-size", ARG_INT, "CUDA fused kernels: threads per block"},
@@ -175,6 +176,8 @@ static int set_int_flag(nnb_options *o, const char *flag, long long x) {
         c->cuda_pointwise_block_size = (int)x;
     else if (!strcmp(flag, "--min-samples"))
         o->min_samples = (int)x;
+    else if (!strcmp(flag, "--cuda-device"))
+        c->cuda_device = (int)x;
     else
         return -1;
     return 0;
@@ -197,6 +200,8 @@ static void int_range(const char *flag, long long *lo, long long *hi) {
         *hi = 1024;
     else if (!strcmp(flag, "--cuda-pointwise-block-count"))
         *hi = INT_MAX;
+    else if (!strcmp(flag, "--cuda-device"))
+        *lo = 0, *hi = 1023;
 }
 
 static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *err, size_t err_len) {

@@ -8,10 +8,15 @@ int nnb_cuda_usable(char *reason, size_t reason_len) {
     return 0;
 }
 
-void nnb_cuda_fill_context(nnb_run_context *ctx) { (void)ctx; }
+void nnb_cuda_fill_context(nnb_run_context *ctx, int device) { (void)ctx, (void)device; }
 
-nnb_cuda_timer *nnb_cuda_timer_create(void **stream_out, char *err, size_t err_len) {
-    (void)stream_out;
+int nnb_cuda_pci_bus_id(int device, char *buf, size_t len) {
+    (void)device, (void)buf, (void)len;
+    return -1;
+}
+
+nnb_cuda_timer *nnb_cuda_timer_create(int device, void **stream_out, char *err, size_t err_len) {
+    (void)device, (void)stream_out;
     snprintf(err, err_len, "nnbench was built without CUDA");
     return NULL;
 }
@@ -30,8 +35,9 @@ double nnb_cuda_timer_stop(nnb_cuda_timer *t, char *err, size_t err_len) {
 
 void nnb_cuda_timer_destroy(nnb_cuda_timer *t) { (void)t; }
 
-nnb_cuda_serve_lane *nnb_cuda_serve_lane_create(size_t in_bytes, size_t out_bytes, char *err, size_t err_len) {
-    (void)in_bytes, (void)out_bytes;
+nnb_cuda_serve_lane *nnb_cuda_serve_lane_create(int device, size_t in_bytes, size_t out_bytes, char *err,
+                                                size_t err_len) {
+    (void)device, (void)in_bytes, (void)out_bytes;
     snprintf(err, err_len, "nnbench was built without CUDA");
     return NULL;
 }

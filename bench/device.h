@@ -19,12 +19,17 @@ extern "C" {
  * ("no device (...)", "built without CUDA"). Never crashes without a driver. */
 int nnb_cuda_usable(char *reason, size_t reason_len);
 
-/* Fills the CUDA fields of ctx (GPU name, SM, runtime and driver versions). */
-void nnb_cuda_fill_context(nnb_run_context *ctx);
+/* Fills the CUDA fields of ctx (GPU name, SM, runtime and driver versions) for device (--cuda-device). */
+void nnb_cuda_fill_context(nnb_run_context *ctx, int device);
 
-/* A timer over a CUDA stream: events recorded around a phase. */
+/* The PCI bus id of CUDA device ("0000:3b:00.0"): how NVML, which ignores CUDA_VISIBLE_DEVICES and orders
+ * devices its own way, finds the same GPU. 0, or -1 (no CUDA, no such device, len under 16). */
+int nnb_cuda_pci_bus_id(int device, char *buf, size_t len);
+
+/* A timer over a CUDA stream of device (made current in this thread): events recorded around a phase. A
+ * device that does not exist: NULL with "cuda: device N requested, M present ...". */
 typedef struct nnb_cuda_timer nnb_cuda_timer;
-nnb_cuda_timer *nnb_cuda_timer_create(void **stream_out, char *err, size_t err_len);
+nnb_cuda_timer *nnb_cuda_timer_create(int device, void **stream_out, char *err, size_t err_len);
 int nnb_cuda_timer_start(nnb_cuda_timer *t, const char *range_name, char *err, size_t err_len);
 /* Records the stop event, synchronises, returns elapsed ms (or -1 with err). */
 double nnb_cuda_timer_stop(nnb_cuda_timer *t, char *err, size_t err_len);
@@ -33,7 +38,9 @@ void nnb_cuda_timer_destroy(nnb_cuda_timer *t);
 /* One serving worker's CUDA lane (nnbench serve): its own H2D, compute and D2H streams, events between
  * them, and pinned host buffers for requests in and responses out. */
 typedef struct nnb_cuda_serve_lane nnb_cuda_serve_lane;
-nnb_cuda_serve_lane *nnb_cuda_serve_lane_create(size_t in_bytes, size_t out_bytes, char *err, size_t err_len);
+/* On device (--cuda-device); nnb_cuda_serve_lane_run makes it current again in the calling thread. */
+nnb_cuda_serve_lane *nnb_cuda_serve_lane_create(int device, size_t in_bytes, size_t out_bytes, char *err,
+                                                size_t err_len);
 /* (Re)allocate the pinned buffers: in_bytes for a batch's input, out_bytes for its output. 0 or -1 with err. */
 int nnb_cuda_serve_lane_buffers(nnb_cuda_serve_lane *l, size_t in_bytes, size_t out_bytes, char *err, size_t err_len);
 /* The compute stream (a cudaStream_t): the worker's model is created with it as nnb_config.cuda_stream. */

@@ -271,7 +271,7 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
         }
         nnb_context_collect(&res.context, o->config.threads, device);
         nnb_probe_loaded_libraries(&res.context);
-        nnb_cuda_fill_context(&res.context);
+        nnb_cuda_fill_context(&res.context, o->config.cuda_device);
         res.context.fma_peak_gflops = env.fma_peak_gflops;
         rc = report(o, &res, rc);
     }

@@ -60,7 +60,7 @@ static int ensure_cuda_timer(nnb_run_env *env, const nnb_runner_desc *d, nnb_run
     if (!is_cuda(d) || env->cuda_timer)
         return 0;
     char err[512] = "";
-    env->cuda_timer = nnb_cuda_timer_create(&env->config.cuda_stream, err, sizeof err);
+    env->cuda_timer = nnb_cuda_timer_create(env->config.cuda_device, &env->config.cuda_stream, err, sizeof err);
     if (env->cuda_timer)
         return 0;
     res->status = NNB_RUN_FAILED;

@@ -687,7 +687,7 @@ static int make_worker(server *s, worker *w, const nnb_config *base, int cuda, d
     char msg[512];
     double t0 = nnb_cpu_now_ms();
     if (cuda) { /* the lane's streams first: the model enqueues on its compute stream */
-        if (!(w->lane = nnb_cuda_serve_lane_create(0, 0, msg, sizeof msg)))
+        if (!(w->lane = nnb_cuda_serve_lane_create(base->cuda_device, 0, 0, msg, sizeof msg)))
             return nnb_serve_fail(err, err_len, "worker %d: %s", w->index, msg);
         cfg.cuda_stream = nnb_cuda_serve_lane_stream(w->lane);
     }

@@ -44,7 +44,7 @@ typedef struct nvml_api {
     void *lib;
     nvml_return (*init)(void);
     nvml_return (*shutdown)(void);
-    nvml_return (*handle)(unsigned int, nvml_device *);
+    nvml_return (*handle)(const char *, nvml_device *); /* by PCI bus id */
     nvml_return (*utilization)(nvml_device, nvml_utilization *);
     nvml_return (*memory)(nvml_device, nvml_memory *);
 } nvml_api;
@@ -66,7 +66,7 @@ static int load_nvml(nvml_api *a) {
         return -1;
     *(void **)&a->init = dlsym(a->lib, "nvmlInit_v2");
     *(void **)&a->shutdown = dlsym(a->lib, "nvmlShutdown");
-    *(void **)&a->handle = dlsym(a->lib, "nvmlDeviceGetHandleByIndex_v2");
+    *(void **)&a->handle = dlsym(a->lib, "nvmlDeviceGetHandleByPciBusId_v2");
     *(void **)&a->utilization = dlsym(a->lib, "nvmlDeviceGetUtilizationRates");
     *(void **)&a->memory = dlsym(a->lib, "nvmlDeviceGetMemoryInfo");
     if (!a->init || !a->shutdown || !a->handle || !a->utilization || !a->memory || a->init() != 0) {
@@ -109,8 +109,10 @@ nnb_sys_sampler *nnb_sys_sampler_start(int gpu, int device) {
     pthread_mutex_init(&m->lock, NULL);
     m->wall0_ms = nnb_cpu_now_ms();
     m->cpu0_s = nnb_sys_process_cpu_s();
-    if (gpu && load_nvml(&m->nvml) == 0) {
-        if (m->nvml.handle((unsigned)device, &m->dev) == 0)
+    /* NVML numbers devices its own way and ignores CUDA_VISIBLE_DEVICES: find the CUDA device by its PCI bus id */
+    char bus_id[32];
+    if (gpu && nnb_cuda_pci_bus_id(device, bus_id, sizeof bus_id) == 0 && load_nvml(&m->nvml) == 0) {
+        if (m->nvml.handle(bus_id, &m->dev) == 0)
             m->running = pthread_create(&m->thread, NULL, nvml_main, m) == 0;
         m->gpu = 1;
     }

@@ -2,7 +2,8 @@
  * nnbench serve's monitors: the process's CPU time (/proc/self/stat, utime + stime), its peak resident
  * memory (getrusage), and on cuda the GPU's utilisation and memory through NVML, loaded with dlopen
  * (libnvidia-ml.so.1; nothing is linked, a machine without the driver simply has no GPU numbers) and
- * sampled every 100 ms by a thread of its own.
+ * sampled every 100 ms by a thread of its own. The GPU is the CUDA device --cuda-device names, found in NVML by
+ * its PCI bus id (NVML's own order and CUDA's differ, and NVML ignores CUDA_VISIBLE_DEVICES).
  */
 #ifndef NNB_SERVE_SYS_H
 #define NNB_SERVE_SYS_H

@@ -72,6 +72,8 @@ int main(void) {
     expect_rejected("--cnns empty", "--cnns: runner 'empty' belongs to group rnns, not cnns");
     expect_rejected("--cuda-pointwise-block-size 0", "--cuda-pointwise-block-size: 0 is out of range");
     expect_rejected("--cuda-pointwise-block-size 2048", "--cuda-pointwise-block-size: 2048 is out of range");
+    expect_rejected("--cuda-device -1", "--cuda-device: -1 is out of range (0..1023)");
+    expect_rejected("--cuda-device gpu1", "--cuda-device: 'gpu1' is not an integer");
     expect_rejected("--runner-path /nonexistent/plugins", "--runner-path: '/nonexistent/plugins' is not a directory");
     expect_rejected("--check=yes", "--check takes no value");
     expect_rejected("--dump /nonexistent/a/b --rnns empty", "--dump: cannot create directory '/nonexistent/a/b'");

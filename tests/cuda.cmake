@@ -39,3 +39,16 @@ if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
     add_dependencies(cuda_lstm_engine_should_match_reference_on_cpu nnb_cpu_reference)
   endif()
 endif()
+
+# Stream, workspace and capture discipline of the same runners on the emulated runtime, which counts cuBLAS work
+# on the default workspace pool, captured first uses and the device selected (issue 22, items 1-4).
+if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
+  nnbench_add_test(cuda_capture_should_keep_workspace_and_warm_up_on_cpu
+    SOURCES cuda_capture_should_keep_workspace_and_warm_up_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
+            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
+            ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
+    LIBS nnb_runner_support)
+  target_include_directories(cuda_capture_should_keep_workspace_and_warm_up_on_cpu PRIVATE
+    ${NNB_CUDA_LSTM_DIR} ${CMAKE_SOURCE_DIR}/runners/cuda/common ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels
+    ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
+endif()

@@ -1,7 +1,9 @@
-// CUDA side of the driver: device probe, stream, event timer, NVTX ranges.
+// CUDA side of the driver: device probe, stream, event timer, NVTX ranges, serve lanes. Everything runs on
+// the device --cuda-device names (nnb_config.cuda_device), set in each thread that uses it.
 #include "device.h"
 
 #include <cuda_runtime.h>
+#include <limits.h>
 #include <nvtx3/nvToolsExt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,25 @@ extern "C" int nnb_cuda_usable(char *reason, size_t reason_len) {
     return 1;
 }
 
-extern "C" void nnb_cuda_fill_context(nnb_run_context *ctx) {
+/* cudaSetDevice(device) after checking it exists: "cuda: device N requested, M present" names the problem. */
+static int use_device(int device, char *err, size_t err_len) {
+    int count = 0;
+    NNB_CUDA_TRY(cudaGetDeviceCount(&count), err, err_len);
+    if (device < 0 || device >= count) {
+        snprintf(err, err_len, "cuda: device %d requested, %d present (--cuda-device counts from 0)", device, count);
+        return -1;
+    }
+    NNB_CUDA_TRY(cudaSetDevice(device), err, err_len);
+    return 0;
+}
+
+extern "C" int nnb_cuda_pci_bus_id(int device, char *buf, size_t len) {
+    if (len < 16 || len > INT_MAX)
+        return -1;
+    return cudaDeviceGetPCIBusId(buf, (int)len, device) == cudaSuccess ? 0 : -1;
+}
+
+extern "C" void nnb_cuda_fill_context(nnb_run_context *ctx, int device) {
     int rt = 0, drv = 0;
     if (cudaRuntimeGetVersion(&rt) == cudaSuccess)
         snprintf(ctx->cuda_runtime, sizeof ctx->cuda_runtime, "%d.%d", rt / 1000, (rt % 1000) / 10);
@@ -41,7 +61,7 @@ extern "C" void nnb_cuda_fill_context(nnb_run_context *ctx) {
     if (!nnb_cuda_usable(reason, sizeof reason))
         return;
     cudaDeviceProp p;
-    if (cudaGetDeviceProperties(&p, 0) != cudaSuccess)
+    if (cudaGetDeviceProperties(&p, device) != cudaSuccess)
         return;
     snprintf(ctx->gpu_name, sizeof ctx->gpu_name, "%.127s", p.name);
     snprintf(ctx->gpu_sm, sizeof ctx->gpu_sm, "sm_%d%d", p.major, p.minor);
@@ -53,14 +73,15 @@ struct nnb_cuda_timer {
     int range_open;
 };
 
-extern "C" nnb_cuda_timer *nnb_cuda_timer_create(void **stream_out, char *err, size_t err_len) {
+extern "C" nnb_cuda_timer *nnb_cuda_timer_create(int device, void **stream_out, char *err, size_t err_len) {
     nnb_cuda_timer *t = (nnb_cuda_timer *)calloc(1, sizeof *t);
     if (!t) {
         snprintf(err, err_len, "out of memory");
         return NULL;
     }
     int rc = [&]() -> int {
-        NNB_CUDA_TRY(cudaSetDevice(0), err, err_len);
+        if (use_device(device, err, err_len))
+            return -1;
         NNB_CUDA_TRY(cudaStreamCreateWithFlags(&t->stream, cudaStreamNonBlocking), err, err_len);
         NNB_CUDA_TRY(cudaEventCreate(&t->start), err, err_len);
         NNB_CUDA_TRY(cudaEventCreate(&t->stop), err, err_len);
@@ -115,6 +136,7 @@ extern "C" void nnb_cuda_timer_destroy(nnb_cuda_timer *t) {
 /* ---- nnbench serve: one worker's lane of streams ------------------------------------------------------ */
 
 struct nnb_cuda_serve_lane {
+    int device; /* set again in each worker thread that runs the lane (the current device is per thread) */
     cudaStream_t h2d, compute, d2h;
     cudaEvent_t start, in_done, compute_done, out_done;
     void *host_in, *host_out; /* pinned: requests in, responses out */
@@ -140,6 +162,8 @@ extern "C" void nnb_cuda_serve_lane_destroy(nnb_cuda_serve_lane *l) {
 }
 
 static int lane_init(nnb_cuda_serve_lane *l, char *err, size_t err_len) {
+    if (use_device(l->device, err, err_len))
+        return -1;
     NNB_CUDA_TRY(cudaStreamCreateWithFlags(&l->h2d, cudaStreamNonBlocking), err, err_len);
     NNB_CUDA_TRY(cudaStreamCreateWithFlags(&l->compute, cudaStreamNonBlocking), err, err_len);
     NNB_CUDA_TRY(cudaStreamCreateWithFlags(&l->d2h, cudaStreamNonBlocking), err, err_len);
@@ -165,13 +189,14 @@ extern "C" int nnb_cuda_serve_lane_buffers(nnb_cuda_serve_lane *l, size_t in_byt
     return 0;
 }
 
-extern "C" nnb_cuda_serve_lane *nnb_cuda_serve_lane_create(size_t in_bytes, size_t out_bytes, char *err,
-                                                          size_t err_len) {
+extern "C" nnb_cuda_serve_lane *nnb_cuda_serve_lane_create(int device, size_t in_bytes, size_t out_bytes, char *err,
+                                                           size_t err_len) {
     nnb_cuda_serve_lane *l = (nnb_cuda_serve_lane *)calloc(1, sizeof *l);
     if (!l) {
         snprintf(err, err_len, "out of memory");
         return NULL;
     }
+    l->device = device;
     if (lane_init(l, err, err_len) || nnb_cuda_serve_lane_buffers(l, in_bytes, out_bytes, err, err_len)) {
         nnb_cuda_serve_lane_destroy(l);
         return NULL;
@@ -198,10 +223,11 @@ extern "C" int nnb_cuda_serve_lane_run(nnb_cuda_serve_lane *l, const struct nnb_
         snprintf(err, err_len, "serve lane: batch of %lld samples exceeds the pinned buffers", (long long)n);
         return -1;
     }
+    NNB_CUDA_TRY(cudaSetDevice(l->device), err, err_len);
     NNB_CUDA_TRY(cudaEventRecord(l->start, l->h2d), err, err_len);
-    NNB_CUDA_TRY(copy_rows(io->input, io->input_row_pitch, l->host_in, in_w, in_w, in_rows, cudaMemcpyHostToDevice,
-                           l->h2d),
-                 err, err_len);
+    NNB_CUDA_TRY(
+        copy_rows(io->input, io->input_row_pitch, l->host_in, in_w, in_w, in_rows, cudaMemcpyHostToDevice, l->h2d), err,
+        err_len);
     NNB_CUDA_TRY(cudaEventRecord(l->in_done, l->h2d), err, err_len);
     NNB_CUDA_TRY(cudaStreamWaitEvent(l->compute, l->in_done, 0), err, err_len);
     if (infer(model, n, err, err_len))

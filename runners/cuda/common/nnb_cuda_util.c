@@ -45,6 +45,14 @@ int nnb_cuda_cublas_init(cublasHandle_t *handle, cudaStream_t stream, int tf32, 
     return 0;
 }
 
+int nnb_cuda_cublas_set_stream(cublasHandle_t handle, cudaStream_t stream, void *workspace, size_t workspace_bytes,
+                               char *err, size_t err_len) {
+    NNB_CUBLAS_TRY(cublasSetStream(handle, stream));
+    if (workspace)
+        NNB_CUBLAS_TRY(cublasSetWorkspace(handle, workspace, workspace_bytes));
+    return 0;
+}
+
 int nnb_cuda_buffers_alloc(nnb_cuda_buffers *b, void **p, size_t bytes, char *err, size_t err_len) {
     *p = NULL;
     if (b->count == b->cap) {

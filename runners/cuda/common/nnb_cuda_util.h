@@ -57,6 +57,11 @@ int nnb_cuda_device_init(const nnb_config *cfg, int *device, struct cudaDevicePr
 
 /* A cuBLAS handle on stream, host pointer mode, CUBLAS_DEFAULT_MATH (CUBLAS_TF32_TENSOR_OP_MATH with tf32). */
 int nnb_cuda_cublas_init(cublasHandle_t *handle, cudaStream_t stream, int tf32, char *err, size_t err_len);
+/* Puts handle on stream, then (workspace not NULL) sets workspace again: cublasSetStream resets a handle's
+ * workspace to cuBLAS's default pool, so a fixed workspace (what keeps graph capture from allocating) is lost
+ * unless it is set after every stream change. Every stream change of a handle with a workspace goes here. */
+int nnb_cuda_cublas_set_stream(cublasHandle_t handle, cudaStream_t stream, void *workspace, size_t workspace_bytes,
+                               char *err, size_t err_len);
 
 /* Device buffers owned together, freed by nnb_cuda_buffers_free (zeroed struct = empty). */
 typedef struct nnb_cuda_buffers {

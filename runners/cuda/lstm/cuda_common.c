@@ -30,9 +30,16 @@ int nnb_cuda_ctx_init(nnb_cuda_ctx *c, const nnb_config *cfg, const char *runner
             return -1;
         if (nnb_cuda_alloc_bytes(c, &c->cublas_ws, CUBLAS_WORKSPACE_BYTES, err, err_len))
             return -1;
-        NNB_CUBLAS_TRY(cublasSetWorkspace(c->cublas, c->cublas_ws, CUBLAS_WORKSPACE_BYTES));
+        if (nnb_cuda_ctx_use_stream(c, c->stream, err, err_len))
+            return -1;
     }
     return 0;
+}
+
+int nnb_cuda_ctx_use_stream(nnb_cuda_ctx *c, cudaStream_t stream, char *err, size_t err_len) {
+    if (!c->cublas)
+        return 0;
+    return nnb_cuda_cublas_set_stream(c->cublas, stream, c->cublas_ws, CUBLAS_WORKSPACE_BYTES, err, err_len);
 }
 
 void nnb_cuda_ctx_free(nnb_cuda_ctx *c) {
@@ -58,32 +65,47 @@ int nnb_cuda_download(nnb_cuda_ctx *c, float *dst, const float *src, size_t n, c
     return nnb_cuda_download_on(c->user_stream, dst, src, n, err, err_len);
 }
 
+/* Records enqueue(model) on the private stream cap into *graph. 0, or -1 with err (enqueue's own message, or the
+ * capture call that failed). */
+static int record_graph(nnb_cuda_ctx *c, cudaStream_t cap, nnb_enqueue_fn enqueue, void *model, cudaGraph_t *graph,
+                        char *err, size_t err_len) {
+    NNB_CUDA_TRY(cudaStreamBeginCapture(cap, cudaStreamCaptureModeThreadLocal));
+    c->stream = cap;
+    int rc = enqueue(model, err, err_len);
+    c->stream = c->user_stream;
+    cudaError_t end = cudaStreamEndCapture(cap, graph); /* ends the capture even when enqueue failed */
+    if (rc)
+        return -1;
+    NNB_CUDA_TRY(end);
+    return 0;
+}
+
+static int instantiate(cudaGraphExec_t *exec, cudaGraph_t graph, char *err, size_t err_len) {
+    NNB_CUDA_TRY(cudaGraphInstantiate(exec, graph, 0));
+    return 0;
+}
+
 int nnb_cuda_capture(nnb_cuda_ctx *c, nnb_enqueue_fn enqueue, void *model, cudaGraphExec_t *exec, char *err,
                      size_t err_len) {
     cudaStream_t cap;
     NNB_CUDA_TRY(cudaStreamCreateWithFlags(&cap, cudaStreamNonBlocking));
-    c->stream = cap;
     cudaGraph_t graph = NULL;
-    cudaError_t st = cudaStreamBeginCapture(cap, cudaStreamCaptureModeThreadLocal);
-    int rc = 0;
-    if (st == cudaSuccess) {
-        rc = enqueue(model, err, err_len);
-        cudaError_t end = cudaStreamEndCapture(cap, &graph);
-        if (!rc && end != cudaSuccess)
-            st = end;
-    }
-    c->stream = c->user_stream;
-    if (c->cublas)
-        cublasSetStream(c->cublas, c->user_stream); /* never leave a handle on the dead capture stream */
-    if (!rc && st == cudaSuccess)
-        st = cudaGraphInstantiate(exec, graph, 0);
+    int rc = record_graph(c, cap, enqueue, model, &graph, err, err_len);
+    /* never leave a handle on the dead capture stream (nor on cuBLAS's default workspace pool) */
+    char restore_err[256] = "";
+    int restored = nnb_cuda_ctx_use_stream(c, c->user_stream, restore_err, sizeof restore_err);
+    if (!rc)
+        rc = instantiate(exec, graph, err, err_len);
     if (graph)
         cudaGraphDestroy(graph);
     cudaStreamDestroy(cap);
-    if (rc)
-        return nnb_fail(err, err_len, "graph capture: %.400s", err);
-    if (st != cudaSuccess)
-        return nnb_fail(err, err_len, "%s: capturing a CUDA graph failed: %s", c->runner, cudaGetErrorString(st));
+    if (!rc && restored)
+        rc = nnb_fail(err, err_len, "%s", restore_err);
+    if (rc) { /* err is both the cause and the destination: copy it first */
+        char cause[400];
+        snprintf(cause, sizeof cause, "%s", err);
+        return nnb_fail(err, err_len, "%s: capturing a CUDA graph failed: %s", c->runner, cause);
+    }
     return 0;
 }
 
@@ -132,6 +154,11 @@ int nnb_cuda_lstm_capture(nnb_cuda_lstm *m, int with_backward, char *err, size_t
     NNB_CUDA_TRY(cudaDeviceSynchronize());
     if (!c->graph)
         return 0;
+    /* One eager pass first, as CUDA-graph guides ask: the libraries' and kernels' first calls (lazy module
+     * loading, cuBLAS/cuDNN initialisation and plans) must not happen inside the capture. */
+    if (m->ops->forward(m, err, err_len) || (with_backward && m->ops->backward(m, err, err_len)))
+        return -1;
+    NNB_CUDA_TRY(cudaStreamSynchronize(c->user_stream));
     if (nnb_cuda_capture(c, m->ops->forward, m, &c->fwd_exec, err, err_len))
         return -1;
     if (with_backward && nnb_cuda_capture(c, m->ops->backward, m, &c->bwd_exec, err, err_len))

@@ -44,6 +44,9 @@ extern const char *const nnb_cuda_lstm_executors[]; /* eager, graph */
 int nnb_cuda_ctx_init(nnb_cuda_ctx *c, const nnb_config *cfg, const char *runner, int with_cublas, char *err,
                       size_t err_len);
 void nnb_cuda_ctx_free(nnb_cuda_ctx *c);
+/* Every kind's way to move its cuBLAS handle (if any) to stream: with the context's fixed workspace set again
+ * (nnb_cuda_cublas_set_stream). 0, or -1 with err naming the failed call. */
+int nnb_cuda_ctx_use_stream(nnb_cuda_ctx *c, cudaStream_t stream, char *err, size_t err_len);
 
 /* Zeroed device buffer of n floats (overflow-checked), owned by the context. */
 int nnb_cuda_alloc(nnb_cuda_ctx *c, float **p, size_t n, char *err, size_t err_len);
@@ -52,7 +55,8 @@ int nnb_cuda_alloc_bytes(nnb_cuda_ctx *c, void **p, size_t bytes, char *err, siz
 int nnb_cuda_download(nnb_cuda_ctx *c, float *dst, const float *src, size_t n, char *err, size_t err_len);
 
 /* With the graph executor: captures enqueue(model) on a private stream into
- * *exec (nothing runs). */
+ * *exec (nothing runs). On failure err reads "<runner>: capturing a CUDA graph failed: <cause>", the cause
+ * naming the failed call. */
 int nnb_cuda_capture(nnb_cuda_ctx *c, nnb_enqueue_fn enqueue, void *model, cudaGraphExec_t *exec, char *err,
                      size_t err_len);
 /* Runs one phase: replays exec (graph executor) or calls enqueue (eager),
@@ -115,8 +119,8 @@ typedef struct nnb_cuda_lstm {
 void *nnb_cuda_lstm_create(size_t size, const nnb_cuda_lstm_ops *ops, const char *name, const void *kind,
                            const nnb_config *cfg, char *err, size_t err_len);
 
-/* The end of setup: waits for the device, then with the graph executor captures forward and, with
- * with_backward, backward. */
+/* The end of setup: waits for the device, then with the graph executor runs forward (and, with
+ * with_backward, backward) once eagerly on the user stream, waits for it, and captures the same phases. */
 int nnb_cuda_lstm_capture(nnb_cuda_lstm *m, int with_backward, char *err, size_t err_len);
 
 #endif

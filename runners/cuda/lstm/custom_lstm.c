@@ -80,7 +80,8 @@ static const float *layer_input(const cu_lstm *m, int64_t k) {
 
 static int forward_enqueue(void *p, char *err, size_t err_len) {
     cu_lstm *m = (cu_lstm *)p;
-    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, m->base.cu.stream));
+    if (nnb_cuda_ctx_use_stream(&m->base.cu, m->base.cu.stream, err, err_len))
+        return -1;
     for (int64_t k = 0; k < m->L; k++)
         if (layer_forward(m, k, 0, err, err_len))
             return -1;
@@ -95,7 +96,8 @@ static int infer_enqueue(void *p, int64_t n, char *err, size_t err_len) {
     cu_lstm *m = (cu_lstm *)p;
     if (m->base.d.variable)
         return nnb_fail(err, err_len, "%s: infer is not supported for variable-length batches", m->kind->name);
-    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, m->base.cu.user_stream));
+    if (nnb_cuda_ctx_use_stream(&m->base.cu, m->base.cu.user_stream, err, err_len))
+        return -1;
     for (int64_t k = 0; k < m->L; k++)
         if (layer_forward(m, k, n, err, err_len))
             return -1;
@@ -155,7 +157,8 @@ static int layer_forward(cu_lstm *m, int64_t k, int64_t infer_n, char *err, size
 static int backward_enqueue(void *p, char *err, size_t err_len) {
     cu_lstm *m = (cu_lstm *)p;
     cudaStream_t s = m->base.cu.stream;
-    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, s));
+    if (nnb_cuda_ctx_use_stream(&m->base.cu, s, err, err_len))
+        return -1;
     int64_t T = m->T, B = m->B, H = m->H;
     for (int64_t k = m->L - 1; k >= 0; k--) {
         const float *dy = k == m->L - 1 ? m->grad_y : m->dlayer[k % 2];

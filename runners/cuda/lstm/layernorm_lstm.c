@@ -121,7 +121,8 @@ static int layer_forward(ln_lstm *m, int64_t k, char *err, size_t err_len) {
 
 static int forward_enqueue(void *p, char *err, size_t err_len) {
     ln_lstm *m = (ln_lstm *)p;
-    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, m->base.cu.stream));
+    if (nnb_cuda_ctx_use_stream(&m->base.cu, m->base.cu.stream, err, err_len))
+        return -1;
     for (int64_t k = 0; k < m->L; k++)
         if (layer_forward(m, k, err, err_len))
             return -1;
@@ -184,7 +185,8 @@ static int layer_backward(ln_lstm *m, int64_t k, const float *dy, float *dxout, 
 
 static int backward_enqueue(void *p, char *err, size_t err_len) {
     ln_lstm *m = (ln_lstm *)p;
-    NNB_CUBLAS_TRY(cublasSetStream(m->base.cu.cublas, m->base.cu.stream));
+    if (nnb_cuda_ctx_use_stream(&m->base.cu, m->base.cu.stream, err, err_len))
+        return -1;
     for (int64_t k = m->L - 1; k >= 0; k--) {
         const float *dy = k == m->L - 1 ? m->grad_y : m->dlayer[k % 2];
         float *dxout = k == 0 ? m->dx : m->dlayer[(k - 1) % 2];

@@ -14,7 +14,13 @@
  * kernels are the real kernel source (lstm_pointwise.cuh) through grid_shim.h;
  * only the warp-per-row LayerNorm kernels (lstm_kernels.cu) are replaced by a
  * plain double loop here.
+ *
+ * What a real GPU would punish but a CPU would not notice is counted for the tests (fake_cuda.h): cuBLAS work
+ * captured on a handle that runs on cuBLAS's default workspace pool (cublasSetStream resets the workspace, as
+ * the real library documents) or that never ran outside a capture, devices selected; and a cuBLAS call can be
+ * made to fail inside a capture.
  */
+#include "fake_cuda.h"
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
@@ -200,24 +206,58 @@ static void run_op(const op *o) {
     }
 }
 
+static nnb_fake_cuda_counts counts;
+static unsigned kernels_run_eagerly; /* bit per op kind: launched outside any capture (its module is loaded) */
+
 static void submit(cudaStream_t s, const op *o) {
+    unsigned bit = 1u << o->kind;
+    int kernel = o->kind != OP_MEMSET && o->kind != OP_MEMCPY && o->kind != OP_SGEMM && o->kind != OP_SGEMV;
+    if (is_captured(s) && kernel && !(kernels_run_eagerly & bit))
+        counts.captured_cold_kernels++;
+    if (!is_captured(s))
+        kernels_run_eagerly |= bit;
     if (!(is_captured(s) && record(o)))
         run_op(o);
 }
 
 /* ----------------------------------------------------------- CUDA runtime */
 
+static int fail_cublas_in_capture;
+
+void nnb_fake_cuda_reset(void) {
+    memset(&counts, 0, sizeof counts);
+    kernels_run_eagerly = 0;
+    fail_cublas_in_capture = 0;
+}
+nnb_fake_cuda_counts nnb_fake_cuda_get_counts(void) { return counts; }
+void nnb_fake_cuda_fail_cublas_in_capture(int on) { fail_cublas_in_capture = on; }
+
+/* NNB_FAKE_CUDA_NO_DEVICE set: none; NNB_FAKE_CUDA_DEVICES=N: N devices; else 1. */
+static int device_count(void) {
+    const char *no = getenv("NNB_FAKE_CUDA_NO_DEVICE"), *n = getenv("NNB_FAKE_CUDA_DEVICES");
+    if (no && *no)
+        return 0;
+    return n && atoi(n) > 0 ? atoi(n) : 1;
+}
+
 cudaError_t cudaGetDeviceCount(int *count) {
-    const char *no = getenv("NNB_FAKE_CUDA_NO_DEVICE");
-    *count = no && *no ? 0 : 1;
+    *count = device_count();
     return cudaSuccess;
 }
 const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "fake cuda error"; }
 cudaError_t cudaGetLastError(void) { return cudaSuccess; }
-cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : cudaErrorInvalidDevice; }
+cudaError_t cudaSetDevice(int device) {
+    if (device < 0 || device >= device_count())
+        return cudaErrorInvalidDevice;
+    counts.current_device = device;
+    counts.set_device_calls++;
+    return cudaSuccess;
+}
 cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *prop, int device) {
-    (void)device;
+    if (device < 0 || device >= device_count())
+        return cudaErrorInvalidDevice;
     memset(prop, 0, sizeof *prop);
+    prop->pciBusID = device + 1;
     strcpy(prop->name, "CPU emulation of a CUDA device");
     prop->major = 9;
     return cudaSuccess;
@@ -259,6 +299,7 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags) {
 cudaError_t cudaStreamDestroy(cudaStream_t s) { return free(s), cudaSuccess; }
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, enum cudaStreamCaptureMode mode) {
     (void)mode;
+    counts.captures++;
     capturing = s;
     recording = (fake_graph *)calloc(1, sizeof *recording);
     return cudaSuccess;
@@ -297,19 +338,44 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t g, cudaStream_t s) {
 
 struct cublasContext {
     cudaStream_t stream;
+    void *workspace; /* NULL: cuBLAS's default pool */
+    int warm;        /* has run a call outside any capture */
 };
 cublasStatus_t cublasCreate(cublasHandle_t *h) {
     *h = (cublasHandle_t)calloc(1, sizeof(struct cublasContext));
     return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasDestroy(cublasHandle_t h) { return free(h), CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s) { return h->stream = s, CUBLAS_STATUS_SUCCESS; }
+/* As the real one: a stream change resets the workspace to the default pool. */
+cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s) {
+    h->stream = s;
+    h->workspace = NULL;
+    counts.stream_changes++;
+    return CUBLAS_STATUS_SUCCESS;
+}
 cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m) { return (void)h, (void)m, CUBLAS_STATUS_SUCCESS; }
 cublasStatus_t cublasSetPointerMode(cublasHandle_t h, cublasPointerMode_t m) {
     return (void)h, (void)m, CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasSetWorkspace(cublasHandle_t h, void *p, size_t n) {
-    return (void)h, (void)p, (void)n, CUBLAS_STATUS_SUCCESS;
+    h->workspace = n ? p : NULL;
+    counts.workspace_sets++;
+    return CUBLAS_STATUS_SUCCESS;
+}
+/* Bookkeeping of one cuBLAS call; CUBLAS_STATUS_EXECUTION_FAILED when told to fail inside a capture. */
+static cublasStatus_t cublas_call(cublasHandle_t h) {
+    if (!h->workspace)
+        counts.calls_on_default_pool++;
+    if (!is_captured(h->stream)) {
+        h->warm = 1;
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    counts.captured_cublas_calls++;
+    if (!h->workspace)
+        counts.captured_on_default_pool++;
+    if (!h->warm)
+        counts.captured_cold++;
+    return fail_cublas_in_capture ? CUBLAS_STATUS_EXECUTION_FAILED : CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasGetVersion(cublasHandle_t h, int *v) { return (void)h, *v = 0, CUBLAS_STATUS_SUCCESS; }
 const char *cublasGetStatusString(cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS ? "success" : "fake error"; }
@@ -319,6 +385,9 @@ cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
     if (m < 0 || n < 0 || k < 0 || lda < (ta == CUBLAS_OP_N ? m : k) || ldb < (tb == CUBLAS_OP_N ? k : n) || ldc < m ||
         lda < 1 || ldb < 1 || ldc < 1)
         return CUBLAS_STATUS_INVALID_VALUE;
+    cublasStatus_t st = cublas_call(h);
+    if (st != CUBLAS_STATUS_SUCCESS)
+        return st;
     op o = {OP_SGEMM, {ta != CUBLAS_OP_N, tb != CUBLAS_OP_N, m, n, k, lda, ldb, ldc}, {0}, {*alpha, *beta}, {A, B, C},
             {0, 0, 0}};
     submit(h->stream, &o);
@@ -346,6 +415,9 @@ cublasStatus_t cublasSgemv(cublasHandle_t h, cublasOperation_t t, int m, int n, 
                            int lda, const float *x, int incx, const float *beta, float *y, int incy) {
     if (incx != 1 || incy != 1 || lda < m || m < 0 || n < 0)
         return CUBLAS_STATUS_INVALID_VALUE;
+    cublasStatus_t st = cublas_call(h);
+    if (st != CUBLAS_STATUS_SUCCESS)
+        return st;
     op o = {OP_SGEMV, {t != CUBLAS_OP_N, m, n, lda}, {0}, {*alpha, *beta}, {A, x, y}, {0, 0, 0}};
     submit(h->stream, &o);
     return CUBLAS_STATUS_SUCCESS;
