@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include "cmdline.h"
 #include "config.h"
 
 #include <ctype.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Values above this are absurd for any size flag (and keep products far from overflow in int64). */
@@ -56,54 +58,95 @@ static const flag_spec flags[] = {
     {"--runner-path", ARG_STR, "also load runner plugins from DIR (repeatable)"},
     {"--stats", ARG_STR, "table statistics: mean (fastrnns' columns, default) or robust (medians, 95% intervals)"},
     {"--measure-peak", ARG_NONE, "measure this CPU's fp32 FMA peak first; the robust table shows % of it"},
-    {"--min-time", ARG_NUM, "adaptive stopping: measure at least X seconds (default 0.5 when adaptive)"},
-    {"--max-noise", ARG_NUM, "adaptive stopping: until each median's 95% interval is within +-X% (default 0.5)"},
+    {"--min-time", ARG_NUM, "adaptive stopping: measure at least S seconds (default 0.5 when adaptive)"},
+    {"--max-noise", ARG_NUM, "adaptive stopping: until each median's 95% interval is within +-P% (default 0.5)"},
     {"--min-samples", ARG_INT, "adaptive stopping and --ab: at least N samples / rounds (default 10)"},
-    {"--timeout", ARG_NUM, "adaptive stopping: stop anyway after X seconds per runner (default 15)"},
+    {"--timeout", ARG_NUM, "adaptive stopping: stop anyway after S seconds per runner (default 15)"},
     {"--ab", ARG_LIST,
      "A B: paired interleaved comparison of two runners or variants (NAME@--flag=value, NAME@VAR=VALUE)"},
     {"--noise-threshold", ARG_NUM,
-     "--ab: an interval within +-X% is 'same', one wholly beyond it faster/slower (default 1)"},
-    {"--max-time", ARG_NUM, "--ab: stop after X seconds of rounds if not settled (default 60)"},
-    {"--fail-above", ARG_NUM, "--ab: exit 4 when the B/A ratio's 95% interval lies above X (e.g. 1.05)"},
+     "--ab: an interval within +-P% is 'same', one wholly beyond it faster/slower (default 1)"},
+    {"--ab-max-time", ARG_NUM, "--ab: stop after S seconds of rounds if not settled (default 60)"},
+    {"--max-time", ARG_NUM, "deprecated spelling of --ab-max-time"},
+    {"--fail-above", ARG_NUM, "--ab: exit 4 when the B/A ratio's 95% interval lies above R (e.g. 1.05)"},
     {"--ab-phase", ARG_STR, "--ab: the phase the verdict follows: total (default), forward, backward"},
     {"--isolate", ARG_NONE, "run each runner in its own process (default when more than one runner runs)"},
     {"--no-isolate", ARG_NONE, "run every runner in this process (for profilers and debuggers)"},
-    {"--runner-timeout", ARG_NUM, "isolated runs: a runner taking longer than X seconds is killed and reported"},
-    {"--help", ARG_NONE, "this help"},
+    {"--runner-timeout", ARG_NUM, "isolated runs: a runner taking longer than S seconds is killed and reported"},
+    {"--help", ARG_NONE, "this help (also -h)"},
     {"--version", ARG_NONE, "print the version"},
 };
 
 _Static_assert(sizeof flags / sizeof *flags <= sizeof((nnb_options *)0)->flag_given, "flag_given too small");
 
-void nnb_cli_print_help(FILE *f) {
-    fprintf(f, "usage: nnbench [flags]\n"
-               "       nnbench sweep [--axis NAME=V1,V2,...] [--shapes FILE] [--shard I/N] [--slurm] ... [flags]\n"
-               "       nnbench merge [--out DIR] SHARD_FILE_OR_DIR...   (see nnbench sweep --help, docs/sweeps.md)\n"
-               "       nnbench serve --runner NAME [--mode closed|poisson|offline] ...   (nnbench serve --help)\n"
-               "\nflags (dash and underscore spellings are equivalent):\n");
-    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
-        const char *meta = flags[i].kind == ARG_INT || flags[i].kind == ARG_U64 ? " N"
-                           : flags[i].kind == ARG_NUM                           ? " X"
-                           : flags[i].kind == ARG_STR                           ? " VALUE"
-                           : flags[i].kind == ARG_LIST                          ? " NAME..."
-                           : flags[i].kind == ARG_OPT_JSON                      ? " [oss|pep]"
-                                                                                : "";
-        char left[64];
-        snprintf(left, sizeof left, "%s%s", flags[i].name, meta);
-        fprintf(f, "  %-34s %s\n", left, flags[i].help);
+/* The metavar of a flag's value in the help (cmdline.h's convention). */
+static const char *metavar_of(const flag_spec *f) {
+    static const char *const named[][2] = {{"--device", "cpu|cuda"},
+                                           {"--sep", "TEXT"},
+                                           {"--fuser", "te|old|none"},
+                                           {"--executor", "eager|graph"},
+                                           {"--json-out", "FILE"},
+                                           {"--dump", "DIR"},
+                                           {"--runner-path", "DIR"},
+                                           {"--stats", "mean|robust"},
+                                           {"--max-noise", "P"},
+                                           {"--noise-threshold", "P"},
+                                           {"--fail-above", "R"},
+                                           {"--ab-phase", "total|forward|backward"},
+                                           {"--ab", "A B"},
+                                           {"--group", "NAME..."},
+                                           {"--seed", "N"}};
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++)
+        if (!strcmp(f->name, named[i][0]))
+            return named[i][1];
+    switch (f->kind) {
+    case ARG_INT:
+    case ARG_U64: return "N";
+    case ARG_NUM: return "S"; /* seconds, unless named above */
+    case ARG_STR: return "NAME";
+    case ARG_LIST: return "NAME...";
+    case ARG_OPT_JSON: return "[oss|pep]";
+    default: return "";
     }
+}
+
+void nnb_cli_print_help(FILE *f) {
+    fprintf(f, "usage: nnbench [flags]                    time runners (below)\n"
+               "       nnbench sweep [sweep flags] [flags]  grids of runs (nnbench sweep --help, docs/sweeps.md)\n"
+               "       nnbench merge [--out DIR] FILE_OR_DIR...   merge sweep shards (nnbench merge --help)\n"
+               "       nnbench serve --runner NAME ...      inference serving (nnbench serve --help)\n"
+               "       nnbench compare [flags] OLD NEW      compare two result files (nnbench compare --help)\n"
+               "       nnbench help [COMMAND]\n"
+               "\nflags (dash and underscore spellings are equivalent; -h is --help):\n");
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        nnb_cmd_print_flag(f, 34, flags[i].name, metavar_of(&flags[i]), flags[i].help);
     fprintf(f, "\nexit status: 0 all selected runners ran; 1 a runner failed or failed its check;\n"
                "             2 bad command line or output path; 3 nothing could run (every runner skipped);\n"
-               "             4 --ab --fail-above R: the B/A ratio's 95%% interval lies above R\n");
+               "             4 --ab --fail-above R: the B/A ratio's 95%% interval lies above R;\n"
+               "             130 interrupted (docs/exit-codes.md)\n");
 }
 
 /* "--print_json" -> "--print-json"; camelCase names are kept. */
-static void canonical_name(const char *arg, char *out, size_t cap) {
-    size_t i = 0;
-    for (; arg[i] && arg[i] != '=' && i + 1 < cap; i++)
-        out[i] = (i >= 2 && arg[i] == '_') ? '-' : arg[i];
-    out[i] = 0;
+static void canonical_name(const char *arg, char *out, size_t cap) { nnb_cmd_flag_spelling(arg, out, cap); }
+
+/* Old spellings still accepted: the flag they now are (a note says so once per process). */
+static const char *renamed(const char *name, int note) {
+    static int noted;
+    if (strcmp(name, "--max-time"))
+        return name;
+    if (note && !noted++)
+        nnb_cmd_note_deprecated("nnbench", "--max-time", "--ab-max-time");
+    return "--ab-max-time";
+}
+
+/* "unknown flag '--x' (see --help); did you mean '--y'?" */
+static int unknown_flag(const char *arg, char *err, size_t err_len) {
+    const char *names[sizeof flags / sizeof *flags];
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        names[i] = flags[i].name;
+    snprintf(err, err_len, "unknown flag '%.*s' (see --help)", (int)strcspn(arg, "="), arg);
+    nnb_cmd_append_suggestion(err, err_len, arg, names, sizeof flags / sizeof *flags);
+    return -1;
 }
 
 static const flag_spec *find_flag(const char *name) {
@@ -359,7 +402,7 @@ static int first_given(const nnb_options *o, const char *const *names, int count
 /* Flags that contradict each other, once everything is parsed. */
 static int validate_modes(nnb_options *o, char *err, size_t err_len) {
     static const char *const adaptive[] = {"--min-time", "--max-noise", "--min-samples", "--timeout"};
-    static const char *const ab_only[] = {"--noise-threshold", "--max-time", "--fail-above", "--ab-phase"};
+    static const char *const ab_only[] = {"--noise-threshold", "--ab-max-time", "--fail-above", "--ab-phase"};
     static const char *const ab_selects[] = {"--rnns", "--cnns", "--group", "--variable-lstms"};
     static const char *const ab_excludes[] = {"--min-time",   "--max-noise", "--timeout", "--nloops",
                                               "--print-json", "--profile",   "--stats"};
@@ -382,7 +425,7 @@ static int validate_modes(nnb_options *o, char *err, size_t err_len) {
             return fail(err, err_len, "--ab names its two runners itself; %s does not apply%s", ab_selects[i], "");
         if ((i = first_given(o, ab_excludes, 7)) >= 0)
             return fail(err, err_len,
-                        "--ab stops by --min-samples, --max-time and --noise-threshold and reports a table on "
+                        "--ab stops by --min-samples, --ab-max-time and --noise-threshold and reports a table on "
                         "stderr and --json-out; %s does not apply%s",
                         ab_excludes[i], "");
         return 0;
@@ -429,13 +472,15 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
     set_defaults(o);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
+        if (!strcmp(arg, "-h"))
+            arg = "--help";
         if (strncmp(arg, "--", 2) != 0)
             return fail(err, err_len, "unexpected argument '%s' (flags start with --; see --help)%s", arg, "");
         char name[64];
         canonical_name(arg, name, sizeof name);
-        const flag_spec *f = find_flag(name);
+        const flag_spec *f = find_flag(renamed(name, 1));
         if (!f)
-            return fail(err, err_len, "unknown flag '%s' (see --help)%s", arg, "");
+            return unknown_flag(arg, err, err_len);
         o->flag_given[f - flags] = 1;
         const char *eq = strchr(arg, '=');
         if (f->kind == ARG_NONE) {
@@ -512,6 +557,29 @@ static int is_env_name(const char *s, size_t len) {
     return 1;
 }
 
+/* NAME=VALUE whose NAME is an nnbench flag without its dashes ("fuser=old", "-seed=3"): it would be taken as
+ * an environment variable (or refused as one) and the flag silently not applied. -1 with the spelling that
+ * works, else 0. */
+static int looks_like_flag(const char *spec, const char *piece, char *err, size_t err_len) {
+    char dashed[80], name[64];
+    size_t len = strcspn(piece, "=");
+    snprintf(dashed, sizeof dashed, "--%.*s", (int)len, piece + strspn(piece, "-"));
+    canonical_name(dashed, name, sizeof name);
+    const flag_spec *f = find_flag(renamed(name, 0));
+    int lower = 0; /* environment variables are upper case by convention: "hiddensize" means the flag */
+    for (size_t i = 0; i < len; i++)
+        lower |= islower((unsigned char)piece[i]);
+    for (size_t i = 0; !f && lower && i < sizeof flags / sizeof *flags; i++)
+        if (!strcasecmp(flags[i].name, name))
+            f = &flags[i];
+    if (!f)
+        return 0;
+    size_t runner_len = strcspn(spec, "@");
+    snprintf(err, err_len, "--ab: '%s': '%.*s' is the flag %s, not an environment variable; write %.*s@%s%s", spec,
+             (int)len, piece, f->name, (int)runner_len, spec, f->name, piece + len);
+    return -1;
+}
+
 static int apply_variant_flag(nnb_options *tmp, const char *spec, char *piece, char *err, size_t err_len) {
     char name[64], msg[512];
     canonical_name(piece, name, sizeof name);
@@ -568,8 +636,13 @@ int nnb_cli_parse_variant(const char *spec, const nnb_options *base, nnb_variant
             continue;
         }
         char *eq = strchr(piece, '=');
+        if (looks_like_flag(spec, piece, err, err_len))
+            return -1;
         if (!eq || !is_env_name(piece, (size_t)(eq - piece))) {
-            snprintf(err, err_len, "--ab: '%s': '%s' is neither --flag=value nor VAR=VALUE", spec, piece);
+            snprintf(err, err_len,
+                     "--ab: '%s': '%s' is neither --flag=value nor VAR=VALUE (an environment variable: letters, "
+                     "digits and '_', not starting with a digit)",
+                     spec, piece);
             return -1;
         }
         if (out->env_count == NNB_MAX_VARIANT_ENV) {
@@ -658,9 +731,15 @@ int nnb_cli_axis_flag(const char *name, char *canonical, size_t cap, char *err, 
     char dashed[80], canon[64];
     snprintf(dashed, sizeof dashed, "%s%s", strncmp(name, "--", 2) ? "--" : "", name);
     canonical_name(dashed, canon, sizeof canon);
-    const flag_spec *f = find_flag(canon);
-    if (!f)
-        return fail(err, err_len, "'%s' is not an nnbench flag (see nnbench --help)%s", name, "");
+    const flag_spec *f = find_flag(renamed(canon, 0));
+    if (!f) {
+        const char *names[sizeof flags / sizeof *flags];
+        for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+            names[i] = flags[i].name + 2; /* axes are written without dashes */
+        fail(err, err_len, "'%s' is not an nnbench flag (see nnbench --help)%s", name, "");
+        nnb_cmd_append_suggestion(err, err_len, name, names, sizeof flags / sizeof *flags);
+        return -1;
+    }
     if (f->kind == ARG_NONE || f->kind == ARG_OPT_JSON)
         return fail(err, err_len, "%s takes no value, so it cannot vary along an axis%s", f->name, "");
     if (is_sweep_owned(f->name))

@@ -4,8 +4,8 @@
  * OSS/PEP JSON on stdout) plus full JSON results.
  */
 #define _GNU_SOURCE
-#include "driver.h"
 #include "cmdline.h"
+#include "driver.h"
 #include "exit_codes.h"
 #include "fma_peak.h"
 #include "report.h"

@@ -61,7 +61,8 @@ static int help_command(int argc, char **argv) {
         char msg[256];
         snprintf(msg, sizeof msg, "help: unknown command '%s'", argv[1]);
         nnb_cmd_append_suggestion(msg, sizeof msg, argv[1], commands, COMMAND_COUNT);
-        fprintf(stderr, "nnbench %s; commands: sweep, merge, serve, compare\n", argc > 2 ? "help takes one command" : msg);
+        fprintf(stderr, "nnbench %s; commands: sweep, merge, serve, compare\n",
+                argc > 2 ? "help takes one command" : msg);
         return NNB_EXIT_USAGE;
     }
     char *cmd_argv[] = {argv[1], "--help", NULL};
