@@ -156,6 +156,19 @@ static const flag_spec *find_flag(const char *name) {
     return NULL;
 }
 
+int nnb_cli_is_flag(const char *arg) {
+    char name[64];
+    canonical_name(arg, name, sizeof name);
+    return find_flag(renamed(name, 0)) != NULL;
+}
+
+size_t nnb_cli_flag_names(const char **out, size_t cap) {
+    size_t n = 0;
+    for (; n < cap && n < sizeof flags / sizeof *flags; n++)
+        out[n] = flags[n].name;
+    return n;
+}
+
 static int fail(char *err, size_t err_len, const char *fmt, const char *a, const char *b) {
     snprintf(err, err_len, fmt, a, b);
     return -1;

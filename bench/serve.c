@@ -4,7 +4,9 @@
 #define _GNU_SOURCE
 #include "serve.h"
 
+#include "cmdline.h"
 #include "driver.h"
+#include "exit_codes.h"
 #include "npy.h"
 #include "report.h"
 #include "serve_queue.h"
@@ -20,7 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_CANNOT_RUN = 3, EXIT_INTERRUPTED = 130 };
+enum { /* cmdline/exit_codes.h */
+       EXIT_INVALID = NNB_EXIT_FAILED,
+       EXIT_USAGE = NNB_EXIT_USAGE,
+       EXIT_CANNOT_RUN = NNB_EXIT_NOTHING_RAN,
+       EXIT_INTERRUPTED = NNB_EXIT_INTERRUPTED
+};
 
 /* ---- statistics ---------------------------------------------------------------------------------- */
 
@@ -133,7 +140,7 @@ void nnb_serve_judge(const nnb_serve_options *o, int stopped_early, const char *
     if (error && *error)
         append_reason(s, " runner error: %s;", error);
     if (stopped_early)
-        append_reason(s, " stopped early (%s);", stopped_early == 1 ? "--max-time reached" : "interrupted");
+        append_reason(s, " stopped early (%s);", stopped_early == 1 ? "--serve-time-limit reached" : "interrupted");
     if (s->unanswered || s->duplicates)
         append_reason(s, " %d request(s) unanswered, %d answered more than once;", s->unanswered, s->duplicates);
     if (s->measured_requests < o->requests)
@@ -521,22 +528,43 @@ static const char *pick_serve_device(const nnb_serve_options *o) {
     return nnb_cuda_usable_probe(reason, sizeof reason) ? NNB_DEVICE_CUDA : NNB_DEVICE_CPU;
 }
 
+/* "runners that can serve on DEVICE: a, b" (those with the ABI 1.2 inference entry), then the closest name. */
+static void servable_runners(const nnb_registry *reg, const char *device, const char *name, char *err, size_t err_len) {
+    const char *names[512];
+    size_t n = 0, used = strlen(err);
+    used +=
+        (size_t)snprintf(err + used, used < err_len ? err_len - used : 0, "; runners that can serve on %s:", device);
+    for (int i = 0; i < reg->count && n < sizeof names / sizeof *names; i++) {
+        const nnb_runner_desc *d = reg->runners[i].desc;
+        if (!d->infer || strcmp(d->device, device))
+            continue;
+        names[n++] = d->name;
+        if (used < err_len)
+            used += (size_t)snprintf(err + used, err_len - used, "%s %s", n > 1 ? "," : "", d->name);
+    }
+    if (!n && used < err_len)
+        snprintf(err + used, err_len - used, " none");
+    nnb_cmd_append_suggestion(err, err_len, name, names, n);
+}
+
 /* The runner to serve, or NULL with err and *exit_code. */
 static const nnb_runner_desc *find_runner(const nnb_serve_options *o, const nnb_registry *reg, const char *device,
                                           nnb_config *cfg, int *exit_code, char *err, size_t err_len) {
     const nnb_loaded_runner *lr = nnb_registry_find_on(reg, o->runner, device);
     *exit_code = EXIT_USAGE;
     if (!lr) {
-        nnb_serve_fail(err, err_len, "--runner %s: no such runner on %s (nnbench --list shows them)", o->runner,
-                       device);
+        nnb_serve_fail(err, err_len, "--runner %s: no such runner on %s", o->runner, device);
+        servable_runners(reg, device, o->runner, err, err_len);
         return NULL;
     }
     const nnb_runner_desc *d = lr->desc;
-    *exit_code = EXIT_CANNOT_RUN;
-    if (!d->infer) {
-        nnb_serve_fail(err, err_len, "runner %s has no inference entry (ABI 1.2 infer); it cannot serve", d->name);
+    if (!d->infer) { /* no machine changes that: a bad command line */
+        nnb_serve_fail(err, err_len, "--runner %s: it has no inference entry (ABI 1.2 infer), so it cannot serve",
+                       d->name);
+        servable_runners(reg, device, o->runner, err, err_len);
         return NULL;
     }
+    *exit_code = EXIT_CANNOT_RUN;
     char reason[300];
     if (!strcmp(device, NNB_DEVICE_CUDA) && !nnb_cuda_usable_probe(reason, sizeof reason)) {
         nnb_serve_fail(err, err_len, "runner %s skipped: cuda: %s", d->name, reason);
@@ -620,9 +648,12 @@ static int serve(serve_run *r, const char *device, const nnb_config *base, char 
 }
 
 static int check_outputs(const nnb_serve_options *o, char *err, size_t err_len) {
-    if (o->json_path && nnb_output_path_check(o->json_path, err, err_len))
+    /* Missing folders are created first (cmdline.h's rule), then each file is checked as before. */
+    if (o->json_path && (nnb_cmd_prepare_output("--json-out", o->json_path, 0, err, err_len) ||
+                         nnb_output_path_check(o->json_path, err, err_len)))
         return -1;
-    if (o->csv_path && nnb_serve_csv_check(o->csv_path, err, err_len))
+    if (o->csv_path && (nnb_cmd_prepare_output("--csv", o->csv_path, 0, err, err_len) ||
+                        nnb_serve_csv_check(o->csv_path, err, err_len)))
         return -1;
     return 0;
 }

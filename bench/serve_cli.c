@@ -21,7 +21,7 @@ typedef struct serve_flag {
 
 static const serve_flag serve_flags[] = {
     {"--runner", 's', "NAME: the runner to serve (it needs the inference entry, ABI 1.2)"},
-    {"--mode", 's', "closed (default), poisson or offline"},
+    {"--mode", 's', "closed|poisson|offline: the load (default closed)"},
     {"--requests", 'i', "N: measured requests (default 200)"},
     {"--warmup-requests", 'i', "N: requests before them, not counted (default 10)"},
     {"--batch-size", 'i', "N: samples per request (default 1)"},
@@ -32,7 +32,8 @@ static const serve_flag serve_flags[] = {
     {"--workers", 'i', "N: worker threads, each with its own model (default 1)"},
     {"--min-duration", 'd', "S: valid only if the measured window lasts this long (default 0)"},
     {"--latency-target-ms", 'd', "MS: valid only if p99 latency is at most this"},
-    {"--max-time", 'd', "S: stop and call the run invalid after this (default 600)"},
+    {"--serve-time-limit", 'd', "S: stop the serving after S seconds and call the run invalid (default 600)"},
+    {"--max-time", 'd', "S: deprecated spelling of --serve-time-limit"},
     {"--weights", 's', "DIR: serve these parameters (.npy files as --dump writes them, torchvision names)"},
     {"--csv", 's', "FILE: append one row per run (header once)"},
     {"--json-out", 's', "FILE: everything, every request (atomically)"},
@@ -42,21 +43,55 @@ static const serve_flag serve_flags[] = {
     {"--quiet", 0, "no table on stderr"},
 };
 
-static const serve_flag *find_serve_flag(const char *arg, size_t len) {
+/* The serve flag arg names (any spelling, "=value" ignored), or NULL. */
+static const serve_flag *find_serve_flag(const char *arg) {
+    char name[64];
+    nnb_cmd_flag_spelling(arg, name, sizeof name);
     for (size_t i = 0; i < sizeof serve_flags / sizeof *serve_flags; i++)
-        if (strlen(serve_flags[i].name) == len && !strncmp(arg, serve_flags[i].name, len))
+        if (!strcmp(name, serve_flags[i].name))
             return &serve_flags[i];
     return NULL;
 }
 
+/* Old spellings still accepted: the flag they now are, with a note once per process. */
+static const serve_flag *renamed(const serve_flag *f) {
+    static int noted;
+    if (!f || strcmp(f->name, "--max-time"))
+        return f;
+    if (!noted++)
+        nnb_cmd_note_deprecated("nnbench serve", "--max-time", "--serve-time-limit");
+    return find_serve_flag("--serve-time-limit");
+}
+
+/* Neither a serve flag nor an nnbench one: the closest of both in the message. */
+static int unknown_flag(const char *arg, char *err, size_t err_len) {
+    const char *names[256];
+    size_t n = nnb_cli_flag_names(names, sizeof names / sizeof *names);
+    for (size_t i = 0; i < sizeof serve_flags / sizeof *serve_flags && n < sizeof names / sizeof *names; i++)
+        names[n++] = serve_flags[i].name;
+    nnb_serve_fail(err, err_len, "unknown flag '%.*s' (see nnbench serve --help)", (int)strcspn(arg, "="), arg);
+    nnb_cmd_append_suggestion(err, err_len, arg, names, n);
+    return -1;
+}
+
 static void serve_help(void) {
     printf("usage: nnbench serve --runner NAME [serve flags] [nnbench flags: sizes, --device, --threads, --seed, "
-           "--runner-path ...]\n\nserve flags:\n");
-    for (size_t i = 0; i < sizeof serve_flags / sizeof *serve_flags; i++)
-        printf("  %-22s %s\n", serve_flags[i].name, serve_flags[i].help);
+           "--runner-path ...]\n\nserve flags (dash and underscore spellings are equivalent; -h is --help):\n");
+    for (size_t i = 0; i < sizeof serve_flags / sizeof *serve_flags; i++) {
+        /* "N: text" -> metavar N, help text */
+        const char *h = serve_flags[i].help, *colon = strstr(h, ": ");
+        int has_meta = serve_flags[i].kind && colon && !memchr(h, ' ', (size_t)(colon - h));
+        char meta[32] = "";
+        if (has_meta)
+            snprintf(meta, sizeof meta, "%.*s", (int)(colon - h), h);
+        else if (serve_flags[i].kind)
+            snprintf(meta, sizeof meta, "NAME");
+        nnb_cmd_print_flag(stdout, 28, serve_flags[i].name, meta, has_meta ? colon + 2 : h);
+    }
     printf("\nThe batch size of the model is --max-batch (do not give --miniBatch or --cnn-batch). --threads is\n"
            "split among the workers. Exit status: 0 valid run; 1 invalid (verdict says why) or a runner error;\n"
-           "2 bad command line; 3 the runner cannot serve here; 130 interrupted. See docs/serving.md.\n");
+           "2 bad command line or a runner that cannot serve; 3 the runner cannot serve on this machine;\n"
+           "130 interrupted. See docs/serving.md and docs/exit-codes.md.\n");
 }
 
 int nnb_serve_fail(char *err, size_t err_len, const char *fmt, ...) {
@@ -119,7 +154,7 @@ static int apply_serve_flag(nnb_serve_options *o, const char *f, const char *v, 
         return set_double(f, v, 0, 1e6, &o->min_duration_s, err, err_len);
     if (!strcmp(f, "--latency-target-ms"))
         return set_double(f, v, 1e-6, 1e9, &o->latency_target_ms, err, err_len);
-    if (!strcmp(f, "--max-time"))
+    if (!strcmp(f, "--serve-time-limit"))
         return set_double(f, v, 1e-3, 1e7, &o->max_time_s, err, err_len);
     if (!strcmp(f, "--weights"))
         return *v ? (o->weights_dir = v, 0) : nnb_serve_fail(err, err_len, "--weights: empty directory name");
@@ -179,15 +214,19 @@ int nnb_serve_parse(int argc, char **argv, nnb_serve_options *o, char *err, size
     int rc = 0;
     for (int i = 0; i < argc && !rc; i++) {
         const char *arg = argv[i];
-        if (!strcmp(arg, "--help")) {
+        if (nnb_cmd_is_help(arg)) {
             serve_help();
             free(rest);
-            exit(0);
+            exit(NNB_EXIT_OK);
         }
         size_t len = strcspn(arg, "=");
-        const serve_flag *f = !strncmp(arg, "--", 2) ? find_serve_flag(arg, len) : NULL;
+        const serve_flag *f = !strncmp(arg, "--", 2) ? renamed(find_serve_flag(arg)) : NULL;
+        if (!f && !strncmp(arg, "--", 2) && !nnb_cli_is_flag(arg)) {
+            rc = unknown_flag(arg, err, err_len);
+            continue;
+        }
         if (!f) {
-            rest[nrest++] = argv[i]; /* nnbench's own flags, checked by its parser */
+            rest[nrest++] = argv[i]; /* nnbench's own flags (and their values), checked by its parser */
             continue;
         }
         const char *v = arg[len] == '=' ? arg + len + 1 : NULL;
@@ -220,7 +259,7 @@ int nnb_serve_parse(int argc, char **argv, nnb_serve_options *o, char *err, size
 int nnb_serve_axis_flag(const char *name, char *canonical, size_t cap, char *err, size_t err_len) {
     char dashed[80];
     snprintf(dashed, sizeof dashed, "%s%s", strncmp(name, "--", 2) ? "--" : "", name);
-    const serve_flag *f = find_serve_flag(dashed, strlen(dashed));
+    const serve_flag *f = renamed(find_serve_flag(dashed));
     if (!f)
         return nnb_cli_axis_flag(name, canonical, cap, err, err_len); /* sizes, --threads, --fuser, ... */
     if (!f->kind || !strcmp(f->name, "--json-out") || !strcmp(f->name, "--csv"))
@@ -230,11 +269,11 @@ int nnb_serve_axis_flag(const char *name, char *canonical, size_t cap, char *err
 }
 
 int nnb_serve_base_flag(const char *flag, char *err, size_t err_len) {
-    if (find_serve_flag(flag, strcspn(flag, "=")))
-        return strncmp(flag, "--json-out", 10) ? 0
-                                               : nnb_serve_fail(err, err_len,
-                                                                "--json-out cannot be given to a sweep: the sweep "
-                                                                "sets each run's outputs itself");
+    if (find_serve_flag(flag))
+        return !nnb_cmd_flag_is(flag, "--json-out") ? 0
+                                                    : nnb_serve_fail(err, err_len,
+                                                                     "--json-out cannot be given to a sweep: the sweep "
+                                                                     "sets each run's outputs itself");
     return nnb_cli_sweep_base_flag(flag, err, err_len);
 }
 
@@ -246,4 +285,3 @@ int nnb_serve_check_argv(int argc, char **argv, char *err, size_t err_len) {
     nnb_cli_free_argv(copy);
     return rc ? -1 : 0;
 }
-
