@@ -260,12 +260,28 @@ int nnb_serve_axis_flag(const char *name, char *canonical, size_t cap, char *err
     char dashed[80];
     snprintf(dashed, sizeof dashed, "%s%s", strncmp(name, "--", 2) ? "--" : "", name);
     const serve_flag *f = renamed(find_serve_flag(dashed));
-    if (!f)
+    if (!f && nnb_cli_is_flag(dashed))
         return nnb_cli_axis_flag(name, canonical, cap, err, err_len); /* sizes, --threads, --fuser, ... */
+    if (!f) {
+        const char *names[256];
+        size_t n = nnb_serve_flag_names(names, sizeof names / sizeof *names);
+        for (size_t i = 0; i < n; i++)
+            names[i] += 2; /* axes are written without dashes */
+        nnb_serve_fail(err, err_len, "'%s' is not a flag of nnbench serve (see nnbench serve --help)", name);
+        nnb_cmd_append_suggestion(err, err_len, name, names, n);
+        return -1;
+    }
     if (!f->kind || !strcmp(f->name, "--json-out") || !strcmp(f->name, "--csv"))
         return nnb_serve_fail(err, err_len, "%s cannot vary along a serve sweep's axis", f->name);
     snprintf(canonical, cap, "%s", f->name);
     return 0;
+}
+
+size_t nnb_serve_flag_names(const char **out, size_t cap) {
+    size_t n = nnb_cli_flag_names(out, cap);
+    for (size_t i = 0; i < sizeof serve_flags / sizeof *serve_flags && n < cap; i++)
+        out[n++] = serve_flags[i].name;
+    return n;
 }
 
 int nnb_serve_base_flag(const char *flag, char *err, size_t err_len) {

@@ -29,7 +29,8 @@ static int sweep_command(int argc, char **argv) {
     }
     exe[n] = 0;
     nnb_sweep_hooks hooks = {nnb_cli_axis_flag,   nnb_cli_sweep_base_flag, nnb_cli_check_run_argv, exe,
-                             nnb_serve_axis_flag, nnb_serve_base_flag,     nnb_serve_check_argv};
+                             nnb_serve_axis_flag, nnb_serve_base_flag,     nnb_serve_check_argv,   nnb_cli_flag_names,
+                             nnb_serve_flag_names};
     return nnb_sweep_main(argc, argv, &hooks);
 }
 

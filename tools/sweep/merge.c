@@ -3,6 +3,9 @@
 #define _GNU_SOURCE
 #include "sweep_internal.h"
 
+#include "cmdline.h"
+#include "exit_codes.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -323,10 +326,12 @@ static int add_dir(const char *dir, char ***paths, int *count, char *err, size_t
 }
 
 static void merge_help(void) {
-    printf("usage: nnbench merge [--out DIR] [--plot-x NAME] [--plot-y time|gflops] [--plot-phase P] "
+    printf("usage: nnbench merge [--out DIR] [--plot-x NAME] [--plot-y time|gflops] "
+           "[--plot-phase total|forward|backward] "
            "SHARD_FILE_OR_DIR...\n\n"
            "Merges the shard files of one sweep (a directory stands for its shard-I-of-N.json files) into\n"
            "DIR/sweep.json, sweep.csv, sweep.md and sweep.svg (DIR: the first input's directory).\n"
+           "Dash and underscore spellings of flags are equivalent; -h is --help. Missing --out folders are created.\n"
            "Exit status: 0 complete; 1 a shard, point or run is missing or failed (named; the rest written,\n"
            "marked incomplete); 2 bad command line, files of different sweeps, duplicate points.\n");
 }
@@ -339,13 +344,27 @@ typedef struct merge_args {
 } merge_args;
 
 /* The value slot of a merge flag (--out, --plot-x, --plot-y, --plot-phase), NULL for another flag. */
-static const char **merge_flag_slot(merge_args *a, const char *arg, size_t name_len) {
-    static const char *const names[] = {"--out", "--plot-x", "--plot-y", "--plot-phase"};
+static const char *const merge_flags[] = {"--out", "--plot-x", "--plot-y", "--plot-phase"};
+
+static const char **merge_flag_slot(merge_args *a, const char *arg) {
     const char **slots[] = {&a->oo.out_dir, &a->oo.plot_x, &a->oo.plot_y, &a->oo.plot_phase};
     for (int i = 0; i < 4; i++)
-        if (strlen(names[i]) == name_len && !strncmp(arg, names[i], name_len))
+        if (nnb_cmd_flag_is(arg, merge_flags[i]))
             return slots[i];
     return NULL;
+}
+
+/* A path that is not there: a shard file of a folder that exists is a shard that never wrote its file (named
+ * in the merge, exit 1); anything else is a mistyped path. 0, or -1 with err. */
+static int check_missing(const char *path, char *err, size_t err_len) {
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    if (is_shard_file_name(slash ? slash + 1 : path) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    return nnb_sweep_fail(err, err_len,
+                          "'%s' does not exist (give shard-I-of-N.json files or the folders that hold them)", path);
 }
 
 static int add_path(merge_args *a, const char *path, char *err, size_t err_len) {
@@ -361,24 +380,29 @@ static int add_path(merge_args *a, const char *path, char *err, size_t err_len) 
 static int parse_merge_args(int argc, char **argv, merge_args *a, char *err, size_t err_len) {
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        if (!strcmp(arg, "--help")) {
+        if (nnb_cmd_is_help(arg)) {
             merge_help();
-            exit(0);
+            exit(NNB_EXIT_OK);
         }
         if (!strncmp(arg, "--", 2)) {
             const char *eq = strchr(arg, '=');
             size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
-            const char **slot = merge_flag_slot(a, arg, n);
-            if (!slot)
-                return nnb_sweep_fail(err, err_len, "unknown flag '%s' (see nnbench merge --help)", arg);
+            const char **slot = merge_flag_slot(a, arg);
+            if (!slot) {
+                nnb_sweep_fail(err, err_len, "unknown flag '%.*s' (see nnbench merge --help)", (int)n, arg);
+                nnb_cmd_append_suggestion(err, err_len, arg, merge_flags, 4);
+                return -1;
+            }
             *slot = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
             if (!*slot || !**slot)
                 return nnb_sweep_fail(err, err_len, "%.*s needs a value", (int)n, arg);
             continue;
         }
         struct stat st;
-        int rc = stat(arg, &st) == 0 && S_ISDIR(st.st_mode) ? add_dir(arg, &a->paths, &a->count, err, err_len)
-                                                            : add_path(a, arg, err, err_len);
+        int found = stat(arg, &st) == 0;
+        int rc = found && S_ISDIR(st.st_mode)                 ? add_dir(arg, &a->paths, &a->count, err, err_len)
+                 : !found && check_missing(arg, err, err_len) ? -1
+                                                              : add_path(a, arg, err, err_len);
         if (rc)
             return -1;
     }
@@ -427,7 +451,7 @@ int nnb_merge_main(int argc, char **argv) {
     if (!rc)
         rc = nnb_sweep_merge_docs(docs, (const char *const *)a.paths, (const char *const *)reasons, a.count, &merged,
                                   err, sizeof err);
-    if (rc != USAGE && nnb_sweep_make_dir(a.oo.out_dir, err, sizeof err) == 0 &&
+    if (rc != USAGE && nnb_cmd_prepare_output("--out", a.oo.out_dir, 1, err, sizeof err) == 0 &&
         nnb_sweep_write_outputs(merged, &a.oo, err, sizeof err) == 0) {
         fprintf(stderr, "nnbench merge: wrote %s/sweep.json, sweep.csv, sweep.md, sweep.svg%s\n", a.oo.out_dir,
                 rc ? " (incomplete: see above)" : "");
