@@ -399,10 +399,8 @@ static int parse_merge_args(int argc, char **argv, merge_args *a, char *err, siz
             continue;
         }
         struct stat st;
-        int found = stat(arg, &st) == 0;
-        int rc = found && S_ISDIR(st.st_mode)                 ? add_dir(arg, &a->paths, &a->count, err, err_len)
-                 : !found && check_missing(arg, err, err_len) ? -1
-                                                              : add_path(a, arg, err, err_len);
+        int rc = stat(arg, &st) == 0 && S_ISDIR(st.st_mode) ? add_dir(arg, &a->paths, &a->count, err, err_len)
+                                                            : add_path(a, arg, err, err_len);
         if (rc)
             return -1;
     }
@@ -414,6 +412,11 @@ static int parse_merge_args(int argc, char **argv, merge_args *a, char *err, siz
                               a->oo.plot_phase);
     if (!a->count)
         return nnb_sweep_fail(err, err_len, "no shard files given (see nnbench merge --help)");
+    for (int i = 0; i < a->count; i++) {
+        struct stat st;
+        if (stat(a->paths[i], &st) != 0 && check_missing(a->paths[i], err, err_len))
+            return -1;
+    }
     if (!a->oo.out_dir) {
         const char *slash = strrchr(a->paths[0], '/');
         snprintf(a->out_buf, sizeof a->out_buf, "%.*s", slash ? (int)(slash - a->paths[0]) : 1,
