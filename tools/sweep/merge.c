@@ -326,14 +326,17 @@ static int add_dir(const char *dir, char ***paths, int *count, char *err, size_t
 }
 
 static void merge_help(void) {
-    printf("usage: nnbench merge [--out DIR] [--plot-x NAME] [--plot-y time|gflops] "
-           "[--plot-phase total|forward|backward] "
-           "SHARD_FILE_OR_DIR...\n\n"
-           "Merges the shard files of one sweep (a directory stands for its shard-I-of-N.json files) into\n"
-           "DIR/sweep.json, sweep.csv, sweep.md and sweep.svg (DIR: the first input's directory).\n"
-           "Dash and underscore spellings of flags are equivalent; -h is --help. Missing --out folders are created.\n"
-           "Exit status: 0 complete; 1 a shard, point or run is missing or failed (named; the rest written,\n"
-           "marked incomplete); 2 bad command line, files of different sweeps, duplicate points.\n");
+    printf("usage: nnbench merge [flags] SHARD_FILE_OR_DIR...\n\n"
+           "Merges the shard files of one sweep (a folder stands for its shard-I-of-N.json files) into\n"
+           "DIR/sweep.json, sweep.csv, sweep.md and sweep.svg.\n\n"
+           "flags (dash and underscore spellings are equivalent; -h is --help):\n");
+    nnb_cmd_print_flag(stdout, 36, "--out", "DIR", "where the results go (default: the first input's folder; created)");
+    nnb_cmd_print_flag(stdout, 36, "--plot-x", "NAME", "the axis along the plot's x (default: the first numeric one)");
+    nnb_cmd_print_flag(stdout, 36, "--plot-y", "time|gflops", "the plot's y (default time)");
+    nnb_cmd_print_flag(stdout, 36, "--plot-phase", "total|forward|backward", "the phase plotted (default total)");
+    printf("\nExit status: 0 complete; 1 a shard, point or run is missing or failed (named; the rest written,\n"
+           "marked incomplete); 2 bad command line, a path that does not exist, files of different sweeps,\n"
+           "duplicate points. See docs/sweeps.md and docs/exit-codes.md.\n");
 }
 
 typedef struct merge_args {
