@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "cli.h"
+#include "cli_internal.h"
 
 #include "cmdline.h"
 #include "config.h"
@@ -16,14 +17,6 @@
 
 /* Values above this are absurd for any size flag (and keep products far from overflow in int64). */
 #define NNB_MAX_DIM (1LL << 30)
-
-typedef enum { ARG_NONE, ARG_INT, ARG_U64, ARG_STR, ARG_LIST, ARG_OPT_JSON, ARG_NUM } arg_kind;
-
-typedef struct flag_spec {
-    const char *name; /* canonical spelling, dashes */
-    arg_kind kind;
-    const char *help;
-} flag_spec;
 
 static const flag_spec flags[] = {
     {"--seqLength", ARG_INT, "sequence length T (default 100)"},
@@ -536,261 +529,21 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
     return validate_modes(o, err, err_len);
 }
 
-/* ---- --ab runner specs ---------------------------------------------------------- */
+/* ---- for the other parts of the command line (cli_internal.h) ------------------------------------ */
 
-/* Flags a variant may set: exactly those that land in the runner's nnb_config. */
-static int is_config_flag(const char *flag) {
-    static const char *const names[] = {"--seqLength",
-                                        "--numLayers",
-                                        "--inputSize",
-                                        "--hiddenSize",
-                                        "--miniBatch",
-                                        "--cnn-batch",
-                                        "--image-size",
-                                        "--seed",
-                                        "--threads",
-                                        "--fuser",
-                                        "--executor",
-                                        "--tf32",
-                                        "--cuda-pointwise-loop-level",
-                                        "--cuda-pointwise-block-count",
-                                        "--cuda-pointwise-block-size"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (!strcmp(flag, names[i]))
-            return 1;
-    return 0;
-}
-
-static int is_env_name(const char *s, size_t len) {
-    if (len == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
-/* NAME=VALUE whose NAME is an nnbench flag without its dashes ("fuser=old", "-seed=3"): it would be taken as
- * an environment variable (or refused as one) and the flag silently not applied. -1 with the spelling that
- * works, else 0. */
-static int looks_like_flag(const char *spec, const char *piece, char *err, size_t err_len) {
-    char dashed[80], name[64];
-    size_t len = strcspn(piece, "=");
-    snprintf(dashed, sizeof dashed, "--%.*s", (int)len, piece + strspn(piece, "-"));
-    canonical_name(dashed, name, sizeof name);
+const flag_spec *nnb_cli_lookup(const char *arg, int case_blind) {
+    char name[64];
+    canonical_name(arg, name, sizeof name);
     const flag_spec *f = find_flag(renamed(name, 0));
-    int lower = 0; /* environment variables are upper case by convention: "hiddensize" means the flag */
-    for (size_t i = 0; i < len; i++)
-        lower |= islower((unsigned char)piece[i]);
-    for (size_t i = 0; !f && lower && i < sizeof flags / sizeof *flags; i++)
+    for (size_t i = 0; !f && case_blind && i < sizeof flags / sizeof *flags; i++)
         if (!strcasecmp(flags[i].name, name))
             f = &flags[i];
-    if (!f)
-        return 0;
-    size_t runner_len = strcspn(spec, "@");
-    snprintf(err, err_len, "--ab: '%s': '%.*s' is the flag %s, not an environment variable; write %.*s@%s%s", spec,
-             (int)len, piece, f->name, (int)runner_len, spec, f->name, piece + len);
-    return -1;
+    return f;
 }
 
-static int apply_variant_flag(nnb_options *tmp, const char *spec, char *piece, char *err, size_t err_len) {
-    char name[64], msg[512];
-    canonical_name(piece, name, sizeof name);
-    const flag_spec *f = find_flag(name);
-    if (!f || !is_config_flag(f->name)) {
-        snprintf(err, err_len,
-                 "--ab: '%s': '%s' is not a flag a variant can set (sizes, --fuser, --executor, --threads, --seed, "
-                 "--tf32, --cuda-pointwise-*)",
-                 spec, piece);
-        return -1;
-    }
-    char *eq = strchr(piece, '=');
-    if (f->kind == ARG_NONE) {
-        if (eq) {
-            snprintf(err, err_len, "--ab: '%s': %s takes no value", spec, f->name);
-            return -1;
-        }
-        set_switch(tmp, f->name);
-        return 0;
-    }
-    if (!eq) {
-        snprintf(err, err_len, "--ab: '%s': %s needs a value (%s=VALUE)", spec, f->name, f->name);
-        return -1;
-    }
-    if (apply_value(tmp, f, eq + 1, msg, sizeof msg)) {
-        snprintf(err, err_len, "--ab: '%s': %s", spec, msg);
-        return -1;
-    }
+int nnb_cli_apply(nnb_options *o, const flag_spec *f, const char *v, char *err, size_t err_len) {
+    if (f->kind != ARG_NONE)
+        return apply_value(o, f, v, err, err_len);
+    set_switch(o, f->name);
     return 0;
-}
-
-int nnb_cli_parse_variant(const char *spec, const nnb_options *base, nnb_variant *out, char *err, size_t err_len) {
-    memset(out, 0, sizeof *out);
-    if (strlen(spec) >= sizeof out->text) {
-        snprintf(err, err_len, "--ab: runner spec '%.40s...' is too long (at most %zu characters)", spec,
-                 sizeof out->text - 1);
-        return -1;
-    }
-    snprintf(out->spec_copy, sizeof out->spec_copy, "%s", spec);
-    snprintf(out->text, sizeof out->text, "%s", spec);
-    out->spec = out->spec_copy;
-    static nnb_options tmp; /* large; parsing is single-threaded */
-    tmp = *base;
-    char *save = NULL, *piece = strtok_r(out->text, "@", &save);
-    if (!piece || spec[0] == '@') {
-        snprintf(err, err_len, "--ab: '%s' does not start with a runner name", spec);
-        return -1;
-    }
-    out->runner = piece;
-    while ((piece = strtok_r(NULL, "@", &save))) {
-        if (!strncmp(piece, "--", 2)) {
-            if (apply_variant_flag(&tmp, spec, piece, err, err_len))
-                return -1;
-            continue;
-        }
-        char *eq = strchr(piece, '=');
-        if (looks_like_flag(spec, piece, err, err_len))
-            return -1;
-        if (!eq || !is_env_name(piece, (size_t)(eq - piece))) {
-            snprintf(err, err_len,
-                     "--ab: '%s': '%s' is neither --flag=value nor VAR=VALUE (an environment variable: letters, "
-                     "digits and '_', not starting with a digit)",
-                     spec, piece);
-            return -1;
-        }
-        if (out->env_count == NNB_MAX_VARIANT_ENV) {
-            snprintf(err, err_len, "--ab: '%s': more than %d environment settings", spec, NNB_MAX_VARIANT_ENV);
-            return -1;
-        }
-        *eq = 0;
-        out->env_name[out->env_count] = piece;
-        out->env_value[out->env_count++] = eq + 1;
-    }
-    char msg[512];
-    if (nnb_cli_check_sizes(&tmp, msg, sizeof msg)) {
-        snprintf(err, err_len, "--ab: '%s': %s", spec, msg);
-        return -1;
-    }
-    out->config = tmp.config;
-    return 0;
-}
-
-/* Bytes the largest LSTM runner keeps (reference saves every gate of every step
- * and layer); 0 on size_t overflow. */
-static unsigned long long lstm_bytes(const nnb_config *c, int variable) {
-    unsigned __int128 T = (unsigned __int128)(variable ? 99 : c->seq_length), B = c->mini_batch, I = c->input_size,
-                      H = c->hidden_size, L = c->num_layers;
-    unsigned __int128 in = I > H ? I : H;
-    unsigned __int128 per_step = B * (in * 2 + H * 4 * 2 + H * 6); /* x, dx, gates, dgates, h, c, ... */
-    unsigned __int128 weights = L * 4 * H * (in + H + 2) * 3;      /* weights, gradients, packed copies */
-    unsigned __int128 total = (T * L * per_step + weights + L * B * H * 8) * 4;
-    if (total > SIZE_MAX)
-        return 0;
-    return (unsigned long long)total;
-}
-
-static unsigned long long cnn_bytes(const nnb_config *c) {
-    /* ResNet-50 training keeps about 25M floats of activations per 224x224 image: ~500 per pixel */
-    unsigned __int128 per_image = (unsigned __int128)c->image_size * c->image_size * 600;
-    unsigned __int128 total = per_image * c->cnn_batch * 4;
-    if (total > SIZE_MAX)
-        return 0;
-    return (unsigned long long)total;
-}
-
-int nnb_cli_check_sizes(const nnb_options *o, char *err, size_t err_len) {
-    unsigned long long phys = (unsigned long long)sysconf(_SC_PHYS_PAGES) * (unsigned long long)sysconf(_SC_PAGESIZE);
-    unsigned long long need_lstm = lstm_bytes(&o->config, o->variable_lstms);
-    unsigned long long need_cnn = cnn_bytes(&o->config);
-    if (!need_lstm) {
-        snprintf(err, err_len,
-                 "--seqLength %lld --miniBatch %lld --inputSize %lld --hiddenSize %lld --numLayers %lld: "
-                 "LSTM buffers overflow size_t",
-                 (long long)o->config.seq_length, (long long)o->config.mini_batch, (long long)o->config.input_size,
-                 (long long)o->config.hidden_size, (long long)o->config.num_layers);
-        return -1;
-    }
-    if (need_lstm > phys) {
-        snprintf(err, err_len,
-                 "--seqLength %lld --miniBatch %lld --inputSize %lld --hiddenSize %lld --numLayers %lld: "
-                 "LSTM buffers need about %.1f GiB, more than this machine's %.1f GiB",
-                 (long long)o->config.seq_length, (long long)o->config.mini_batch, (long long)o->config.input_size,
-                 (long long)o->config.hidden_size, (long long)o->config.num_layers, need_lstm / 1073741824.0,
-                 phys / 1073741824.0);
-        return -1;
-    }
-    if (!need_cnn || need_cnn > phys) {
-        snprintf(err, err_len,
-                 "--cnn-batch %lld --image-size %lld: CNN activations need more than this machine's %.1f GiB",
-                 (long long)o->config.cnn_batch, (long long)o->config.image_size, phys / 1073741824.0);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- sweep axes and shape keys ----------------------------------------------- */
-
-/* Flags a sweep point may not set: the sweep owns the child's outputs and mode. */
-static int is_sweep_owned(const char *flag) {
-    static const char *const owned[] = {"--json-out", "--print-json", "--list", "--help",       "--version",
-                                        "--profile",  "--ab",         "--dump", "--runner-path"};
-    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
-        if (!strcmp(flag, owned[i]))
-            return 1;
-    return 0;
-}
-
-int nnb_cli_axis_flag(const char *name, char *canonical, size_t cap, char *err, size_t err_len) {
-    char dashed[80], canon[64];
-    snprintf(dashed, sizeof dashed, "%s%s", strncmp(name, "--", 2) ? "--" : "", name);
-    canonical_name(dashed, canon, sizeof canon);
-    const flag_spec *f = find_flag(renamed(canon, 0));
-    if (!f) {
-        const char *names[sizeof flags / sizeof *flags];
-        for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
-            names[i] = flags[i].name + 2; /* axes are written without dashes */
-        fail(err, err_len, "'%s' is not an nnbench flag (see nnbench --help)%s", name, "");
-        nnb_cmd_append_suggestion(err, err_len, name, names, sizeof flags / sizeof *flags);
-        return -1;
-    }
-    if (f->kind == ARG_NONE || f->kind == ARG_OPT_JSON)
-        return fail(err, err_len, "%s takes no value, so it cannot vary along an axis%s", f->name, "");
-    if (is_sweep_owned(f->name))
-        return fail(err, err_len, "%s is set by the sweep itself and cannot vary along an axis%s", f->name, "");
-    snprintf(canonical, cap, "%s", f->name);
-    return 0;
-}
-
-int nnb_cli_sweep_base_flag(const char *flag, char *err, size_t err_len) {
-    char canon[64];
-    canonical_name(flag, canon, sizeof canon);
-    if (is_sweep_owned(canon) && strcmp(canon, "--runner-path"))
-        return fail(err, err_len, "%s cannot be given to a sweep: the sweep sets each run's outputs itself%s", canon,
-                    "");
-    return 0;
-}
-
-char **nnb_cli_copy_argv(int argc, char **argv) {
-    char **copy = calloc((size_t)argc + 1, sizeof *copy);
-    for (int i = 0; copy && i < argc; i++)
-        if (!(copy[i] = strdup(argv[i]))) {
-            nnb_cli_free_argv(copy);
-            return NULL;
-        }
-    return copy;
-}
-
-void nnb_cli_free_argv(char **argv) {
-    for (int i = 0; argv && argv[i]; i++)
-        free(argv[i]);
-    free(argv);
-}
-
-int nnb_cli_check_run_argv(int argc, char **argv, char *err, size_t err_len) {
-    static nnb_options o;
-    char **copy = nnb_cli_copy_argv(argc, argv); /* the parser cuts list values in place */
-    int rc = copy ? nnb_cli_parse(argc, copy, &o, err, err_len) || nnb_cli_check_sizes(&o, err, err_len)
-                  : (snprintf(err, err_len, "out of memory"), -1);
-    nnb_cli_free_argv(copy);
-    return rc ? -1 : 0;
 }
