@@ -5,3 +5,7 @@ nnbench_add_test(cmdline_should_suggest_and_normalise SOURCES cmdline_should_sug
 nnbench_add_test(cmdline_should_name_fixes_on_every_command SOURCES cmdline_should_name_fixes_on_every_command.c
                  LABELS cmdline)
 add_dependencies(cmdline_should_name_fixes_on_every_command nnbench nnbench-compare)
+# bench/ and tools/ meet only in cmd/; cmdline/ is a leaf.
+add_test(NAME modules_should_meet_only_in_cmd
+         COMMAND ${CMAKE_COMMAND} -DSRC=${CMAKE_SOURCE_DIR} -P ${CMAKE_CURRENT_SOURCE_DIR}/modules_should_meet_only_in_cmd.cmake)
+set_tests_properties(modules_should_meet_only_in_cmd PROPERTIES LABELS "cmdline;layering")
