@@ -481,7 +481,8 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
         if (!strcmp(arg, "-h"))
             arg = "--help";
         if (strncmp(arg, "--", 2) != 0)
-            return fail(err, err_len, "unexpected argument '%s' (flags start with --; see --help)%s", arg, "");
+            return fail(err, err_len, "unexpected argument '%s' (flags start with --; see --help)%s", arg,
+                        i == 1 ? "; commands: sweep, merge, serve, compare, help" : "");
         char name[64];
         canonical_name(arg, name, sizeof name);
         const flag_spec *f = find_flag(renamed(name, 1));

@@ -102,8 +102,8 @@ static void both_spellings_of_every_flag(void) {
             if (!underscored(flags[i], alt, sizeof alt))
                 continue;
             rc = run("%s %s --zz-not-a-flag --zz-not-a-flag", prog, alt);
-            CHECK_MSG(rc == 2 && !strncmp(err, dashed_err, 4000), "%s: %s and %s differ:\n  %s  %s", prog, flags[i], alt,
-                      dashed_err, err);
+            CHECK_MSG(rc == 2 && !strncmp(err, dashed_err, 4000), "%s: %s and %s differ:\n  %s  %s", prog, flags[i],
+                      alt, dashed_err, err);
         }
         CHECK_MSG(tested >= 1, "%s: no flag tested", prog);
     }
@@ -144,6 +144,8 @@ static void mistakes_name_the_fix(const char *cnn) {
          "--ab: 'jit@fuser=old': 'fuser' is the flag --fuser, not an environment variable; write jit@--fuser=old"},
         {"--device cpu --ab jit jit@max_noise=1", "write jit@--max-noise=1"},
         {"--device cpu --ab jit jit@1X=2", "'1X=2' is neither --flag=value nor VAR=VALUE"},
+        {"--device cpu --ab jitt jit", "--ab: unknown runner 'jitt' (see --list); did you mean 'jit'?"},
+        {"jit", "unexpected argument 'jit' (flags start with --; see --help); commands: sweep, merge, serve"},
         {"compare --fail-abov 1 a b", "unknown flag '--fail-abov' (see --help); did you mean '--fail-above'?"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
