@@ -1,7 +1,6 @@
 /* nnbench serve (serve.h): create the workers' models, run the request generator and the worker pool,
  * summarise and judge. The command line is in serve_cli.c, --weights in serve_weights.c, outputs in
- * serve_report.c, process and GPU
- * monitors in serve_sys.c. */
+ * serve_report.c, process and GPU monitors in serve_sys.c. */
 #define _GNU_SOURCE
 #include "serve.h"
 
