@@ -73,7 +73,7 @@ static void print_help(void) {
         char meta[32] = "";
         if (has_meta)
             snprintf(meta, sizeof meta, "%.*s", (int)(colon - h), h);
-        nnb_cmd_print_flag(stdout, 22, sweep_flags[i].name, meta, has_meta ? colon + 2 : h);
+        nnb_cmd_print_flag(stdout, 36, sweep_flags[i].name, meta, has_meta ? colon + 2 : h);
     }
     printf("\nEvery other flag is passed to each run (see nnbench --help). Each point x repeat is one fresh\n"
            "`nnbench` process. --out folders are created when missing. Exit status: 0 every run succeeded;\n"
