@@ -59,11 +59,14 @@ static int help_command(int argc, char **argv) {
         return NNB_EXIT_OK;
     }
     if (argc > 2 || !is_command(argv[1])) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "help: unknown command '%s'", argv[1]);
-        nnb_cmd_append_suggestion(msg, sizeof msg, argv[1], commands, COMMAND_COUNT);
-        fprintf(stderr, "nnbench %s; commands: sweep, merge, serve, compare\n",
-                argc > 2 ? "help takes one command" : msg);
+        const char *close = nnb_cmd_suggest(argv[1], commands, COMMAND_COUNT);
+        if (argc > 2)
+            fprintf(stderr, "nnbench help: takes one command;");
+        else
+            fprintf(stderr, "nnbench help: unknown command '%s';", argv[1]);
+        if (argc == 2 && close)
+            fprintf(stderr, " did you mean '%s'?", close);
+        fprintf(stderr, " commands: sweep, merge, serve, compare\n");
         return NNB_EXIT_USAGE;
     }
     char *cmd_argv[] = {argv[1], "--help", NULL};
