@@ -146,6 +146,9 @@ static void mistakes_name_the_fix(const char *cnn) {
         {"--device cpu --ab jit jit@1X=2", "'1X=2' is neither --flag=value nor VAR=VALUE"},
         {"--device cpu --ab jitt jit", "--ab: unknown runner 'jitt' (see --list); did you mean 'jit'?"},
         {"jit", "unexpected argument 'jit' (flags start with --; see --help); commands: sweep, merge, serve"},
+        {"serve --runner spin --max-time 0", "note: --max-time is deprecated, use --serve-time-limit"},
+        {"serve --runner spin --max_time 0", "--serve-time-limit: '0' is not a number"},
+        {"--ab jit jit --max-time 0", "note: --max-time is deprecated, use --ab-max-time"},
         {"compare --fail-abov 1 a b", "unknown flag '--fail-abov' (see --help); did you mean '--fail-above'?"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -170,9 +173,11 @@ static void one_variable_length_runner(void) {
         CHECK_MSG(strstr(out, "\"vl_jit\"") && !strstr(out, "\"vl_py\"") && !strstr(out, "\"jit\""),
                   "%s: not exactly vl_jit: %s", ways[w], out);
     }
+    /* sweep --serve takes serve's flags in either spelling as axes. */
+    int rc = run("%s sweep --serve --runner spin --axis max_batch=1,2 --list-points", bin);
+    CHECK_MSG(rc == 0 && strstr(out, "--max-batch 2"), "sweep --serve --axis max_batch: exit %d (%s%s)", rc, out, err);
     /* The old spelling of --ab-max-time still works, with a note naming the new one. */
-    int rc =
-        run("%s --device cpu --runner-path %s --ab empty empty --max-time 0.2 --min-samples 2 --warmup 0", bin, good);
+    rc = run("%s --device cpu --runner-path %s --ab empty empty --max-time 0.2 --min-samples 2 --warmup 0", bin, good);
     CHECK_MSG(rc == 0, "--max-time as an alias: exit %d (%s)", rc, err);
     CHECK_STR_CONTAINS(err, "note: --max-time is deprecated, use --ab-max-time");
 }
