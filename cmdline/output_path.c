@@ -72,7 +72,7 @@ int nnb_cmd_prepare_output(const char *flag, const char *path, int is_dir, char 
     else
         parent_of(path, parent, sizeof parent);
     if (parent[0] && nnb_cmd_make_dirs(parent, msg, sizeof msg)) {
-        snprintf(err, err_len, "%s: %s", flag, msg);
+        snprintf(err, err_len, "%s: %s (give a path in a folder you can write to)", flag, msg);
         return -1;
     }
     return 0;

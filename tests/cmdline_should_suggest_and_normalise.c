@@ -107,7 +107,10 @@ static void output_paths(void) {
     snprintf(path, sizeof path, "%s/f/x.json", root);
     CHECK(nnb_cmd_prepare_output("--json-out", path, 0, err, sizeof err) == -1);
     CHECK_STR_CONTAINS(err, "--json-out: '");
-    CHECK_STR_CONTAINS(err, "is a file, not a folder");
+    CHECK_STR_CONTAINS(err, "is a file, not a folder (give a path in a folder you can write to)");
+    /* A folder that cannot be made (as root too: /proc takes no new entries): the flag, the folder, why. */
+    CHECK(nnb_cmd_prepare_output("--dump", "/proc/nnb_cmdline/x", 1, err, sizeof err) == -1);
+    CHECK_STR_CONTAINS(err, "--dump: cannot create folder '/proc/nnb_cmdline': ");
     CHECK(nnb_cmd_prepare_output("--json-out", "", 0, err, sizeof err) == -1);
     CHECK_STR_CONTAINS(err, "--json-out: empty file name");
     /* An existing file is fine (it is replaced or appended to by its writer). */
