@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { INCOMPLETE = 1, USAGE = 2 };
+enum { INCOMPLETE = NNB_EXIT_FAILED, USAGE = NNB_EXIT_USAGE }; /* cmdline/exit_codes.h */
 
 static const cJSON *get(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
 

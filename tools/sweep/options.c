@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { USAGE = 2 };
+enum { USAGE = NNB_EXIT_USAGE }; /* cmdline/exit_codes.h */
 
 typedef struct sweep_flag {
     const char *name;

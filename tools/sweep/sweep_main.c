@@ -3,6 +3,7 @@
 #include "sweep_internal.h"
 
 #include "cmdline.h"
+#include "exit_codes.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -13,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { USAGE = 2 };
+enum { USAGE = NNB_EXIT_USAGE }; /* cmdline/exit_codes.h */
 
 static void list_points(const nnb_sweep_options *o) {
     for (int k = 0; k < o->grid.point_count; k++) {
