@@ -8,7 +8,9 @@
  * (robust_stats.h) and measuring stops as soon as that interval settles.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "cmdline.h"
 #include "driver.h"
+#include "exit_codes.h"
 
 #include "robust_stats.h"
 
@@ -35,14 +37,14 @@ static nnb_ab_result ab;
 
 static int usage(char *err, size_t err_len, const char *msg) {
     snprintf(err, err_len, "%s", msg);
-    return 2;
+    return NNB_EXIT_USAGE;
 }
 
 /* Resolve a spec to a runner of the run's device. 0, or the exit status with err. */
 static int resolve_side(nnb_run_env *env, const char *device, const char *spec, ab_side *s, char *err, size_t err_len) {
     char msg[768];
     if (nnb_cli_parse_variant(spec, env->opts, &s->variant, err, err_len))
-        return 2;
+        return NNB_EXIT_USAGE;
     s->lr = nnb_registry_find_on(env->reg, s->variant.runner, device);
     if (!s->lr) {
         const nnb_loaded_runner *other = nnb_registry_find(env->reg, s->variant.runner);
@@ -51,6 +53,13 @@ static int resolve_side(nnb_run_env *env, const char *device, const char *spec, 
                      other->desc->device, device);
         else
             snprintf(msg, sizeof msg, "--ab: unknown runner '%s' (see --list)", s->variant.runner);
+        if (!other) {
+            const char *names[512];
+            size_t n = 0;
+            for (int i = 0; i < env->reg->count && n < sizeof names / sizeof *names; i++)
+                names[n++] = env->reg->runners[i].desc->name;
+            nnb_cmd_append_suggestion(msg, sizeof msg, s->variant.runner, names, n);
+        }
         return usage(err, err_len, msg);
     }
     s->env = *env;
@@ -319,7 +328,7 @@ report:
     }
     if ((rc = side_status_exit()) == 0) {
         print_table(stderr, device);
-        rc = ab.fail_above_hit ? 4 : 0;
+        rc = ab.fail_above_hit ? NNB_EXIT_REGRESSION : NNB_EXIT_OK;
     }
 out:
     for (int i = 0; i < 2; i++) {

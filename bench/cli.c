@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
+#include "cli_internal.h"
 
+#include "cmdline.h"
 #include "config.h"
 
 #include <ctype.h>
@@ -10,18 +12,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Values above this are absurd for any size flag (and keep products far from overflow in int64). */
 #define NNB_MAX_DIM (1LL << 30)
-
-typedef enum { ARG_NONE, ARG_INT, ARG_U64, ARG_STR, ARG_LIST, ARG_OPT_JSON, ARG_NUM } arg_kind;
-
-typedef struct flag_spec {
-    const char *name; /* canonical spelling, dashes */
-    arg_kind kind;
-    const char *help;
-} flag_spec;
 
 static const flag_spec flags[] = {
     {"--seqLength", ARG_INT, "sequence length T (default 100)"},
@@ -45,7 +40,7 @@ static const flag_spec flags[] = {
     {"--cuda-pointwise-block-count", ARG_INT, "CUDA fused kernels: cap on the grid size"},
     {"--cuda-pointwise-block-size", ARG_INT, "CUDA fused kernels: threads per block"},
     {"--cnn-batch", ARG_INT, "CNN batch N (default 32)"},
-    {"--image-size", ARG_INT, "CNN image size S (default 224)"},
+    {"--image-size", ARG_INT, "CNN image size, pixels a side (default 224)"},
     {"--seed", ARG_U64, "seed of every input, weight, gradient and mask (default 0)"},
     {"--threads", ARG_INT, "CPU threads for OpenMP and BLAS (default: all cores)"},
     {"--tf32", ARG_NONE, "CUDA: allow TF32 tensor-op math (default: strict fp32)"},
@@ -57,54 +52,94 @@ static const flag_spec flags[] = {
     {"--runner-path", ARG_STR, "also load runner plugins from DIR (repeatable)"},
     {"--stats", ARG_STR, "table statistics: mean (fastrnns' columns, default) or robust (medians, 95% intervals)"},
     {"--measure-peak", ARG_NONE, "measure this CPU's fp32 FMA peak first; the robust table shows % of it"},
-    {"--min-time", ARG_NUM, "adaptive stopping: measure at least X seconds (default 0.5 when adaptive)"},
-    {"--max-noise", ARG_NUM, "adaptive stopping: until each median's 95% interval is within +-X% (default 0.5)"},
+    {"--min-time", ARG_NUM, "adaptive stopping: measure at least S seconds (default 0.5 when adaptive)"},
+    {"--max-noise", ARG_NUM, "adaptive stopping: until each median's 95% interval is within +-P% (default 0.5)"},
     {"--min-samples", ARG_INT, "adaptive stopping and --ab: at least N samples / rounds (default 10)"},
-    {"--timeout", ARG_NUM, "adaptive stopping: stop anyway after X seconds per runner (default 15)"},
-    {"--ab", ARG_LIST,
-     "A B: paired interleaved comparison of two runners or variants (NAME@--flag=value, NAME@VAR=VALUE)"},
+    {"--timeout", ARG_NUM, "adaptive stopping: stop anyway after S seconds per runner (default 15)"},
+    {"--ab", ARG_LIST, "paired interleaved comparison of two runners or variants (NAME@--flag=value, NAME@VAR=VALUE)"},
     {"--noise-threshold", ARG_NUM,
-     "--ab: an interval within +-X% is 'same', one wholly beyond it faster/slower (default 1)"},
-    {"--max-time", ARG_NUM, "--ab: stop after X seconds of rounds if not settled (default 60)"},
-    {"--fail-above", ARG_NUM, "--ab: exit 4 when the B/A ratio's 95% interval lies above X (e.g. 1.05)"},
+     "--ab: an interval within +-P% is 'same', one wholly beyond it faster/slower (default 1)"},
+    {"--ab-max-time", ARG_NUM, "--ab: stop after S seconds of rounds if not settled (default 60)"},
+    {"--max-time", ARG_NUM, "deprecated spelling of --ab-max-time"},
+    {"--fail-above", ARG_NUM, "--ab: exit 4 when the B/A ratio's 95% interval lies above R (e.g. 1.05)"},
     {"--ab-phase", ARG_STR, "--ab: the phase the verdict follows: total (default), forward, backward"},
     {"--isolate", ARG_NONE, "run each runner in its own process (default when more than one runner runs)"},
     {"--no-isolate", ARG_NONE, "run every runner in this process (for profilers and debuggers)"},
-    {"--runner-timeout", ARG_NUM, "isolated runs: a runner taking longer than X seconds is killed and reported"},
-    {"--help", ARG_NONE, "this help"},
+    {"--runner-timeout", ARG_NUM, "isolated runs: a runner taking longer than S seconds is killed and reported"},
+    {"--help", ARG_NONE, "this help (also -h)"},
     {"--version", ARG_NONE, "print the version"},
 };
 
 _Static_assert(sizeof flags / sizeof *flags <= sizeof((nnb_options *)0)->flag_given, "flag_given too small");
 
-void nnb_cli_print_help(FILE *f) {
-    fprintf(f, "usage: nnbench [flags]\n"
-               "       nnbench sweep [--axis NAME=V1,V2,...] [--shapes FILE] [--shard I/N] [--slurm] ... [flags]\n"
-               "       nnbench merge [--out DIR] SHARD_FILE_OR_DIR...   (see nnbench sweep --help, docs/sweeps.md)\n"
-               "       nnbench serve --runner NAME [--mode closed|poisson|offline] ...   (nnbench serve --help)\n"
-               "\nflags (dash and underscore spellings are equivalent):\n");
-    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
-        const char *meta = flags[i].kind == ARG_INT || flags[i].kind == ARG_U64 ? " N"
-                           : flags[i].kind == ARG_NUM                           ? " X"
-                           : flags[i].kind == ARG_STR                           ? " VALUE"
-                           : flags[i].kind == ARG_LIST                          ? " NAME..."
-                           : flags[i].kind == ARG_OPT_JSON                      ? " [oss|pep]"
-                                                                                : "";
-        char left[64];
-        snprintf(left, sizeof left, "%s%s", flags[i].name, meta);
-        fprintf(f, "  %-34s %s\n", left, flags[i].help);
+/* The metavar of a flag's value in the help (cmdline.h's convention). */
+static const char *metavar_of(const flag_spec *f) {
+    static const char *const named[][2] = {{"--device", "cpu|cuda"},
+                                           {"--sep", "TEXT"},
+                                           {"--fuser", "te|old|none"},
+                                           {"--executor", "eager|graph"},
+                                           {"--json-out", "FILE"},
+                                           {"--dump", "DIR"},
+                                           {"--runner-path", "DIR"},
+                                           {"--stats", "mean|robust"},
+                                           {"--max-noise", "P"},
+                                           {"--noise-threshold", "P"},
+                                           {"--fail-above", "R"},
+                                           {"--ab-phase", "total|forward|backward"},
+                                           {"--ab", "A B"},
+                                           {"--group", "NAME..."},
+                                           {"--seed", "N"}};
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++)
+        if (!strcmp(f->name, named[i][0]))
+            return named[i][1];
+    switch (f->kind) {
+    case ARG_INT:
+    case ARG_U64: return "N";
+    case ARG_NUM: return "S"; /* seconds, unless named above */
+    case ARG_STR: return "NAME";
+    case ARG_LIST: return "NAME...";
+    case ARG_OPT_JSON: return "[oss|pep]";
+    default: return "";
     }
+}
+
+void nnb_cli_print_help(FILE *f) {
+    fprintf(f, "usage: nnbench [flags]                    time runners (below)\n"
+               "       nnbench sweep [sweep flags] [flags]  grids of runs (nnbench sweep --help, docs/sweeps.md)\n"
+               "       nnbench merge [--out DIR] FILE_OR_DIR...   merge sweep shards (nnbench merge --help)\n"
+               "       nnbench serve --runner NAME ...      inference serving (nnbench serve --help)\n"
+               "       nnbench compare [flags] OLD NEW      compare two result files (nnbench compare --help)\n"
+               "       nnbench help [COMMAND]\n"
+               "\nflags (dash and underscore spellings are equivalent; -h is --help):\n");
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        nnb_cmd_print_flag(f, 34, flags[i].name, metavar_of(&flags[i]), flags[i].help);
     fprintf(f, "\nexit status: 0 all selected runners ran; 1 a runner failed or failed its check;\n"
                "             2 bad command line or output path; 3 nothing could run (every runner skipped);\n"
-               "             4 --ab --fail-above R: the B/A ratio's 95%% interval lies above R\n");
+               "             4 --ab --fail-above R: the B/A ratio's 95%% interval lies above R;\n"
+               "             130 interrupted (docs/exit-codes.md)\n");
 }
 
 /* "--print_json" -> "--print-json"; camelCase names are kept. */
-static void canonical_name(const char *arg, char *out, size_t cap) {
-    size_t i = 0;
-    for (; arg[i] && arg[i] != '=' && i + 1 < cap; i++)
-        out[i] = (i >= 2 && arg[i] == '_') ? '-' : arg[i];
-    out[i] = 0;
+static void canonical_name(const char *arg, char *out, size_t cap) { nnb_cmd_flag_spelling(arg, out, cap); }
+
+/* Old spellings still accepted: the flag they now are (a note says so once per process). */
+static const char *renamed(const char *name, int note) {
+    static int noted;
+    if (strcmp(name, "--max-time"))
+        return name;
+    if (note && !noted++)
+        nnb_cmd_note_deprecated("nnbench", "--max-time", "--ab-max-time");
+    return "--ab-max-time";
+}
+
+/* "unknown flag '--x' (see --help); did you mean '--y'?" */
+static int unknown_flag(const char *arg, char *err, size_t err_len) {
+    const char *names[sizeof flags / sizeof *flags];
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        names[i] = flags[i].name;
+    snprintf(err, err_len, "unknown flag '%.*s' (see --help)", (int)strcspn(arg, "="), arg);
+    nnb_cmd_append_suggestion(err, err_len, arg, names, sizeof flags / sizeof *flags);
+    return -1;
 }
 
 static const flag_spec *find_flag(const char *name) {
@@ -112,6 +147,19 @@ static const flag_spec *find_flag(const char *name) {
         if (!strcmp(flags[i].name, name))
             return &flags[i];
     return NULL;
+}
+
+int nnb_cli_is_flag(const char *arg) {
+    char name[64];
+    canonical_name(arg, name, sizeof name);
+    return find_flag(renamed(name, 0)) != NULL;
+}
+
+size_t nnb_cli_flag_names(const char **out, size_t cap) {
+    size_t n = 0;
+    for (; n < cap && n < sizeof flags / sizeof *flags; n++)
+        out[n] = flags[n].name;
+    return n;
 }
 
 static int fail(char *err, size_t err_len, const char *fmt, const char *a, const char *b) {
@@ -364,7 +412,7 @@ static int first_given(const nnb_options *o, const char *const *names, int count
 /* Flags that contradict each other, once everything is parsed. */
 static int validate_modes(nnb_options *o, char *err, size_t err_len) {
     static const char *const adaptive[] = {"--min-time", "--max-noise", "--min-samples", "--timeout"};
-    static const char *const ab_only[] = {"--noise-threshold", "--max-time", "--fail-above", "--ab-phase"};
+    static const char *const ab_only[] = {"--noise-threshold", "--ab-max-time", "--fail-above", "--ab-phase"};
     static const char *const ab_selects[] = {"--rnns", "--cnns", "--group", "--variable-lstms"};
     static const char *const ab_excludes[] = {"--min-time",   "--max-noise", "--timeout", "--nloops",
                                               "--print-json", "--profile",   "--stats"};
@@ -387,7 +435,7 @@ static int validate_modes(nnb_options *o, char *err, size_t err_len) {
             return fail(err, err_len, "--ab names its two runners itself; %s does not apply%s", ab_selects[i], "");
         if ((i = first_given(o, ab_excludes, 7)) >= 0)
             return fail(err, err_len,
-                        "--ab stops by --min-samples, --max-time and --noise-threshold and reports a table on "
+                        "--ab stops by --min-samples, --ab-max-time and --noise-threshold and reports a table on "
                         "stderr and --json-out; %s does not apply%s",
                         ab_excludes[i], "");
         return 0;
@@ -434,13 +482,16 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
     set_defaults(o);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
+        if (!strcmp(arg, "-h"))
+            arg = "--help";
         if (strncmp(arg, "--", 2) != 0)
-            return fail(err, err_len, "unexpected argument '%s' (flags start with --; see --help)%s", arg, "");
+            return fail(err, err_len, "unexpected argument '%s' (flags start with --; see --help)%s", arg,
+                        i == 1 ? "; commands: sweep, merge, serve, compare, help" : "");
         char name[64];
         canonical_name(arg, name, sizeof name);
-        const flag_spec *f = find_flag(name);
+        const flag_spec *f = find_flag(renamed(name, 1));
         if (!f)
-            return fail(err, err_len, "unknown flag '%s' (see --help)%s", arg, "");
+            return unknown_flag(arg, err, err_len);
         o->flag_given[f - flags] = 1;
         const char *eq = strchr(arg, '=');
         if (f->kind == ARG_NONE) {
@@ -483,227 +534,21 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
     return validate_modes(o, err, err_len);
 }
 
-/* ---- --ab runner specs ---------------------------------------------------------- */
+/* ---- for the other parts of the command line (cli_internal.h) ------------------------------------ */
 
-/* Flags a variant may set: exactly those that land in the runner's nnb_config. */
-static int is_config_flag(const char *flag) {
-    static const char *const names[] = {"--seqLength",
-                                        "--numLayers",
-                                        "--inputSize",
-                                        "--hiddenSize",
-                                        "--miniBatch",
-                                        "--cnn-batch",
-                                        "--image-size",
-                                        "--seed",
-                                        "--threads",
-                                        "--fuser",
-                                        "--executor",
-                                        "--tf32",
-                                        "--cuda-pointwise-loop-level",
-                                        "--cuda-pointwise-block-count",
-                                        "--cuda-pointwise-block-size"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (!strcmp(flag, names[i]))
-            return 1;
+const flag_spec *nnb_cli_lookup(const char *arg, int case_blind) {
+    char name[64];
+    canonical_name(arg, name, sizeof name);
+    const flag_spec *f = find_flag(renamed(name, 0));
+    for (size_t i = 0; !f && case_blind && i < sizeof flags / sizeof *flags; i++)
+        if (!strcasecmp(flags[i].name, name))
+            f = &flags[i];
+    return f;
+}
+
+int nnb_cli_apply(nnb_options *o, const flag_spec *f, const char *v, char *err, size_t err_len) {
+    if (f->kind != ARG_NONE)
+        return apply_value(o, f, v, err, err_len);
+    set_switch(o, f->name);
     return 0;
-}
-
-static int is_env_name(const char *s, size_t len) {
-    if (len == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
-static int apply_variant_flag(nnb_options *tmp, const char *spec, char *piece, char *err, size_t err_len) {
-    char name[64], msg[512];
-    canonical_name(piece, name, sizeof name);
-    const flag_spec *f = find_flag(name);
-    if (!f || !is_config_flag(f->name)) {
-        snprintf(err, err_len,
-                 "--ab: '%s': '%s' is not a flag a variant can set (sizes, --fuser, --executor, --threads, --seed, "
-                 "--tf32, --cuda-pointwise-*)",
-                 spec, piece);
-        return -1;
-    }
-    char *eq = strchr(piece, '=');
-    if (f->kind == ARG_NONE) {
-        if (eq) {
-            snprintf(err, err_len, "--ab: '%s': %s takes no value", spec, f->name);
-            return -1;
-        }
-        set_switch(tmp, f->name);
-        return 0;
-    }
-    if (!eq) {
-        snprintf(err, err_len, "--ab: '%s': %s needs a value (%s=VALUE)", spec, f->name, f->name);
-        return -1;
-    }
-    if (apply_value(tmp, f, eq + 1, msg, sizeof msg)) {
-        snprintf(err, err_len, "--ab: '%s': %s", spec, msg);
-        return -1;
-    }
-    return 0;
-}
-
-int nnb_cli_parse_variant(const char *spec, const nnb_options *base, nnb_variant *out, char *err, size_t err_len) {
-    memset(out, 0, sizeof *out);
-    if (strlen(spec) >= sizeof out->text) {
-        snprintf(err, err_len, "--ab: runner spec '%.40s...' is too long (at most %zu characters)", spec,
-                 sizeof out->text - 1);
-        return -1;
-    }
-    snprintf(out->spec_copy, sizeof out->spec_copy, "%s", spec);
-    snprintf(out->text, sizeof out->text, "%s", spec);
-    out->spec = out->spec_copy;
-    static nnb_options tmp; /* large; parsing is single-threaded */
-    tmp = *base;
-    char *save = NULL, *piece = strtok_r(out->text, "@", &save);
-    if (!piece || spec[0] == '@') {
-        snprintf(err, err_len, "--ab: '%s' does not start with a runner name", spec);
-        return -1;
-    }
-    out->runner = piece;
-    while ((piece = strtok_r(NULL, "@", &save))) {
-        if (!strncmp(piece, "--", 2)) {
-            if (apply_variant_flag(&tmp, spec, piece, err, err_len))
-                return -1;
-            continue;
-        }
-        char *eq = strchr(piece, '=');
-        if (!eq || !is_env_name(piece, (size_t)(eq - piece))) {
-            snprintf(err, err_len, "--ab: '%s': '%s' is neither --flag=value nor VAR=VALUE", spec, piece);
-            return -1;
-        }
-        if (out->env_count == NNB_MAX_VARIANT_ENV) {
-            snprintf(err, err_len, "--ab: '%s': more than %d environment settings", spec, NNB_MAX_VARIANT_ENV);
-            return -1;
-        }
-        *eq = 0;
-        out->env_name[out->env_count] = piece;
-        out->env_value[out->env_count++] = eq + 1;
-    }
-    char msg[512];
-    if (nnb_cli_check_sizes(&tmp, msg, sizeof msg)) {
-        snprintf(err, err_len, "--ab: '%s': %s", spec, msg);
-        return -1;
-    }
-    out->config = tmp.config;
-    return 0;
-}
-
-/* Bytes the largest LSTM runner keeps (reference saves every gate of every step
- * and layer); 0 on size_t overflow. */
-static unsigned long long lstm_bytes(const nnb_config *c, int variable) {
-    unsigned __int128 T = (unsigned __int128)(variable ? 99 : c->seq_length), B = c->mini_batch, I = c->input_size,
-                      H = c->hidden_size, L = c->num_layers;
-    unsigned __int128 in = I > H ? I : H;
-    unsigned __int128 per_step = B * (in * 2 + H * 4 * 2 + H * 6); /* x, dx, gates, dgates, h, c, ... */
-    unsigned __int128 weights = L * 4 * H * (in + H + 2) * 3;      /* weights, gradients, packed copies */
-    unsigned __int128 total = (T * L * per_step + weights + L * B * H * 8) * 4;
-    if (total > SIZE_MAX)
-        return 0;
-    return (unsigned long long)total;
-}
-
-static unsigned long long cnn_bytes(const nnb_config *c) {
-    /* ResNet-50 training keeps about 25M floats of activations per 224x224 image: ~500 per pixel */
-    unsigned __int128 per_image = (unsigned __int128)c->image_size * c->image_size * 600;
-    unsigned __int128 total = per_image * c->cnn_batch * 4;
-    if (total > SIZE_MAX)
-        return 0;
-    return (unsigned long long)total;
-}
-
-int nnb_cli_check_sizes(const nnb_options *o, char *err, size_t err_len) {
-    unsigned long long phys = (unsigned long long)sysconf(_SC_PHYS_PAGES) * (unsigned long long)sysconf(_SC_PAGESIZE);
-    unsigned long long need_lstm = lstm_bytes(&o->config, o->variable_lstms);
-    unsigned long long need_cnn = cnn_bytes(&o->config);
-    if (!need_lstm) {
-        snprintf(err, err_len,
-                 "--seqLength %lld --miniBatch %lld --inputSize %lld --hiddenSize %lld --numLayers %lld: "
-                 "LSTM buffers overflow size_t",
-                 (long long)o->config.seq_length, (long long)o->config.mini_batch, (long long)o->config.input_size,
-                 (long long)o->config.hidden_size, (long long)o->config.num_layers);
-        return -1;
-    }
-    if (need_lstm > phys) {
-        snprintf(err, err_len,
-                 "--seqLength %lld --miniBatch %lld --inputSize %lld --hiddenSize %lld --numLayers %lld: "
-                 "LSTM buffers need about %.1f GiB, more than this machine's %.1f GiB",
-                 (long long)o->config.seq_length, (long long)o->config.mini_batch, (long long)o->config.input_size,
-                 (long long)o->config.hidden_size, (long long)o->config.num_layers, need_lstm / 1073741824.0,
-                 phys / 1073741824.0);
-        return -1;
-    }
-    if (!need_cnn || need_cnn > phys) {
-        snprintf(err, err_len,
-                 "--cnn-batch %lld --image-size %lld: CNN activations need more than this machine's %.1f GiB",
-                 (long long)o->config.cnn_batch, (long long)o->config.image_size, phys / 1073741824.0);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- sweep axes and shape keys ----------------------------------------------- */
-
-/* Flags a sweep point may not set: the sweep owns the child's outputs and mode. */
-static int is_sweep_owned(const char *flag) {
-    static const char *const owned[] = {"--json-out", "--print-json", "--list", "--help",       "--version",
-                                        "--profile",  "--ab",         "--dump", "--runner-path"};
-    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
-        if (!strcmp(flag, owned[i]))
-            return 1;
-    return 0;
-}
-
-int nnb_cli_axis_flag(const char *name, char *canonical, size_t cap, char *err, size_t err_len) {
-    char dashed[80], canon[64];
-    snprintf(dashed, sizeof dashed, "%s%s", strncmp(name, "--", 2) ? "--" : "", name);
-    canonical_name(dashed, canon, sizeof canon);
-    const flag_spec *f = find_flag(canon);
-    if (!f)
-        return fail(err, err_len, "'%s' is not an nnbench flag (see nnbench --help)%s", name, "");
-    if (f->kind == ARG_NONE || f->kind == ARG_OPT_JSON)
-        return fail(err, err_len, "%s takes no value, so it cannot vary along an axis%s", f->name, "");
-    if (is_sweep_owned(f->name))
-        return fail(err, err_len, "%s is set by the sweep itself and cannot vary along an axis%s", f->name, "");
-    snprintf(canonical, cap, "%s", f->name);
-    return 0;
-}
-
-int nnb_cli_sweep_base_flag(const char *flag, char *err, size_t err_len) {
-    char canon[64];
-    canonical_name(flag, canon, sizeof canon);
-    if (is_sweep_owned(canon) && strcmp(canon, "--runner-path"))
-        return fail(err, err_len, "%s cannot be given to a sweep: the sweep sets each run's outputs itself%s", canon,
-                    "");
-    return 0;
-}
-
-char **nnb_cli_copy_argv(int argc, char **argv) {
-    char **copy = calloc((size_t)argc + 1, sizeof *copy);
-    for (int i = 0; copy && i < argc; i++)
-        if (!(copy[i] = strdup(argv[i]))) {
-            nnb_cli_free_argv(copy);
-            return NULL;
-        }
-    return copy;
-}
-
-void nnb_cli_free_argv(char **argv) {
-    for (int i = 0; argv && argv[i]; i++)
-        free(argv[i]);
-    free(argv);
-}
-
-int nnb_cli_check_run_argv(int argc, char **argv, char *err, size_t err_len) {
-    static nnb_options o;
-    char **copy = nnb_cli_copy_argv(argc, argv); /* the parser cuts list values in place */
-    int rc = copy ? nnb_cli_parse(argc, copy, &o, err, err_len) || nnb_cli_check_sizes(&o, err, err_len)
-                  : (snprintf(err, err_len, "out of memory"), -1);
-    nnb_cli_free_argv(copy);
-    return rc ? -1 : 0;
 }

@@ -111,6 +111,12 @@ int nnb_cli_check_run_argv(int argc, char **argv, char *err, size_t err_len);
 
 void nnb_cli_print_help(FILE *f);
 
+/* Is arg (any spelling, "=value" ignored) one of nnbench's flags? */
+int nnb_cli_is_flag(const char *arg);
+/* The canonical names of nnbench's flags ("--hiddenSize", ...), at most cap; how many were stored.
+ * They are static strings. */
+size_t nnb_cli_flag_names(const char **out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -92,6 +92,10 @@ const char *nnb_tune_blas_env(void);
 void nnb_probe_loaded_libraries(nnb_run_context *ctx);
 const char *nnb_cpu_best_openblas_core(void);
 
+/* `nnbench [flags]` (argv[0] is the program): the whole driver run (driver_main.c), called by cmd/nnbench.c.
+ * Returns the exit status (cmdline/exit_codes.h). */
+int nnb_driver_main(int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "driver.h"
 
+#include "cmdline.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,27 +110,66 @@ static void known_names(const nnb_registry *reg, const char *group, const char *
         snprintf(out, cap, "none");
 }
 
-static int select_named(const nnb_name_list *names, const nnb_registry *reg, const char *group, const char *device,
-                        nnb_selection *s, char *err, size_t err_len) {
-    for (int i = 0; i < names->count; i++) {
-        const char *name = names->names[i];
-        const nnb_loaded_runner *here = nnb_registry_find_on(reg, name, device);
-        const nnb_loaded_runner *any = nnb_registry_find(reg, name);
-        const char *flag = !strcmp(group, NNB_GROUP_CNNS) ? "--cnns" : "--rnns";
-        if (!any) {
-            char known[2048];
-            known_names(reg, group, device, known, sizeof known);
-            snprintf(err, err_len, "%s: unknown runner '%s' (known %s runners on %s: %s)", flag, name, group, device,
-                     known);
-            return -1;
+/* The group of a loaded runner of that name on any device, or NULL. */
+static const char *group_of(const nnb_registry *reg, const char *name) {
+    const nnb_loaded_runner *any = nnb_registry_find(reg, name);
+    return any ? any->desc->group : NULL;
+}
+
+static const char *flag_of_group(const char *group) {
+    return !strcmp(group, NNB_GROUP_CNNS) ? "--cnns" : "--rnns"; /* vl_rnns runners are named with --rnns */
+}
+
+/* "unknown runner 'x' (known ...); did you mean 'y'?": the candidates are every loaded runner. */
+static void unknown_runner(const nnb_registry *reg, const char *flag, const char *group, const char *device,
+                           const char *name, char *err, size_t err_len) {
+    char known[2048];
+    const char *names[512];
+    size_t n = 0;
+    for (int i = 0; i < reg->count && n < sizeof names / sizeof *names; i++)
+        names[n++] = reg->runners[i].desc->name;
+    known_names(reg, group, device, known, sizeof known);
+    snprintf(err, err_len, "%s: unknown runner '%s' (known %s runners on %s: %s)", flag, name, group, device, known);
+    nnb_cmd_append_suggestion(err, err_len, name, names, n);
+}
+
+/* Every name of --rnns and --cnns is a loaded runner of that flag's groups; a name given to the other flag
+ * is refused with the flag that takes it. */
+static int check_names(const nnb_options *o, const nnb_registry *reg, const char *device, char *err, size_t err_len) {
+    const nnb_name_list *lists[2] = {&o->rnns, &o->cnns};
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < lists[l]->count; i++) {
+            const char *name = lists[l]->names[i], *flag = l ? "--cnns" : "--rnns";
+            const char *group = group_of(reg, name);
+            if (!group) {
+                unknown_runner(reg, flag, l ? NNB_GROUP_CNNS : NNB_GROUP_RNNS, device, name, err, err_len);
+                return -1;
+            }
+            if (strcmp(flag_of_group(group), flag)) {
+                snprintf(err, err_len, "%s: '%s' is a%s %s runner: use %s %s", flag, name, group[0] == 'r' ? "n" : "",
+                         group, flag_of_group(group), name);
+                return -1;
+            }
         }
+    return 0;
+}
+
+/* The names of list that belong to group (--rnns names go to rnns or vl_rnns, each to its own). */
+static int names_in_group(const nnb_name_list *list, const nnb_registry *reg, const char *group, const char **out) {
+    int n = 0;
+    for (int i = 0; i < list->count; i++)
+        if (!strcmp(group_of(reg, list->names[i]), group))
+            out[n++] = list->names[i];
+    return n;
+}
+
+static int select_named(const char *const *names, int count, const nnb_registry *reg, const char *group,
+                        const char *device, nnb_selection *s, char *err, size_t err_len) {
+    for (int i = 0; i < count; i++) {
+        const nnb_loaded_runner *here = nnb_registry_find_on(reg, names[i], device);
         if (!here) {
-            snprintf(err, err_len, "%s: runner '%s' has no %s version (it runs on %s)", flag, name, device,
-                     any->desc->device);
-            return -1;
-        }
-        if (strcmp(here->desc->group, group)) {
-            snprintf(err, err_len, "%s: runner '%s' belongs to group %s, not %s", flag, name, here->desc->group, group);
+            snprintf(err, err_len, "%s: runner '%s' has no %s version (it runs on %s)", flag_of_group(group), names[i],
+                     device, nnb_registry_find(reg, names[i])->desc->device);
             return -1;
         }
         if (s->count < (int)(sizeof s->runners / sizeof *s->runners))
@@ -150,36 +191,49 @@ static void select_default(const nnb_registry *reg, const char *group, const cha
         }
 }
 
+/* Is group asked for? --group decides when given; else cnns and rnns as fastrnns, except that naming
+ * runners with --rnns or --cnns restricts the run to the groups of the runners named. */
+static int group_wanted(const nnb_options *o, const char *group, int named) {
+    if (!strcmp(group, NNB_GROUP_VL_RNNS) && o->variable_lstms)
+        return 1;
+    if (o->groups.given)
+        return in_list(&o->groups, group);
+    if (o->rnns.given || o->cnns.given) {
+        const nnb_name_list *l = strcmp(group, NNB_GROUP_CNNS) ? &o->rnns : &o->cnns;
+        /* a flag without names: its group's defaults */
+        return named > 0 || (l->given && !l->count && strcmp(group, NNB_GROUP_VL_RNNS));
+    }
+    return strcmp(group, NNB_GROUP_VL_RNNS) != 0;
+}
+
 int nnb_select(const nnb_options *o, const nnb_registry *reg, const char *device, nnb_selection *sel, int max_sel,
                char *err, size_t err_len) {
     /* fastrnns order: variable-length LSTMs, then LSTMs, then ResNets. */
     static const char *const order[] = {NNB_GROUP_VL_RNNS, NNB_GROUP_RNNS, NNB_GROUP_CNNS};
+    if (check_names(o, reg, device, err, err_len))
+        return -1;
     int n = 0;
     for (int g = 0; g < 3 && n < max_sel; g++) {
         const char *group = order[g];
-        /* Without --group: cnns and rnns as fastrnns, except that naming runners
-         * with --rnns or --cnns alone restricts the run to those groups. */
-        int wanted;
-        if (o->groups.given)
-            wanted = in_list(&o->groups, group);
-        else if (o->rnns.given || o->cnns.given)
-            wanted =
-                (!strcmp(group, NNB_GROUP_RNNS) && o->rnns.given) || (!strcmp(group, NNB_GROUP_CNNS) && o->cnns.given);
-        else
-            wanted = strcmp(group, NNB_GROUP_VL_RNNS) != 0;
-        if (!strcmp(group, NNB_GROUP_VL_RNNS) && o->variable_lstms)
-            wanted = 1;
-        if (!wanted)
+        const char *names[NNB_MAX_NAMES];
+        int named = names_in_group(strcmp(group, NNB_GROUP_CNNS) ? &o->rnns : &o->cnns, reg, group, names);
+        if (!group_wanted(o, group, named)) {
+            if (named) {
+                snprintf(err, err_len, "%s: '%s' is a%s %s runner, which --group leaves out: add %s to --group",
+                         flag_of_group(group), names[0], group[0] == 'r' ? "n" : "", group, group);
+                return -1;
+            }
             continue;
+        }
         nnb_selection *s = &sel[n];
         memset(s, 0, sizeof *s);
         s->group = group;
-        const nnb_name_list *names = !strcmp(group, NNB_GROUP_RNNS)   ? &o->rnns
-                                     : !strcmp(group, NNB_GROUP_CNNS) ? &o->cnns
-                                                                      : NULL;
-        if (names && names->given && names->count > 0) {
-            if (select_named(names, reg, group, device, s, err, err_len))
+        const nnb_name_list *list = strcmp(group, NNB_GROUP_CNNS) ? &o->rnns : &o->cnns;
+        if (named) {
+            if (select_named(names, named, reg, group, device, s, err, err_len))
                 return -1;
+        } else if (list->count && strcmp(group, NNB_GROUP_VL_RNNS) && o->groups.given) {
+            continue; /* --group rnns vl_rnns --rnns vl_jit: the names pick their group's runners only */
         } else {
             select_default(reg, group, device, s);
         }

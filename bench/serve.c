@@ -1,10 +1,12 @@
-/* nnbench serve (serve.h): parse, create the workers' models, run the request generator and the worker
- * pool, summarise and judge. Outputs are in serve_report.c, process and GPU monitors in serve_sys.c. */
+/* nnbench serve (serve.h): create the workers' models, run the request generator and the worker pool,
+ * summarise and judge. The command line is in serve_cli.c, --weights in serve_weights.c, outputs in
+ * serve_report.c, process and GPU monitors in serve_sys.c. */
 #define _GNU_SOURCE
 #include "serve.h"
 
+#include "cmdline.h"
 #include "driver.h"
-#include "npy.h"
+#include "exit_codes.h"
 #include "report.h"
 #include "serve_queue.h"
 #include "serve_sys.h"
@@ -15,247 +17,15 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_CANNOT_RUN = 3, EXIT_INTERRUPTED = 130 };
-
-/* ---- command line ------------------------------------------------------------------------------- */
-
-typedef struct serve_flag {
-    const char *name;
-    char kind; /* i int, d double, s string, 0 switch */
-    const char *help;
-} serve_flag;
-
-static const serve_flag serve_flags[] = {
-    {"--runner", 's', "NAME: the runner to serve (it needs the inference entry, ABI 1.2)"},
-    {"--mode", 's', "closed (default), poisson or offline"},
-    {"--requests", 'i', "N: measured requests (default 200)"},
-    {"--warmup-requests", 'i', "N: requests before them, not counted (default 10)"},
-    {"--batch-size", 'i', "N: samples per request (default 1)"},
-    {"--concurrency", 'i', "N: closed: requests outstanding (default 1)"},
-    {"--qps", 'd', "R: poisson: requests per second"},
-    {"--max-batch", 'i', "N: samples per batch at most (default: --batch-size, i.e. no batching)"},
-    {"--max-batch-delay-ms", 'd', "MS: how long a worker collects after the first request (default 0)"},
-    {"--workers", 'i', "N: worker threads, each with its own model (default 1)"},
-    {"--min-duration", 'd', "S: valid only if the measured window lasts this long (default 0)"},
-    {"--latency-target-ms", 'd', "MS: valid only if p99 latency is at most this"},
-    {"--max-time", 'd', "S: stop and call the run invalid after this (default 600)"},
-    {"--weights", 's', "DIR: serve these parameters (.npy files as --dump writes them, torchvision names)"},
-    {"--csv", 's', "FILE: append one row per run (header once)"},
-    {"--json-out", 's', "FILE: everything, every request (atomically)"},
-    {"--idle-spin-us", 'd', "US: an idle worker polls the queue this long before it sleeps (default 0)"},
-    {"--generator-spin-us", 'd', "US: poisson: the generator polls the last US before each arrival (default 2000)"},
-    {"--no-warm", 0, "do not run every batch size 1..--max-batch once per worker before measuring"},
-    {"--quiet", 0, "no table on stderr"},
+enum { /* cmdline/exit_codes.h */
+       EXIT_INVALID = NNB_EXIT_FAILED,
+       EXIT_USAGE = NNB_EXIT_USAGE,
+       EXIT_CANNOT_RUN = NNB_EXIT_NOTHING_RAN,
+       EXIT_INTERRUPTED = NNB_EXIT_INTERRUPTED
 };
-
-static const serve_flag *find_serve_flag(const char *arg, size_t len) {
-    for (size_t i = 0; i < sizeof serve_flags / sizeof *serve_flags; i++)
-        if (strlen(serve_flags[i].name) == len && !strncmp(arg, serve_flags[i].name, len))
-            return &serve_flags[i];
-    return NULL;
-}
-
-static void serve_help(void) {
-    printf("usage: nnbench serve --runner NAME [serve flags] [nnbench flags: sizes, --device, --threads, --seed, "
-           "--runner-path ...]\n\nserve flags:\n");
-    for (size_t i = 0; i < sizeof serve_flags / sizeof *serve_flags; i++)
-        printf("  %-22s %s\n", serve_flags[i].name, serve_flags[i].help);
-    printf("\nThe batch size of the model is --max-batch (do not give --miniBatch or --cnn-batch). --threads is\n"
-           "split among the workers. Exit status: 0 valid run; 1 invalid (verdict says why) or a runner error;\n"
-           "2 bad command line; 3 the runner cannot serve here; 130 interrupted. See docs/serving.md.\n");
-}
-
-int nnb_serve_fail(char *err, size_t err_len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static int set_int(const char *flag, const char *v, int lo, int hi, int *out, char *err, size_t err_len) {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi)
-        return nnb_serve_fail(err, err_len, "%s: '%s' is not an integer in %d..%d", flag, v, lo, hi);
-    *out = (int)x;
-    return 0;
-}
-
-static int set_double(const char *flag, const char *v, double lo, double hi, double *out, char *err, size_t err_len) {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (!*v || *end || errno || !(x >= lo && x <= hi))
-        return nnb_serve_fail(err, err_len, "%s: '%s' is not a number in %g..%g", flag, v, lo, hi);
-    *out = x;
-    return 0;
-}
-
-static int apply_serve_flag(nnb_serve_options *o, const char *f, const char *v, char *err, size_t err_len) {
-    if (!strcmp(f, "--runner"))
-        return *v ? (o->runner = v, 0) : nnb_serve_fail(err, err_len, "--runner: empty name");
-    if (!strcmp(f, "--mode")) {
-        if (!strcmp(v, "closed"))
-            return o->mode = NNB_SERVE_CLOSED, 0;
-        if (!strcmp(v, "poisson"))
-            return o->mode = NNB_SERVE_POISSON, 0;
-        if (!strcmp(v, "offline"))
-            return o->mode = NNB_SERVE_OFFLINE, 0;
-        return nnb_serve_fail(err, err_len, "--mode: '%s' is not one of closed, poisson, offline", v);
-    }
-    if (!strcmp(f, "--requests"))
-        return set_int(f, v, 1, 10000000, &o->requests, err, err_len);
-    if (!strcmp(f, "--warmup-requests"))
-        return set_int(f, v, 0, 1000000, &o->warmup_requests, err, err_len);
-    if (!strcmp(f, "--batch-size"))
-        return set_int(f, v, 1, 1 << 20, &o->batch_size, err, err_len);
-    if (!strcmp(f, "--concurrency"))
-        return set_int(f, v, 1, 1 << 20, &o->concurrency, err, err_len);
-    if (!strcmp(f, "--qps"))
-        return set_double(f, v, 1e-3, 1e7, &o->qps, err, err_len);
-    if (!strcmp(f, "--max-batch"))
-        return set_int(f, v, 1, 1 << 20, &o->max_batch, err, err_len);
-    if (!strcmp(f, "--max-batch-delay-ms"))
-        return set_double(f, v, 0, 60000, &o->max_delay_ms, err, err_len);
-    if (!strcmp(f, "--workers"))
-        return set_int(f, v, 1, 256, &o->workers, err, err_len);
-    if (!strcmp(f, "--min-duration"))
-        return set_double(f, v, 0, 1e6, &o->min_duration_s, err, err_len);
-    if (!strcmp(f, "--latency-target-ms"))
-        return set_double(f, v, 1e-6, 1e9, &o->latency_target_ms, err, err_len);
-    if (!strcmp(f, "--max-time"))
-        return set_double(f, v, 1e-3, 1e7, &o->max_time_s, err, err_len);
-    if (!strcmp(f, "--weights"))
-        return *v ? (o->weights_dir = v, 0) : nnb_serve_fail(err, err_len, "--weights: empty directory name");
-    if (!strcmp(f, "--csv"))
-        return *v ? (o->csv_path = v, 0) : nnb_serve_fail(err, err_len, "--csv: empty file name");
-    if (!strcmp(f, "--idle-spin-us"))
-        return set_double(f, v, 0, 1e6, &o->idle_spin_us, err, err_len);
-    if (!strcmp(f, "--generator-spin-us"))
-        return set_double(f, v, 0, 1e6, &o->generator_spin_us, err, err_len);
-    if (!strcmp(f, "--json-out"))
-        return *v ? (o->json_path = v, 0) : nnb_serve_fail(err, err_len, "--json-out: empty file name");
-    return nnb_serve_fail(err, err_len, "internal: unhandled %s", f);
-}
-
-static int check_serve_combinations(nnb_serve_options *o, char **given, char *err, size_t err_len) {
-    if (!o->runner)
-        return nnb_serve_fail(err, err_len, "--runner NAME is required (see nnbench serve --help)");
-    if (o->mode == NNB_SERVE_POISSON && o->qps <= 0)
-        return nnb_serve_fail(err, err_len, "--mode poisson needs --qps R");
-    if (o->mode != NNB_SERVE_POISSON && o->qps > 0)
-        return nnb_serve_fail(err, err_len, "--qps goes with --mode poisson");
-    if (o->mode != NNB_SERVE_CLOSED && given[0])
-        return nnb_serve_fail(err, err_len, "--concurrency goes with --mode closed");
-    if (!o->max_batch)
-        o->max_batch = o->batch_size;
-    if (o->batch_size > o->max_batch)
-        return nnb_serve_fail(err, err_len,
-                              "--batch-size %d is larger than --max-batch %d: no batch could hold a request",
-                              o->batch_size, o->max_batch);
-    for (const char *const *f =
-             (const char *const[]){"--miniBatch", "--cnn-batch", "--nloops", "--warmup", "--json-out", "--print-json",
-                                   "--ab", "--list", "--dump", "--check", "--profile", NULL};
-         *f; f++)
-        if (nnb_cli_given(&o->run, *f))
-            return nnb_serve_fail(
-                err, err_len, "%s does not apply to nnbench serve%s", *f,
-                !strcmp(*f, "--miniBatch") || !strcmp(*f, "--cnn-batch") ? " (the model's batch is --max-batch)" : "");
-    return 0;
-}
-
-int nnb_serve_parse(int argc, char **argv, nnb_serve_options *o, char *err, size_t err_len) {
-    memset(o, 0, sizeof *o);
-    o->requests = 200;
-    o->warmup_requests = 10;
-    o->batch_size = 1;
-    o->concurrency = 1;
-    o->workers = 1;
-    o->max_time_s = 600;
-    o->idle_spin_us = 0;
-    o->generator_spin_us = 2000;
-    char **rest = calloc((size_t)argc + 2, sizeof *rest);
-    if (!rest)
-        return nnb_serve_fail(err, err_len, "out of memory");
-    int nrest = 0;
-    rest[nrest++] = "nnbench";
-    char *given[1] = {NULL}; /* --concurrency */
-    int rc = 0;
-    for (int i = 0; i < argc && !rc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--help")) {
-            serve_help();
-            free(rest);
-            exit(0);
-        }
-        size_t len = strcspn(arg, "=");
-        const serve_flag *f = !strncmp(arg, "--", 2) ? find_serve_flag(arg, len) : NULL;
-        if (!f) {
-            rest[nrest++] = argv[i]; /* nnbench's own flags, checked by its parser */
-            continue;
-        }
-        const char *v = arg[len] == '=' ? arg + len + 1 : NULL;
-        if (!f->kind) {
-            rc = v ? nnb_serve_fail(err, err_len, "%s takes no value", f->name) : 0;
-            if (!strcmp(f->name, "--quiet"))
-                o->quiet = 1;
-            else
-                o->no_warm = 1;
-            continue;
-        }
-        if (!v && (v = i + 1 < argc ? argv[++i] : NULL) == NULL) {
-            rc = nnb_serve_fail(err, err_len, "%s needs a value", f->name);
-            continue;
-        }
-        if (!strcmp(f->name, "--concurrency"))
-            given[0] = (char *)f->name;
-        rc = apply_serve_flag(o, f->name, v, err, err_len);
-    }
-    if (!rc)
-        rc = nnb_cli_parse(nrest, rest, &o->run, err, err_len);
-    free(rest);
-    if (!rc)
-        rc = check_serve_combinations(o, given, err, err_len);
-    return rc;
-}
-
-/* ---- for nnbench sweep --serve ------------------------------------------------------------------ */
-
-int nnb_serve_axis_flag(const char *name, char *canonical, size_t cap, char *err, size_t err_len) {
-    char dashed[80];
-    snprintf(dashed, sizeof dashed, "%s%s", strncmp(name, "--", 2) ? "--" : "", name);
-    const serve_flag *f = find_serve_flag(dashed, strlen(dashed));
-    if (!f)
-        return nnb_cli_axis_flag(name, canonical, cap, err, err_len); /* sizes, --threads, --fuser, ... */
-    if (!f->kind || !strcmp(f->name, "--json-out") || !strcmp(f->name, "--csv"))
-        return nnb_serve_fail(err, err_len, "%s cannot vary along a serve sweep's axis", f->name);
-    snprintf(canonical, cap, "%s", f->name);
-    return 0;
-}
-
-int nnb_serve_base_flag(const char *flag, char *err, size_t err_len) {
-    if (find_serve_flag(flag, strcspn(flag, "=")))
-        return strncmp(flag, "--json-out", 10) ? 0
-                                               : nnb_serve_fail(err, err_len,
-                                                                "--json-out cannot be given to a sweep: the sweep "
-                                                                "sets each run's outputs itself");
-    return nnb_cli_sweep_base_flag(flag, err, err_len);
-}
-
-int nnb_serve_check_argv(int argc, char **argv, char *err, size_t err_len) {
-    static nnb_serve_options o;
-    char **copy = nnb_cli_copy_argv(argc, argv); /* the parser cuts list values in place */
-    int rc = copy ? nnb_serve_parse(argc - 1, copy + 1, &o, err, err_len) || nnb_cli_check_sizes(&o.run, err, err_len)
-                  : (snprintf(err, err_len, "out of memory"), -1);
-    nnb_cli_free_argv(copy);
-    return rc ? -1 : 0;
-}
 
 /* ---- statistics ---------------------------------------------------------------------------------- */
 
@@ -368,7 +138,7 @@ void nnb_serve_judge(const nnb_serve_options *o, int stopped_early, const char *
     if (error && *error)
         append_reason(s, " runner error: %s;", error);
     if (stopped_early)
-        append_reason(s, " stopped early (%s);", stopped_early == 1 ? "--max-time reached" : "interrupted");
+        append_reason(s, " stopped early (%s);", stopped_early == 1 ? "--serve-time-limit reached" : "interrupted");
     if (s->unanswered || s->duplicates)
         append_reason(s, " %d request(s) unanswered, %d answered more than once;", s->unanswered, s->duplicates);
     if (s->measured_requests < o->requests)
@@ -588,96 +358,6 @@ static int run_requests(server *s) {
 
 /* ---- models ------------------------------------------------------------------------------------- */
 
-/* Inputs, not parameters: x, hx, cx, lengths and upstream gradients (grad_y, grad_logits). */
-static int is_input(const char *name) {
-    return !strcmp(name, "x") || !strcmp(name, "hx") || !strcmp(name, "cx") || !strcmp(name, "lengths") ||
-           !strncmp(name, "grad_", 5);
-}
-
-static void shape_text(char *buf, size_t len, int ndim, const int64_t *shape) {
-    size_t used = (size_t)snprintf(buf, len, "(");
-    for (int i = 0; i < ndim && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (used < len)
-        snprintf(buf + used, len - used, ")");
-}
-
-/* --weights DIR: every parameter params() lists but the inputs, from DIR/<runner>/<name>.npy or DIR/<name>.npy. */
-/* BatchNorm running statistics: state, not parameters (forward updates them), so runners list them among
- * outputs(); --weights loads them too. */
-static int is_running_stat(const char *name) {
-    size_t n = strlen(name);
-    return (n > 13 && !strcmp(name + n - 13, ".running_mean")) || (n > 12 && !strcmp(name + n - 12, ".running_var"));
-}
-
-/* The i-th loadable tensor of the model (params() but inputs, then outputs()' running statistics); NULL past
- * the end. The view is valid until the next call into the model. */
-static const nnb_tensor *loadable(const nnb_runner_desc *d, void *model, int i, char *err, size_t err_len) {
-    nnb_tensor_list l;
-    char msg[512];
-    if (d->params(model, &l, msg, sizeof msg))
-        return nnb_serve_fail(err, err_len, "--weights: params: %s", msg), NULL;
-    for (int k = 0; k < l.count; k++)
-        if (!is_input(l.items[k].name) && i-- == 0)
-            return &l.items[k];
-    if (!d->outputs || d->outputs(model, &l, msg, sizeof msg))
-        return NULL;
-    for (int k = 0; k < l.count; k++)
-        if (is_running_stat(l.items[k].name) && i-- == 0)
-            return &l.items[k];
-    return NULL;
-}
-
-static int load_one(const nnb_runner_desc *d, void *model, const char *base, const nnb_tensor *t, char *err,
-                    size_t err_len) {
-    char path[4400], want[128], got[128], msg[512];
-    snprintf(path, sizeof path, "%s/%.255s.npy", base, t->name);
-    nnb_npy_array a;
-    if (nnb_npy_read(path, &a, msg, sizeof msg))
-        return nnb_serve_fail(err, err_len, "--weights: parameter %s: %s", t->name, msg);
-    int same = a.dtype == t->dtype && a.ndim == t->ndim;
-    for (int k = 0; same && k < a.ndim; k++)
-        same = a.shape[k] == t->shape[k];
-    shape_text(want, sizeof want, t->ndim, t->shape);
-    shape_text(got, sizeof got, a.ndim, a.shape);
-    if (!same) {
-        nnb_npy_free(&a);
-        return nnb_serve_fail(err, err_len, "--weights: %s has shape %s, runner %s's %s is %s", path, got, d->name,
-                              t->name, want);
-    }
-    nnb_tensor v = *t;
-    v.data = a.data;
-    int rc = d->load_param(model, &v, msg, sizeof msg);
-    nnb_npy_free(&a);
-    return rc ? nnb_serve_fail(err, err_len, "--weights: %s: %s", t->name, msg) : 0;
-}
-
-int nnb_serve_load_weights(const nnb_runner_desc *d, void *model, const char *dir, char *err, size_t err_len) {
-    char base[4096];
-    struct stat st;
-    snprintf(base, sizeof base, "%s/%s", dir, d->name);
-    if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode))
-        snprintf(base, sizeof base, "%s", dir);
-    if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode))
-        return nnb_serve_fail(err, err_len, "--weights: '%s' is not a directory", dir);
-    if (!d->load_param)
-        return nnb_serve_fail(err, err_len, "--weights: runner %s cannot load parameters (no load_param entry)",
-                              d->name);
-    err[0] = 0;
-    int i = 0;
-    for (const nnb_tensor *t; (t = loadable(d, model, i, err, err_len)); i++) {
-        nnb_tensor copy = *t; /* the list may change under load_param */
-        char name[256];
-        snprintf(name, sizeof name, "%s", t->name);
-        copy.name = name;
-        if (load_one(d, model, base, &copy, err, err_len))
-            return -1;
-    }
-    if (err[0])
-        return -1;
-    return i ? 0 : nnb_serve_fail(err, err_len, "--weights: runner %s lists no parameters to load", d->name);
-}
-
 /* Bytes of one batch of n samples in and out, from infer_io (cuda). */
 static size_t io_bytes(size_t rows, size_t sample_bytes, int n) { return (rows ? rows : 1) * sample_bytes * (size_t)n; }
 
@@ -756,22 +436,43 @@ static const char *pick_serve_device(const nnb_serve_options *o) {
     return nnb_cuda_usable_probe(reason, sizeof reason) ? NNB_DEVICE_CUDA : NNB_DEVICE_CPU;
 }
 
+/* "runners that can serve on DEVICE: a, b" (those with the ABI 1.2 inference entry), then the closest name. */
+static void servable_runners(const nnb_registry *reg, const char *device, const char *name, char *err, size_t err_len) {
+    const char *names[512];
+    size_t n = 0, used = strlen(err);
+    used +=
+        (size_t)snprintf(err + used, used < err_len ? err_len - used : 0, "; runners that can serve on %s:", device);
+    for (int i = 0; i < reg->count && n < sizeof names / sizeof *names; i++) {
+        const nnb_runner_desc *d = reg->runners[i].desc;
+        if (!d->infer || strcmp(d->device, device))
+            continue;
+        names[n++] = d->name;
+        if (used < err_len)
+            used += (size_t)snprintf(err + used, err_len - used, "%s %s", n > 1 ? "," : "", d->name);
+    }
+    if (!n && used < err_len)
+        snprintf(err + used, err_len - used, " none");
+    nnb_cmd_append_suggestion(err, err_len, name, names, n);
+}
+
 /* The runner to serve, or NULL with err and *exit_code. */
 static const nnb_runner_desc *find_runner(const nnb_serve_options *o, const nnb_registry *reg, const char *device,
                                           nnb_config *cfg, int *exit_code, char *err, size_t err_len) {
     const nnb_loaded_runner *lr = nnb_registry_find_on(reg, o->runner, device);
     *exit_code = EXIT_USAGE;
     if (!lr) {
-        nnb_serve_fail(err, err_len, "--runner %s: no such runner on %s (nnbench --list shows them)", o->runner,
-                       device);
+        nnb_serve_fail(err, err_len, "--runner %s: no such runner on %s", o->runner, device);
+        servable_runners(reg, device, o->runner, err, err_len);
         return NULL;
     }
     const nnb_runner_desc *d = lr->desc;
-    *exit_code = EXIT_CANNOT_RUN;
-    if (!d->infer) {
-        nnb_serve_fail(err, err_len, "runner %s has no inference entry (ABI 1.2 infer); it cannot serve", d->name);
+    if (!d->infer) { /* no machine changes that: a bad command line */
+        nnb_serve_fail(err, err_len, "--runner %s: it has no inference entry (ABI 1.2 infer), so it cannot serve",
+                       d->name);
+        servable_runners(reg, device, o->runner, err, err_len);
         return NULL;
     }
+    *exit_code = EXIT_CANNOT_RUN;
     char reason[300];
     if (!strcmp(device, NNB_DEVICE_CUDA) && !nnb_cuda_usable_probe(reason, sizeof reason)) {
         nnb_serve_fail(err, err_len, "runner %s skipped: cuda: %s", d->name, reason);
@@ -855,9 +556,12 @@ static int serve(serve_run *r, const char *device, const nnb_config *base, char 
 }
 
 static int check_outputs(const nnb_serve_options *o, char *err, size_t err_len) {
-    if (o->json_path && nnb_output_path_check(o->json_path, err, err_len))
+    /* Missing folders are created first (cmdline.h's rule), then each file is checked as before. */
+    if (o->json_path && (nnb_cmd_prepare_output("--json-out", o->json_path, 0, err, err_len) ||
+                         nnb_output_path_check(o->json_path, err, err_len)))
         return -1;
-    if (o->csv_path && nnb_serve_csv_check(o->csv_path, err, err_len))
+    if (o->csv_path && (nnb_cmd_prepare_output("--csv", o->csv_path, 0, err, err_len) ||
+                        nnb_serve_csv_check(o->csv_path, err, err_len)))
         return -1;
     return 0;
 }

@@ -106,6 +106,8 @@ int nnb_serve_load_weights(const nnb_runner_desc *d, void *model, const char *di
 int nnb_serve_axis_flag(const char *name, char *canonical, size_t cap, char *err, size_t err_len);
 int nnb_serve_base_flag(const char *flag, char *err, size_t err_len);
 int nnb_serve_check_argv(int argc, char **argv, char *err, size_t err_len);
+/* Every flag `nnbench serve` takes: nnbench's (nnb_cli_flag_names) and serve's own; at most cap stored. */
+size_t nnb_serve_flag_names(const char **out, size_t cap);
 
 /* `nnbench serve ...`: exit 0 valid, 1 invalid or a runner error, 2 usage, 3 cannot run here, 130 interrupted. */
 int nnb_serve_main(int argc, char **argv);

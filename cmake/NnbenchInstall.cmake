@@ -1,5 +1,5 @@
 # The installed layout (docs/installing.md), the same as the build tree's:
-#   bin/nnbench, bin/nnbench-compare              install() in bench/ and tools/compare/
+#   bin/nnbench, bin/nnbench-compare              install() in cmd/ and tools/compare/
 #   lib/nnbench/runners/*.so                      every nnbench_add_runner plugin (NnbenchHelpers.cmake)
 #   include/nnbench/runner.h                      the plugin ABI, all an out-of-tree plugin needs
 #   lib/pkgconfig/nnbench-runner.pc               its Cflags and runnerdir (where plugins go)

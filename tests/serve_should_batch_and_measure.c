@@ -411,8 +411,9 @@ static void bad_command_lines(void) {
         {"--runner spin --max-batch-delay-ms -1", "--max-batch-delay-ms", 2},
         {"--runner spin --bogus", "unknown flag '--bogus'", 2},
         {"--runner nosuch", "--runner nosuch: no such runner on cpu", 2},
-        {"--runner segfaults", "has no inference entry", 3},
-        {"--runner spin --json-out /nonexistent/x.json", "does not exist", 2},
+        {"--runner segfaults",
+         "has no inference entry (ABI 1.2 infer), so it cannot serve; runners that can serve on cpu:", 2},
+        {"--runner spin --json-out /proc/version/x.json", "--json-out: '/proc/version' is a file, not a folder", 2},
         {"--runner spin --weights /nonexistent", "--weights: '/nonexistent' is not a directory", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

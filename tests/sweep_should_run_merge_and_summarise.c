@@ -309,7 +309,7 @@ static void bad_command_lines_exit_2(void) {
         {"sweep --rnns spin", "nothing to sweep"},
         {"sweep --axis seqLength=1,x", "'x' is not an integer"},
         {"sweep --axis seqLength=1 --json-out a.json", "--json-out cannot be given"},
-        {"sweep --axis seqLength=1 --out /proc/version", "exists and is not a directory"},
+        {"sweep --axis seqLength=1 --out /proc/version", "--out: '/proc/version' is a file; give a folder"},
         {"sweep --axis seqLength=1 --shapes /no/such.shapes", "/no/such.shapes"},
         {"merge", "no shard files given"},
         {"merge --plot-y speed x.json", "--plot-y: 'speed'"},

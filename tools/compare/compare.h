@@ -163,6 +163,9 @@ int nnb_cmp_parse_args(int argc, char **argv, nnb_cmp_cli *cli, char *err, size_
 
 void nnb_cmp_usage(FILE *f);
 
+/* The whole command (argv[0] is the program or "compare"): parse, load, compare, print; the exit status. */
+int nnb_compare_main(int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,8 @@
 /* nnbench-compare's command line: flags as "--flag value" or "--flag=value", then OLD and NEW. */
 #include "compare.h"
 
+#include "cmdline.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -103,15 +105,19 @@ int nnb_cmp_parse_args(int argc, char **argv, nnb_cmp_cli *cli, char *err, size_
         }
         char flag[64];
         const char *eq = strchr(arg, '='), *value = eq ? eq + 1 : NULL;
-        snprintf(flag, sizeof flag, "%.*s", (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+        nnb_cmd_flag_spelling(arg, flag, sizeof flag); /* --fail_above is --fail-above */
         if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
             if (value)
                 return bad(err, err_len, "%s takes no value", flag);
             cli->help = 1;
             return 0;
         }
-        if (!takes_value(flag))
-            return bad(err, err_len, "unknown flag '%s' (see --help)", arg);
+        if (!takes_value(flag)) {
+            static const char *const known[] = {"--format", "--noise-threshold", "--fail-above", "--help"};
+            bad(err, err_len, "unknown flag '%s' (see --help)", arg);
+            nnb_cmd_append_suggestion(err, err_len, arg, known, sizeof known / sizeof *known);
+            return -1;
+        }
         if (!value && i + 1 >= argc)
             return bad(err, err_len, "%s needs a value (see --help)", flag);
         if (set_option(cli, flag, value ? value : argv[++i], err, err_len))

@@ -1,4 +1,5 @@
-/* nnbench-compare OLD NEW: how NEW's times compare with OLD's (see compare.h, docs/compare.md). */
+/* `nnbench compare OLD NEW` and nnbench-compare OLD NEW (nnb_compare_main): how NEW's times compare with
+ * OLD's (see compare.h, docs/compare.md). */
 #include "compare.h"
 
 #include <stdio.h>
@@ -8,7 +9,7 @@ static int error_exit(const char *message) {
     return NNB_CMP_EXIT_ERROR;
 }
 
-int main(int argc, char **argv) {
+int nnb_compare_main(int argc, char **argv) {
     char err[1024];
     nnb_cmp_cli cli;
     if (nnb_cmp_parse_args(argc, argv, &cli, err, sizeof err))

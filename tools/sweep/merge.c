@@ -3,6 +3,9 @@
 #define _GNU_SOURCE
 #include "sweep_internal.h"
 
+#include "cmdline.h"
+#include "exit_codes.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -12,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { INCOMPLETE = 1, USAGE = 2 };
+enum { INCOMPLETE = NNB_EXIT_FAILED, USAGE = NNB_EXIT_USAGE }; /* cmdline/exit_codes.h */
 
 static const cJSON *get(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
 
@@ -326,12 +329,17 @@ static int add_dir(const char *dir, char ***paths, int *count, char *err, size_t
 }
 
 static void merge_help(void) {
-    printf("usage: nnbench merge [--out DIR] [--plot-x NAME] [--plot-y time|gflops] [--plot-phase P] "
-           "SHARD_FILE_OR_DIR...\n\n"
-           "Merges the shard files of one sweep (a directory stands for its shard-I-of-N.json files) into\n"
-           "DIR/sweep.json, sweep.csv, sweep.md and sweep.svg (DIR: the first input's directory).\n"
-           "Exit status: 0 complete; 1 a shard, point or run is missing or failed (named; the rest written,\n"
-           "marked incomplete); 2 bad command line, files of different sweeps, duplicate points.\n");
+    printf("usage: nnbench merge [flags] SHARD_FILE_OR_DIR...\n\n"
+           "Merges the shard files of one sweep (a folder stands for its shard-I-of-N.json files) into\n"
+           "DIR/sweep.json, sweep.csv, sweep.md and sweep.svg.\n\n"
+           "flags (dash and underscore spellings are equivalent; -h is --help):\n");
+    nnb_cmd_print_flag(stdout, 36, "--out", "DIR", "where the results go (default: the first input's folder; created)");
+    nnb_cmd_print_flag(stdout, 36, "--plot-x", "NAME", "the axis along the plot's x (default: the first numeric one)");
+    nnb_cmd_print_flag(stdout, 36, "--plot-y", "time|gflops", "the plot's y (default time)");
+    nnb_cmd_print_flag(stdout, 36, "--plot-phase", "total|forward|backward", "the phase plotted (default total)");
+    printf("\nExit status: 0 complete; 1 a shard, point or run is missing or failed (named; the rest written,\n"
+           "marked incomplete); 2 bad command line, a path that does not exist, files of different sweeps,\n"
+           "duplicate points. See docs/sweeps.md and docs/exit-codes.md.\n");
 }
 
 typedef struct merge_args {
@@ -342,13 +350,27 @@ typedef struct merge_args {
 } merge_args;
 
 /* The value slot of a merge flag (--out, --plot-x, --plot-y, --plot-phase), NULL for another flag. */
-static const char **merge_flag_slot(merge_args *a, const char *arg, size_t name_len) {
-    static const char *const names[] = {"--out", "--plot-x", "--plot-y", "--plot-phase"};
+static const char *const merge_flags[] = {"--out", "--plot-x", "--plot-y", "--plot-phase"};
+
+static const char **merge_flag_slot(merge_args *a, const char *arg) {
     const char **slots[] = {&a->oo.out_dir, &a->oo.plot_x, &a->oo.plot_y, &a->oo.plot_phase};
     for (int i = 0; i < 4; i++)
-        if (strlen(names[i]) == name_len && !strncmp(arg, names[i], name_len))
+        if (nnb_cmd_flag_is(arg, merge_flags[i]))
             return slots[i];
     return NULL;
+}
+
+/* A path that is not there: a shard file of a folder that exists is a shard that never wrote its file (named
+ * in the merge, exit 1); anything else is a mistyped path. 0, or -1 with err. */
+static int check_missing(const char *path, char *err, size_t err_len) {
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    if (is_shard_file_name(slash ? slash + 1 : path) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    return nnb_sweep_fail(err, err_len,
+                          "'%s' does not exist (give shard-I-of-N.json files or the folders that hold them)", path);
 }
 
 static int add_path(merge_args *a, const char *path, char *err, size_t err_len) {
@@ -364,16 +386,19 @@ static int add_path(merge_args *a, const char *path, char *err, size_t err_len) 
 static int parse_merge_args(int argc, char **argv, merge_args *a, char *err, size_t err_len) {
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        if (!strcmp(arg, "--help")) {
+        if (nnb_cmd_is_help(arg)) {
             merge_help();
-            exit(0);
+            exit(NNB_EXIT_OK);
         }
         if (!strncmp(arg, "--", 2)) {
             const char *eq = strchr(arg, '=');
             size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
-            const char **slot = merge_flag_slot(a, arg, n);
-            if (!slot)
-                return nnb_sweep_fail(err, err_len, "unknown flag '%s' (see nnbench merge --help)", arg);
+            const char **slot = merge_flag_slot(a, arg);
+            if (!slot) {
+                nnb_sweep_fail(err, err_len, "unknown flag '%.*s' (see nnbench merge --help)", (int)n, arg);
+                nnb_cmd_append_suggestion(err, err_len, arg, merge_flags, 4);
+                return -1;
+            }
             *slot = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
             if (!*slot || !**slot)
                 return nnb_sweep_fail(err, err_len, "%.*s needs a value", (int)n, arg);
@@ -393,6 +418,11 @@ static int parse_merge_args(int argc, char **argv, merge_args *a, char *err, siz
                               a->oo.plot_phase);
     if (!a->count)
         return nnb_sweep_fail(err, err_len, "no shard files given (see nnbench merge --help)");
+    for (int i = 0; i < a->count; i++) {
+        struct stat st;
+        if (stat(a->paths[i], &st) != 0 && check_missing(a->paths[i], err, err_len))
+            return -1;
+    }
     if (!a->oo.out_dir) {
         const char *slash = strrchr(a->paths[0], '/');
         snprintf(a->out_buf, sizeof a->out_buf, "%.*s", slash ? (int)(slash - a->paths[0]) : 1,
@@ -430,7 +460,7 @@ int nnb_merge_main(int argc, char **argv) {
     if (!rc)
         rc = nnb_sweep_merge_docs(docs, (const char *const *)a.paths, (const char *const *)reasons, a.count, &merged,
                                   err, sizeof err);
-    if (rc != USAGE && nnb_sweep_make_dir(a.oo.out_dir, err, sizeof err) == 0 &&
+    if (rc != USAGE && nnb_cmd_prepare_output("--out", a.oo.out_dir, 1, err, sizeof err) == 0 &&
         nnb_sweep_write_outputs(merged, &a.oo, err, sizeof err) == 0) {
         fprintf(stderr, "nnbench merge: wrote %s/sweep.json, sweep.csv, sweep.md, sweep.svg%s\n", a.oo.out_dir,
                 rc ? " (incomplete: see above)" : "");

@@ -3,12 +3,15 @@
 #include "sweep.h"
 #include "sweep_internal.h"
 
+#include "cmdline.h"
+#include "exit_codes.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { USAGE = 2 };
+enum { USAGE = NNB_EXIT_USAGE }; /* cmdline/exit_codes.h */
 
 typedef struct sweep_flag {
     const char *name;
@@ -25,8 +28,8 @@ static const sweep_flag sweep_flags[] = {
     {"--shard", 1, "I/N: run only the points k with k mod N = I (0 <= I < N)"},
     {"--out", 1, "DIR: where the results go (default sweep-results): sweep.json, .csv, .md, .svg"},
     {"--plot-x", 1, "NAME: the axis along the plot's x (default: the first numeric axis)"},
-    {"--plot-y", 1, "time (default) or gflops"},
-    {"--plot-phase", 1, "total (default), forward or backward"},
+    {"--plot-y", 1, "time|gflops: the plot's y (default time)"},
+    {"--plot-phase", 1, "total|forward|backward: the phase plotted (default total)"},
     {"--run-timeout", 1, "S: kill and report a run that takes longer than S seconds"},
     {"--progress", 1, "auto (default: a live line on a terminal, lines otherwise), always (lines) or never"},
     {"--list-points", 0, "print this shard's points and their nnbench flags, run nothing"},
@@ -34,27 +37,49 @@ static const sweep_flag sweep_flags[] = {
     {"--shards", 1, "N: --slurm: number of array tasks (default 4)"},
     {"--sbatch", 1, "CMD: --slurm: the sbatch program (default sbatch)"},
     {"--sbatch-arg", 1, "ARG: --slurm: one more #SBATCH option for both jobs, e.g. --partition=debug (repeatable)"},
-    {"--merge-after", 1, "ok (default: merge when every shard succeeded) or any (merge whatever finished)"},
+    {"--merge-after", 1, "ok|any: merge when every shard succeeded (ok, default) or whatever finished (any)"},
     {"--help", 0, "this help"},
 };
 
 static const sweep_flag *find_sweep_flag(const char *arg) {
-    size_t n = strcspn(arg, "=");
     for (size_t i = 0; i < sizeof sweep_flags / sizeof *sweep_flags; i++)
-        if (strlen(sweep_flags[i].name) == n && !strncmp(arg, sweep_flags[i].name, n))
+        if (nnb_cmd_flag_is(arg, sweep_flags[i].name))
             return &sweep_flags[i];
     return NULL;
 }
 
+/* An argument that is no flag of the sweep's nor of its runs': refused with the closest of all. */
+static int unknown_flag(const char *arg, const nnb_sweep_hooks *h, char *err, size_t err_len) {
+    const char *names[320];
+    size_t n = h->flag_names ? h->flag_names(names, 256) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (nnb_cmd_flag_is(arg, names[i]))
+            return 0;
+    if (!h->flag_names)
+        return 0;
+    for (size_t i = 0; i < sizeof sweep_flags / sizeof *sweep_flags; i++)
+        names[n++] = sweep_flags[i].name;
+    nnb_sweep_fail(err, err_len, "unknown flag '%.*s' (see nnbench sweep --help)", (int)strcspn(arg, "="), arg);
+    nnb_cmd_append_suggestion(err, err_len, arg, names, n);
+    return -1;
+}
+
 static void print_help(void) {
     printf("usage: nnbench sweep [sweep flags] [nnbench flags common to every run]\n"
-           "       nnbench merge [--out DIR] [--plot-x NAME] [--plot-y time|gflops] SHARD_FILE_OR_DIR...\n\n"
-           "sweep flags:\n");
-    for (size_t i = 0; i < sizeof sweep_flags / sizeof *sweep_flags; i++)
-        printf("  %-16s %s\n", sweep_flags[i].name, sweep_flags[i].help);
+           "       nnbench merge [--out DIR] [--plot-x NAME] [--plot-y time|gflops] FILE_OR_DIR...\n\n"
+           "sweep flags (dash and underscore spellings are equivalent; -h is --help):\n");
+    for (size_t i = 0; i < sizeof sweep_flags / sizeof *sweep_flags; i++) {
+        const char *h = sweep_flags[i].help, *colon = strstr(h, ": ");
+        int has_meta = sweep_flags[i].takes_value && colon && !memchr(h, ' ', (size_t)(colon - h));
+        char meta[32] = "";
+        if (has_meta)
+            snprintf(meta, sizeof meta, "%.*s", (int)(colon - h), h);
+        nnb_cmd_print_flag(stdout, 36, sweep_flags[i].name, meta, has_meta ? colon + 2 : h);
+    }
     printf("\nEvery other flag is passed to each run (see nnbench --help). Each point x repeat is one fresh\n"
-           "`nnbench` process. Exit status: 0 every run succeeded; 1 a run failed (results still written);\n"
-           "2 bad command line or output directory; 130 interrupted. See docs/sweeps.md.\n");
+           "`nnbench` process. --out folders are created when missing. Exit status: 0 every run succeeded;\n"
+           "1 a run failed (results still written); 2 bad command line or output folder; 130 interrupted.\n"
+           "See docs/sweeps.md and docs/exit-codes.md.\n");
 }
 
 static int parse_positive(const char *flag, const char *v, long lo, long hi, long *out, char *err, size_t err_len) {
@@ -263,17 +288,18 @@ int nnb_sweep_parse(int argc, char **argv, const nnb_sweep_hooks *hooks, nnb_swe
             serve_hooks.axis_flag = hooks->serve_axis_flag;
             serve_hooks.base_flag = hooks->serve_base_flag;
             serve_hooks.check_argv = hooks->serve_check_argv;
+            serve_hooks.flag_names = hooks->serve_flag_names;
             hooks = &serve_hooks;
         }
     int after_flag = 0; /* the previous token was a common flag: a bare token is its value */
     for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
+        const char *arg = !strcmp(argv[i], "-h") ? "--help" : argv[i];
         const sweep_flag *f = !strncmp(arg, "--", 2) ? find_sweep_flag(arg) : NULL;
         if (!f) {
             if (!strncmp(arg, "--", 2)) {
                 char name[80];
                 snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
-                if (hooks->base_flag(name, err, err_len))
+                if (unknown_flag(name, hooks, err, err_len) || hooks->base_flag(name, err, err_len))
                     return USAGE;
             } else if (!after_flag) {
                 return nnb_sweep_fail(err, err_len, "unexpected argument '%s' (see nnbench sweep --help)", arg), USAGE;
@@ -286,7 +312,7 @@ int nnb_sweep_parse(int argc, char **argv, const nnb_sweep_hooks *hooks, nnb_swe
         after_flag = 0;
         if (!strcmp(f->name, "--help")) {
             print_help();
-            exit(0);
+            exit(NNB_EXIT_OK);
         }
         const char *eq = strchr(arg, '=');
         const char *v = NULL;

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "sweep_internal.h"
 
+#include "cmdline.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -268,7 +270,7 @@ static int prepare_dirs(const nnb_sweep_options *o, shard_paths *p, char *err, s
     char name[64];
     nnb_sweep_shard_name(name, sizeof name, o->shard_index, o->shard_count);
     snprintf(p->file, sizeof p->file, "%s/%s", p->dir, name);
-    if (nnb_sweep_make_dir(p->dir, err, err_len) || nnb_sweep_make_dir(p->runs, err, err_len) ||
+    if (nnb_cmd_prepare_output("--out", p->dir, 1, err, err_len) || nnb_sweep_make_dir(p->runs, err, err_len) ||
         nnb_sweep_make_dir(p->logs, err, err_len))
         return -1;
     return 0;

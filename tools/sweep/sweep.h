@@ -29,7 +29,7 @@ extern "C" {
 #define NNB_SWEEP_MAX_KEYS 24 /* settings of one point: shape keys and axes */
 #define NNB_SWEEP_MAX_POINTS 100000
 
-/* What the sweep needs to know of nnbench's command line, given by the driver (bench/main.c). */
+/* What the sweep needs to know of nnbench's command line, given by the dispatcher (cmd/nnbench.c). */
 typedef struct nnb_sweep_hooks {
     /* Canonical spelling of a flag a point may set ("hiddenSize" -> "--hiddenSize"); 0, or -1 with err. */
     int (*axis_flag)(const char *name, char *canonical, size_t cap, char *err, size_t err_len);
@@ -42,6 +42,10 @@ typedef struct nnb_sweep_hooks {
     int (*serve_axis_flag)(const char *name, char *canonical, size_t cap, char *err, size_t err_len);
     int (*serve_base_flag)(const char *flag, char *err, size_t err_len);
     int (*serve_check_argv)(int argc, char **argv, char *err, size_t err_len);
+    /* The flags of nnbench and of nnbench serve (canonical spellings, static strings): an argument that is
+     * neither the sweep's nor theirs is refused up front with the closest of all (NULL: left to check_argv). */
+    size_t (*flag_names)(const char **out, size_t cap);
+    size_t (*serve_flag_names)(const char **out, size_t cap);
 } nnb_sweep_hooks;
 
 /* One setting of a point: "--hiddenSize" = "512", shown as "hiddenSize". */

@@ -2,6 +2,9 @@
 #define _GNU_SOURCE
 #include "sweep_internal.h"
 
+#include "cmdline.h"
+#include "exit_codes.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -11,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { USAGE = 2 };
+enum { USAGE = NNB_EXIT_USAGE }; /* cmdline/exit_codes.h */
 
 static void list_points(const nnb_sweep_options *o) {
     for (int k = 0; k < o->grid.point_count; k++) {
@@ -93,12 +96,11 @@ static void put_quoted(FILE *f, const char *s) {
 /* Sweep flags that belong to the submission, not to the shards it starts. */
 static int submission_flag(const char *arg, int *takes_value) {
     static const char *const with_value[] = {"--shards", "--sbatch", "--sbatch-arg", "--merge-after", "--out"};
-    size_t n = strcspn(arg, "=");
-    *takes_value = arg[n] != '=';
-    if (n == strlen("--slurm") && !strncmp(arg, "--slurm", n))
+    *takes_value = arg[strcspn(arg, "=")] != '=';
+    if (nnb_cmd_flag_is(arg, "--slurm"))
         return *takes_value = 0, 1;
     for (size_t i = 0; i < sizeof with_value / sizeof *with_value; i++)
-        if (strlen(with_value[i]) == n && !strncmp(arg, with_value[i], n))
+        if (nnb_cmd_flag_is(arg, with_value[i]))
             return 1;
     return 0;
 }

@@ -1,14 +1,14 @@
 /*
- * nnbench: discover runner plugins, time each selected runner's forward and
- * backward, and report as fastrnns does (table on stderr, OSS/PEP JSON on
- * stdout) plus full JSON results.
+ * `nnbench [flags]`, the driver run (nnb_driver_main, called by cmd/nnbench.c): discover runner plugins,
+ * time each selected runner's forward and backward, and report as fastrnns does (table on stderr,
+ * OSS/PEP JSON on stdout) plus full JSON results.
  */
 #define _GNU_SOURCE
+#include "cmdline.h"
 #include "driver.h"
+#include "exit_codes.h"
 #include "fma_peak.h"
 #include "report.h"
-#include "serve.h"
-#include "sweep.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,8 +24,13 @@
 #define NNB_MISSING_BACKENDS ""
 #endif
 
-/* 4: --ab --fail-above (ab.c); 130: SIGINT/SIGTERM, as a shell reports a process ended by SIGINT. */
-enum { EXIT_RUNNER_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTHING_RAN = 3, EXIT_INTERRUPTED = 130 };
+/* The shared codes (cmdline/exit_codes.h); NNB_EXIT_REGRESSION comes from --ab --fail-above (ab.c). */
+enum {
+    EXIT_RUNNER_FAILED = NNB_EXIT_FAILED,
+    EXIT_USAGE = NNB_EXIT_USAGE,
+    EXIT_NOTHING_RAN = NNB_EXIT_NOTHING_RAN,
+    EXIT_INTERRUPTED = NNB_EXIT_INTERRUPTED
+};
 
 static void load_plugins(const nnb_options *o, nnb_registry *reg) {
     char dirs[32][1024];
@@ -46,22 +51,6 @@ static int check_runner_paths(const nnb_options *o, char *err, size_t err_len) {
             snprintf(err, err_len, "--runner-path: '%s' is not a directory", o->runner_paths[i]);
             return -1;
         }
-    }
-    return 0;
-}
-
-/* --dump DIR: an existing directory, or one we can create in an existing parent. */
-static int prepare_dump_dir(const char *dir, char *err, size_t err_len) {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return 0;
-        snprintf(err, err_len, "--dump: '%s' exists and is not a directory", dir);
-        return -1;
-    }
-    if (mkdir(dir, 0777) != 0) {
-        snprintf(err, err_len, "--dump: cannot create directory '%s': %s", dir, strerror(errno));
-        return -1;
     }
     return 0;
 }
@@ -245,7 +234,7 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
     int nsel = o->ab.given ? 0 : nnb_select(o, reg, device, sel, 3, err, sizeof err);
     if (nsel < 0)
         return usage_error(err);
-    if (o->dump_dir && prepare_dump_dir(o->dump_dir, err, sizeof err))
+    if (o->dump_dir && nnb_cmd_prepare_output("--dump", o->dump_dir, 1, err, sizeof err))
         return usage_error(err);
     note_blas(tuned_core);
 
@@ -280,28 +269,9 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
     return rc;
 }
 
-static int sweep_command(int argc, char **argv) {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        fprintf(stderr, "nnbench sweep: cannot find this program's path (/proc/self/exe): %s\n", strerror(errno));
-        return EXIT_USAGE;
-    }
-    exe[n] = 0;
-    nnb_sweep_hooks hooks = {nnb_cli_axis_flag,   nnb_cli_sweep_base_flag, nnb_cli_check_run_argv, exe,
-                             nnb_serve_axis_flag, nnb_serve_base_flag,     nnb_serve_check_argv};
-    return nnb_sweep_main(argc, argv, &hooks);
-}
-
-int main(int argc, char **argv) {
+int nnb_driver_main(int argc, char **argv) {
     static nnb_options o;
     char err[1024];
-    if (argc > 1 && !strcmp(argv[1], "sweep"))
-        return sweep_command(argc - 2, argv + 2);
-    if (argc > 1 && !strcmp(argv[1], "merge"))
-        return nnb_merge_main(argc - 2, argv + 2);
-    if (argc > 1 && !strcmp(argv[1], "serve"))
-        return nnb_serve_main(argc - 2, argv + 2);
     if (nnb_cli_parse(argc, argv, &o, err, sizeof err))
         return usage_error(err);
     if (o.help)
@@ -310,7 +280,8 @@ int main(int argc, char **argv) {
         return printf("nnbench %s (plugin ABI %d.%d)\n", NNB_VERSION, NNB_ABI_MAJOR, NNB_ABI_MINOR), 0;
     if (check_runner_paths(&o, err, sizeof err) || nnb_cli_check_sizes(&o, err, sizeof err))
         return usage_error(err);
-    if (o.json_out && nnb_output_path_check(o.json_out, err, sizeof err))
+    if (o.json_out && (nnb_cmd_prepare_output("--json-out", o.json_out, 0, err, sizeof err) ||
+                       nnb_output_path_check(o.json_out, err, sizeof err)))
         return usage_error(err);
 
     const char *tuned_core = nnb_tune_blas_env();
