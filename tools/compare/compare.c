@@ -203,8 +203,8 @@ static int check_kinds(const nnb_cmp_file *old_file, const nnb_cmp_file *new_fil
     const char *special = old_special ? nnb_cmp_kind_name(old_file->kind) : nnb_cmp_kind_name(new_file->kind);
     snprintf(err, err_len, "OLD (%s) is %s %s and NEW (%s) is %s %s: an %s is compared only with another %s",
              old_file->path, old_file->kind == NNB_CMP_OSS_JSON ? "a" : "an", nnb_cmp_kind_name(old_file->kind),
-             new_file->path,
-             new_file->kind == NNB_CMP_OSS_JSON ? "a" : "an", nnb_cmp_kind_name(new_file->kind), special, special);
+             new_file->path, new_file->kind == NNB_CMP_OSS_JSON ? "a" : "an", nnb_cmp_kind_name(new_file->kind),
+             special, special);
     return -1;
 }
 

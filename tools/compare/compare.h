@@ -97,12 +97,12 @@ typedef struct nnb_cmp_file {
     nnb_cmp_kind kind;
     nnb_cmp_runner *runners; /* in file order; (point, group, name) triples are unique */
     int runner_count;
-    int seconds;              /* OSS times were given in seconds (nnb_cmp_set_unit) and converted to ms */
-    int unit_given;           /* nnb_cmp_set_unit was called: the unit was stated, not assumed */
-    int config_known;         /* the file records its configuration (not OSS JSON) */
-    nnb_cmp_setting *config;  /* the keys compare_config.c compares, in file order */
+    int seconds;             /* OSS times were given in seconds (nnb_cmp_set_unit) and converted to ms */
+    int unit_given;          /* nnb_cmp_set_unit was called: the unit was stated, not assumed */
+    int config_known;        /* the file records its configuration (not OSS JSON) */
+    nnb_cmp_setting *config; /* the keys compare_config.c compares, in file order */
     int config_count;
-    nnb_cmp_serve *serve;     /* serve files only */
+    nnb_cmp_serve *serve; /* serve files only */
 } nnb_cmp_file;
 
 /* Reads and parses the file at path (a regular file up to NNB_CMP_MAX_FILE_BYTES,
@@ -126,7 +126,7 @@ int nnb_cmp_parse_unit(const char *text, nnb_cmp_unit *unit);
 
 /* "nnbench full JSON", "fastrnns OSS JSON", "nnbench sweep file", "nnbench serve file" */
 const char *nnb_cmp_kind_name(nnb_cmp_kind kind);
-const char *nnb_cmp_phase_name(int phase);        /* "forward", "backward" */
+const char *nnb_cmp_phase_name(int phase); /* "forward", "backward" */
 
 /* ---- Comparison --------------------------------------------------------------- */
 

@@ -92,8 +92,8 @@ static int set_option(nnb_cmp_cli *cli, const char *flag, const char *value, cha
     return 0;
 }
 
-static const char *const VALUE_FLAGS[] = {"--format", "--noise-threshold", "--fail-above", "--old-unit", "--new-unit",
-                                          NULL};
+static const char *const VALUE_FLAGS[] = {"--format",   "--noise-threshold", "--fail-above",
+                                          "--old-unit", "--new-unit",        NULL};
 
 static int takes_value(const char *flag) {
     for (int i = 0; VALUE_FLAGS[i]; i++)

@@ -12,13 +12,27 @@
 
 /* The keys that change what is timed or on what. Seeds, loop counts and request
  * counts change the noise, not the work, and are left out. */
-static const char *const FULL_CONFIG_KEYS[] = {
-    "seq_length", "mini_batch", "input_size", "hidden_size", "num_layers", "cnn_batch", "image_size", "dtype",
-    "fuser", "executor", "threads", "device", "allow_tf32", "cuda_pointwise_loop_level",
-    "cuda_pointwise_block_count", "cuda_pointwise_block_size", NULL};
+static const char *const FULL_CONFIG_KEYS[] = {"seq_length",
+                                               "mini_batch",
+                                               "input_size",
+                                               "hidden_size",
+                                               "num_layers",
+                                               "cnn_batch",
+                                               "image_size",
+                                               "dtype",
+                                               "fuser",
+                                               "executor",
+                                               "threads",
+                                               "device",
+                                               "allow_tf32",
+                                               "cuda_pointwise_loop_level",
+                                               "cuda_pointwise_block_count",
+                                               "cuda_pointwise_block_size",
+                                               NULL};
 static const char *const SERVE_CONFIG_KEYS[] = {
-    "runner", "device", "mode", "batch_size", "concurrency", "qps", "max_batch", "max_batch_delay_ms", "workers",
-    "threads", "seq_length", "num_layers", "input_size", "hidden_size", "image_size", "dtype", "weights", NULL};
+    "runner",  "device",  "mode",       "batch_size", "concurrency", "qps",         "max_batch",  "max_batch_delay_ms",
+    "workers", "threads", "seq_length", "num_layers", "input_size",  "hidden_size", "image_size", "dtype",
+    "weights", NULL};
 static const char *const CONTEXT_KEYS[] = {"cpu_model", "gpu_name", "blas", "onednn", "cudnn", NULL};
 
 static const char VARIES[] = "\x01varies"; /* not a value any file can hold */

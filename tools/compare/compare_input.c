@@ -353,8 +353,9 @@ static const char *group_of_oss_key(const char *key) {
     return key; /* a group nnbench-compare does not know: named by its key */
 }
 
-static const char OSS_SHAPE[] = "expected nnbench full JSON (\"schema\": \"nnbench-results\"), a sweep or serve file, or fastrnns OSS JSON "
-                                "({\"lstm\": {\"<runner>\": <mean ms>, ...}, \"lstm-backward\": {...}, ...})";
+static const char OSS_SHAPE[] =
+    "expected nnbench full JSON (\"schema\": \"nnbench-results\"), a sweep or serve file, or fastrnns OSS JSON "
+    "({\"lstm\": {\"<runner>\": <mean ms>, ...}, \"lstm-backward\": {...}, ...})";
 
 static int read_oss_value(parser *p, const char *key, const char *group, int phase, const cJSON *v) {
     if (!v->string[0])

@@ -12,8 +12,8 @@
 
 /* compare_input.c */
 void nnb_cmp_errorf(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-char *nnb_cmp_strdup(const char *s);                /* NULL when out of memory */
-const char *nnb_cmp_json_type(const cJSON *j);      /* "a number", "null", "missing", ... */
+char *nnb_cmp_strdup(const char *s);           /* NULL when out of memory */
+const char *nnb_cmp_json_type(const cJSON *j); /* "a number", "null", "missing", ... */
 /* Reads an nnbench full JSON object (root) into out, as nnb_cmp_parse does; name is used in messages.
  * Leaves out's config alone. On failure out is freed. */
 int nnb_cmp_read_full_root(const cJSON *root, const char *name, nnb_cmp_file *out, char *err, size_t err_len);

@@ -90,7 +90,7 @@ static void describe_syntax_error(const char *name, const char *text, size_t len
         nnb_cmp_errorf(err, err_len, "%s:%d:%d: invalid JSON (truncated?)", name, line, column);
     else
         nnb_cmp_errorf(err, err_len, "%s:%d:%d: invalid JSON (the parser gave up at the end of the input)", name, line,
-                     column);
+                       column);
 }
 
 cJSON *nnb_cmp_parse_json(const char *name, const char *text, size_t len, char *err, size_t err_len) {
@@ -110,9 +110,9 @@ cJSON *nnb_cmp_parse_json(const char *name, const char *text, size_t len, char *
     }
     if (strncmp(text + first, "Caffe2Observer", 14) == 0) {
         nnb_cmp_errorf(err, err_len,
-                     "%s: AI-PEP lines (--print-json pep), expected nnbench full JSON (--json-out) or "
-                     "fastrnns OSS JSON (--print-json oss)",
-                     name);
+                       "%s: AI-PEP lines (--print-json pep), expected nnbench full JSON (--json-out) or "
+                       "fastrnns OSS JSON (--print-json oss)",
+                       name);
         return NULL;
     }
     const char *end = NULL;
@@ -134,4 +134,3 @@ cJSON *nnb_cmp_parse_json(const char *name, const char *text, size_t len, char *
     }
     return root;
 }
-

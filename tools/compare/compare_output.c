@@ -100,17 +100,14 @@ static int display_width(const char *s) {
 
 static const char *time_basis(const nnb_cmp_file *file, int is_old) {
     switch (file->kind) {
-    case NNB_CMP_FULL_JSON:
-        return "time = median of the samples, ms";
+    case NNB_CMP_FULL_JSON: return "time = median of the samples, ms";
     case NNB_CMP_OSS_JSON:
         if (!file->seconds)
             return "time = mean, ms";
         return is_old ? "time = mean, given in s (--old-unit s), shown in ms"
                       : "time = mean, given in s (--new-unit s), shown in ms";
-    case NNB_CMP_SWEEP_JSON:
-        return "per point, time = median of the samples of all its repeats, ms";
-    default:
-        return "latency percentiles of the measured requests, ms; throughput, samples/s";
+    case NNB_CMP_SWEEP_JSON: return "per point, time = median of the samples of all its repeats, ms";
+    default: return "latency percentiles of the measured requests, ms; throughput, samples/s";
     }
 }
 

@@ -35,8 +35,8 @@ static int read_summary(const cJSON *root, const char *name, nnb_cmp_serve *s, c
         nnb_cmp_errorf(err, err_len, "%s: a serve file needs \"summary\" with \"latency_ms\" (docs/serving.md)", name);
         return -1;
     }
-    const char *bad = optional_number(latency, "p50", &s->p50_ms)                  ? "summary.latency_ms.p50"
-                      : optional_number(latency, "p99", &s->p99_ms)                ? "summary.latency_ms.p99"
+    const char *bad = optional_number(latency, "p50", &s->p50_ms)                       ? "summary.latency_ms.p50"
+                      : optional_number(latency, "p99", &s->p99_ms)                     ? "summary.latency_ms.p99"
                       : optional_number(summary, "whole_samples_per_s", &s->throughput) ? "summary.whole_samples_per_s"
                                                                                         : NULL;
     if (bad) {
@@ -93,8 +93,8 @@ int nnb_cmp_read_serve(const cJSON *root, const char *name, nnb_cmp_file *out, c
         nnb_cmp_errorf(err, err_len, "%s: out of memory", name);
         return -1;
     }
-    const char *runner =
-        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "config"), "runner"));
+    const char *runner = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "config"), "runner"));
     if (!runner || !runner[0]) {
         nnb_cmp_errorf(err, err_len, "%s: a serve file needs config.runner: a non-empty string (docs/serving.md)",
                        name);

@@ -143,8 +143,7 @@ static int read_run(const cJSON *results, const char *where, const char *point, 
     return rc;
 }
 
-static int read_point(const cJSON *point, int index, const char *name, nnb_cmp_file *out, char *err,
-                      size_t err_len) {
+static int read_point(const cJSON *point, int index, const char *name, nnb_cmp_file *out, char *err, size_t err_len) {
     char where[768];
     snprintf(where, sizeof where, "%s: points[%d]", name, index);
     if (!cJSON_IsObject(point)) {
