@@ -7,7 +7,9 @@
  *   sweep_old.json / sweep_new.json       nnbench sweep of the test plugins' spin runner, --repeat 2:
  *                                         seqLength 100,200 / 200,400 (NEW with --inputSize 20)
  *   serve_old.json / serve_new.json       nnbench serve --runner jit --device cpu --requests 20 (tiny LSTM),
- *                                         NEW with --max-batch 4 */
+ *                                         NEW with --max-batch 4
+ *   serve_sweep_old.json / _new.json      nnbench sweep --serve of spin, --repeat 2, offline, 16 requests:
+ *                                         --axis max-batch=1,4 / 4,8 */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "robust_stats.h"
 #include "test_support.h"
@@ -244,18 +246,28 @@ static int compare_doubles(const void *p, const void *q) {
     return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentile (docs/serving.md) of the measured requests' response - arrival. */
-static double request_percentile(const cJSON *serve, double p) {
-    double x[4096];
-    int n = 0, i = 0, warmup = get(get(serve, "config"), "warmup_requests")->valueint;
+/* Appends the measured requests' response - arrival of one serve run to x[*n]. */
+static void add_latencies(const cJSON *serve, double *x, int *n, int cap) {
+    int i = 0, warmup = get(get(serve, "config"), "warmup_requests")->valueint;
     const cJSON *req;
     cJSON_ArrayForEach(req, get(serve, "requests")) {
-        if (i++ >= warmup && n < 4096)
-            x[n++] = cJSON_GetArrayItem(req, 3)->valuedouble - cJSON_GetArrayItem(req, 0)->valuedouble;
+        if (i++ >= warmup && *n < cap)
+            x[(*n)++] = cJSON_GetArrayItem(req, 3)->valuedouble - cJSON_GetArrayItem(req, 0)->valuedouble;
     }
+}
+
+/* Nearest rank (docs/serving.md): the smallest value with at least p% of them at or below it. */
+static double nearest_rank(double *x, int n, double p) {
     qsort(x, (size_t)n, sizeof *x, compare_doubles);
     long rank = (long)ceil(p / 100.0 * n - 1e-9);
     return n ? x[(rank < 1 ? 1 : rank) - 1] : NAN;
+}
+
+static double request_percentile(const cJSON *serve, double p) {
+    double x[4096];
+    int n = 0;
+    add_latencies(serve, x, &n, 4096);
+    return nearest_rank(x, n, p);
 }
 
 static void serves(void) {
@@ -272,9 +284,13 @@ static void serves(void) {
         CHECK_MSG(find_row(labels[i], &r), "row '%s' in:\n%s", labels[i], out);
         expect_close(r.old_value, old_p, labels[i]);
         expect_close(r.ratio, new_p / old_p, labels[i]);
-        CHECK_MSG(r.lo > 0 && r.lo <= r.ratio + 1e-4 && r.ratio <= r.hi + 1e-4, "%s: [%g, %g] around %g", labels[i],
-                  r.lo, r.hi, r.ratio);
     }
+    /* 20 requests: enough for p50's interval (10), not for p99's (500: a few requests above it). */
+    row p50, p99;
+    CHECK(find_row("jit p50 latency ms", &p50) && find_row("jit p99 latency ms", &p99));
+    CHECK_MSG(p50.lo > 0 && p50.lo <= p50.ratio + 1e-4 && p50.ratio <= p50.hi + 1e-4, "p50: [%g, %g] around %g", p50.lo,
+              p50.hi, p50.ratio);
+    CHECK_MSG(isnan(p99.lo) && strstr(p99.rest, "too few requests"), "p99: no interval: %s", p99.rest);
     double old_tp = get(get(a, "summary"), "whole_samples_per_s")->valuedouble;
     double new_tp = get(get(b, "summary"), "whole_samples_per_s")->valuedouble;
     row r;
@@ -284,11 +300,63 @@ static void serves(void) {
     CHECK_STR_CONTAINS(out, "warning: the configurations differ (OLD -> NEW): max_batch 1 -> 4; the ratios");
     CHECK(strstr(out, "geometric mean") == NULL); /* latencies and a throughput share no scale */
 
-    /* p99 went up about 1.9x, CI lower bound about 1.3, throughput down to about 0.89 of OLD's (< 1/1.1). */
+    /* p99 went up about 1.9x (no interval: the ratio decides), throughput down to about 0.89 of OLD's (< 1/1.1). */
     CHECK_MSG(run("--fail-above 1.1 serve_old.json serve_new.json") == 4, "--fail-above 1.1: exit %d", rc);
-    CHECK_STR_CONTAINS(out, "serve jit p99 latency ms: CI lower bound");
+    CHECK_STR_CONTAINS(out, "serve jit p99 latency ms: ratio 1.8998 > 1.1 (too few requests)");
     CHECK_STR_CONTAINS(out, "serve jit throughput samples/s: ratio");
     CHECK_MSG(run("--fail-above 2.5 serve_old.json serve_new.json") == 0, "--fail-above 2.5: exit %d", rc);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* The runs of the point with settings max-batch=mb: latencies pooled, throughput averaged. */
+static void pooled_point(const cJSON *sweep, const char *mb, double *x, int *n, double *throughput) {
+    const cJSON *point, *run_;
+    int runs = 0;
+    *n = 0, *throughput = 0;
+    cJSON_ArrayForEach(point, get(sweep, "points")) {
+        if (strcmp(get(get(point, "settings"), "max-batch")->valuestring, mb))
+            continue;
+        cJSON_ArrayForEach(run_, get(point, "runs")) {
+            add_latencies(get(run_, "results"), x, n, 4096);
+            *throughput += get(get(get(run_, "results"), "summary"), "whole_samples_per_s")->valuedouble;
+            runs++;
+        }
+    }
+    *throughput /= runs;
+    CHECK_MSG(runs == 2, "max-batch=%s: %d runs, expected 2 repeats", mb, runs);
+}
+
+static void serve_sweeps(void) {
+    cJSON *a = load("serve_sweep_old.json"), *b = load("serve_sweep_new.json");
+    CHECK_MSG(run("serve_sweep_old.json serve_sweep_new.json") == 0, "exit %d: %s", rc, err);
+    static double x[4096], y[4096];
+    int nx, ny;
+    double tx, ty;
+    pooled_point(a, "4", x, &nx, &tx);
+    pooled_point(b, "4", y, &ny, &ty);
+    CHECK_MSG(nx == 32 && ny == 32, "2 repeats x 16 requests: %d, %d", nx, ny);
+    const double percentiles[2] = {50, 99};
+    const char *labels[2] = {"max-batch=4 spin p50 latency ms", "max-batch=4 spin p99 latency ms"};
+    for (int i = 0; i < 2; i++) {
+        double old_p = nearest_rank(x, nx, percentiles[i]), new_p = nearest_rank(y, ny, percentiles[i]);
+        row r;
+        CHECK_MSG(find_row(labels[i], &r), "row '%s' in:\n%s", labels[i], out);
+        expect_close(r.old_value, old_p, labels[i]);
+        expect_close(r.new_value, new_p, labels[i]);
+        expect_close(r.ratio, new_p / old_p, labels[i]);
+    }
+    row r;
+    CHECK_MSG(find_row("max-batch=4 spin throughput samples/s", &r), "throughput row in:\n%s", out);
+    expect_close(r.old_value, tx, "mean throughput of OLD's repeats");
+    expect_close(r.ratio, ty / tx, "throughput ratio");
+    CHECK_STR_CONTAINS(out, "max-batch=1  spin    -");
+    CHECK_STR_CONTAINS(out, "only in OLD");
+    CHECK_STR_CONTAINS(out, "max-batch=8  spin    -");
+    CHECK_STR_CONTAINS(out, "only in NEW");
+    /* A sweep of serve runs against a sweep of nnbench runs: refused. */
+    CHECK_MSG(run("serve_sweep_old.json sweep_new.json") == 2, "serve sweep vs sweep: exit %d", rc);
+    CHECK_STR_CONTAINS(err, "is a sweep of nnbench serve runs and NEW (sweep_new.json) one of nnbench runs");
     cJSON_Delete(a);
     cJSON_Delete(b);
 }
@@ -307,5 +375,6 @@ int main(int argc, char **argv) {
     configurations();
     sweeps();
     serves();
+    serve_sweeps();
     return nnb_test_finish();
 }

@@ -198,6 +198,14 @@ static void compute_geomeans(nnb_cmp_report *r) {
 static int check_kinds(const nnb_cmp_file *old_file, const nnb_cmp_file *new_file, char *err, size_t err_len) {
     int old_special = old_file->kind == NNB_CMP_SWEEP_JSON || old_file->kind == NNB_CMP_SERVE_JSON;
     int new_special = new_file->kind == NNB_CMP_SWEEP_JSON || new_file->kind == NNB_CMP_SERVE_JSON;
+    if (old_file->kind == new_file->kind && nnb_cmp_is_serve(old_file) != nnb_cmp_is_serve(new_file)) {
+        snprintf(err, err_len,
+                 "OLD (%s) is a sweep of nnbench %sruns and NEW (%s) one of nnbench %sruns: a sweep of serve runs "
+                 "is compared only with another",
+                 old_file->path, nnb_cmp_is_serve(old_file) ? "serve " : "", new_file->path,
+                 nnb_cmp_is_serve(new_file) ? "serve " : "");
+        return -1;
+    }
     if (old_file->kind == new_file->kind || (!old_special && !new_special))
         return 0;
     const char *special = old_special ? nnb_cmp_kind_name(old_file->kind) : nnb_cmp_kind_name(new_file->kind);
@@ -219,7 +227,7 @@ int nnb_cmp_compare(const nnb_cmp_file *old_file, const nnb_cmp_file *new_file, 
     if (check_kinds(old_file, new_file, err, err_len))
         return -1;
     nnb_cmp_compare_configs(out);
-    if (old_file->kind == NNB_CMP_SERVE_JSON) {
+    if (nnb_cmp_is_serve(old_file)) {
         if (nnb_cmp_compare_serve(out, err, err_len)) {
             nnb_cmp_report_free(out);
             return -1;

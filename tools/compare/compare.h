@@ -83,11 +83,13 @@ typedef struct nnb_cmp_setting {
     char *key, *value;
 } nnb_cmp_setting;
 
-/* A serve file's measurements (docs/serving.md). */
+/* A serve run's measurements (docs/serving.md); in a sweep of serve runs, a point's repeats pooled. */
 typedef struct nnb_cmp_serve {
+    char *point;           /* sweeps: the point's settings, as nnb_cmp_runner.point; NULL in a serve file */
     char *runner;          /* config.runner */
     double p50_ms, p99_ms; /* summary.latency_ms; NaN when null */
-    double throughput;     /* summary.whole_samples_per_s (samples/s); NaN when null */
+    double throughput;     /* summary.whole_samples_per_s (samples/s), mean over pooled repeats; NaN when null */
+    int repeats;           /* runs pooled (1 in a serve file) */
     double *latency_ms;    /* measured requests' response - arrival, NULL when none */
     int latency_count;
 } nnb_cmp_serve;
@@ -102,7 +104,8 @@ typedef struct nnb_cmp_file {
     int config_known;        /* the file records its configuration (not OSS JSON) */
     nnb_cmp_setting *config; /* the keys compare_config.c compares, in file order */
     int config_count;
-    nnb_cmp_serve *serve; /* serve files only */
+    nnb_cmp_serve *serve; /* a serve file: one; a sweep of serve runs: one per point; else NULL */
+    int serve_count;
 } nnb_cmp_file;
 
 /* Reads and parses the file at path (a regular file up to NNB_CMP_MAX_FILE_BYTES,

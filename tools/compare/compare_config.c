@@ -119,7 +119,8 @@ int nnb_cmp_read_config(const cJSON *root, nnb_cmp_file *out, char *err, size_t 
     const cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
     const cJSON *context = cJSON_GetObjectItemCaseSensitive(root, "context");
     out->config_known = 1; /* a file with neither object still has a (empty) configuration */
-    const char *const *keys = out->kind == NNB_CMP_SERVE_JSON ? SERVE_CONFIG_KEYS : FULL_CONFIG_KEYS;
+    const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "schema"));
+    const char *const *keys = schema && strcmp(schema, "nnbench-serve") == 0 ? SERVE_CONFIG_KEYS : FULL_CONFIG_KEYS;
     if ((cJSON_IsObject(config) && read_keys(config, keys, out)) ||
         (cJSON_IsObject(context) && read_keys(context, CONTEXT_KEYS, out))) {
         nnb_cmp_errorf(err, err_len, "%s: out of memory reading the configuration", out->path ? out->path : "?");

@@ -425,7 +425,7 @@ void nnb_cmp_file_free(nnb_cmp_file *f) {
     free(f->runners);
     free(f->path);
     nnb_cmp_config_free(f);
-    nnb_cmp_serve_free(f->serve);
+    nnb_cmp_serve_free(f);
     memset(f, 0, sizeof *f);
 }
 

@@ -27,8 +27,15 @@ int nnb_cmp_read_sweep(const cJSON *root, const char *name, nnb_cmp_file *out, c
 
 /* compare_serve.c: a "nnbench-serve" object. */
 int nnb_cmp_read_serve(const cJSON *root, const char *name, nnb_cmp_file *out, char *err, size_t err_len);
-void nnb_cmp_serve_free(nnb_cmp_serve *s);
-/* Rows for two serve files: p50 and p99 latency with bootstrap intervals, throughput. */
+/* One run of a sweep of serve runs, pooled into out's entry for point (its latencies added, throughput averaged). */
+int nnb_cmp_read_serve_run(const cJSON *root, const char *name, const char *point, nnb_cmp_file *out, char *err,
+                           size_t err_len);
+/* After the last run: p50 and p99 from each point's pooled latencies. */
+void nnb_cmp_serve_pool_percentiles(nnb_cmp_file *f);
+void nnb_cmp_serve_free(nnb_cmp_file *f);
+/* Whether f holds serve measurements (a serve file, or a sweep of serve runs). */
+int nnb_cmp_is_serve(const nnb_cmp_file *f);
+/* Rows for two serve files or serve sweeps: per point, p50 and p99 latency with bootstrap intervals, throughput. */
 int nnb_cmp_compare_serve(nnb_cmp_report *r, char *err, size_t err_len);
 
 /* compare_config.c */

@@ -3,7 +3,7 @@
  * GitHub markdown table, framed by what was compared and how, the geometric
  * means, and the rows behind a --fail-above exit.
  */
-#include "compare.h"
+#include "compare_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -31,11 +31,12 @@ typedef struct layout {
 
 static layout layout_of(const nnb_cmp_report *r) {
     nnb_cmp_kind kind = r->old_file->kind;
-    layout l = {kind == NNB_CMP_SERVE_JSON ? SERVE_HEADINGS : HEADINGS, {0}};
+    int serve = nnb_cmp_is_serve(r->old_file);
+    layout l = {serve ? SERVE_HEADINGS : HEADINGS, {0}};
     for (int c = 0; c < COLUMNS; c++)
         l.shown[c] = 1;
     l.shown[0] = kind == NNB_CMP_SWEEP_JSON;
-    l.shown[1] = kind != NNB_CMP_SERVE_JSON;
+    l.shown[1] = !serve;
     return l;
 }
 
@@ -106,7 +107,10 @@ static const char *time_basis(const nnb_cmp_file *file, int is_old) {
             return "time = mean, ms";
         return is_old ? "time = mean, given in s (--old-unit s), shown in ms"
                       : "time = mean, given in s (--new-unit s), shown in ms";
-    case NNB_CMP_SWEEP_JSON: return "per point, time = median of the samples of all its repeats, ms";
+    case NNB_CMP_SWEEP_JSON:
+        return nnb_cmp_is_serve(file) ? "serve runs; per point, latency percentiles of the measured requests of all "
+                                        "its repeats, ms; throughput, mean of the repeats, samples/s"
+                                      : "per point, time = median of the samples of all its repeats, ms";
     default: return "latency percentiles of the measured requests, ms; throughput, samples/s";
     }
 }
@@ -121,7 +125,7 @@ static void print_sources(FILE *f, const nnb_cmp_report *r, nnb_cmp_format forma
         fprintf(f, "%s%s: %s%s%s (%s; %s)\n", bullet, labels[i], quote, path, quote, nnb_cmp_kind_name(files[i]->kind),
                 time_basis(files[i], i == 0));
     }
-    if (r->old_file->kind == NNB_CMP_SERVE_JSON) {
+    if (nnb_cmp_is_serve(r->old_file)) {
         fprintf(f, "%sratio: NEW / OLD (latency: above 1 means NEW is slower; throughput: below 1 means it is)\n",
                 bullet);
         fprintf(f,
@@ -210,10 +214,10 @@ static void print_regressions(FILE *f, const nnb_cmp_report *r, nnb_cmp_format f
         return;
     if (!r->regressions) {
         fprintf(f, "--fail-above %g: no %s regressed beyond %g\n", limit,
-                r->old_file->kind == NNB_CMP_SERVE_JSON ? "metric" : "phase", limit);
+                nnb_cmp_is_serve(r->old_file) ? "metric" : "phase", limit);
         return;
     }
-    const char *what = r->old_file->kind == NNB_CMP_SERVE_JSON ? "metric" : "phase";
+    const char *what = nnb_cmp_is_serve(r->old_file) ? "metric" : "phase";
     fprintf(f, "--fail-above %g: %d %s%s regressed beyond %g (marked *):\n", limit, r->regressions, what,
             r->regressions == 1 ? "" : "s", limit);
     for (int i = 0; i < r->row_count; i++) {
@@ -235,8 +239,8 @@ static void print_regressions(FILE *f, const nnb_cmp_report *r, nnb_cmp_format f
             fprintf(f, "%s%s%s %s %s: CI lower bound %.4f > %g\n", bullet, point, group, runner, phase_label(row),
                     row->lo, limit);
         else
-            fprintf(f, "%s%s%s %s %s: ratio %.4f > %g (no samples)\n", bullet, point, group, runner, phase_label(row),
-                    row->ratio, limit);
+            fprintf(f, "%s%s%s %s %s: ratio %.4f > %g (%s)\n", bullet, point, group, runner, phase_label(row),
+                    row->ratio, limit, row->verdict);
     }
 }
 
@@ -268,7 +272,7 @@ int nnb_cmp_print(FILE *f, const nnb_cmp_report *r, nnb_cmp_format format) {
         print_text_table(f, rows, r->row_count, &l);
     free(rows);
     fputs("\n", f);
-    if (r->old_file->kind != NNB_CMP_SERVE_JSON) /* latencies and a throughput: no common scale */
+    if (!nnb_cmp_is_serve(r->old_file)) /* latencies and a throughput: no common scale */
         print_geomeans(f, r);
     print_regressions(f, r, format);
     return fflush(f) == 0 && !ferror(f) ? 0 : -1;

@@ -2,7 +2,8 @@
  * nnbench serve files (docs/serving.md, bench/serve_report.c): reading the
  * summary and the measured requests' latencies, and comparing two runs: p50 and
  * p99 latency with a bootstrap interval from the per-request latencies, and
- * throughput (one number per run: no interval).
+ * throughput (one number per run: no interval). A sweep of serve runs holds one
+ * such entry per point, its repeats pooled, and compares point by point.
  */
 #include "compare_internal.h"
 #include "robust_stats.h"
@@ -13,12 +14,38 @@
 
 enum { REQUEST_ARRIVAL = 0, REQUEST_RESPONSE = 3 }; /* columns of "requests" rows */
 
-void nnb_cmp_serve_free(nnb_cmp_serve *s) {
-    if (!s)
-        return;
-    free(s->runner);
-    free(s->latency_ms);
-    free(s);
+/* Requests needed above a percentile, in each file, for its interval: 10 for p50, 500 for p99. */
+#define MIN_REQUESTS_ABOVE 5.0
+
+void nnb_cmp_serve_free(nnb_cmp_file *f) {
+    for (int i = 0; i < f->serve_count; i++) {
+        free(f->serve[i].point);
+        free(f->serve[i].runner);
+        free(f->serve[i].latency_ms);
+    }
+    free(f->serve);
+    f->serve = NULL;
+    f->serve_count = 0;
+}
+
+int nnb_cmp_is_serve(const nnb_cmp_file *f) { return f->kind == NNB_CMP_SERVE_JSON || f->serve_count > 0; }
+
+static nnb_cmp_serve *add_serve(nnb_cmp_file *f) {
+    nnb_cmp_serve *grown = realloc(f->serve, sizeof *grown * (size_t)(f->serve_count + 1));
+    if (!grown)
+        return NULL;
+    f->serve = grown;
+    memset(&f->serve[f->serve_count], 0, sizeof *grown);
+    return &f->serve[f->serve_count++];
+}
+
+static nnb_cmp_serve *find_point(const nnb_cmp_file *f, const char *point) {
+    for (int i = 0; i < f->serve_count; i++) {
+        const char *p = f->serve[i].point;
+        if (p && point ? strcmp(p, point) == 0 : p == point)
+            return &f->serve[i];
+    }
+    return NULL;
 }
 
 /* A number, or NaN for null or absent; -1 for anything else. */
@@ -87,12 +114,9 @@ static int read_latencies(const cJSON *root, const char *name, nnb_cmp_serve *s,
     return 0;
 }
 
-int nnb_cmp_read_serve(const cJSON *root, const char *name, nnb_cmp_file *out, char *err, size_t err_len) {
-    out->kind = NNB_CMP_SERVE_JSON;
-    if (!(out->serve = calloc(1, sizeof *out->serve))) {
-        nnb_cmp_errorf(err, err_len, "%s: out of memory", name);
-        return -1;
-    }
+/* One run into s (zeroed by the caller); on failure s may hold memory for the caller to free. */
+static int read_run(const cJSON *root, const char *name, nnb_cmp_serve *s, char *err, size_t err_len) {
+    s->repeats = 1;
     const char *runner = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "config"), "runner"));
     if (!runner || !runner[0]) {
@@ -100,13 +124,61 @@ int nnb_cmp_read_serve(const cJSON *root, const char *name, nnb_cmp_file *out, c
                        name);
         return -1;
     }
-    if (!(out->serve->runner = nnb_cmp_strdup(runner))) {
+    if (!(s->runner = nnb_cmp_strdup(runner))) {
         nnb_cmp_errorf(err, err_len, "%s: out of memory", name);
         return -1;
     }
-    if (read_summary(root, name, out->serve, err, err_len) || read_latencies(root, name, out->serve, err, err_len))
+    return read_summary(root, name, s, err, err_len) || read_latencies(root, name, s, err, err_len) ? -1 : 0;
+}
+
+int nnb_cmp_read_serve(const cJSON *root, const char *name, nnb_cmp_file *out, char *err, size_t err_len) {
+    out->kind = NNB_CMP_SERVE_JSON;
+    nnb_cmp_serve *s = add_serve(out);
+    if (!s) {
+        nnb_cmp_errorf(err, err_len, "%s: out of memory", name);
         return -1;
-    return nnb_cmp_read_config(root, out, err, err_len);
+    }
+    return read_run(root, name, s, err, err_len) || nnb_cmp_read_config(root, out, err, err_len) ? -1 : 0;
+}
+
+/* Adds run's latencies to have's, and its throughput to have's mean over the repeats. */
+static int pool_run(nnb_cmp_serve *have, const nnb_cmp_serve *run) {
+    double *grown = realloc(have->latency_ms, sizeof(double) * (size_t)(have->latency_count + run->latency_count + 1));
+    if (!grown)
+        return -1;
+    memcpy(grown + have->latency_count, run->latency_ms, sizeof(double) * (size_t)run->latency_count);
+    have->latency_ms = grown;
+    have->latency_count += run->latency_count;
+    if (!isfinite(have->throughput))
+        have->throughput = run->throughput;
+    else if (isfinite(run->throughput))
+        have->throughput = (have->throughput * have->repeats + run->throughput) / (have->repeats + 1);
+    have->repeats++;
+    return 0;
+}
+
+int nnb_cmp_read_serve_run(const cJSON *root, const char *name, const char *point, nnb_cmp_file *out, char *err,
+                           size_t err_len) {
+    nnb_cmp_serve run;
+    memset(&run, 0, sizeof run);
+    nnb_cmp_serve *have = find_point(out, point);
+    int rc = read_run(root, name, &run, err, err_len), out_of_memory = 0;
+    if (rc == 0 && have) {
+        out_of_memory = pool_run(have, &run) != 0;
+    } else if (rc == 0) {
+        if ((have = add_serve(out)) && (run.point = nnb_cmp_strdup(point))) {
+            *have = run; /* ownership moved */
+            memset(&run, 0, sizeof run);
+        } else {
+            out_of_memory = 1;
+        }
+    }
+    free(run.point), free(run.runner), free(run.latency_ms);
+    if (out_of_memory) {
+        nnb_cmp_errorf(err, err_len, "%s: out of memory", name);
+        return -1;
+    }
+    return rc ? -1 : nnb_cmp_read_config(root, out, err, err_len);
 }
 
 /* ---- Comparing ------------------------------------------------------------------------------ */
@@ -153,6 +225,23 @@ static double nearest_rank(double *x, int n, double p) {
     return select_kth(x, n, (int)rank - 1);
 }
 
+void nnb_cmp_serve_pool_percentiles(nnb_cmp_file *f) {
+    for (int i = 0; i < f->serve_count; i++) {
+        nnb_cmp_serve *s = &f->serve[i];
+        if (s->repeats < 2 || s->latency_count < 1)
+            continue; /* one run: its own summary stands */
+        double *copy = malloc(sizeof(double) * (size_t)s->latency_count);
+        if (!copy) {
+            s->p50_ms = s->p99_ms = NAN; /* no time rather than one repeat's time as the pooled one */
+            continue;
+        }
+        memcpy(copy, s->latency_ms, sizeof(double) * (size_t)s->latency_count);
+        s->p50_ms = nearest_rank(copy, s->latency_count, 50);
+        s->p99_ms = nearest_rank(copy, s->latency_count, 99);
+        free(copy);
+    }
+}
+
 static double resampled_percentile(const double *x, int n, double p, double *scratch, uint64_t *rng) {
     for (int i = 0; i < n; i++)
         scratch[i] = x[splitmix64(rng) % (uint64_t)n];
@@ -189,10 +278,11 @@ static int bootstrap_percentile_ratio(const nnb_cmp_serve *o, const nnb_cmp_serv
     return 0;
 }
 
-static void fill_row(nnb_cmp_row *row, const char *runner, const char *metric, double old_value, double new_value) {
+static void fill_row(nnb_cmp_row *row, const nnb_cmp_serve *s, const char *metric, double old_value, double new_value) {
     memset(row, 0, sizeof *row);
+    row->point = s->point;
     row->group = "serve";
-    row->runner = runner;
+    row->runner = s->runner;
     row->phase = -1;
     row->metric = metric;
     row->old_ms = old_value;
@@ -209,13 +299,17 @@ static void fill_row(nnb_cmp_row *row, const char *runner, const char *metric, d
 
 static int latency_row(nnb_cmp_row *row, const nnb_cmp_serve *o, const nnb_cmp_serve *n, double p,
                        const nnb_cmp_options *opt) {
-    fill_row(row, o->runner, p == 50 ? "p50 latency ms" : "p99 latency ms", p == 50 ? o->p50_ms : o->p99_ms,
+    fill_row(row, o, p == 50 ? "p50 latency ms" : "p99 latency ms", p == 50 ? o->p50_ms : o->p99_ms,
              p == 50 ? n->p50_ms : n->p99_ms);
     if (row->kind != NNB_CMP_COMPARED)
         return 0;
-    row->has_ci = o->latency_count >= 2 && n->latency_count >= 2;
+    /* A bootstrap cannot see beyond the largest sample: for the p-th percentile it needs a few requests
+     * above it on each side, or the resampled percentile is nearly always the same maximum and the
+     * interval collapses to a point. */
+    int needed = (int)ceil(MIN_REQUESTS_ABOVE / (1.0 - p / 100.0));
+    row->has_ci = o->latency_count >= needed && n->latency_count >= needed;
     if (!row->has_ci) {
-        row->verdict = "no samples";
+        row->verdict = o->latency_count && n->latency_count ? "too few requests" : "no samples";
         row->regressed = opt->fail_above > 0 && row->ratio > opt->fail_above;
         return 0;
     }
@@ -226,24 +320,48 @@ static int latency_row(nnb_cmp_row *row, const nnb_cmp_serve *o, const nnb_cmp_s
     return 0;
 }
 
+/* Three rows for a point both files have. */
+static int compare_point(nnb_cmp_report *r, const nnb_cmp_serve *o, const nnb_cmp_serve *n) {
+    nnb_cmp_row *rows = &r->rows[r->row_count];
+    r->row_count += 3;
+    if (latency_row(&rows[0], o, n, 50, &r->options) || latency_row(&rows[1], o, n, 99, &r->options))
+        return -1;
+    fill_row(&rows[2], o, "throughput samples/s", o->throughput, n->throughput);
+    rows[2].higher_is_better = 1;
+    if (rows[2].kind == NNB_CMP_COMPARED) {
+        rows[2].verdict = "no interval";
+        rows[2].regressed = r->options.fail_above > 0 && rows[2].ratio < 1.0 / r->options.fail_above;
+    }
+    return 0;
+}
+
+static void only_one_side(nnb_cmp_report *r, const nnb_cmp_serve *s, int in_old) {
+    nnb_cmp_row *row = &r->rows[r->row_count++];
+    fill_row(row, s, "-", NAN, NAN);
+    row->metric = NULL;
+    row->kind = in_old ? NNB_CMP_ONLY_OLD : NNB_CMP_ONLY_NEW;
+    snprintf(row->note, sizeof row->note, "only in %s", in_old ? "OLD" : "NEW");
+}
+
 int nnb_cmp_compare_serve(nnb_cmp_report *r, char *err, size_t err_len) {
-    const nnb_cmp_serve *o = r->old_file->serve, *n = r->new_file->serve;
-    if (!(r->rows = calloc(3, sizeof *r->rows))) {
+    const nnb_cmp_file *old_file = r->old_file, *new_file = r->new_file;
+    r->rows = calloc((size_t)(3 * old_file->serve_count + new_file->serve_count + 1), sizeof *r->rows);
+    if (!r->rows) {
         nnb_cmp_errorf(err, err_len, "out of memory");
         return -1;
     }
-    r->row_count = 3;
-    if (latency_row(&r->rows[0], o, n, 50, &r->options) || latency_row(&r->rows[1], o, n, 99, &r->options)) {
-        nnb_cmp_errorf(err, err_len, "serve latency bootstrap: out of memory");
-        return -1;
+    for (int i = 0; i < old_file->serve_count; i++) {
+        const nnb_cmp_serve *o = &old_file->serve[i], *n = find_point(new_file, o->point);
+        if (!n) {
+            only_one_side(r, o, 1);
+        } else if (compare_point(r, o, n)) {
+            nnb_cmp_errorf(err, err_len, "serve latency bootstrap: out of memory");
+            return -1;
+        }
     }
-    nnb_cmp_row *tp = &r->rows[2];
-    fill_row(tp, o->runner, "throughput samples/s", o->throughput, n->throughput);
-    tp->higher_is_better = 1;
-    if (tp->kind == NNB_CMP_COMPARED) {
-        tp->verdict = "no interval";
-        tp->regressed = r->options.fail_above > 0 && tp->ratio < 1.0 / r->options.fail_above;
-    }
+    for (int i = 0; i < new_file->serve_count; i++)
+        if (!find_point(old_file, new_file->serve[i].point))
+            only_one_side(r, &new_file->serve[i], 0);
     for (int i = 0; i < r->row_count; i++)
         r->regressions += r->rows[i].regressed;
     return 0;

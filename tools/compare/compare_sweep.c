@@ -143,7 +143,18 @@ static int read_run(const cJSON *results, const char *where, const char *point, 
     return rc;
 }
 
-static int read_point(const cJSON *point, int index, const char *name, nnb_cmp_file *out, char *err, size_t err_len) {
+static int point_seen(const nnb_cmp_file *f, const char *key) {
+    for (int i = 0; i < f->runner_count; i++)
+        if (strcmp(f->runners[i].point, key) == 0)
+            return 1;
+    for (int i = 0; i < f->serve_count; i++)
+        if (strcmp(f->serve[i].point, key) == 0)
+            return 1;
+    return 0;
+}
+
+static int read_point(const cJSON *point, int index, const char *name, int serve, nnb_cmp_file *out, char *err,
+                      size_t err_len) {
     char where[768];
     snprintf(where, sizeof where, "%s: points[%d]", name, index);
     if (!cJSON_IsObject(point)) {
@@ -153,12 +164,11 @@ static int read_point(const cJSON *point, int index, const char *name, nnb_cmp_f
     char *key = point_key(point, err, err_len, where);
     if (!key)
         return -1;
-    for (int i = 0; i < out->runner_count; i++)
-        if (strcmp(out->runners[i].point, key) == 0) {
-            nnb_cmp_errorf(err, err_len, "%s: a second point with the settings \"%s\"", where, key);
-            free(key);
-            return -1;
-        }
+    if (point_seen(out, key)) {
+        nnb_cmp_errorf(err, err_len, "%s: a second point with the settings \"%s\"", where, key);
+        free(key);
+        return -1;
+    }
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(point, "runs");
     int rc = 0, r = 0;
     if (!cJSON_IsArray(runs)) {
@@ -171,7 +181,8 @@ static int read_point(const cJSON *point, int index, const char *name, nnb_cmp_f
             continue; /* a run that left no results (crashed, timed out): the sweep names it */
         char at[1024];
         snprintf(at, sizeof at, "%s.runs[%d].results", where, r);
-        rc = read_run(results, at, key, out, err, err_len);
+        rc = serve ? nnb_cmp_read_serve_run(results, at, key, out, err, err_len)
+                   : read_run(results, at, key, out, err, err_len);
     }
     free(key);
     return rc;
@@ -182,13 +193,7 @@ int nnb_cmp_read_sweep(const cJSON *root, const char *name, nnb_cmp_file *out, c
     out->config_known = 1; /* what every run shares: nothing is "unknown" even without runs */
     const char *command = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "sweep"), "command"));
-    if (command && strcmp(command, "serve") == 0) {
-        nnb_cmp_errorf(err, err_len,
-                       "%s: a sweep of nnbench serve runs (sweep --serve) cannot be compared yet; compare its runs' "
-                       "serve files (runs/pNNNNN-rR.json) one by one",
-                       name);
-        return -1;
-    }
+    int serve = command && strcmp(command, "serve") == 0; /* sweep --serve: every run is a serve file */
     const cJSON *points = cJSON_GetObjectItemCaseSensitive(root, "points");
     if (!cJSON_IsArray(points)) {
         nnb_cmp_errorf(err, err_len, "%s: a sweep file needs \"points\": an array (docs/sweeps.md); it is %s", name,
@@ -197,9 +202,10 @@ int nnb_cmp_read_sweep(const cJSON *root, const char *name, nnb_cmp_file *out, c
     }
     int i = 0;
     for (const cJSON *p = points->child; p; p = p->next, i++)
-        if (read_point(p, i, name, out, err, err_len))
+        if (read_point(p, i, name, serve, out, err, err_len))
             return -1;
     pooled_medians(out);
+    nnb_cmp_serve_pool_percentiles(out);
     nnb_cmp_config_drop_varying(out);
     return 0;
 }
