@@ -271,8 +271,10 @@ int nnb_cmp_print(FILE *f, const nnb_cmp_report *r, nnb_cmp_format format) {
     else
         print_text_table(f, rows, r->row_count, &l);
     free(rows);
-    fputs("\n", f);
-    if (!nnb_cmp_is_serve(r->old_file)) /* latencies and a throughput: no common scale */
+    int serve = nnb_cmp_is_serve(r->old_file); /* latencies and a throughput: no common scale, no geomean */
+    if (!serve || r->options.fail_above > 0)
+        fputs("\n", f);
+    if (!serve)
         print_geomeans(f, r);
     print_regressions(f, r, format);
     return fflush(f) == 0 && !ferror(f) ? 0 : -1;
