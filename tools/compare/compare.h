@@ -54,7 +54,7 @@ enum { NNB_CMP_EXIT_OK = 0, NNB_CMP_EXIT_ERROR = 2, NNB_CMP_EXIT_REGRESSED = NNB
 typedef enum nnb_cmp_kind {
     NNB_CMP_FULL_JSON,  /* nnbench full JSON: samples, time = median */
     NNB_CMP_OSS_JSON,   /* fastrnns OSS JSON: time = mean, no samples */
-    NNB_CMP_SWEEP_JSON, /* nnbench sweep file: full JSON per run, runners tagged with their point */
+    NNB_CMP_SWEEP_JSON, /* nnbench sweep file: full JSON (or, sweep --serve, a serve file) per run, by point */
     NNB_CMP_SERVE_JSON, /* nnbench serve file: latency percentiles, throughput, per-request latencies */
 } nnb_cmp_kind;
 
@@ -158,12 +158,12 @@ typedef enum nnb_cmp_row_kind {
 
 typedef struct nnb_cmp_row {
     const char *point;          /* sweeps: the point (borrowed), else NULL */
-    const char *group, *runner; /* borrowed from the files */
+    const char *group, *runner; /* borrowed from the files (serve rows: group is "serve") */
     int phase;                  /* NNB_CMP_FORWARD / NNB_CMP_BACKWARD, or -1 for a whole-runner row */
     const char *metric;         /* serve rows: "p50 latency ms", ... (printed instead of the phase) */
     int higher_is_better;       /* serve throughput: a regression is a ratio below 1 / --fail-above */
     nnb_cmp_row_kind kind;
-    double old_ms, new_ms; /* NaN where absent */
+    double old_ms, new_ms; /* NaN where absent; serve rows: the metric's value (ms, or samples/s) */
     double ratio;          /* new_ms / old_ms (COMPARED), else NaN */
     double lo, hi;         /* bootstrap interval of the ratio of medians; NaN without samples */
     int has_ci;            /* both sides have >= 2 samples */
@@ -177,7 +177,7 @@ typedef struct nnb_cmp_geomean {
     int count;
 } nnb_cmp_geomean;
 
-#define NNB_CMP_MAX_WARNINGS 4
+#define NNB_CMP_MAX_WARNINGS 4 /* units and configuration: at most two today */
 
 typedef struct nnb_cmp_report {
     const nnb_cmp_file *old_file, *new_file;
