@@ -1,7 +1,8 @@
 /*
- * Reading result files: the file itself (size-capped, pipes allowed), JSON
- * syntax errors located by line and column, then either format validated
- * field by field so a bad file is named precisely instead of compared wrongly.
+ * Reading result files: the file itself (size-capped, pipes allowed), its JSON
+ * (compare_json.c), then full JSON or OSS JSON validated field by field so a bad
+ * file is named precisely instead of compared wrongly; sweep and serve files go
+ * to their own readers (compare_sweep.c, compare_serve.c).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "compare_internal.h"
