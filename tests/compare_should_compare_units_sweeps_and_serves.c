@@ -157,6 +157,45 @@ static void fastrnns_seconds(void) {
     cJSON_Delete(full);
 }
 
+/* The unit rules on made-up OSS lines: a stated unit is believed, except that a ratio near 1000 is always
+ * worth a word; a side read as ms by default is suspected from a factor 10 on. */
+static void unit_thresholds(void) {
+    char dir[] = "/tmp/nnb-compare-units-XXXXXX", args[512];
+    CHECK(mkdtemp(dir) != NULL);
+    const struct {
+        const char *name, *text;
+    } files[] = {{"one.json", "{\"lstm\": {\"jit\": 1.0}}"},
+                 {"thousand.json", "{\"lstm\": {\"jit\": 900.0}}"},
+                 {"forty.json", "{\"lstm\": {\"jit\": 40.0}}"},
+                 {"five.json", "{\"lstm\": {\"jit\": 5.0}}"},
+                 {"milli.json", "{\"lstm\": {\"jit\": 0.05}}"}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+        FILE *f = fopen(path, "w");
+        CHECK(f && fputs(files[i].text, f) >= 0);
+        if (f)
+            fclose(f);
+    }
+    snprintf(args, sizeof args, "--old-unit ms %s/one.json %s/thousand.json", dir, dir);
+    run(args);
+    CHECK_STR_CONTAINS(out, "warning: NEW / OLD is 900 overall (geometric mean), near 1000x");
+    snprintf(args, sizeof args, "--old-unit ms %s/one.json %s/forty.json", dir, dir);
+    run(args);
+    CHECK_MSG(strstr(out, "warning") == NULL, "40x with the unit stated: no warning:\n%s", out);
+    snprintf(args, sizeof args, "%s/one.json %s/forty.json", dir, dir);
+    run(args);
+    CHECK_STR_CONTAINS(out, "give --old-unit s");
+    snprintf(args, sizeof args, "%s/one.json %s/five.json", dir, dir);
+    run(args);
+    CHECK_MSG(strstr(out, "warning") == NULL, "5x: no warning:\n%s", out);
+    snprintf(args, sizeof args, "%s/one.json %s/milli.json", dir, dir);
+    run(args);
+    CHECK_STR_CONTAINS(out, "NEW / OLD is 0.05 overall (geometric mean) and NEW is fastrnns OSS JSON read as ms");
+    snprintf(args, sizeof args, "rm -rf '%s'", dir); /* only our own mkdtemp directory */
+    CHECK(system(args) == 0);
+}
+
 /* ---- configurations ---------------------------------------------------------------------------------- */
 
 static void configurations(void) {
@@ -372,6 +411,7 @@ int main(int argc, char **argv) {
     }
     snprintf(data, sizeof data, "%s", nnb_test_env("NNBENCH_TEST_DATA"));
     fastrnns_seconds();
+    unit_thresholds();
     configurations();
     sweeps();
     serves();
