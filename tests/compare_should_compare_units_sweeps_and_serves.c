@@ -400,6 +400,37 @@ static void serve_sweeps(void) {
     cJSON_Delete(b);
 }
 
+/* A repeat without request rows (null requests) after one that has them: the point's latencies are the
+ * first repeat's (p99 3, not the second's summary 9), its throughput the mean of both. Fuzzing found the
+ * second repeat's NULL array passed to memcpy (undefined; UBSan reports it). */
+static void serve_sweep_repeat_without_requests(void) {
+    char dir[] = "/tmp/nnb-compare-serve-XXXXXX", path[128], args[512];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f && fputs("{\"schema\": \"nnbench-sweep\", \"sweep\": {\"command\": \"serve\"}, \"points\": [{"
+                     "\"settings\": {\"workers\": \"1\"}, \"runs\": ["
+                     "{\"results\": {\"schema\": \"nnbench-serve\", \"config\": {\"runner\": \"spin\", "
+                     "\"warmup_requests\": 0}, \"summary\": {\"latency_ms\": {\"p50\": 2, \"p99\": 3}, "
+                     "\"whole_samples_per_s\": 300}, \"requests\": [[0, 0, 1, 2, 0, 1], [1, 1, 3, 4, 1, 1]]}},"
+                     "{\"results\": {\"schema\": \"nnbench-serve\", \"config\": {\"runner\": \"spin\", "
+                     "\"warmup_requests\": 0}, \"summary\": {\"latency_ms\": {\"p50\": 9, \"p99\": 9}, "
+                     "\"whole_samples_per_s\": 100}, \"requests\": null}}"
+                     "]}]}",
+                     f) >= 0);
+    if (f)
+        fclose(f);
+    snprintf(args, sizeof args, "'%s' '%s'", path, path);
+    CHECK_MSG(run(args) == 0, "exit %d: %s", rc, err);
+    row r;
+    CHECK_MSG(find_row("workers=1 spin p99 latency ms", &r), "p99 row in:\n%s", out);
+    expect_close(r.old_value, 3, "p99 of the pooled latencies 2 and 3"); /* not the first repeat's 9 */
+    CHECK_MSG(find_row("workers=1 spin throughput samples/s", &r), "throughput row in:\n%s", out);
+    expect_close(r.old_value, 200, "mean throughput of 100 and 300");
+    snprintf(args, sizeof args, "rm -rf '%s'", dir); /* only our own mkdtemp directory */
+    CHECK(system(args) == 0);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s PATH-OF-nnbench-compare\n", argv[0]);
@@ -416,5 +447,6 @@ int main(int argc, char **argv) {
     sweeps();
     serves();
     serve_sweeps();
+    serve_sweep_repeat_without_requests();
     return nnb_test_finish();
 }

@@ -146,7 +146,8 @@ static int pool_run(nnb_cmp_serve *have, const nnb_cmp_serve *run) {
     double *grown = realloc(have->latency_ms, sizeof(double) * (size_t)(have->latency_count + run->latency_count + 1));
     if (!grown)
         return -1;
-    memcpy(grown + have->latency_count, run->latency_ms, sizeof(double) * (size_t)run->latency_count);
+    if (run->latency_count) /* a run without requests has no array at all */
+        memcpy(grown + have->latency_count, run->latency_ms, sizeof(double) * (size_t)run->latency_count);
     have->latency_ms = grown;
     have->latency_count += run->latency_count;
     if (!isfinite(have->throughput))
