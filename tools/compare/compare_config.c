@@ -142,10 +142,14 @@ void nnb_cmp_config_free(nnb_cmp_file *f) {
 void nnb_cmp_add_warning(nnb_cmp_report *r, const char *fmt, ...) {
     if (r->warning_count == NNB_CMP_MAX_WARNINGS)
         return;
+    char *text = r->warnings[r->warning_count++];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->warnings[r->warning_count++], sizeof r->warnings[0], fmt, ap);
+    vsnprintf(text, sizeof r->warnings[0], fmt, ap);
     va_end(ap);
+    for (char *c = text; *c; c++) /* values from the files: one line, nothing a terminal would act on */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
 }
 
 /* Appends to buf[len] what fits. */
