@@ -6,3 +6,6 @@ foreach(test compare_should_judge_result_files compare_should_reject_bad_input)
 endforeach()
 nnbench_add_test(compare_core_should_parse_and_compare SOURCES compare_core_should_parse_and_compare.c
                  LIBS nnb_compare_core LABELS compare)
+nnbench_add_test(compare_should_compare_units_sweeps_and_serves SOURCES compare_should_compare_units_sweeps_and_serves.c
+                 ARGS $<TARGET_FILE:nnbench-compare> LABELS compare)
+add_dependencies(compare_should_compare_units_sweeps_and_serves nnbench-compare)

@@ -231,7 +231,8 @@ static void full_pair_in_markdown(void) {
 }
 
 static void fail_above(void) {
-    CHECK_MSG(run("--fail-above 1.05 old.json new.json") == 1, "--fail-above 1.05: exit %d", res.rc);
+    CHECK_MSG(run("--fail-above 1.05 old.json new.json") == 4,
+              /* NNB_EXIT_REGRESSION, as nnbench --ab */ "--fail-above 1.05: exit %d", res.rc);
     CHECK_STR_CONTAINS(res.out, "--fail-above 1.05: 4 phases regressed beyond 1.05");
     CHECK_STR_CONTAINS(res.out, "rnns jit forward: CI lower bound");
     CHECK_STR_CONTAINS(res.out, "rnns jit backward: CI lower bound");
@@ -245,7 +246,7 @@ static void fail_above(void) {
     CHECK_STR_CONTAINS(res.out, "--fail-above 1.2: no phase regressed beyond 1.2");
 
     /* Without samples the ratio decides: 0.8 > 0.7, 0.8 < 0.9. */
-    CHECK_MSG(run("--fail-above 0.7 old_oss.json new_oss.json") == 1, "OSS --fail-above 0.7: exit %d", res.rc);
+    CHECK_MSG(run("--fail-above 0.7 old_oss.json new_oss.json") == 4, "OSS --fail-above 0.7: exit %d", res.rc);
     CHECK_STR_CONTAINS(res.out, "--fail-above 0.7: 6 phases regressed beyond 0.7");
     CHECK_STR_CONTAINS(res.out, "rnns jit forward: ratio 0.8000 > 0.7 (no samples)");
     CHECK_MSG(run("--fail-above 0.9 old_oss.json new_oss.json") == 0, "OSS --fail-above 0.9: exit %d", res.rc);
@@ -298,7 +299,7 @@ static void help(void) {
     CHECK_MSG(run("--help") == 0, "--help: exit %d", res.rc);
     CHECK_STR_CONTAINS(res.out, "usage: nnbench-compare [options] OLD NEW");
     CHECK_STR_CONTAINS(res.out, "--fail-above R");
-    CHECK_STR_CONTAINS(res.out, "Exit status: 0 compared; 1 --fail-above triggered; 2 bad command line");
+    CHECK_STR_CONTAINS(res.out, "Exit status: 0 compared; 4 --fail-above triggered; 2 bad command line");
 }
 
 int main(int argc, char **argv) {

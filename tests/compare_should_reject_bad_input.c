@@ -70,6 +70,11 @@ static void bad_command_lines(void) {
         {"--noise-threshold abc", "--noise-threshold: 'abc' is not a number"},
         {"--noise-threshold 2%x", "--noise-threshold: '2%x' is not a number"},
         {"--help=yes", "--help takes no value"},
+        {"--old-unit m", "--old-unit: unknown unit 'm' (valid: s, ms)"},
+        {"--new-unit=seconds", "--new-unit: unknown unit 'seconds' (valid: s, ms)"},
+        /* nnbench's own files are always ms: seconds would silently divide every ratio by 1000. */
+        {"--old-unit s", "--old-unit s: OLD ("},
+        {"--new-unit s", "is an nnbench full JSON, whose times are always ms; --new-unit applies to fastrnns OSS JSON"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(args, sizeof args, "%s '%s' '%s'", cases[i].flags, good, good);
@@ -146,8 +151,8 @@ static void wrong_shapes(void) {
     expect_file_rejected("number.json", TEXT("42"), ": the JSON value is a number");
     expect_file_rejected("empty_object.json", TEXT("{}"), ": an empty JSON object: expected nnbench full JSON");
     expect_file_rejected("not_oss.json", TEXT("{\"foo\": 1}"),
-                         ": \"foo\" is a number: expected nnbench full JSON (\"schema\": \"nnbench-results\") or "
-                         "fastrnns OSS JSON");
+                         ": \"foo\" is a number: expected nnbench full JSON (\"schema\": \"nnbench-results\"), a "
+                         "sweep or serve file, or fastrnns OSS JSON");
     expect_file_rejected("other_schema.json", TEXT("{\"schema\": \"other\", \"groups\": {}}"),
                          ": \"schema\" is \"other\", expected \"nnbench-results\"");
     expect_file_rejected("no_schema.json", TEXT("{\"groups\": {\"rnns\": []}}"),
@@ -220,6 +225,32 @@ static void duplicates(void) {
                          ": duplicate key \"lstm\"");
 }
 
+/* A sweep compares only with a sweep and a serve file only with a serve file: what is refused names both. */
+static void mismatched_kinds(const char *data) {
+    char args[LONG];
+    snprintf(args, sizeof args, "'%s/compare/sweep_old.json' '%s/compare/serve_new.json'", data, data);
+    expect_rejected(args, "is an nnbench sweep file and NEW (");
+    expect_rejected(args, "is an nnbench serve file: an nnbench sweep file is compared only with another nnbench "
+                          "sweep file");
+    snprintf(args, sizeof args, "'%s' '%s/compare/serve_new.json'", good, data);
+    expect_rejected(args, "an nnbench serve file is compared only with another nnbench serve file");
+    snprintf(args, sizeof args, "'%s/compare/sweep_old.json' '%s'", data, good_oss);
+    expect_rejected(args, "is a fastrnns OSS JSON: an nnbench sweep file is compared only with another");
+    snprintf(args, sizeof args, "--new-unit s '%s/compare/serve_old.json' '%s/compare/serve_new.json'", data, data);
+    expect_rejected(args, "is an nnbench serve file, whose times are always ms");
+    expect_file_rejected("sweep_without_points.json", TEXT("{\"schema\": \"nnbench-sweep\", \"sweep\": {}}"),
+                         ": a sweep file needs \"points\": an array (docs/sweeps.md); it is missing");
+    expect_file_rejected("sweep_bad_run.json",
+                         TEXT("{\"schema\": \"nnbench-sweep\", \"points\": [{\"settings\": {\"seqLength\": \"7\"}, "
+                              "\"runs\": [{\"results\": {\"schema\": \"nnbench-results\"}}]}]}"),
+                         ": points[0].runs[0].results: nnbench full JSON needs \"groups\"");
+    expect_file_rejected("serve_without_summary.json",
+                         TEXT("{\"schema\": \"nnbench-serve\", \"config\": {\"runner\": \"jit\"}}"),
+                         ": a serve file needs \"summary\" with \"latency_ms\"");
+    expect_file_rejected("serve_without_runner.json", TEXT("{\"schema\": \"nnbench-serve\", \"config\": {}}"),
+                         ": a serve file needs config.runner");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s PATH-OF-nnbench-compare\n", argv[0]);
@@ -240,6 +271,7 @@ int main(int argc, char **argv) {
     wrong_shapes();
     bad_times();
     duplicates();
+    mismatched_kinds(data);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir); /* only our own mkdtemp directory */
     CHECK(system(cmd) == 0);

@@ -3,7 +3,7 @@
  * either file has, a ratio NEW / OLD where both time it, a bootstrap interval
  * and verdict where both carry samples, and the geometric means of the ratios.
  */
-#include "compare.h"
+#include "compare_internal.h"
 #include "robust_stats.h"
 
 #include <math.h>
@@ -32,6 +32,7 @@ static nnb_cmp_row *new_row(builder *b, const nnb_cmp_runner *runner, int phase,
     }
     nnb_cmp_row *row = &r->rows[r->row_count++];
     memset(row, 0, sizeof *row);
+    row->point = runner->point;
     row->group = runner->group;
     row->runner = runner->name;
     row->phase = phase;
@@ -48,9 +49,15 @@ static void set_note(nnb_cmp_row *row, const char *fmt, ...) {
     va_end(ap);
 }
 
-static const nnb_cmp_runner *find_runner(const nnb_cmp_file *f, const char *group, const char *name) {
+/* Runners are grouped by (point, group); points are NULL outside sweeps. */
+static int same_section(const nnb_cmp_runner *a, const nnb_cmp_runner *b) {
+    int same_point = a->point && b->point ? strcmp(a->point, b->point) == 0 : a->point == b->point;
+    return same_point && strcmp(a->group, b->group) == 0;
+}
+
+static const nnb_cmp_runner *find_runner(const nnb_cmp_file *f, const nnb_cmp_runner *like) {
     for (int i = 0; i < f->runner_count; i++)
-        if (strcmp(f->runners[i].group, group) == 0 && strcmp(f->runners[i].name, name) == 0)
+        if (same_section(&f->runners[i], like) && strcmp(f->runners[i].name, like->name) == 0)
             return &f->runners[i];
     return NULL;
 }
@@ -145,26 +152,24 @@ static int compare_runner(builder *b, const nnb_cmp_runner *o, const nnb_cmp_run
     return row ? 0 : -1;
 }
 
-static int group_before(const nnb_cmp_file *f, int index, const char *group) {
+static int section_before(const nnb_cmp_file *f, int index, const nnb_cmp_runner *like) {
     for (int i = 0; i < index; i++)
-        if (strcmp(f->runners[i].group, group) == 0)
+        if (same_section(&f->runners[i], like))
             return 1;
     return 0;
 }
 
-/* OLD's runners of the group in OLD's order, then those only NEW has. */
-static int compare_group(builder *b, const nnb_cmp_file *old_file, const nnb_cmp_file *new_file, const char *group,
-                         const nnb_cmp_options *opt, char *err, size_t err_len) {
+/* OLD's runners of the section (point and group of `section`) in OLD's order, then those only NEW has. */
+static int compare_group(builder *b, const nnb_cmp_file *old_file, const nnb_cmp_file *new_file,
+                         const nnb_cmp_runner *section, const nnb_cmp_options *opt, char *err, size_t err_len) {
     for (int i = 0; i < old_file->runner_count; i++) {
         const nnb_cmp_runner *o = &old_file->runners[i];
-        if (strcmp(o->group, group) == 0 &&
-            compare_runner(b, o, find_runner(new_file, group, o->name), opt, err, err_len))
+        if (same_section(o, section) && compare_runner(b, o, find_runner(new_file, o), opt, err, err_len))
             return -1;
     }
     for (int i = 0; i < new_file->runner_count; i++) {
         const nnb_cmp_runner *n = &new_file->runners[i];
-        if (strcmp(n->group, group) == 0 && !find_runner(old_file, group, n->name) &&
-            compare_runner(b, NULL, n, opt, err, err_len))
+        if (same_section(n, section) && !find_runner(old_file, n) && compare_runner(b, NULL, n, opt, err, err_len))
             return -1;
     }
     return 0;
@@ -188,29 +193,65 @@ static void compute_geomeans(nnb_cmp_report *r) {
     }
 }
 
+/* Full JSON and OSS JSON compare with each other; a sweep only with a sweep, a serve file
+ * only with a serve file (their rows mean different things). */
+static int check_kinds(const nnb_cmp_file *old_file, const nnb_cmp_file *new_file, char *err, size_t err_len) {
+    int old_special = old_file->kind == NNB_CMP_SWEEP_JSON || old_file->kind == NNB_CMP_SERVE_JSON;
+    int new_special = new_file->kind == NNB_CMP_SWEEP_JSON || new_file->kind == NNB_CMP_SERVE_JSON;
+    if (old_file->kind == new_file->kind && nnb_cmp_is_serve(old_file) != nnb_cmp_is_serve(new_file)) {
+        snprintf(err, err_len,
+                 "OLD (%s) is a sweep of nnbench %sruns and NEW (%s) one of nnbench %sruns: a sweep of serve runs "
+                 "is compared only with another",
+                 old_file->path, nnb_cmp_is_serve(old_file) ? "serve " : "", new_file->path,
+                 nnb_cmp_is_serve(new_file) ? "serve " : "");
+        return -1;
+    }
+    if (old_file->kind == new_file->kind || (!old_special && !new_special))
+        return 0;
+    const char *special = old_special ? nnb_cmp_kind_name(old_file->kind) : nnb_cmp_kind_name(new_file->kind);
+    snprintf(err, err_len, "OLD (%s) is %s %s and NEW (%s) is %s %s: an %s is compared only with another %s",
+             old_file->path, old_file->kind == NNB_CMP_OSS_JSON ? "a" : "an", nnb_cmp_kind_name(old_file->kind),
+             new_file->path, new_file->kind == NNB_CMP_OSS_JSON ? "a" : "an", nnb_cmp_kind_name(new_file->kind),
+             special, special);
+    return -1;
+}
+
 int nnb_cmp_compare(const nnb_cmp_file *old_file, const nnb_cmp_file *new_file, const nnb_cmp_options *opt,
                     nnb_cmp_report *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     out->old_file = old_file;
     out->new_file = new_file;
     out->options = *opt;
+    for (int k = 0; k <= NNB_CMP_PHASES; k++)
+        out->geomean[k].value = NAN;
+    if (check_kinds(old_file, new_file, err, err_len))
+        return -1;
+    nnb_cmp_compare_configs(out);
+    if (nnb_cmp_is_serve(old_file)) {
+        if (nnb_cmp_compare_serve(out, err, err_len)) {
+            nnb_cmp_report_free(out);
+            return -1;
+        }
+        return 0;
+    }
     builder b = {out, 0};
     int rc = 0;
     for (int i = 0; rc == 0 && i < old_file->runner_count; i++) {
-        const char *group = old_file->runners[i].group;
-        if (!group_before(old_file, i, group))
-            rc = compare_group(&b, old_file, new_file, group, opt, err, err_len);
+        const nnb_cmp_runner *section = &old_file->runners[i];
+        if (!section_before(old_file, i, section))
+            rc = compare_group(&b, old_file, new_file, section, opt, err, err_len);
     }
     for (int i = 0; rc == 0 && i < new_file->runner_count; i++) {
-        const char *group = new_file->runners[i].group;
-        if (!group_before(new_file, i, group) && !group_before(old_file, old_file->runner_count, group))
-            rc = compare_group(&b, old_file, new_file, group, opt, err, err_len);
+        const nnb_cmp_runner *section = &new_file->runners[i];
+        if (!section_before(new_file, i, section) && !section_before(old_file, old_file->runner_count, section))
+            rc = compare_group(&b, old_file, new_file, section, opt, err, err_len);
     }
     if (rc) {
         nnb_cmp_report_free(out);
         return -1;
     }
     compute_geomeans(out);
+    nnb_cmp_check_units(out);
     return 0;
 }
 

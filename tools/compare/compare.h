@@ -5,8 +5,14 @@
  * Inputs, detected per file:
  *   - nnbench full JSON (docs/json-schema.md, "schema": "nnbench-results"):
  *     every sample; a phase's time is the median of its finite samples.
- *   - fastrnns OSS JSON (nnbench --print-json): {"lstm": {"jit": 3.1}, "lstm-backward": {...}}:
- *     one mean per runner and phase, no samples.
+ *   - fastrnns OSS JSON (nnbench --print-json, or fastrnns.bench --print-json):
+ *     {"lstm": {"jit": 3.1}, "lstm-backward": {...}}: one mean per runner and
+ *     phase, no samples; ms unless nnb_cmp_set_unit says seconds.
+ *   - nnbench sweep files (docs/sweeps.md, "schema": "nnbench-sweep", compare_sweep.c):
+ *     each runner record tagged with its point; repeats of a point pooled.
+ *   - nnbench serve files (docs/serving.md, "schema": "nnbench-serve", compare_serve.c):
+ *     latency percentiles, throughput and per-request latencies.
+ * A sweep is compared only with a sweep, a serve file only with a serve file.
  * Both are keyed by nnbench group names ("rnns", "cnns", "vl_rnns"): OSS keys
  * "lstm", "resnet", "vl_lstm" map to them; other keys are taken as group names.
  *
@@ -25,6 +31,8 @@
 #ifndef NNB_COMPARE_H
 #define NNB_COMPARE_H
 
+#include "exit_codes.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,12 +44,15 @@ extern "C" {
 /* Largest input file read; bigger ones are refused before reading. */
 #define NNB_CMP_MAX_FILE_BYTES (256u << 20)
 
-/* Exit statuses of nnbench-compare. */
-enum { NNB_CMP_EXIT_OK = 0, NNB_CMP_EXIT_REGRESSED = 1, NNB_CMP_EXIT_ERROR = 2 };
+/* Exit statuses of nnbench-compare: the codes every nnbench command shares (docs/exit-codes.md); a
+ * confirmed regression is the same 4 as `nnbench --ab --fail-above`. */
+enum { NNB_CMP_EXIT_OK = NNB_EXIT_OK, NNB_CMP_EXIT_ERROR = NNB_EXIT_USAGE, NNB_CMP_EXIT_REGRESSED = NNB_EXIT_REGRESSION };
 
 typedef enum nnb_cmp_kind {
-    NNB_CMP_FULL_JSON, /* nnbench full JSON: samples, time = median */
-    NNB_CMP_OSS_JSON,  /* fastrnns OSS JSON: time = mean, no samples */
+    NNB_CMP_FULL_JSON,  /* nnbench full JSON: samples, time = median */
+    NNB_CMP_OSS_JSON,   /* fastrnns OSS JSON: time = mean, no samples */
+    NNB_CMP_SWEEP_JSON, /* nnbench sweep file: full JSON (or, sweep --serve, a serve file) per run, by point */
+    NNB_CMP_SERVE_JSON, /* nnbench serve file: latency percentiles, throughput, per-request latencies */
 } nnb_cmp_kind;
 
 enum { NNB_CMP_FORWARD = 0, NNB_CMP_BACKWARD = 1, NNB_CMP_PHASES = 2 };
@@ -57,17 +68,41 @@ typedef struct nnb_cmp_phase {
 } nnb_cmp_phase;
 
 typedef struct nnb_cmp_runner {
+    char *point;  /* sweeps: the point's settings, "key=value ..." sorted by key; NULL in other files */
     char *group;  /* nnbench group name: "rnns", "cnns", "vl_rnns" or the file's own */
     char *name;   /* runner name */
     char *status; /* "ok", or the full JSON status ("failed", "skipped", ...): phases then unused */
     nnb_cmp_phase phase[NNB_CMP_PHASES];
 } nnb_cmp_runner;
 
+/* One configuration key of a file and its value as text ("8", "te", "null"). */
+typedef struct nnb_cmp_setting {
+    char *key, *value;
+} nnb_cmp_setting;
+
+/* A serve run's measurements (docs/serving.md); in a sweep of serve runs, a point's repeats pooled. */
+typedef struct nnb_cmp_serve {
+    char *point;           /* sweeps: the point's settings, as nnb_cmp_runner.point; NULL in a serve file */
+    char *runner;          /* config.runner */
+    double p50_ms, p99_ms; /* summary.latency_ms; NaN when null */
+    double throughput;     /* summary.whole_samples_per_s (samples/s), mean over pooled repeats; NaN when null */
+    int repeats;           /* runs pooled (1 in a serve file) */
+    double *latency_ms;    /* measured requests' response - arrival, NULL when none */
+    int latency_count;
+} nnb_cmp_serve;
+
 typedef struct nnb_cmp_file {
     char *path; /* as given, for messages */
     nnb_cmp_kind kind;
-    nnb_cmp_runner *runners; /* in file order; (group, name) pairs are unique */
+    nnb_cmp_runner *runners; /* in file order; (point, group, name) triples are unique */
     int runner_count;
+    int seconds;             /* OSS times were given in seconds (nnb_cmp_set_unit) and converted to ms */
+    int unit_given;          /* nnb_cmp_set_unit was called: the unit was stated, not assumed */
+    int config_known;        /* the file records its configuration (not OSS JSON) */
+    nnb_cmp_setting *config; /* the keys compare_config.c compares, in file order */
+    int config_count;
+    nnb_cmp_serve *serve; /* a serve file: one; a sweep of serve runs: one per point; else NULL */
+    int serve_count;
 } nnb_cmp_file;
 
 /* Reads and parses the file at path (a regular file up to NNB_CMP_MAX_FILE_BYTES,
@@ -79,8 +114,19 @@ int nnb_cmp_parse(const char *text, size_t len, const char *name, nnb_cmp_file *
 
 void nnb_cmp_file_free(nnb_cmp_file *f);
 
-const char *nnb_cmp_kind_name(nnb_cmp_kind kind); /* "nnbench full JSON", "fastrnns OSS JSON" */
-const char *nnb_cmp_phase_name(int phase);        /* "forward", "backward" */
+typedef enum nnb_cmp_unit { NNB_CMP_UNIT_MS, NNB_CMP_UNIT_S } nnb_cmp_unit;
+
+/* States the unit of f's times (--old-unit / --new-unit; side is "OLD" or "NEW"). OSS times in
+ * seconds are converted to ms. Every other kind is always ms: NNB_CMP_UNIT_S is refused for them
+ * (-1 with a message), NNB_CMP_UNIT_MS accepted. */
+int nnb_cmp_set_unit(nnb_cmp_file *f, nnb_cmp_unit unit, const char *side, char *err, size_t err_len);
+
+/* "ms" or "s"; 0, or -1 for anything else. */
+int nnb_cmp_parse_unit(const char *text, nnb_cmp_unit *unit);
+
+/* "nnbench full JSON", "fastrnns OSS JSON", "nnbench sweep file", "nnbench serve file" */
+const char *nnb_cmp_kind_name(nnb_cmp_kind kind);
+const char *nnb_cmp_phase_name(int phase); /* "forward", "backward" */
 
 /* ---- Comparison --------------------------------------------------------------- */
 
@@ -108,10 +154,13 @@ typedef enum nnb_cmp_row_kind {
 } nnb_cmp_row_kind;
 
 typedef struct nnb_cmp_row {
-    const char *group, *runner; /* borrowed from the files */
+    const char *point;          /* sweeps: the point (borrowed), else NULL */
+    const char *group, *runner; /* borrowed from the files (serve rows: group is "serve") */
     int phase;                  /* NNB_CMP_FORWARD / NNB_CMP_BACKWARD, or -1 for a whole-runner row */
+    const char *metric;         /* serve rows: "p50 latency ms", ... (printed instead of the phase) */
+    int higher_is_better;       /* serve throughput: a regression is a ratio below 1 / --fail-above */
     nnb_cmp_row_kind kind;
-    double old_ms, new_ms; /* NaN where absent */
+    double old_ms, new_ms; /* NaN where absent; serve rows: the metric's value (ms, or samples/s) */
     double ratio;          /* new_ms / old_ms (COMPARED), else NaN */
     double lo, hi;         /* bootstrap interval of the ratio of medians; NaN without samples */
     int has_ci;            /* both sides have >= 2 samples */
@@ -125,6 +174,8 @@ typedef struct nnb_cmp_geomean {
     int count;
 } nnb_cmp_geomean;
 
+#define NNB_CMP_MAX_WARNINGS 4 /* units and configuration: at most two today */
+
 typedef struct nnb_cmp_report {
     const nnb_cmp_file *old_file, *new_file;
     nnb_cmp_options options;
@@ -132,10 +183,14 @@ typedef struct nnb_cmp_report {
     int row_count;
     nnb_cmp_geomean geomean[NNB_CMP_PHASES + 1]; /* forward, backward, overall */
     int regressions;                             /* rows with regressed set */
+    char config_note[512];                       /* one line on the two configurations */
+    char warnings[NNB_CMP_MAX_WARNINGS][1024];   /* what may make the ratios meaningless */
+    int warning_count;
 } nnb_cmp_report;
 
-/* Compares new_file with old_file. Fails only on out of memory or a bootstrap
- * error (which validated files cannot cause). */
+/* Compares new_file with old_file. Fails when the kinds cannot be compared (a sweep
+ * with anything but a sweep, a serve file with anything but a serve file), and on
+ * out of memory or a bootstrap error (which validated files cannot cause). */
 int nnb_cmp_compare(const nnb_cmp_file *old_file, const nnb_cmp_file *new_file, const nnb_cmp_options *opt,
                     nnb_cmp_report *out, char *err, size_t err_len);
 
@@ -155,6 +210,8 @@ typedef struct nnb_cmp_cli {
     const char *old_path, *new_path;
     nnb_cmp_format format;
     nnb_cmp_options options;
+    int old_unit_given, new_unit_given; /* --old-unit / --new-unit */
+    nnb_cmp_unit old_unit, new_unit;
     int help; /* --help given: print nnb_cmp_usage and stop */
 } nnb_cmp_cli;
 

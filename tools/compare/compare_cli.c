@@ -14,15 +14,23 @@ void nnb_cmp_usage(FILE *f) {
           "Compares two nnbench result files per group, runner and phase: the ratio\n"
           "NEW / OLD of their times and, where both files carry samples, a verdict.\n"
           "Each file is nnbench full JSON (nnbench --json-out FILE) or fastrnns OSS\n"
-          "JSON (nnbench --print-json), detected per file; the two may differ.\n"
+          "JSON (nnbench --print-json, fastrnns.bench --print-json), detected per file;\n"
+          "the two may differ. Two sweep files (nnbench sweep: sweep.json) compare per\n"
+          "point, matched by settings; two serve files (nnbench serve --json-out) by\n"
+          "p50 and p99 latency and throughput.\n"
           "\n"
           "Options:\n"
           "  --format text|markdown  an aligned terminal table (default) or a GitHub table\n"
           "  --noise-threshold P     percent, \"1\" or \"1%\" (default 1): a ratio whose 95% CI\n"
           "                          lies inside [1 - P/100, 1 + P/100] is \"same\"\n"
-          "  --fail-above R          exit 1 when a phase regressed beyond the ratio R\n"
+          "  --fail-above R          exit 4 when a phase regressed beyond the ratio R\n"
           "                          (> 0, e.g. 1.05): the lower bound of its CI is above R,\n"
-          "                          or, without samples, its ratio is\n"
+          "                          or, without samples, its ratio is (serve throughput:\n"
+          "                          its ratio is below 1/R)\n"
+          "  --old-unit s|ms         unit of OLD's times when it is fastrnns OSS JSON\n"
+          "                          (default ms; fastrnns.bench --device cpu writes s)\n"
+          "  --new-unit s|ms         the same for NEW. nnbench's own files are always ms:\n"
+          "                          s is refused for them\n"
           "  -h, --help              this help\n"
           "\n"
           "Times (ms): the median of the samples (full JSON) or the mean (OSS JSON).\n"
@@ -30,7 +38,7 @@ void nnb_cmp_usage(FILE *f) {
           "seed (the same files give the same output). Verdicts: faster, slower, same,\n"
           "undecided; \"no samples\" when either file has fewer than 2 samples.\n"
           "\n"
-          "Exit status: 0 compared; 1 --fail-above triggered; 2 bad command line or\n"
+          "Exit status: 0 compared; 4 --fail-above triggered; 2 bad command line or\n"
           "unreadable or malformed input (nothing is printed on stdout).\n"
           "See docs/compare.md.\n",
           f);
@@ -71,6 +79,11 @@ static int set_option(nnb_cmp_cli *cli, const char *flag, const char *value, cha
         if (!(x >= 0 && x < 100))
             return bad(err, err_len, "--noise-threshold: '%s' is out of range (a percentage, 0 <= P < 100)", value);
         cli->options.noise_threshold = x / 100.0;
+    } else if (strcmp(flag, "--old-unit") == 0 || strcmp(flag, "--new-unit") == 0) {
+        int old_side = strcmp(flag, "--old-unit") == 0;
+        if (nnb_cmp_parse_unit(value, old_side ? &cli->old_unit : &cli->new_unit))
+            return bad(err, err_len, "%s: unknown unit '%s' (valid: s, ms)", flag, value);
+        *(old_side ? &cli->old_unit_given : &cli->new_unit_given) = 1;
     } else { /* --fail-above */
         if (parse_number(value, 0, &x))
             return bad(err, err_len, "--fail-above: '%s' is not a number (a ratio NEW/OLD such as 1.05)", value);
@@ -81,8 +94,14 @@ static int set_option(nnb_cmp_cli *cli, const char *flag, const char *value, cha
     return 0;
 }
 
+static const char *const VALUE_FLAGS[] = {"--format",   "--noise-threshold", "--fail-above",
+                                          "--old-unit", "--new-unit",        NULL};
+
 static int takes_value(const char *flag) {
-    return strcmp(flag, "--format") == 0 || strcmp(flag, "--noise-threshold") == 0 || strcmp(flag, "--fail-above") == 0;
+    for (int i = 0; VALUE_FLAGS[i]; i++)
+        if (strcmp(flag, VALUE_FLAGS[i]) == 0)
+            return 1;
+    return 0;
 }
 
 int nnb_cmp_parse_args(int argc, char **argv, nnb_cmp_cli *cli, char *err, size_t err_len) {

@@ -1,13 +1,13 @@
 /*
- * Reading result files: the file itself (size-capped, pipes allowed), JSON
- * syntax errors located by line and column, then either format validated
- * field by field so a bad file is named precisely instead of compared wrongly.
+ * Reading result files: the file itself (size-capped, pipes allowed), its JSON
+ * (compare_json.c), then full JSON or OSS JSON validated field by field so a bad
+ * file is named precisely instead of compared wrongly; sweep and serve files go
+ * to their own readers (compare_sweep.c, compare_serve.c).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "compare.h"
+#include "compare_internal.h"
 #include "robust_stats.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -42,7 +42,9 @@ static void format_error(char *err, size_t err_len, const char *fmt, ...) {
 }
 
 const char *nnb_cmp_kind_name(nnb_cmp_kind kind) {
-    return kind == NNB_CMP_FULL_JSON ? "nnbench full JSON" : "fastrnns OSS JSON";
+    static const char *const names[] = {"nnbench full JSON", "fastrnns OSS JSON", "nnbench sweep file",
+                                        "nnbench serve file"};
+    return names[kind];
 }
 
 const char *nnb_cmp_phase_name(int phase) { return phase == NNB_CMP_BACKWARD ? "backward" : "forward"; }
@@ -125,135 +127,6 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
         rc = -1;
     }
     return rc;
-}
-
-/* ---- JSON syntax errors ---------------------------------------------------------- */
-
-static int is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-/* 1-based line and column (in bytes) of text[offset]. */
-static void line_and_column(const char *text, size_t offset, int *line, int *column) {
-    *line = 1;
-    size_t line_start = 0;
-    for (size_t i = 0; i < offset; i++)
-        if (text[i] == '\n')
-            (*line)++, line_start = i + 1;
-    *column = (int)(offset - line_start) + 1;
-}
-
-/* Scan of the whole text outside strings: open brackets at the end, and where
- * a string that never closes starts (len when every string closes). */
-typedef struct json_end {
-    long open_brackets;
-    size_t open_string;
-} json_end;
-
-static json_end scan_end(const char *text, size_t len) {
-    json_end e = {0, len};
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (e.open_string < len) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                e.open_string = len;
-        } else if (c == '"') {
-            e.open_string = i;
-        } else if (c == '{' || c == '[') {
-            e.open_brackets++;
-        } else if (c == '}' || c == ']') {
-            e.open_brackets--;
-        }
-    }
-    return e;
-}
-
-/* Whether cJSON failed on the last token because the text stops in it: a string
- * that never closes, or the start of true/false/null. */
-static int stops_in_last_token(const char *text, size_t len, size_t offset, json_end e) {
-    if (e.open_string <= offset)
-        return 1;
-    static const char *const literals[] = {"true", "false", "null"};
-    size_t rest = len - offset;
-    for (int i = 0; i < 3; i++)
-        if (rest < strlen(literals[i]) && strncmp(text + offset, literals[i], rest) == 0)
-            return 1;
-    return 0;
-}
-
-/* The few bytes at text[offset] for a message, non-printable ones as '?'. */
-static void snippet_at(const char *text, size_t len, size_t offset, char *out, size_t out_len) {
-    size_t n = 0;
-    for (size_t i = offset; i < len && text[i] != '\n' && n + 1 < out_len && n < 16; i++)
-        out[n++] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
-    out[n] = '\0';
-}
-
-static void describe_syntax_error(const char *name, const char *text, size_t len, size_t offset, char *err,
-                                  size_t err_len) {
-    int line, column;
-    json_end e = scan_end(text, len);
-    int at_end = offset >= len || stops_in_last_token(text, len, offset, e);
-    if (!at_end) {
-        char near[20];
-        snippet_at(text, len, offset, near, sizeof near);
-        line_and_column(text, offset, &line, &column);
-        format_error(err, err_len, "%s:%d:%d: invalid JSON near '%s'", name, line, column, near);
-        return;
-    }
-    /* Point just after the last character that is not white space: where the text stops. */
-    size_t end = len;
-    while (end > 0 && is_json_space(text[end - 1]))
-        end--;
-    line_and_column(text, end, &line, &column);
-    if (offset < len || e.open_brackets > 0 || e.open_string < len)
-        format_error(err, err_len, "%s:%d:%d: invalid JSON (truncated?)", name, line, column);
-    else
-        format_error(err, err_len, "%s:%d:%d: invalid JSON (the parser gave up at the end of the input)", name, line,
-                     column);
-}
-
-/* Parses text (NUL-terminated at text[len]) as one JSON value and nothing else. */
-static cJSON *parse_json(const char *name, const char *text, size_t len, char *err, size_t err_len) {
-    const char *nul = memchr(text, '\0', len);
-    if (nul) {
-        int line, column;
-        line_and_column(text, (size_t)(nul - text), &line, &column);
-        format_error(err, err_len, "%s:%d:%d: NUL byte: not a JSON text file", name, line, column);
-        return NULL;
-    }
-    size_t first = 0;
-    while (first < len && is_json_space(text[first]))
-        first++;
-    if (first == len) {
-        format_error(err, err_len, "%s: only white space, expected nnbench full JSON or fastrnns OSS JSON", name);
-        return NULL;
-    }
-    if (strncmp(text + first, "Caffe2Observer", 14) == 0) {
-        format_error(err, err_len,
-                     "%s: AI-PEP lines (--print-json pep), expected nnbench full JSON (--json-out) or "
-                     "fastrnns OSS JSON (--print-json oss)",
-                     name);
-        return NULL;
-    }
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, 0);
-    if (!root) {
-        size_t offset = end && end >= text ? (size_t)(end - text) : len;
-        describe_syntax_error(name, text, len, offset, err, err_len);
-        return NULL;
-    }
-    size_t rest = end ? (size_t)(end - text) : len;
-    while (rest < len && is_json_space(text[rest]))
-        rest++;
-    if (rest < len) {
-        int line, column;
-        line_and_column(text, rest, &line, &column);
-        format_error(err, err_len, "%s:%d:%d: unexpected text after the JSON value", name, line, column);
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return root;
 }
 
 /* ---- Building the runner list ----------------------------------------------------- */
@@ -442,7 +315,9 @@ static int read_full_runner(parser *p, const char *group, int index, const cJSON
 static int read_full_json(parser *p, const cJSON *root) {
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
     if (!cJSON_IsString(schema) || strcmp(schema->valuestring, "nnbench-results") != 0)
-        return fail(p, "\"schema\" is %s%s%s, expected \"nnbench-results\" (nnbench full JSON, docs/json-schema.md)",
+        return fail(p,
+                    "\"schema\" is %s%s%s, expected \"nnbench-results\" (nnbench full JSON, docs/json-schema.md), "
+                    "\"nnbench-sweep\" or \"nnbench-serve\"",
                     cJSON_IsString(schema) ? "\"" : json_type_name(schema),
                     cJSON_IsString(schema) ? schema->valuestring : "", cJSON_IsString(schema) ? "\"" : "");
     p->out->kind = NNB_CMP_FULL_JSON;
@@ -479,8 +354,9 @@ static const char *group_of_oss_key(const char *key) {
     return key; /* a group nnbench-compare does not know: named by its key */
 }
 
-static const char OSS_SHAPE[] = "expected nnbench full JSON (\"schema\": \"nnbench-results\") or fastrnns OSS JSON "
-                                "({\"lstm\": {\"<runner>\": <mean ms>, ...}, \"lstm-backward\": {...}, ...})";
+static const char OSS_SHAPE[] =
+    "expected nnbench full JSON (\"schema\": \"nnbench-results\"), a sweep or serve file, or fastrnns OSS JSON "
+    "({\"lstm\": {\"<runner>\": <mean ms>, ...}, \"lstm-backward\": {...}, ...})";
 
 static int read_oss_value(parser *p, const char *key, const char *group, int phase, const cJSON *v) {
     if (!v->string[0])
@@ -540,6 +416,7 @@ void nnb_cmp_file_free(nnb_cmp_file *f) {
         return;
     for (int i = 0; i < f->runner_count; i++) {
         nnb_cmp_runner *r = &f->runners[i];
+        free(r->point);
         free(r->group);
         free(r->name);
         free(r->status);
@@ -548,20 +425,57 @@ void nnb_cmp_file_free(nnb_cmp_file *f) {
     }
     free(f->runners);
     free(f->path);
+    nnb_cmp_config_free(f);
+    nnb_cmp_serve_free(f);
     memset(f, 0, sizeof *f);
 }
+
+/* Sweep and serve files have their own readers; full JSON brings its configuration. */
+static int read_any(parser *p, const cJSON *root) {
+    const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "schema"));
+    if (schema && strcmp(schema, "nnbench-sweep") == 0)
+        return nnb_cmp_read_sweep(root, p->name, p->out, p->err, p->err_len);
+    if (schema && strcmp(schema, "nnbench-serve") == 0)
+        return nnb_cmp_read_serve(root, p->name, p->out, p->err, p->err_len);
+    if (!cJSON_GetObjectItemCaseSensitive(root, "schema"))
+        return read_oss_json(p, root);
+    return read_full_json(p, root) || nnb_cmp_read_config(root, p->out, p->err, p->err_len) ? -1 : 0;
+}
+
+int nnb_cmp_read_full_root(const cJSON *root, const char *name, nnb_cmp_file *out, char *err, size_t err_len) {
+    memset(out, 0, sizeof *out);
+    parser p = {name, out, 0, err, err_len};
+    int rc = cJSON_IsObject(root) ? read_full_json(&p, root)
+                                  : fail(&p, "expected nnbench full JSON (an object), got %s", json_type_name(root));
+    if (rc)
+        nnb_cmp_file_free(out);
+    return rc;
+}
+
+void nnb_cmp_errorf(char *err, size_t err_len, const char *fmt, ...) {
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    format_error(err, err_len, "%s", what);
+}
+
+char *nnb_cmp_strdup(const char *s) { return copy_string(s); }
+
+const char *nnb_cmp_json_type(const cJSON *j) { return json_type_name(j); }
 
 /* text is NUL-terminated at text[len], as cJSON needs. */
 static int parse_terminated(const char *text, size_t len, const char *name, nnb_cmp_file *out, char *err,
                             size_t err_len) {
     memset(out, 0, sizeof *out);
-    cJSON *root = parse_json(name, text, len, err, err_len);
+    cJSON *root = nnb_cmp_parse_json(name, text, len, err, err_len);
     parser p = {name, out, 0, err, err_len};
     int rc = -1;
     if (root && !cJSON_IsObject(root))
         fail(&p, "the JSON value is %s: %s", json_type_name(root), OSS_SHAPE);
     else if (root)
-        rc = cJSON_GetObjectItemCaseSensitive(root, "schema") ? read_full_json(&p, root) : read_oss_json(&p, root);
+        rc = read_any(&p, root);
     if (rc == 0 && !(out->path = copy_string(name)))
         rc = fail(&p, "out of memory");
     cJSON_Delete(root);
