@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "driver.h"
 #include "fma_peak.h"
+#include "progress.h"
 #include "report.h"
 #include "serve.h"
 #include "sweep.h"
@@ -144,8 +145,28 @@ static void run_one(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_re
     }
 }
 
+/* What --progress says a runner will do: "warmup 10, loops 100", or how adaptive stopping decides. */
+static void progress_plan(const nnb_options *o, char *plan, size_t len) {
+    const nnb_adaptive *a = &o->adaptive;
+    if (o->profile)
+        snprintf(plan, len, "profile, 3 iterations");
+    else if (a->enabled)
+        snprintf(plan, len,
+                 "warmup %d, then adaptive stopping (at least %d samples and %g s, until the medians' 95%% "
+                 "intervals are within +-%g%%, at most %g s)",
+                 o->warmup, a->min_samples, a->min_time_s, 100 * a->max_noise, a->timeout_s);
+    else
+        snprintf(plan, len, "warmup %d, loops %d", o->warmup, o->nloops);
+}
+
 static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_results *res, int table) {
     const int isolated = isolation_wanted(env->opts, sel, nsel);
+    int total = 0;
+    for (int g = 0; g < nsel; g++)
+        total += sel[g].count;
+    char plan[256];
+    progress_plan(env->opts, plan, sizeof plan);
+    nnb_progress_start(env->opts->progress, total);
     for (int g = 0; g < nsel; g++) {
         nnb_group_result *gr = &res->groups[res->group_count++];
         gr->group = sel[g].group;
@@ -161,7 +182,9 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             nnb_table_begin(stderr, gr->group, env->opts->sep);
         for (int i = 0; i < sel[g].count; i++) {
             nnb_runner_result *r = &gr->runners[gr->count++];
+            nnb_progress_runner_begin(sel[g].runners[i]->desc->name, plan);
             run_one(env, sel[g].runners[i], r, isolated);
+            nnb_progress_runner_end(r->status != NNB_RUN_SKIPPED);
             if (table && env->opts->stats_robust)
                 nnb_table_row_robust(stderr, r, env->opts->sep, peak);
             else if (table)
@@ -169,8 +192,6 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             else if (r->status != NNB_RUN_OK)
                 fprintf(stderr, "nnbench: %s (%s): %s: %s\n", r->name, r->group, nnb_run_status_name(r->status),
                         r->error);
-            if (env->opts->check)
-                nnb_print_check(stderr, r);
             if (r->stop_reason)
                 fprintf(stderr, "nnbench: %s: %d samples, stopped: %s (noise %.3g%%, max %.3g%%)\n", r->name,
                         r->fwd.count, r->stop_reason, 100 * r->noise, 100 * env->opts->adaptive.max_noise);
