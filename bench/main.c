@@ -67,11 +67,17 @@ static int prepare_dump_dir(const char *dir, char *err, size_t err_len) {
     return 0;
 }
 
+/* The run's device, with one note on stderr when CUDA cannot be used. The probe runs (and is cached) before
+ * any runner, so no process forks it while holding a CUDA context. */
 static const char *pick_device(const nnb_options *o) {
-    if (o->device)
-        return o->device;
     char reason[300];
-    if (nnb_cuda_usable_probe(reason, sizeof reason)) {
+    int cuda = nnb_cuda_usable_probe(reason, sizeof reason);
+    if (o->device) {
+        if (!cuda && !strcmp(o->device, NNB_DEVICE_CUDA))
+            fprintf(stderr, "nnbench: --device cuda: %s; every cuda runner is skipped\n", reason);
+        return o->device;
+    }
+    if (cuda) {
         fprintf(stderr, "nnbench: --device not given; using cuda\n");
         return NNB_DEVICE_CUDA;
     }
@@ -79,33 +85,50 @@ static const char *pick_device(const nnb_options *o) {
     return NNB_DEVICE_CPU;
 }
 
+/* What a runner can do, for --list: "yes"/"-" for backward and serving (the ABI 1.2 infer entry), and the
+ * reference --check compares it with ("reference" for a reference itself). */
+static void capabilities(const nnb_runner_desc *d, char *check, size_t len) {
+    if (d->reference)
+        snprintf(check, len, "%s", d->reference);
+    else
+        snprintf(check, len, "%s", d->flags & NNB_FLAG_REFERENCE ? "reference" : "-");
+}
+
+static void print_notes(const nnb_runner_desc *d) {
+    char notes[160] = "";
+    size_t used = 0;
+    if (d->flags & NNB_FLAG_SINGLE_LAYER)
+        used += (size_t)snprintf(notes + used, sizeof notes - used, "single-layer by definition; ");
+    if (d->flags & NNB_FLAG_HIDDEN)
+        used += (size_t)snprintf(notes + used, sizeof notes - used, "runs only when named; ");
+    if (used >= 2 && used < sizeof notes)
+        notes[used - 2] = 0; /* drop the last "; " */
+    printf("    %s%s%s%s\n", d->description ? d->description : "", notes[0] ? "  [" : "", notes, notes[0] ? "]" : "");
+}
+
 static void print_list(const nnb_registry *reg, const nnb_config *cfg) {
-    printf("%-22s %-8s %-6s %-34s %s\n", "name", "group", "device", "status", "plugin");
+    char cuda_reason[280] = "";
+    int cuda = nnb_cuda_usable_probe(cuda_reason, sizeof cuda_reason), cuda_listed = 0;
+    for (int i = 0; i < reg->count; i++)
+        cuda_listed |= !strcmp(reg->runners[i].desc->device, NNB_DEVICE_CUDA);
+    if (!cuda && cuda_listed) /* once, not on every cuda runner's line */
+        printf("cuda: %s: the cuda runners below cannot run here\n\n", cuda_reason);
+    printf("%-22s %-8s %-6s %-8s %-5s %-14s %-34s %s\n", "name", "group", "device", "backward", "serve", "check",
+           "status", "plugin");
     for (int i = 0; i < reg->count; i++) {
         const nnb_runner_desc *d = reg->runners[i].desc;
-        char status[300] = "ok", reason[280] = "";
-        if (!strcmp(d->device, NNB_DEVICE_CUDA) && !nnb_cuda_usable_probe(reason, sizeof reason))
-            snprintf(status, sizeof status, "cuda: %s", reason);
+        char status[300] = "ok", reason[280] = "", check[64];
+        if (!strcmp(d->device, NNB_DEVICE_CUDA) && !cuda)
+            snprintf(status, sizeof status, "no cuda (see above)");
         else if (d->available && !d->available(cfg, reason, sizeof reason))
             snprintf(status, sizeof status, "%s", reason);
-        printf("%-22s %-8s %-6s %-34s %s\n", d->name, d->group, d->device, status, reg->runners[i].plugin_path);
-        char notes[160] = "";
-        size_t used = 0;
-        if (d->flags & NNB_FLAG_REFERENCE)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "reference; ");
-        if (d->flags & NNB_FLAG_SINGLE_LAYER)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "single-layer by definition; ");
-        if (d->flags & NNB_FLAG_HIDDEN)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "runs only when named; ");
-        if (!d->backward)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "forward-only; ");
-        if (d->reference)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "checked against %s; ", d->reference);
-        if (used >= 2 && used < sizeof notes)
-            notes[used - 2] = 0; /* drop the last "; " */
-        printf("    %s%s%s%s\n", d->description ? d->description : "", notes[0] ? "  [" : "", notes,
-               notes[0] ? "]" : "");
+        capabilities(d, check, sizeof check);
+        printf("%-22s %-8s %-6s %-8s %-5s %-14s %-34s %s\n", d->name, d->group, d->device, d->backward ? "yes" : "-",
+               d->infer ? "yes" : "-", check, status, reg->runners[i].plugin_path);
+        print_notes(d);
     }
+    printf("\nbackward: times a backward pass (else forward-only); serve: has the inference entry (ABI 1.2) that\n"
+           "nnbench serve needs; check: the runner --check compares it with\n");
     if (NNB_MISSING_BACKENDS[0])
         printf("\nnot built: %s\n", NNB_MISSING_BACKENDS);
     if (reg->diag_count)

@@ -93,7 +93,7 @@ static int fail_with(nnb_runner_result *res, nnb_run_status st, const char *what
 
 static int runnable_here(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res) {
     char reason[400] = "";
-    if (is_cuda(d) && !nnb_cuda_usable(reason, sizeof reason)) {
+    if (is_cuda(d) && !nnb_cuda_usable_probe(reason, sizeof reason)) { /* cached: one probe per run */
         fail_with(res, NNB_RUN_SKIPPED, "cuda", reason);
         return 0;
     }
