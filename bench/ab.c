@@ -168,14 +168,16 @@ static int rounds_done(double t0_ms, int *next_look) {
 
 /* --progress: rounds so far, the verdict's interval as of the last look, the time left to --max-time. */
 static void report_progress(double t0_ms) {
-    char text[160];
+    char text[224], left[32];
     const nnb_ratio_summary *s = &ab.summary[ab.phase];
+    nnb_progress_duration(ab.max_time_s - (nnb_cpu_now_ms() - t0_ms) / 1e3, left, sizeof left);
     if (ab.rounds >= ab.min_samples && s->hi > 0)
-        snprintf(text, sizeof text, "%d rounds, %s B/A %.4f, 95%% interval [%.4f, %.4f] (%s)", ab.rounds,
-                 nnb_ab_phase_name(ab.phase), s->ratio, s->lo, s->hi, nnb_verdict_name(s->verdict));
+        snprintf(text, sizeof text, "%d rounds, %s B/A %.4f, 95%% interval [%.4f, %.4f] (%s), at most %s left",
+                 ab.rounds, nnb_ab_phase_name(ab.phase), s->ratio, s->lo, s->hi, nnb_verdict_name(s->verdict), left);
     else
-        snprintf(text, sizeof text, "%d rounds (a verdict from %d on)", ab.rounds, ab.min_samples);
-    nnb_progress_status("nnbench: --ab", text, ab.max_time_s - (nnb_cpu_now_ms() - t0_ms) / 1e3, 0);
+        snprintf(text, sizeof text, "%d rounds (a verdict from %d on), at most %s left", ab.rounds, ab.min_samples,
+                 left);
+    nnb_progress_status("nnbench: --ab", text, 0);
 }
 
 static int measure(void) {
@@ -340,7 +342,7 @@ int nnb_run_ab(nnb_run_env *env, const char *device, nnb_run_results *res, char 
              "warmup %d per side, then rounds A B B A until the interval settles (at least %d rounds, at most %g s)",
              o->warmup, o->min_samples, o->max_time_s);
     nnb_progress_start(o->progress, 0);
-    nnb_progress_status("nnbench: --ab", plan, -1, 1);
+    nnb_progress_status("nnbench: --ab", plan, 1);
     double f, b;
     for (int it = 0; it < o->warmup; it++)
         for (int i = 0; i < 2; i++)

@@ -130,24 +130,18 @@ void nnb_progress_runner_end(int ran) {
     }
 }
 
-void nnb_progress_status(const char *prefix, const char *text, double seconds_left, int force) {
+void nnb_progress_status(const char *prefix, const char *text, int force) {
     if (!P.enabled)
         return;
     double now = nnb_cpu_now_ms();
-    char left[64] = "";
-    if (seconds_left >= 0) {
-        char d[32];
-        nnb_progress_duration(seconds_left, d, sizeof d);
-        snprintf(left, sizeof left, ", at most %s left", d);
-    }
     if (P.live) {
         if (force || now - P.last_draw_ms >= REDRAW_MS)
-            draw("%s: %s%s", prefix, text, left);
+            draw("%s: %s", prefix, text);
         return;
     }
     if (!force && now - P.last_status_ms < STATUS_LINE_MS)
         return;
     P.last_status_ms = now;
-    fprintf(stderr, "%s: %s%s\n", prefix, text, left);
+    fprintf(stderr, "%s: %s\n", prefix, text);
     fflush(stderr);
 }

@@ -34,9 +34,9 @@ void nnb_progress_iterations(long long done, long long total);
 /* The runner ended; ran = 0 for one that was skipped without running (it does not count in the mean). */
 void nnb_progress_runner_end(int ran);
 
-/* --ab and serve: a status text ("rounds 40, B/A in [0.98, 1.02]"), with seconds_left (< 0 unknown).
- * Live: redrawn at most 10 times a second; otherwise a line at most every 10 s, or now when force. */
-void nnb_progress_status(const char *prefix, const char *text, double seconds_left, int force);
+/* --ab and serve: "prefix: text" ("nnbench: --ab: 40 rounds, ..., at most 20 s left"). Live: redrawn at
+ * most 10 times a second; otherwise a line at most every 10 s, or now when force. */
+void nnb_progress_status(const char *prefix, const char *text, int force);
 
 /* Erase the live line (if drawn) so that the next output starts at column 0. */
 void nnb_progress_clear(void);

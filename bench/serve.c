@@ -5,6 +5,7 @@
 
 #include "driver.h"
 #include "npy.h"
+#include "progress.h"
 #include "report.h"
 #include "serve_queue.h"
 #include "serve_sys.h"
@@ -526,10 +527,27 @@ static void *poisson_main(void *arg) {
     return NULL;
 }
 
+/* --progress: requests answered of all (warmup included), the time left at the rate so far. */
+static void report_progress(const server *s, double t0_ms) {
+    char text[160], left[32] = "";
+    double elapsed_ms = nnb_cpu_now_ms() - t0_ms;
+    if (s->answered > 0) {
+        nnb_progress_duration(elapsed_ms / 1e3 / s->answered * (s->total - s->answered), left, sizeof left);
+        snprintf(text, sizeof text, "%d/%d requests answered, about %s left", s->answered, s->total, left);
+    } else {
+        snprintf(text, sizeof text, "%d/%d requests answered", s->answered, s->total);
+    }
+    nnb_progress_status("nnbench serve", text, 0);
+}
+
 /* Wait until `target` requests are answered, the max time passes, a runner fails or a signal comes. */
 static void wait_for(server *s, int target, double deadline_ms) {
+    static double t0_ms; /* the first wait's start: the rate counts from there */
+    if (!t0_ms)
+        t0_ms = nnb_cpu_now_ms();
     pthread_mutex_lock(&s->lock);
     while (s->answered < target && !s->stop) {
+        report_progress(s, t0_ms);
         if (nnb_stop_requested()) {
             s->stop = 2;
             break;
@@ -550,6 +568,11 @@ static void wait_for(server *s, int target, double deadline_ms) {
 
 static int run_requests(server *s) {
     const nnb_serve_options *o = s->o;
+    nnb_progress_start(o->quiet ? NNB_PROGRESS_NEVER : o->run.progress, 0);
+    char plan[96];
+    snprintf(plan, sizeof plan, "%d requests to answer (%d warmup), at most %g s", s->total, o->warmup_requests,
+             o->max_time_s);
+    nnb_progress_status("nnbench serve", plan, 1);
     double deadline = nnb_cpu_now_ms() + o->max_time_s * 1e3;
     pthread_t gen;
     int have_gen = 0;
@@ -580,6 +603,7 @@ static int run_requests(server *s) {
     if (!stop)
         s->stop = 4; /* finished: the generator and closed-mode issuing end */
     pthread_mutex_unlock(&s->lock);
+    nnb_progress_clear();
     nnb_serve_queue_close(&s->queue);
     if (have_gen)
         pthread_join(gen, NULL);
