@@ -227,8 +227,8 @@ static void print_table(FILE *f, const char *device) {
         fprintf(f, "A/B: A = %s, B = %s (%s, %s; rounds A B B A, same seed)\n", sides[0].name, sides[1].name, ga,
                 device);
     else
-        fprintf(f, "A/B: A = %s (%s), B = %s (%s) (%s; rounds A B B A, same seed)\n", sides[0].name, ga,
-                sides[1].name, gb, device);
+        fprintf(f, "A/B: A = %s (%s), B = %s (%s) (%s; rounds A B B A, same seed)\n", sides[0].name, ga, sides[1].name,
+                gb, device);
     fprintf(f, "%10s %14s %14s %9s %22s %10s\n", "phase", "A median ms", "B median ms", "B/A", "95% interval",
             "verdict");
     for (int p = 0; p < (ab.has_backward ? NNB_AB_PHASES : 1); p++) {

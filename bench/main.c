@@ -299,8 +299,8 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
     if (o->measure_peak && (env.fma_peak_gflops = nnb_fma_peak_gflops(o->config.threads, 0.3)) <= 0)
         fprintf(stderr, "nnbench: --measure-peak: no AVX-512 FMA peak on this CPU; percentages not shown\n");
     else if (o->measure_peak)
-        fprintf(stderr, "nnbench: measured fp32 FMA peak: %.0f GFLOP/s on %d thread%s (AVX-512)\n",
-                env.fma_peak_gflops, o->config.threads, o->config.threads == 1 ? "" : "s");
+        fprintf(stderr, "nnbench: measured fp32 FMA peak: %.0f GFLOP/s on %d thread%s (AVX-512)\n", env.fma_peak_gflops,
+                o->config.threads, o->config.threads == 1 ? "" : "s");
     nnb_install_stop_handlers();
     int rc;
     if (o->ab.given) {

@@ -68,7 +68,8 @@ void nnb_serve_print_table(FILE *f, const nnb_serve_options *o, const char *devi
     fprintf(f, "  utilisation    cpu %s%% of one core, gpu %s%% (max %s), gpu memory %s MiB, peak RSS %s MiB\n",
             opt_num(cpu, sizeof cpu, s->cpu_util_percent, "%.0f"), opt_num(gpu, sizeof gpu, s->gpu_util_mean, "%.0f"),
             opt_num(gpu_max, sizeof gpu_max, s->gpu_util_max, "%.0f"),
-            opt_num(gpu_mem, sizeof gpu_mem, s->gpu_mem_peak_mib, "%.0f"), opt_num(rss, sizeof rss, s->peak_rss_mib, "%.0f"));
+            opt_num(gpu_mem, sizeof gpu_mem, s->gpu_mem_peak_mib, "%.0f"),
+            opt_num(rss, sizeof rss, s->peak_rss_mib, "%.0f"));
     fprintf(f, "  verdict        %s\n", s->verdict);
 }
 

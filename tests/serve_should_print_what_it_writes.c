@@ -79,12 +79,13 @@ static void line_matches(const char *label, const cJSON *obj, const char *const 
         if (!j && !strncmp(k, "config.", 7))
             j = get(get(obj, "__config"), k + 7);
         if (isnan(f.value)) {
-            CHECK_MSG(cJSON_IsNull(j), "'%s' %s: table '-', JSON %s", label, k, j ? cJSON_PrintUnformatted(j) : "missing");
+            CHECK_MSG(cJSON_IsNull(j), "'%s' %s: table '-', JSON %s", label, k,
+                      j ? cJSON_PrintUnformatted(j) : "missing");
             continue;
         }
         double want = cJSON_GetNumberValue(j);
-        CHECK_MSG(cJSON_IsNumber(j) && fabs(f.value - want) <= f.half_unit * (1 + 1e-9),
-                  "'%s' %s: table %s, JSON %.9g", label, k, tok, want);
+        CHECK_MSG(cJSON_IsNumber(j) && fabs(f.value - want) <= f.half_unit * (1 + 1e-9), "'%s' %s: table %s, JSON %.9g",
+                  label, k, tok, want);
     }
     CHECK_MSG(n == nkeys, "'%s': %d figures, %d expected", label, n, nkeys);
 }
@@ -123,9 +124,9 @@ static void table_and_json_agree(const char *bin, const char *plugins, const cha
     cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "summary");
     cJSON_AddItemReferenceToObject(s, "__config", cJSON_GetObjectItemCaseSensitive(doc, "config"));
     static const char *const cold[] = {"create_ms", "first_response_ms", "warm_ms"};
-    static const char *const requests[] = {"measured_requests", "config.warmup_requests", "measured_samples",
-                                           "duration_s",        "answered_once",          "unanswered",
-                                           "answered_more_than_once"};
+    static const char *const requests[] = {
+        "measured_requests", "config.warmup_requests", "measured_samples", "duration_s", "answered_once",
+        "unanswered",        "answered_more_than_once"};
     static const char *const latency[] = {"latency_ms/p50", "latency_ms/p90",  "latency_ms/p99",
                                           "latency_ms/max", "latency_ms/mean", "latency_ms/min"};
     static const char *const per_request[] = {"queue_mean_ms", "queue_p99_ms", "compute_mean_ms", "compute_p99_ms"};
