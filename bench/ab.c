@@ -351,6 +351,7 @@ int nnb_run_ab(nnb_run_env *env, const char *device, nnb_run_results *res, char 
     if (measure() == 0 && o->dump_dir)
         dump_sides();
 report:
+    nnb_progress_clear();
     for (int i = 0; i < 2; i++) {
         nnb_stats_compute(&sides[i].res->fwd);
         if (sides[i].res->has_backward)

@@ -239,9 +239,10 @@ static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *e
             return fail(err, err_len, "%s: unknown phase '%s' (valid: total, forward, backward)", flag, v);
         o->ab_phase = p;
     } else if (!strcmp(flag, "--progress")) {
-        int m = !strcmp(v, "auto") ? NNB_PROGRESS_AUTO : !strcmp(v, "always") ? NNB_PROGRESS_ALWAYS
-                : !strcmp(v, "never")                   ? NNB_PROGRESS_NEVER
-                                                        : -1;
+        int m = !strcmp(v, "auto")     ? NNB_PROGRESS_AUTO
+                : !strcmp(v, "always") ? NNB_PROGRESS_ALWAYS
+                : !strcmp(v, "never")  ? NNB_PROGRESS_NEVER
+                                       : -1;
         if (m < 0)
             return fail(err, err_len, "%s: unknown mode '%s' (valid: auto, always, never)", flag, v);
         o->progress = m;

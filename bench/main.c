@@ -205,9 +205,11 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             nnb_table_begin(stderr, gr->group, env->opts->sep);
         for (int i = 0; i < sel[g].count; i++) {
             nnb_runner_result *r = &gr->runners[gr->count++];
-            nnb_progress_runner_begin(sel[g].runners[i]->desc->name, plan);
+            if (!nnb_stop_requested()) /* an interrupted run starts no more runners: nothing to announce */
+                nnb_progress_runner_begin(sel[g].runners[i]->desc->name, plan);
             run_one(env, sel[g].runners[i], r, isolated);
-            nnb_progress_runner_end(r->status != NNB_RUN_SKIPPED);
+            /* the mean for the time left counts the runners that ran to their end */
+            nnb_progress_runner_end(r->status != NNB_RUN_SKIPPED && r->status != NNB_RUN_INTERRUPTED);
             if (table && env->opts->stats_robust)
                 nnb_table_row_robust(stderr, r, env->opts->sep, peak);
             else if (table)
