@@ -67,13 +67,15 @@ static int prepare_dump_dir(const char *dir, char *err, size_t err_len) {
     return 0;
 }
 
-/* The run's device, with one note on stderr when CUDA cannot be used. The probe runs (and is cached) before
- * any runner, so no process forks it while holding a CUDA context. */
+/* The run's device, with one note on stderr when CUDA cannot be used. Unless the run is on the cpu, the
+ * probe runs (and is cached) before any runner, so no process forks it while holding a CUDA context. */
 static const char *pick_device(const nnb_options *o) {
     char reason[300];
+    if (o->device && !strcmp(o->device, NNB_DEVICE_CPU))
+        return o->device;
     int cuda = nnb_cuda_usable_probe(reason, sizeof reason);
     if (o->device) {
-        if (!cuda && !strcmp(o->device, NNB_DEVICE_CUDA))
+        if (!cuda)
             fprintf(stderr, "nnbench: --device cuda: %s; every cuda runner is skipped\n", reason);
         return o->device;
     }
