@@ -16,7 +16,7 @@ static struct {
     int enabled, live;
     int total, index; /* runners in the run, the current one (1-based) */
     char name[128];
-    double runner_t0_ms;
+    double runner_t0_ms, loop_t0_ms; /* the runner began; its iterations began (after create, --check) */
     double ran_ms_sum; /* runners that ran: their wall time, for the mean */
     int ran_count;
     double last_draw_ms, last_status_ms;
@@ -80,7 +80,7 @@ void nnb_progress_runner_begin(const char *name, const char *plan) {
         return;
     P.index++;
     snprintf(P.name, sizeof P.name, "%s", name);
-    P.runner_t0_ms = nnb_cpu_now_ms();
+    P.runner_t0_ms = P.loop_t0_ms = nnb_cpu_now_ms();
     char left[64] = "";
     double later = later_runners_s();
     if (later >= 0) { /* this runner too, by the mean */
@@ -100,7 +100,9 @@ void nnb_progress_iterations(long long done, long long total) {
     if (!P.enabled || !P.live)
         return;
     double now = nnb_cpu_now_ms();
-    if (now - P.last_draw_ms < REDRAW_MS && done != total)
+    if (done == 0)
+        P.loop_t0_ms = now;
+    if (now - P.last_draw_ms < REDRAW_MS && done != total && done != 0)
         return;
     char count[48], left[96] = "";
     if (total > 0)
@@ -108,7 +110,7 @@ void nnb_progress_iterations(long long done, long long total) {
     else
         snprintf(count, sizeof count, "iteration %lld (adaptive)", done);
     if (total > 0 && done > 0) {
-        double this_s = (now - P.runner_t0_ms) / 1e3 / (double)done * (double)(total - done);
+        double this_s = (now - P.loop_t0_ms) / 1e3 / (double)done * (double)(total - done);
         double later = later_runners_s();
         char d[32];
         nnb_progress_duration(this_s + (later > 0 ? later : 0), d, sizeof d);

@@ -29,7 +29,8 @@ int nnb_progress_live(void); /* 1 when the live line is drawn */
 
 /* The next runner: prints "[i/N] name: plan" (plan e.g. "warmup 10, loops 100") with the time left. */
 void nnb_progress_runner_begin(const char *name, const char *plan);
-/* Iterations done of total (total <= 0: unknown, adaptive stopping); live line only. */
+/* Iterations done of total (total <= 0: unknown, adaptive stopping); live line only. Called with done 0
+ * when the iterations begin: the rate (and so the time left) counts from there. */
 void nnb_progress_iterations(long long done, long long total);
 /* The runner ended; ran = 0 for one that was skipped without running (it does not count in the mean). */
 void nnb_progress_runner_end(int ran);

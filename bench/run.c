@@ -241,6 +241,7 @@ static int timed_loop(nnb_run_env *env, const nnb_runner_desc *d, void *model, n
     loop_control lc = {.adaptive = &env->opts->adaptive, .nloops = env->opts->profile ? 3 : env->opts->nloops};
     const long long iterations = lc.adaptive->enabled && !env->opts->profile ? -1 : warmup + lc.nloops;
     char err[512] = "";
+    nnb_progress_iterations(0, iterations);
     for (int it = 0;; it++) {
         if (it == warmup)
             lc.t_start_ms = nnb_cpu_now_ms();
