@@ -17,7 +17,7 @@ static struct {
     int total, index; /* runners in the run, the current one (1-based) */
     char name[128];
     double runner_t0_ms, loop_t0_ms; /* the runner began; its iterations began (after create, --check) */
-    double ran_ms_sum; /* runners that ran: their wall time, for the mean */
+    double ran_ms_sum;               /* runners that ran: their wall time, for the mean */
     int ran_count;
     double last_draw_ms, last_status_ms;
     int drawn; /* the live line holds text */
