@@ -411,6 +411,7 @@ typedef struct server {
     int answered, next_issue, stop; /* stop: 1 max time, 2 interrupted, 3 runner error */
     char error[1024];
     worker *workers;
+    double progress_t0_ms; /* requests began: --progress's rate counts from here */
 } server;
 
 static void issue(server *s, int i, double arrival) {
@@ -528,9 +529,9 @@ static void *poisson_main(void *arg) {
 }
 
 /* --progress: requests answered of all (warmup included), the time left at the rate so far. */
-static void report_progress(const server *s, double t0_ms) {
+static void report_progress(const server *s) {
     char text[160], left[32] = "";
-    double elapsed_ms = nnb_cpu_now_ms() - t0_ms;
+    double elapsed_ms = nnb_cpu_now_ms() - s->progress_t0_ms;
     if (s->answered > 0) {
         nnb_progress_duration(elapsed_ms / 1e3 / s->answered * (s->total - s->answered), left, sizeof left);
         snprintf(text, sizeof text, "%d/%d requests answered, about %s left", s->answered, s->total, left);
@@ -542,12 +543,9 @@ static void report_progress(const server *s, double t0_ms) {
 
 /* Wait until `target` requests are answered, the max time passes, a runner fails or a signal comes. */
 static void wait_for(server *s, int target, double deadline_ms) {
-    static double t0_ms; /* the first wait's start: the rate counts from there */
-    if (!t0_ms)
-        t0_ms = nnb_cpu_now_ms();
     pthread_mutex_lock(&s->lock);
     while (s->answered < target && !s->stop) {
-        report_progress(s, t0_ms);
+        report_progress(s);
         if (nnb_stop_requested()) {
             s->stop = 2;
             break;
@@ -573,6 +571,7 @@ static int run_requests(server *s) {
     snprintf(plan, sizeof plan, "%d requests to answer (%d warmup), at most %g s", s->total, o->warmup_requests,
              o->max_time_s);
     nnb_progress_status("nnbench serve", plan, 1);
+    s->progress_t0_ms = nnb_cpu_now_ms();
     double deadline = nnb_cpu_now_ms() + o->max_time_s * 1e3;
     pthread_t gen;
     int have_gen = 0;
