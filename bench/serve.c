@@ -566,11 +566,6 @@ static void wait_for(server *s, int target, double deadline_ms) {
 
 static int run_requests(server *s) {
     const nnb_serve_options *o = s->o;
-    nnb_progress_start(o->quiet ? NNB_PROGRESS_NEVER : o->run.progress, 0);
-    char plan[96];
-    snprintf(plan, sizeof plan, "%d requests to answer (%d warmup), at most %g s", s->total, o->warmup_requests,
-             o->max_time_s);
-    nnb_progress_status("nnbench serve", plan, 1);
     s->progress_t0_ms = nnb_cpu_now_ms();
     double deadline = nnb_cpu_now_ms() + o->max_time_s * 1e3;
     pthread_t gen;
@@ -843,7 +838,18 @@ static void free_server(server *s) {
     free(s->rq), free(s->sizes), free(s->workers), free(s->bt);
 }
 
-static int serve(serve_run *r, const char *device, const nnb_config *base, char *err, size_t err_len) {
+/* --progress's first line, before the cold start (and not between starting the workers and the first
+ * requests, where a write would let the workers fall asleep first and change how offline batches form). */
+static void announce(const server *s) {
+    const nnb_serve_options *o = s->o;
+    char plan[128];
+    nnb_progress_start(o->quiet ? NNB_PROGRESS_NEVER : o->run.progress, 0);
+    snprintf(plan, sizeof plan, "%d requests to answer (%d warmup), at most %g s", s->total, o->warmup_requests,
+             o->max_time_s);
+    nnb_progress_status("nnbench serve", plan, 1);
+}
+
+static int run_server(serve_run *r, const char *device, const nnb_config *base, char *err, size_t err_len) {
     server *s = &r->srv;
     int cuda = !strcmp(device, NNB_DEVICE_CUDA);
     /* Cold start: worker 0 alone, create (+ weights) and its first response. */
@@ -875,6 +881,14 @@ static int serve(serve_run *r, const char *device, const nnb_config *base, char 
     nnb_serve_summarise(s->rq, s->total, s->o->warmup_requests, s->bt, s->nb, s->o->workers, &r->sum);
     nnb_serve_judge(s->o, stop == 1 ? 1 : stop == 2 ? 2 : 0, s->error, &r->sum);
     return stop == 2 ? EXIT_INTERRUPTED : r->sum.valid ? 0 : EXIT_INVALID;
+}
+
+/* The whole run, with --progress's line erased before anything else is printed (an error, the table). */
+static int serve(serve_run *r, const char *device, const nnb_config *base, char *err, size_t err_len) {
+    announce(&r->srv);
+    int rc = run_server(r, device, base, err, err_len);
+    nnb_progress_clear();
+    return rc;
 }
 
 static int check_outputs(const nnb_serve_options *o, char *err, size_t err_len) {
