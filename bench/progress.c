@@ -80,7 +80,7 @@ void nnb_progress_runner_begin(const char *name, const char *plan) {
         return;
     P.index++;
     snprintf(P.name, sizeof P.name, "%s", name);
-    P.runner_t0_ms = P.loop_t0_ms = nnb_cpu_now_ms();
+    P.runner_t0_ms = P.loop_t0_ms = P.last_status_ms = nnb_cpu_now_ms();
     char left[64] = "";
     double later = later_runners_s();
     if (later >= 0) { /* this runner too, by the mean */
@@ -97,13 +97,15 @@ void nnb_progress_runner_begin(const char *name, const char *plan) {
 }
 
 void nnb_progress_iterations(long long done, long long total) {
-    if (!P.enabled || !P.live)
+    if (!P.enabled)
         return;
     double now = nnb_cpu_now_ms();
     if (done == 0)
         P.loop_t0_ms = now;
-    if (now - P.last_draw_ms < REDRAW_MS && done != total && done != 0)
+    if (P.live ? now - P.last_draw_ms < REDRAW_MS && done != total && done != 0
+               : now - P.last_status_ms < STATUS_LINE_MS || done == 0 || done == total)
         return;
+    P.last_status_ms = now;
     char count[48], left[96] = "";
     if (total > 0)
         snprintf(count, sizeof count, "iteration %lld/%lld", done, total);
@@ -116,7 +118,12 @@ void nnb_progress_iterations(long long done, long long total) {
         nnb_progress_duration(this_s + (later > 0 ? later : 0), d, sizeof d);
         snprintf(left, sizeof left, ", about %s left%s", d, later < 0 && P.index < P.total ? " in this runner" : "");
     }
-    draw("[%d/%d] %s: %s%s", P.index, P.total, P.name, count, left);
+    if (P.live) {
+        draw("[%d/%d] %s: %s%s", P.index, P.total, P.name, count, left);
+        return;
+    }
+    fprintf(stderr, "[%d/%d] %s: %s%s\n", P.index, P.total, P.name, count, left); /* a long runner in a log */
+    fflush(stderr);
 }
 
 void nnb_progress_runner_end(int ran) {

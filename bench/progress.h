@@ -2,7 +2,8 @@
  * --progress: how far a run is and how long it will still take, on stderr.
  *   not a terminal (auto): a line "[i/N] name: warmup W, loops L" before each runner, from the second
  *                          runner on with "; about T left" (mean time of the runners done so far times the
- *                          runners left), and for --ab / serve a status line at most every 10 s;
+ *                          runners left); a runner still iterating after 10 s gets a line with its
+ *                          iterations done every 10 s; for --ab / serve a status line at most every 10 s;
  *   a terminal (auto), or always: one live line, redrawn in place (\r) at most 10 times a second, with the
  *                          iterations done / total and the time left; cleared before anything else is
  *                          printed (the caller calls nnb_progress_clear first);
@@ -29,8 +30,8 @@ int nnb_progress_live(void); /* 1 when the live line is drawn */
 
 /* The next runner: prints "[i/N] name: plan" (plan e.g. "warmup 10, loops 100") with the time left. */
 void nnb_progress_runner_begin(const char *name, const char *plan);
-/* Iterations done of total (total <= 0: unknown, adaptive stopping); live line only. Called with done 0
- * when the iterations begin: the rate (and so the time left) counts from there. */
+/* Iterations done of total (total <= 0: unknown, adaptive stopping): the live line, or a line every 10 s.
+ * Called with done 0 when the iterations begin: the rate (and so the time left) counts from there. */
 void nnb_progress_iterations(long long done, long long total);
 /* The runner ended; ran = 0 for one that was skipped without running (it does not count in the mean). */
 void nnb_progress_runner_end(int ran);

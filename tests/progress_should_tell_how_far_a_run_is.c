@@ -2,7 +2,8 @@
 /* --progress through the binary, on the test plugin's runners (stderr is a file here, not a terminal):
  *   - auto: "[i/N] name: warmup W, loops L" before each runner, N counting every group's runners, the time
  *     left from the second runner on, the lines in order with the table rows, isolated or not; adaptive
- *     stopping named instead of the loops; --ab's and serve's start lines;
+ *     stopping named instead of the loops; a runner still iterating after 10 s reports its iterations done;
+ *     --ab's and serve's start lines;
  *   - always: the live line (\r, erase) with iterations done/total, also drawn from an isolated child,
  *     erased before each table row;
  *   - never: fastrnns' stderr exactly, up to the measured numbers: the whole stderr is compared line by
@@ -21,6 +22,13 @@ static char out[1 << 16], err[1 << 16];
 
 static int nnbench(const char *args) {
     return nnb_test_runf(out, sizeof out, err, sizeof err, "%s --runner-path %s --device cpu %s", bin, good, args);
+}
+
+static int count_lines_with(const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(err, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
 }
 
 /* Position of needle in err, or -1. */
@@ -49,6 +57,18 @@ static void every_group_counts(void) {
     CHECK_STR_CONTAINS(err, "[1/2] empty: warmup 1, loops 3\n");
     CHECK_STR_CONTAINS(err, "[2/2] empty_cnn: warmup 1, loops 3; about ");
     CHECK(at("[2/2] empty_cnn") > at("Benchmarking ResNets..."));
+}
+
+/* 77 iterations of 150 ms (busy-waited, so at least that on any machine): about 11.5 s, one line at 10 s. */
+static void a_long_runner_reports_its_iterations(void) {
+    CHECK_MSG(nnbench("--rnns spin --seqLength 50000 --hiddenSize 8 --inputSize 8 --warmup 2 --nloops 75") == 0, "%s",
+              err);
+    long plan = at("[1/1] spin: warmup 2, loops 75\n"), line = at("[1/1] spin: iteration "),
+         row = at("\n            spin ");
+    CHECK_MSG(plan >= 0 && line > plan && row > line, "a line with the iterations done after 10 s:\n%s", err);
+    long done = line >= 0 ? strtol(err + line + strlen("[1/1] spin: iteration "), NULL, 10) : 0;
+    CHECK_MSG(done >= 40 && done < 77, "%ld iterations of 150 ms done at 10 s", done);
+    CHECK_MSG(count_lines_with("spin: iteration ") == 1, "one such line in 11.5 s");
 }
 
 static void adaptive_stopping_is_named(void) {
@@ -191,6 +211,7 @@ int main(void) {
     lines_before_each_runner("--no-isolate");
     every_group_counts();
     adaptive_stopping_is_named();
+    a_long_runner_reports_its_iterations();
     live_line();
     never_is_fastrnns_stderr();
     ab_and_serve_say_what_comes();
