@@ -172,8 +172,8 @@ static void report_progress(double t0_ms) {
     const nnb_ratio_summary *s = &ab.summary[ab.phase];
     nnb_progress_duration(ab.max_time_s - (nnb_cpu_now_ms() - t0_ms) / 1e3, left, sizeof left);
     if (ab.rounds >= ab.min_samples && s->hi > 0)
-        snprintf(text, sizeof text, "%d rounds, %s B/A %.4f, 95%% interval [%.4f, %.4f] (%s), at most %s left",
-                 ab.rounds, nnb_ab_phase_name(ab.phase), s->ratio, s->lo, s->hi, nnb_verdict_name(s->verdict), left);
+        snprintf(text, sizeof text, "%d rounds, B/A in [%.4f, %.4f] %s, at most %s left", ab.rounds, s->lo, s->hi,
+                 nnb_verdict_name(s->verdict), left); /* short: a live line is cut to the terminal's width */
     else
         snprintf(text, sizeof text, "%d rounds (a verdict from %d on), at most %s left", ab.rounds, ab.min_samples,
                  left);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define REDRAW_MS 100.0        /* live line: at most 10 redraws a second */
@@ -62,6 +63,11 @@ static void draw(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* A line that wraps could not be erased by \r: cut it to the terminal's width (80 when unknown). */
+    struct winsize ws;
+    size_t width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
+    if (width - 1 < sizeof line)
+        line[width - 1] = 0;
     fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
     P.drawn = 1;
