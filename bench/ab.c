@@ -12,6 +12,7 @@
 #include "driver.h"
 #include "exit_codes.h"
 
+#include "progress.h"
 #include "robust_stats.h"
 
 #include <math.h>
@@ -174,6 +175,20 @@ static int rounds_done(double t0_ms, int *next_look) {
     return 0;
 }
 
+/* --progress: rounds so far, the verdict's interval as of the last look, the time left to --max-time. */
+static void report_progress(double t0_ms) {
+    char text[224], left[32];
+    const nnb_ratio_summary *s = &ab.summary[ab.phase];
+    nnb_progress_duration(ab.max_time_s - (nnb_cpu_now_ms() - t0_ms) / 1e3, left, sizeof left);
+    if (ab.rounds >= ab.min_samples && s->hi > 0)
+        snprintf(text, sizeof text, "%d rounds, B/A in [%.4f, %.4f] %s, at most %s left", ab.rounds, s->lo, s->hi,
+                 nnb_verdict_name(s->verdict), left); /* short: a live line is cut to the terminal's width */
+    else
+        snprintf(text, sizeof text, "%d rounds (a verdict from %d on), at most %s left", ab.rounds, ab.min_samples,
+                 left);
+    nnb_progress_status("nnbench: --ab", text, 0);
+}
+
 static int measure(void) {
     int cap = 0, next_look = 0;
     double t0 = nnb_cpu_now_ms();
@@ -187,7 +202,9 @@ static int measure(void) {
         ab.rounds++;
         if (rounds_done(t0, &next_look))
             break;
+        report_progress(t0);
     }
+    nnb_progress_clear();
     ab.elapsed_s = (nnb_cpu_now_ms() - t0) / 1e3;
     for (int p = 0; p < (ab.has_backward ? NNB_AB_PHASES : 1); p++)
         summarise(p);
@@ -214,8 +231,13 @@ static int dump_sides(void) {
 }
 
 static void print_table(FILE *f, const char *device) {
-    fprintf(f, "A/B: A = %s, B = %s (%s, %s; rounds A B B A, same seed)\n", sides[0].name, sides[1].name,
-            sides[0].res->group, device);
+    const char *ga = sides[0].res->group, *gb = sides[1].res->group;
+    if (!strcmp(ga, gb))
+        fprintf(f, "A/B: A = %s, B = %s (%s, %s; rounds A B B A, same seed)\n", sides[0].name, sides[1].name, ga,
+                device);
+    else
+        fprintf(f, "A/B: A = %s (%s), B = %s (%s) (%s; rounds A B B A, same seed)\n", sides[0].name, ga, sides[1].name,
+                gb, device);
     fprintf(f, "%10s %14s %14s %9s %22s %10s\n", "phase", "A median ms", "B median ms", "B/A", "95% interval",
             "verdict");
     for (int p = 0; p < (ab.has_backward ? NNB_AB_PHASES : 1); p++) {
@@ -263,6 +285,18 @@ static int side_status_exit(void) {
     return !bad ? 0 : skipped == 2 ? 3 : 1;
 }
 
+/* Sides of different groups (an LSTM against a ResNet) take their sizes from different flags: rarely meant. */
+static int check_groups(const nnb_options *o, char *err, size_t err_len) {
+    const nnb_runner_desc *a = sides[0].lr->desc, *b = sides[1].lr->desc;
+    if (o->ab_any_group || !strcmp(a->group, b->group))
+        return 0;
+    snprintf(err, err_len,
+             "--ab: A '%s' is in group %s and B '%s' in group %s: they take their sizes from different flags; "
+             "compare runners of one group, or give --ab-any-group to compare them anyway",
+             a->name, a->group, b->name, b->group);
+    return 2;
+}
+
 static int choose_phase(const nnb_options *o, char *err, size_t err_len) {
     ab.has_backward = sides[0].lr->desc->backward && sides[1].lr->desc->backward;
     ab.phase = o->ab_phase;
@@ -282,7 +316,7 @@ int nnb_run_ab(nnb_run_env *env, const char *device, nnb_run_results *res, char 
     for (int i = 0; i < 2; i++)
         if ((rc = resolve_side(env, device, o->ab.names[i], &sides[i], err, err_len)))
             return rc;
-    if ((rc = choose_phase(o, err, err_len)))
+    if ((rc = check_groups(o, err, err_len)) || (rc = choose_phase(o, err, err_len)))
         return rc;
     ab.a_spec = sides[0].variant.spec;
     ab.b_spec = sides[1].variant.spec;
@@ -312,6 +346,12 @@ int nnb_run_ab(nnb_run_env *env, const char *device, nnb_run_results *res, char 
     if ((rc = side_status_exit()))
         goto out;
 
+    char plan[256];
+    snprintf(plan, sizeof plan,
+             "warmup %d per side, then rounds A B B A until the interval settles (at least %d rounds, at most %g s)",
+             o->warmup, o->min_samples, o->max_time_s);
+    nnb_progress_start(o->progress, 0);
+    nnb_progress_status("nnbench: --ab", plan, 1);
     double f, b;
     for (int it = 0; it < o->warmup; it++)
         for (int i = 0; i < 2; i++)
@@ -320,6 +360,7 @@ int nnb_run_ab(nnb_run_env *env, const char *device, nnb_run_results *res, char 
     if (measure() == 0 && o->dump_dir)
         dump_sides();
 report:
+    nnb_progress_clear();
     for (int i = 0; i < 2; i++) {
         nnb_stats_compute(&sides[i].res->fwd);
         if (sides[i].res->has_backward)

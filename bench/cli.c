@@ -4,6 +4,7 @@
 
 #include "cmdline.h"
 #include "config.h"
+#include "progress.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -66,6 +67,9 @@ static const flag_spec flags[] = {
     {"--isolate", ARG_NONE, "run each runner in its own process (default when more than one runner runs)"},
     {"--no-isolate", ARG_NONE, "run every runner in this process (for profilers and debuggers)"},
     {"--runner-timeout", ARG_NUM, "isolated runs: a runner taking longer than S seconds is killed and reported"},
+    {"--progress", ARG_STR,
+     "auto (default: a line per runner, a live line on a terminal), always (the live line), never (fastrnns' stderr)"},
+    {"--ab-any-group", ARG_NONE, "--ab: allow A and B of different groups (e.g. an LSTM against a CNN)"},
     {"--help", ARG_NONE, "this help (also -h)"},
     {"--version", ARG_NONE, "print the version"},
 };
@@ -287,6 +291,14 @@ static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *e
         if (p < 0)
             return fail(err, err_len, "%s: unknown phase '%s' (valid: total, forward, backward)", flag, v);
         o->ab_phase = p;
+    } else if (!strcmp(flag, "--progress")) {
+        int m = !strcmp(v, "auto")     ? NNB_PROGRESS_AUTO
+                : !strcmp(v, "always") ? NNB_PROGRESS_ALWAYS
+                : !strcmp(v, "never")  ? NNB_PROGRESS_NEVER
+                                       : -1;
+        if (m < 0)
+            return fail(err, err_len, "%s: unknown mode '%s' (valid: auto, always, never)", flag, v);
+        o->progress = m;
     } else if (!strcmp(flag, "--runner-path")) {
         if (o->runner_path_count == NNB_MAX_RUNNER_PATHS)
             return fail(err, err_len, "%s: given too often (at most 16)%s", flag, "");
@@ -314,6 +326,8 @@ static void set_switch(nnb_options *o, const char *flag) {
         o->isolate = 1;
     else if (!strcmp(flag, "--no-isolate"))
         o->isolate = 0;
+    else if (!strcmp(flag, "--ab-any-group"))
+        o->ab_any_group = 1;
     else if (!strcmp(flag, "--help"))
         o->help = 1;
     else if (!strcmp(flag, "--version"))
@@ -442,6 +456,8 @@ static int validate_modes(nnb_options *o, char *err, size_t err_len) {
     }
     if ((i = first_given(o, ab_only, 4)) >= 0)
         return fail(err, err_len, "%s needs --ab A B%s", ab_only[i], "");
+    if (o->ab_any_group)
+        return fail(err, err_len, "--ab-any-group needs --ab A B%s%s", "", "");
     if (first_given(o, adaptive, 4) >= 0) {
         if (nnb_cli_given(o, "--nloops"))
             return fail(err, err_len,

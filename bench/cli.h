@@ -63,6 +63,8 @@ typedef struct nnb_options {
 
     int stats_robust; /* --stats robust: medians and intervals in the table */
     int measure_peak; /* --measure-peak */
+    int progress;     /* --progress: NNB_PROGRESS_* (progress.h), auto by default */
+    int ab_any_group; /* --ab-any-group: A and B may be of different groups */
 } nnb_options;
 
 /* A runner spec of --ab: NAME, then any number of @--flag=value (a flag that

@@ -8,6 +8,7 @@
 #include "driver.h"
 #include "exit_codes.h"
 #include "fma_peak.h"
+#include "progress.h"
 #include "report.h"
 
 #include <errno.h>
@@ -55,11 +56,19 @@ static int check_runner_paths(const nnb_options *o, char *err, size_t err_len) {
     return 0;
 }
 
+/* The run's device, with one note on stderr when CUDA cannot be used. Unless the run is on the cpu, the
+ * probe runs (and is cached) before any runner, so no process forks it while holding a CUDA context. */
 static const char *pick_device(const nnb_options *o) {
-    if (o->device)
-        return o->device;
     char reason[300];
-    if (nnb_cuda_usable_probe(reason, sizeof reason)) {
+    if (o->device && !strcmp(o->device, NNB_DEVICE_CPU))
+        return o->device;
+    int cuda = nnb_cuda_usable_probe(reason, sizeof reason);
+    if (o->device) {
+        if (!cuda)
+            fprintf(stderr, "nnbench: --device cuda: %s; every cuda runner is skipped\n", reason);
+        return o->device;
+    }
+    if (cuda) {
         fprintf(stderr, "nnbench: --device not given; using cuda\n");
         return NNB_DEVICE_CUDA;
     }
@@ -67,33 +76,50 @@ static const char *pick_device(const nnb_options *o) {
     return NNB_DEVICE_CPU;
 }
 
+/* What a runner can do, for --list: "yes"/"-" for backward and serving (the ABI 1.2 infer entry), and the
+ * reference --check compares it with ("reference" for a reference itself). */
+static void capabilities(const nnb_runner_desc *d, char *check, size_t len) {
+    if (d->reference)
+        snprintf(check, len, "%s", d->reference);
+    else
+        snprintf(check, len, "%s", d->flags & NNB_FLAG_REFERENCE ? "reference" : "-");
+}
+
+static void print_notes(const nnb_runner_desc *d) {
+    char notes[160] = "";
+    size_t used = 0;
+    if (d->flags & NNB_FLAG_SINGLE_LAYER)
+        used += (size_t)snprintf(notes + used, sizeof notes - used, "single-layer by definition; ");
+    if (d->flags & NNB_FLAG_HIDDEN)
+        used += (size_t)snprintf(notes + used, sizeof notes - used, "runs only when named; ");
+    if (used >= 2 && used < sizeof notes)
+        notes[used - 2] = 0; /* drop the last "; " */
+    printf("    %s%s%s%s\n", d->description ? d->description : "", notes[0] ? "  [" : "", notes, notes[0] ? "]" : "");
+}
+
 static void print_list(const nnb_registry *reg, const nnb_config *cfg) {
-    printf("%-22s %-8s %-6s %-34s %s\n", "name", "group", "device", "status", "plugin");
+    char cuda_reason[280] = "";
+    int cuda = nnb_cuda_usable_probe(cuda_reason, sizeof cuda_reason), cuda_listed = 0;
+    for (int i = 0; i < reg->count; i++)
+        cuda_listed |= !strcmp(reg->runners[i].desc->device, NNB_DEVICE_CUDA);
+    if (!cuda && cuda_listed) /* once, not on every cuda runner's line */
+        printf("cuda: %s: the cuda runners below cannot run here\n\n", cuda_reason);
+    printf("%-22s %-8s %-6s %-8s %-5s %-14s %-34s %s\n", "name", "group", "device", "backward", "serve", "check",
+           "status", "plugin");
     for (int i = 0; i < reg->count; i++) {
         const nnb_runner_desc *d = reg->runners[i].desc;
-        char status[300] = "ok", reason[280] = "";
-        if (!strcmp(d->device, NNB_DEVICE_CUDA) && !nnb_cuda_usable_probe(reason, sizeof reason))
-            snprintf(status, sizeof status, "cuda: %s", reason);
+        char status[300] = "ok", reason[280] = "", check[64];
+        if (!strcmp(d->device, NNB_DEVICE_CUDA) && !cuda)
+            snprintf(status, sizeof status, "no cuda (see above)");
         else if (d->available && !d->available(cfg, reason, sizeof reason))
             snprintf(status, sizeof status, "%s", reason);
-        printf("%-22s %-8s %-6s %-34s %s\n", d->name, d->group, d->device, status, reg->runners[i].plugin_path);
-        char notes[160] = "";
-        size_t used = 0;
-        if (d->flags & NNB_FLAG_REFERENCE)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "reference; ");
-        if (d->flags & NNB_FLAG_SINGLE_LAYER)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "single-layer by definition; ");
-        if (d->flags & NNB_FLAG_HIDDEN)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "runs only when named; ");
-        if (!d->backward)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "forward-only; ");
-        if (d->reference)
-            used += (size_t)snprintf(notes + used, sizeof notes - used, "checked against %s; ", d->reference);
-        if (used >= 2 && used < sizeof notes)
-            notes[used - 2] = 0; /* drop the last "; " */
-        printf("    %s%s%s%s\n", d->description ? d->description : "", notes[0] ? "  [" : "", notes,
-               notes[0] ? "]" : "");
+        capabilities(d, check, sizeof check);
+        printf("%-22s %-8s %-6s %-8s %-5s %-14s %-34s %s\n", d->name, d->group, d->device, d->backward ? "yes" : "-",
+               d->infer ? "yes" : "-", check, status, reg->runners[i].plugin_path);
+        print_notes(d);
     }
+    printf("\nbackward: times a backward pass (else forward-only); serve: has the inference entry (ABI 1.2) that\n"
+           "nnbench serve needs; check: the runner --check compares it with\n");
     if (NNB_MISSING_BACKENDS[0])
         printf("\nnot built: %s\n", NNB_MISSING_BACKENDS);
     if (reg->diag_count)
@@ -133,8 +159,28 @@ static void run_one(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_re
     }
 }
 
+/* What --progress says a runner will do: "warmup 10, loops 100", or how adaptive stopping decides. */
+static void progress_plan(const nnb_options *o, char *plan, size_t len) {
+    const nnb_adaptive *a = &o->adaptive;
+    if (o->profile)
+        snprintf(plan, len, "profile, 3 iterations");
+    else if (a->enabled)
+        snprintf(plan, len,
+                 "warmup %d, then adaptive stopping (at least %d samples and %g s, until the medians' 95%% "
+                 "intervals are within +-%g%%, at most %g s)",
+                 o->warmup, a->min_samples, a->min_time_s, 100 * a->max_noise, a->timeout_s);
+    else
+        snprintf(plan, len, "warmup %d, loops %d", o->warmup, o->nloops);
+}
+
 static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_results *res, int table) {
     const int isolated = isolation_wanted(env->opts, sel, nsel);
+    int total = 0;
+    for (int g = 0; g < nsel; g++)
+        total += sel[g].count;
+    char plan[256];
+    progress_plan(env->opts, plan, sizeof plan);
+    nnb_progress_start(env->opts->progress, total);
     for (int g = 0; g < nsel; g++) {
         nnb_group_result *gr = &res->groups[res->group_count++];
         gr->group = sel[g].group;
@@ -150,7 +196,11 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             nnb_table_begin(stderr, gr->group, env->opts->sep);
         for (int i = 0; i < sel[g].count; i++) {
             nnb_runner_result *r = &gr->runners[gr->count++];
+            if (!nnb_stop_requested()) /* an interrupted run starts no more runners: nothing to announce */
+                nnb_progress_runner_begin(sel[g].runners[i]->desc->name, plan);
             run_one(env, sel[g].runners[i], r, isolated);
+            /* the mean for the time left counts the runners that ran to their end */
+            nnb_progress_runner_end(r->status != NNB_RUN_SKIPPED && r->status != NNB_RUN_INTERRUPTED);
             if (table && env->opts->stats_robust)
                 nnb_table_row_robust(stderr, r, env->opts->sep, peak);
             else if (table)
@@ -158,8 +208,6 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             else if (r->status != NNB_RUN_OK)
                 fprintf(stderr, "nnbench: %s (%s): %s: %s\n", r->name, r->group, nnb_run_status_name(r->status),
                         r->error);
-            if (env->opts->check)
-                nnb_print_check(stderr, r);
             if (r->stop_reason)
                 fprintf(stderr, "nnbench: %s: %d samples, stopped: %s (noise %.3g%%, max %.3g%%)\n", r->name,
                         r->fwd.count, r->stop_reason, 100 * r->noise, 100 * env->opts->adaptive.max_noise);
@@ -243,6 +291,9 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
     nnb_run_env env = {.opts = o, .reg = reg, .config = o->config};
     if (o->measure_peak && (env.fma_peak_gflops = nnb_fma_peak_gflops(o->config.threads, 0.3)) <= 0)
         fprintf(stderr, "nnbench: --measure-peak: no AVX-512 FMA peak on this CPU; percentages not shown\n");
+    else if (o->measure_peak)
+        fprintf(stderr, "nnbench: measured fp32 FMA peak: %.0f GFLOP/s on %d thread%s (AVX-512)\n", env.fma_peak_gflops,
+                o->config.threads, o->config.threads == 1 ? "" : "s");
     nnb_install_stop_handlers();
     int rc;
     if (o->ab.given) {

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "driver.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -252,6 +253,27 @@ void nnb_run_runner_isolated(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_
 
 /* ---- CUDA probe without a CUDA context in this process ---- */
 
+/* Without a driver, the static CUDA runtime says "CUDA driver version is insufficient for CUDA runtime
+ * version", which reads as "upgrade your driver". When the driver's library or device files are missing,
+ * say that instead. Runs in the probe's child, so libcuda is never loaded into this process. */
+static void explain_missing_driver(char *reason, size_t reason_len) {
+    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (lib)
+        dlclose(lib);
+    int have_dev = access("/dev/nvidiactl", F_OK) == 0;
+    if (lib && have_dev)
+        return; /* a driver is installed: CUDA's own reason stands */
+    snprintf(reason, reason_len, "no NVIDIA driver found (%s%s%s)", lib ? "" : "no libcuda.so.1",
+             !lib && !have_dev ? ", " : "", have_dev ? "" : "no /dev/nvidiactl");
+}
+
+static int usable_or_explained(char *reason, size_t reason_len) {
+    if (nnb_cuda_usable(reason, reason_len))
+        return 1;
+    explain_missing_driver(reason, reason_len);
+    return 0;
+}
+
 int nnb_cuda_usable_probe(char *reason, size_t reason_len) {
     static int known = -1;
     static char cached[300];
@@ -262,14 +284,14 @@ int nnb_cuda_usable_probe(char *reason, size_t reason_len) {
     int fds[2];
     pid_t child;
     if (pipe2(fds, O_CLOEXEC) != 0 || (fflush(NULL), child = fork()) < 0) {
-        known = nnb_cuda_usable(cached, sizeof cached); /* no child to ask: ask here */
+        known = usable_or_explained(cached, sizeof cached); /* no child to ask: ask here */
         snprintf(reason, reason_len, "%s", cached);
         return known;
     }
     if (child == 0) {
         close(fds[0]);
         char buf[1 + sizeof cached] = {0};
-        buf[0] = (char)nnb_cuda_usable(buf + 1, sizeof cached);
+        buf[0] = (char)usable_or_explained(buf + 1, sizeof cached);
         _exit(write_all(fds[1], buf, sizeof buf) ? 1 : 0);
     }
     close(fds[1]);

@@ -3,6 +3,7 @@
 
 #include "check.h"
 #include "npy.h"
+#include "progress.h"
 #include "robust_stats.h"
 
 #include <errno.h>
@@ -92,7 +93,7 @@ static int fail_with(nnb_runner_result *res, nnb_run_status st, const char *what
 
 static int runnable_here(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res) {
     char reason[400] = "";
-    if (is_cuda(d) && !nnb_cuda_usable(reason, sizeof reason)) {
+    if (is_cuda(d) && !nnb_cuda_usable_probe(reason, sizeof reason)) { /* cached: one probe per run */
         fail_with(res, NNB_RUN_SKIPPED, "cuda", reason);
         return 0;
     }
@@ -238,7 +239,9 @@ int nnb_finish_iteration(nnb_run_env *env, const nnb_runner_desc *d, const char 
 static int timed_loop(nnb_run_env *env, const nnb_runner_desc *d, void *model, nnb_runner_result *res) {
     const int warmup = env->opts->profile ? 0 : env->opts->warmup;
     loop_control lc = {.adaptive = &env->opts->adaptive, .nloops = env->opts->profile ? 3 : env->opts->nloops};
+    const long long iterations = lc.adaptive->enabled && !env->opts->profile ? -1 : warmup + lc.nloops;
     char err[512] = "";
+    nnb_progress_iterations(0, iterations);
     for (int it = 0;; it++) {
         if (it == warmup)
             lc.t_start_ms = nnb_cpu_now_ms();
@@ -254,6 +257,7 @@ static int timed_loop(nnb_run_env *env, const nnb_runner_desc *d, void *model, n
         }
         if (nnb_finish_iteration(env, d, last ? d->name : NULL, model, err, sizeof err))
             return fail_with(res, NNB_RUN_FAILED, "", err);
+        nnb_progress_iterations(it + 1, iterations);
         if (last)
             break;
         if (stop_signal) {
@@ -350,7 +354,12 @@ void *nnb_create_model(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_re
 void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res) {
     const nnb_runner_desc *d = lr->desc;
     nnb_result_init(res, lr);
-    if (nnb_prepare_runner(env, d, res))
+    int prepared = nnb_prepare_runner(env, d, res);
+    if (env->opts->check && res->checked) { /* the verdict before any timing (an isolated child prints it) */
+        nnb_progress_clear();
+        nnb_print_check(stderr, res);
+    }
+    if (prepared)
         return;
     void *model = nnb_create_model(env, d, res);
     if (!model)

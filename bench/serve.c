@@ -7,6 +7,7 @@
 #include "cmdline.h"
 #include "driver.h"
 #include "exit_codes.h"
+#include "progress.h"
 #include "report.h"
 #include "serve_queue.h"
 #include "serve_sys.h"
@@ -180,6 +181,7 @@ typedef struct server {
     int answered, next_issue, stop; /* stop: 1 max time, 2 interrupted, 3 runner error */
     char error[1024];
     worker *workers;
+    double progress_t0_ms; /* requests began: --progress's rate counts from here */
 } server;
 
 static void issue(server *s, int i, double arrival) {
@@ -296,10 +298,24 @@ static void *poisson_main(void *arg) {
     return NULL;
 }
 
+/* --progress: requests answered of all (warmup included), the time left at the rate so far. */
+static void report_progress(const server *s) {
+    char text[160], left[32] = "";
+    double elapsed_ms = nnb_cpu_now_ms() - s->progress_t0_ms;
+    if (s->answered > 0) {
+        nnb_progress_duration(elapsed_ms / 1e3 / s->answered * (s->total - s->answered), left, sizeof left);
+        snprintf(text, sizeof text, "%d/%d requests answered, about %s left", s->answered, s->total, left);
+    } else {
+        snprintf(text, sizeof text, "%d/%d requests answered", s->answered, s->total);
+    }
+    nnb_progress_status("nnbench serve", text, 0);
+}
+
 /* Wait until `target` requests are answered, the max time passes, a runner fails or a signal comes. */
 static void wait_for(server *s, int target, double deadline_ms) {
     pthread_mutex_lock(&s->lock);
     while (s->answered < target && !s->stop) {
+        report_progress(s);
         if (nnb_stop_requested()) {
             s->stop = 2;
             break;
@@ -320,6 +336,7 @@ static void wait_for(server *s, int target, double deadline_ms) {
 
 static int run_requests(server *s) {
     const nnb_serve_options *o = s->o;
+    s->progress_t0_ms = nnb_cpu_now_ms();
     double deadline = nnb_cpu_now_ms() + o->max_time_s * 1e3;
     pthread_t gen;
     int have_gen = 0;
@@ -350,6 +367,7 @@ static int run_requests(server *s) {
     if (!stop)
         s->stop = 4; /* finished: the generator and closed-mode issuing end */
     pthread_mutex_unlock(&s->lock);
+    nnb_progress_clear();
     nnb_serve_queue_close(&s->queue);
     if (have_gen)
         pthread_join(gen, NULL);
@@ -521,7 +539,18 @@ static void free_server(server *s) {
     free(s->rq), free(s->sizes), free(s->workers), free(s->bt);
 }
 
-static int serve(serve_run *r, const char *device, const nnb_config *base, char *err, size_t err_len) {
+/* --progress's first line, before the cold start (and not between starting the workers and the first
+ * requests, where a write would let the workers fall asleep first and change how offline batches form). */
+static void announce(const server *s) {
+    const nnb_serve_options *o = s->o;
+    char plan[128];
+    nnb_progress_start(o->quiet ? NNB_PROGRESS_NEVER : o->run.progress, 0);
+    snprintf(plan, sizeof plan, "%d requests to answer (%d warmup), at most %g s", s->total, o->warmup_requests,
+             o->max_time_s);
+    nnb_progress_status("nnbench serve", plan, 1);
+}
+
+static int run_server(serve_run *r, const char *device, const nnb_config *base, char *err, size_t err_len) {
     server *s = &r->srv;
     int cuda = !strcmp(device, NNB_DEVICE_CUDA);
     /* Cold start: worker 0 alone, create (+ weights) and its first response. */
@@ -553,6 +582,14 @@ static int serve(serve_run *r, const char *device, const nnb_config *base, char 
     nnb_serve_summarise(s->rq, s->total, s->o->warmup_requests, s->bt, s->nb, s->o->workers, &r->sum);
     nnb_serve_judge(s->o, stop == 1 ? 1 : stop == 2 ? 2 : 0, s->error, &r->sum);
     return stop == 2 ? EXIT_INTERRUPTED : r->sum.valid ? 0 : EXIT_INVALID;
+}
+
+/* The whole run, with --progress's line erased before anything else is printed (an error, the table). */
+static int serve(serve_run *r, const char *device, const nnb_config *base, char *err, size_t err_len) {
+    announce(&r->srv);
+    int rc = run_server(r, device, base, err, err_len);
+    nnb_progress_clear();
+    return rc;
 }
 
 static int check_outputs(const nnb_serve_options *o, char *err, size_t err_len) {

@@ -38,7 +38,7 @@ static const char *opt_num(char *buf, size_t len, double x, const char *fmt) {
 }
 
 void nnb_serve_print_table(FILE *f, const nnb_serve_options *o, const char *device, const nnb_serve_summary *s) {
-    char load[96], a[32], b[32], c[32];
+    char load[96], cpu[32], gpu[32], gpu_max[32], gpu_mem[32], rss[32]; /* one buffer per figure of a line */
     load_text(load, sizeof load, o);
     fprintf(f,
             "nnbench serve: %s on %s, %s; requests of %d sample(s), batches of at most %d (delay %g ms), %d "
@@ -66,9 +66,10 @@ void nnb_serve_print_table(FILE *f, const nnb_serve_options *o, const char *devi
     fprintf(f, "\n  throughput     whole %.4g samples/s, core %.4g samples/s (in infer only)\n", s->whole_samples_per_s,
             s->core_samples_per_s);
     fprintf(f, "  utilisation    cpu %s%% of one core, gpu %s%% (max %s), gpu memory %s MiB, peak RSS %s MiB\n",
-            opt_num(a, sizeof a, s->cpu_util_percent, "%.0f"), opt_num(b, sizeof b, s->gpu_util_mean, "%.0f"),
-            opt_num(c, sizeof c, s->gpu_util_max, "%.0f"), s->gpu_mem_peak_mib >= 0 ? "" : "-",
-            opt_num(a, sizeof a, s->peak_rss_mib, "%.0f"));
+            opt_num(cpu, sizeof cpu, s->cpu_util_percent, "%.0f"), opt_num(gpu, sizeof gpu, s->gpu_util_mean, "%.0f"),
+            opt_num(gpu_max, sizeof gpu_max, s->gpu_util_max, "%.0f"),
+            opt_num(gpu_mem, sizeof gpu_mem, s->gpu_mem_peak_mib, "%.0f"),
+            opt_num(rss, sizeof rss, s->peak_rss_mib, "%.0f"));
     fprintf(f, "  verdict        %s\n", s->verdict);
 }
 

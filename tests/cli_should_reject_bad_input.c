@@ -81,6 +81,8 @@ int main(void) {
     expect_rejected("--ab empty", "--ab: needs exactly two runners A B (got fewer)");
     expect_rejected("--ab empty empty empty", "--ab: needs exactly two runners A B (got more)");
     expect_rejected("--ab empty nosuch", "--ab: unknown runner 'nosuch' (see --list)");
+    expect_rejected("--progress sometimes", "--progress: unknown mode 'sometimes' (valid: auto, always, never)");
+    expect_rejected("--rnns empty --ab-any-group", "--ab-any-group needs --ab A B");
     expect_rejected("--ab empty fake_cuda", "--ab: runner 'fake_cuda' runs on cuda, not on cpu");
     expect_rejected("--ab empty empty@--bogus=1",
                     "--ab: 'empty@--bogus=1': '--bogus=1' is not a flag a variant can set");

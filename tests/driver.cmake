@@ -47,3 +47,11 @@ nnbench_add_test(libraries_should_describe_what_is_loaded SOURCES libraries_shou
 target_compile_definitions(libraries_should_describe_what_is_loaded PRIVATE
                            $<$<BOOL:${NNB_HAVE_DNNL}>:NNB_EXPECTED_ONEDNN="${dnnl_VERSION}">
                            $<$<BOOL:${NNB_HAVE_CBLAS}>:NNB_EXPECT_OPENBLAS=1>)
+# --progress: per-runner lines, the live line, and never's stderr exactly fastrnns' table.
+nnbench_add_test(progress_should_tell_how_far_a_run_is SOURCES progress_should_tell_how_far_a_run_is.c
+                 LIBS PkgConfig::CJSON)
+add_dependencies(progress_should_tell_how_far_a_run_is nnb_test_plugins nnbench)
+# --list's capability columns and the missing NVIDIA driver said once, --ab within a group, --check's
+# verdict before the row, --measure-peak's peak printed.
+nnbench_add_test(driver_should_say_what_runs_here SOURCES driver_should_say_what_runs_here.c LIBS ${CMAKE_DL_LIBS})
+add_dependencies(driver_should_say_what_runs_here nnb_test_plugins nnbench)

@@ -7,6 +7,7 @@
  *   create_fails rnns/cpu, hidden: create() fails with a message
  *   forward_fails rnns/cpu, hidden: forward() fails on its third call
  *   fake_cuda   rnns/cuda, hidden: a CUDA runner (skipped without a device)
+ *   empty_cnn   cnns/cpu, hidden: empty in the other group (runs of several groups, --ab across groups)
  *   spin        rnns/cpu, hidden: forward busy-waits --seqLength microseconds and backward twice that, so
  *               two sizes give a known time ratio (--ab spin spin@--seqLength=105: B/A = 1.05); infer(n)
  *               busy-waits --seqLength + n x --inputSize microseconds: a server with a known service time
@@ -196,6 +197,8 @@ static const nnb_runner_desc runners[] = {
     RUNNER("forward_fails", NNB_GROUP_RNNS, NNB_DEVICE_CPU, "forward fails on its third call", NNB_FLAG_HIDDEN,
            failing_forward_create, empty_backward),
     RUNNER("fake_cuda", NNB_GROUP_RNNS, NNB_DEVICE_CUDA, "a CUDA runner that needs a device", NNB_FLAG_HIDDEN,
+           empty_create, empty_backward),
+    RUNNER("empty_cnn", NNB_GROUP_CNNS, NNB_DEVICE_CPU, "does nothing, in the cnns group", NNB_FLAG_HIDDEN,
            empty_create, empty_backward),
     RUNNER_FWD("spin", NNB_GROUP_RNNS, NNB_DEVICE_CPU, "busy-waits --seqLength us forward, twice that backward",
                NNB_FLAG_HIDDEN, spin_create, spin_forward, spin_backward, spin_infer),
