@@ -190,6 +190,15 @@ static void issue(server *s, int i, double arrival) {
     nnb_serve_queue_push(&s->queue, i);
 }
 
+/* Offline: requests first..first+count-1 arrive together and are queued in one step, so the batches that
+ * form do not depend on how fast a worker wakes up between two pushes. */
+static void issue_all(server *s, int first, int count) {
+    double now = nnb_cpu_now_ms();
+    for (int i = first; i < first + count; i++)
+        s->rq[i].arrival = now, s->rq[i].issued = now;
+    nnb_serve_queue_push_range(&s->queue, first, count);
+}
+
 /* Record a finished batch; closed mode sends a new request per response. */
 static void complete_batch(server *s, worker *w, const int *ids, int n, int samples, double formed, double t0,
                            double t1, const double ms[3]) {
@@ -351,13 +360,10 @@ static int run_requests(server *s) {
     } else if (o->mode == NNB_SERVE_POISSON) {
         have_gen = pthread_create(&gen, NULL, poisson_main, s) == 0;
     } else { /* offline: the warmup requests first, then every measured one at once */
-        double now = nnb_cpu_now_ms();
-        for (int i = 0; i < o->warmup_requests; i++)
-            issue(s, i, now);
+        issue_all(s, 0, o->warmup_requests);
         wait_for(s, o->warmup_requests, deadline);
-        now = nnb_cpu_now_ms();
-        for (int i = o->warmup_requests; i < s->total && !s->stop; i++)
-            issue(s, i, now);
+        if (!s->stop)
+            issue_all(s, o->warmup_requests, s->total - o->warmup_requests);
     }
     wait_for(s, s->total, deadline);
     pthread_mutex_lock(&s->lock);

@@ -33,17 +33,20 @@ void nnb_serve_queue_destroy(nnb_serve_queue *q) {
     q->ring = NULL;
 }
 
-int nnb_serve_queue_push(nnb_serve_queue *q, int i) {
+int nnb_serve_queue_push_range(nnb_serve_queue *q, int first, int count) {
     pthread_mutex_lock(&q->lock);
-    int ok = !q->closed && q->count < q->cap;
+    int ok = !q->closed && count <= q->cap - q->count;
     if (ok) {
-        q->ring[(q->head + q->count) % q->cap] = i;
-        __atomic_store_n(&q->count, q->count + 1, __ATOMIC_RELEASE);
+        for (int k = 0; k < count; k++)
+            q->ring[(q->head + q->count + k) % q->cap] = first + k;
+        __atomic_store_n(&q->count, q->count + count, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&q->arrived);
     }
     pthread_mutex_unlock(&q->lock);
     return ok ? 0 : -1;
 }
+
+int nnb_serve_queue_push(nnb_serve_queue *q, int i) { return nnb_serve_queue_push_range(q, i, 1); }
 
 void nnb_serve_queue_close(nnb_serve_queue *q) {
     pthread_mutex_lock(&q->lock);

@@ -38,6 +38,10 @@ void nnb_serve_queue_destroy(nnb_serve_queue *q);
 /* Enqueue request index i; 0, or -1 when the queue is full or closed. */
 int nnb_serve_queue_push(nnb_serve_queue *q, int i);
 
+/* Enqueue requests first..first+count-1 at once (under one lock: no worker sees a part of them, as
+ * offline mode needs); 0, or -1 (nothing queued) when they do not all fit or the queue is closed. */
+int nnb_serve_queue_push_range(nnb_serve_queue *q, int first, int count);
+
 /* No more pushes: waiting workers return what they have, then 0 requests once the queue is empty. */
 void nnb_serve_queue_close(nnb_serve_queue *q);
 

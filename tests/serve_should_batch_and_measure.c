@@ -193,6 +193,36 @@ static void batcher_closes_at_size_or_delay(void) {
     nnb_serve_queue_destroy(&q);
 }
 
+typedef struct waiting_worker {
+    nnb_serve_queue *q;
+    int ids[8], n;
+} waiting_worker;
+static void *take_one_batch(void *arg) {
+    waiting_worker *w = arg;
+    double taken;
+    w->n = nnb_serve_queue_next_batch(w->q, 4, 0, w->ids, 8, &taken);
+    return NULL;
+}
+
+/* Offline requests arrive together: a worker already waiting (no delay) must see all of them, never a part. */
+static void a_range_arrives_at_once(void) {
+    static int sizes[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    nnb_serve_queue q;
+    CHECK(nnb_serve_queue_init(&q, 6, sizes) == 0);
+    waiting_worker w = {.q = &q};
+    pthread_t t;
+    pthread_create(&t, NULL, take_one_batch, &w);
+    usleep(30000); /* the worker is asleep on the empty queue */
+    CHECK(nnb_serve_queue_push_range(&q, 2, 4) == 0);
+    pthread_join(t, NULL);
+    CHECK_MSG(w.n == 4 && w.ids[0] == 2 && w.ids[3] == 5, "a waiting worker takes the whole range (%d)", w.n);
+    CHECK(nnb_serve_queue_push_range(&q, 0, 7) == -1); /* more than the capacity: nothing queued */
+    double taken;
+    nnb_serve_queue_close(&q);
+    CHECK(nnb_serve_queue_next_batch(&q, 4, 0, w.ids, 8, &taken) == 0);
+    nnb_serve_queue_destroy(&q);
+}
+
 typedef struct consumer {
     nnb_serve_queue *q;
     int *seen, max;
@@ -432,6 +462,7 @@ int main(void) {
     percentiles_by_nearest_rank();
     summary_of_a_fixed_schedule();
     batcher_closes_at_size_or_delay();
+    a_range_arrives_at_once();
     every_request_exactly_once();
     closed_loop_latency_covers_the_service_time();
     offline_fills_every_batch();

@@ -182,7 +182,7 @@ static int base_sets(const nnb_sweep_options *o, const char *flag, const nnb_swe
 /* The whole argv of point p's runs (argv[0] = exe), malloc'd strings; NULL when out of memory. */
 char **nnb_sweep_point_argv(const nnb_sweep_options *o, const nnb_sweep_point *p, const char *exe, int *argc) {
     int n = 1 + o->base_argc + 2 * p->setting_count;
-    char **argv = calloc((size_t)n + 4, sizeof *argv); /* + serve + --json-out FILE + NULL */
+    char **argv = calloc((size_t)n + 6, sizeof *argv); /* + serve + --progress never + --json-out FILE + NULL */
     if (!argv)
         return NULL;
     int k = 0, ok = (argv[k++] = nnb_sweep_strdup(exe)) != NULL;

@@ -288,10 +288,13 @@ static int run_point(const nnb_sweep_options *o, const nnb_sweep_hooks *h, const
     if (!argv)
         return -1;
     if (o->serve) {                                               /* nnbench serve <the same arguments> */
-        memmove(argv + 2, argv + 1, sizeof *argv * (size_t)argc); /* room: point_argv leaves three free slots */
+        memmove(argv + 2, argv + 1, sizeof *argv * (size_t)argc); /* room: point_argv leaves five free slots */
         argv[1] = nnb_sweep_strdup("serve");
         argc++;
     }
+    /* The sweep's own progress lines say how far it is; each run's log keeps the plain fastrnns output. */
+    argv[argc++] = nnb_sweep_strdup("--progress");
+    argv[argc++] = nnb_sweep_strdup("never");
     argv[argc++] = nnb_sweep_strdup("--json-out");
     argv[argc++] = nnb_sweep_strdup(json_path);
     char what[512];
