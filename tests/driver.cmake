@@ -53,5 +53,7 @@ nnbench_add_test(progress_should_tell_how_far_a_run_is SOURCES progress_should_t
 add_dependencies(progress_should_tell_how_far_a_run_is nnb_test_plugins nnbench)
 # --list's capability columns and the missing NVIDIA driver said once, --ab within a group, --check's
 # verdict before the row, --measure-peak's peak printed.
-nnbench_add_test(driver_should_say_what_runs_here SOURCES driver_should_say_what_runs_here.c LIBS ${CMAKE_DL_LIBS})
+# inproc: --no-isolate runs put OpenBLAS threads in nnbench's own process (LeakSanitizer off there, .ci/sanitizers).
+nnbench_add_test(driver_should_say_what_runs_here SOURCES driver_should_say_what_runs_here.c LIBS ${CMAKE_DL_LIBS}
+                 LABELS driver inproc)
 add_dependencies(driver_should_say_what_runs_here nnb_test_plugins nnbench)

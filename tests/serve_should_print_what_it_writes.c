@@ -79,8 +79,10 @@ static void line_matches(const char *label, const cJSON *obj, const char *const 
         if (!j && !strncmp(k, "config.", 7))
             j = get(get(obj, "__config"), k + 7);
         if (isnan(f.value)) {
-            CHECK_MSG(cJSON_IsNull(j), "'%s' %s: table '-', JSON %s", label, k,
-                      j ? cJSON_PrintUnformatted(j) : "missing");
+            char shown[64] = "missing"; /* on the stack: the message is formatted whether or not it fails */
+            if (j && !cJSON_PrintPreallocated((cJSON *)j, shown, sizeof shown, 0))
+                snprintf(shown, sizeof shown, "(longer than %zu characters)", sizeof shown);
+            CHECK_MSG(cJSON_IsNull(j), "'%s' %s: table '-', JSON %s", label, k, shown);
             continue;
         }
         double want = cJSON_GetNumberValue(j);
