@@ -113,6 +113,8 @@ void nnb_cli_print_help(FILE *f) {
                "       nnbench merge [--out DIR] FILE_OR_DIR...   merge sweep shards (nnbench merge --help)\n"
                "       nnbench serve --runner NAME ...      inference serving (nnbench serve --help)\n"
                "       nnbench compare [flags] OLD NEW      compare two result files (nnbench compare --help)\n"
+               "       nnbench history add|changes|list|show|export ...   results over time (nnbench history --help)\n"
+               "       nnbench report --out DIR FILE... | --store S   static HTML report (nnbench report --help)\n"
                "       nnbench help [COMMAND]\n"
                "\nflags (dash and underscore spellings are equivalent; -h is --help):\n");
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
@@ -502,7 +504,7 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
             arg = "--help";
         if (strncmp(arg, "--", 2) != 0)
             return fail(err, err_len, "unexpected argument '%s' (flags start with --; see --help)%s", arg,
-                        i == 1 ? "; commands: sweep, merge, serve, compare, help" : "");
+                        i == 1 ? "; commands: sweep, merge, serve, compare, history, report, help" : "");
         char name[64];
         canonical_name(arg, name, sizeof name);
         const flag_spec *f = find_flag(renamed(name, 1));

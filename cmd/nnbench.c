@@ -9,6 +9,8 @@
 #include "compare.h"
 #include "driver.h"
 #include "exit_codes.h"
+#include "history.h"
+#include "html_report.h"
 #include "serve.h"
 #include "sweep.h"
 
@@ -17,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const commands[] = {"sweep", "merge", "serve", "compare"};
+static const char *const commands[] = {"sweep", "merge", "serve", "compare", "history", "report"};
 #define COMMAND_COUNT (sizeof commands / sizeof *commands)
 
 static int sweep_command(int argc, char **argv) {
@@ -42,6 +44,10 @@ static int run_command(const char *name, int argc, char **argv) {
         return nnb_merge_main(argc - 1, argv + 1);
     if (!strcmp(name, "serve"))
         return nnb_serve_main(argc - 1, argv + 1);
+    if (!strcmp(name, "history"))
+        return nnb_history_main(argc - 1, argv + 1);
+    if (!strcmp(name, "report"))
+        return nnb_report_main(argc - 1, argv + 1);
     return nnb_compare_main(argc, argv);
 }
 
@@ -66,7 +72,7 @@ static int help_command(int argc, char **argv) {
             fprintf(stderr, "nnbench help: unknown command '%s';", argv[1]);
         if (argc == 2 && close)
             fprintf(stderr, " did you mean '%s'?", close);
-        fprintf(stderr, " commands: sweep, merge, serve, compare\n");
+        fprintf(stderr, " commands: sweep, merge, serve, compare, history, report\n");
         return NNB_EXIT_USAGE;
     }
     char *cmd_argv[] = {argv[1], "--help", NULL};
@@ -80,7 +86,9 @@ int main(int argc, char **argv) {
         return help_command(argc - 1, argv + 1);
     /* A bare word close to a command is a mistyped command; any other goes to the driver's parser. */
     if (argc > 1 && argv[1][0] != '-' && nnb_cmd_suggest(argv[1], commands, COMMAND_COUNT)) {
-        fprintf(stderr, "nnbench: unknown command '%s'; did you mean '%s'? commands: sweep, merge, serve, compare\n",
+        fprintf(stderr,
+                "nnbench: unknown command '%s'; did you mean '%s'? commands: sweep, merge, serve, compare, history, "
+                "report\n",
                 argv[1], nnb_cmd_suggest(argv[1], commands, COMMAND_COUNT));
         return NNB_EXIT_USAGE;
     }

@@ -118,7 +118,7 @@ static void mistakes_name_the_fix(const char *cnn) {
     snprintf(rnns_cnn, sizeof rnns_cnn, "--device cpu --rnns %s", cnn);
     snprintf(cnn_msg, sizeof cnn_msg, "--rnns: '%s' is a cnns runner: use --cnns %s", cnn, cnn);
     const mistake cases[] = {
-        {"swep", "unknown command 'swep'; did you mean 'sweep'? commands: sweep, merge, serve, compare"},
+        {"swep", "unknown command 'swep'; did you mean 'sweep'? commands: sweep, merge, serve, compare, history, report"},
         {"help swep", "unknown command 'swep'; did you mean 'sweep'?"},
         {"--hiddensize 3", "unknown flag '--hiddensize' (see --help); did you mean '--hiddenSize'?"},
         {"--nloop 3", "unknown flag '--nloop' (see --help); did you mean '--nloops'?"},
