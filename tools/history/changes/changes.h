@@ -24,7 +24,7 @@ void changes_usage(FILE *f);
 /* argv[0..argc) are the words after `changes`. 0, or -1 with a message naming the flag and the fix. */
 int changes_parse_args(int argc, char **argv, changes_cli *cli, char *err, size_t err_len);
 
-/* Is text an ISO-8601 date (YYYY-MM-DD, optionally THH:MM[:SS[.fff]] and Z or +HH:MM)? */
+/* Is text an ISO-8601 date (YYYY-MM-DD, optionally THH:MM[:SS[.fff]][Z], UTC)? */
 int changes_is_iso_date(const char *text);
 
 /* "Confirmed": the pooled samples of up to CHANGES_CONFIRM_RUNS runs either side of a change. */

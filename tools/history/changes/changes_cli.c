@@ -95,14 +95,8 @@ int changes_is_iso_date(const char *text) {
     if (*p == '.')
         for (p++; isdigit((unsigned char)*p); p++)
             ;
-    if (*p == 'Z')
+    if (*p == 'Z') /* the store's dates are UTC, compared as text: no other offsets */
         p++;
-    else if (*p == '+' || *p == '-') {
-        p++;
-        int zh = digits(&p, 2), zm = *p == ':' ? (p++, digits(&p, 2)) : digits(&p, 2);
-        if (zh < 0 || zh > 23 || zm < 0 || zm > 59)
-            return 0;
-    }
     return *p == '\0';
 }
 
