@@ -35,6 +35,7 @@ typedef struct series_spec {
     const char *runner, *phase, *unit;
     int higher_is_better;
     double base, step; /* the level, multiplied by step from run STEP_AT on */
+    int without_samples;
 } series_spec;
 
 /* One run: 1% run-to-run noise, 0.5% between samples; its value the samples' median. */
@@ -50,8 +51,8 @@ static void make_run(const series_spec *s, int i, double *samples, nnb_store_run
                          s->unit,
                          s->higher_is_better,
                          0.5 * (sorted[SAMPLES / 2 - 1] + sorted[SAMPLES / 2]),
-                         samples,
-                         SAMPLES};
+                         s->without_samples ? NULL : samples,
+                         s->without_samples ? 0 : SAMPLES};
 }
 
 /* A store of RUNS files, one a day from 2026-01-01, commit cNNN, label nightly-NNN, a run of each series. */
@@ -136,6 +137,12 @@ static void table_and_exits(const char *store1, const char *store2) {
     CHECK_MSG(rc == 0 && strstr(out, "speed-up"), "a speed-up under --fail-above: exit %d %s", rc, out);
     rc = run("%s history changes --store %s --series serve --fail-above 1.02 --json", bin, store2);
     CHECK_MSG(rc == 4 && strstr(out, "\"regression\":\ttrue"), "throughput down: exit %d %s", rc, out);
+    /* Runs without samples: the change is found, "confirmed" cannot be said. */
+    rc = run("%s history changes --store %s --series aten --json", bin, store2);
+    CHECK_MSG(rc == 0 && strstr(out, "\"confirmed\":\tnull") && strstr(out, "\"index\":\t40"),
+              "without samples: exit %d %s", rc, out);
+    rc = run("%s history changes --store %s --series aten", bin, store2);
+    CHECK_MSG(rc == 0 && strstr(out, "no samples"), "without samples: exit %d %s", rc, out);
     /* Only the runs since the step: a flat series, no change. */
     rc = run("%s history changes --store %s --since 2026-02-13 --fail-above 1.02", bin, store1);
     CHECK_MSG(rc == 0 && strstr(out, "0 changes"), "--since after the step: exit %d %s", rc, out);
@@ -172,10 +179,12 @@ int main(void) {
     char store1[128], store2[128];
     snprintf(store1, sizeof store1, "%s/one.sqlite", dir);
     snprintf(store2, sizeof store2, "%s/two.sqlite", dir);
-    const series_spec up[] = {{"jit", "forward", "ms", 0, 10.0, 1.05}, {"serve", "throughput", "req/s", 1, 500, 1.05}};
-    const series_spec down[] = {{"jit", "forward", "ms", 0, 10.0, 0.95},
-                                {"serve", "throughput", "req/s", 1, 500, 0.95}};
-    if (build_store(store1, up, 2) == 0 && build_store(store2, down, 2) == 0) {
+    const series_spec up[] = {{"jit", "forward", "ms", 0, 10.0, 1.05, 0},
+                              {"serve", "throughput", "req/s", 1, 500, 1.05, 0}};
+    const series_spec down[] = {{"jit", "forward", "ms", 0, 10.0, 0.95, 0},
+                                {"serve", "throughput", "req/s", 1, 500, 0.95, 0},
+                                {"aten", "backward", "ms", 0, 20.0, 1.05, 1}};
+    if (build_store(store1, up, 2) == 0 && build_store(store2, down, 3) == 0) {
         json_names_the_step(store1);
         table_and_exits(store1, store2);
         bad_input(store1);
