@@ -22,7 +22,8 @@ static char out[65536], err[65536];
 
 #define run(...) nnb_test_runf(out, sizeof out, err, sizeof err, __VA_ARGS__)
 
-static const char *const commands[] = {"", "sweep", "merge", "serve", "compare", NULL /* nnbench-compare */};
+static const char *const commands[] = {"",        "sweep",           "merge", "serve",
+                                       "compare", "history changes", NULL /* nnbench-compare */};
 #define COMMANDS (sizeof commands / sizeof *commands)
 
 static const char *program(size_t c, char *buf, size_t cap) {
@@ -63,7 +64,7 @@ static void help_everywhere(void) {
             else
                 CHECK_MSG(!strcmp(first, out), "%s: -h and --help print different texts", prog);
         }
-        if (c >= 1 && commands[c]) { /* nnbench help CMD is CMD --help */
+        if (c >= 1 && commands[c] && !strchr(commands[c], ' ')) { /* nnbench help CMD is CMD --help */
             run("%s help %s", bin, commands[c]);
             CHECK_MSG(!strcmp(first, out), "nnbench help %s differs from nnbench %s --help", commands[c], commands[c]);
         }
@@ -150,6 +151,9 @@ static void mistakes_name_the_fix(const char *cnn) {
         {"serve --runner spin --max_time 0", "--serve-time-limit: '0' is not a number"},
         {"--ab jit jit --max-time 0", "note: --max-time is deprecated, use --ab-max-time"},
         {"compare --fail-abov 1 a b", "unknown flag '--fail-abov' (see --help); did you mean '--fail-above'?"},
+        {"history changes --max_pp 0.01", "unknown flag '--max_pp' (see nnbench history changes --help); did you mean "
+                                          "'--max-p'?"},
+        {"history changes --since yesterday", "--since: 'yesterday' is not a date (YYYY-MM-DD or"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = run("%s %s", bin, cases[i].args);

@@ -1,0 +1,58 @@
+/*
+ * `nnbench history changes` (docs/history-changes.md): the parts of the subcommand, internal to
+ * tools/history/changes. The method is stats/changepoint.h; the store is store/store.h.
+ */
+#ifndef NNB_HISTORY_CHANGES_H
+#define NNB_HISTORY_CHANGES_H
+
+#include "changepoint.h"
+#include "store.h"
+
+#include <stdio.h>
+
+typedef struct changes_cli {
+    const char *store;  /* --store, default NNB_HISTORY_DEFAULT_STORE */
+    const char *series; /* --series FILTER, NULL for all */
+    const char *since;  /* --since DATE (validated ISO-8601), NULL for all */
+    int json, help;
+    double fail_above; /* --fail-above R, 0 when not given */
+    nnb_cp_options cp; /* --window, --max-p, --min-size */
+} changes_cli;
+
+void changes_usage(FILE *f);
+
+/* argv[0..argc) are the words after `changes`. 0, or -1 with a message naming the flag and the fix. */
+int changes_parse_args(int argc, char **argv, changes_cli *cli, char *err, size_t err_len);
+
+/* Is text an ISO-8601 date (YYYY-MM-DD, optionally THH:MM[:SS[.fff]][Z], UTC)? */
+int changes_is_iso_date(const char *text);
+
+/* "Confirmed": the pooled samples of up to CHANGES_CONFIRM_RUNS runs either side of a change. */
+#define CHANGES_CONFIRM_RUNS 3
+typedef enum { CONFIRM_NO_SAMPLES, CONFIRM_NOT, CONFIRM_YES } confirm_state;
+
+typedef struct change_row {
+    const nnb_store_series *series;
+    const nnb_store_point *before, *after; /* the last run before the change and the first after it */
+    int runs;                              /* the points of the series that were searched */
+    nnb_change_point cp;
+    int latest; /* the series' last change */
+    int fails;  /* latest, a slowdown beyond --fail-above */
+    confirm_state confirm;
+    double confirm_ratio, confirm_lo, confirm_hi; /* median(after) / median(before) of the pooled samples */
+    int samples_before, samples_after;
+} change_row;
+
+typedef struct changes_report {
+    const changes_cli *cli;
+    const char *backend;
+    int series_count;
+    const change_row *rows;
+    int row_count;
+} changes_report;
+
+void changes_print_text(FILE *f, const changes_report *r);
+/* -1 out of memory. */
+int changes_print_json(FILE *f, const changes_report *r);
+
+#endif
