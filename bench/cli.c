@@ -30,7 +30,8 @@ static const flag_spec flags[] = {
     {"--device", ARG_STR, "cpu or cuda (default: cuda if a usable device exists, else cpu)"},
     {"--variable-lstms", ARG_NONE, "also benchmark the variable-length LSTMs (group vl_rnns)"},
     {"--sep", ARG_STR, "table column separator (default ' ')"},
-    {"--print-json", ARG_OPT_JSON, "oss (default when bare), pep or pytest-benchmark: machine-readable results on stdout"},
+    {"--print-json", ARG_OPT_JSON,
+     "oss (default when bare), pep or pytest-benchmark: machine-readable results on stdout"},
     {"--rnns", ARG_LIST, "LSTM runners to run (default: every rnns runner of the device)"},
     {"--cnns", ARG_LIST, "CNN runners to run (default: every cnns runner of the device)"},
     {"--group", ARG_LIST, "groups to run: rnns, cnns, vl_rnns (default: cnns rnns)"},
@@ -522,7 +523,8 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
             /* Optional value: only a format's name right after a bare flag is taken as its value. */
             const char *v = eq ? eq + 1 : NULL;
             if (!eq && i + 1 < argc &&
-                (!strcmp(argv[i + 1], "oss") || !strcmp(argv[i + 1], "pep") || !strcmp(argv[i + 1], "pytest-benchmark")))
+                (!strcmp(argv[i + 1], "oss") || !strcmp(argv[i + 1], "pep") ||
+                 !strcmp(argv[i + 1], "pytest-benchmark")))
                 v = argv[++i];
             if (!v || !strcmp(v, "oss"))
                 o->print_json = NNB_JSON_OSS;

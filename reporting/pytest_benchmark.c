@@ -35,9 +35,10 @@ static cJSON *machine_info(const nnb_run_context *c) {
     cJSON_AddNumberToObject(n, "threads", c->threads);
     const struct {
         const char *key, *value;
-    } libs[] = {{"blas", c->blas},     {"onednn", c->onednn},     {"cuda_runtime", c->cuda_runtime},
-                {"cuda_driver", c->cuda_driver}, {"cudnn", c->cudnn}, {"cublas", c->cublas},
-                {"gpu_name", c->gpu_name}, {"gpu_sm", c->gpu_sm}, {"device", c->device}};
+    } libs[] = {
+        {"blas", c->blas},    {"onednn", c->onednn}, {"cuda_runtime", c->cuda_runtime}, {"cuda_driver", c->cuda_driver},
+        {"cudnn", c->cudnn},  {"cublas", c->cublas}, {"gpu_name", c->gpu_name},         {"gpu_sm", c->gpu_sm},
+        {"device", c->device}};
     for (size_t i = 0; i < sizeof libs / sizeof *libs; i++)
         cJSON_AddItemToObject(n, libs[i].key, text_or_null(libs[i].value));
     return m;

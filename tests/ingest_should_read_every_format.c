@@ -259,7 +259,10 @@ static void bad_files_refused(void) {
         refuse(names[i], text, len / 2, "not valid JSON (damaged or truncated?");
     }
     refuse("empty.json", "", 0, "the file is empty");
-    refuse("binary.dat", "\x7f" "ELF\x02\x01", 6, "not valid JSON");
+    refuse("binary.dat",
+           "\x7f"
+           "ELF\x02\x01",
+           6, "not valid JSON");
     refuse("list.json", "[1, 2]", 6, "unknown format");
     /* Valid JSON with the schema but the content cut: a clear message, not a crash. */
     refuse("cut.json", "{\"schema\": \"nnbench-results\", \"context\": {}}", 44, "without \"context\", \"config\"");

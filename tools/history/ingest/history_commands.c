@@ -286,8 +286,8 @@ static char *export_text(nnb_store *st, nnb_store_series *v, int n) {
             cJSON_AddItemToObject(r, "commit", p[j].commit ? cJSON_CreateString(p[j].commit) : cJSON_CreateNull());
             cJSON_AddItemToObject(r, "label", p[j].label ? cJSON_CreateString(p[j].label) : cJSON_CreateNull());
             cJSON_AddNumberToObject(r, "value", p[j].value);
-            cJSON_AddItemToObject(r, "samples", cJSON_CreateDoubleArray(p[j].samples ? p[j].samples : (double[]){0},
-                                                                        p[j].sample_count));
+            cJSON_AddItemToObject(
+                r, "samples", cJSON_CreateDoubleArray(p[j].samples ? p[j].samples : (double[]){0}, p[j].sample_count));
             cJSON_AddItemToArray(runs, r);
         }
         cJSON_AddItemToArray(series, s);

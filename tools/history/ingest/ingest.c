@@ -80,8 +80,15 @@ int ib_add_run(ingest_builder *b, const char *machine, const char *runner, const
     if (n > 0)
         memcpy(copy, samples, sizeof *copy * (size_t)n);
     nnb_store_run *r = &b->runs[b->run_count++];
-    *r = (nnb_store_run){ib_strdup(b, machine), ib_strdup(b, runner), ib_strdup(b, phase), ib_strdup(b, config),
-                         ib_strdup(b, unit), higher_is_better, value, copy, n};
+    *r = (nnb_store_run){ib_strdup(b, machine),
+                         ib_strdup(b, runner),
+                         ib_strdup(b, phase),
+                         ib_strdup(b, config),
+                         ib_strdup(b, unit),
+                         higher_is_better,
+                         value,
+                         copy,
+                         n};
     if (!r->machine || !r->runner || !r->phase || !r->config || !r->unit)
         return ib_fail(b, "out of memory");
     return 0;
@@ -100,8 +107,9 @@ int ib_finish_file(ingest_builder *b, const char *sha256, const char *format, co
     if (runs && !own(b, runs))
         return ib_fail(b, "out of memory");
     b->files[b->file_count++] =
-        (nnb_store_file){ib_strdup(b, sha256), ib_strdup(b, b->path), ib_strdup(b, format), ib_strdup(b, commit),
-                         ib_strdup(b, date),   ib_strdup(b, label),   ib_strdup(b, provenance), runs, b->run_count};
+        (nnb_store_file){ib_strdup(b, sha256), ib_strdup(b, b->path), ib_strdup(b, format),     ib_strdup(b, commit),
+                         ib_strdup(b, date),   ib_strdup(b, label),   ib_strdup(b, provenance), runs,
+                         b->run_count};
     b->runs = NULL, b->run_count = b->run_cap = 0;
     return 0;
 }

@@ -45,9 +45,9 @@ static int add_series_runs(ingest_builder *b, const cJSON *series, const char *s
             machine_key = ib_canonical(b, machine);
             config_key = ib_canonical(b, config);
         }
-        int rc = !machine_key || !config_key
-                     ? ib_fail(b, "out of memory")
-                     : ib_add_run(b, machine_key, runner, phase, config_key, unit, higher, value->valuedouble, samples, n);
+        int rc = !machine_key || !config_key ? ib_fail(b, "out of memory")
+                                             : ib_add_run(b, machine_key, runner, phase, config_key, unit, higher,
+                                                          value->valuedouble, samples, n);
         free(samples);
         if (rc)
             return -1;
@@ -61,8 +61,9 @@ int ingest_export(ingest_builder *b, const cJSON *root) {
     if (!cJSON_IsArray(files) || !cJSON_IsArray(series))
         return ib_fail(b, "a history export without \"files\" and \"series\" arrays (damaged or cut short?)");
     if (b->opt->commit || b->opt->date || b->opt->label)
-        ib_note(b, "%s: a history export keeps each file's own commit, date and label (--commit, --date and "
-                   "--label are not applied to it)",
+        ib_note(b,
+                "%s: a history export keeps each file's own commit, date and label (--commit, --date and "
+                "--label are not applied to it)",
                 b->path);
     for (const cJSON *f = files->child; f; f = f->next) {
         const char *sha = ib_string(f, "sha256"), *format = ib_string(f, "format"), *date = ib_string(f, "date");

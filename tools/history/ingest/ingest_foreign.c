@@ -31,8 +31,9 @@ static const char *nnbench_group(const char *fastrnns_group, size_t len) {
 int ingest_fastrnns_oss(ingest_builder *b, const cJSON *root) {
     double scale = 1;
     if (!b->opt->unit)
-        ib_note(b, "%s: fastrnns OSS JSON has no unit: reading its times as ms (fastrnns on a CPU writes seconds: "
-                   "give --unit s)",
+        ib_note(b,
+                "%s: fastrnns OSS JSON has no unit: reading its times as ms (fastrnns on a CPU writes seconds: "
+                "give --unit s)",
                 b->path);
     else if (!strcmp(b->opt->unit, "s"))
         scale = 1000;
@@ -53,9 +54,8 @@ int ingest_fastrnns_oss(ingest_builder *b, const cJSON *root) {
         const char *key = ib_canonical(b, config);
         cJSON_Delete(config);
         for (const cJSON *r = g->child; r; r = r->next)
-            if (cJSON_IsNumber(r) &&
-                ib_add_run(b, machine, r->string, backward ? "backward" : "forward", key, "ms", 0,
-                           r->valuedouble * scale, NULL, 0))
+            if (cJSON_IsNumber(r) && ib_add_run(b, machine, r->string, backward ? "backward" : "forward", key, "ms", 0,
+                                                r->valuedouble * scale, NULL, 0))
                 return -1;
     }
     return 0;

@@ -7,8 +7,8 @@
 
 /* Fields of "context" that identify the machine: hardware, threads, libraries and their versions. The
  * host name, the nnbench version and the date are provenance, not part of the key. */
-static const char *const machine_fields[] = {"cpu_model", "threads",  "blas",     "onednn", "cuda_runtime",
-                                             "cuda_driver", "cudnn", "cublas", "gpu_name", "gpu_sm"};
+static const char *const machine_fields[] = {"cpu_model",   "threads", "blas",   "onednn",   "cuda_runtime",
+                                             "cuda_driver", "cudnn",   "cublas", "gpu_name", "gpu_sm"};
 
 /* Settings that change how long or how often, not the work measured. */
 static const char *const not_config[] = {"seed", "nloops", "warmup", "confidence", "adaptive"};
@@ -48,8 +48,8 @@ static int read_samples(const cJSON *array, double *out, int cap) {
     return n;
 }
 
-static int add_phase(ingest_builder *b, const char *machine, const char *runner, const char *phase,
-                     const char *config, const cJSON *stats) {
+static int add_phase(ingest_builder *b, const char *machine, const char *runner, const char *phase, const char *config,
+                     const cJSON *stats) {
     if (!cJSON_IsObject(stats))
         return 0; /* the phase did not run */
     const cJSON *median = cJSON_GetObjectItemCaseSensitive(stats, "median_ms");

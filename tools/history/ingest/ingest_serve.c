@@ -9,7 +9,7 @@
 enum { REQUEST_ARRIVAL = 0, REQUEST_RESPONSE = 3 }; /* columns of a "requests" row */
 
 /* How long or how many, or the verdict's criteria: not the work served. */
-static const char *const not_config[] = {"runner",        "seed",          "requests",
+static const char *const not_config[] = {"runner",          "seed",           "requests",
                                          "warmup_requests", "min_duration_s", "latency_target_ms"};
 
 static int number(const cJSON *obj, const char *key, double *x) {
