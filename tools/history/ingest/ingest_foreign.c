@@ -75,8 +75,11 @@ static int add_benchmark(ingest_builder *b, const char *machine, const cJSON *be
     cJSON_DeleteItemFromObjectCaseSensitive(config, "runner");
     cJSON_DeleteItemFromObjectCaseSensitive(config, "phase");
     const char *group = ib_string(bench, "group"), *fullname = ib_string(bench, "fullname");
+    const char *ours = runner && group ? nnbench_group(group, strlen(group)) : NULL;
+    if (runner) /* nnbench's own output: net_name repeats the runner; the group as nnbench names it */
+        cJSON_DeleteItemFromObjectCaseSensitive(config, "net_name");
     if (group)
-        cJSON_AddStringToObject(config, "group", group);
+        cJSON_AddStringToObject(config, "group", ours ? ours : group);
     if (!runner && fullname)
         cJSON_AddStringToObject(config, "fullname", fullname);
     const char *key = ib_canonical(b, config);
