@@ -1,6 +1,6 @@
 /*
  * The command-line layer applied everywhere, through the real binaries: nnbench, its subcommands sweep,
- * merge, serve, compare, and nnbench-compare.
+ * merge, serve, compare, history add/list/show/export, and nnbench-compare.
  *   - each takes -h and --help (exit 0, usage on stdout, nothing on stderr), and its help uses the metavar
  *     convention (never VALUE or X);
  *   - each flag its help lists is recognised by its parser in its dashed and its underscore spelling: the
@@ -22,7 +22,9 @@ static char out[65536], err[65536];
 
 #define run(...) nnb_test_runf(out, sizeof out, err, sizeof err, __VA_ARGS__)
 
-static const char *const commands[] = {"", "sweep", "merge", "serve", "compare", NULL /* nnbench-compare */};
+static const char *const commands[] = {
+    "",  "sweep", "merge", "serve", "compare", "history add", "history list", "history show", "history export",
+    NULL /* nnbench-compare */};
 #define COMMANDS (sizeof commands / sizeof *commands)
 
 static const char *program(size_t c, char *buf, size_t cap) {
@@ -63,7 +65,7 @@ static void help_everywhere(void) {
             else
                 CHECK_MSG(!strcmp(first, out), "%s: -h and --help print different texts", prog);
         }
-        if (c >= 1 && commands[c]) { /* nnbench help CMD is CMD --help */
+        if (c >= 1 && commands[c] && !strchr(commands[c], ' ')) { /* nnbench help CMD is CMD --help */
             run("%s help %s", bin, commands[c]);
             CHECK_MSG(!strcmp(first, out), "nnbench help %s differs from nnbench %s --help", commands[c], commands[c]);
         }
@@ -150,6 +152,11 @@ static void mistakes_name_the_fix(const char *cnn) {
         {"serve --runner spin --max_time 0", "--serve-time-limit: '0' is not a number"},
         {"--ab jit jit --max-time 0", "note: --max-time is deprecated, use --ab-max-time"},
         {"compare --fail-abov 1 a b", "unknown flag '--fail-abov' (see --help); did you mean '--fail-above'?"},
+        {"history add --stor s.sqlite a.json", "unknown flag '--stor' (see --help); did you mean '--store'?"},
+        {"history add --unit us a.json", "--unit: 'us' is not a unit (s or ms)"},
+        {"history list --serie x", "did you mean '--series'?"},
+        {"history show --jsn x", "did you mean '--json'?"},
+        {"history export --ouut x", "did you mean '--out'?"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = run("%s %s", bin, cases[i].args);
