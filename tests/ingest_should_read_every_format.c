@@ -230,6 +230,26 @@ static void pytest_benchmark_seconds_to_ms(void) {
     nnb_ingest_free(r);
 }
 
+/* nnbench's own pytest-benchmark output: runner and phase from params, the group as nnbench names it. */
+static void pytest_benchmark_of_nnbench(void) {
+    cJSON *doc = nnb_test_read_json(fixture("pytest_benchmark_nnbench.json"));
+    nnb_ingest_result *r = ingest("pytest_benchmark_nnbench.json", NULL);
+    if (!r || !doc)
+        return;
+    int n = 0;
+    for (const cJSON *b = cJSON_GetObjectItem(doc, "benchmarks")->child; b; b = b->next, n++) {
+        const cJSON *params = cJSON_GetObjectItem(b, "params"), *stats = cJSON_GetObjectItem(b, "stats");
+        const nnb_store_run *run = find_run(&r->files[0], cJSON_GetObjectItem(params, "runner")->valuestring,
+                                            cJSON_GetObjectItem(params, "phase")->valuestring);
+        CHECK(run && run->value == cJSON_GetObjectItem(stats, "median")->valuedouble * 1000);
+        CHECK(run && run->sample_count == cJSON_GetObjectItem(stats, "rounds")->valueint);
+        CHECK(run && strstr(run->config, "\"group\":\"rnns\"") && !strstr(run->config, "net_name"));
+    }
+    CHECK(n == 2 && r->files[0].run_count == 2);
+    nnb_ingest_free(r);
+    cJSON_Delete(doc);
+}
+
 static void refuse(const char *path, const char *text, size_t len, const char *expected) {
     nnb_ingest_result *r = NULL;
     char err[1024] = "";
@@ -248,8 +268,12 @@ static void bad_files_refused(void) {
     CHECK(nnb_ingest_file(fixture("missing.json"), NULL, &r, err, sizeof err) == -1);
     CHECK_STR_CONTAINS(err, "missing.json: cannot read");
     /* Every fixture cut in half is refused, none half-read. */
-    const char *names[] = {"nnbench.json", "sweep.json", "serve.json", "fastrnns_cpu.oss.json",
-                           "pytest_benchmark_foreign.json"};
+    const char *names[] = {"nnbench.json",
+                           "sweep.json",
+                           "serve.json",
+                           "fastrnns_cpu.oss.json",
+                           "pytest_benchmark_foreign.json",
+                           "pytest_benchmark_nnbench.json"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         FILE *f = fopen(fixture(names[i]), "rb");
         char text[65536];
@@ -276,6 +300,7 @@ static void dates_normalised(void) {
     CHECK(nnb_ingest_normalize_date("2026-12-06 05:58", out) == 0 && !strcmp(out, "2026-12-06T05:58:00Z"));
     CHECK(nnb_ingest_normalize_date("2026-12-06T00:30:00-01:30", out) == 0 && !strcmp(out, "2026-12-06T02:00:00Z"));
     CHECK(nnb_ingest_normalize_date("2026-02-31", out) == -1);
+    CHECK(nnb_ingest_normalize_date("2026-02-31T00:00+01:00", out) == -1);
     CHECK(nnb_ingest_normalize_date("yesterday", out) == -1);
     CHECK(nnb_ingest_normalize_date("2026-12-06T05:58:23Zjunk", out) == -1);
 }
@@ -300,6 +325,7 @@ int main(void) {
     serve_latencies_and_throughput();
     fastrnns_oss_units();
     pytest_benchmark_seconds_to_ms();
+    pytest_benchmark_of_nnbench();
     bad_files_refused();
     return nnb_test_finish();
 }

@@ -153,9 +153,9 @@ int nnb_ingest_normalize_date(const char *text, char out[21]) {
     if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
         return -1;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s};
-    time_t t = timegm(&tm) - offset;
-    struct tm utc;
-    if (!gmtime_r(&t, &utc) || (offset == 0 && utc.tm_mday != d)) /* 2026-02-31 rolls over: refused */
+    time_t local = timegm(&tm), t = local - offset;
+    struct tm check, utc;
+    if (!gmtime_r(&local, &check) || check.tm_mday != d || !gmtime_r(&t, &utc)) /* 2026-02-31 rolls over */
         return -1;
     strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &utc);
     return 0;
