@@ -107,13 +107,16 @@ static void nnbench_full_json(void) {
     sha256sum("nnbench.json", hex);
     CHECK_MSG(!strcmp(f->sha256, hex), "sha256 %s, sha256sum %s", f->sha256, hex);
     CHECK_STR_CONTAINS(f->provenance, hex);
+    double median0 = f->runs[0].value;
     cJSON_Delete(doc);
     nnb_ingest_free(r);
 
-    /* --commit, --date and --label win over the file's own. */
-    nnb_ingest_options opt = {"abc1234", "2026-01-02T03:04:05+01:00", "nightly", NULL};
+    /* --commit, --date and --label win over the file's own; --unit does not apply (noted). */
+    nnb_ingest_options opt = {"abc1234", "2026-01-02T03:04:05+01:00", "nightly", "s"};
     r = ingest("nnbench.json", &opt);
     if (r) {
+        CHECK_STR_CONTAINS(r->notes, "--unit applies to fastrnns OSS JSON only");
+        CHECK(r->files[0].runs[0].value == median0);
         CHECK(!strcmp(r->files[0].commit, "abc1234") && !strcmp(r->files[0].label, "nightly"));
         CHECK_MSG(!strcmp(r->files[0].date, "2026-01-02T02:04:05Z"), "date %s", r->files[0].date);
     }

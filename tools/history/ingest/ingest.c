@@ -260,6 +260,9 @@ int nnb_ingest_text(const char *path, const char *text, size_t len, long long mt
     } else if (!(r->format = detect(root, &read))) {
         ib_fail(b, "unknown format: not one of %s (docs/history.md)", NNB_INGEST_FORMATS);
     } else if (read(b, root) == 0) {
+        if (b->opt->unit && read != ingest_fastrnns_oss)
+            ib_note(b, "%s: --unit applies to fastrnns OSS JSON only: this %s file's times carry their unit", path,
+                    r->format);
         char sha[65];
         nnb_sha256_hex(text, len, sha);
         rc = read == ingest_export ? 0 : finish_single(b, sha, r->format, mtime);
