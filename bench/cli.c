@@ -30,7 +30,8 @@ static const flag_spec flags[] = {
     {"--device", ARG_STR, "cpu or cuda (default: cuda if a usable device exists, else cpu)"},
     {"--variable-lstms", ARG_NONE, "also benchmark the variable-length LSTMs (group vl_rnns)"},
     {"--sep", ARG_STR, "table column separator (default ' ')"},
-    {"--print-json", ARG_OPT_JSON, "oss (default when bare) or pep: machine-readable results on stdout"},
+    {"--print-json", ARG_OPT_JSON,
+     "oss (default when bare), pep or pytest-benchmark: machine-readable results on stdout"},
     {"--rnns", ARG_LIST, "LSTM runners to run (default: every rnns runner of the device)"},
     {"--cnns", ARG_LIST, "CNN runners to run (default: every cnns runner of the device)"},
     {"--group", ARG_LIST, "groups to run: rnns, cnns, vl_rnns (default: cnns rnns)"},
@@ -519,16 +520,20 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
             continue;
         }
         if (f->kind == ARG_OPT_JSON) {
-            /* Optional value: only "oss" or "pep" right after a bare flag is taken as its value. */
+            /* Optional value: only a format's name right after a bare flag is taken as its value. */
             const char *v = eq ? eq + 1 : NULL;
-            if (!eq && i + 1 < argc && (!strcmp(argv[i + 1], "oss") || !strcmp(argv[i + 1], "pep")))
+            if (!eq && i + 1 < argc &&
+                (!strcmp(argv[i + 1], "oss") || !strcmp(argv[i + 1], "pep") ||
+                 !strcmp(argv[i + 1], "pytest-benchmark")))
                 v = argv[++i];
             if (!v || !strcmp(v, "oss"))
                 o->print_json = NNB_JSON_OSS;
             else if (!strcmp(v, "pep"))
                 o->print_json = NNB_JSON_PEP;
+            else if (!strcmp(v, "pytest-benchmark"))
+                o->print_json = NNB_JSON_PYTEST;
             else
-                return fail(err, err_len, "%s: unknown format '%s' (valid: oss, pep)", f->name, v);
+                return fail(err, err_len, "%s: unknown format '%s' (valid: oss, pep, pytest-benchmark)", f->name, v);
             continue;
         }
         if (f->kind == ARG_LIST) {

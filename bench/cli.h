@@ -25,7 +25,7 @@ typedef struct nnb_name_list {
     const char *names[NNB_MAX_NAMES];
 } nnb_name_list;
 
-typedef enum nnb_json_mode { NNB_JSON_NONE = 0, NNB_JSON_OSS, NNB_JSON_PEP } nnb_json_mode;
+typedef enum nnb_json_mode { NNB_JSON_NONE = 0, NNB_JSON_OSS, NNB_JSON_PEP, NNB_JSON_PYTEST } nnb_json_mode;
 
 typedef struct nnb_options {
     nnb_config config;

@@ -263,6 +263,8 @@ static int report(const nnb_options *o, const nnb_run_results *res, int rc) {
         nnb_report_oss(stdout, res);
     else if (o->print_json == NNB_JSON_PEP)
         nnb_report_pep(stdout, res);
+    else if (o->print_json == NNB_JSON_PYTEST)
+        nnb_report_pytest_benchmark(stdout, res);
     if (o->json_out && nnb_report_json_write(o->json_out, res, err, sizeof err)) {
         fprintf(stderr, "nnbench: %s\n", err);
         rc = EXIT_USAGE;

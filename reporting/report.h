@@ -63,6 +63,11 @@ int nnb_report_oss(FILE *f, const nnb_run_results *res);
  * Caffe2Observer {"type": "NET", "metric": "lstm-py", "unit": "ms", "value": "12.5"} */
 int nnb_report_pep(FILE *f, const nnb_run_results *res);
 
+/* --print-json pytest-benchmark: one pytest-benchmark JSON document (machine_info, commit_info, datetime,
+ * version, benchmarks[] with group, name, fullname, params and stats in seconds with every sample in
+ * stats.data), as PyTorch's benchmarks/upload_scribe.py reads it (docs/history.md). 0, or -1. */
+int nnb_report_pytest_benchmark(FILE *f, const nnb_run_results *res);
+
 /* Python repr() of a float: the shortest of %.1g..%.17g that reads back as the
  * same double, laid out as Python does (fixed for 1e-4 <= |x| < 1e16, else
  * exponent; "12.0", "0.1", "1e-07", "1e+16"). nan/inf give "nan"/"inf"/"-inf".

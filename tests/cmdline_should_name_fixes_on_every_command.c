@@ -1,6 +1,6 @@
 /*
  * The command-line layer applied everywhere, through the real binaries: nnbench, its subcommands sweep,
- * merge, serve, compare, and nnbench-compare.
+ * merge, serve, compare, history add/list/show/export, and nnbench-compare.
  *   - each takes -h and --help (exit 0, usage on stdout, nothing on stderr), and its help uses the metavar
  *     convention (never VALUE or X);
  *   - each flag its help lists is recognised by its parser in its dashed and its underscore spelling: the
@@ -22,8 +22,18 @@ static char out[65536], err[65536];
 
 #define run(...) nnb_test_runf(out, sizeof out, err, sizeof err, __VA_ARGS__)
 
-static const char *const commands[] = {"",        "sweep",           "merge", "serve",
-                                       "compare", "history changes", NULL /* nnbench-compare */};
+static const char *const commands[] = {"",
+                                       "sweep",
+                                       "merge",
+                                       "serve",
+                                       "compare",
+                                       "history",
+                                       "history add",
+                                       "history list",
+                                       "history show",
+                                       "history export",
+                                       "history changes",
+                                       NULL /* nnbench-compare */};
 #define COMMANDS (sizeof commands / sizeof *commands)
 
 static const char *program(size_t c, char *buf, size_t cap) {
@@ -154,6 +164,11 @@ static void mistakes_name_the_fix(const char *cnn) {
         {"history changes --max_pp 0.01", "unknown flag '--max_pp' (see nnbench history changes --help); did you mean "
                                           "'--max-p'?"},
         {"history changes --since yesterday", "--since: 'yesterday' is not a date (YYYY-MM-DD or"},
+        {"history add --stor s.sqlite a.json", "unknown flag '--stor' (see --help); did you mean '--store'?"},
+        {"history add --unit us a.json", "--unit: 'us' is not a unit (s or ms)"},
+        {"history list --serie x", "did you mean '--series'?"},
+        {"history show --jsn x", "did you mean '--json'?"},
+        {"history export --ouut x", "did you mean '--out'?"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = run("%s %s", bin, cases[i].args);

@@ -186,6 +186,9 @@ static int check_run(const nnb_store *s, const nnb_store_file *f, int i, char *e
                                        : NULL;
     if (missing)
         return nnb_store_fail(err, err_len, "store %s: run %d of %s has no %s", s->spec_shown, i, f->path, missing);
+    if (r->value != r->value)
+        return nnb_store_fail(err, err_len, "store %s: run %d of %s has a value that is not a number", s->spec_shown, i,
+                              f->path);
     if (r->sample_count < 0 || (r->sample_count > 0 && !r->samples))
         return nnb_store_fail(err, err_len, "store %s: run %d of %s has %d samples but no sample array", s->spec_shown,
                               i, f->path, r->sample_count);
