@@ -103,7 +103,7 @@ int main(void) {
         fprintf(stderr, "skipped: %s", err);
         return 77;
     }
-    atexit(stop_cluster);
+    atexit(stop_cluster); /* deletes dir too, whatever start did */
     url[strcspn(url, "\n")] = 0;
     CHECK_MSG(rc == 0 && strncmp(url, "postgresql://", 13) == 0, "pg_cluster.sh start: %d %s", rc, err);
     if (rc != 0)
