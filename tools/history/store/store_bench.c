@@ -1,6 +1,8 @@
 /*
- * Timings of the SQLite store (not a test; docs/history.md quotes them):
- *   nnb_store_bench [FOLDER]
+ * Timings of the store (not a test; docs/history.md quotes them):
+ *   nnb_store_bench [FOLDER]                          the two scenarios below on SQLite
+ *   nnb_store_bench SPEC FILES RUNS_PER_FILE SERIES   one scenario into SPEC (an empty store: a SQLite file
+ *                                                     or a postgresql:// URL of an empty database)
  * 1. ingests 1000 files x 10 runs (10,000 runs, 100 series, 20 samples each) into a fresh store, one
  *    transaction per file, then lists the series and reads every series' points back;
  * 2. ingests 365 files x 1000 runs (a year of nightly results over 1000 series) and reads them back, once
@@ -102,11 +104,10 @@ static void read_back(nnb_store *s, long long expect_runs) {
     nnb_store_series_free(series, n);
 }
 
-static void scenario(const char *dir, const char *name, int files, int runs_per_file, int series) {
-    char path[4096], err[512];
-    snprintf(path, sizeof path, "%s/%s.db", dir, name);
+static void scenario_in(const char *spec, const char *name, int files, int runs_per_file, int series) {
+    char err[512];
     nnb_store *s;
-    if (nnb_store_open(path, &s, err, sizeof err) != 0)
+    if (nnb_store_open(spec, &s, err, sizeof err) != 0)
         die("open", err);
     double t0 = now();
     ingest(s, files, runs_per_file, series);
@@ -115,6 +116,12 @@ static void scenario(const char *dir, const char *name, int files, int runs_per_
            files * runs_per_file, series, SAMPLES, t1 - t0);
     read_back(s, (long long)files * runs_per_file);
     nnb_store_close(s);
+}
+
+static void scenario(const char *dir, const char *name, int files, int runs_per_file, int series) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.db", dir, name);
+    scenario_in(path, name, files, runs_per_file, series);
     for (const char *suffix = ""; suffix; suffix = !*suffix ? "-wal" : strcmp(suffix, "-wal") == 0 ? "-shm" : NULL) {
         char p[4200];
         snprintf(p, sizeof p, "%s%s", path, suffix);
@@ -123,6 +130,13 @@ static void scenario(const char *dir, const char *name, int files, int runs_per_
 }
 
 int main(int argc, char **argv) {
+    if (argc == 5) {
+        int files = atoi(argv[2]), runs = atoi(argv[3]), series = atoi(argv[4]);
+        if (files <= 0 || runs <= 0 || series <= 0)
+            die("usage", "nnb_store_bench SPEC FILES RUNS_PER_FILE SERIES (positive counts)");
+        scenario_in(argv[1], argv[1], files, runs, series);
+        return 0;
+    }
     char tmp[] = "/tmp/nnb_store_bench.XXXXXX";
     const char *dir = argc > 1 ? argv[1] : mkdtemp(tmp);
     if (!dir)

@@ -223,8 +223,8 @@ static int prepare_add(sqlite_store *s, add_stmts *a, char *err, size_t err_len)
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 &a->insert_series, err, err_len) ||
         prepare(s, "SELECT id FROM series WHERE key = ?1", &a->find_series, err, err_len) ||
-        prepare(s, "INSERT INTO runs(file_id, series_id, value, samples) VALUES(?1, ?2, ?3, ?4)", &a->insert_run, err,
-                err_len)) {
+        prepare(s, "INSERT INTO runs(file_id, series_id, date, value, samples) VALUES(?1, ?2, ?3, ?4, ?5)",
+                &a->insert_run, err, err_len)) {
         finalize_add(a);
         return -1;
     }
@@ -248,8 +248,8 @@ static long long series_id(sqlite_store *s, add_stmts *a, const nnb_store_run *r
     return id;
 }
 
-static int add_run(sqlite_store *s, add_stmts *a, long long file_id, const nnb_store_run *r, char *err,
-                   size_t err_len) {
+static int add_run(sqlite_store *s, add_stmts *a, long long file_id, const char *date, const nnb_store_run *r,
+                   char *err, size_t err_len) {
     long long sid = series_id(s, a, r, err, err_len);
     if (sid < 0)
         return -1;
@@ -257,11 +257,12 @@ static int add_run(sqlite_store *s, add_stmts *a, long long file_id, const nnb_s
     if (r->sample_count > 0 && !blob)
         return nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
     sqlite3_stmt *st = a->insert_run;
-    sqlite3_bind_int64(st, 1, file_id), sqlite3_bind_int64(st, 2, sid), sqlite3_bind_double(st, 3, r->value);
+    sqlite3_bind_int64(st, 1, file_id), sqlite3_bind_int64(st, 2, sid), bind_text(st, 3, date);
+    sqlite3_bind_double(st, 4, r->value);
     if (blob)
-        sqlite3_bind_blob(st, 4, blob, r->sample_count * 8, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 5, blob, r->sample_count * 8, SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, 4);
+        sqlite3_bind_null(st, 5);
     int rc = step_done(s, st, err, err_len, "adding a run");
     free(blob);
     return rc;
@@ -283,7 +284,7 @@ static int add_in_transaction(sqlite_store *s, add_stmts *a, const nnb_store_fil
         return -1;
     long long file_id = sqlite3_last_insert_rowid(s->db);
     for (int i = 0; i < f->run_count; i++) {
-        if (add_run(s, a, file_id, &f->runs[i], err, err_len) != 0)
+        if (add_run(s, a, file_id, f->date, &f->runs[i], err, err_len) != 0)
             return -1;
         if (nnb_store_after_run_hook && nnb_store_after_run_hook(i) != 0)
             return nnb_store_fail(err, err_len, "store %s: injected failure after run %d", s->base.spec_shown, i);
@@ -321,12 +322,12 @@ static int sqlite_list_series(nnb_store *base, const char *filter, nnb_store_ser
     sqlite3_stmt *st;
     if (prepare(s,
                 "SELECT s.id, s.key, s.machine, s.runner, s.phase, s.config, s.unit, s.higher_is_better,"
-                " count(r.id), min(f.date), max(f.date)"
-                " FROM series s JOIN runs r ON r.series_id = s.id JOIN files f ON f.id = r.file_id"
+                " c.n, c.first, c.last FROM series s JOIN (SELECT series_id, count(*) AS n, min(date) AS first,"
+                " max(date) AS last FROM runs GROUP BY series_id) c ON c.series_id = s.id"
                 " WHERE ?1 IS NULL OR instr(lower(s.runner), lower(?1)) OR instr(lower(s.phase), lower(?1))"
                 " OR instr(lower(s.config), lower(?1)) OR instr(lower(s.machine), lower(?1))"
                 " OR instr(lower(s.key), lower(?1))"
-                " GROUP BY s.id ORDER BY s.runner, s.phase, s.key",
+                " ORDER BY s.runner, s.phase, s.key",
                 &st, err, err_len) != 0)
         return -1;
     bind_text(st, 1, filter);
@@ -364,7 +365,7 @@ static int fill_point(sqlite3_stmt *st, int col, nnb_store_point *p) {
     return nnb_store_decode_samples(blob, (size_t)sqlite3_column_bytes(st, col + 7), &p->samples, &p->sample_count);
 }
 
-#define POINT_COLUMNS "r.file_id, f.commit_id, f.date, f.label, f.path, f.format, r.value, r.samples"
+#define POINT_COLUMNS "r.file_id, f.commit_id, r.date, f.label, f.path, f.format, r.value, r.samples"
 
 static int sqlite_series_points(nnb_store *base, long long series_id, const char *since, nnb_store_point **out,
                                 int *count, char *err, size_t err_len) {
@@ -372,7 +373,7 @@ static int sqlite_series_points(nnb_store *base, long long series_id, const char
     sqlite3_stmt *st;
     if (prepare(s,
                 "SELECT " POINT_COLUMNS " FROM runs r JOIN files f ON f.id = r.file_id"
-                " WHERE r.series_id = ?1 AND (?2 IS NULL OR f.date >= ?2) ORDER BY f.date, r.id",
+                " WHERE r.series_id = ?1 AND (?2 IS NULL OR r.date >= ?2) ORDER BY r.date, r.id",
                 &st, err, err_len) != 0)
         return -1;
     sqlite3_bind_int64(st, 1, series_id);
@@ -415,7 +416,7 @@ static int sqlite_all_points(nnb_store *base, const char *since, nnb_store_point
     sqlite3_stmt *st;
     if (prepare(s,
                 "SELECT r.series_id, " POINT_COLUMNS " FROM runs r JOIN files f ON f.id = r.file_id"
-                " WHERE ?1 IS NULL OR f.date >= ?1 ORDER BY r.series_id, f.date, r.id",
+                " WHERE ?1 IS NULL OR r.date >= ?1 ORDER BY r.series_id, r.date, r.id",
                 &st, err, err_len) != 0)
         return -1;
     bind_text(st, 1, since);
