@@ -218,6 +218,14 @@ void store_case_duplicate(const char *spec) {
     nnb_store_file again = file_a;
     again.path = "elsewhere/a-copy.json"; /* the same content under another name */
     CHECK_MSG(nnb_store_add_file(s, &again, err, sizeof err) == 1, "the same file again: 1 (%s)", err);
+    /* a series keeps one unit: a new file (its first run a new series) with a run of the aten series in s */
+    nnb_store_run mixed[] = {{M1, "new_runner", "forward", "{}", "ms", 0, 2.0, NULL, 0},
+                             {M1, "aten_lstm", "forward", ATEN_CONFIG, "s", 0, 0.00125, NULL, 0}};
+    nnb_store_file in_seconds = {
+        "eeee0005", "results/e.json", "nnbench", NULL, "2026-12-05T03:00:00Z", NULL, NULL, mixed, 2};
+    CHECK(nnb_store_add_file(s, &in_seconds, err, sizeof err) == -1);
+    CHECK_STR_CONTAINS(err, "results/e.json: run 1 (aten_lstm, forward, {\"hidden\":512}) is in s, but its series is "
+                            "stored in ms");
     nnb_store_close(s);
     long long files1, runs1 = store_count_runs(spec, &files1);
     CHECK_MSG(runs1 == runs0 && files1 == files0, "runs %lld -> %lld, files %lld -> %lld", runs0, runs1, files0,

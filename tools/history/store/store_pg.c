@@ -210,8 +210,9 @@ static int by_key(const void *a, const void *b) {
     return strcmp(((const key_index *)a)->key, ((const key_index *)b)->key);
 }
 
-/* The id of r's series, creating it if new; -1 with err (and sqlstate) set on error. */
-static long long series_id(pg_store *s, const nnb_store_run *r, const char *key, char *err, size_t err_len,
+/* The id of r's series, creating it if new, and its unit as stored (*unit, a copy); -1 with err (and
+ * sqlstate) set on error. */
+static long long series_id(pg_store *s, const nnb_store_run *r, const char *key, char **unit, char *err, size_t err_len,
                            char *sqlstate) {
     const char *values[] = {key, r->machine, r->runner, r->phase, r->config, r->unit, r->higher_is_better ? "1" : "0"};
     PGresult *res = query(s,
@@ -220,31 +221,35 @@ static long long series_id(pg_store *s, const nnb_store_run *r, const char *key,
                           7, values, -1, 0, err, err_len, "adding a series", sqlstate);
     if (res && PQntuples(res) == 0) { /* there already: a new statement sees a row another adder just committed */
         PQclear(res);
-        res = query(s, "SELECT id FROM series WHERE key = $1", 1, values, -1, 0, err, err_len, "finding a series",
+        res = query(s, "SELECT id, unit FROM series WHERE key = $1", 1, values, -1, 0, err, err_len, "finding a series",
                     sqlstate);
+        *unit = res && PQntuples(res) == 1 ? nnb_store_strdup(PQgetvalue(res, 0, 1)) : NULL;
+    } else {
+        *unit = nnb_store_strdup(r->unit);
     }
-    long long id = res && PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : -1;
+    long long id = res && PQntuples(res) == 1 && *unit ? atoll(PQgetvalue(res, 0, 0)) : -1;
     if (res && id < 0)
         nnb_store_fail(err, err_len, "store %s: series %s vanished while adding", s->base.spec_shown, key);
     PQclear(res);
     return id;
 }
 
-/* found[i] = the id of sorted key i when the store has that series already (one query for all), else -1. */
-static int existing_series(pg_store *s, const key_index *k, int n, long long *found, char *err, size_t err_len,
-                           char *sqlstate) {
+/* found[i] = the id of sorted key i when the store has that series already (one query for all), else -1;
+ * units[i] its unit (a copy; only for the first of equal keys). */
+static int existing_series(pg_store *s, const key_index *k, int n, long long *found, char **units, char *err,
+                           size_t err_len, char *sqlstate) {
     char *list = malloc((size_t)n * (NNB_STORE_KEY_LEN + 1) + 3), *o = list;
     if (!list)
         return nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
     *o++ = '{';
     for (int i = 0; i < n; i++) {
-        found[i] = -1;
+        found[i] = -1, units[i] = NULL;
         o += sprintf(o, "%s%s", i ? "," : "", k[i].key); /* hex: nothing to quote */
     }
     strcpy(o, "}");
     const char *values[] = {list};
-    PGresult *r = query(s, "SELECT key, id FROM series WHERE key = ANY($1::text[])", 1, values, -1, 0, err, err_len,
-                        "finding the series", sqlstate);
+    PGresult *r = query(s, "SELECT key, id, unit FROM series WHERE key = ANY($1::text[])", 1, values, -1, 0, err,
+                        err_len, "finding the series", sqlstate);
     free(list);
     if (!r)
         return -1;
@@ -252,8 +257,12 @@ static int existing_series(pg_store *s, const key_index *k, int n, long long *fo
         key_index probe;
         snprintf(probe.key, sizeof probe.key, "%s", PQgetvalue(r, row, 0));
         const key_index *hit = bsearch(&probe, k, (size_t)n, sizeof *k, by_key);
-        if (hit)
+        while (hit && hit > k && strcmp(hit[-1].key, hit->key) == 0)
+            hit--; /* the first of equal keys */
+        if (hit) {
             found[hit - k] = atoll(PQgetvalue(r, row, 1));
+            units[hit - k] = nnb_store_strdup(PQgetvalue(r, row, 2));
+        }
     }
     PQclear(r);
     return 0;
@@ -265,23 +274,31 @@ static int series_ids(pg_store *s, const nnb_store_file *f, long long *ids, char
     int n = f->run_count;
     key_index *k = malloc((size_t)n * sizeof *k);
     long long *found = malloc((size_t)n * sizeof *found);
-    int rc = k && found ? 0 : nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
+    char **units = calloc((size_t)n, sizeof *units);
+    int rc = k && found && units ? 0 : nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
     for (int i = 0; rc == 0 && i < n; i++) {
         nnb_store_series_key(&f->runs[i], k[i].key);
         k[i].run = i;
     }
     if (rc == 0) {
         qsort(k, (size_t)n, sizeof *k, by_key);
-        rc = existing_series(s, k, n, found, err, err_len, sqlstate);
+        rc = existing_series(s, k, n, found, units, err, err_len, sqlstate);
     }
+    const char *unit = NULL; /* the stored unit of the current key */
     for (int i = 0; i < n && rc == 0; i++) {
+        const nnb_store_run *r = &f->runs[k[i].run];
         if (i > 0 && strcmp(k[i].key, k[i - 1].key) == 0)
             found[i] = found[i - 1];
-        else if (found[i] < 0 && (found[i] = series_id(s, &f->runs[k[i].run], k[i].key, err, err_len, sqlstate)) < 0)
+        else if (found[i] < 0 && (found[i] = series_id(s, r, k[i].key, &units[i], err, err_len, sqlstate)) < 0)
             rc = -1;
+        unit = units[i] ? units[i] : unit;
+        if (rc == 0)
+            rc = nnb_store_check_unit(&s->base, f->path, k[i].run, r, unit, err, err_len);
         ids[k[i].run] = found[i];
     }
-    free(k), free(found);
+    for (int i = 0; units && i < n; i++)
+        free(units[i]);
+    free(k), free(found), free(units);
     return rc;
 }
 

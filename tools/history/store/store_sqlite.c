@@ -222,7 +222,7 @@ static int prepare_add(sqlite_store *s, add_stmts *a, char *err, size_t err_len)
                 "INSERT OR IGNORE INTO series(key, machine, runner, phase, config, unit, higher_is_better) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 &a->insert_series, err, err_len) ||
-        prepare(s, "SELECT id FROM series WHERE key = ?1", &a->find_series, err, err_len) ||
+        prepare(s, "SELECT id, unit FROM series WHERE key = ?1", &a->find_series, err, err_len) ||
         prepare(s, "INSERT INTO runs(file_id, series_id, date, value, samples) VALUES(?1, ?2, ?3, ?4, ?5)",
                 &a->insert_run, err, err_len)) {
         finalize_add(a);
@@ -232,7 +232,8 @@ static int prepare_add(sqlite_store *s, add_stmts *a, char *err, size_t err_len)
 }
 
 /* The id of the series of r, created if new; -1 on error. */
-static long long series_id(sqlite_store *s, add_stmts *a, const nnb_store_run *r, char *err, size_t err_len) {
+static long long series_id(sqlite_store *s, add_stmts *a, const char *path, int i, const nnb_store_run *r, char *err,
+                           size_t err_len) {
     char key[NNB_STORE_KEY_LEN + 1];
     nnb_store_series_key(r, key);
     sqlite3_stmt *st = a->insert_series;
@@ -240,24 +241,28 @@ static long long series_id(sqlite_store *s, add_stmts *a, const nnb_store_run *r
     bind_text(st, 5, r->config), bind_text(st, 6, r->unit), sqlite3_bind_int(st, 7, r->higher_is_better != 0);
     if (step_done(s, st, err, err_len, "adding a series") != 0)
         return -1;
-    bind_text(a->find_series, 1, key);
-    long long id = sqlite3_step(a->find_series) == SQLITE_ROW ? sqlite3_column_int64(a->find_series, 0) : -1;
-    sqlite3_reset(a->find_series);
-    if (id < 0)
+    sqlite3_stmt *find = a->find_series;
+    bind_text(find, 1, key);
+    long long id = -1;
+    if (sqlite3_step(find) != SQLITE_ROW)
         db_fail(s, err, err_len, "finding a series");
+    else if (nnb_store_check_unit(&s->base, path, i, r, (const char *)sqlite3_column_text(find, 1), err, err_len) == 0)
+        id = sqlite3_column_int64(find, 0);
+    sqlite3_reset(find);
     return id;
 }
 
-static int add_run(sqlite_store *s, add_stmts *a, long long file_id, const char *date, const nnb_store_run *r,
-                   char *err, size_t err_len) {
-    long long sid = series_id(s, a, r, err, err_len);
+static int add_run(sqlite_store *s, add_stmts *a, long long file_id, const nnb_store_file *f, int i, char *err,
+                   size_t err_len) {
+    const nnb_store_run *r = &f->runs[i];
+    long long sid = series_id(s, a, f->path, i, r, err, err_len);
     if (sid < 0)
         return -1;
     unsigned char *blob = nnb_store_encode_samples(r->samples, r->sample_count);
     if (r->sample_count > 0 && !blob)
         return nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
     sqlite3_stmt *st = a->insert_run;
-    sqlite3_bind_int64(st, 1, file_id), sqlite3_bind_int64(st, 2, sid), bind_text(st, 3, date);
+    sqlite3_bind_int64(st, 1, file_id), sqlite3_bind_int64(st, 2, sid), bind_text(st, 3, f->date);
     sqlite3_bind_double(st, 4, r->value);
     if (blob)
         sqlite3_bind_blob(st, 5, blob, r->sample_count * 8, SQLITE_STATIC);
@@ -284,7 +289,7 @@ static int add_in_transaction(sqlite_store *s, add_stmts *a, const nnb_store_fil
         return -1;
     long long file_id = sqlite3_last_insert_rowid(s->db);
     for (int i = 0; i < f->run_count; i++) {
-        if (add_run(s, a, file_id, f->date, &f->runs[i], err, err_len) != 0)
+        if (add_run(s, a, file_id, f, i, err, err_len) != 0)
             return -1;
         if (nnb_store_after_run_hook && nnb_store_after_run_hook(i) != 0)
             return nnb_store_fail(err, err_len, "store %s: injected failure after run %d", s->base.spec_shown, i);
