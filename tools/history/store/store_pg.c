@@ -183,7 +183,11 @@ int nnb_store_pg_open(const char *url, nnb_store **out, char *err, size_t err_le
         return nnb_store_fail(err, err_len, "store: out of memory");
     }
     free(shown);
-    s->conn = PQconnectdb(url);
+    /* The URL's own settings come after (and so override) these defaults: a host that never answers is
+     * given up after 10 s instead of hanging the command. */
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *const values[] = {"10", "nnbench", url, NULL};
+    s->conn = PQconnectdbParams(keys, values, 1);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         char reason[768];
         nnb_store_fail(err, err_len, "store %s: cannot connect to PostgreSQL: %s", s->base.spec_shown,

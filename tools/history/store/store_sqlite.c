@@ -93,6 +93,14 @@ static int migrate(sqlite_store *s, int from, char *err, size_t err_len) {
     return exec_sql(s, sql, err, err_len, "writing the schema version");
 }
 
+static int refuse_newer(sqlite_store *s, int v, char *err, size_t err_len) {
+    if (v <= NNB_STORE_SCHEMA_VERSION)
+        return 0;
+    return nnb_store_fail(err, err_len,
+                          "store %s: this store has schema %d, this nnbench writes %d: use a newer nnbench",
+                          s->base.spec_shown, v, NNB_STORE_SCHEMA_VERSION);
+}
+
 /* Reads the version; a newer store is refused, an older (or empty) one migrated in one write transaction,
  * re-reading the version under the write lock (another process may have just done it). */
 static int check_schema(sqlite_store *s, char *err, size_t err_len) {
@@ -113,11 +121,8 @@ static int check_schema(sqlite_store *s, char *err, size_t err_len) {
         }
         v = v < NNB_STORE_SCHEMA_VERSION ? NNB_STORE_SCHEMA_VERSION : v;
     }
-    if (v > NNB_STORE_SCHEMA_VERSION)
-        return nnb_store_fail(err, err_len,
-                              "store %s: this store has schema %d, this nnbench writes %d: use a newer "
-                              "nnbench",
-                              s->base.spec_shown, v, NNB_STORE_SCHEMA_VERSION);
+    if (refuse_newer(s, v, err, err_len) != 0)
+        return -1;
     s->base.schema_version = v;
     return 0;
 }
@@ -180,7 +185,8 @@ int nnb_store_sqlite_open(const char *path, nnb_store **out, char *err, size_t e
         return -1;
     }
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-    if (read_schema_version(s, err, err_len) < 0 || enable_wal(s, err, err_len) != 0 ||
+    int found = read_schema_version(s, err, err_len); /* a file that is not ours is refused untouched */
+    if (found < 0 || refuse_newer(s, found, err, err_len) != 0 || enable_wal(s, err, err_len) != 0 ||
         exec_sql(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err, err_len, "setting it up") != 0 ||
         check_schema(s, err, err_len) != 0) {
         sqlite_close(&s->base);
