@@ -74,6 +74,16 @@ static void bad_places_refused(void) {
     const char *other = in_dir("other.db");
     sql(other, "CREATE TABLE recipes(name TEXT)");
     expect_refused(other, "a SQLite database but not an nnbench store");
+    sqlite3 *db; /* left as it was: not switched to WAL, no table added */
+    sqlite3_stmt *q;
+    CHECK(sqlite3_open(other, &db) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM sqlite_master), journal_mode FROM pragma_journal_mode",
+                             -1, &q, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1);
+    CHECK_MSG(strcmp((const char *)sqlite3_column_text(q, 1), "delete") == 0, "journal mode %s",
+              sqlite3_column_text(q, 1));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
 }
 
 int main(void) {

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char dir[] = "/tmp/nnb_pg_test.XXXXXX";
 static char url[1024];
@@ -98,12 +99,14 @@ int main(void) {
         return 1;
     }
     char err[4096];
-    int rc = nnb_test_runf(url, sizeof url, err, sizeof err, "bash postgres/pg_cluster.sh start '%s'", dir);
+    /* with our pid: should this test crash, the server is stopped and dir deleted all the same */
+    int rc = nnb_test_runf(url, sizeof url, err, sizeof err, "bash postgres/pg_cluster.sh start '%s' %ld", dir,
+                           (long)getpid());
     if (rc == 77) {
         fprintf(stderr, "skipped: %s", err);
         return 77;
     }
-    atexit(stop_cluster);
+    atexit(stop_cluster); /* deletes dir too, whatever start did */
     url[strcspn(url, "\n")] = 0;
     CHECK_MSG(rc == 0 && strncmp(url, "postgresql://", 13) == 0, "pg_cluster.sh start: %d %s", rc, err);
     if (rc != 0)

@@ -9,7 +9,7 @@
 
 /* Add/list/points/provenance round trip with exact values and samples, order by date, since, filters. */
 void store_case_round_trip(const char *spec);
-/* The same file twice: 1 and nothing written. */
+/* The same file twice: 1 and nothing written; a run in another unit than its series: refused, nothing written. */
 void store_case_duplicate(const char *spec);
 /* A failure injected after half the runs, and a process killed (SIGKILL) in the middle of adding a file:
  * the store is as it was, and the file can be added afterwards. */

@@ -7,16 +7,20 @@
 # --slurm: also the single-node Slurm cluster that the tests labelled `slurm`
 # start by themselves (tests/slurm/slurm_cluster.sh): slurmctld, slurmd, the
 # client commands and munge. Without it those tests report themselves skipped.
+# --postgres: also the PostgreSQL server, which the tests labelled `postgres`
+# start by themselves (tests/postgres/pg_cluster.sh: a throw-away server in a
+# temporary folder). Without it those tests report themselves skipped.
 set -eu
-packages="build-essential cmake pkg-config git libopenblas-dev libdnnl-dev libcjson-dev"
+packages="build-essential cmake pkg-config git libopenblas-dev libdnnl-dev libcjson-dev libsqlite3-dev libpq-dev"
 for arg in "$@"; do
     case "$arg" in
         --slurm) packages="$packages slurmctld slurmd slurm-client munge" ;;
+        --postgres) packages="$packages postgresql" ;;
         -h|--help)
-            echo "usage: $0 [--slurm]"
+            echo "usage: $0 [--slurm] [--postgres]"
             exit 0 ;;
         *)
-            echo "install-deps: unknown argument '$arg' (usage: $0 [--slurm])" >&2
+            echo "install-deps: unknown argument '$arg' (usage: $0 [--slurm] [--postgres])" >&2
             exit 2 ;;
     esac
 done

@@ -2,11 +2,14 @@
 # A throw-away PostgreSQL server for tests, everything under one folder, reachable only through a unix
 # socket in that folder (no TCP port is opened).
 #
-#   pg_cluster.sh start DIR   initdb in DIR/data (as the `postgres` user when run as root: DIR is handed
+#   pg_cluster.sh start DIR [PID]
+#                             initdb in DIR/data (as the `postgres` user when run as root: DIR is handed
 #                             to it), starts the server with its socket in DIR, creates the database
 #                             nnbench_test and prints its URL on stdout (also written to DIR/url):
 #                               postgresql:///nnbench_test?host=DIR&port=N&user=<user>
-#                             N only names the socket (DIR/.s.PGSQL.N).
+#                             N only names the socket (DIR/.s.PGSQL.N). With PID (the test's own), a
+#                             watcher stops the server and deletes DIR once that process is gone, so
+#                             a test that crashes leaves no server behind.
 #   pg_cluster.sh stop DIR    stops that server (immediately) and deletes DIR.
 #
 # start exits 77 (ctest's SKIP_RETURN_CODE) with one line "postgres: <why>" on stderr when PostgreSQL cannot
@@ -20,7 +23,7 @@ PG_BIN=${PG_BIN:-}
 DB=nnbench_test
 
 usage() {
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start DIR [PID] | stop DIR" >&2
     exit 2
 }
 
@@ -100,7 +103,17 @@ CONF
         skip "createdb failed" "$DIR/createdb.log"
     local url="postgresql:///$DB?host=$DIR&port=$port&user=$user"
     echo "$url" >"$DIR/url"
+    if [[ -n $OWNER ]]; then # detached, its output closed: a caller reading ours to the end is not held
+        setsid bash "$0" watch "$DIR" "$OWNER" </dev/null >/dev/null 2>&1 &
+    fi
     echo "$url"
+}
+
+watch() { # stop DIR once process OWNER has exited (or DIR is gone: stopped already)
+    while [[ -d $DIR ]] && kill -0 "$OWNER" 2>/dev/null; do
+        sleep 1
+    done
+    stop
 }
 
 stop() {
@@ -110,8 +123,10 @@ stop() {
     rm -rf "$DIR"
 }
 
-[[ $# -eq 2 ]] || usage
+[[ $# -eq 2 || ( $# -eq 3 && $1 != stop ) ]] || usage
 DIR=$2
+OWNER=${3:-}
+[[ -z $OWNER || $OWNER =~ ^[0-9]+$ ]] || usage
 [[ -n $DIR ]] || usage
 case $DIR in /*) ;; *) DIR=$PWD/$DIR ;; esac
 DIR=${DIR%/}
@@ -119,5 +134,6 @@ DIR=${DIR%/}
 case $1 in
     start) start ;;
     stop) stop ;;
+    watch) [[ -n $OWNER ]] || usage; watch ;;
     *) usage ;;
 esac

@@ -168,6 +168,16 @@ int nnb_store_decode_samples(const unsigned char *buf, size_t len, double **out,
     return 0;
 }
 
+int nnb_store_check_unit(const nnb_store *s, const char *path, int i, const nnb_store_run *r, const char *stored,
+                         char *err, size_t err_len) {
+    if (!stored || strcmp(stored, r->unit) == 0)
+        return 0;
+    return nnb_store_fail(err, err_len,
+                          "store %s: %s: run %d (%s, %s, %s) is in %s, but its series is stored in %s: add it "
+                          "in %s (nnbench history add --unit)",
+                          s->spec_shown, path, i, r->runner, r->phase, r->config, r->unit, stored, stored);
+}
+
 static int looks_like_date(const char *d) { /* YYYY-MM-DD at least: runs are ordered by this text */
     static const char shape[] = "dddd-dd-dd";
     for (int i = 0; shape[i]; i++)

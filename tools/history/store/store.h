@@ -62,7 +62,8 @@ typedef struct nnb_store_file {
 } nnb_store_file;
 
 /* Adds a file and all its runs in ONE transaction: a failure or a killed process leaves the store as it
- * was. Returns 0 added, 1 already present (same sha256: nothing written), -1 error. */
+ * was. Returns 0 added, 1 already present (same sha256: nothing written), -1 error (also when a run is in
+ * another unit than its series as stored: a series keeps the unit of its first run). */
 int nnb_store_add_file(nnb_store *s, const nnb_store_file *f, char *err, size_t err_len);
 
 typedef struct nnb_store_series {

@@ -45,6 +45,11 @@ void nnb_store_series_key(const nnb_store_run *r, char key[NNB_STORE_KEY_LEN + 1
 unsigned char *nnb_store_encode_samples(const double *v, int n);
 int nnb_store_decode_samples(const unsigned char *buf, size_t len, double **out, int *count);
 
+/* -1 with err set when run i of the file at path is in another unit than its series as stored (a series
+ * keeps one unit: mixed units would make its changes meaningless), else 0. */
+int nnb_store_check_unit(const nnb_store *s, const char *path, int i, const nnb_store_run *r, const char *stored,
+                         char *err, size_t err_len);
+
 /* Checks the parts of a file every backend needs (sha256, path, format, date, runs) before a transaction. */
 int nnb_store_check_file(const nnb_store *s, const nnb_store_file *f, char *err, size_t err_len);
 

@@ -183,7 +183,11 @@ int nnb_store_pg_open(const char *url, nnb_store **out, char *err, size_t err_le
         return nnb_store_fail(err, err_len, "store: out of memory");
     }
     free(shown);
-    s->conn = PQconnectdb(url);
+    /* The URL's own settings come after (and so override) these defaults: a host that never answers is
+     * given up after 10 s instead of hanging the command. */
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *const values[] = {"10", "nnbench", url, NULL};
+    s->conn = PQconnectdbParams(keys, values, 1);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         char reason[768];
         nnb_store_fail(err, err_len, "store %s: cannot connect to PostgreSQL: %s", s->base.spec_shown,
@@ -210,8 +214,9 @@ static int by_key(const void *a, const void *b) {
     return strcmp(((const key_index *)a)->key, ((const key_index *)b)->key);
 }
 
-/* The id of r's series, creating it if new; -1 with err (and sqlstate) set on error. */
-static long long series_id(pg_store *s, const nnb_store_run *r, const char *key, char *err, size_t err_len,
+/* The id of r's series, creating it if new, and its unit as stored (*unit, a copy); -1 with err (and
+ * sqlstate) set on error. */
+static long long series_id(pg_store *s, const nnb_store_run *r, const char *key, char **unit, char *err, size_t err_len,
                            char *sqlstate) {
     const char *values[] = {key, r->machine, r->runner, r->phase, r->config, r->unit, r->higher_is_better ? "1" : "0"};
     PGresult *res = query(s,
@@ -220,57 +225,140 @@ static long long series_id(pg_store *s, const nnb_store_run *r, const char *key,
                           7, values, -1, 0, err, err_len, "adding a series", sqlstate);
     if (res && PQntuples(res) == 0) { /* there already: a new statement sees a row another adder just committed */
         PQclear(res);
-        res = query(s, "SELECT id FROM series WHERE key = $1", 1, values, -1, 0, err, err_len, "finding a series",
+        res = query(s, "SELECT id, unit FROM series WHERE key = $1", 1, values, -1, 0, err, err_len, "finding a series",
                     sqlstate);
+        *unit = res && PQntuples(res) == 1 ? nnb_store_strdup(PQgetvalue(res, 0, 1)) : NULL;
+    } else {
+        *unit = nnb_store_strdup(r->unit);
     }
-    long long id = res && PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : -1;
+    long long id = res && PQntuples(res) == 1 && *unit ? atoll(PQgetvalue(res, 0, 0)) : -1;
     if (res && id < 0)
         nnb_store_fail(err, err_len, "store %s: series %s vanished while adding", s->base.spec_shown, key);
     PQclear(res);
     return id;
 }
 
-/* ids[i] = the series of run i, the missing series created in key order (so that two adders never wait on
- * each other's new series in a cycle). */
-static int series_ids(pg_store *s, const nnb_store_file *f, long long *ids, char *err, size_t err_len, char *sqlstate) {
-    key_index *k = malloc((size_t)f->run_count * sizeof *k);
-    if (!k)
+/* found[i] = the id of sorted key i when the store has that series already (one query for all), else -1;
+ * units[i] its unit (a copy; only for the first of equal keys). */
+static int existing_series(pg_store *s, const key_index *k, int n, long long *found, char **units, char *err,
+                           size_t err_len, char *sqlstate) {
+    char *list = malloc((size_t)n * (NNB_STORE_KEY_LEN + 1) + 3), *o = list;
+    if (!list)
         return nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
-    for (int i = 0; i < f->run_count; i++) {
+    *o++ = '{';
+    for (int i = 0; i < n; i++) {
+        found[i] = -1, units[i] = NULL;
+        o += sprintf(o, "%s%s", i ? "," : "", k[i].key); /* hex: nothing to quote */
+    }
+    strcpy(o, "}");
+    const char *values[] = {list};
+    PGresult *r = query(s, "SELECT key, id, unit FROM series WHERE key = ANY($1::text[])", 1, values, -1, 0, err,
+                        err_len, "finding the series", sqlstate);
+    free(list);
+    if (!r)
+        return -1;
+    for (int row = 0; row < PQntuples(r); row++) {
+        key_index probe;
+        snprintf(probe.key, sizeof probe.key, "%s", PQgetvalue(r, row, 0));
+        const key_index *hit = bsearch(&probe, k, (size_t)n, sizeof *k, by_key);
+        while (hit && hit > k && strcmp(hit[-1].key, hit->key) == 0)
+            hit--; /* the first of equal keys */
+        if (hit) {
+            found[hit - k] = atoll(PQgetvalue(r, row, 1));
+            units[hit - k] = nnb_store_strdup(PQgetvalue(r, row, 2));
+        }
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* ids[i] = the series of run i: those there already found with one query, the new ones created in key
+ * order (so that two adders never wait on each other's new series in a cycle). */
+static int series_ids(pg_store *s, const nnb_store_file *f, long long *ids, char *err, size_t err_len, char *sqlstate) {
+    int n = f->run_count;
+    key_index *k = malloc((size_t)n * sizeof *k);
+    long long *found = malloc((size_t)n * sizeof *found);
+    char **units = calloc((size_t)n, sizeof *units);
+    int rc = k && found && units ? 0 : nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
+    for (int i = 0; rc == 0 && i < n; i++) {
         nnb_store_series_key(&f->runs[i], k[i].key);
         k[i].run = i;
     }
-    qsort(k, (size_t)f->run_count, sizeof *k, by_key);
-    int rc = 0;
-    for (int i = 0; i < f->run_count && rc == 0; i++) {
-        if (i > 0 && strcmp(k[i].key, k[i - 1].key) == 0)
-            ids[k[i].run] = ids[k[i - 1].run];
-        else if ((ids[k[i].run] = series_id(s, &f->runs[k[i].run], k[i].key, err, err_len, sqlstate)) < 0)
-            rc = -1;
+    if (rc == 0) {
+        qsort(k, (size_t)n, sizeof *k, by_key);
+        rc = existing_series(s, k, n, found, units, err, err_len, sqlstate);
     }
-    free(k);
+    const char *unit = NULL; /* the stored unit of the current key */
+    for (int i = 0; i < n && rc == 0; i++) {
+        const nnb_store_run *r = &f->runs[k[i].run];
+        if (i > 0 && strcmp(k[i].key, k[i - 1].key) == 0)
+            found[i] = found[i - 1];
+        else if (found[i] < 0 && (found[i] = series_id(s, r, k[i].key, &units[i], err, err_len, sqlstate)) < 0)
+            rc = -1;
+        unit = units[i] ? units[i] : unit;
+        if (rc == 0)
+            rc = nnb_store_check_unit(&s->base, f->path, k[i].run, r, unit, err, err_len);
+        ids[k[i].run] = found[i];
+    }
+    for (int i = 0; units && i < n; i++)
+        free(units[i]);
+    free(k), free(found), free(units);
+    return rc;
+}
+
+#define RUNS_PER_INSERT 250
+
+/* One INSERT of runs [from, to): $1 file id, $2 date, then series id, value and samples per run. */
+static int insert_runs(pg_store *s, const nnb_store_file *f, const char *file_id, const long long *ids, int from,
+                       int to, char *err, size_t err_len, char *sqlstate) {
+    int m = to - from, np = 2 + 3 * m, rc = 0;
+    const char **values = calloc((size_t)np, sizeof *values);
+    int *lengths = calloc((size_t)np, sizeof *lengths), *formats = calloc((size_t)np, sizeof *formats);
+    char *text = malloc((size_t)m * 64), *sql = malloc((size_t)m * 48 + 96);
+    if (!values || !lengths || !formats || !text || !sql)
+        rc = nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
+    char *o = sql;
+    if (rc == 0) {
+        values[0] = file_id, values[1] = f->date;
+        o += sprintf(o, "INSERT INTO runs(file_id, series_id, date, value, samples) VALUES");
+    }
+    for (int j = 0; rc == 0 && j < m; j++) {
+        const nnb_store_run *r = &f->runs[from + j];
+        char *sid = text + (size_t)j * 64, *value = sid + 24;
+        int p = 2 + 3 * j; /* 0-based index of this run's series id */
+        snprintf(sid, 24, "%lld", ids[from + j]);
+        snprintf(value, 40, "%.17g", r->value);
+        values[p] = sid, values[p + 1] = value;
+        values[p + 2] = (const char *)nnb_store_encode_samples(r->samples, r->sample_count);
+        lengths[p + 2] = r->sample_count * 8, formats[p + 2] = 1;
+        if (r->sample_count > 0 && !values[p + 2])
+            rc = nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
+        o += sprintf(o, "%s($1,$%d,$2,$%d,$%d)", j ? "," : "", p + 1, p + 2, p + 3);
+    }
+    if (rc == 0) {
+        PGresult *res = PQexecParams(s->conn, sql, np, NULL, values, lengths, formats, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            snprintf(sqlstate, 6, "%s", code ? code : "");
+            rc = pg_fail(s, res, err, err_len, "adding runs");
+        }
+        PQclear(res);
+    }
+    for (int j = 0; values && j < m; j++)
+        free((void *)values[2 + 3 * j + 2]);
+    free(values), free(lengths), free(formats), free(text), free(sql);
     return rc;
 }
 
 static int add_runs(pg_store *s, const nnb_store_file *f, const char *file_id, const long long *ids, char *err,
                     size_t err_len, char *sqlstate) {
-    for (int i = 0; i < f->run_count; i++) {
-        const nnb_store_run *r = &f->runs[i];
-        char sid[32], value[40];
-        snprintf(sid, sizeof sid, "%lld", ids[i]);
-        snprintf(value, sizeof value, "%.17g", r->value);
-        unsigned char *blob = nnb_store_encode_samples(r->samples, r->sample_count);
-        if (r->sample_count > 0 && !blob)
-            return nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
-        const char *values[] = {file_id, sid, value, (const char *)blob};
-        PGresult *res = query(s, "INSERT INTO runs(file_id, series_id, value, samples) VALUES($1, $2, $3, $4)", 4,
-                              values, 3, r->sample_count * 8, err, err_len, "adding a run", sqlstate);
-        free(blob);
-        PQclear(res);
-        if (!res)
+    for (int from = 0; from < f->run_count; from += RUNS_PER_INSERT) {
+        int to = from + RUNS_PER_INSERT < f->run_count ? from + RUNS_PER_INSERT : f->run_count;
+        if (insert_runs(s, f, file_id, ids, from, to, err, err_len, sqlstate) != 0)
             return -1;
-        if (nnb_store_after_run_hook && nnb_store_after_run_hook(i) != 0)
-            return nnb_store_fail(err, err_len, "store %s: injected failure after run %d", s->base.spec_shown, i);
+        for (int i = from; i < to; i++)
+            if (nnb_store_after_run_hook && nnb_store_after_run_hook(i) != 0)
+                return nnb_store_fail(err, err_len, "store %s: injected failure after run %d", s->base.spec_shown, i);
     }
     return 0;
 }
@@ -330,12 +418,12 @@ static int pg_list_series(nnb_store *base, const char *filter, nnb_store_series 
     const char *values[] = {filter};
     PGresult *r = query(s,
                         "SELECT s.id, s.key, s.machine, s.runner, s.phase, s.config, s.unit, s.higher_is_better,"
-                        " count(r.id), min(f.date), max(f.date)"
-                        " FROM series s JOIN runs r ON r.series_id = s.id JOIN files f ON f.id = r.file_id"
+                        " c.n, c.first, c.last FROM series s JOIN (SELECT series_id, count(*) AS n, min(date) AS first,"
+                        " max(date) AS last FROM runs GROUP BY series_id) c ON c.series_id = s.id"
                         " WHERE $1::text IS NULL OR strpos(lower(s.runner), lower($1)) > 0"
                         " OR strpos(lower(s.phase), lower($1)) > 0 OR strpos(lower(s.config), lower($1)) > 0"
                         " OR strpos(lower(s.machine), lower($1)) > 0 OR strpos(lower(s.key), lower($1)) > 0"
-                        " GROUP BY s.id ORDER BY s.runner COLLATE \"C\", s.phase COLLATE \"C\", s.key COLLATE \"C\"",
+                        " ORDER BY s.runner COLLATE \"C\", s.phase COLLATE \"C\", s.key COLLATE \"C\"",
                         1, values, -1, 0, err, err_len, "listing the series", NULL);
     if (!r)
         return -1;
@@ -373,7 +461,7 @@ static int fill_point(const PGresult *r, int row, int c, nnb_store_point *p) {
     return rc;
 }
 
-#define POINT_COLUMNS "r.file_id, f.commit_id, f.date, f.label, f.path, f.format, r.value, r.samples"
+#define POINT_COLUMNS "r.file_id, f.commit_id, r.date, f.label, f.path, f.format, r.value, r.samples"
 
 static int pg_series_points(nnb_store *base, long long series_id, const char *since, nnb_store_point **out, int *count,
                             char *err, size_t err_len) {
@@ -383,8 +471,7 @@ static int pg_series_points(nnb_store *base, long long series_id, const char *si
     const char *values[] = {id, since};
     PGresult *r = query(s,
                         "SELECT " POINT_COLUMNS " FROM runs r JOIN files f ON f.id = r.file_id"
-                        " WHERE r.series_id = $1 AND ($2::text IS NULL OR f.date COLLATE \"C\" >= $2)"
-                        " ORDER BY f.date COLLATE \"C\", r.id",
+                        " WHERE r.series_id = $1 AND ($2::text IS NULL OR r.date >= $2) ORDER BY r.date, r.id",
                         2, values, -1, 0, err, err_len, "reading a series", NULL);
     if (!r)
         return -1;
@@ -408,8 +495,7 @@ static int pg_all_points(nnb_store *base, const char *since, nnb_store_point_set
     const char *values[] = {since};
     PGresult *r = query(s,
                         "SELECT r.series_id, " POINT_COLUMNS " FROM runs r JOIN files f ON f.id = r.file_id"
-                        " WHERE $1::text IS NULL OR f.date COLLATE \"C\" >= $1"
-                        " ORDER BY r.series_id, f.date COLLATE \"C\", r.id",
+                        " WHERE $1::text IS NULL OR r.date >= $1 ORDER BY r.series_id, r.date, r.id",
                         1, values, -1, 0, err, err_len, "reading the series", NULL);
     if (!r)
         return -1;

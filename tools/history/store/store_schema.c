@@ -2,7 +2,8 @@
 #include "store_schema.h"
 
 const char *const nnb_store_sqlite_migrations[NNB_STORE_SCHEMA_VERSION] = {
-    /* 1: the first schema. runs_by_series makes one series' points an index range. */
+    /* 1: the first schema. A run keeps its file's date, so that runs_by_series (series, date, then the
+     * rowid: the order added) holds one series' points in order and counts them without a join. */
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE files(id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT NOT NULL,"
     " format TEXT NOT NULL, commit_id TEXT, date TEXT NOT NULL, label TEXT, provenance TEXT,"
@@ -11,24 +12,26 @@ const char *const nnb_store_sqlite_migrations[NNB_STORE_SCHEMA_VERSION] = {
     " runner TEXT NOT NULL, phase TEXT NOT NULL, config TEXT NOT NULL, unit TEXT NOT NULL,"
     " higher_is_better INTEGER NOT NULL);"
     "CREATE TABLE runs(id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id),"
-    " series_id INTEGER NOT NULL REFERENCES series(id), value REAL NOT NULL, samples BLOB);"
-    "CREATE INDEX runs_by_series ON runs(series_id, file_id);"
+    " series_id INTEGER NOT NULL REFERENCES series(id), date TEXT NOT NULL, value REAL NOT NULL, samples BLOB);"
+    "CREATE INDEX runs_by_series ON runs(series_id, date);"
     "CREATE INDEX runs_by_file ON runs(file_id);"
     "CREATE INDEX series_by_name ON series(runner, phase, key);",
 };
 
 const char *const nnb_store_pg_migrations[NNB_STORE_SCHEMA_VERSION] = {
-    /* 1: the first schema, as for SQLite (bytea samples, text dates so both order alike). */
+    /* 1: the first schema, as for SQLite (bytea samples; dates are text compared byte by byte, COLLATE "C",
+     * so both backends order alike and runs_by_series serves the ordered reads). */
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE files(id BIGSERIAL PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT NOT NULL,"
-    " format TEXT NOT NULL, commit_id TEXT, date TEXT NOT NULL, label TEXT, provenance TEXT,"
+    " format TEXT NOT NULL, commit_id TEXT, date TEXT COLLATE \"C\" NOT NULL, label TEXT, provenance TEXT,"
     " added_at TEXT NOT NULL DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'));"
     "CREATE TABLE series(id BIGSERIAL PRIMARY KEY, key TEXT NOT NULL UNIQUE, machine TEXT NOT NULL,"
     " runner TEXT NOT NULL, phase TEXT NOT NULL, config TEXT NOT NULL, unit TEXT NOT NULL,"
     " higher_is_better INTEGER NOT NULL);"
     "CREATE TABLE runs(id BIGSERIAL PRIMARY KEY, file_id BIGINT NOT NULL REFERENCES files(id),"
-    " series_id BIGINT NOT NULL REFERENCES series(id), value DOUBLE PRECISION NOT NULL, samples BYTEA);"
-    "CREATE INDEX runs_by_series ON runs(series_id, file_id);"
+    " series_id BIGINT NOT NULL REFERENCES series(id), date TEXT COLLATE \"C\" NOT NULL,"
+    " value DOUBLE PRECISION NOT NULL, samples BYTEA);"
+    "CREATE INDEX runs_by_series ON runs(series_id, date, id);"
     "CREATE INDEX runs_by_file ON runs(file_id);"
     "CREATE INDEX series_by_name ON series(runner, phase, key);",
 };

@@ -5,7 +5,7 @@
  *   meta(key, value)                       schema_version
  *   files(id, sha256 UNIQUE, path, format, commit_id, date, label, provenance, added_at)
  *   series(id, key UNIQUE, machine, runner, phase, config, unit, higher_is_better)
- *   runs(id, file_id -> files, series_id -> series, value, samples: little-endian doubles)
+ *   runs(id, file_id -> files, series_id -> series, date (the file's), value, samples: little-endian doubles)
  */
 #ifndef NNB_STORE_SCHEMA_H
 #define NNB_STORE_SCHEMA_H

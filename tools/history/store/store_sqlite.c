@@ -93,6 +93,14 @@ static int migrate(sqlite_store *s, int from, char *err, size_t err_len) {
     return exec_sql(s, sql, err, err_len, "writing the schema version");
 }
 
+static int refuse_newer(sqlite_store *s, int v, char *err, size_t err_len) {
+    if (v <= NNB_STORE_SCHEMA_VERSION)
+        return 0;
+    return nnb_store_fail(err, err_len,
+                          "store %s: this store has schema %d, this nnbench writes %d: use a newer nnbench",
+                          s->base.spec_shown, v, NNB_STORE_SCHEMA_VERSION);
+}
+
 /* Reads the version; a newer store is refused, an older (or empty) one migrated in one write transaction,
  * re-reading the version under the write lock (another process may have just done it). */
 static int check_schema(sqlite_store *s, char *err, size_t err_len) {
@@ -113,11 +121,8 @@ static int check_schema(sqlite_store *s, char *err, size_t err_len) {
         }
         v = v < NNB_STORE_SCHEMA_VERSION ? NNB_STORE_SCHEMA_VERSION : v;
     }
-    if (v > NNB_STORE_SCHEMA_VERSION)
-        return nnb_store_fail(err, err_len,
-                              "store %s: this store has schema %d, this nnbench writes %d: use a newer "
-                              "nnbench",
-                              s->base.spec_shown, v, NNB_STORE_SCHEMA_VERSION);
+    if (refuse_newer(s, v, err, err_len) != 0)
+        return -1;
     s->base.schema_version = v;
     return 0;
 }
@@ -180,7 +185,8 @@ int nnb_store_sqlite_open(const char *path, nnb_store **out, char *err, size_t e
         return -1;
     }
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-    if (read_schema_version(s, err, err_len) < 0 || enable_wal(s, err, err_len) != 0 ||
+    int found = read_schema_version(s, err, err_len); /* a file that is not ours is refused untouched */
+    if (found < 0 || refuse_newer(s, found, err, err_len) != 0 || enable_wal(s, err, err_len) != 0 ||
         exec_sql(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err, err_len, "setting it up") != 0 ||
         check_schema(s, err, err_len) != 0) {
         sqlite_close(&s->base);
@@ -222,9 +228,9 @@ static int prepare_add(sqlite_store *s, add_stmts *a, char *err, size_t err_len)
                 "INSERT OR IGNORE INTO series(key, machine, runner, phase, config, unit, higher_is_better) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 &a->insert_series, err, err_len) ||
-        prepare(s, "SELECT id FROM series WHERE key = ?1", &a->find_series, err, err_len) ||
-        prepare(s, "INSERT INTO runs(file_id, series_id, value, samples) VALUES(?1, ?2, ?3, ?4)", &a->insert_run, err,
-                err_len)) {
+        prepare(s, "SELECT id, unit FROM series WHERE key = ?1", &a->find_series, err, err_len) ||
+        prepare(s, "INSERT INTO runs(file_id, series_id, date, value, samples) VALUES(?1, ?2, ?3, ?4, ?5)",
+                &a->insert_run, err, err_len)) {
         finalize_add(a);
         return -1;
     }
@@ -232,7 +238,8 @@ static int prepare_add(sqlite_store *s, add_stmts *a, char *err, size_t err_len)
 }
 
 /* The id of the series of r, created if new; -1 on error. */
-static long long series_id(sqlite_store *s, add_stmts *a, const nnb_store_run *r, char *err, size_t err_len) {
+static long long series_id(sqlite_store *s, add_stmts *a, const char *path, int i, const nnb_store_run *r, char *err,
+                           size_t err_len) {
     char key[NNB_STORE_KEY_LEN + 1];
     nnb_store_series_key(r, key);
     sqlite3_stmt *st = a->insert_series;
@@ -240,28 +247,33 @@ static long long series_id(sqlite_store *s, add_stmts *a, const nnb_store_run *r
     bind_text(st, 5, r->config), bind_text(st, 6, r->unit), sqlite3_bind_int(st, 7, r->higher_is_better != 0);
     if (step_done(s, st, err, err_len, "adding a series") != 0)
         return -1;
-    bind_text(a->find_series, 1, key);
-    long long id = sqlite3_step(a->find_series) == SQLITE_ROW ? sqlite3_column_int64(a->find_series, 0) : -1;
-    sqlite3_reset(a->find_series);
-    if (id < 0)
+    sqlite3_stmt *find = a->find_series;
+    bind_text(find, 1, key);
+    long long id = -1;
+    if (sqlite3_step(find) != SQLITE_ROW)
         db_fail(s, err, err_len, "finding a series");
+    else if (nnb_store_check_unit(&s->base, path, i, r, (const char *)sqlite3_column_text(find, 1), err, err_len) == 0)
+        id = sqlite3_column_int64(find, 0);
+    sqlite3_reset(find);
     return id;
 }
 
-static int add_run(sqlite_store *s, add_stmts *a, long long file_id, const nnb_store_run *r, char *err,
+static int add_run(sqlite_store *s, add_stmts *a, long long file_id, const nnb_store_file *f, int i, char *err,
                    size_t err_len) {
-    long long sid = series_id(s, a, r, err, err_len);
+    const nnb_store_run *r = &f->runs[i];
+    long long sid = series_id(s, a, f->path, i, r, err, err_len);
     if (sid < 0)
         return -1;
     unsigned char *blob = nnb_store_encode_samples(r->samples, r->sample_count);
     if (r->sample_count > 0 && !blob)
         return nnb_store_fail(err, err_len, "store %s: out of memory", s->base.spec_shown);
     sqlite3_stmt *st = a->insert_run;
-    sqlite3_bind_int64(st, 1, file_id), sqlite3_bind_int64(st, 2, sid), sqlite3_bind_double(st, 3, r->value);
+    sqlite3_bind_int64(st, 1, file_id), sqlite3_bind_int64(st, 2, sid), bind_text(st, 3, f->date);
+    sqlite3_bind_double(st, 4, r->value);
     if (blob)
-        sqlite3_bind_blob(st, 4, blob, r->sample_count * 8, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 5, blob, r->sample_count * 8, SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, 4);
+        sqlite3_bind_null(st, 5);
     int rc = step_done(s, st, err, err_len, "adding a run");
     free(blob);
     return rc;
@@ -283,7 +295,7 @@ static int add_in_transaction(sqlite_store *s, add_stmts *a, const nnb_store_fil
         return -1;
     long long file_id = sqlite3_last_insert_rowid(s->db);
     for (int i = 0; i < f->run_count; i++) {
-        if (add_run(s, a, file_id, &f->runs[i], err, err_len) != 0)
+        if (add_run(s, a, file_id, f, i, err, err_len) != 0)
             return -1;
         if (nnb_store_after_run_hook && nnb_store_after_run_hook(i) != 0)
             return nnb_store_fail(err, err_len, "store %s: injected failure after run %d", s->base.spec_shown, i);
@@ -321,12 +333,12 @@ static int sqlite_list_series(nnb_store *base, const char *filter, nnb_store_ser
     sqlite3_stmt *st;
     if (prepare(s,
                 "SELECT s.id, s.key, s.machine, s.runner, s.phase, s.config, s.unit, s.higher_is_better,"
-                " count(r.id), min(f.date), max(f.date)"
-                " FROM series s JOIN runs r ON r.series_id = s.id JOIN files f ON f.id = r.file_id"
+                " c.n, c.first, c.last FROM series s JOIN (SELECT series_id, count(*) AS n, min(date) AS first,"
+                " max(date) AS last FROM runs GROUP BY series_id) c ON c.series_id = s.id"
                 " WHERE ?1 IS NULL OR instr(lower(s.runner), lower(?1)) OR instr(lower(s.phase), lower(?1))"
                 " OR instr(lower(s.config), lower(?1)) OR instr(lower(s.machine), lower(?1))"
                 " OR instr(lower(s.key), lower(?1))"
-                " GROUP BY s.id ORDER BY s.runner, s.phase, s.key",
+                " ORDER BY s.runner, s.phase, s.key",
                 &st, err, err_len) != 0)
         return -1;
     bind_text(st, 1, filter);
@@ -364,7 +376,7 @@ static int fill_point(sqlite3_stmt *st, int col, nnb_store_point *p) {
     return nnb_store_decode_samples(blob, (size_t)sqlite3_column_bytes(st, col + 7), &p->samples, &p->sample_count);
 }
 
-#define POINT_COLUMNS "r.file_id, f.commit_id, f.date, f.label, f.path, f.format, r.value, r.samples"
+#define POINT_COLUMNS "r.file_id, f.commit_id, r.date, f.label, f.path, f.format, r.value, r.samples"
 
 static int sqlite_series_points(nnb_store *base, long long series_id, const char *since, nnb_store_point **out,
                                 int *count, char *err, size_t err_len) {
@@ -372,7 +384,7 @@ static int sqlite_series_points(nnb_store *base, long long series_id, const char
     sqlite3_stmt *st;
     if (prepare(s,
                 "SELECT " POINT_COLUMNS " FROM runs r JOIN files f ON f.id = r.file_id"
-                " WHERE r.series_id = ?1 AND (?2 IS NULL OR f.date >= ?2) ORDER BY f.date, r.id",
+                " WHERE r.series_id = ?1 AND (?2 IS NULL OR r.date >= ?2) ORDER BY r.date, r.id",
                 &st, err, err_len) != 0)
         return -1;
     sqlite3_bind_int64(st, 1, series_id);
@@ -415,7 +427,7 @@ static int sqlite_all_points(nnb_store *base, const char *since, nnb_store_point
     sqlite3_stmt *st;
     if (prepare(s,
                 "SELECT r.series_id, " POINT_COLUMNS " FROM runs r JOIN files f ON f.id = r.file_id"
-                " WHERE ?1 IS NULL OR f.date >= ?1 ORDER BY r.series_id, f.date, r.id",
+                " WHERE ?1 IS NULL OR r.date >= ?1 ORDER BY r.series_id, r.date, r.id",
                 &st, err, err_len) != 0)
         return -1;
     bind_text(st, 1, since);
