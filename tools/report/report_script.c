@@ -1,0 +1,41 @@
+/* The page script: draws every chart of #nnb-charts with Chart.js, then marks the page for the browser
+ * test (#nnb-status data-drawn, each canvas data-drawn). Extensions read from a chart's "nnb" object:
+ *   intervals (per dataset: nnbIntervals [[lo, hi], ...], drawn as error bars), hlines / vlines (reference
+ *   lines at y values / x values), ticks (category names of a linear x axis), links (per point index: the
+ *   anchor a click goes to), logx (a log x axis). */
+const char nnb_report_script[] =
+    "(function(){\n"
+    "var palette=['#1f77b4','#d62728','#2ca02c','#ff7f0e','#9467bd','#8c564b','#e377c2','#7f7f7f',"
+    "'#bcbd22','#17becf'];\n"
+    "function colour(i,a){var c=palette[i%palette.length];return a?c+a:c;}\n"
+    "var intervals={id:'nnbIntervals',afterDatasetsDraw:function(chart){var ctx=chart.ctx;"
+    "chart.data.datasets.forEach(function(ds,i){if(!ds.nnbIntervals)return;var meta=chart.getDatasetMeta(i);"
+    "if(meta.hidden)return;var ys=chart.scales[meta.yAxisID];ctx.save();ctx.strokeStyle=ds.borderColor||'#333';"
+    "ctx.lineWidth=1.5;meta.data.forEach(function(el,j){var iv=ds.nnbIntervals[j];"
+    "if(!iv||iv[0]===null||iv[1]===null)return;var x=el.x,y0=ys.getPixelForValue(iv[0]),"
+    "y1=ys.getPixelForValue(iv[1]);ctx.beginPath();ctx.moveTo(x,y0);ctx.lineTo(x,y1);ctx.moveTo(x-4,y0);"
+    "ctx.lineTo(x+4,y0);ctx.moveTo(x-4,y1);ctx.lineTo(x+4,y1);ctx.stroke();});ctx.restore();});}};\n"
+    "var lines={id:'nnbLines',afterDraw:function(chart){var n=chart.config._config.nnbExtra||{};"
+    "var ctx=chart.ctx,a=chart.chartArea;ctx.save();ctx.setLineDash([5,4]);"
+    "(n.hlines||[]).forEach(function(y){var p=chart.scales.y.getPixelForValue(y);if(p<a.top||p>a.bottom)return;ctx.strokeStyle='#555';"
+    "ctx.beginPath();ctx.moveTo(a.left,p);ctx.lineTo(a.right,p);ctx.stroke();});"
+    "(n.vlines||[]).forEach(function(x){var p=chart.scales.x.getPixelForValue(x);ctx.strokeStyle='#d00';"
+    "ctx.lineWidth=2;ctx.beginPath();ctx.moveTo(p,a.top);ctx.lineTo(p,a.bottom);ctx.stroke();});"
+    "ctx.restore();}};\n"
+    "function prepare(cfg){var n=cfg.nnb||{};delete cfg.nnb;cfg.nnbExtra=n;var o=cfg.options=cfg.options||{};"
+    "o.animation=false;o.responsive=true;o.maintainAspectRatio=false;"
+    "cfg.data.datasets.forEach(function(ds,i){var c=colour(i);if(!ds.borderColor)ds.borderColor=c;"
+    "if(!ds.backgroundColor)ds.backgroundColor=cfg.type==='bar'?colour(i,'99'):c;});"
+    "if(n.ticks){o.scales.x.afterBuildTicks=function(ax){ax.ticks=n.ticks.map(function(t,i){return{value:i};});};"
+    "o.scales.x.ticks={autoSkip:false,callback:function(v){return n.ticks[v]!==undefined?n.ticks[v]:'';}};}"
+    "if(n.logx){o.scales.x.type='logarithmic';}"
+    "if(n.links){o.onClick=function(e,els){if(els.length)location.hash=n.links[els[0].index]||'';};}"
+    "return cfg;}\n"
+    "var specs=JSON.parse(document.getElementById('nnb-charts').textContent),drawn=0;\n"
+    "specs.forEach(function(s){var canvas=document.getElementById('nnb-chart-'+s.id);"
+    "try{var chart=new Chart(canvas,prepare(s.config));"
+    "if(chart.width>0&&chart.height>0&&canvas.width>0){canvas.setAttribute('data-drawn','1');drawn++;}}"
+    "catch(e){window.onerror(String(e),'',0);}});\n"
+    "var st=document.getElementById('nnb-status');st.setAttribute('data-drawn',String(drawn));"
+    "st.textContent='charts drawn: '+drawn+' of '+specs.length;\n"
+    "})();\n";
