@@ -22,6 +22,7 @@ const char nnb_report_script[] =
     "(n.vlines||[]).forEach(function(x){var p=chart.scales.x.getPixelForValue(x);ctx.strokeStyle='#d00';"
     "ctx.lineWidth=2;ctx.beginPath();ctx.moveTo(p,a.top);ctx.lineTo(p,a.bottom);ctx.stroke();});"
     "ctx.restore();}};\n"
+    "Chart.register(intervals,lines);\n"
     "function prepare(cfg){var n=cfg.nnb||{};delete cfg.nnb;cfg.nnbExtra=n;var o=cfg.options=cfg.options||{};"
     "o.animation=false;o.responsive=true;o.maintainAspectRatio=false;"
     "cfg.data.datasets.forEach(function(ds,i){var c=colour(i);if(!ds.borderColor)ds.borderColor=c;"
