@@ -73,7 +73,7 @@ static const char style[] =
     "body{font-family:sans-serif;margin:1.5em;color:#222;max-width:1100px}"
     "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:2px 8px;"
     "text-align:right}th{background:#f0f0f0}td.l,th.l{text-align:left}"
-    ".chart{position:relative;height:320px;width:100%;max-width:1000px;margin-bottom:1.5em}"
+    ".spark{position:relative;height:36px;width:160px}.chart{position:relative;height:320px;width:100%;max-width:1000px;margin-bottom:1.5em}"
     "#nnb-errors{color:#b00;font-weight:bold}.slower,.regressed{color:#b00}.faster{color:#070}"
     "pre{background:#f6f6f6;padding:.5em;overflow:auto}";
 
