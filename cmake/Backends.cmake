@@ -6,6 +6,10 @@ find_package(Threads REQUIRED)
 # cJSON: required, every JSON read and write goes through it.
 pkg_check_modules(CJSON REQUIRED IMPORTED_TARGET libcjson)
 
+# The results store of nnbench history (tools/history/store): SQLite, and libpq for PostgreSQL.
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+
 # OpenMP (our own parallel passes).
 find_package(OpenMP COMPONENTS C)
 set(NNB_HAVE_OPENMP ${OpenMP_C_FOUND})
