@@ -6,7 +6,7 @@ target_link_libraries(report_store_fixture PUBLIC nnb_store)
 nnbench_add_test(report_should_write_self_contained_pages SOURCES report_should_write_self_contained_pages.c
                  LIBS nnb_html_report report_store_fixture LABELS report)
 nnbench_add_test(report_should_draw_in_a_browser SOURCES report_should_draw_in_a_browser.c
-                 LIBS report_store_fixture LABELS "report;browser")
+                 LIBS nnb_html_report report_store_fixture LABELS "report;browser")
 foreach(test report_should_write_self_contained_pages report_should_draw_in_a_browser)
   target_compile_definitions(${test} PRIVATE NNB_CHARTJS_PATH="${NNB_CHARTJS_PATH}")
   add_dependencies(${test} nnbench)

@@ -90,8 +90,8 @@ static cJSON *value_chart(const series_view *v, int spark) {
     cJSON_AddBoolToObject(ds, "fill", 0);
     cJSON *lo = NULL, *hi = NULL;
     if (!spark) {
-        lo = cJSON_GetObjectItem(nnb_chart_dataset(cfg, "95% interval"), "data");
-        cJSON *hi_ds = nnb_chart_dataset(cfg, "95% interval (high)");
+        lo = cJSON_GetObjectItem(nnb_chart_dataset(cfg, "95% interval: low"), "data");
+        cJSON *hi_ds = nnb_chart_dataset(cfg, "95% interval: high");
         hi = cJSON_GetObjectItem(hi_ds, "data");
         cJSON_AddStringToObject(hi_ds, "fill", "-1"); /* the band between low and high */
         cJSON_AddStringToObject(hi_ds, "backgroundColor", "#1f77b433");
@@ -112,7 +112,10 @@ static cJSON *value_chart(const series_view *v, int spark) {
         }
     }
     cJSON *scales = cJSON_GetObjectItem(cJSON_GetObjectItem(cfg, "options"), "scales");
-    cJSON_AddStringToObject(cJSON_GetObjectItem(scales, "x"), "type", "linear");
+    cJSON *x = cJSON_GetObjectItem(scales, "x");
+    cJSON_AddStringToObject(x, "type", "linear");
+    cJSON_AddNumberToObject(x, "min", 0); /* the runs span the whole width */
+    cJSON_AddNumberToObject(x, "max", v->n > 1 ? v->n - 1 : 1);
     cJSON *nnb = cJSON_AddObjectToObject(cfg, "nnb");
     if (spark) {
         cJSON_AddBoolToObject(cJSON_GetObjectItem(scales, "x"), "display", 0);
