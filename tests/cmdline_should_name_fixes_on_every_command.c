@@ -22,7 +22,8 @@ static char out[65536], err[65536];
 
 #define run(...) nnb_test_runf(out, sizeof out, err, sizeof err, __VA_ARGS__)
 
-static const char *const commands[] = {"", "sweep", "merge", "serve", "compare", NULL /* nnbench-compare */};
+static const char *const commands[] = {"", "sweep", "merge", "serve", "compare", "report",
+                                        NULL /* nnbench-compare */};
 #define COMMANDS (sizeof commands / sizeof *commands)
 
 static const char *program(size_t c, char *buf, size_t cap) {
@@ -150,6 +151,8 @@ static void mistakes_name_the_fix(const char *cnn) {
         {"serve --runner spin --max_time 0", "--serve-time-limit: '0' is not a number"},
         {"--ab jit jit --max-time 0", "note: --max-time is deprecated, use --ab-max-time"},
         {"compare --fail-abov 1 a b", "unknown flag '--fail-abov' (see --help); did you mean '--fail-above'?"},
+        {"report --outt x a.json", "unknown flag '--outt' (see nnbench report --help); did you mean '--out'?"},
+        {"report a.json", "--out DIR is required"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = run("%s %s", bin, cases[i].args);

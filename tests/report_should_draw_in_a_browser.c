@@ -74,8 +74,8 @@ static int drawn_canvases(const char *dom, const char *page) {
         const char *end = strchr(c, '>');
         char tag[1024];
         snprintf(tag, sizeof tag, "%.*s", end ? (int)(end - c) : 0, c);
-        CHECK_MSG(strstr(tag, "data-drawn=\"1\"") && attr_int(tag, "width") > 0, "%s: a chart did not draw: %s",
-                  page, tag);
+        CHECK_MSG(strstr(tag, "data-drawn=\"1\"") && attr_int(tag, "width") > 0, "%s: a chart did not draw: %s", page,
+                  tag);
         n++;
     }
     return n;

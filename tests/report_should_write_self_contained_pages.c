@@ -84,11 +84,13 @@ static void file_pages(void) {
     CHECK_MSG(rc == 0, "report exit %d: %s", rc, err);
     CHECK_STR_CONTAINS(out, "7 pages and index.html");
     CHECK_MSG(check_pages(dir) == 8, "7 pages and index.html expected in %s", dir);
-    static const char *const pages[][2] = {
-        {"01-run.html", "run: "},         {"02-ab.html", "per-round ratios B / A"},
-        {"03-sweep_new.html", "by seqLength"}, {"04-serve_sweep_new.html", "p99 latency ms by max-batch"},
-        {"05-serve_new.html", "latency CDF"}, {"07-compare-new.html", "NEW / OLD per row"},
-        {"index.html", "06-hostile_run.html"}};
+    static const char *const pages[][2] = {{"01-run.html", "run: "},
+                                           {"02-ab.html", "per-round ratios B / A"},
+                                           {"03-sweep_new.html", "by seqLength"},
+                                           {"04-serve_sweep_new.html", "p99 latency ms by max-batch"},
+                                           {"05-serve_new.html", "latency CDF"},
+                                           {"07-compare-new.html", "NEW / OLD per row"},
+                                           {"index.html", "06-hostile_run.html"}};
     for (size_t i = 0; i < sizeof pages / sizeof *pages; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dir, pages[i][0]);
@@ -101,7 +103,8 @@ static void file_pages(void) {
     char *page = slurp(path);
     CHECK_MSG(page && !strstr(page, "<img src=x") && !strstr(page, "<script>window.nnbHostile"),
               "hostile names reached the page as markup");
-    CHECK_MSG(page && strstr(page, "&lt;img src=x onerror=&quot;window.nnbHostile=1&quot;&gt;&amp;&#39;&lt;/script&gt;"),
+    CHECK_MSG(page &&
+                  strstr(page, "&lt;img src=x onerror=&quot;window.nnbHostile=1&quot;&gt;&amp;&#39;&lt;/script&gt;"),
               "the hostile runner name is not in the table as escaped text");
     CHECK_MSG(page && strstr(page, "\\u003cimg src=x"), "the hostile name is not \\u-escaped in the charts' JSON");
     free(page);

@@ -15,16 +15,23 @@ int report_make_store(const char *path, char *err, size_t err_len) {
             samples[k] = level * (1.0 + 0.01 * ((k * 37 + day * 11) % 9 - 4) / 4.0);
         nnb_store_run runs[2] = {
             {"{\"cpu\":\"fixture\"}", "jit", "forward", "{\"hiddenSize\":8}", "ms", 0, level, samples, 8},
-            {"{\"cpu\":\"fixture\"}", REPORT_FIXTURE_HOSTILE, "forward", "{\"hiddenSize\":8}", "ms", 0, 2.0 + day,
-             NULL, 0},
+            {"{\"cpu\":\"fixture\"}", REPORT_FIXTURE_HOSTILE, "forward", "{\"hiddenSize\":8}", "ms", 0, 2.0 + day, NULL,
+             0},
         };
         char sha[65], date[32], file[64], commit[16];
         snprintf(sha, sizeof sha, "%064d", day + 1);
         snprintf(date, sizeof date, "2026-12-%02dT03:00:00Z", day + 1);
         snprintf(file, sizeof file, "results/nightly-%02d.json", day + 1);
         snprintf(commit, sizeof commit, "c0ffee%02d", day);
-        nnb_store_file f = {sha, file, "nnbench", commit, date, "nightly",
-                            "{\"host\":\"vm\",\"note\":\"</script><b>prov</b>\"}", runs, day < 3 ? 2 : 1};
+        nnb_store_file f = {sha,
+                            file,
+                            "nnbench",
+                            commit,
+                            date,
+                            "nightly",
+                            "{\"host\":\"vm\",\"note\":\"</script><b>prov</b>\"}",
+                            runs,
+                            day < 3 ? 2 : 1};
         rc = nnb_store_add_file(s, &f, err, err_len) < 0 ? -1 : 0;
     }
     nnb_store_close(s);

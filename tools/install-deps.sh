@@ -7,16 +7,22 @@
 # --slurm: also the single-node Slurm cluster that the tests labelled `slurm`
 # start by themselves (tests/slurm/slurm_cluster.sh): slurmctld, slurmd, the
 # client commands and munge. Without it those tests report themselves skipped.
+#
+# --browser: also Chromium, which the tests labelled `browser` run headless on
+# the pages of `nnbench report` (tests/report_should_draw_in_a_browser.c);
+# without it they report themselves skipped.
 set -eu
 packages="build-essential cmake pkg-config git libopenblas-dev libdnnl-dev libcjson-dev"
+packages="$packages libjs-chart.js" # nnbench report: Chart.js, inlined into each page it writes
 for arg in "$@"; do
     case "$arg" in
         --slurm) packages="$packages slurmctld slurmd slurm-client munge" ;;
+        --browser) packages="$packages chromium" ;;
         -h|--help)
-            echo "usage: $0 [--slurm]"
+            echo "usage: $0 [--slurm] [--browser]"
             exit 0 ;;
         *)
-            echo "install-deps: unknown argument '$arg' (usage: $0 [--slurm])" >&2
+            echo "install-deps: unknown argument '$arg' (usage: $0 [--slurm] [--browser])" >&2
             exit 2 ;;
     esac
 done

@@ -16,8 +16,7 @@ const char *nnb_report_library(char *err, size_t err_len) {
         return library_text;
     FILE *f = fopen(NNB_CHARTJS_PATH, "rb");
     if (!f) {
-        snprintf(err, err_len,
-                 "the charting library %s is missing (install libjs-chart.js: tools/install-deps.sh)",
+        snprintf(err, err_len, "the charting library %s is missing (install libjs-chart.js: tools/install-deps.sh)",
                  NNB_CHARTJS_PATH);
         return NULL;
     }
@@ -73,7 +72,8 @@ static const char style[] =
     "body{font-family:sans-serif;margin:1.5em;color:#222;max-width:1100px}"
     "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:2px 8px;"
     "text-align:right}th{background:#f0f0f0}td.l,th.l{text-align:left}"
-    ".spark{position:relative;height:36px;width:160px}.chart{position:relative;height:320px;width:100%;max-width:1000px;margin-bottom:1.5em}"
+    ".spark{position:relative;height:36px;width:160px}.chart{position:relative;height:320px;width:100%;max-width:"
+    "1000px;margin-bottom:1.5em}"
     "#nnb-errors{color:#b00;font-weight:bold}.slower,.regressed{color:#b00}.faster{color:#070}"
     "pre{background:#f6f6f6;padding:.5em;overflow:auto}";
 

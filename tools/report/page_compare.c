@@ -11,7 +11,9 @@
 
 static void row_label(const nnb_cmp_row *r, char *out, size_t cap) {
     snprintf(out, cap, "%s%s%s/%s %s", r->point ? r->point : "", r->point ? " " : "", r->group, r->runner,
-             r->metric ? r->metric : r->phase >= 0 ? nnb_cmp_phase_name(r->phase) : "");
+             r->metric       ? r->metric
+             : r->phase >= 0 ? nnb_cmp_phase_name(r->phase)
+                             : "");
 }
 
 /* Floating bars from 1 to each ratio, the interval as error bars, 1 and the noise band dashed. */
@@ -45,14 +47,17 @@ static void ratio_chart(nnb_page *pg, const nnb_cmp_report *rep) {
     cJSON_AddItemToArray(h, cJSON_CreateNumber(1.0 - t));
     cJSON_AddItemToArray(h, cJSON_CreateNumber(1.0 + t));
     char title[200];
-    snprintf(title, sizeof title, "NEW / OLD per row (red: slower, green: faster, grey: same or undecided; dashed: 1 "
-                                  "and the noise band +-%g%%)", 100 * t);
+    snprintf(title, sizeof title,
+             "NEW / OLD per row (red: slower, green: faster, grey: same or undecided; dashed: 1 "
+             "and the noise band +-%g%%)",
+             100 * t);
     nnb_page_chart(pg, title, cfg);
 }
 
 static void rows_table(FILE *f, const nnb_cmp_report *rep) {
     fputs("<table><tr><th class=\"l\">row</th><th>OLD</th><th>NEW</th><th>NEW / OLD</th><th>95% interval</th>"
-          "<th class=\"l\">verdict</th></tr>\n", f);
+          "<th class=\"l\">verdict</th></tr>\n",
+          f);
     for (int i = 0; i < rep->row_count; i++) {
         const nnb_cmp_row *r = &rep->rows[i];
         char label[512];

@@ -9,8 +9,8 @@
 static const char *const phases[] = {"forward", "backward"};
 
 static void context_table(FILE *f, const cJSON *ctx, const char *src) {
-    static const char *const keys[] = {"date", "git_sha", "host", "cpu_model", "device", "gpu_name", "threads",
-                                       "fma_peak_gflops"};
+    static const char *const keys[] = {"date",   "git_sha",  "host",    "cpu_model",
+                                       "device", "gpu_name", "threads", "fma_peak_gflops"};
     fputs("<table><tr><th class=\"l\">file</th><td class=\"l\">", f);
     nnb_html_text(f, src);
     fputs("</td></tr>\n", f);
@@ -121,8 +121,8 @@ static void gflops_chart(nnb_page *pg, const cJSON *groups, double peak) {
         cJSON_AddItemToArray(h, cJSON_CreateNumber(peak));
     }
     char title[160];
-    snprintf(title, sizeof title, isfinite(peak) ? "GFLOP/s (the measured FMA peak, %.1f GFLOP/s: dashed where in range)"
-                                                 : "GFLOP/s", peak);
+    snprintf(title, sizeof title,
+             isfinite(peak) ? "GFLOP/s (the measured FMA peak, %.1f GFLOP/s: dashed where in range)" : "GFLOP/s", peak);
     nnb_page_chart(pg, title, cfg);
 }
 
@@ -135,15 +135,19 @@ static void ab_section(nnb_page *pg, const cJSON *ab) {
     nnb_html_text(f, nnb_json_str(ab, "a"));
     fputs("</h2>\n<p>verdict (", f);
     nnb_html_text(f, nnb_json_str(ab, "phase"));
-    fprintf(f, "): <b class=\"%s\">", nnb_json_str(ab, "verdict") && !strcmp(nnb_json_str(ab, "verdict"), "slower")
-                                          ? "slower" : "faster");
+    const char *verdict = nnb_json_str(ab, "verdict");
+    fprintf(f, "): <b class=\"%s\">",
+            verdict && !strcmp(verdict, "slower")   ? "slower"
+            : verdict && !strcmp(verdict, "faster") ? "faster"
+                                                    : "");
     nnb_html_text(f, nnb_json_str(ab, "verdict"));
     fprintf(f, "</b>; %g rounds, interval: ", nnb_json_num(ab, "rounds"));
     nnb_html_text(f, nnb_json_str(ab, "interval"));
     fprintf(f, ", noise threshold &plusmn;%g%%, stopped: ", 100 * nnb_json_num(ab, "noise_threshold"));
     nnb_html_text(f, nnb_json_str(ab, "stop_reason"));
     fputs("</p>\n<table><tr><th class=\"l\">phase</th><th>A median ms</th><th>B median ms</th><th>B/A</th>"
-          "<th>95% interval</th><th class=\"l\">verdict</th></tr>\n", f);
+          "<th>95% interval</th><th class=\"l\">verdict</th></tr>\n",
+          f);
     const cJSON *ph = cJSON_GetObjectItemCaseSensitive(ab, "phases");
     for (int p = 0; p < 3; p++) {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(ph, ab_phases[p]);
@@ -205,11 +209,10 @@ int nnb_page_run(const cJSON *root, nnb_report_kind kind, const char *src, const
     fputs("<h2>runners</h2>\n<table><tr><th class=\"l\">group</th><th class=\"l\">runner</th>"
           "<th class=\"l\">status</th><th>fwd median ms</th><th>fwd 95% CI</th><th>fwd GFLOP/s</th>"
           "<th>fwd % peak</th><th>bwd median ms</th><th>bwd 95% CI</th><th>bwd GFLOP/s</th>"
-          "<th>bwd % peak</th></tr>\n", f);
+          "<th>bwd % peak</th></tr>\n",
+          f);
     const cJSON *g, *r;
-    cJSON_ArrayForEach(g, groups) {
-        cJSON_ArrayForEach(r, g) runner_row(f, r, peak);
-    }
+    cJSON_ArrayForEach(g, groups) { cJSON_ArrayForEach(r, g) runner_row(f, r, peak); }
     fputs("</table>\n", f);
     cJSON_ArrayForEach(g, groups) {
         for (int p = 0; p < 2; p++)

@@ -98,6 +98,8 @@ static cJSON *value_chart(const series_view *v, int spark) {
         for (int k = 1; k < 3; k++) {
             cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cfg, "data"), "datasets"), k);
             cJSON_AddStringToObject(d, "borderColor", "#1f77b466");
+            if (k == 1)
+                cJSON_AddStringToObject(d, "backgroundColor", "#1f77b433");
             cJSON_AddNumberToObject(d, "pointRadius", 0);
         }
     }
@@ -203,9 +205,11 @@ static int store_index(const char *dir, const char *spec, series_view *views, in
         return -1;
     fputs("<p>store: ", pg.f);
     nnb_html_text(pg.f, spec);
-    fprintf(pg.f, "; %d series</p>\n<table><tr><th class=\"l\">series</th><th class=\"l\">config</th>"
-                  "<th>runs</th><th class=\"l\">last run</th><th class=\"l\">trend</th>"
-                  "<th class=\"l\">latest change (after / before)</th></tr>\n", n);
+    fprintf(pg.f,
+            "; %d series</p>\n<table><tr><th class=\"l\">series</th><th class=\"l\">config</th>"
+            "<th>runs</th><th class=\"l\">last run</th><th class=\"l\">trend</th>"
+            "<th class=\"l\">latest change (after / before)</th></tr>\n",
+            n);
     for (int i = 0; i < n; i++) {
         const series_view *v = &views[i];
         fputs("<tr><td class=\"l\"><a href=\"", pg.f);

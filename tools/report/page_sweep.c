@@ -15,7 +15,7 @@
 
 typedef struct cell {
     const cJSON *point;
-    const char *group, *runner; /* runner: the serve runner for serve sweeps */
+    const char *group, *runner;  /* runner: the serve runner for serve sweeps */
     double med[3], lo[3], hi[3]; /* run: forward, backward; serve: p50, p99, throughput */
 } cell;
 
@@ -79,8 +79,8 @@ static void serve_cell(cell *c, const cJSON *runs) {
         int n = 0;
         const cJSON *run;
         cJSON_ArrayForEach(run, runs) {
-            const cJSON *summary = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(run, "results"), "summary");
+            const cJSON *summary =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "results"), "summary");
             double x = m < 2 ? nnb_json_num(cJSON_GetObjectItemCaseSensitive(summary, "latency_ms"), keys[m])
                              : nnb_json_num(summary, "whole_samples_per_s");
             if (isfinite(x) && n < 256)
@@ -99,8 +99,9 @@ static void collect(const cJSON *root, sweep_view *sv) {
         const cJSON *runs = cJSON_GetObjectItemCaseSensitive(point, "runs");
         if (sv->serve) {
             const cJSON *first = cJSON_GetArrayItem(runs, 0);
-            const char *runner = nnb_json_str(cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(first, "results"), "config"), "runner");
+            const char *runner = nnb_json_str(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(first, "results"), "config"),
+                "runner");
             if (!sv->cells || sv->n == MAX_CELLS || !first)
                 continue;
             cell *c = &sv->cells[sv->n++];
@@ -110,8 +111,8 @@ static void collect(const cJSON *root, sweep_view *sv) {
         }
         /* Each (group, runner) of the point once, in the order of its first run that has it. */
         cJSON_ArrayForEach(run, runs) {
-            cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "results"),
-                                                                   "groups")) {
+            cJSON_ArrayForEach(
+                g, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "results"), "groups")) {
                 cJSON_ArrayForEach(r, g) {
                     const char *name = nnb_json_str(r, "name");
                     int seen = 0;
@@ -147,7 +148,8 @@ static void axis_chart(nnb_page *pg, const sweep_view *sv, const cJSON *axis, in
         return;
     cJSON *cfg = nnb_chart_config("line", key, sv->serve ? serve_metrics[metric] : run_metrics[metric]);
     cJSON *labels = cJSON_CreateArray(), *v;
-    cJSON_ArrayForEach(v, values) cJSON_AddItemToArray(labels, cJSON_CreateString(cJSON_IsString(v) ? v->valuestring : "?"));
+    cJSON_ArrayForEach(v, values)
+        cJSON_AddItemToArray(labels, cJSON_CreateString(cJSON_IsString(v) ? v->valuestring : "?"));
     cJSON_AddItemToObject(cJSON_GetObjectItem(cfg, "data"), "labels", labels);
     char names[MAX_SERIES][300];
     cJSON *sets[MAX_SERIES];
@@ -186,7 +188,8 @@ static void axis_chart(nnb_page *pg, const sweep_view *sv, const cJSON *axis, in
         cJSON_ReplaceItemInArray(cJSON_GetObjectItem(sets[s], "data"), at, cJSON_CreateNumber(c->med[metric]));
         if (isfinite(c->lo[metric]) && isfinite(c->hi[metric])) {
             double pair[2] = {c->lo[metric], c->hi[metric]};
-            cJSON_ReplaceItemInArray(cJSON_GetObjectItem(sets[s], "nnbIntervals"), at, cJSON_CreateDoubleArray(pair, 2));
+            cJSON_ReplaceItemInArray(cJSON_GetObjectItem(sets[s], "nnbIntervals"), at,
+                                     cJSON_CreateDoubleArray(pair, 2));
         }
     }
     if (!any) {
@@ -237,7 +240,8 @@ static void rollup(FILE *f, const cJSON *root, const sweep_view *sv) {
         return;
     fputs("<h2>roll-up per model</h2>\n<p>sum over the model's shapes of count &times; median</p>\n<table><tr>"
           "<th class=\"l\">model</th><th class=\"l\">runner</th><th>shapes</th><th>forward ms</th>"
-          "<th>backward ms</th></tr>\n", f);
+          "<th>backward ms</th></tr>\n",
+          f);
     const cJSON *model;
     cJSON_ArrayForEach(model, models) {
         for (int i = 0; i < sv->n; i++) { /* one row per runner: at its first cell of this model */
@@ -245,8 +249,9 @@ static void rollup(FILE *f, const cJSON *root, const sweep_view *sv) {
             const char *m = nnb_json_str(c->point, "model");
             int first = m && !strcmp(m, model->string);
             for (int j = 0; first && j < i; j++)
-                first = !(nnb_json_str(sv->cells[j].point, "model") &&
-                          !strcmp(nnb_json_str(sv->cells[j].point, "model"), m) && !strcmp(sv->cells[j].runner, c->runner));
+                first =
+                    !(nnb_json_str(sv->cells[j].point, "model") &&
+                      !strcmp(nnb_json_str(sv->cells[j].point, "model"), m) && !strcmp(sv->cells[j].runner, c->runner));
             if (!first)
                 continue;
             double sum[2] = {0, 0};
@@ -302,7 +307,8 @@ int nnb_page_sweep(const cJSON *root, const char *src, const char *path, char *e
     const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(root, "sweep");
     fputs("<p>command: ", pg.f);
     nnb_html_text(pg.f, nnb_json_str(sweep, "command"));
-    fprintf(pg.f, ", %g points, %g repeats, %s</p>\n", nnb_json_num(sweep, "point_count"), nnb_json_num(sweep, "repeat"),
+    fprintf(pg.f, ", %g points, %g repeats, %s</p>\n", nnb_json_num(sweep, "point_count"),
+            nnb_json_num(sweep, "repeat"),
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "complete")) ? "complete" : "<b>incomplete</b>");
     const cJSON *axis;
     cJSON_ArrayForEach(axis, cJSON_GetObjectItemCaseSensitive(sweep, "axes")) {

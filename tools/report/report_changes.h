@@ -11,8 +11,7 @@
  * series says). Writes at most max indexes to at, each i (1 <= i < n) the first run after a change,
  * ascending; returns how many, or -1 on error (the page then says the method failed). ctx is the
  * pointer given to nnb_report_set_change_finder. */
-typedef int (*nnb_report_change_finder)(const double *values, int n, int higher_is_better, int *at, int max,
-                                        void *ctx);
+typedef int (*nnb_report_change_finder)(const double *values, int n, int higher_is_better, int *at, int max, void *ctx);
 
 /* Sets the finder used from then on (NULL: none). Not thread-safe: call before nnb_report_main. */
 void nnb_report_set_change_finder(nnb_report_change_finder finder, void *ctx);

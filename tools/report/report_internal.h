@@ -27,7 +27,7 @@ typedef enum nnb_report_kind { NNB_PAGE_RUN, NNB_PAGE_AB, NNB_PAGE_SWEEP, NNB_PA
 /* ---- html_page.c ---- */
 /* The library's text (read once; NULL with err naming the file and the fix when missing). */
 const char *nnb_report_library(char *err, size_t err_len);
-void nnb_html_text(FILE *f, const char *s); /* s HTML-escaped (NULL: nothing) */
+void nnb_html_text(FILE *f, const char *s);         /* s HTML-escaped (NULL: nothing) */
 void nnb_html_num(FILE *f, double v, int decimals); /* "-" for NaN */
 /* Opens page path.tmp and writes the head with title (escaped) and a link back to index.html. */
 int nnb_page_begin(nnb_page *p, const char *path, const char *title, int link_index, char *err, size_t err_len);
@@ -46,8 +46,7 @@ cJSON *nnb_xy(double x, double y);
 void nnb_hist_dataset(cJSON *config, const char *label, const double *v, int n, double lo, double hi, int bins);
 
 /* ---- pages ---- */
-int nnb_page_run(const cJSON *root, nnb_report_kind kind, const char *src, const char *path, char *err,
-                 size_t err_len);
+int nnb_page_run(const cJSON *root, nnb_report_kind kind, const char *src, const char *path, char *err, size_t err_len);
 int nnb_page_sweep(const cJSON *root, const char *src, const char *path, char *err, size_t err_len);
 int nnb_page_serve(const cJSON *root, const char *src, const char *path, char *err, size_t err_len);
 int nnb_page_compare(const char *old_path, const char *new_path, const char *path, char *err, size_t err_len);
@@ -55,7 +54,7 @@ int nnb_page_compare(const char *old_path, const char *new_path, const char *pat
 int nnb_report_store(const char *spec, const char *filter, const char *dir, char *err, size_t err_len);
 
 /* ---- small shared helpers (html_page.c) ---- */
-double nnb_json_num(const cJSON *o, const char *key); /* NaN when missing or not a number */
+double nnb_json_num(const cJSON *o, const char *key);      /* NaN when missing or not a number */
 const char *nnb_json_str(const cJSON *o, const char *key); /* NULL when missing */
 /* The finite numbers of a JSON array (caller frees; *n 0 and NULL when none). */
 double *nnb_json_numbers(const cJSON *arr, int *n);

@@ -111,7 +111,8 @@ static int write_index(const char *dir, input *in, int n, char *err, size_t err_
         nnb_html_text(pg.f, in[i].page);
         fputs("\">", pg.f);
         nnb_html_text(pg.f, in[i].page);
-        fprintf(pg.f, "</a></td><td class=\"l\">%s</td><td class=\"l\">", in[i].old_path ? "compare" : kind_names[in[i].kind]);
+        fprintf(pg.f, "</a></td><td class=\"l\">%s</td><td class=\"l\">",
+                in[i].old_path ? "compare" : kind_names[in[i].kind]);
         if (in[i].old_path) {
             nnb_html_text(pg.f, in[i].old_path);
             fputs(" &rarr; ", pg.f);
@@ -186,7 +187,7 @@ static int parse(int argc, char **argv, options *o, char *err, size_t err_len) {
         } else {
             char spelled[128];
             nnb_cmd_flag_spelling(a, spelled, sizeof spelled);
-            snprintf(err, err_len, "unknown flag '%s'", a);
+            snprintf(err, err_len, "unknown flag '%s' (see nnbench report --help)", a);
             nnb_cmd_append_suggestion(err, err_len, spelled, flags, sizeof flags / sizeof *flags);
             return -1;
         }
