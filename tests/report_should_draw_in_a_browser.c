@@ -55,9 +55,9 @@ static long file_size(const char *path) {
 static int chromium(const char *what, const char *page) {
     return nnb_test_runf(out, sizeof out, err, sizeof err,
                          "timeout 120 %s --headless=new --disable-gpu --no-sandbox --no-first-run "
-                         "--disable-extensions --enable-logging=stderr --v=0 --virtual-time-budget=5000 " WINDOW
-                         " %s file://%s",
-                         browser, what, page);
+                         "--disable-extensions --user-data-dir=%s/profile --enable-logging=stderr --v=0 "
+                         "--virtual-time-budget=5000 " WINDOW " %s file://%s",
+                         browser, tmp, what, page);
 }
 
 static int attr_int(const char *tag, const char *attr) {

@@ -1,8 +1,8 @@
 /*
  * The change points nnbench report marks on a store's series (docs/report.md). The report does not choose
- * a method: it calls the finder set here, if any. The integrator wires stats/changepoint in (one call,
- * e.g. in cmd/ before nnb_report_main, or in a small adapter file of tools/report/); without a finder the
- * series pages say that no change-point method is wired in and mark nothing.
+ * a method: it calls the finder set here. Where stats/changepoint.h is in the tree the default finder is
+ * stats/changepoint's (report_changepoint.c, built only then); without a finder the series pages say that
+ * no change-point method is wired in and mark nothing. Tests set their own.
  */
 #ifndef NNB_REPORT_CHANGES_H
 #define NNB_REPORT_CHANGES_H

@@ -196,6 +196,8 @@ static int parse(int argc, char **argv, options *o, char *err, size_t err_len) {
         return snprintf(err, err_len, "--out DIR is required (the folder the pages go to)"), -1;
     if (!o->store && o->n == 0)
         return snprintf(err, err_len, "nothing to report: give result files, --compare OLD NEW, or --store FILE"), -1;
+    if (o->filter && !o->store)
+        return snprintf(err, err_len, "--filter selects series of a store: give it with --store FILE"), -1;
     if (o->store && o->n > 0)
         return snprintf(err, err_len, "--store makes its own site: give it without result files (or use two --out)"),
                -1;
