@@ -32,6 +32,7 @@ static const char *const commands[] = {"",
                                        "history show",
                                        "history export",
                                        "history changes",
+                                       "report",
                                        NULL /* nnbench-compare */};
 #define COMMANDS (sizeof commands / sizeof *commands)
 
@@ -168,6 +169,8 @@ static void mistakes_name_the_fix(const char *cnn) {
         {"history list --serie x", "did you mean '--series'?"},
         {"history show --jsn x", "did you mean '--json'?"},
         {"history export --ouut x", "did you mean '--out'?"},
+        {"report --outt x a.json", "unknown flag '--outt' (see nnbench report --help); did you mean '--out'?"},
+        {"report a.json", "--out DIR is required"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = run("%s %s", bin, cases[i].args);

@@ -10,17 +10,22 @@
 # --postgres: also the PostgreSQL server, which the tests labelled `postgres`
 # start by themselves (tests/postgres/pg_cluster.sh: a throw-away server in a
 # temporary folder). Without it those tests report themselves skipped.
+# --browser: also Chromium, which the tests labelled `browser` run headless on
+# the pages of `nnbench report` (tests/report_should_draw_in_a_browser.c);
+# without it they report themselves skipped.
 set -eu
 packages="build-essential cmake pkg-config git libopenblas-dev libdnnl-dev libcjson-dev libsqlite3-dev libpq-dev"
+packages="$packages libjs-chart.js" # nnbench report: Chart.js, inlined into each page it writes
 for arg in "$@"; do
     case "$arg" in
         --slurm) packages="$packages slurmctld slurmd slurm-client munge" ;;
         --postgres) packages="$packages postgresql" ;;
+        --browser) packages="$packages chromium" ;;
         -h|--help)
-            echo "usage: $0 [--slurm] [--postgres]"
+            echo "usage: $0 [--slurm] [--postgres] [--browser]"
             exit 0 ;;
         *)
-            echo "install-deps: unknown argument '$arg' (usage: $0 [--slurm] [--postgres])" >&2
+            echo "install-deps: unknown argument '$arg' (usage: $0 [--slurm] [--postgres] [--browser])" >&2
             exit 2 ;;
     esac
 done
