@@ -13,12 +13,9 @@
 
 #define MAX_CHANGES 64
 
-#ifdef NNB_REPORT_HAVE_CHANGEPOINT /* stats/changepoint is in the tree: report_changepoint.c */
+/* The default: stats/changepoint's method with its defaults (report_changepoint.c), the one history changes uses. */
 int nnb_report_changepoint_finder(const double *values, int n, int higher_is_better, int *at, int max, void *ctx);
 static nnb_report_change_finder change_finder = nnb_report_changepoint_finder;
-#else
-static nnb_report_change_finder change_finder;
-#endif
 static void *change_ctx;
 
 void nnb_report_set_change_finder(nnb_report_change_finder finder, void *ctx) {

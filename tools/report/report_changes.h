@@ -1,8 +1,8 @@
 /*
  * The change points nnbench report marks on a store's series (docs/report.md). The report does not choose
- * a method: it calls the finder set here. Where stats/changepoint.h is in the tree the default finder is
- * stats/changepoint's (report_changepoint.c, built only then); without a finder the series pages say that
- * no change-point method is wired in and mark nothing. Tests set their own.
+ * a method: it calls the finder set here. The default finder is stats/changepoint's with its defaults
+ * (report_changepoint.c), the method of `nnbench history changes`; with the finder set to NULL the series
+ * pages say that no change-point method is wired in and mark nothing. Tests set their own.
  */
 #ifndef NNB_REPORT_CHANGES_H
 #define NNB_REPORT_CHANGES_H
