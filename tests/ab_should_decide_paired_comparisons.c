@@ -40,7 +40,11 @@ static void five_percent_slower_is_found_and_fails_above(void) {
     /* 2 ms against 2.1 ms forward: B / A = 1.05 exactly, whatever else the machine does (spin waits on the clock). */
     /* At least 30 rounds: on a shared machine a preempted spin can skew a few rounds, and 10 rounds leave
      * the interval at their mercy (seen: [1.0499, 1.25] around 1.050). */
-    int rc = nnbench("--ab spin spin@--seqLength=2100 --seqLength 2000 --warmup 2 --min-samples 30 --fail-above 1.02");
+    /* --noise-threshold 2 with --fail-above 1.02: a "slower" verdict then guarantees the interval lies above
+     * 1.02, so the exit code follows the verdict instead of how tight the interval happened to be (seen under
+     * load: slower at [1.0147, 1.0521], which --fail-above 1.02 rightly let pass). */
+    int rc = nnbench("--ab spin spin@--seqLength=2100 --seqLength 2000 --warmup 2 --min-samples 30 --noise-threshold 2 "
+                     "--fail-above 1.02");
     CHECK_MSG(rc == 4, "--fail-above 1.02 on a 5%% slowdown: exit %d, expected 4; stderr: %s", rc, err);
     CHECK_STR_CONTAINS(err, "A/B: A = spin, B = spin@--seqLength=2100");
     CHECK_STR_CONTAINS(err, "verdict (total): slower: B is slower than A by "); /* the ratio is checked below */
@@ -56,10 +60,10 @@ static void five_percent_slower_is_found_and_fails_above(void) {
     CHECK_NEAR(num(total, "ratio"), 1.05, 0.01);
     CHECK_NEAR(num(fwd, "ratio"), 1.05, 0.01);
     CHECK_NEAR(num(fwd, "a_median_ms"), 2.0, 0.1);
-    /* What the stopping rule guarantees: a "slower" verdict means the interval lies wholly above 1 + the 1%
+    /* What the stopping rule guarantees: a "slower" verdict means the interval lies wholly above 1 + the 2%
      * threshold. How tight it is when the rounds stop depends on the machine's noise (the sanitizer build is
      * noisier), so its upper end is only checked for sanity; the estimate itself is checked above. */
-    CHECK_MSG(num(total, "ci_low") > 1.01 && num(total, "ci_low") <= num(total, "ratio") &&
+    CHECK_MSG(num(total, "ci_low") > 1.02 && num(total, "ci_low") <= num(total, "ratio") &&
                   num(total, "ratio") <= num(total, "ci_high") && num(total, "ci_high") < 1.15,
               "interval [%g, %g] around %g", num(total, "ci_low"), num(total, "ci_high"), num(total, "ratio"));
     int rounds = (int)num(ab, "rounds");
