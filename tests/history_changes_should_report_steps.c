@@ -36,6 +36,7 @@ typedef struct series_spec {
     int higher_is_better;
     double base, step; /* the level, multiplied by step from run STEP_AT on */
     int without_samples;
+    int samples_without_step; /* the samples stay at base (0.5% noise, no run noise); only the value steps */
 } series_spec;
 
 /* One run: 1% run-to-run noise, 0.5% between samples; its value the samples' median. */
@@ -43,14 +44,18 @@ static void make_run(const series_spec *s, int i, double *samples, nnb_store_run
     double level = s->base * (i >= STEP_AT ? s->step : 1.0) * (1 + 0.01 * normal01()), sorted[SAMPLES];
     for (int j = 0; j < SAMPLES; j++)
         sorted[j] = samples[j] = level * (1 + 0.005 * normal01());
+    if (s->samples_without_step)
+        for (int j = 0; j < SAMPLES; j++)
+            sorted[j] = samples[j] = s->base * (1 + 0.005 * normal01());
     qsort(sorted, SAMPLES, sizeof(double), by_value);
+    double step = s->samples_without_step && i >= STEP_AT ? s->step : 1.0;
     *r = (nnb_store_run){"{\"cpu\":\"test\"}",
                          s->runner,
                          s->phase,
                          "{\"hiddenSize\":512,\"seqLength\":100}",
                          s->unit,
                          s->higher_is_better,
-                         0.5 * (sorted[SAMPLES / 2 - 1] + sorted[SAMPLES / 2]),
+                         step * 0.5 * (sorted[SAMPLES / 2 - 1] + sorted[SAMPLES / 2]),
                          s->without_samples ? NULL : samples,
                          s->without_samples ? 0 : SAMPLES};
 }
@@ -106,6 +111,10 @@ static void json_names_the_step(const char *store) {
                   runner, number(c, "magnitude_lo"), number(c, "magnitude_hi"));
         CHECK(number(c, "p_value") <= 0.001 && cJSON_IsTrue(field(c, "confirmed")) && cJSON_IsTrue(field(c, "latest")));
         CHECK(number(field(c, "samples"), "before") == 3 * SAMPLES);
+        CHECK_MSG(number(field(c, "samples"), "rank_sum_p") < 0.025, "%s: rank-sum p %g", runner,
+                  number(field(c, "samples"), "rank_sum_p"));
+        double ratio = number(field(c, "samples"), "median_ratio");
+        CHECK_MSG(fabs(ratio - 1.05) < 0.03, "%s: median ratio %g", runner, ratio);
         CHECK(!strcmp(field(c, "direction")->valuestring, throughput ? "speed-up" : "slowdown"));
         CHECK(number(field(field(c, "series"), "config"), "hiddenSize") == 512);
     }
@@ -148,6 +157,24 @@ static void table_and_exits(const char *store1, const char *store2) {
     CHECK_MSG(rc == 0 && strstr(out, "0 changes"), "--since after the step: exit %d %s", rc, out);
 }
 
+/* The values step by 5% at run 40 but the samples do not: the change is found, and not confirmed. */
+static void values_step_samples_do_not(const char *store) {
+    int rc = run("%s history changes --store %s --json", bin, store);
+    cJSON *root = cJSON_Parse(out);
+    const cJSON *changes = root ? field(root, "changes") : NULL;
+    CHECK_MSG(rc == 0 && cJSON_GetArraySize(changes) == 1, "values-only step: exit %d %.300s", rc, out);
+    const cJSON *c = cJSON_GetArrayItem(changes, 0);
+    CHECK_MSG(c && number(c, "index") == STEP_AT && cJSON_IsFalse(field(c, "confirmed")),
+              "values-only step: expected a change at %d, not confirmed: %.600s", STEP_AT, out);
+    CHECK_MSG(c && number(field(c, "samples"), "rank_sum_p") >= 0.025 &&
+                  fabs(number(field(c, "samples"), "median_ratio") - 1) < 0.01,
+              "values-only step: rank-sum p %g, median ratio %g", number(field(c, "samples"), "rank_sum_p"),
+              number(field(c, "samples"), "median_ratio"));
+    cJSON_Delete(root);
+    rc = run("%s history changes --store %s", bin, store);
+    CHECK_MSG(rc == 0 && strstr(out, "not confirmed"), "values-only step, table: %s", out);
+}
+
 static void bad_input(const char *store1) {
     const struct {
         const char *args, *expected;
@@ -176,19 +203,23 @@ int main(void) {
     snprintf(dir, sizeof dir, "/tmp/nnb_changes_XXXXXX");
     if (!mkdtemp(dir))
         return 1;
-    char store1[128], store2[128];
+    char store1[128], store2[128], store3[128];
     snprintf(store1, sizeof store1, "%s/one.sqlite", dir);
+    snprintf(store3, sizeof store3, "%s/three.sqlite", dir);
     snprintf(store2, sizeof store2, "%s/two.sqlite", dir);
-    const series_spec up[] = {{"jit", "forward", "ms", 0, 10.0, 1.05, 0},
-                              {"serve", "throughput", "req/s", 1, 500, 1.05, 0}};
-    const series_spec down[] = {{"jit", "forward", "ms", 0, 10.0, 0.95, 0},
-                                {"serve", "throughput", "req/s", 1, 500, 0.95, 0},
-                                {"aten", "backward", "ms", 0, 20.0, 1.05, 1}};
+    const series_spec up[] = {{"jit", "forward", "ms", 0, 10.0, 1.05, 0, 0},
+                              {"serve", "throughput", "req/s", 1, 500, 1.05, 0, 0}};
+    const series_spec down[] = {{"jit", "forward", "ms", 0, 10.0, 0.95, 0, 0},
+                                {"serve", "throughput", "req/s", 1, 500, 0.95, 0, 0},
+                                {"aten", "backward", "ms", 0, 20.0, 1.05, 1, 0}};
+    const series_spec values_only[] = {{"jit", "forward", "ms", 0, 10.0, 1.05, 0, 1}};
     if (build_store(store1, up, 2) == 0 && build_store(store2, down, 3) == 0) {
         json_names_the_step(store1);
         table_and_exits(store1, store2);
         bad_input(store1);
     }
+    if (build_store(store3, values_only, 1) == 0)
+        values_step_samples_do_not(store3);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);

@@ -1,7 +1,9 @@
 /*
  * nnbench report without a browser: every page kind from the committed fixtures, then
- *   - self-contained: Chart.js inlined verbatim (byte for byte the file NNB_CHARTJS_PATH), and outside it
- *     no http:// or https:// anywhere (no network: no CDN, no remote font or image), no <script src>;
+ *   - self-contained: Chart.js inlined verbatim (byte for byte the file NNB_CHARTJS_PATH) in pages of
+ *     result files; in a store site, one copy DIR/chart.min.js (byte for byte that file) that every page
+ *     loads with <script src="chart.min.js">; outside the library no http:// or https:// anywhere (no
+ *     network: no CDN, no remote font or image), and no other <script src>;
  *   - text from files is escaped: a runner named like an HTML tag appears as text in the table and as
  *     \u003c escapes in the charts' JSON, never as markup;
  *   - store pages: a page per series, a sparkline each on the index, the change points a finder set with
@@ -45,24 +47,45 @@ static int report(const char *args) {
     return nnb_test_runf(out, sizeof out, err, sizeof err, "%s report %s", bin, args);
 }
 
-/* Every page in dir: the library inlined once, and no URL or external script outside it. */
-static int check_pages(const char *dir) {
+/* A store site's one copy of the library: DIR/chart.min.js, byte for byte the Debian file. */
+static void check_library_copy(const char *dir) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/chart.min.js", dir);
+    struct stat st, lib_st;
+    CHECK_MSG(stat(path, &st) == 0, "%s: missing (store pages load it)", path);
+    CHECK(stat(NNB_CHARTJS_PATH, &lib_st) == 0);
+    char *copy = slurp(path);
+    CHECK_MSG(copy && st.st_size == lib_st.st_size && memcmp(copy, library, (size_t)st.st_size) == 0,
+              "%s: not byte for byte %s", path, NNB_CHARTJS_PATH);
+    free(copy);
+}
+
+/* Every page in dir: the library inlined once (result files) or loaded from the site's own copy (a store
+ * site, store_site 1), and no URL or other external script outside the library. */
+static int check_pages(const char *dir, int store_site) {
     DIR *d = opendir(dir);
     struct dirent *e;
     int pages = 0;
     while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.' || (store_site && !strcmp(e->d_name, "chart.min.js")))
             continue;
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         CHECK_MSG(strstr(e->d_name, ".html") && !strstr(e->d_name, ".tmp"), "%s: not a page", path);
         char *page = slurp(path), *lib = page ? strstr(page, library) : NULL;
-        CHECK_MSG(lib != NULL, "%s: Chart.js not inlined verbatim", path);
-        if (!lib) {
-            free(page);
+        if (!page)
             continue;
+        if (store_site) {
+            char *local = strstr(page, "<script src=\"chart.min.js\"></script>");
+            CHECK_MSG(local != NULL, "%s: does not load the site's chart.min.js", path);
+            CHECK_MSG(lib == NULL, "%s: a store page inlines the library", path);
+            if (local)
+                memset(local, ' ', strlen("<script src"));
+        } else {
+            CHECK_MSG(lib != NULL, "%s: Chart.js not inlined verbatim", path);
+            if (lib)
+                memset(lib, ' ', strlen(library)); /* the library's own licence comments name its home page */
         }
-        memset(lib, ' ', strlen(library)); /* the library's own licence comments name its home page */
         CHECK_MSG(!strstr(page, "http://") && !strstr(page, "https://"), "%s: a URL outside the library", path);
         CHECK_MSG(!strcasestr(page, "<script src") && !strcasestr(page, "<link"), "%s: an external resource", path);
         pages++;
@@ -70,6 +93,8 @@ static int check_pages(const char *dir) {
     }
     if (d)
         closedir(d);
+    if (store_site)
+        check_library_copy(dir);
     return pages;
 }
 
@@ -83,7 +108,7 @@ static void file_pages(void) {
     int rc = report(args);
     CHECK_MSG(rc == 0, "report exit %d: %s", rc, err);
     CHECK_STR_CONTAINS(out, "7 pages and index.html");
-    CHECK_MSG(check_pages(dir) == 8, "7 pages and index.html expected in %s", dir);
+    CHECK_MSG(check_pages(dir, 0) == 8, "7 pages and index.html expected in %s", dir);
     static const char *const pages[][2] = {{"01-run.html", "run: "},
                                            {"02-ab.html", "per-round ratios B / A"},
                                            {"03-sweep_new.html", "by seqLength"},
@@ -169,7 +194,7 @@ static void store_pages(void) {
     char *argv[] = {"--store", store, "--out", dir, NULL};
     CHECK(nnb_report_main(4, argv) == 0);
     CHECK_MSG(calls == 2, "the finder ran %d times for 2 series", calls);
-    CHECK_MSG(check_pages(dir) == 3, "index and 2 series pages expected");
+    CHECK_MSG(check_pages(dir, 1) == 3, "index and 2 series pages expected");
     char *index = store_page(dir, "index.html");
     CHECK_MSG(index && strstr(index, "class=\"spark\"") && strstr(index, "2026-12-07T03:00:00Z: 1.2000&times;"),
               "index: no sparkline or not the latest change (run 6, 1.2 / 1.0)");

@@ -10,6 +10,7 @@
 extern const char nnb_report_script[]; /* report_script.c */
 
 static char *library_text;
+static size_t library_len;
 
 const char *nnb_report_library(char *err, size_t err_len) {
     if (library_text)
@@ -40,12 +41,31 @@ const char *nnb_report_library(char *err, size_t err_len) {
         return NULL;
     }
     buf[len] = 0;
+    library_len = len;
     if (strcasestr(buf, "</script")) { /* would end the inline <script> early */
         free(buf);
         snprintf(err, err_len, "%s: holds \"</script\" and cannot be inlined", NNB_CHARTJS_PATH);
         return NULL;
     }
     return library_text = buf;
+}
+
+int nnb_report_write_library(const char *dir, char *err, size_t err_len) {
+    const char *lib = nnb_report_library(err, err_len);
+    if (!lib)
+        return -1;
+    char path[4200], tmp[4210];
+    snprintf(path, sizeof path, "%s/%s", dir, NNB_REPORT_LIBRARY_FILE);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return snprintf(err, err_len, "%s: cannot write (%s)", tmp, strerror(errno)), -1;
+    int bad = fwrite(lib, 1, library_len, f) != library_len;
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return snprintf(err, err_len, "%s: write failed", path), -1;
+    }
+    return 0;
 }
 
 void nnb_html_text(FILE *f, const char *s) {
@@ -148,9 +168,16 @@ int nnb_page_end(nnb_page *p, const char *path, char *err, size_t err_len) {
     fprintf(f, "<p id=\"nnb-status\" data-charts=\"%d\">charts: %d</p>\n", p->next_id, p->next_id);
     fputs("<script id=\"nnb-charts\" type=\"application/json\">", f);
     write_json_data(f, p->charts);
-    fputs("</script>\n<!-- Chart.js, inlined from " NNB_CHARTJS_PATH " -->\n<script>\n", f);
-    fputs(lib, f);
-    fprintf(f, "\n</script>\n<script>\n%s</script>\n</body></html>\n", nnb_report_script);
+    if (p->library_src) {
+        fputs("</script>\n<!-- Chart.js, a copy of " NNB_CHARTJS_PATH " next to this page -->\n<script src=\"", f);
+        nnb_html_text(f, p->library_src);
+        fputs("\"></script>\n", f);
+    } else {
+        fputs("</script>\n<!-- Chart.js, inlined from " NNB_CHARTJS_PATH " -->\n<script>\n", f);
+        fputs(lib, f);
+        fputs("\n</script>\n", f);
+    }
+    fprintf(f, "<script>\n%s</script>\n</body></html>\n", nnb_report_script);
     cJSON_Delete(p->charts);
     p->charts = NULL;
     char tmp[4200];

@@ -181,6 +181,7 @@ static int series_page(nnb_store *st, const char *dir, series_view *v, char *err
     nnb_page pg;
     if (nnb_page_begin(&pg, path, title, 1, err, err_len))
         return -1;
+    pg.library_src = NNB_REPORT_LIBRARY_FILE;
     fprintf(pg.f, "<p>%s is better; %d runs; change points: ", v->s->higher_is_better ? "higher" : "lower", v->n);
     if (v->change_count == -2)
         fputs("none marked (no change-point method wired in)", pg.f);
@@ -205,6 +206,7 @@ static int store_index(const char *dir, const char *spec, series_view *views, in
     nnb_page pg;
     if (nnb_page_begin(&pg, path, "nnbench history", 0, err, err_len))
         return -1;
+    pg.library_src = NNB_REPORT_LIBRARY_FILE;
     fputs("<p>store: ", pg.f);
     nnb_html_text(pg.f, spec);
     fprintf(pg.f,
@@ -270,7 +272,7 @@ int nnb_report_store(const char *spec, const char *filter, const char *dir, char
     while (views && loaded < count && load_series(st, &views[loaded], &series[loaded], err, err_len) == 0)
         loaded++;
     if (views && loaded == count) {
-        rc = 0;
+        rc = nnb_report_write_library(dir, err, err_len); /* once, for every page of the site */
         for (int i = 0; i < count && rc == 0; i++)
             rc = series_page(st, dir, &views[i], err, err_len);
         if (rc == 0)
@@ -284,6 +286,6 @@ int nnb_report_store(const char *spec, const char *filter, const char *dir, char
     nnb_store_series_free(series, count);
     nnb_store_close(st);
     if (rc == 0)
-        printf("nnbench report: %d series pages and index.html in %s\n", count, dir);
+        printf("nnbench report: %d series pages, index.html and " NNB_REPORT_LIBRARY_FILE " in %s\n", count, dir);
     return rc;
 }

@@ -3,7 +3,8 @@
  *
  * A page is one self-contained HTML file: the tables are HTML written here (every text from a file goes
  * through nnb_html_text), the charts are Chart.js configurations (JSON, made with cJSON) that the page's
- * own script (report_script.c) hands to Chart.js, which is inlined verbatim from NNB_CHARTJS_PATH.
+ * own script (report_script.c) hands to Chart.js, which is inlined verbatim from NNB_CHARTJS_PATH (store
+ * sites instead load one copy of it next to the pages: nnb_page.library_src).
  *
  * Errors: functions returning int give 0, or -1 with a one-line message in err naming the file and the
  * problem. A page is written to "<path>.tmp" and renamed, so a failure never leaves half a page.
@@ -19,7 +20,14 @@ typedef struct nnb_page {
     FILE *f;
     cJSON *charts; /* array of {id, title, config}: drawn by the page script */
     int next_id;
+    /* NULL: the library is inlined (a page made from result files stands alone). Otherwise the page loads
+     * this file, relative to itself: a store site holds one copy (nnb_report_write_library) instead of
+     * 200 kB in each of its many pages. */
+    const char *library_src;
 } nnb_page;
+
+/* The library's file name in a store site's folder. */
+#define NNB_REPORT_LIBRARY_FILE "chart.min.js"
 
 /* The kinds of input a page is made from (detected from the content). */
 typedef enum nnb_report_kind { NNB_PAGE_RUN, NNB_PAGE_AB, NNB_PAGE_SWEEP, NNB_PAGE_SERVE } nnb_report_kind;
@@ -27,6 +35,8 @@ typedef enum nnb_report_kind { NNB_PAGE_RUN, NNB_PAGE_AB, NNB_PAGE_SWEEP, NNB_PA
 /* ---- html_page.c ---- */
 /* The library's text (read once; NULL with err naming the file and the fix when missing). */
 const char *nnb_report_library(char *err, size_t err_len);
+/* Copies the library byte for byte to dir/NNB_REPORT_LIBRARY_FILE (through a .tmp file). 0 or -1. */
+int nnb_report_write_library(const char *dir, char *err, size_t err_len);
 void nnb_html_text(FILE *f, const char *s);         /* s HTML-escaped (NULL: nothing) */
 void nnb_html_num(FILE *f, double v, int decimals); /* "-" for NaN */
 /* Opens page path.tmp and writes the head with title (escaped) and a link back to index.html. */

@@ -20,8 +20,9 @@ static void usage(FILE *f) {
           "       nnbench report --out DIR --compare FILE FILE\n"
           "       nnbench report --store FILE --out DIR [--filter NAME]\n"
           "A static HTML site that opens offline (file://): index.html and one page per input, with charts\n"
-          "(Chart.js, inlined into each page). Inputs are detected by content: a run (nnbench --json-out),\n"
-          "an --ab run, a sweep (sweep.json), a serve run (nnbench serve --json-out). docs/report.md.\n",
+          "(Chart.js, inlined into each page; a --store site's pages load one copy, DIR/chart.min.js).\n"
+          "Inputs are detected by content: a run (nnbench --json-out), an --ab run, a sweep (sweep.json),\n"
+          "a serve run (nnbench serve --json-out). docs/report.md.\n",
           f);
     nnb_cmd_print_flag(f, 18, "--out", "DIR", "the site's folder (created if missing)");
     nnb_cmd_print_flag(f, 18, "--compare", "FILE", "OLD NEW: a page of NEW / OLD ratios with intervals");

@@ -33,8 +33,8 @@ void changes_usage(FILE *f) {
     nnb_cmd_print_flag(f, w, "--min-size", "N", "fewest runs on either side of a change (default 5)");
     nnb_cmd_print_flag(f, w, "-h, --help", "", "this help");
     fprintf(f, "\n"
-               "\"confirmed\": the pooled samples of up to 3 runs either side agree (bootstrap 95%%\n"
-               "interval of the ratio of their medians on the change's side of 1).\n"
+               "\"confirmed\": the pooled samples of up to 3 runs either side agree (one-sided\n"
+               "Mann-Whitney rank-sum test in the change's direction, p < 0.025).\n"
                "Exit status: 0 done; 4 --fail-above triggered; 2 bad command line or store.\n"
                "See docs/history-changes.md.\n");
 }

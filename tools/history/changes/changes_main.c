@@ -4,7 +4,6 @@
 #include "history.h"
 
 #include "exit_codes.h"
-#include "robust_stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -12,38 +11,6 @@
 #include <unistd.h>
 
 #define PROG "nnbench history changes"
-
-/* The samples of runs [from, to), pooled into a new array (NULL with *n 0 when none has any). */
-static double *pool_samples(const nnb_store_point *p, int from, int to, int *n) {
-    int total = 0;
-    for (int i = from; i < to; i++)
-        total += p[i].samples ? p[i].sample_count : 0;
-    double *v = total > 0 ? malloc(sizeof(double) * (size_t)total) : NULL;
-    *n = v ? total : 0;
-    for (int i = from, at = 0; v && i < to; i++)
-        if (p[i].samples)
-            memcpy(v + at, p[i].samples, sizeof(double) * (size_t)p[i].sample_count), at += p[i].sample_count;
-    return v;
-}
-
-/* Confirmed: the bootstrap interval of median(after) / median(before) over the samples of up to
- * CHANGES_CONFIRM_RUNS runs either side (within the change's segments) lies on the change's side of 1. */
-static void confirm_change(const nnb_store_point *p, change_row *row) {
-    const nnb_change_point *c = &row->cp;
-    int from = c->index - CHANGES_CONFIRM_RUNS > c->start_before ? c->index - CHANGES_CONFIRM_RUNS : c->start_before;
-    int to = c->index + CHANGES_CONFIRM_RUNS < c->end_after ? c->index + CHANGES_CONFIRM_RUNS : c->end_after;
-    double *before = pool_samples(p, from, c->index, &row->samples_before);
-    double *after = pool_samples(p, c->index, to, &row->samples_after);
-    row->confirm = CONFIRM_NO_SAMPLES;
-    row->confirm_ratio = row->confirm_lo = row->confirm_hi = NAN;
-    if (row->samples_before >= 2 && row->samples_after >= 2 &&
-        nnb_bootstrap_median_ratio(before, row->samples_before, after, row->samples_after, 0.95, 2000, 19,
-                                   &row->confirm_ratio, &row->confirm_lo, &row->confirm_hi) == 0) {
-        int rose = c->mean_after > c->mean_before;
-        row->confirm = (rose ? row->confirm_lo > 1 : row->confirm_hi < 1) ? CONFIRM_YES : CONFIRM_NOT;
-    }
-    free(before), free(after);
-}
 
 /* The latest change of a series is a slowdown whose interval lies wholly beyond --fail-above. */
 static int beyond(const change_row *row, double fail_above) {
@@ -79,7 +46,7 @@ static int series_changes(const changes_cli *cli, const nnb_store_series *s, con
         memset(row, 0, sizeof *row);
         row->series = s, row->cp = cp[i], row->runs = sp->count, row->latest = i == k - 1;
         row->before = &sp->points[cp[i].index - 1], row->after = &sp->points[cp[i].index];
-        confirm_change(sp->points, row);
+        changes_confirm(sp->points, row);
         row->fails = row->latest && beyond(row, cli->fail_above);
     }
     free(cp);

@@ -175,8 +175,7 @@ static cJSON *change_json(const change_row *r) {
     cJSON_AddNumberToObject(confirm, "before", r->samples_before);
     cJSON_AddNumberToObject(confirm, "after", r->samples_after);
     add_number(confirm, "median_ratio", r->confirm_ratio);
-    add_number(confirm, "median_ratio_lo", r->confirm_lo);
-    add_number(confirm, "median_ratio_hi", r->confirm_hi);
+    add_number(confirm, "rank_sum_p", r->confirm_p);
     return o;
 }
 
