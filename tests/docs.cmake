@@ -5,5 +5,7 @@ add_test(NAME docs_should_run_as_written
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/docs_commands.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 add_test(NAME docs_check_should_name_failing_commands
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/docs_commands_selftest.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
-set_tests_properties(docs_should_run_as_written docs_check_should_name_failing_commands PROPERTIES LABELS docs
-                     TIMEOUT 900)
+set_tests_properties(docs_check_should_name_failing_commands PROPERTIES LABELS docs TIMEOUT 900)
+# inproc: single-runner commands keep OpenBLAS threads in nnbench's own process (LeakSanitizer off there,
+# .ci/sanitizers).
+set_tests_properties(docs_should_run_as_written PROPERTIES LABELS "docs;inproc" TIMEOUT 900)
