@@ -57,7 +57,8 @@ static void put_ms(char *out, size_t len, double ms) {
         snprintf(out, len, "-");
         return;
     }
-    int decimals = 3 - (int)floor(log10(ms));
+    double magnitude = fabs(ms); /* 0 (an underflowed figure) has no logarithm: print it with no decimals */
+    int decimals = magnitude > 0 ? 3 - (int)floor(log10(magnitude)) : 0;
     decimals = decimals < 0 ? 0 : decimals > 9 ? 9 : decimals;
     snprintf(out, len, "%.*f", decimals, ms);
 }
