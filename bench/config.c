@@ -15,4 +15,7 @@ void nnb_config_defaults(nnb_config *cfg) {
     cfg->seed = NNB_DEFAULT_SEED;
     cfg->threads = 1;
     cfg->fuser = "te";
+    cfg->precision = NNB_PRECISION_FP32;
+    cfg->conv_dirs = NNB_CONV_DIR_ALL;
+    cfg->conv_algo = "auto";
 }

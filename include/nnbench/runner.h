@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define NNB_ABI_MAJOR 1
-#define NNB_ABI_MINOR 2
+#define NNB_ABI_MINOR 3
 
 /* The one symbol every plugin exports, and its type. */
 #define NNB_PLUGIN_ENTRY_SYMBOL "nnbench_plugin_entry"
@@ -65,10 +65,52 @@ extern "C" {
 #define NNB_GROUP_RNNS "rnns"
 #define NNB_GROUP_CNNS "cnns"
 #define NNB_GROUP_VL_RNNS "vl_rnns"
+#define NNB_GROUP_CONVS "convs" /* ABI 1.3: single convolution layers (nnb_config.conv) */
 
 /* Device names a runner may declare. */
 #define NNB_DEVICE_CPU "cpu"
 #define NNB_DEVICE_CUDA "cuda"
+
+/* ABI 1.3: the precision a run computes in (--dtype). Every precision sees the same problem: the seeded
+ * fp32 inputs and weights rounded to the precision (round-to-nearest-even). params() and outputs() still
+ * hand out fp32 tensors: the values actually used and the results, widened to fp32.
+ *   NNB_PRECISION_FP32  fp32 data, fp32 math (the default; every runner supports it)
+ *   NNB_PRECISION_TF32  fp32 data, TF32 tensor-op math (CUDA only)
+ *   NNB_PRECISION_BF16  bfloat16 data, fp32 accumulation (and fp32 where a library requires it)
+ *   NNB_PRECISION_FP16  IEEE half data, fp32 accumulation */
+typedef enum nnb_precision {
+    NNB_PRECISION_FP32 = 0,
+    NNB_PRECISION_TF32 = 1,
+    NNB_PRECISION_BF16 = 2,
+    NNB_PRECISION_FP16 = 3,
+} nnb_precision;
+#define NNB_PRECISION_COUNT 4
+/* nnb_runner_desc.precisions: a bit per nnb_precision. 0 (every plugin before ABI 1.3) means fp32 only. */
+#define NNB_PRECISION_BIT(p) (1u << (unsigned)(p))
+
+/* ABI 1.3: one convolution problem (--conv, benchdnn's descriptor), every field already deduced and checked
+ * by the driver. Layouts: x (mb, ic, [id,] ih, iw), w (oc, ic / g, [kd,] kh, kw), b (oc), y (mb, oc, [od,]
+ * oh, ow): NCHW / OIHW. Dilation as in benchdnn: 0 is dense (PyTorch's dilation = d + 1). 2-D problems
+ * have ndims 4 and id = od = kd = sd = 1, pd = dd = 0. */
+typedef struct nnb_conv_problem {
+    size_t struct_size; /* sizeof(nnb_conv_problem) as the driver knows it */
+    int ndims;          /* 4 (2-D) or 5 (3-D) */
+    int64_t g, mb, ic, oc;
+    int64_t id, ih, iw;
+    int64_t od, oh, ow;
+    int64_t kd, kh, kw;
+    int64_t sd, sh, sw;
+    int64_t pd, ph, pw; /* padding at the front; the back padding follows from the output size */
+    int64_t dd, dh, dw;
+    int has_bias;     /* 1: forward adds b, backward gives db */
+    const char *name; /* the descriptor's n"..." or NULL */
+} nnb_conv_problem;
+
+/* ABI 1.3: which convolution phases --conv-dir times (nnb_config.conv_dirs, a bit each). */
+#define NNB_CONV_DIR_FWD 0x1u
+#define NNB_CONV_DIR_BWD_D 0x2u
+#define NNB_CONV_DIR_BWD_W 0x4u
+#define NNB_CONV_DIR_ALL 0x7u
 
 /* Everything the command line says about a run. Sizes are validated by the
  * driver (positive, buffers fit in size_t) before any create() sees them. */
@@ -100,6 +142,12 @@ typedef struct nnb_config {
     int allow_tf32;    /* CUDA: tensor-op TF32 math allowed (default 0) */
     int cuda_device;   /* CUDA device ordinal */
     void *cuda_stream; /* cudaStream_t owned by the driver; NULL on cpu */
+
+    /* ---- ABI 1.3 ---- */
+    int precision; /* nnb_precision (--dtype); NNB_PRECISION_TF32 also sets allow_tf32 for older runners */
+    const nnb_conv_problem *conv; /* convs group: the problem (--conv); NULL for other groups */
+    uint32_t conv_dirs;           /* NNB_CONV_DIR_* bits --conv-dir asks for (default ALL) */
+    const char *conv_algo;        /* --conv-algo: "auto" (default), "find", "direct", "winograd" or a name */
 } nnb_config;
 
 typedef enum nnb_dtype { NNB_F32 = 0, NNB_F64 = 1, NNB_I64 = 2, NNB_I32 = 3 } nnb_dtype;
@@ -216,6 +264,21 @@ typedef struct nnb_runner_desc {
      * not the inputs x, hx, cx or grad_y) by value: same name, dtype and shape, else an error naming the
      * tensor and both shapes. Untimed; what --weights DIR uses to serve exported weights. */
     int (*load_param)(void *model, const nnb_tensor *value, char *err, size_t err_len);
+
+    /* ---- ABI 1.3: precision and backward parts ---- */
+
+    /* NNB_PRECISION_BIT()s of the precisions this runner computes in; 0 means fp32 only. A precision outside
+     * the mask is refused by the driver in its own words; one inside it that this machine cannot run (no
+     * avx512_bf16, no tensor cores) is refused by available() with the reason, written with
+     * nnb_precision_refusal()'s wording: "bf16 needs a CPU with avx512_bf16 or AMX; this CPU has neither". */
+    uint32_t precisions;
+
+    /* Optional: backward() as parts the driver also times one by one (a convolution's "bwd_data" then
+     * "bwd_weights"). backward() must do the same work as backward_part(0 .. count-1) in order, and
+     * backward_setup() precedes either. backward_part_count NULL or returning 0: no parts. Names are static. */
+    int (*backward_part_count)(void *model);
+    const char *(*backward_part_name)(void *model, int part);
+    int (*backward_part)(void *model, int part, char *err, size_t err_len);
 } nnb_runner_desc;
 
 typedef struct nnb_plugin {
@@ -228,6 +291,18 @@ typedef struct nnb_plugin {
 } nnb_plugin;
 
 typedef const nnb_plugin *(*nnb_plugin_entry_fn)(void);
+
+/* ABI 1.3: the --dtype spelling of a precision ("fp32", "tf32", "bf16", "fp16"), or NULL if out of range. */
+static inline const char *nnb_precision_name(int p) {
+    static const char *const names[NNB_PRECISION_COUNT] = {"fp32", "tf32", "bf16", "fp16"};
+    return p >= 0 && p < NNB_PRECISION_COUNT ? names[p] : (const char *)0;
+}
+
+/* Whether a runner descriptor (normalised by the driver, or a plugin's own) declares precision p. */
+static inline int nnb_runner_supports_precision(const nnb_runner_desc *d, int p) {
+    uint32_t mask = d->precisions ? d->precisions : NNB_PRECISION_BIT(NNB_PRECISION_FP32);
+    return p >= 0 && p < NNB_PRECISION_COUNT && (mask & NNB_PRECISION_BIT(p)) != 0;
+}
 
 /* Declare the entry point in a plugin:  NNB_DEFINE_PLUGIN(my_plugin_descriptor) */
 #define NNB_DEFINE_PLUGIN(descriptor)                                                                                  \
