@@ -17,10 +17,7 @@ double nnb_precision_unit_roundoff(int precision) {
 
 void nnb_round_to_precision(float *x, size_t n, int precision) {
     for (size_t i = 0; i < n; i++)
-        x[i] = precision == 2   ? nnb_round_bf16(x[i])
-               : precision == 3 ? nnb_round_fp16(x[i])
-               : precision == 1 ? nnb_round_tf32(x[i])
-                                : x[i];
+        x[i] = precision == 2 ? nnb_round_bf16(x[i]) : precision == 3 ? nnb_round_fp16(x[i]) : x[i];
 }
 
 void nnb_f32_to_bf16_array(uint16_t *dst, const float *src, size_t n) {

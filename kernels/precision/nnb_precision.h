@@ -113,8 +113,8 @@ extern "C" {
  * unknown precision. Precisions are nnb_precision values (fp32 0, tf32 1, bf16 2, fp16 3). */
 double nnb_precision_unit_roundoff(int precision);
 
-/* Rounds n floats in place to what precision stores (fp32: unchanged), so every precision sees the same
- * seeded problem rounded once. */
+/* Rounds n floats in place to what precision stores, so every precision sees the same seeded problem rounded
+ * once: bf16 and fp16 round; fp32 and tf32 (fp32 data, TF32 only inside the tensor-op math) are unchanged. */
 void nnb_round_to_precision(float *x, size_t n, int precision);
 
 /* bf16 bits of n floats (RNE); dst and src must not overlap. */

@@ -1,5 +1,7 @@
 #include "lstm_data.h"
 
+#include "nnb_precision.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -151,6 +153,22 @@ static void build_views(nnb_lstm_data *d) {
     d->output_count = n;
 }
 
+/* ABI 1.3: every precision sees the seeded problem rounded once (x, hx, cx, grad_y, weights and biases; a
+ * rounded value is exact in fp32, so runners that keep biases or the cell state in fp32 see the same numbers). */
+static void round_inputs(nnb_lstm_data *d, int precision) {
+    size_t lbh = (size_t)(d->L * d->B * d->H), g4h = (size_t)(4 * d->H);
+    nnb_round_to_precision(d->x, (size_t)(d->T * d->B * d->I), precision);
+    nnb_round_to_precision(d->hx, lbh, precision);
+    nnb_round_to_precision(d->cx, lbh, precision);
+    nnb_round_to_precision(d->grad_y, (size_t)(d->T * d->B * d->H), precision);
+    for (int64_t k = 0; k < d->L; k++) {
+        nnb_round_to_precision(d->w_ih[k], g4h * (size_t)nnb_lstm_layer_input(d, k), precision);
+        nnb_round_to_precision(d->w_hh[k], g4h * (size_t)d->H, precision);
+        nnb_round_to_precision(d->b_ih[k], g4h, precision);
+        nnb_round_to_precision(d->b_hh[k], g4h, precision);
+    }
+}
+
 int nnb_lstm_data_init(nnb_lstm_data *d, const nnb_config *cfg, int variable, int64_t num_layers, char *err,
                        size_t err_len) {
     memset(d, 0, sizeof *d);
@@ -177,6 +195,8 @@ int nnb_lstm_data_init(nnb_lstm_data *d, const nnb_config *cfg, int variable, in
     if (alloc_all(d, err, err_len))
         return -1;
     fill_inputs(d, cfg->seed);
+    if (cfg->struct_size >= offsetof(nnb_config, precision) + sizeof cfg->precision)
+        round_inputs(d, cfg->precision);
     build_views(d);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* Seeded ResNet tensors: see resnet_init.h. */
 #include "resnet_init.h"
 
+#include "nnb_precision.h"
 #include "nnb_support.h"
 
 #include <math.h>
@@ -160,4 +161,13 @@ int nnb_resnet_load_param_index(const nnb_resnet_arch *a, const char *runner, co
     if (!v->data)
         return nnb_fail(err, err_len, "%s: load_param '%s': no data", runner, p->name);
     return k;
+}
+
+void nnb_resnet_round_to_precision(const nnb_resnet_arch *a, int precision, float *params, float *x) {
+    nnb_round_to_precision(x, nnb_resnet_shape_count(a->acts[0]), precision);
+    for (int i = 0; i < a->num_params; i++) {
+        const nnb_resnet_param *p = &a->params[i];
+        if (p->kind == NNB_RESNET_CONV_WEIGHT || p->kind == NNB_RESNET_FC_WEIGHT || p->kind == NNB_RESNET_FC_BIAS)
+            nnb_round_to_precision(params + p->offset, p->count, precision);
+    }
 }

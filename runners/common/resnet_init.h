@@ -66,6 +66,11 @@ int nnb_resnet_infer_tensor_list(const nnb_resnet_arch *arch, const float *param
 int nnb_resnet_load_param_index(const nnb_resnet_arch *arch, const char *runner, const nnb_tensor *value, char *err,
                                 size_t err_len);
 
+/* ABI 1.3: rounds the input x and every convolution and fc weight and bias to what `precision` stores
+ * (nnb_round_to_precision: bf16/fp16 round, fp32/tf32 unchanged). BatchNorm parameters and running statistics
+ * stay fp32, as mixed-precision training keeps them. Call after nnb_resnet_alloc_host / init_params. */
+void nnb_resnet_round_to_precision(const nnb_resnet_arch *a, int precision, float *params, float *x);
+
 #ifdef __cplusplus
 }
 #endif
