@@ -28,7 +28,7 @@ if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
   set(NNB_CUDA_LSTM_DIR ${CMAKE_SOURCE_DIR}/runners/cuda/lstm)
   nnbench_add_test(cuda_lstm_engine_should_match_reference_on_cpu
     SOURCES cuda_lstm_engine_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
-            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
+            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c
             ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c
             ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
     LIBS nnb_runner_support PkgConfig::CJSON)
@@ -45,7 +45,7 @@ endif()
 if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
   nnbench_add_test(cuda_capture_should_keep_workspace_and_warm_up_on_cpu
     SOURCES cuda_capture_should_keep_workspace_and_warm_up_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
-            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
+            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c
             ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
     LIBS nnb_runner_support)
   target_include_directories(cuda_capture_should_keep_workspace_and_warm_up_on_cpu PRIVATE
