@@ -52,3 +52,21 @@ if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
     ${NNB_CUDA_LSTM_DIR} ${CMAKE_SOURCE_DIR}/runners/cuda/common ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels
     ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
 endif()
+
+# The same engine in bf16 and fp16 (issue 20): 16-bit GEMM operands through the stand-in's cublasGemmEx, against
+# the CPU references on the rounded problem, within a tolerance from the unit roundoff and at least 10x fp32's error.
+if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
+  nnbench_add_test(cuda_lstm_precision_should_match_reference_on_cpu
+    SOURCES cuda_lstm_precision_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
+            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
+            ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
+    LIBS nnb_runner_support PkgConfig::CJSON)
+  target_include_directories(cuda_lstm_precision_should_match_reference_on_cpu PRIVATE
+    ${NNB_CUDA_LSTM_DIR} ${CMAKE_SOURCE_DIR}/runners/cuda/common ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels
+    ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
+  foreach(ref_plugin nnb_cpu_reference nnb_cpu_fast nnb_cpu_variants) # py, py_simple, py_dropout
+    if(TARGET ${ref_plugin})
+      add_dependencies(cuda_lstm_precision_should_match_reference_on_cpu ${ref_plugin})
+    endif()
+  endforeach()
+endif()

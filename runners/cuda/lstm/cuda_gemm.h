@@ -44,18 +44,16 @@ static inline int nnb_gemmx_nt(const nnb_gemm *g, int64_t M, int64_t N, int64_t 
 /* For each of batch blocks b: C_b (M, N) = A_b (M, K) . B (N, K)^T + beta C_b, with A_b = A + b * stride_a and
  * C_b = C + b * stride_c (elements) and B shared (stride 0): M rows of a strided sub-block, e.g. the first n of
  * B rows of each time step (infer on batch n < B reads the (T, B, in) input in place). */
-static inline int nnb_gemmx_nt_batched(const nnb_gemm *g, int64_t batch, int64_t M, int64_t N, int64_t K,
-                                       const void *A, int64_t lda, int64_t stride_a, const void *B, int64_t ldb,
-                                       float beta, float *C, int64_t ldc, int64_t stride_c, char *err,
-                                       size_t err_len) {
+static inline int nnb_gemmx_nt_batched(const nnb_gemm *g, int64_t batch, int64_t M, int64_t N, int64_t K, const void *A,
+                                       int64_t lda, int64_t stride_a, const void *B, int64_t ldb, float beta, float *C,
+                                       int64_t ldc, int64_t stride_c, char *err, size_t err_len) {
     const float one = 1.0f;
     if (M <= 0 || batch <= 0)
         return 0;
     if (g->ab == CUDA_R_32F)
-        NNB_CUBLAS_TRY(cublasSgemmStridedBatched(g->h, CUBLAS_OP_T, CUBLAS_OP_N, (int)N, (int)M, (int)K, &one,
-                                                 (const float *)B, (int)ldb, 0LL, (const float *)A, (int)lda,
-                                                 (long long)stride_a, &beta, C, (int)ldc, (long long)stride_c,
-                                                 (int)batch));
+        NNB_CUBLAS_TRY(cublasSgemmStridedBatched(
+            g->h, CUBLAS_OP_T, CUBLAS_OP_N, (int)N, (int)M, (int)K, &one, (const float *)B, (int)ldb, 0LL,
+            (const float *)A, (int)lda, (long long)stride_a, &beta, C, (int)ldc, (long long)stride_c, (int)batch));
     else
         NNB_CUBLAS_TRY(cublasGemmStridedBatchedEx(g->h, CUBLAS_OP_T, CUBLAS_OP_N, (int)N, (int)M, (int)K, &one, B,
                                                   g->ab, (int)ldb, 0LL, A, g->ab, (int)lda, (long long)stride_a, &beta,

@@ -30,6 +30,7 @@
 #include "cuda_common.h"
 #include "cuda_gemm.h"
 #include "lstm_kernels.h"
+#include "nnb_precision.h"
 #include "pointwise_ops.h"
 
 #include <stdlib.h>
@@ -521,7 +522,8 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
         nnb_cuda_alloc(c, &m->dh_rec, bh, err, err_len) || nnb_cuda_alloc(c, &m->dc, bh, err, err_len) ||
         nnb_cuda_alloc(c, &m->dhx, (size_t)L * bh, err, err_len) ||
         nnb_cuda_alloc(c, &m->dcx, (size_t)L * bh, err, err_len) || nnb_cuda_alloc(c, &m->ones, tb, err, err_len) ||
-        alloc16(m, &m->x16, (size_t)(T * B * I), err, err_len) || alloc16(m, &m->dgates16, tb * (size_t)G, err, err_len))
+        alloc16(m, &m->x16, (size_t)(T * B * I), err, err_len) ||
+        alloc16(m, &m->dgates16, tb * (size_t)G, err, err_len))
         return -1;
     if (L > 1 &&
         (nnb_cuda_alloc(c, &m->dlayer[0], tbh, err, err_len) || nnb_cuda_alloc(c, &m->dlayer[1], tbh, err, err_len)))
@@ -536,6 +538,7 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
         if (!(m->h_grad_hy = nnb_alloc_floats(bh)))
             return nnb_fail(err, err_len, "out of host memory");
         nnb_fill_normal(m->h_grad_hy, bh, cfg->seed, "grad_hy");
+        nnb_round_to_precision(m->h_grad_hy, bh, m->base.cu.precision); /* as every seeded tensor (lstm_data) */
         if (nnb_cuda_alloc(c, &m->grad_hy, bh, err, err_len) ||
             nnb_cuda_upload(m->grad_hy, m->h_grad_hy, bh, err, err_len) || build_simple_views(m, err, err_len))
             return -1;

@@ -214,7 +214,9 @@ static void run_op(const op *o) {
                                  (const float *)o->p[4], (const float *)o->p[5], (const float *)o->p[6], o->n[0],
                                  o->n[1], o->f[0]);
         break;
-    case OP_TO_16BIT: nnb_launch_f32_to_16bit(NULL, (uint16_t *)o->p[0], (const float *)o->p[1], o->n[0], o->i[0]); break;
+    case OP_TO_16BIT:
+        nnb_launch_f32_to_16bit(NULL, (uint16_t *)o->p[0], (const float *)o->p[1], o->n[0], o->i[0]);
+        break;
     case OP_POINTWISE:
         nnb_launch_pointwise(&o->geo, NULL, o->i[0], (float *)o->p[0], o->n[0], (const float *)o->p[1], o->n[1],
                              (const float *)o->p[2], o->n[2], o->n[3], o->n[4]);
@@ -409,8 +411,10 @@ static cublasStatus_t gemm(cublasHandle_t h, cudaDataType ab, cublasOperation_t 
     cublasStatus_t st = cublas_call(h);
     if (st != CUBLAS_STATUS_SUCCESS)
         return st;
-    op o = {OP_SGEMM, {ta != CUBLAS_OP_N, tb != CUBLAS_OP_N, m, n, k, lda, ldb, ldc}, {0}, {alpha, beta}, {A, B, C},
-            {0, 0, 0}, ab};
+    op o = {OP_SGEMM,  {ta != CUBLAS_OP_N, tb != CUBLAS_OP_N, m, n, k, lda, ldb, ldc},
+            {0},       {alpha, beta},
+            {A, B, C}, {0, 0, 0},
+            ab};
     submit(h->stream, &o);
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -446,14 +450,13 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta
     (void)algo;
     if (!ex_supported(Atype, Btype, Ctype, computeType))
         return CUBLAS_STATUS_NOT_SUPPORTED;
-    if (batchCount < 0 || strideA < 0 || strideB < 0 || strideC < 0 ||
-        (batchCount > 1 && strideC < (long long)ldc * n))
+    if (batchCount < 0 || strideA < 0 || strideB < 0 || strideC < 0 || (batchCount > 1 && strideC < (long long)ldc * n))
         return CUBLAS_STATUS_INVALID_VALUE;
     size_t e = ex_bytes(Atype);
     for (int b = 0; b < batchCount; b++) {
-        cublasStatus_t st = gemm(h, Atype, ta, tb, m, n, k, *(const float *)alpha, (const char *)A + b * strideA * e,
-                                 lda, (const char *)B + b * strideB * e, ldb, *(const float *)beta,
-                                 (float *)C + b * strideC, ldc);
+        cublasStatus_t st =
+            gemm(h, Atype, ta, tb, m, n, k, *(const float *)alpha, (const char *)A + b * strideA * e, lda,
+                 (const char *)B + b * strideB * e, ldb, *(const float *)beta, (float *)C + b * strideC, ldc);
         if (st != CUBLAS_STATUS_SUCCESS)
             return st;
     }
