@@ -301,6 +301,10 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
         return -1;
     if (nnb_cuda_ctx_init(&m->base.cu, cfg, m->base.name, 1, err, err_len))
         return -1;
+    if (m->base.cu.precision != NNB_PRECISION_FP32 && m->base.cu.precision != NNB_PRECISION_TF32)
+        return nnb_fail(err, err_len, "%s: --dtype %s is not supported (fp32 LayerNorm kernels: fp32, tf32)",
+                        m->base.name,
+                        nnb_precision_name(m->base.cu.precision) ? nnb_precision_name(m->base.cu.precision) : "?");
     if (nnb_lstm_data_init(&m->base.d, cfg, 0, 0, err, err_len))
         return -1;
     m->T = m->base.d.T, m->B = m->base.d.B, m->I = m->base.d.I, m->H = m->base.d.H, m->L = m->base.d.L;
