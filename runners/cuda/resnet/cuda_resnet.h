@@ -28,6 +28,10 @@
  * one workspace serves every call. create ends with cudaDeviceSynchronize: its
  * uploads and zeroing ran on the legacy stream, the runner's stream is non-blocking.
  *
+ * Precision (ABI 1.3): fp32 and tf32 (--dtype tf32 sets the same TF32 mode as --tf32); bf16 and fp16 are not
+ * implemented here yet (the descriptors do not declare them). The seeded x and weights are rounded to the
+ * precision all the same (nnb_resnet_round_to_precision; no-op for fp32/tf32), as every runner does.
+ *
  * Math mode: TF32 off unless cfg->allow_tf32: convolutions CUDNN_FMA_MATH
  * (CUDNN_DEFAULT_MATH with tf32, which lets cuDNN use TF32 tensor cores),
  * cuBLAS CUBLAS_DEFAULT_MATH (CUBLAS_TF32_TENSOR_OP_MATH with tf32).
@@ -57,6 +61,7 @@
 #ifndef NNB_CUDA_RESNET_H
 #define NNB_CUDA_RESNET_H
 
+#include "nnb_cuda_precision.h"
 #include "nnb_cuda_util.h"
 #include "resnet_arch.h"
 #include "resnet_init.h"
@@ -98,7 +103,8 @@ typedef struct cuda_resnet_model {
     cudaStream_t stream;
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
-    int tf32;
+    int tf32;      /* --tf32 or --dtype tf32 */
+    int precision; /* nnb_precision of the run: fp32 or tf32 */
     nnb_rk_geometry geo;
 
     cudnnTensorDescriptor_t *act_td; /* (num_acts) NCHW packed, NULL where unused */

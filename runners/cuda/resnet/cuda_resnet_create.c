@@ -45,7 +45,11 @@ static int check_config(cuda_resnet_model *m, const nnb_config *cfg, char *err, 
                         m->name, cfg->cuda_pointwise_loop_level);
     m->geo.block_size = bs;
     m->geo.max_blocks = cfg->cuda_pointwise_block_count;
-    m->tf32 = cfg->allow_tf32 != 0;
+    m->precision = nnb_cuda_config_precision(cfg);
+    if (m->precision != NNB_PRECISION_FP32 && m->precision != NNB_PRECISION_TF32)
+        return nnb_fail(err, err_len, "%s: --dtype %s is not supported by this runner (supported: fp32, tf32)", m->name,
+                        nnb_precision_name(m->precision) ? nnb_precision_name(m->precision) : "?");
+    m->tf32 = cfg->allow_tf32 != 0 || m->precision == NNB_PRECISION_TF32;
     return 0;
 }
 
@@ -148,6 +152,7 @@ static int setup_buffers(cuda_resnet_model *m, uint64_t seed, char *err, size_t 
     size_t nx = act_count(m, 0), nl = act_count(m, logits);
     if (nnb_resnet_alloc_host(a, seed, &m->h_params, &m->h_grads, &m->h_x, &m->h_grad_logits, &m->h_logits, &m->h_dx))
         return nnb_fail(err, err_len, "out of host memory");
+    nnb_resnet_round_to_precision(a, m->precision, m->h_params, m->h_x); /* every precision, the same problem */
     NNB_CUDA_TRY(cudaMemcpy(m->acts[0], m->h_x, nx * sizeof(float), cudaMemcpyHostToDevice));
     NNB_CUDA_TRY(cudaMemcpy(m->grad[logits], m->h_grad_logits, nl * sizeof(float), cudaMemcpyHostToDevice));
     NNB_CUDA_TRY(cudaMemcpy(m->params, m->h_params, a->param_floats * sizeof(float), cudaMemcpyHostToDevice));

@@ -105,9 +105,11 @@ static int cuda_resnet_describe(void *vm, char *buf, size_t len) {
     nnb_appendf(buf, len, &used, "{\"runner\":\"%s\",\"library\":\"cuDNN + cuBLAS\",", m->name);
     nnb_cuda_describe_device(&m->prop, m->device, m->cublas, buf, len, &used);
     nnb_appendf(buf, len, &used,
-                "\"tf32\":%s,\"conv_math\":\"%s\",\"cublas_math\":\"%s\",\"algo_selection\":\"cudnnFind*Algorithm\","
+                "\"precision\":\"%s\",\"tf32\":%s,\"conv_math\":\"%s\",\"cublas_math\":\"%s\",\"algo_selection\":"
+                "\"cudnnFind*Algorithm\","
                 "\"convolutions\":%d,\"conv_geometries\":%d,",
-                m->tf32 ? "true" : "false", m->tf32 ? "CUDNN_DEFAULT_MATH" : "CUDNN_FMA_MATH",
+                nnb_precision_name(m->precision), m->tf32 ? "true" : "false",
+                m->tf32 ? "CUDNN_DEFAULT_MATH" : "CUDNN_FMA_MATH",
                 m->tf32 ? "CUBLAS_TF32_TENSOR_OP_MATH" : "CUBLAS_DEFAULT_MATH", convs, m->plan.num_conv_classes);
     describe_algos(m, 0, "conv_fwd_algos", buf, len, &used);
     describe_algos(m, 1, "conv_bwd_data_algos", buf, len, &used);
@@ -145,7 +147,9 @@ static double cuda_resnet_backward_flops(void *vm) { return ((cuda_resnet_model 
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = runner_name, .group = NNB_GROUP_CNNS,                          \
         .device = NNB_DEVICE_CUDA, .description = text, .reference = ref, .flags = flags_,                             \
-        .available = nnb_cuda_available, .create = create_fn, .forward = cuda_resnet_forward, .backward_setup = NULL,  \
+        .available = nnb_cuda_precision_available, .create = create_fn, .forward = cuda_resnet_forward,                \
+        .backward_setup = NULL,                                                                                        \
+        .precisions = NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_TF32),                   \
         .backward = cuda_resnet_backward, .zero_grad = NULL, .params = cuda_resnet_params,                             \
         .outputs = cuda_resnet_outputs, .describe = cuda_resnet_describe, .forward_flops = cuda_resnet_forward_flops,  \
         .backward_flops = cuda_resnet_backward_flops, .destroy = cuda_resnet_destroy, .check_tolerance = tol_,         \
