@@ -6,25 +6,17 @@
  * data rounded to the precision (nnb_lstm_data), which check.c also requires bit for bit in params().
  *
  * What the engine rounds is every GEMM operand it makes itself: h after each cell step and the gate gradients
- * after each cell backward (weights, x and hx are already representable). Each rounding is a relative
- * perturbation of at most u (unit roundoff: bf16 2^-8, fp16 2^-11) of one GEMM input; accumulation is fp32, so a
- * GEMM output with both operands rounded moves by at most 2u * sum |a_i b_i|. Along the sequence the cell's gains
- * stay below 1 (sigmoid' <= 1/4, tanh' <= 1, forget gate < 1), so a step's rounding does not compound with T
- * (measured here: T = 99 gives 0.44u, T = 5 about 0.5u); stacked layers add theirs. Hence the tolerance on every
- * output and gradient, by the normwise relative error check.c measures:
- *     tol = 4 * u * L     (2u per GEMM, doubled for the backward's chain through the rounded dgates)
- * i.e. bf16 0.0156 * L, fp16 0.00195 * L; the largest errors measured are near u (bf16 1.1u, fp16 1.5u at L = 3).
- * Proof that 16 bits really ran: the largest error over all tensors is at least 10x the fp32 run's on the same
- * problem (cublasSgemm path, emulated in double).
+ * after each cell backward (weights, x and hx are already representable). Tolerance and the 10x-fp32 proof:
+ * cuda_precision_check.h (tol = 4 u L; measured here: bf16 about 0.5u to 1.3u, fp16 0.4u to 1.5u).
  *
- * Also: a device older than a precision needs is refused by available() with the one wording, and
- * describe() says what ran.
+ * Also: infer(n) in bf16 (x's 16-bit copy refreshed from the fp32 input infer_io hands out, the premul GEMM as
+ * cublasGemmStridedBatchedEx for n < B) gives the forward's outputs; a device older than a precision needs is
+ * refused by available() with the one wording; describe() says what ran.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "cuda_precision_check.h"
 #include "custom_lstm.h"
 #include "nnb_cuda_precision.h"
-#include "nnb_precision.h"
-#include "test_support.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -36,11 +28,12 @@ static nnb_registry reg;
 
 #define EMULATED(runner)                                                                                               \
     {                                                                                                                  \
-        .struct_size = sizeof(nnb_runner_desc), .name = #runner, .group = NNB_GROUP_RNNS, .device = NNB_DEVICE_CUDA,   \
-        .description = "emulated", .available = nnb_cuda_precision_available, .create = nnb_cu_lstm_create_##runner,   \
-        .forward = nnb_cu_lstm_forward, .backward = nnb_cu_lstm_backward, .params = nnb_cu_lstm_params,                \
-        .outputs = nnb_cu_lstm_outputs, .describe = nnb_cu_lstm_describe, .forward_flops = nnb_cu_lstm_forward_flops,  \
-        .backward_flops = nnb_cu_lstm_backward_flops, .destroy = nnb_cu_lstm_destroy,                                  \
+        .infer = nnb_cu_lstm_infer, .struct_size = sizeof(nnb_runner_desc), .name = #runner, .group = NNB_GROUP_RNNS,  \
+        .device = NNB_DEVICE_CUDA, .description = "emulated", .available = nnb_cuda_precision_available,               \
+        .create = nnb_cu_lstm_create_##runner, .forward = nnb_cu_lstm_forward, .backward = nnb_cu_lstm_backward,       \
+        .params = nnb_cu_lstm_params, .outputs = nnb_cu_lstm_outputs, .describe = nnb_cu_lstm_describe,                \
+        .forward_flops = nnb_cu_lstm_forward_flops, .backward_flops = nnb_cu_lstm_backward_flops,                      \
+        .destroy = nnb_cu_lstm_destroy,                                                                                \
         .precisions = NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_TF32) |                  \
                       NNB_PRECISION_BIT(NNB_PRECISION_BF16) | NNB_PRECISION_BIT(NNB_PRECISION_FP16),                   \
     }
@@ -56,58 +49,16 @@ static const nnb_runner_desc *emulated(const char *name) {
     return NULL;
 }
 
-static double tolerance(const nnb_config *cfg) {
-    return 4.0 * nnb_precision_unit_roundoff(cfg->precision) * (double)cfg->num_layers;
-}
-
-/* Runs runner against reference at cfg (tol, or nnb_check_runner's default with tol 0) and returns the largest
- * normwise relative error over every compared tensor; -1 when it could not run. */
-static double largest_error(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg, double tol,
-                            const char *what) {
-    nnb_runner_result res;
-    memset(&res, 0, sizeof res);
-    char err[512] = "";
-    int rc = nnb_check_runner(got, ref, cfg, tol, &res, err, sizeof err);
-    CHECK_MSG(rc == 0, "%s: %s", what, err);
-    if (rc)
-        return -1;
-    CHECK_MSG(res.check_count >= 3, "%s compared only %d tensors", what, res.check_count);
-    double worst = 0;
-    for (int i = 0; i < res.check_count; i++) {
-        const nnb_tensor_check *c = &res.checks[i];
-        CHECK_MSG(c->pass, "%s: %s max_rel %.3g > tol %.3g", what, c->name, c->max_rel_err, c->tolerance);
-        if (c->max_rel_err > worst)
-            worst = c->max_rel_err;
-    }
-    free(res.checks);
-    return worst;
-}
-
-/* runner in bf16 and fp16 against reference: within 4 u L, and at least 10x the fp32 run's error. */
+/* runner in bf16 and fp16 against reference (cuda_precision_check.h, factor 4: the hand-written engine). */
 static void check_precisions(const char *runner, const char *reference, nnb_config cfg) {
-    const nnb_runner_desc *got = emulated(runner);
+    static const int lows[] = {NNB_PRECISION_BF16, NNB_PRECISION_FP16};
     const nnb_loaded_runner *ref = nnb_registry_find_on(&reg, reference, NNB_DEVICE_CPU);
     if (!ref) {
         CHECK_MSG(strcmp(reference, "py") != 0, "reference py not found");
         printf("note: reference %s not built here; %s not checked\n", reference, runner);
         return;
     }
-    char what[256];
-    cfg.precision = NNB_PRECISION_FP32;
-    snprintf(what, sizeof what, "%s fp32 vs %s (L=%lld)", runner, reference, (long long)cfg.num_layers);
-    double e32 = largest_error(got, ref->desc, &cfg, 0, what);
-    const int lows[] = {NNB_PRECISION_BF16, NNB_PRECISION_FP16};
-    for (int i = 0; i < 2; i++) {
-        cfg.precision = lows[i];
-        double tol = tolerance(&cfg);
-        snprintf(what, sizeof what, "%s %s vs %s (L=%lld, fuser %s)", runner, nnb_precision_name(lows[i]), reference,
-                 (long long)cfg.num_layers, cfg.fuser ? cfg.fuser : "te");
-        double e = largest_error(got, ref->desc, &cfg, tol, what);
-        printf("%-52s error %.3g (tol %.3g), fp32 error %.3g, ratio %.0f\n", what, e, tol, e32,
-               e32 > 0 ? e / e32 : 0.0);
-        CHECK_MSG(e >= 10 * e32, "%s: error %.3g is not 10x the fp32 run's %.3g: did 16 bits really run?", what, e,
-                  e32);
-    }
+    cuda_precision_check(emulated(runner), ref->desc, cfg, 4.0, lows, 2);
 }
 
 static void check_refusal(void) {
@@ -133,6 +84,57 @@ static void check_refusal(void) {
     CHECK(nnb_cuda_precision_available(&cfg, why, sizeof why) == 0);
     CHECK_MSG(strncmp(why, "cuda: no device", 15) == 0, "reason: %s", why);
     unsetenv("NNB_FAKE_CUDA_NO_DEVICE");
+}
+
+/* The tensor named name of a list, or NULL. */
+static const nnb_tensor *named(nnb_tensor_list l, const char *name) {
+    for (int i = 0; i < l.count; i++)
+        if (!strcmp(l.items[i].name, name))
+            return &l.items[i];
+    return NULL;
+}
+
+/* infer(n) in bf16 against the forward of the same model: the same schedule on the first n rows, so in the
+ * emulation (double accumulation per element) y, hy and cy of those rows are bit-identical. n < B takes the
+ * premul GEMM as cublasGemmStridedBatchedEx over 16-bit operands (strides in elements). */
+static void check_infer_bf16(const char *runner) {
+    nnb_config cfg = nnb_test_lstm_config(4, 5, 7, 9, 2, 11);
+    cfg.precision = NNB_PRECISION_BF16;
+    const nnb_runner_desc *d = emulated(runner);
+    char err[512] = "";
+    void *m = d->create(&cfg, err, sizeof err);
+    CHECK_MSG(m != NULL, "%s bf16: create: %s", runner, err);
+    if (!m)
+        return;
+    nnb_tensor_list out;
+    CHECK(d->forward(m, err, sizeof err) == 0 && d->outputs(m, &out, err, sizeof err) == 0);
+    const char *names[] = {"y", "hy", "cy"};
+    const int64_t steps[] = {4, 2, 2}, B = 5, H = 9;
+    float *fwd[3];
+    for (int i = 0; i < 3; i++) {
+        const nnb_tensor *t = named(out, names[i]);
+        size_t n = (size_t)(steps[i] * B * H);
+        fwd[i] = (float *)malloc(n * sizeof(float));
+        memcpy(fwd[i], t->data, n * sizeof(float));
+    }
+    const int64_t ns[] = {5, 3, 1};
+    for (int k = 0; k < 3; k++) {
+        int64_t n = ns[k];
+        CHECK_MSG(d->infer(m, n, err, sizeof err) == 0, "%s bf16 infer(%lld): %s", runner, (long long)n, err);
+        CHECK(d->outputs(m, &out, err, sizeof err) == 0);
+        for (int i = 0; i < 3; i++) {
+            const nnb_tensor *t = named(out, names[i]);
+            const float *got = (const float *)t->data;
+            int same = t->shape[1] == n;
+            for (int64_t r = 0; same && r < steps[i]; r++)
+                same = !memcmp(got + r * n * H, fwd[i] + r * B * H, sizeof(float) * (size_t)(n * H));
+            CHECK_MSG(same, "%s bf16: infer(%lld)'s %s differs from the forward's first %lld rows", runner,
+                      (long long)n, names[i], (long long)n);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        free(fwd[i]);
+    d->destroy(m);
 }
 
 static void check_describe(int precision, const char *needle) {
@@ -169,6 +171,8 @@ int main(void) {
     check_precisions("jit_dropout", "py_dropout", nnb_test_lstm_config(5, 3, 6, 9, 3, 11));
     check_precisions("vl_jit", "vl_py", nnb_test_lstm_config(0, 4, 5, 6, 1, 11)); /* lengths 30..99 */
 
+    check_infer_bf16("jit_premul");
+    check_infer_bf16("jit");
     check_describe(NNB_PRECISION_BF16, "cublasGemmEx (bf16 A and B, fp32 C, CUBLAS_COMPUTE_32F)");
     check_describe(NNB_PRECISION_FP16, "\"precision\":\"fp16\"");
     check_describe(NNB_PRECISION_TF32, "\"tf32\":true");
