@@ -14,7 +14,7 @@ target_include_directories(cuda_weight_mapping_should_follow_cudnn_layout PRIVAT
 # exits 77 (reported as skipped) where no device is usable.
 if(TARGET nnb_cuda_lstm)
   nnbench_add_test(cuda_lstm_should_match_reference_on_gpu
-    SOURCES cuda_lstm_should_match_reference_on_gpu.c LABELS gpu)
+    SOURCES cuda_lstm_should_match_reference_on_gpu.c LIBS nnb_precision LABELS gpu)
   set_tests_properties(cuda_lstm_should_match_reference_on_gpu PROPERTIES SKIP_RETURN_CODE 77)
   add_dependencies(cuda_lstm_should_match_reference_on_gpu nnb_cuda_lstm)
   if(TARGET nnb_cpu_reference)

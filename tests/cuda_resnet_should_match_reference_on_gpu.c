@@ -14,6 +14,12 @@
  * values per channel (layer4: 2x2 maps), which amplifies rounding. The value
  * is an estimate made without a device; every tensor's error is printed so it
  * can be tightened from the first real run.
+ *
+ * --dtype tf32 (ABI 1.3; skipped with available()'s reason on a device before 8.0): the same runners with TF32
+ * tensor-op math against the same reference, within 64 u_tf32 = 64 * 2^-11 ~ 0.031: convolutions and the fc
+ * round both operands to 10 mantissa bits (2u per product sum), compounded through the same BatchNorm
+ * amplification that the fp32 bound of 2e-3 allows for; also an estimate made without a device, printed per
+ * tensor. describe() must say "tf32":true and "precision":"tf32".
  */
 #include "test_support.h"
 
@@ -21,6 +27,7 @@
 #include <string.h>
 
 #define TOLERANCE 2e-3
+#define TF32_TOLERANCE (64.0 / 2048.0)
 
 static const char *const runners[][2] = {
     {"resnet18", "resnet18_ref"},
@@ -46,6 +53,49 @@ static void check_describe(const nnb_runner_desc *d, const nnb_config *cfg) {
         CHECK_STR_CONTAINS(info, "\"fusion\":{\"bn_relu\":");
     CHECK(d->forward_flops(m) > 0 && d->backward_flops(m) == 2 * d->forward_flops(m));
     d->destroy(m);
+}
+
+/* runner (cuda) vs ref at cfg within tol: every tensor's error recorded, the worst printed. */
+static void check_pair(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg, double tol) {
+    nnb_runner_result res;
+    memset(&res, 0, sizeof res);
+    char err[512] = "";
+    const char *dtype = nnb_precision_name(cfg->precision);
+    int rc = nnb_check_runner(got, ref, cfg, tol, &res, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s %s vs %s: %s", got->name, dtype, ref->name, err);
+    CHECK_MSG(rc != 0 || res.check_count > 0, "%s compared no tensors", got->name);
+    double worst = 0;
+    const char *worst_name = "";
+    for (int k = 0; k < res.check_count; k++) {
+        const nnb_tensor_check *c = &res.checks[k];
+        CHECK_MSG(c->pass, "%s %s vs %s: %s max_abs %.3g max_rel %.3g > tol %.3g", got->name, dtype, ref->name, c->name,
+                  c->max_abs_err, c->max_rel_err, c->tolerance);
+        if (!(c->max_rel_err <= worst))
+            worst = c->max_rel_err, worst_name = c->name;
+    }
+    printf("%s %s vs %s: %d tensors, worst %s rel %.3g (tol %.3g)\n", got->name, dtype, ref->name, res.check_count,
+           worst_name, worst, tol);
+    free(res.checks);
+}
+
+/* --dtype tf32: TF32 math, said so in describe(), within TF32_TOLERANCE; skipped on devices before 8.0. */
+static void check_tf32(const nnb_runner_desc *got, const nnb_runner_desc *ref, nnb_config cfg) {
+    char why[256] = "", err[512] = "", info[8192] = "";
+    cfg.precision = NNB_PRECISION_TF32;
+    CHECK_MSG(nnb_runner_supports_precision(got, NNB_PRECISION_TF32), "%s does not declare tf32", got->name);
+    if (!got->available(&cfg, why, sizeof why)) {
+        printf("note: %s tf32 not checked: %s\n", got->name, why);
+        return;
+    }
+    void *m = got->create(&cfg, err, sizeof err);
+    CHECK_MSG(m != NULL, "%s tf32: create failed: %s", got->name, err);
+    if (!m)
+        return;
+    CHECK(got->describe(m, info, sizeof info) == 0);
+    CHECK_STR_CONTAINS(info, "\"tf32\":true");
+    CHECK_STR_CONTAINS(info, "\"precision\":\"tf32\"");
+    got->destroy(m);
+    check_pair(got, ref, &cfg, TF32_TOLERANCE);
 }
 
 int main(void) {
@@ -107,24 +157,8 @@ int main(void) {
         CHECK(got->desc->reference && !strcmp(got->desc->reference, runners[i][1]));
         check_describe(got->desc, &cfg);
 
-        nnb_runner_result res;
-        memset(&res, 0, sizeof res);
-        char err[512] = "";
-        int rc = nnb_check_runner(got->desc, ref->desc, &cfg, TOLERANCE, &res, err, sizeof err);
-        CHECK_MSG(rc == 0, "%s vs %s: %s", runners[i][0], runners[i][1], err);
-        CHECK_MSG(rc != 0 || res.check_count > 0, "%s compared no tensors", runners[i][0]);
-        double worst = 0;
-        const char *worst_name = "";
-        for (int k = 0; k < res.check_count; k++) {
-            const nnb_tensor_check *c = &res.checks[k];
-            CHECK_MSG(c->pass, "%s vs %s: %s max_abs %.3g max_rel %.3g > tol %.3g", runners[i][0], runners[i][1],
-                      c->name, c->max_abs_err, c->max_rel_err, c->tolerance);
-            if (!(c->max_rel_err <= worst))
-                worst = c->max_rel_err, worst_name = c->name;
-        }
-        printf("%s vs %s: %d tensors, worst %s rel %.3g (tol %.g)\n", runners[i][0], runners[i][1], res.check_count,
-               worst_name, worst, TOLERANCE);
-        free(res.checks);
+        check_pair(got->desc, ref->desc, &cfg, TOLERANCE);
+        check_tf32(got->desc, ref->desc, cfg);
     }
     nnb_registry_free(&reg);
     return nnb_test_finish();
