@@ -27,7 +27,7 @@ endif()
 if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
   set(NNB_CUDA_LSTM_DIR ${CMAKE_SOURCE_DIR}/runners/cuda/lstm)
   nnbench_add_test(cuda_lstm_engine_should_match_reference_on_cpu
-    SOURCES cuda_lstm_engine_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
+    SOURCES cuda_lstm_engine_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c ${NNB_CUDA_LSTM_DIR}/custom_lstm_schedule.c
             ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c
             ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c
             ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
@@ -44,7 +44,7 @@ endif()
 # on the default workspace pool, captured first uses and the device selected (issue 22, items 1-4).
 if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
   nnbench_add_test(cuda_capture_should_keep_workspace_and_warm_up_on_cpu
-    SOURCES cuda_capture_should_keep_workspace_and_warm_up_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
+    SOURCES cuda_capture_should_keep_workspace_and_warm_up_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c ${NNB_CUDA_LSTM_DIR}/custom_lstm_schedule.c
             ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c
             ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
     LIBS nnb_runner_support)
@@ -57,7 +57,7 @@ endif()
 # the CPU references on the rounded problem, within a tolerance from the unit roundoff and at least 10x fp32's error.
 if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
   nnbench_add_test(cuda_lstm_precision_should_match_reference_on_cpu
-    SOURCES cuda_lstm_precision_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
+    SOURCES cuda_lstm_precision_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c ${NNB_CUDA_LSTM_DIR}/custom_lstm_schedule.c
             ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
             ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
     LIBS nnb_runner_support PkgConfig::CJSON)
