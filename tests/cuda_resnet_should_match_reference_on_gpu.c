@@ -20,6 +20,11 @@
  * round both operands to 10 mantissa bits (2u per product sum), compounded through the same BatchNorm
  * amplification that the fp32 bound of 2e-3 allows for; also an estimate made without a device, printed per
  * tensor. describe() must say "tf32":true and "precision":"tf32".
+ *
+ * --dtype bf16 / fp16 (16-bit activations, weights and activation gradients, fp32 compute; cuda_resnet.h):
+ * within 32 u (bf16 0.125, fp16 0.0156; every stored activation is one more rounding of at most u, and the
+ * same BatchNorm amplification applies), an estimate printed per tensor like the others; and the largest error
+ * at least 10x the fp32 run's (proof that 16 bits ran). describe() names the precision.
  */
 #include "test_support.h"
 
@@ -28,6 +33,8 @@
 
 #define TOLERANCE 2e-3
 #define TF32_TOLERANCE (64.0 / 2048.0)
+#define BF16_TOLERANCE (32.0 / 256.0)
+#define FP16_TOLERANCE (32.0 / 2048.0)
 
 static const char *const runners[][2] = {
     {"resnet18", "resnet18_ref"},
@@ -55,8 +62,9 @@ static void check_describe(const nnb_runner_desc *d, const nnb_config *cfg) {
     d->destroy(m);
 }
 
-/* runner (cuda) vs ref at cfg within tol: every tensor's error recorded, the worst printed. */
-static void check_pair(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg, double tol) {
+/* runner (cuda) vs ref at cfg within tol: every tensor's error recorded, the worst printed and returned (-1 when it
+ * could not run). */
+static double check_pair(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg, double tol) {
     nnb_runner_result res;
     memset(&res, 0, sizeof res);
     char err[512] = "";
@@ -76,26 +84,34 @@ static void check_pair(const nnb_runner_desc *got, const nnb_runner_desc *ref, c
     printf("%s %s vs %s: %d tensors, worst %s rel %.3g (tol %.3g)\n", got->name, dtype, ref->name, res.check_count,
            worst_name, worst, tol);
     free(res.checks);
+    return rc ? -1 : worst;
 }
 
-/* --dtype tf32: TF32 math, said so in describe(), within TF32_TOLERANCE; skipped on devices before 8.0. */
-static void check_tf32(const nnb_runner_desc *got, const nnb_runner_desc *ref, nnb_config cfg) {
-    char why[256] = "", err[512] = "", info[8192] = "";
-    cfg.precision = NNB_PRECISION_TF32;
-    CHECK_MSG(nnb_runner_supports_precision(got, NNB_PRECISION_TF32), "%s does not declare tf32", got->name);
+/* --dtype p within tol, said so in describe(); skipped (noted) where available() refuses (devices before 8.0 for
+ * tf32 and bf16, 7.0 for fp16). 16-bit precisions: at least 10x the fp32 error e32. */
+static void check_precision(const nnb_runner_desc *got, const nnb_runner_desc *ref, nnb_config cfg, int p, double tol,
+                            double e32) {
+    char why[256] = "", err[512] = "", info[8192] = "", want[64];
+    cfg.precision = p;
+    CHECK_MSG(nnb_runner_supports_precision(got, p), "%s does not declare %s", got->name, nnb_precision_name(p));
     if (!got->available(&cfg, why, sizeof why)) {
-        printf("note: %s tf32 not checked: %s\n", got->name, why);
+        printf("note: %s %s not checked: %s\n", got->name, nnb_precision_name(p), why);
         return;
     }
     void *m = got->create(&cfg, err, sizeof err);
-    CHECK_MSG(m != NULL, "%s tf32: create failed: %s", got->name, err);
+    CHECK_MSG(m != NULL, "%s %s: create failed: %s", got->name, nnb_precision_name(p), err);
     if (!m)
         return;
     CHECK(got->describe(m, info, sizeof info) == 0);
-    CHECK_STR_CONTAINS(info, "\"tf32\":true");
-    CHECK_STR_CONTAINS(info, "\"precision\":\"tf32\"");
+    snprintf(want, sizeof want, "\"precision\":\"%s\"", nnb_precision_name(p));
+    CHECK_STR_CONTAINS(info, want);
+    if (p == NNB_PRECISION_TF32)
+        CHECK_STR_CONTAINS(info, "\"tf32\":true");
     got->destroy(m);
-    check_pair(got, ref, &cfg, TF32_TOLERANCE);
+    double e = check_pair(got, ref, &cfg, tol);
+    if (p == NNB_PRECISION_BF16 || p == NNB_PRECISION_FP16)
+        CHECK_MSG(e >= 10 * e32, "%s %s: error %.3g is not 10x the fp32 run's %.3g", got->name, nnb_precision_name(p),
+                  e, e32);
 }
 
 int main(void) {
@@ -157,8 +173,10 @@ int main(void) {
         CHECK(got->desc->reference && !strcmp(got->desc->reference, runners[i][1]));
         check_describe(got->desc, &cfg);
 
-        check_pair(got->desc, ref->desc, &cfg, TOLERANCE);
-        check_tf32(got->desc, ref->desc, cfg);
+        double e32 = check_pair(got->desc, ref->desc, &cfg, TOLERANCE);
+        check_precision(got->desc, ref->desc, cfg, NNB_PRECISION_TF32, TF32_TOLERANCE, e32);
+        check_precision(got->desc, ref->desc, cfg, NNB_PRECISION_BF16, BF16_TOLERANCE, e32);
+        check_precision(got->desc, ref->desc, cfg, NNB_PRECISION_FP16, FP16_TOLERANCE, e32);
     }
     nnb_registry_free(&reg);
     return nnb_test_finish();

@@ -33,7 +33,7 @@ STEPS=(
   "check|55|--check of every CUDA runner at small sizes (T=8 B=4 I=H=32 L=2; ResNet N=2 S=64)"
   "bench_rnns|35|rnns on cuda at fastrnns' sizes (T=100 B=64 I=H=512 L=1), warmup 5, loops 20"
   "bench_vl_rnns|20|vl_rnns on cuda at fastrnns' sizes, warmup 5, loops 20"
-  "dtypes|45|--dtype tf32, bf16, fp16: --check of cudnn, aten, jit, jit_premul (+ resnet18 in tf32), small sizes; cudnn and jit_premul at fastrnns' sizes"
+  "dtypes|45|--dtype tf32, bf16, fp16: --check of cudnn, aten, jit, jit_premul, resnet18 at small sizes; cudnn and jit_premul at fastrnns' sizes"
   "bench_cnns|45|cnns on cuda at fastrnns' sizes (N=32 S=224), warmup 5, loops 20"
   "ab_executor|30|--ab jit eager vs graph (fastrnns' sizes, at most 20 s of rounds)"
   "serve|30|nnbench serve jit on cuda: 2 workers, poisson 200 req/s for 10 s"
@@ -110,17 +110,15 @@ step_bench_vl_rnns() { "$NNB" $SHORT --group vl_rnns --json-out "$OUT/bench_vl_r
 # shellcheck disable=SC2086
 step_bench_cnns() { "$NNB" $SHORT --group cnns --json-out "$OUT/bench_cnns.json"; }
 
-# Each reduced precision: --check at small sizes of the runners that declare it, then a short timed run of cudnn
-# and jit_premul at fastrnns' sizes (the ResNets declare fp32 and tf32 only). A device too old for a precision
-# has those runners refused by available() with the reason, in the log.
+# Each reduced precision: --check at small sizes of runners that declare it, then a short timed run of cudnn and
+# jit_premul at fastrnns' sizes. A device too old for a precision has those runners refused by available() with
+# the reason, in the log.
 step_dtypes() {
-  local d cnns rc=0
+  local d rc=0
   for d in tf32 bf16 fp16; do
-    cnns=""
-    [ "$d" = tf32 ] && cnns="--cnns resnet18"
-    # shellcheck disable=SC2086  # SMALL, SHORT and cnns are lists of flags
+    # shellcheck disable=SC2086  # SMALL and SHORT are lists of flags
     "$NNB" --device cuda --dtype "$d" --check $SMALL --warmup 1 --nloops 2 --runner-timeout 10 \
-      --group rnns ${cnns:+cnns} --rnns cudnn aten jit jit_premul $cnns --json-out "$OUT/check_$d.json" || rc=1
+      --group rnns cnns --rnns cudnn aten jit jit_premul --cnns resnet18 --json-out "$OUT/check_$d.json" || rc=1
     # shellcheck disable=SC2086
     "$NNB" $SHORT --dtype "$d" --group rnns --rnns cudnn jit_premul --json-out "$OUT/bench_rnns_$d.json" || rc=1
   done

@@ -178,7 +178,7 @@ static int layer_backward(cu_lstm *m, int64_t k, const float *dy, float *dxout, 
         float *dg = m->dgates + t * B * G;
         NNB_KERNEL_TRY(nnb_cuda_lstm_cell_bwd(m->cell, &m->geo, s, gates, ly->cs + t * B * H, ly->cs + (t + 1) * B * H,
                                               dy ? dy + t * B * H : NULL, m->dh_rec, m->dc, dg, m->scratch, bt, H));
-        if (to_16bit(m, s, m->dgates16 + t * B * G, dg, bt * G, err, err_len))
+        if (m->lp && to_16bit(m, s, m->dgates16 + t * B * G, dg, bt * G, err, err_len))
             return -1;
         const void *dg_op = operand(m, m->dgates, m->dgates16, t * B * G);
         if (nnb_gemmx_nn(h, bt, H, G, dg_op, G, w_hh, H, 0.0f, m->dh_rec, H, err, err_len))
