@@ -60,11 +60,12 @@ if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
     SOURCES cuda_lstm_precision_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c ${NNB_CUDA_LSTM_DIR}/custom_lstm_schedule.c
             ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
             ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
+            ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c
     LIBS nnb_runner_support PkgConfig::CJSON)
   target_include_directories(cuda_lstm_precision_should_match_reference_on_cpu PRIVATE
     ${NNB_CUDA_LSTM_DIR} ${CMAKE_SOURCE_DIR}/runners/cuda/common ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels
     ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
-  foreach(ref_plugin nnb_cpu_reference nnb_cpu_fast nnb_cpu_variants) # py, py_simple, py_dropout
+  foreach(ref_plugin nnb_cpu_reference nnb_cpu_fast nnb_cpu_variants) # py, py_simple, py_dropout, py_layernorm
     if(TARGET ${ref_plugin})
       add_dependencies(cuda_lstm_precision_should_match_reference_on_cpu ${ref_plugin})
     endif()

@@ -7,7 +7,9 @@
  *
  * What the engine rounds is every GEMM operand it makes itself: h after each cell step and the gate gradients
  * after each cell backward (weights, x and hx are already representable). Tolerance and the 10x-fp32 proof:
- * cuda_precision_check.h (tol = 4 u L; measured here: bf16 about 0.5u to 1.3u, fp16 0.4u to 1.5u).
+ * cuda_precision_check.h (tol = 4 u L; measured here: bf16 about 0.5u to 1.3u, fp16 0.4u to 1.5u). The
+ * LayerNorm runners likewise (LayerNorms and their parameters fp32), within 16 u L (measured up to 4.5u bf16,
+ * 7.6u fp16 at L = 3).
  *
  * Also: infer(n) in bf16 (x's 16-bit copy refreshed from the fp32 input infer_io hands out, the premul GEMM as
  * cublasGemmStridedBatchedEx for n < B) gives the forward's outputs; a device older than a precision needs is
@@ -16,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cuda_precision_check.h"
 #include "custom_lstm.h"
+#include "layernorm_lstm.h"
 #include "nnb_cuda_precision.h"
 
 #include <cjson/cJSON.h>
@@ -38,9 +41,24 @@ static nnb_registry reg;
                       NNB_PRECISION_BIT(NNB_PRECISION_BF16) | NNB_PRECISION_BIT(NNB_PRECISION_FP16),                   \
     }
 
-static const nnb_runner_desc runners[] = {EMULATED(aten),        EMULATED(jit),
-                                          EMULATED(jit_premul),  EMULATED(jit_premul_bias),
-                                          EMULATED(jit_dropout), EMULATED(vl_jit)};
+#define EMULATED_LN(runner_name, create_fn)                                                                            \
+    {                                                                                                                  \
+        .struct_size = sizeof(nnb_runner_desc), .name = runner_name, .group = NNB_GROUP_RNNS,                          \
+        .device = NNB_DEVICE_CUDA, .description = "emulated", .available = nnb_cuda_precision_available,               \
+        .create = create_fn, .forward = nnb_ln_lstm_forward, .backward = nnb_ln_lstm_backward,                         \
+        .params = nnb_ln_lstm_params, .outputs = nnb_ln_lstm_outputs, .describe = nnb_ln_lstm_describe,                \
+        .forward_flops = nnb_ln_lstm_forward_flops, .backward_flops = nnb_ln_lstm_backward_flops,                      \
+        .destroy = nnb_ln_lstm_destroy,                                                                                \
+    }
+
+static const nnb_runner_desc runners[] = {EMULATED(aten),
+                                          EMULATED(jit),
+                                          EMULATED(jit_premul),
+                                          EMULATED(jit_premul_bias),
+                                          EMULATED(jit_dropout),
+                                          EMULATED(vl_jit),
+                                          EMULATED_LN("jit_layernorm", nnb_ln_lstm_create),
+                                          EMULATED_LN("jit_layernorm_decom", nnb_ln_lstm_create_decom)};
 
 static const nnb_runner_desc *emulated(const char *name) {
     for (size_t i = 0; i < sizeof runners / sizeof *runners; i++)
@@ -49,8 +67,10 @@ static const nnb_runner_desc *emulated(const char *name) {
     return NULL;
 }
 
-/* runner in bf16 and fp16 against reference (cuda_precision_check.h, factor 4: the hand-written engine). */
+/* runner in bf16 and fp16 against reference (cuda_precision_check.h): factor 4 for the engine, 16 for the
+ * LayerNorm runners (their LayerNorms amplify rounding, as their fp32 check_tolerance allows for too). */
 static void check_precisions(const char *runner, const char *reference, nnb_config cfg) {
+    double factor = strstr(runner, "layernorm") ? 16.0 : 4.0;
     static const int lows[] = {NNB_PRECISION_BF16, NNB_PRECISION_FP16};
     const nnb_loaded_runner *ref = nnb_registry_find_on(&reg, reference, NNB_DEVICE_CPU);
     if (!ref) {
@@ -58,7 +78,7 @@ static void check_precisions(const char *runner, const char *reference, nnb_conf
         printf("note: reference %s not built here; %s not checked\n", reference, runner);
         return;
     }
-    cuda_precision_check(emulated(runner), ref->desc, cfg, 4.0, lows, 2);
+    cuda_precision_check(emulated(runner), ref->desc, cfg, factor, lows, 2);
 }
 
 static void check_refusal(void) {
@@ -170,6 +190,12 @@ int main(void) {
      * py_simple (runners/cpu/fast) must do too before the two can be compared bit for bit in params() */
     check_precisions("jit_dropout", "py_dropout", nnb_test_lstm_config(5, 3, 6, 9, 3, 11));
     check_precisions("vl_jit", "vl_py", nnb_test_lstm_config(0, 4, 5, 6, 1, 11)); /* lengths 30..99 */
+    for (int64_t l = 1; l <= 3; l += 2) { /* LayerNorm LSTM: LayerNorms and their parameters fp32 */
+        nnb_config ln = nnb_test_lstm_config(4, 3, 7, 10, l, 11);
+        check_precisions("jit_layernorm", "py_layernorm", ln);
+        ln.executor = "graph";
+        check_precisions("jit_layernorm_decom", "py_layernorm", ln);
+    }
 
     check_infer_bf16("jit_premul");
     check_infer_bf16("jit");

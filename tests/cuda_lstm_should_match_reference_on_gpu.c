@@ -96,6 +96,10 @@ static void check_precision_matrix(void) {
         cuda_precision_check(jit, py, cfg, 4, reduced, 3);
     if (vl_cudnn && vl_py) /* lengths 30..99 */
         cuda_precision_check(vl_cudnn, vl_py, small_config(0, 5, 6, 8, 1), 8, reduced, 3);
+    const nnb_runner_desc *ln = find("jit_layernorm", NNB_DEVICE_CUDA), *py_ln = find("py_layernorm", NNB_DEVICE_CPU);
+    if (ln && py_ln) /* py_layernorm is the variants plugin's (optional) */
+        for (int64_t l = 1; l <= 3; l += 2)
+            cuda_precision_check(ln, py_ln, small_config(5, 3, 7, 37, l), 16, reduced, 3);
 }
 
 int main(void) {

@@ -13,7 +13,8 @@
  * (sigmoid' <= 1/4, tanh' <= 1, forget gate < 1): a step's rounding does not compound with T (the CPU emulation
  * measures T = 99 at 0.44u, T = 5 at about 0.5u); each stacked layer adds its own. factor 4 (2u per GEMM,
  * doubled for the backward's chain through the rounded dgates) for the hand-written engine, 8 where cuDNN also
- * stores y, h, c and every gradient in 16 bits. Header-only, test-only.
+ * stores y, h, c and every gradient in 16 bits, 16 for the LayerNorm LSTMs, whose LayerNorms amplify a
+ * perturbation of their input rows (as their fp32 check_tolerance allows for). Header-only, test-only.
  */
 #ifndef NNB_CUDA_PRECISION_CHECK_H
 #define NNB_CUDA_PRECISION_CHECK_H

@@ -24,9 +24,10 @@
         .infer_io = (serves) ? nnb_cuda_lstm_infer_io : NULL,                                                          \
         .load_param = (serves) ? nnb_cuda_lstm_load_param : NULL,                                                      \
     }
-/* ABI 1.3 precisions: every runner computes fp32 and tf32 (cuBLAS / cuDNN TF32 tensor-op math); the cuDNN LSTMs
- * and the hand-written engine also bf16 and fp16 (16-bit data, fp32 accumulation); the LayerNorm ones (fp32
- * LayerNorm kernels) do not. available() refuses a precision the device is too old for. */
+/* ABI 1.3 precisions: every runner computes fp32 and tf32 (cuBLAS / cuDNN TF32 tensor-op math); the cuDNN LSTMs,
+ * the hand-written engine and its LayerNorm runners also bf16 and fp16 (16-bit data or GEMM operands, fp32
+ * accumulation); cudnn_layernorm (fp32 LayerNorm kernels on cuDNN's output) does not. available() refuses a
+ * precision the device is too old for. */
 #define FP32_TF32 (NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_TF32))
 #define ALL_PRECISIONS (FP32_TF32 | NNB_PRECISION_BIT(NNB_PRECISION_BF16) | NNB_PRECISION_BIT(NNB_PRECISION_FP16))
 #define CUDNN_RUNNER(runner, grp, ref, flags_, desc, bwd, serves, precisions_)                                         \
@@ -36,7 +37,7 @@
            ALL_PRECISIONS)
 #define LAYERNORM_RUNNER(runner, create_fn, desc)                                                                      \
     RUNNER(runner, NNB_GROUP_RNNS, "py_layernorm", NNB_FLAG_HIDDEN, desc, create_fn, nnb_cuda_lstm_backward,           \
-           nnb_layernorm_lstm_check_tolerance, 0, FP32_TF32)
+           nnb_layernorm_lstm_check_tolerance, 0, ALL_PRECISIONS)
 
 static const nnb_runner_desc runners[] = {
     CUDNN_RUNNER(cudnn, NNB_GROUP_RNNS, "py", 0u,
