@@ -14,7 +14,7 @@ target_include_directories(cuda_weight_mapping_should_follow_cudnn_layout PRIVAT
 # exits 77 (reported as skipped) where no device is usable.
 if(TARGET nnb_cuda_lstm)
   nnbench_add_test(cuda_lstm_should_match_reference_on_gpu
-    SOURCES cuda_lstm_should_match_reference_on_gpu.c LABELS gpu)
+    SOURCES cuda_lstm_should_match_reference_on_gpu.c LIBS nnb_precision LABELS gpu)
   set_tests_properties(cuda_lstm_should_match_reference_on_gpu PROPERTIES SKIP_RETURN_CODE 77)
   add_dependencies(cuda_lstm_should_match_reference_on_gpu nnb_cuda_lstm)
   if(TARGET nnb_cpu_reference)
@@ -27,8 +27,8 @@ endif()
 if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
   set(NNB_CUDA_LSTM_DIR ${CMAKE_SOURCE_DIR}/runners/cuda/lstm)
   nnbench_add_test(cuda_lstm_engine_should_match_reference_on_cpu
-    SOURCES cuda_lstm_engine_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
-            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
+    SOURCES cuda_lstm_engine_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c ${NNB_CUDA_LSTM_DIR}/custom_lstm_schedule.c
+            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c
             ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c
             ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
     LIBS nnb_runner_support PkgConfig::CJSON)
@@ -44,11 +44,30 @@ endif()
 # on the default workspace pool, captured first uses and the device selected (issue 22, items 1-4).
 if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
   nnbench_add_test(cuda_capture_should_keep_workspace_and_warm_up_on_cpu
-    SOURCES cuda_capture_should_keep_workspace_and_warm_up_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c
-            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
+    SOURCES cuda_capture_should_keep_workspace_and_warm_up_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c ${NNB_CUDA_LSTM_DIR}/custom_lstm_schedule.c
+            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c
             ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
     LIBS nnb_runner_support)
   target_include_directories(cuda_capture_should_keep_workspace_and_warm_up_on_cpu PRIVATE
     ${NNB_CUDA_LSTM_DIR} ${CMAKE_SOURCE_DIR}/runners/cuda/common ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels
     ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
+endif()
+
+# The same engine in bf16 and fp16 (issue 20): 16-bit GEMM operands through the stand-in's cublasGemmEx, against
+# the CPU references on the rounded problem, within a tolerance from the unit roundoff and at least 10x fp32's error.
+if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
+  nnbench_add_test(cuda_lstm_precision_should_match_reference_on_cpu
+    SOURCES cuda_lstm_precision_should_match_reference_on_cpu.c ${NNB_CUDA_LSTM_DIR}/custom_lstm.c ${NNB_CUDA_LSTM_DIR}/custom_lstm_schedule.c
+            ${NNB_CUDA_LSTM_DIR}/cuda_common.c ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c
+            ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c ${NNB_CUDA_LSTM_DIR}/emulation/fake_cuda.c
+            ${NNB_CUDA_LSTM_DIR}/layernorm_lstm.c
+    LIBS nnb_runner_support PkgConfig::CJSON)
+  target_include_directories(cuda_lstm_precision_should_match_reference_on_cpu PRIVATE
+    ${NNB_CUDA_LSTM_DIR} ${CMAKE_SOURCE_DIR}/runners/cuda/common ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels
+    ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
+  foreach(ref_plugin nnb_cpu_reference nnb_cpu_fast nnb_cpu_variants) # py, py_simple, py_dropout, py_layernorm
+    if(TARGET ${ref_plugin})
+      add_dependencies(cuda_lstm_precision_should_match_reference_on_cpu ${ref_plugin})
+    endif()
+  endforeach()
 endif()

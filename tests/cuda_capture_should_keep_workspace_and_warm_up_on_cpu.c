@@ -9,6 +9,8 @@
  * - a cuBLAS call failing inside a capture gives one message naming the runner, the failed call, file and line;
  * - --cuda-device N: the runner selects device N (and describes it), a device that does not exist is
  *   reported unavailable with the reason, and create fails with the same reason.
+ * Every runner is exercised in fp32 and in bf16 (ABI 1.3: cublasGemmEx and the device conversion kernel must
+ * keep the same discipline).
  * Outputs against the CPU references are cuda_lstm_engine_should_match_reference_on_cpu's job.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -44,9 +46,15 @@ static nnb_config config(const char *executor) {
     return cfg;
 }
 
+/* The precisions every runner is exercised in. */
+static const int precisions[] = {NNB_PRECISION_FP32, NNB_PRECISION_BF16};
+static int precision_count(const runner *r) { return (void)r, (int)(sizeof precisions / sizeof *precisions); }
+static const char *dtype_of(int p) { return nnb_precision_name(p) ? nnb_precision_name(p) : "?"; }
+
 /* create, one training step and (where served) one infer; the counts of all of it. */
-static nnb_fake_cuda_counts exercise(const runner *r, const char *executor) {
+static nnb_fake_cuda_counts exercise(const runner *r, const char *executor, int precision) {
     nnb_config cfg = config(executor);
+    cfg.precision = precision;
     char err[1024] = "";
     nnb_fake_cuda_reset();
     void *m = r->create(&cfg, err, sizeof err);
@@ -64,14 +72,14 @@ static nnb_fake_cuda_counts exercise(const runner *r, const char *executor) {
 static void workspace_survives_every_stream_change(void) {
     static const char *const executors[] = {"eager", "graph"};
     for (size_t i = 0; i < sizeof runners / sizeof *runners; i++)
-        for (int e = 0; e < 2; e++) {
-            nnb_fake_cuda_counts c = exercise(&runners[i], executors[e]);
+        for (int e = 0; e < 2 * precision_count(&runners[i]); e++) {
+            nnb_fake_cuda_counts c = exercise(&runners[i], executors[e % 2], precisions[e / 2]);
             CHECK_MSG(c.stream_changes >= 2, "%s (%s): %d stream changes: the emulation is not in the path",
-                      runners[i].name, executors[e], c.stream_changes);
+                      runners[i].name, executors[e % 2], c.stream_changes);
             CHECK_MSG(c.calls_on_default_pool == 0,
-                      "%s (%s): %d cuBLAS calls on the default workspace pool (workspace lost at a stream change)",
-                      runners[i].name, executors[e], c.calls_on_default_pool);
-            if (e == 1) {
+                      "%s (%s, %s): %d cuBLAS calls on the default workspace pool (workspace lost at a stream change)",
+                      runners[i].name, executors[e % 2], dtype_of(precisions[e / 2]), c.calls_on_default_pool);
+            if (e % 2 == 1) {
                 CHECK_MSG(c.captures == 2 && c.captured_cublas_calls > 0, "%s: %d captures, %d cuBLAS calls captured",
                           runners[i].name, c.captures, c.captured_cublas_calls);
                 CHECK_MSG(c.captured_on_default_pool == 0, "%s: %d captured calls would allocate", runners[i].name,
@@ -81,13 +89,16 @@ static void workspace_survives_every_stream_change(void) {
 }
 
 static void capture_never_holds_a_first_call(void) {
-    for (size_t i = 0; i < sizeof runners / sizeof *runners; i++) {
-        nnb_fake_cuda_counts c = exercise(&runners[i], "graph");
-        CHECK_MSG(c.captured_cold == 0, "%s: %d cuBLAS calls captured before the handle ever ran eagerly",
-                  runners[i].name, c.captured_cold);
-        CHECK_MSG(c.captured_cold_kernels == 0, "%s: %d kernel launches captured before the kernel ever ran eagerly",
-                  runners[i].name, c.captured_cold_kernels);
-    }
+    for (size_t i = 0; i < sizeof runners / sizeof *runners; i++)
+        for (int p = 0; p < precision_count(&runners[i]); p++) {
+            nnb_fake_cuda_counts c = exercise(&runners[i], "graph", precisions[p]);
+            const char *dtype = dtype_of(precisions[p]);
+            CHECK_MSG(c.captured_cold == 0, "%s %s: %d cuBLAS calls captured before the handle ever ran eagerly",
+                      runners[i].name, dtype, c.captured_cold);
+            CHECK_MSG(c.captured_cold_kernels == 0,
+                      "%s %s: %d kernel launches captured before the kernel ever ran eagerly", runners[i].name, dtype,
+                      c.captured_cold_kernels);
+        }
 }
 
 static void capture_failure_names_the_call(void) {

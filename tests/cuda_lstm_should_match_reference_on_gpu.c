@@ -6,7 +6,13 @@
  * executors, one and several layers, I != H, B = 1, T = 1. Create-time
  * rejections are checked too. Without a usable device it prints why and exits
  * 77, which ctest reports as skipped.
+ *
+ * Precisions (ABI 1.3): tf32, bf16 and fp16 of the cuDNN LSTMs and the hand-written engine against the same
+ * references on the rounded problem (cuda_precision_check.h: tol = factor * u * L, factor 4 for the engine and
+ * 8 for cuDNN, which also stores its states and outputs in 16 bits; bf16/fp16 errors at least 10x fp32's). A
+ * precision the device is too old for is noted and skipped (available()'s reason).
  */
+#include "cuda_precision_check.h"
 #include "test_support.h"
 
 #include <stdlib.h>
@@ -62,6 +68,38 @@ static void check_describe(const char *runner, const nnb_config *cfg) {
     CHECK_MSG(strstr(buf, "\"sm\":") && strstr(buf, "\"executor\":") && strstr(buf, "\"tf32\":false"),
               "%s: describe() lacks device/executor/tf32: %s", runner, buf);
     d->destroy(m);
+}
+
+/* Every precision-capable runner in tf32, bf16 and fp16 (cuda_precision_check.h). */
+static void check_precision_matrix(void) {
+    static const int reduced[] = {NNB_PRECISION_TF32, NNB_PRECISION_BF16, NNB_PRECISION_FP16};
+    static const struct {
+        const char *runner, *reference;
+        double factor;
+    } matrix[] = {{"cudnn", "py", 8},           {"aten", "py", 4},          {"jit", "py", 4}, {"jit_premul", "py", 4},
+                  {"jit_premul_bias", "py", 4}, {"jit_multilayer", "py", 4}};
+    const int64_t layers[] = {1, 3};
+    for (size_t r = 0; r < sizeof matrix / sizeof *matrix; r++)
+        for (int l = 0; l < 2; l++) {
+            const nnb_runner_desc *got = find(matrix[r].runner, NNB_DEVICE_CUDA);
+            const nnb_runner_desc *ref = find(matrix[r].reference, NNB_DEVICE_CPU);
+            CHECK_MSG(got && ref, "%s or %s not found", matrix[r].runner, matrix[r].reference);
+            if (got && ref)
+                cuda_precision_check(got, ref, small_config(7, 3, 10, 16, layers[l]), matrix[r].factor, reduced, 3);
+        }
+    nnb_config cfg = small_config(5, 4, 9, 37, 2);
+    cfg.executor = "graph";
+    cfg.fuser = "old";
+    const nnb_runner_desc *jit = find("jit", NNB_DEVICE_CUDA), *py = find("py", NNB_DEVICE_CPU);
+    const nnb_runner_desc *vl_cudnn = find("vl_cudnn", NNB_DEVICE_CUDA), *vl_py = find("vl_py", NNB_DEVICE_CPU);
+    if (jit && py)
+        cuda_precision_check(jit, py, cfg, 4, reduced, 3);
+    if (vl_cudnn && vl_py) /* lengths 30..99 */
+        cuda_precision_check(vl_cudnn, vl_py, small_config(0, 5, 6, 8, 1), 8, reduced, 3);
+    const nnb_runner_desc *ln = find("jit_layernorm", NNB_DEVICE_CUDA), *py_ln = find("py_layernorm", NNB_DEVICE_CPU);
+    if (ln && py_ln) /* py_layernorm is the variants plugin's (optional) */
+        for (int64_t l = 1; l <= 3; l += 2)
+            cuda_precision_check(ln, py_ln, small_config(5, 3, 7, 37, l), 16, reduced, 3);
 }
 
 int main(void) {
@@ -160,6 +198,8 @@ int main(void) {
     cfg = small_config(4, 2, 4, 8, 1);
     check_describe("cudnn", &cfg);
     check_describe("jit", &cfg);
+
+    check_precision_matrix();
 
     int rc = nnb_test_finish();
     nnb_registry_free(&reg);

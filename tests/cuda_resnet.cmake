@@ -8,7 +8,7 @@ target_include_directories(cuda_resnet_plan_should_match_arch_table PRIVATE ${CM
 nnbench_add_test(cuda_resnet_kernels_should_match_on_cpu
   SOURCES cuda_resnet_kernels_should_match_on_cpu.c LABELS resnet)
 target_include_directories(cuda_resnet_kernels_should_match_on_cpu PRIVATE
-  ${CMAKE_SOURCE_DIR}/runners/cuda/resnet ${CMAKE_SOURCE_DIR}/kernels/cuda)
+  ${CMAKE_SOURCE_DIR}/runners/cuda/resnet ${CMAKE_SOURCE_DIR}/kernels/cuda ${CMAKE_SOURCE_DIR}/kernels/precision)
 
 # Every CUDA ResNet runner against the CPU reference on a real device (label
 # gpu); exits 77 (reported as skipped) where no device exists. The references (plugin nnb_cpu_resnet_ref)

@@ -14,6 +14,11 @@
  * infer()): bit-identical to a plain loop over the shared per-element math (resnet_bn_math.h), with and
  * without ReLU and shortcut, in place over x and over z, and within 2e-6 relative of an independent double
  * evaluation of (x - mean) / sqrt(var + eps) * gamma + beta; sizes it must refuse (n*c*hw beyond 2^31 - 1).
+ *
+ * 16-bit storage (the *_st forms, ABI 1.3 bf16/fp16): every activation kernel on bf16 and fp16 buffers against a
+ * plain loop that widens the same bits, does the same fp32 operations and rounds the result with
+ * nnb_precision.h: bit-identical; and the result differs from the fp32 kernel's by at most the unit roundoff
+ * (proof that it did round).
  */
 #include "resnet_kernels.cuh"
 #include "test_support.h"
@@ -228,6 +233,101 @@ static void check_grid(void) {
     CHECK(nnb_rk_block(&g).x == 32);
 }
 
+/* ---- 16-bit storage ---- */
+
+static uint16_t to16(float v, int st) { return st == NNB_RK_BF16 ? nnb_bf16_from_f32(v) : nnb_fp16_from_f32(v); }
+static float from16(uint16_t b, int st) { return st == NNB_RK_BF16 ? nnb_f32_from_bf16(b) : nnb_f32_from_fp16(b); }
+
+static void fill16(uint16_t *b, size_t n, const char *name, int st) {
+    static float v[PLANES * HW];
+    fill(v, n, name);
+    for (size_t i = 0; i < n; i++)
+        b[i] = to16(v[i], st);
+}
+
+static int same16(const uint16_t *a, const uint16_t *b, size_t n) { return !memcmp(a, b, n * sizeof *a); }
+
+/* add, fanout (overwrite, accumulate), add_relu (with and without z), relu_grad (with dz, accumulated). */
+static void check_elementwise_16(const nnb_rk_geometry *g, int st) {
+    static uint16_t a[NEL], b[NEL], y[NEL], ref[NEL], dz[NEL], dzref[NEL];
+    fill16(a, NEL, "a", st);
+    fill16(b, NEL, "b", st);
+    for (int i = 0; i < NEL; i++)
+        ref[i] = to16(from16(a[i], st) + from16(b[i], st), st);
+    memset(y, 0xff, sizeof y);
+    CHECK(nnb_rk_add_st(g, NULL, y, a, b, NEL, st) == 0);
+    CHECK_MSG(same16(y, ref, NEL), "add st %d, block %d cap %d", st, g->block_size, g->max_blocks);
+    memcpy(y, b, sizeof y); /* accumulate onto b */
+    CHECK(nnb_rk_fanout_st(g, NULL, y, a, NEL, 1, st) == 0);
+    CHECK_MSG(same16(y, ref, NEL), "fanout accumulate st %d, block %d", st, g->block_size);
+    CHECK(nnb_rk_fanout_st(g, NULL, y, a, NEL, 0, st) == 0);
+    CHECK_MSG(same16(y, a, NEL), "fanout st %d, block %d", st, g->block_size);
+    memcpy(y, a, sizeof y);
+    for (int i = 0; i < NEL; i++) {
+        float v = from16(a[i], st) + from16(b[i], st);
+        ref[i] = to16(v > 0.0f ? v : 0.0f, st);
+    }
+    CHECK(nnb_rk_add_relu_st(g, NULL, y, b, NEL, st) == 0);
+    CHECK_MSG(same16(y, ref, NEL), "add_relu st %d, block %d", st, g->block_size);
+    /* relu_grad: dy = a masked by y = ref (the relu output above), dz accumulated onto b */
+    memcpy(y, a, sizeof y);
+    memcpy(dz, b, sizeof dz);
+    static uint16_t dyref[NEL];
+    for (int i = 0; i < NEL; i++) {
+        float gv = from16(ref[i], st) > 0.0f ? from16(a[i], st) : 0.0f;
+        dyref[i] = to16(gv, st);
+        dzref[i] = to16(from16(b[i], st) + gv, st);
+    }
+    CHECK(nnb_rk_relu_grad_st(g, NULL, y, ref, dz, NEL, 1, st) == 0);
+    CHECK_MSG(same16(y, dyref, NEL) && same16(dz, dzref, NEL), "relu_grad st %d, block %d", st, g->block_size);
+}
+
+/* avgpool forward and backward, and the inference BN with shortcut and ReLU; the forward also against the fp32
+ * kernel on the widened input: within one rounding (u |y|). */
+static void check_pool_bn_16(const nnb_rk_geometry *g, int st) {
+    static uint16_t x[PLANES * HW], y[PLANES], ref[PLANES], dx[PLANES * HW], dxref[PLANES * HW];
+    static float xf[PLANES * HW], yf[PLANES];
+    fill16(x, PLANES * HW, "x", st);
+    for (int p = 0; p < PLANES; p++) {
+        float sum = 0.0f;
+        for (int k = 0; k < HW; k++)
+            sum += from16(x[p * HW + k], st);
+        ref[p] = to16(sum / (float)HW, st);
+    }
+    CHECK(nnb_rk_avgpool_fwd_st(g, NULL, y, x, PLANES, HW, st) == 0);
+    CHECK_MSG(same16(y, ref, PLANES), "avgpool_fwd st %d, block %d", st, g->block_size);
+    for (int i = 0; i < PLANES * HW; i++)
+        xf[i] = from16(x[i], st);
+    CHECK(nnb_rk_avgpool_fwd(g, NULL, yf, xf, PLANES, HW) == 0);
+    double u = st == NNB_RK_BF16 ? 1.0 / 256 : 1.0 / 2048;
+    int rounded = 0, within = 1;
+    for (int p = 0; p < PLANES; p++) {
+        rounded |= from16(y[p], st) != yf[p];
+        within &= fabs((double)from16(y[p], st) - yf[p]) <= u * fabs(yf[p]) + 1e-30;
+    }
+    CHECK_MSG(rounded && within, "avgpool st %d: not one rounding of the fp32 result", st);
+    for (int i = 0; i < PLANES * HW; i++)
+        dxref[i] = to16(from16(ref[i / HW], st) / (float)HW, st);
+    CHECK(nnb_rk_avgpool_bwd_st(g, NULL, dx, ref, PLANES, HW, 0, st) == 0);
+    CHECK_MSG(same16(dx, dxref, PLANES * HW), "avgpool_bwd st %d, block %d", st, g->block_size);
+
+    enum { C = 67 }; /* (2, 67, 49) NCHW */
+    static float gamma[C], beta[C], mean[C], var[C];
+    static uint16_t z[PLANES * HW], out[PLANES * HW], outref[PLANES * HW];
+    fill(gamma, C, "gamma"), fill(beta, C, "beta"), fill(mean, C, "mean"), fill(var, C, "var");
+    for (int c = 0; c < C; c++)
+        var[c] = fabsf(var[c]) + 0.1f;
+    fill16(z, PLANES * HW, "z", st);
+    for (int i = 0; i < PLANES * HW; i++) {
+        int ch = (i / HW) % C;
+        outref[i] = to16(nnb_rk_bn_add_relu_value(from16(x[i], st), from16(z[i], st), 1, 1, gamma[ch], beta[ch],
+                                                  mean[ch], var[ch], 1e-5f),
+                         st);
+    }
+    CHECK(nnb_rk_bn_infer_st(g, NULL, out, x, z, gamma, beta, mean, var, 1e-5f, 2, C, HW, 1, st) == 0);
+    CHECK_MSG(same16(out, outref, PLANES * HW), "bn_infer st %d, block %d", st, g->block_size);
+}
+
 int main(void) {
     check_grid();
     for (size_t i = 0; i < sizeof geometries / sizeof geometries[0]; i++) {
@@ -236,6 +336,10 @@ int main(void) {
         check_avgpool(&geometries[i]);
         check_relu(&geometries[i]);
         check_bn_infer(&geometries[i]);
+        for (int st = NNB_RK_BF16; st <= NNB_RK_F16; st++) {
+            check_elementwise_16(&geometries[i], st);
+            check_pool_bn_16(&geometries[i], st);
+        }
     }
     check_bn_infer_limits();
     return nnb_test_finish();

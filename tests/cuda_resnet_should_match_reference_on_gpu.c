@@ -14,6 +14,17 @@
  * values per channel (layer4: 2x2 maps), which amplifies rounding. The value
  * is an estimate made without a device; every tensor's error is printed so it
  * can be tightened from the first real run.
+ *
+ * --dtype tf32 (ABI 1.3; skipped with available()'s reason on a device before 8.0): the same runners with TF32
+ * tensor-op math against the same reference, within 64 u_tf32 = 64 * 2^-11 ~ 0.031: convolutions and the fc
+ * round both operands to 10 mantissa bits (2u per product sum), compounded through the same BatchNorm
+ * amplification that the fp32 bound of 2e-3 allows for; also an estimate made without a device, printed per
+ * tensor. describe() must say "tf32":true and "precision":"tf32".
+ *
+ * --dtype bf16 / fp16 (16-bit activations, weights and activation gradients, fp32 compute; cuda_resnet.h):
+ * within 32 u (bf16 0.125, fp16 0.0156; every stored activation is one more rounding of at most u, and the
+ * same BatchNorm amplification applies), an estimate printed per tensor like the others; and the largest error
+ * at least 10x the fp32 run's (proof that 16 bits ran). describe() names the precision.
  */
 #include "test_support.h"
 
@@ -21,6 +32,9 @@
 #include <string.h>
 
 #define TOLERANCE 2e-3
+#define TF32_TOLERANCE (64.0 / 2048.0)
+#define BF16_TOLERANCE (32.0 / 256.0)
+#define FP16_TOLERANCE (32.0 / 2048.0)
 
 static const char *const runners[][2] = {
     {"resnet18", "resnet18_ref"},
@@ -46,6 +60,58 @@ static void check_describe(const nnb_runner_desc *d, const nnb_config *cfg) {
         CHECK_STR_CONTAINS(info, "\"fusion\":{\"bn_relu\":");
     CHECK(d->forward_flops(m) > 0 && d->backward_flops(m) == 2 * d->forward_flops(m));
     d->destroy(m);
+}
+
+/* runner (cuda) vs ref at cfg within tol: every tensor's error recorded, the worst printed and returned (-1 when it
+ * could not run). */
+static double check_pair(const nnb_runner_desc *got, const nnb_runner_desc *ref, const nnb_config *cfg, double tol) {
+    nnb_runner_result res;
+    memset(&res, 0, sizeof res);
+    char err[512] = "";
+    const char *dtype = nnb_precision_name(cfg->precision);
+    int rc = nnb_check_runner(got, ref, cfg, tol, &res, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s %s vs %s: %s", got->name, dtype, ref->name, err);
+    CHECK_MSG(rc != 0 || res.check_count > 0, "%s compared no tensors", got->name);
+    double worst = 0;
+    const char *worst_name = "";
+    for (int k = 0; k < res.check_count; k++) {
+        const nnb_tensor_check *c = &res.checks[k];
+        CHECK_MSG(c->pass, "%s %s vs %s: %s max_abs %.3g max_rel %.3g > tol %.3g", got->name, dtype, ref->name, c->name,
+                  c->max_abs_err, c->max_rel_err, c->tolerance);
+        if (!(c->max_rel_err <= worst))
+            worst = c->max_rel_err, worst_name = c->name;
+    }
+    printf("%s %s vs %s: %d tensors, worst %s rel %.3g (tol %.3g)\n", got->name, dtype, ref->name, res.check_count,
+           worst_name, worst, tol);
+    free(res.checks);
+    return rc ? -1 : worst;
+}
+
+/* --dtype p within tol, said so in describe(); skipped (noted) where available() refuses (devices before 8.0 for
+ * tf32 and bf16, 7.0 for fp16). 16-bit precisions: at least 10x the fp32 error e32. */
+static void check_precision(const nnb_runner_desc *got, const nnb_runner_desc *ref, nnb_config cfg, int p, double tol,
+                            double e32) {
+    char why[256] = "", err[512] = "", info[8192] = "", want[64];
+    cfg.precision = p;
+    CHECK_MSG(nnb_runner_supports_precision(got, p), "%s does not declare %s", got->name, nnb_precision_name(p));
+    if (!got->available(&cfg, why, sizeof why)) {
+        printf("note: %s %s not checked: %s\n", got->name, nnb_precision_name(p), why);
+        return;
+    }
+    void *m = got->create(&cfg, err, sizeof err);
+    CHECK_MSG(m != NULL, "%s %s: create failed: %s", got->name, nnb_precision_name(p), err);
+    if (!m)
+        return;
+    CHECK(got->describe(m, info, sizeof info) == 0);
+    snprintf(want, sizeof want, "\"precision\":\"%s\"", nnb_precision_name(p));
+    CHECK_STR_CONTAINS(info, want);
+    if (p == NNB_PRECISION_TF32)
+        CHECK_STR_CONTAINS(info, "\"tf32\":true");
+    got->destroy(m);
+    double e = check_pair(got, ref, &cfg, tol);
+    if (p == NNB_PRECISION_BF16 || p == NNB_PRECISION_FP16)
+        CHECK_MSG(e >= 10 * e32, "%s %s: error %.3g is not 10x the fp32 run's %.3g", got->name, nnb_precision_name(p),
+                  e, e32);
 }
 
 int main(void) {
@@ -107,24 +173,10 @@ int main(void) {
         CHECK(got->desc->reference && !strcmp(got->desc->reference, runners[i][1]));
         check_describe(got->desc, &cfg);
 
-        nnb_runner_result res;
-        memset(&res, 0, sizeof res);
-        char err[512] = "";
-        int rc = nnb_check_runner(got->desc, ref->desc, &cfg, TOLERANCE, &res, err, sizeof err);
-        CHECK_MSG(rc == 0, "%s vs %s: %s", runners[i][0], runners[i][1], err);
-        CHECK_MSG(rc != 0 || res.check_count > 0, "%s compared no tensors", runners[i][0]);
-        double worst = 0;
-        const char *worst_name = "";
-        for (int k = 0; k < res.check_count; k++) {
-            const nnb_tensor_check *c = &res.checks[k];
-            CHECK_MSG(c->pass, "%s vs %s: %s max_abs %.3g max_rel %.3g > tol %.3g", runners[i][0], runners[i][1],
-                      c->name, c->max_abs_err, c->max_rel_err, c->tolerance);
-            if (!(c->max_rel_err <= worst))
-                worst = c->max_rel_err, worst_name = c->name;
-        }
-        printf("%s vs %s: %d tensors, worst %s rel %.3g (tol %.g)\n", runners[i][0], runners[i][1], res.check_count,
-               worst_name, worst, TOLERANCE);
-        free(res.checks);
+        double e32 = check_pair(got->desc, ref->desc, &cfg, TOLERANCE);
+        check_precision(got->desc, ref->desc, cfg, NNB_PRECISION_TF32, TF32_TOLERANCE, e32);
+        check_precision(got->desc, ref->desc, cfg, NNB_PRECISION_BF16, BF16_TOLERANCE, e32);
+        check_precision(got->desc, ref->desc, cfg, NNB_PRECISION_FP16, FP16_TOLERANCE, e32);
     }
     nnb_registry_free(&reg);
     return nnb_test_finish();

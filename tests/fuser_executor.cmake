@@ -5,8 +5,9 @@ set(nnb_fe_test runners_should_reject_unsupported_fuser_and_executor)
 if(NNB_HAVE_CUDA AND NNB_HAVE_CUDNN)
   set(NNB_FE_CUDA_LSTM_DIR ${CMAKE_SOURCE_DIR}/runners/cuda/lstm)
   nnbench_add_test(${nnb_fe_test}
-    SOURCES ${nnb_fe_test}.c ${NNB_FE_CUDA_LSTM_DIR}/custom_lstm.c ${NNB_FE_CUDA_LSTM_DIR}/cuda_common.c
+    SOURCES ${nnb_fe_test}.c ${NNB_FE_CUDA_LSTM_DIR}/custom_lstm.c ${NNB_FE_CUDA_LSTM_DIR}/custom_lstm_schedule.c ${NNB_FE_CUDA_LSTM_DIR}/cuda_common.c
             ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_util.c ${NNB_FE_CUDA_LSTM_DIR}/layernorm_lstm.c
+            ${CMAKE_SOURCE_DIR}/runners/cuda/common/nnb_cuda_precision.c
             ${NNB_FE_CUDA_LSTM_DIR}/emulation/fake_cuda.c
     LIBS nnb_runner_support)
   target_compile_definitions(${nnb_fe_test} PRIVATE NNB_TEST_EMULATED_CUDA=1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # First contact with an NVIDIA GPU, in one command (docs/cuda-runners.md): a Release build of the CUDA parts,
-# the gpu-labelled tests, --check of every CUDA runner at small sizes, a short benchmark of each CUDA family at
-# fastrnns' sizes, an eager-vs-graph A/B, 10 s of serve on cuda with 2 workers, and nsys around one short run
+# the gpu-labelled tests, --check of every CUDA runner at small sizes, the same check and a short benchmark in
+# each reduced precision (--dtype tf32, bf16, fp16), a short benchmark of each CUDA family at fastrnns' sizes,
+# an eager-vs-graph A/B, 10 s of serve on cuda with 2 workers, and nsys around one short run
 # when nsys is installed. Each step runs under its own time limit (a hang costs that step only); the budgets
 # add up to at most 8 minutes on one H100, build included. Writes gpu-check.md (the report), the JSON results
 # and one log per step into $OUT (default results/gpu-check-<UTC time>) and prints the step times.
@@ -32,10 +33,11 @@ STEPS=(
   "check|55|--check of every CUDA runner at small sizes (T=8 B=4 I=H=32 L=2; ResNet N=2 S=64)"
   "bench_rnns|35|rnns on cuda at fastrnns' sizes (T=100 B=64 I=H=512 L=1), warmup 5, loops 20"
   "bench_vl_rnns|20|vl_rnns on cuda at fastrnns' sizes, warmup 5, loops 20"
-  "bench_cnns|60|cnns on cuda at fastrnns' sizes (N=32 S=224), warmup 5, loops 20"
-  "ab_executor|40|--ab jit eager vs graph (fastrnns' sizes, at most 25 s of rounds)"
+  "dtypes|45|--dtype tf32, bf16, fp16: --check of cudnn, aten, jit, jit_premul, resnet18 at small sizes; cudnn and jit_premul at fastrnns' sizes"
+  "bench_cnns|45|cnns on cuda at fastrnns' sizes (N=32 S=224), warmup 5, loops 20"
+  "ab_executor|30|--ab jit eager vs graph (fastrnns' sizes, at most 20 s of rounds)"
   "serve|30|nnbench serve jit on cuda: 2 workers, poisson 200 req/s for 10 s"
-  "nsys|40|nsys profile around a --profile run of jit and resnet18 (skipped without nsys)"
+  "nsys|30|nsys profile around a --profile run of jit and resnet18 (skipped without nsys)"
 )
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -108,8 +110,23 @@ step_bench_vl_rnns() { "$NNB" $SHORT --group vl_rnns --json-out "$OUT/bench_vl_r
 # shellcheck disable=SC2086
 step_bench_cnns() { "$NNB" $SHORT --group cnns --json-out "$OUT/bench_cnns.json"; }
 
+# Each reduced precision: --check at small sizes of runners that declare it, then a short timed run of cudnn and
+# jit_premul at fastrnns' sizes. A device too old for a precision has those runners refused by available() with
+# the reason, in the log.
+step_dtypes() {
+  local d rc=0
+  for d in tf32 bf16 fp16; do
+    # shellcheck disable=SC2086  # SMALL and SHORT are lists of flags
+    "$NNB" --device cuda --dtype "$d" --check $SMALL --warmup 1 --nloops 2 --runner-timeout 10 \
+      --group rnns cnns --rnns cudnn aten jit jit_premul --cnns resnet18 --json-out "$OUT/check_$d.json" || rc=1
+    # shellcheck disable=SC2086
+    "$NNB" $SHORT --dtype "$d" --group rnns --rnns cudnn jit_premul --json-out "$OUT/bench_rnns_$d.json" || rc=1
+  done
+  return "$rc"
+}
+
 step_ab_executor() {
-  "$NNB" --device cuda --ab jit@--executor=eager jit@--executor=graph --min-samples 30 --max-time 25 \
+  "$NNB" --device cuda --ab jit@--executor=eager jit@--executor=graph --min-samples 30 --max-time 20 \
     --json-out "$OUT/ab_executor.json"
 }
 
@@ -180,7 +197,7 @@ ELAPSED=$(($(date +%s) - START))
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "JSON results:" "$OUT"/*.json
-  for log in check bench_rnns bench_vl_rnns bench_cnns ab_executor serve; do
+  for log in check bench_rnns bench_vl_rnns dtypes bench_cnns ab_executor serve; do
     [ -s "$OUT/logs/$log.log" ] || continue
     echo
     echo "## $log (last 40 lines of the log)"

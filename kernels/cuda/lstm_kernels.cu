@@ -5,6 +5,7 @@
  */
 #include "lstm_kernels.h"
 #include "lstm_pointwise.cuh"
+#include "precision_convert.cuh"
 
 #include <cuda_runtime.h>
 
@@ -40,6 +41,11 @@ extern "C" int nnb_cuda_pointwise(const nnb_pw_geometry *geo, void *stream, int 
                                   const float *a, long long lda, const float *b, long long ldb, long long rows,
                                   long long cols) {
     nnb_launch_pointwise(geo, stream, op, out, ldo, a, lda, b, ldb, rows, cols);
+    return (int)cudaGetLastError();
+}
+
+extern "C" int nnb_cuda_f32_to_16bit(void *stream, void *dst, const float *src, long long n, int fp16) {
+    nnb_launch_f32_to_16bit(stream, (uint16_t *)dst, src, n, fp16);
     return (int)cudaGetLastError();
 }
 

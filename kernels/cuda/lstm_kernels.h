@@ -69,6 +69,10 @@ int nnb_cuda_layernorm_decomposed(const nnb_pw_geometry *geo, void *stream, floa
 int nnb_cuda_ln_cell(int which, const nnb_pw_geometry *geo, void *stream, const float *p0, const float *p1,
                      const float *p2, const float *p3, const float *p4, float *o0, float *o1, long long B, long long H);
 
+/* dst (n 16-bit elements) = src (n floats) rounded to nearest even: bf16 bits (fp16 == 0) or IEEE half bits
+ * (fp16 == 1), what the 16-bit GEMM operands of the hand-written runners are made of (precision_convert.cuh). */
+int nnb_cuda_f32_to_16bit(void *stream, void *dst, const float *src, long long n, int fp16);
+
 #ifdef __cplusplus
 }
 #endif

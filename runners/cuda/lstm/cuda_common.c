@@ -16,7 +16,8 @@ int nnb_cuda_ctx_init(nnb_cuda_ctx *c, const nnb_config *cfg, const char *runner
         return nnb_fail(err, err_len, "%s: config struct too old (struct_size %zu)", runner, cfg->struct_size);
     c->runner = runner;
     c->device = cfg->cuda_device;
-    c->tf32 = cfg->allow_tf32 != 0;
+    c->precision = nnb_cuda_config_precision(cfg);
+    c->tf32 = cfg->allow_tf32 != 0 || c->precision == NNB_PRECISION_TF32;
     /* Eager or graph. Fusers: every name here (the cuDNN runners run no fusion of ours); the hand-written
      * families check the fusers they honour before calling this. */
     if (nnb_check_fuser_executor(runner, cfg, nnb_every_fuser, nnb_cuda_lstm_executors, err, err_len))
@@ -126,8 +127,9 @@ int nnb_cuda_run_phase(nnb_cuda_ctx *c, const char *phase, nnb_enqueue_fn enqueu
 
 void nnb_cuda_describe_common(const nnb_cuda_ctx *c, char *buf, size_t len, size_t *used) {
     nnb_cuda_describe_device(&c->prop, c->device, c->cublas, buf, len, used);
-    nnb_appendf(buf, len, used, "\"executor\":\"%s\",\"tf32\":%s,", c->graph ? "graph" : "eager",
-                c->tf32 ? "true" : "false");
+    const char *precision = nnb_precision_name(c->precision);
+    nnb_appendf(buf, len, used, "\"executor\":\"%s\",\"tf32\":%s,\"precision\":\"%s\",", c->graph ? "graph" : "eager",
+                c->tf32 ? "true" : "false", precision ? precision : "?");
 }
 
 /* ------------------------------------------------- the shared interface */

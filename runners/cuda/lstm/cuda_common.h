@@ -12,6 +12,7 @@
 
 #include "cuda_lstm_interface.h"
 #include "lstm_data.h"
+#include "nnb_cuda_precision.h"
 #include "nnb_cuda_util.h" /* status macros, nnb_cuda_available, buffers, nnb_appendf */
 #include "nnb_support.h"
 
@@ -31,7 +32,8 @@ typedef struct nnb_cuda_ctx {
     void *cublas_ws;       /* fixed cuBLAS workspace (so graph capture never allocates) */
     int graph;             /* executor: 0 eager, 1 CUDA graphs */
     cudaGraphExec_t fwd_exec, bwd_exec;
-    int tf32;
+    int tf32;      /* TF32 tensor-op math: --tf32 (allow_tf32) or --dtype tf32 */
+    int precision; /* nnb_precision of the run (ABI 1.3; fp32 for older configs) */
     struct cudaDeviceProp prop;
     nnb_cuda_buffers buffers; /* device buffers, freed at destroy */
 } nnb_cuda_ctx;
@@ -40,7 +42,7 @@ typedef struct nnb_cuda_ctx {
 extern const char *const nnb_cuda_lstm_executors[]; /* eager, graph */
 
 /* Device, stream, executor (NULL/"eager" or "graph"; anything else is refused by
- * nnb_check_fuser_executor), optional cuBLAS handle with a fixed workspace and the tf32 mode. */
+ * nnb_check_fuser_executor), optional cuBLAS handle with a fixed workspace, the precision and the tf32 mode. */
 int nnb_cuda_ctx_init(nnb_cuda_ctx *c, const nnb_config *cfg, const char *runner, int with_cublas, char *err,
                       size_t err_len);
 void nnb_cuda_ctx_free(nnb_cuda_ctx *c);

@@ -20,6 +20,14 @@
  * gradients back. Workspace and reserve space are allocated once, at create.
  * cuDNN only accumulates weight gradients (CUDNN_WGRAD_MODE_ADD), so backward clears
  * the gradient space first, as a framework's fresh gradient buffer would be.
+ * Precision (ABI 1.3): fp32 runs CUDNN_DATA_FLOAT with CUDNN_FMA_MATH, tf32 (or --tf32) the same data with
+ * CUDNN_DEFAULT_MATH (TF32 tensor ops allowed). bf16 and fp16 store everything cuDNN reads and writes (x, y,
+ * hx, cx, hy, cy, their gradients, the weight space with its biases, the gradient space) as CUDNN_DATA_BFLOAT16
+ * / CUDNN_DATA_HALF, with mathPrec CUDNN_DATA_FLOAT (fp32 compute precision, as frameworks promote half RNN math)
+ * and CUDNN_TENSOR_OP_MATH; the host converts on upload (the values are already rounded: nnb_lstm_data) and
+ * widens results back to fp32. What cuDNN was set to is read back (cudnnGetRNNDescriptor_v8) for describe().
+ * cudnn_layernorm (its LayerNorm kernels are fp32) runs fp32 and tf32 only; infer_io (fp32 device buffers for
+ * serve) is refused in bf16/fp16.
  */
 #include "cudnn_lstm.h"
 #include "cuda_common.h"
@@ -50,27 +58,32 @@ typedef struct cudnn_lstm {
     cudnnRNNDataDescriptor_t xdesc, ydesc;
     cudnnTensorDescriptor_t hdesc, cdesc, mdesc, bdesc;
     cudnnDropoutDescriptor_t drop;
-    cudnnMathType_t math;
+    cudnnMathType_t math;      /* what cuDNN reports back for the RNN descriptor */
+    cudnnDataType_t math_prec; /* likewise */
+    int precision;             /* nnb_precision of the run */
+    cudnnDataType_t dtype;     /* data, weights and states: FLOAT, BFLOAT16 or HALF */
+    size_t es;                 /* bytes per element of dtype */
     uint64_t seed;
     void *drop_states;
     size_t drop_states_size, wsize, work_size, reserve_size;
     int32_t *dev_seq_lengths; /* (B) */
-    float *w, *dw;            /* weight space and its gradient */
+    void *w, *dw;             /* weight space and its gradient (elements of dtype) */
     void *work, *reserve;
-    float *x, *dx;                        /* (T, B, I) */
-    float *y, *dy;                        /* (T, B, H) */
-    float *hx, *cx, *hy, *cy, *dhx, *dcx; /* (L, B, H) */
-    float *ln_in, *ln_out;                /* (B, 4H) cudnn_layernorm's seeded input and its output */
+    /* device data, elements of dtype: */
+    void *x, *dx;                        /* (T, B, I) */
+    void *y, *dy;                        /* (T, B, H) */
+    void *hx, *cx, *hy, *cy, *dhx, *dcx; /* (L, B, H) */
+    float *ln_in, *ln_out;               /* (B, 4H) cudnn_layernorm's seeded input and its output */
     nnb_cudnn_weight_map map;
     float *space_host;
     /* inference on n < B samples (kind->infer): batch-n descriptors and packed (T, n, .) / (L, n, H) copies */
     cudnnRNNDataDescriptor_t xdesc_n, ydesc_n;
     cudnnTensorDescriptor_t hdesc_n, cdesc_n;
-    int64_t desc_n;   /* the batch the _n descriptors describe now; 0: not set yet */
-    int *all_t;       /* (B) host sequence lengths, all T */
-    float *xp, *yp;   /* (T, n, I), (T, n, H) packed */
-    float *hxp, *cxp; /* (L, n, H) packed */
-    float *hyp, *cyp;
+    int64_t desc_n;  /* the batch the _n descriptors describe now; 0: not set yet */
+    int *all_t;      /* (B) host sequence lengths, all T */
+    void *xp, *yp;   /* (T, n, I), (T, n, H) packed, elements of dtype */
+    void *hxp, *cxp; /* (L, n, H) packed */
+    void *hyp, *cyp;
     size_t infer_work_size; /* largest inference workspace over n = 1..B (within work_size) */
 } cudnn_lstm;
 
@@ -78,8 +91,35 @@ static const char *math_name(cudnnMathType_t m) {
     switch (m) {
     case CUDNN_DEFAULT_MATH: return "CUDNN_DEFAULT_MATH (TF32 tensor ops allowed)";
     case CUDNN_FMA_MATH: return "CUDNN_FMA_MATH (fp32, no tensor ops)";
+    case CUDNN_TENSOR_OP_MATH: return "CUDNN_TENSOR_OP_MATH (tensor ops on bf16/fp16 data)";
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION";
     default: return "other";
     }
+}
+
+static const char *dtype_name(cudnnDataType_t t) {
+    switch (t) {
+    case CUDNN_DATA_FLOAT: return "CUDNN_DATA_FLOAT";
+    case CUDNN_DATA_HALF: return "CUDNN_DATA_HALF";
+    case CUDNN_DATA_BFLOAT16: return "CUDNN_DATA_BFLOAT16";
+    default: return "other";
+    }
+}
+
+/* A zeroed device buffer of n elements of the run's data type. */
+static int alloc_elems(cudnn_lstm *m, void **p, size_t n, char *err, size_t err_len) {
+    size_t bytes;
+    if (nnb_mul_size(&bytes, n, m->es))
+        return nnb_fail(err, err_len, "device buffer size overflows size_t");
+    return nnb_cuda_alloc_bytes(&m->base.cu, p, bytes, err, err_len);
+}
+
+static int upload(const cudnn_lstm *m, void *dst, const float *src, size_t n, char *err, size_t err_len) {
+    return nnb_cuda_upload_as(m->precision, dst, src, n, err, err_len);
+}
+
+static int download_elems(cudnn_lstm *m, float *dst, const void *src, size_t n, char *err, size_t err_len) {
+    return nnb_cuda_download_as(m->base.cu.user_stream, m->precision, dst, src, n, err, err_len);
 }
 
 /* ---------------------------------------------------------------- phases */
@@ -97,8 +137,8 @@ static int forward_enqueue(void *p, char *err, size_t err_len) {
                 nnb_cuda_layernorm_rows(m->base.cu.stream, m->ln_out, m->ln_in, NULL, NULL, rows, G, LN_EPS));
             NNB_KERNEL_TRY(
                 nnb_cuda_layernorm_rows(m->base.cu.stream, m->ln_out, m->ln_in, NULL, NULL, rows, G, LN_EPS));
-            NNB_KERNEL_TRY(
-                nnb_cuda_layernorm_rows(m->base.cu.stream, m->cy, m->cy, NULL, NULL, m->L * m->B, m->H, LN_EPS));
+            NNB_KERNEL_TRY(nnb_cuda_layernorm_rows(m->base.cu.stream, (float *)m->cy, (const float *)m->cy, NULL, NULL,
+                                                   m->L * m->B, m->H, LN_EPS)); /* fp32 and tf32 only */
         }
     return 0;
 }
@@ -106,7 +146,7 @@ static int forward_enqueue(void *p, char *err, size_t err_len) {
 static int backward_enqueue(void *p, char *err, size_t err_len) {
     cudnn_lstm *m = (cudnn_lstm *)p;
     NNB_CUDNN_TRY(cudnnSetStream(m->handle, m->base.cu.stream));
-    NNB_CUDA_TRY(cudaMemsetAsync(m->dw, 0, m->wsize, m->base.cu.stream));
+    NNB_CUDA_TRY(cudaMemsetAsync(m->dw, 0, m->wsize, m->base.cu.stream)); /* zero bits: 0 in every dtype */
     /* dhy, dcy NULL: the final states get no upstream gradient. */
     NNB_CUDNN_TRY(cudnnRNNBackwardData_v8(m->handle, m->rnn, m->dev_seq_lengths, m->ydesc, m->y, m->dy, m->xdesc, m->dx,
                                           m->hdesc, m->hx, NULL, m->dhx, m->cdesc, m->cx, NULL, m->dcx, m->wsize, m->w,
@@ -122,21 +162,21 @@ static int set_batch_descriptors(cudnn_lstm *m, int64_t n, char *err, size_t err
     if (m->desc_n == n)
         return 0;
     float fill = 0.0f;
-    NNB_CUDNN_TRY(cudnnSetRNNDataDescriptor(m->xdesc_n, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
-                                            (int)m->T, (int)n, (int)m->I, m->all_t, &fill));
-    NNB_CUDNN_TRY(cudnnSetRNNDataDescriptor(m->ydesc_n, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
-                                            (int)m->T, (int)n, (int)m->H, m->all_t, &fill));
+    NNB_CUDNN_TRY(cudnnSetRNNDataDescriptor(m->xdesc_n, m->dtype, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, (int)m->T,
+                                            (int)n, (int)m->I, m->all_t, &fill));
+    NNB_CUDNN_TRY(cudnnSetRNNDataDescriptor(m->ydesc_n, m->dtype, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, (int)m->T,
+                                            (int)n, (int)m->H, m->all_t, &fill));
     int dims[3] = {(int)m->L, (int)n, (int)m->H}, strides[3] = {(int)(n * m->H), (int)m->H, 1};
-    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->hdesc_n, CUDNN_DATA_FLOAT, 3, dims, strides));
-    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->cdesc_n, CUDNN_DATA_FLOAT, 3, dims, strides));
+    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->hdesc_n, m->dtype, 3, dims, strides));
+    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->cdesc_n, m->dtype, 3, dims, strides));
     m->desc_n = n;
     return 0;
 }
 
-/* rows of w floats: the first w of each row of pitch spitch floats into rows of pitch dpitch floats (stream order). */
-static int copy_rows(cudnn_lstm *m, float *dst, int64_t dpitch, const float *src, int64_t spitch, int64_t w,
-                     int64_t rows, char *err, size_t err_len) {
-    size_t f = sizeof(float);
+/* rows of w elements: the first w of each row of pitch spitch elements into rows of pitch dpitch (stream order). */
+static int copy_rows(cudnn_lstm *m, void *dst, int64_t dpitch, const void *src, int64_t spitch, int64_t w, int64_t rows,
+                     char *err, size_t err_len) {
+    size_t f = m->es;
     NNB_CUDA_TRY(cudaMemcpy2DAsync(dst, (size_t)dpitch * f, src, (size_t)spitch * f, (size_t)w * f, (size_t)rows,
                                    cudaMemcpyDeviceToDevice, m->base.cu.user_stream));
     return 0;
@@ -171,6 +211,22 @@ static int infer_enqueue(void *p, int64_t n, char *err, size_t err_len) {
 
 /* ----------------------------------------------------------------- setup */
 
+/* What cuDNN holds for the RNN descriptor: its math type and compute precision, for describe(). */
+static int read_back_math(cudnn_lstm *m, char *err, size_t err_len) {
+    cudnnRNNAlgo_t algo;
+    cudnnRNNMode_t cell;
+    cudnnRNNBiasMode_t bias;
+    cudnnDirectionMode_t dir;
+    cudnnRNNInputMode_t input;
+    cudnnDataType_t data;
+    int32_t in_size, hidden, proj, layers;
+    cudnnDropoutDescriptor_t drop;
+    uint32_t aux;
+    NNB_CUDNN_TRY(cudnnGetRNNDescriptor_v8(m->rnn, &algo, &cell, &bias, &dir, &input, &data, &m->math_prec, &m->math,
+                                           &in_size, &hidden, &proj, &layers, &drop, &aux));
+    return 0;
+}
+
 static int set_descriptors(cudnn_lstm *m, char *err, size_t err_len) {
     int64_t T = m->T, B = m->B, I = m->I, H = m->H, L = m->L;
     NNB_CUDNN_TRY(cudnnCreate(&m->handle));
@@ -187,21 +243,26 @@ static int set_descriptors(cudnn_lstm *m, char *err, size_t err_len) {
         return -1;
     NNB_CUDNN_TRY(cudnnSetDropoutDescriptor(m->drop, m->handle, m->kind->dropout ? CUDNN_DROPOUT_P : 0.0f,
                                             m->drop_states, m->drop_states_size, (unsigned long long)m->seed));
-    m->math = m->base.cu.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    cudnnMathType_t math = nnb_cuda_precision_is_16bit(m->precision) ? CUDNN_TENSOR_OP_MATH
+                           : m->base.cu.tf32                         ? CUDNN_DEFAULT_MATH
+                                                                     : CUDNN_FMA_MATH;
     NNB_CUDNN_TRY(cudnnSetRNNDescriptor_v8(m->rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM, CUDNN_RNN_DOUBLE_BIAS,
-                                           CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT,
-                                           m->math, (int32_t)I, (int32_t)H, (int32_t)H, (int32_t)L, m->drop,
+                                           CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, m->dtype, CUDNN_DATA_FLOAT, math,
+                                           (int32_t)I, (int32_t)H, (int32_t)H, (int32_t)L, m->drop,
                                            CUDNN_RNN_PADDED_IO_ENABLED));
+    if (read_back_math(m, err, err_len))
+        return -1;
     int *lengths = (int *)nnb_alloc_bytes(sizeof(int) * (size_t)B);
     if (!lengths)
         return nnb_fail(err, err_len, "out of memory");
     for (int64_t b = 0; b < B; b++)
         lengths[b] = (int)(m->base.d.variable ? m->base.d.lengths[b] : T);
     float fill = 0.0f;
-    cudnnStatus_t sx = cudnnSetRNNDataDescriptor(m->xdesc, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
-                                                 (int)T, (int)B, (int)I, lengths, &fill);
-    cudnnStatus_t sy = cudnnSetRNNDataDescriptor(m->ydesc, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
-                                                 (int)T, (int)B, (int)H, lengths, &fill);
+    /* paddingFill is read as a value of the data type: 0.0f's zero bytes are 0 in every dtype */
+    cudnnStatus_t sx = cudnnSetRNNDataDescriptor(m->xdesc, m->dtype, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, (int)T,
+                                                 (int)B, (int)I, lengths, &fill);
+    cudnnStatus_t sy = cudnnSetRNNDataDescriptor(m->ydesc, m->dtype, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, (int)T,
+                                                 (int)B, (int)H, lengths, &fill);
     int rc = 0;
     if (nnb_cuda_alloc_bytes(&m->base.cu, (void **)&m->dev_seq_lengths, sizeof(int32_t) * (size_t)B, err, err_len))
         rc = -1;
@@ -214,8 +275,8 @@ static int set_descriptors(cudnn_lstm *m, char *err, size_t err_len) {
     NNB_CUDNN_TRY(sx);
     NNB_CUDNN_TRY(sy);
     int dims[3] = {(int)L, (int)B, (int)H}, strides[3] = {(int)(B * H), (int)H, 1};
-    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->hdesc, CUDNN_DATA_FLOAT, 3, dims, strides));
-    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->cdesc, CUDNN_DATA_FLOAT, 3, dims, strides));
+    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->hdesc, m->dtype, 3, dims, strides));
+    NNB_CUDNN_TRY(cudnnSetTensorNdDescriptor(m->cdesc, m->dtype, 3, dims, strides));
     return 0;
 }
 
@@ -237,7 +298,7 @@ static int place_weights(cudnn_lstm *m, char *err, size_t err_len) {
         nnb_cuda_alloc_bytes(&m->base.cu, (void **)&m->dw, m->wsize, err, err_len))
         return -1;
     m->map.L = m->L, m->map.I = m->I, m->map.H = m->H;
-    m->map.space_floats = (int64_t)(m->wsize / sizeof(float));
+    m->map.space_floats = (int64_t)(m->wsize / m->es); /* elements of dtype */
     m->map.slots = (nnb_cudnn_slot *)nnb_alloc_bytes(sizeof(nnb_cudnn_slot) * (size_t)m->L * NNB_CUDNN_LSTM_LIN_LAYERS);
     if (!m->map.slots)
         return nnb_fail(err, err_len, "out of memory");
@@ -247,8 +308,8 @@ static int place_weights(cudnn_lstm *m, char *err, size_t err_len) {
             NNB_CUDNN_TRY(cudnnGetRNNWeightParams(m->handle, m->rnn, (int32_t)k, m->wsize, m->w, id, m->mdesc, &maddr,
                                                   m->bdesc, &baddr));
             nnb_cudnn_slot *s = &m->map.slots[k * NNB_CUDNN_LSTM_LIN_LAYERS + id];
-            s->m_offset = maddr ? ((char *)maddr - (char *)m->w) / (int64_t)sizeof(float) : -1;
-            s->b_offset = baddr ? ((char *)baddr - (char *)m->w) / (int64_t)sizeof(float) : -1;
+            s->m_offset = maddr ? ((char *)maddr - (char *)m->w) / (int64_t)m->es : -1;
+            s->b_offset = baddr ? ((char *)baddr - (char *)m->w) / (int64_t)m->es : -1;
             s->m_count = desc_elements(m->mdesc);
             s->b_count = desc_elements(m->bdesc);
         }
@@ -257,7 +318,7 @@ static int place_weights(cudnn_lstm *m, char *err, size_t err_len) {
     if (!(m->space_host = nnb_alloc_floats((size_t)m->map.space_floats)))
         return nnb_fail(err, err_len, "out of memory");
     nnb_cudnn_pack(&m->map, m->base.d.w_ih, m->base.d.w_hh, m->base.d.b_ih, m->base.d.b_hh, m->space_host);
-    return nnb_cuda_upload(m->w, m->space_host, (size_t)m->map.space_floats, err, err_len);
+    return upload(m, m->w, m->space_host, (size_t)m->map.space_floats, err, err_len);
 }
 
 /* Inference at every n = 1..B: descriptors, the packed copies, and workspace / reserve sizes (the largest
@@ -285,11 +346,10 @@ static int setup_inference(cudnn_lstm *m, char *err, size_t err_len) {
         if (reserve > m->reserve_size)
             m->reserve_size = reserve;
     }
-    nnb_cuda_ctx *c = &m->base.cu;
     size_t tbi = (size_t)(T * B * I), tbh = (size_t)(T * B * H), lbh = (size_t)(L * B * H);
-    if (nnb_cuda_alloc(c, &m->xp, tbi, err, err_len) || nnb_cuda_alloc(c, &m->yp, tbh, err, err_len) ||
-        nnb_cuda_alloc(c, &m->hxp, lbh, err, err_len) || nnb_cuda_alloc(c, &m->cxp, lbh, err, err_len) ||
-        nnb_cuda_alloc(c, &m->hyp, lbh, err, err_len) || nnb_cuda_alloc(c, &m->cyp, lbh, err, err_len))
+    if (alloc_elems(m, &m->xp, tbi, err, err_len) || alloc_elems(m, &m->yp, tbh, err, err_len) ||
+        alloc_elems(m, &m->hxp, lbh, err, err_len) || alloc_elems(m, &m->cxp, lbh, err, err_len) ||
+        alloc_elems(m, &m->hyp, lbh, err, err_len) || alloc_elems(m, &m->cyp, lbh, err, err_len))
         return -1;
     return 0;
 }
@@ -300,6 +360,15 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
     m->seed = cfg->seed;
     if (nnb_cuda_ctx_init(&m->base.cu, cfg, m->kind->name, 0, err, err_len))
         return -1;
+    m->precision = m->base.cu.precision;
+    if (m->precision < 0 || m->precision >= NNB_PRECISION_COUNT)
+        return nnb_fail(err, err_len, "%s: unknown precision %d (fp32, tf32, bf16 or fp16)", m->kind->name,
+                        m->precision);
+    if (m->kind->layernorm && nnb_cuda_precision_is_16bit(m->precision))
+        return nnb_fail(err, err_len, "%s: --dtype %s is not supported (its LayerNorm kernels are fp32: fp32, tf32)",
+                        m->kind->name, nnb_precision_name(m->precision));
+    m->dtype = nnb_cudnn_data_type(m->precision);
+    m->es = nnb_cuda_precision_bytes(m->precision);
     if (nnb_lstm_data_init(&m->base.d, cfg, m->kind->variable, 0, err, err_len))
         return -1;
     m->base.params = nnb_lstm_data_params(&m->base.d);
@@ -320,16 +389,14 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
     size_t tbi = (size_t)(T * B * I), tbh = (size_t)(T * B * H), lbh = (size_t)(L * B * H);
     if (nnb_cuda_alloc_bytes(c, &m->work, m->work_size, err, err_len) ||
         nnb_cuda_alloc_bytes(c, &m->reserve, m->reserve_size, err, err_len) ||
-        nnb_cuda_alloc(c, &m->x, tbi, err, err_len) || nnb_cuda_alloc(c, &m->dx, tbi, err, err_len) ||
-        nnb_cuda_alloc(c, &m->y, tbh, err, err_len) || nnb_cuda_alloc(c, &m->dy, tbh, err, err_len) ||
-        nnb_cuda_alloc(c, &m->hx, lbh, err, err_len) || nnb_cuda_alloc(c, &m->cx, lbh, err, err_len) ||
-        nnb_cuda_alloc(c, &m->hy, lbh, err, err_len) || nnb_cuda_alloc(c, &m->cy, lbh, err, err_len) ||
-        nnb_cuda_alloc(c, &m->dhx, lbh, err, err_len) || nnb_cuda_alloc(c, &m->dcx, lbh, err, err_len))
+        alloc_elems(m, &m->x, tbi, err, err_len) || alloc_elems(m, &m->dx, tbi, err, err_len) ||
+        alloc_elems(m, &m->y, tbh, err, err_len) || alloc_elems(m, &m->dy, tbh, err, err_len) ||
+        alloc_elems(m, &m->hx, lbh, err, err_len) || alloc_elems(m, &m->cx, lbh, err, err_len) ||
+        alloc_elems(m, &m->hy, lbh, err, err_len) || alloc_elems(m, &m->cy, lbh, err, err_len) ||
+        alloc_elems(m, &m->dhx, lbh, err, err_len) || alloc_elems(m, &m->dcx, lbh, err, err_len))
         return -1;
-    if (nnb_cuda_upload(m->x, m->base.d.x, tbi, err, err_len) ||
-        nnb_cuda_upload(m->dy, m->base.d.grad_y, tbh, err, err_len) ||
-        nnb_cuda_upload(m->hx, m->base.d.hx, lbh, err, err_len) ||
-        nnb_cuda_upload(m->cx, m->base.d.cx, lbh, err, err_len))
+    if (upload(m, m->x, m->base.d.x, tbi, err, err_len) || upload(m, m->dy, m->base.d.grad_y, tbh, err, err_len) ||
+        upload(m, m->hx, m->base.d.hx, lbh, err, err_len) || upload(m, m->cx, m->base.d.cx, lbh, err, err_len))
         return -1;
     if (m->kind->layernorm) {
         size_t bg = (size_t)(B * 4 * H);
@@ -382,16 +449,14 @@ static int download(void *model, char *err, size_t err_len) {
     cudnn_lstm *m = (cudnn_lstm *)model;
     nnb_lstm_data *d = &m->base.d;
     size_t tbi = (size_t)(m->T * m->B * m->I), tbh = (size_t)(m->T * m->B * m->H), lbh = (size_t)(m->L * m->B * m->H);
-    if (nnb_cuda_download(&m->base.cu, d->y, m->y, tbh, err, err_len) ||
-        nnb_cuda_download(&m->base.cu, d->hy, m->hy, lbh, err, err_len) ||
-        nnb_cuda_download(&m->base.cu, d->cy, m->cy, lbh, err, err_len))
+    if (download_elems(m, d->y, m->y, tbh, err, err_len) || download_elems(m, d->hy, m->hy, lbh, err, err_len) ||
+        download_elems(m, d->cy, m->cy, lbh, err, err_len))
         return -1;
     if (m->kind->layernorm) /* forward-only: y, hy, cy */
         return 0;
-    if (nnb_cuda_download(&m->base.cu, d->dx, m->dx, tbi, err, err_len) ||
-        nnb_cuda_download(&m->base.cu, d->dhx, m->dhx, lbh, err, err_len) ||
-        nnb_cuda_download(&m->base.cu, d->dcx, m->dcx, lbh, err, err_len) ||
-        nnb_cuda_download(&m->base.cu, m->space_host, m->dw, (size_t)m->map.space_floats, err, err_len))
+    if (download_elems(m, d->dx, m->dx, tbi, err, err_len) || download_elems(m, d->dhx, m->dhx, lbh, err, err_len) ||
+        download_elems(m, d->dcx, m->dcx, lbh, err, err_len) ||
+        download_elems(m, m->space_host, m->dw, (size_t)m->map.space_floats, err, err_len))
         return -1;
     nnb_cudnn_unpack(&m->map, m->space_host, d->dw_ih, d->dw_hh, d->db_ih, d->db_hh);
     if (m->base.d.variable) /* dx rows past a sequence's end: no step there, so no gradient */
@@ -413,9 +478,8 @@ static int download_infer(void *model, int64_t n, char *err, size_t err_len) {
     cudnn_lstm *m = (cudnn_lstm *)model;
     nnb_lstm_data *d = &m->base.d;
     size_t tbh = (size_t)(m->T * m->B * m->H), lbh = (size_t)(m->L * m->B * m->H);
-    if (nnb_cuda_download(&m->base.cu, d->y, m->y, tbh, err, err_len) ||
-        nnb_cuda_download(&m->base.cu, d->hy, m->hy, lbh, err, err_len) ||
-        nnb_cuda_download(&m->base.cu, d->cy, m->cy, lbh, err, err_len))
+    if (download_elems(m, d->y, m->y, tbh, err, err_len) || download_elems(m, d->hy, m->hy, lbh, err, err_len) ||
+        download_elems(m, d->cy, m->cy, lbh, err, err_len))
         return -1;
     compact_rows(d->y, m->T, m->B, n, m->H);
     compact_rows(d->hy, m->L, m->B, n, m->H);
@@ -429,6 +493,11 @@ static int infer_io(void *model, nnb_infer_io *io, char *err, size_t err_len) {
     size_t B = (size_t)m->B, I = (size_t)m->I, H = (size_t)m->H, T = (size_t)m->T, f = sizeof(float);
     if (!m->kind->infer)
         return nnb_fail(err, err_len, "%s: infer_io is not supported by this runner", m->kind->name);
+    if (nnb_cuda_precision_is_16bit(m->precision))
+        return nnb_fail(err, err_len,
+                        "%s: infer_io hands out fp32 device buffers; with --dtype %s they hold %s elements (serve "
+                        "runs fp32 and tf32)",
+                        m->kind->name, nnb_precision_name(m->precision), nnb_precision_name(m->precision));
     return nnb_cuda_fill_infer_io(m->kind->name, io, m->x, T, B * I * f, I * f, m->y, T, B * H * f, H * f, err,
                                   err_len);
 }
@@ -437,8 +506,8 @@ static int infer_io(void *model, nnb_infer_io *io, char *err, size_t err_len) {
 static int reload_weights(void *model, char *err, size_t err_len) {
     cudnn_lstm *m = (cudnn_lstm *)model;
     nnb_cudnn_pack(&m->map, m->base.d.w_ih, m->base.d.w_hh, m->base.d.b_ih, m->base.d.b_hh, m->space_host);
-    return nnb_cuda_upload_on(m->base.cu.user_stream, m->w, m->space_host, (size_t)m->map.space_floats * sizeof(float),
-                              err, err_len);
+    NNB_CUDA_TRY(cudaStreamSynchronize(m->base.cu.user_stream)); /* after any infer() in flight */
+    return upload(m, m->w, m->space_host, (size_t)m->map.space_floats, err, err_len);
 }
 
 static void describe(const void *model, char *buf, size_t buf_len, size_t *used) {
@@ -446,8 +515,8 @@ static void describe(const void *model, char *buf, size_t buf_len, size_t *used)
     nnb_appendf(buf, buf_len, used,
                 "\"library\":\"cuDNN RNN v8 API (cudnnRNNForward training, cudnnRNNBackwardData_v8, "
                 "cudnnRNNBackwardWeights_v8 ADD)\",\"algo\":\"CUDNN_RNN_ALGO_STANDARD\",\"math\":\"%s\","
-                "\"fuser\":\"n/a (cuDNN kernels)\",",
-                math_name(m->math));
+                "\"data_type\":\"%s\",\"math_prec\":\"%s\",\"fuser\":\"n/a (cuDNN kernels)\",",
+                math_name(m->math), dtype_name(m->dtype), dtype_name(m->math_prec));
     nnb_appendf(buf, buf_len, used,
                 "\"layout\":\"CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, padded IO, %s\",\"weight_space_bytes\":%zu,"
                 "\"workspace_bytes\":%zu,\"reserve_bytes\":%zu,",

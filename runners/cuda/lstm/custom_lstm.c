@@ -17,215 +17,20 @@
  *                   first) so each step runs its GEMM and cell on the shrinking active rows
  * All rows are kept in sorted order on the device (identity for fixed length);
  * outputs() un-sorts on the host.
+ *
+ * Precision (ABI 1.3): fp32 and tf32 run the fp32 schedule above (tf32: cuBLAS's TF32 tensor-op math mode).
+ * bf16 and fp16 keep every GEMM operand in 16 bits (weights, x, the dropout-masked inputs, the hidden states h
+ * and the gate gradients), converted once on upload (weights, x, hx) or on the device right after the fp32
+ * kernel that makes them (h after each cell step, dgates after each cell backward), and run the GEMMs as
+ * cublasGemmEx / cublasGemmStridedBatchedEx with CUBLAS_COMPUTE_32F (fp32 accumulation, fp32 results). The
+ * gate pre-activations, the cell state, biases, the cell math (lstm_cell_math.h, fp32) and every gradient
+ * output stay fp32, as mixed-precision training keeps them.
  */
-#include "custom_lstm.h"
-#include "cuda_common.h"
-#include "cuda_gemm.h"
-#include "lstm_kernels.h"
-#include "pointwise_ops.h"
+#include "custom_lstm_internal.h"
+#include "nnb_precision.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define DROPOUT_P 0.4f
-
-typedef struct cu_layer {
-    int64_t in;                       /* input width: I for layer 0, else H */
-    float *w_ih, *w_hh, *b_ih, *b_hh; /* (4H, in), (4H, H), (4H), (4H) */
-    float *dw_ih, *dw_hh, *db_ih, *db_hh;
-    float *gates;   /* (T, B, 4H) activated gates, saved for backward */
-    float *hs, *cs; /* (T+1, B, H): row 0 = hx/cx, row t+1 = after step t */
-    float *mask;    /* (T, B, H) dropout mask on this layer's input, or NULL */
-    float *xin;     /* (T, B, H) masked input (dropout, k >= 1), or NULL */
-} cu_layer;
-
-typedef struct cu_lstm {
-    nnb_cuda_lstm base; /* first: the shared interface reads the model as this (cuda_common.h) */
-    const nnb_cuda_engine_kind *kind;
-    nnb_cell_variant cell;
-    const char *fuser;
-    nnb_pw_geometry geo;
-    int64_t T, B, I, H, L;
-    int64_t *bt;              /* (T) active rows at step t */
-    int64_t *perm;            /* (B) device row r holds sequence perm[r] */
-    int64_t *len;             /* (B) length of device row r */
-    cu_layer *layers;         /* [L] */
-    float *x, *dx;            /* (T, B, I) */
-    float *grad_y;            /* (T, B, H) upstream gradient of y (NULL for jit_simple) */
-    float *grad_hy;           /* (B, H) jit_simple's upstream gradient of the final h */
-    float *h_grad_hy;         /* host copy of it */
-    float *dlayer[2];         /* (T, B, H) gradient reaching a lower layer's output, ping-pong */
-    float *dgates;            /* (T, B, 4H) */
-    float *gates_h;           /* (B, 4H) aten's separate h.W_hh^T */
-    float *scratch;           /* (3, B, H) unfused cell temporaries */
-    float *dh_rec, *dc;       /* (B, H) recurrent gradients */
-    float *dhx, *dcx;         /* (L, B, H) */
-    float *ones;              /* (T * B) for bias column sums */
-    float *stage;             /* host staging for un-sorting */
-    nnb_tensor *simple_views; /* jit_simple's own params and outputs */
-} cu_lstm;
-
-static int layer_forward(cu_lstm *m, int64_t k, int64_t infer_n, char *err, size_t err_len);
-static int layer_backward(cu_lstm *m, int64_t k, const float *dy, float *dxout, char *err, size_t err_len);
-
-/* ------------------------------------------------------------ time loops */
-
-static const float *layer_input(const cu_lstm *m, int64_t k) {
-    if (k == 0)
-        return m->x;
-    if (m->layers[k].xin)
-        return m->layers[k].xin;
-    return m->layers[k - 1].hs + m->B * m->H;
-}
-
-static int forward_enqueue(void *p, char *err, size_t err_len) {
-    cu_lstm *m = (cu_lstm *)p;
-    if (nnb_cuda_ctx_use_stream(&m->base.cu, m->base.cu.stream, err, err_len))
-        return -1;
-    for (int64_t k = 0; k < m->L; k++)
-        if (layer_forward(m, k, 0, err, err_len))
-            return -1;
-    return 0;
-}
-
-/* ABI 1.2 infer(n): the forward's schedule on the first n rows of every (T, B, .) block, in place (the rows of
- * step t are t * B .. t * B + n - 1, so every per-step GEMM and cell kernel takes n rows where the forward
- * takes B, and the premul GEMM becomes a strided-batched one over the T steps). Eager on the caller's stream
- * (never captured: n varies); dropout off (inference). Overwrites the forward's saved gates and states. */
-static int infer_enqueue(void *p, int64_t n, char *err, size_t err_len) {
-    cu_lstm *m = (cu_lstm *)p;
-    if (m->base.d.variable)
-        return nnb_fail(err, err_len, "%s: infer is not supported for variable-length batches", m->kind->name);
-    if (nnb_cuda_ctx_use_stream(&m->base.cu, m->base.cu.user_stream, err, err_len))
-        return -1;
-    for (int64_t k = 0; k < m->L; k++)
-        if (layer_forward(m, k, n, err, err_len))
-            return -1;
-    return 0;
-}
-
-/* infer_n 0: the training forward (dropout masks, m->bt rows per step, on base.cu.stream, capturable);
- * infer_n > 0: inference on the first infer_n rows (see infer_enqueue). */
-static int layer_forward(cu_lstm *m, int64_t k, int64_t infer_n, char *err, size_t err_len) {
-    const nnb_cuda_engine_kind *kind = m->kind;
-    cu_layer *ly = &m->layers[k];
-    cudaStream_t s = infer_n ? m->base.cu.user_stream : m->base.cu.stream;
-    cublasHandle_t h = m->base.cu.cublas;
-    int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
-    if (ly->xin && !infer_n) /* dropout: this layer's input is the mask times the layer below's output */
-        NNB_KERNEL_TRY(nnb_cuda_pointwise(&m->geo, s, NNB_PW_MUL, ly->xin, H, m->layers[k - 1].hs + B * H, H, ly->mask,
-                                          H, T * B, H));
-    /* inference: no dropout, so a layer reads the layer below's output itself */
-    const float *X = infer_n && k > 0 ? m->layers[k - 1].hs + B * H : layer_input(m, k);
-    if (kind->premul) {
-        float beta = 0.0f;
-        /* rows 0 .. last_row - 1 hold every row used: all T * B, or for infer up to step T-1's n-th row */
-        int64_t last_row = infer_n ? (T - 1) * B + infer_n : T * B;
-        if (kind->premul_bias) { /* gates = b_ih (broadcast) + X W_ih^T */
-            NNB_KERNEL_TRY(
-                nnb_cuda_pointwise(&m->geo, s, NNB_PW_COPY, ly->gates, G, ly->b_ih, 0, NULL, 0, last_row, G));
-            beta = 1.0f;
-        }
-        if (!infer_n || infer_n == B) {
-            if (nnb_gemm_nt(h, T * B, G, in, X, in, ly->w_ih, in, beta, ly->gates, G, err, err_len))
-                return -1;
-        } else if (nnb_gemm_nt_batched(h, T, infer_n, G, in, X, in, B * in, ly->w_ih, in, beta, ly->gates, G, B * G,
-                                       err, err_len)) {
-            return -1;
-        }
-    }
-    const float *bias_a = kind->premul_bias ? NULL : ly->b_ih;
-    for (int64_t t = 0; t < T; t++) {
-        int64_t bt = infer_n ? infer_n : m->bt[t];
-        float *gates = ly->gates + t * B * G;
-        const float *h_prev = ly->hs + t * B * H, *c_prev = ly->cs + t * B * H;
-        if (!kind->premul && nnb_gemm_nt(h, bt, G, in, X + t * B * in, in, ly->w_ih, in, 0.0f, gates, G, err, err_len))
-            return -1;
-        if (kind->aten) {
-            if (nnb_gemm_nt(h, bt, G, H, h_prev, H, ly->w_hh, H, 0.0f, m->gates_h, G, err, err_len))
-                return -1;
-            NNB_KERNEL_TRY(nnb_cuda_pointwise(&m->geo, s, NNB_PW_ADD, gates, G, gates, G, m->gates_h, G, bt, G));
-        } else if (nnb_gemm_nt(h, bt, G, H, h_prev, H, ly->w_hh, H, 1.0f, gates, G, err, err_len)) {
-            return -1;
-        }
-        NNB_KERNEL_TRY(nnb_cuda_lstm_cell_fwd(m->cell, &m->geo, s, gates, bias_a, ly->b_hh, c_prev,
-                                              ly->cs + (t + 1) * B * H, ly->hs + (t + 1) * B * H, m->scratch, bt, H));
-    }
-    return 0;
-}
-
-static int backward_enqueue(void *p, char *err, size_t err_len) {
-    cu_lstm *m = (cu_lstm *)p;
-    cudaStream_t s = m->base.cu.stream;
-    if (nnb_cuda_ctx_use_stream(&m->base.cu, s, err, err_len))
-        return -1;
-    int64_t T = m->T, B = m->B, H = m->H;
-    for (int64_t k = m->L - 1; k >= 0; k--) {
-        const float *dy = k == m->L - 1 ? m->grad_y : m->dlayer[k % 2];
-        float *dxout = k == 0 ? m->dx : m->dlayer[(k - 1) % 2];
-        if (layer_backward(m, k, dy, dxout, err, err_len))
-            return -1;
-        if (k > 0 && m->layers[k].mask) /* through the dropout mask to the layer below's output */
-            NNB_KERNEL_TRY(
-                nnb_cuda_pointwise(&m->geo, s, NNB_PW_MUL, dxout, H, dxout, H, m->layers[k].mask, H, T * B, H));
-    }
-    return 0;
-}
-
-static int layer_backward(cu_lstm *m, int64_t k, const float *dy, float *dxout, char *err, size_t err_len) {
-    const nnb_cuda_engine_kind *kind = m->kind;
-    cu_layer *ly = &m->layers[k];
-    cudaStream_t s = m->base.cu.stream;
-    cublasHandle_t h = m->base.cu.cublas;
-    int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
-    const float *X = layer_input(m, k);
-    size_t bh = sizeof(float) * (size_t)(B * H);
-    /* Gradients are overwritten each backward (weight gradients accumulate over steps from zero). */
-    NNB_CUDA_TRY(cudaMemsetAsync(ly->dw_ih, 0, sizeof(float) * (size_t)(G * in), s));
-    NNB_CUDA_TRY(cudaMemsetAsync(ly->dw_hh, 0, sizeof(float) * (size_t)(G * H), s));
-    NNB_CUDA_TRY(cudaMemsetAsync(ly->db_hh, 0, sizeof(float) * (size_t)G, s));
-    NNB_CUDA_TRY(cudaMemsetAsync(m->dc, 0, bh, s));
-    if (m->grad_hy && k == m->L - 1)
-        NNB_CUDA_TRY(cudaMemcpyAsync(m->dh_rec, m->grad_hy, bh, cudaMemcpyDeviceToDevice, s));
-    else
-        NNB_CUDA_TRY(cudaMemsetAsync(m->dh_rec, 0, bh, s));
-    if (m->base.d.variable) { /* rows past a sequence's end must hold zero gradients */
-        NNB_CUDA_TRY(cudaMemsetAsync(m->dgates, 0, sizeof(float) * (size_t)(T * B * G), s));
-        NNB_CUDA_TRY(cudaMemsetAsync(dxout, 0, sizeof(float) * (size_t)(T * B * in), s));
-    }
-    for (int64_t t = T - 1; t >= 0; t--) {
-        int64_t bt = m->bt[t];
-        const float *gates = ly->gates + t * B * G;
-        float *dg = m->dgates + t * B * G;
-        NNB_KERNEL_TRY(nnb_cuda_lstm_cell_bwd(m->cell, &m->geo, s, gates, ly->cs + t * B * H, ly->cs + (t + 1) * B * H,
-                                              dy ? dy + t * B * H : NULL, m->dh_rec, m->dc, dg, m->scratch, bt, H));
-        if (nnb_gemm_nn(h, bt, H, G, dg, G, ly->w_hh, H, 0.0f, m->dh_rec, H, err, err_len))
-            return -1;
-        if (nnb_gemm_tn(h, G, H, bt, dg, G, ly->hs + t * B * H, H, 1.0f, ly->dw_hh, H, err, err_len))
-            return -1;
-        if (!kind->premul_bias && nnb_colsum(h, bt, G, dg, G, m->ones, 1.0f, ly->db_hh, err, err_len))
-            return -1;
-        if (!kind->premul) {
-            if (nnb_gemm_nn(h, bt, in, G, dg, G, ly->w_ih, in, 0.0f, dxout + t * B * in, in, err, err_len))
-                return -1;
-            if (nnb_gemm_tn(h, G, in, bt, dg, G, X + t * B * in, in, 1.0f, ly->dw_ih, in, err, err_len))
-                return -1;
-        }
-    }
-    if (kind->premul) {
-        if (nnb_gemm_nn(h, T * B, in, G, m->dgates, G, ly->w_ih, in, 0.0f, dxout, in, err, err_len))
-            return -1;
-        if (nnb_gemm_tn(h, G, in, T * B, m->dgates, G, X, in, 1.0f, ly->dw_ih, in, err, err_len))
-            return -1;
-    }
-    if (kind->premul_bias && nnb_colsum(h, T * B, G, m->dgates, G, m->ones, 0.0f, ly->db_hh, err, err_len))
-        return -1;
-    /* b_ih and b_hh enter the same pre-activation: equal gradients. */
-    NNB_CUDA_TRY(cudaMemcpyAsync(ly->db_ih, ly->db_hh, sizeof(float) * (size_t)G, cudaMemcpyDeviceToDevice, s));
-    NNB_CUDA_TRY(cudaMemcpyAsync(m->dhx + k * B * H, m->dh_rec, bh, cudaMemcpyDeviceToDevice, s));
-    NNB_CUDA_TRY(cudaMemcpyAsync(m->dcx + k * B * H, m->dc, bh, cudaMemcpyDeviceToDevice, s));
-    return 0;
-}
 
 /* ------------------------------------------------------------------ setup */
 
@@ -311,9 +116,43 @@ static void scatter_rows(const cu_lstm *m, float *dst, const float *src, int64_t
             memcpy(dst + (t * m->B + m->perm[r]) * W, src + (t * m->B + r) * W, sizeof(float) * (size_t)W);
 }
 
-static int upload_rows(cu_lstm *m, float *dev, const float *host, int64_t steps, int64_t W, char *err, size_t err_len) {
+/* Uploads a host (steps, B, W) array in device row order into dev (fp32) and, in bf16/fp16 runs, dev16 (its
+ * 16-bit copy; may be NULL). */
+static int upload_rows(cu_lstm *m, float *dev, uint16_t *dev16, const float *host, int64_t steps, int64_t W, char *err,
+                       size_t err_len) {
+    size_t n = (size_t)(steps * m->B * W);
     gather_rows(m, m->stage, host, steps, W);
-    return nnb_cuda_upload(dev, m->stage, (size_t)(steps * m->B * W), err, err_len);
+    if (nnb_cuda_upload(dev, m->stage, n, err, err_len))
+        return -1;
+    return m->lp && dev16 ? nnb_cuda_upload_as(m->base.cu.precision, dev16, m->stage, n, err, err_len) : 0;
+}
+
+/* A zeroed device buffer of n 16-bit elements in bf16/fp16 runs; *p stays NULL in fp32 runs. */
+static int alloc16(cu_lstm *m, uint16_t **p, size_t n, char *err, size_t err_len) {
+    *p = NULL;
+    if (!m->lp)
+        return 0;
+    size_t bytes;
+    if (nnb_mul_size(&bytes, n, sizeof(uint16_t)))
+        return nnb_fail(err, err_len, "device buffer size overflows size_t");
+    return nnb_cuda_alloc_bytes(&m->base.cu, (void **)p, bytes, err, err_len);
+}
+
+/* Layer k's weights and biases from base.d: fp32, and the 16-bit copies of the weights in bf16/fp16 runs. */
+static int upload_weights(cu_lstm *m, int64_t k, char *err, size_t err_len) {
+    cu_layer *ly = &m->layers[k];
+    int64_t G = 4 * m->H;
+    size_t wih = (size_t)(G * ly->in), whh = (size_t)(G * m->H);
+    int p = m->base.cu.precision;
+    if (nnb_cuda_upload(ly->w_ih, m->base.d.w_ih[k], wih, err, err_len) ||
+        nnb_cuda_upload(ly->w_hh, m->base.d.w_hh[k], whh, err, err_len) ||
+        nnb_cuda_upload(ly->b_ih, m->base.d.b_ih[k], (size_t)G, err, err_len) ||
+        nnb_cuda_upload(ly->b_hh, m->base.d.b_hh[k], (size_t)G, err, err_len))
+        return -1;
+    if (m->lp && (nnb_cuda_upload_as(p, ly->w_ih16, m->base.d.w_ih[k], wih, err, err_len) ||
+                  nnb_cuda_upload_as(p, ly->w_hh16, m->base.d.w_hh[k], whh, err, err_len)))
+        return -1;
+    return 0;
 }
 
 static int alloc_layer(cu_lstm *m, int64_t k, const nnb_config *cfg, char *err, size_t err_len) {
@@ -329,14 +168,12 @@ static int alloc_layer(cu_lstm *m, int64_t k, const nnb_config *cfg, char *err, 
         nnb_cuda_alloc(c, &ly->db_hh, (size_t)G, err, err_len) || nnb_cuda_alloc(c, &ly->gates, tbg, err, err_len) ||
         nnb_cuda_alloc(c, &ly->hs, hs, err, err_len) || nnb_cuda_alloc(c, &ly->cs, hs, err, err_len))
         return -1;
-    if (nnb_cuda_upload(ly->w_ih, m->base.d.w_ih[k], wih, err, err_len) ||
-        nnb_cuda_upload(ly->w_hh, m->base.d.w_hh[k], whh, err, err_len) ||
-        nnb_cuda_upload(ly->b_ih, m->base.d.b_ih[k], (size_t)G, err, err_len) ||
-        nnb_cuda_upload(ly->b_hh, m->base.d.b_hh[k], (size_t)G, err, err_len))
+    if (alloc16(m, &ly->w_ih16, wih, err, err_len) || alloc16(m, &ly->w_hh16, whh, err, err_len) ||
+        alloc16(m, &ly->hs16, hs, err, err_len) || upload_weights(m, k, err, err_len))
         return -1;
     /* initial state rows */
-    if (upload_rows(m, ly->hs, m->base.d.hx + k * B * H, 1, H, err, err_len) ||
-        upload_rows(m, ly->cs, m->base.d.cx + k * B * H, 1, H, err, err_len))
+    if (upload_rows(m, ly->hs, ly->hs16, m->base.d.hx + k * B * H, 1, H, err, err_len) ||
+        upload_rows(m, ly->cs, NULL, m->base.d.cx + k * B * H, 1, H, err, err_len))
         return -1;
     if (m->kind->dropout && k > 0) {
         size_t tbh = (size_t)(T * B * H);
@@ -345,7 +182,7 @@ static int alloc_layer(cu_lstm *m, int64_t k, const nnb_config *cfg, char *err, 
             return nnb_fail(err, err_len, "out of memory for the dropout mask");
         nnb_dropout_mask(mask, tbh, cfg->seed, (int)k, DROPOUT_P);
         int rc = nnb_cuda_alloc(c, &ly->mask, tbh, err, err_len) || nnb_cuda_alloc(c, &ly->xin, tbh, err, err_len) ||
-                 nnb_cuda_upload(ly->mask, mask, tbh, err, err_len);
+                 alloc16(m, &ly->xin16, tbh, err, err_len) || nnb_cuda_upload(ly->mask, mask, tbh, err, err_len);
         nnb_free(mask);
         if (rc)
             return -1;
@@ -394,6 +231,13 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
         return -1;
     if (nnb_cuda_ctx_init(&m->base.cu, cfg, kind->name, 1, err, err_len))
         return -1;
+    int p = m->base.cu.precision;
+    if (p < 0 || p >= NNB_PRECISION_COUNT)
+        return nnb_fail(err, err_len, "%s: unknown precision %d (fp32, tf32, bf16 or fp16)", kind->name, p);
+    m->lp = nnb_cuda_precision_is_16bit(p);
+    m->fp16 = p == NNB_PRECISION_FP16;
+    m->gemm.h = m->base.cu.cublas;
+    m->gemm.ab = nnb_cuda_data_type(p);
     if (nnb_lstm_data_init(&m->base.d, cfg, kind->variable, kind->simple ? 1 : 0, err, err_len))
         return -1;
     m->base.params = nnb_lstm_data_params(&m->base.d); /* jit_simple lists its own (build_simple_views) */
@@ -418,12 +262,14 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
         nnb_cuda_alloc(c, &m->gates_h, bh * 4, err, err_len) || nnb_cuda_alloc(c, &m->scratch, 3 * bh, err, err_len) ||
         nnb_cuda_alloc(c, &m->dh_rec, bh, err, err_len) || nnb_cuda_alloc(c, &m->dc, bh, err, err_len) ||
         nnb_cuda_alloc(c, &m->dhx, (size_t)L * bh, err, err_len) ||
-        nnb_cuda_alloc(c, &m->dcx, (size_t)L * bh, err, err_len) || nnb_cuda_alloc(c, &m->ones, tb, err, err_len))
+        nnb_cuda_alloc(c, &m->dcx, (size_t)L * bh, err, err_len) || nnb_cuda_alloc(c, &m->ones, tb, err, err_len) ||
+        alloc16(m, &m->x16, (size_t)(T * B * I), err, err_len) ||
+        alloc16(m, &m->dgates16, tb * (size_t)G, err, err_len))
         return -1;
     if (L > 1 &&
         (nnb_cuda_alloc(c, &m->dlayer[0], tbh, err, err_len) || nnb_cuda_alloc(c, &m->dlayer[1], tbh, err, err_len)))
         return -1;
-    if (upload_rows(m, m->x, m->base.d.x, T, I, err, err_len))
+    if (upload_rows(m, m->x, m->x16, m->base.d.x, T, I, err, err_len))
         return -1;
     for (size_t i = 0; i < tb; i++)
         m->stage[i] = 1.0f;
@@ -433,11 +279,12 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
         if (!(m->h_grad_hy = nnb_alloc_floats(bh)))
             return nnb_fail(err, err_len, "out of host memory");
         nnb_fill_normal(m->h_grad_hy, bh, cfg->seed, "grad_hy");
+        nnb_round_to_precision(m->h_grad_hy, bh, m->base.cu.precision); /* as every seeded tensor (lstm_data) */
         if (nnb_cuda_alloc(c, &m->grad_hy, bh, err, err_len) ||
             nnb_cuda_upload(m->grad_hy, m->h_grad_hy, bh, err, err_len) || build_simple_views(m, err, err_len))
             return -1;
     } else if (nnb_cuda_alloc(c, &m->grad_y, tbh, err, err_len) ||
-               upload_rows(m, m->grad_y, m->base.d.grad_y, T, H, err, err_len)) {
+               upload_rows(m, m->grad_y, NULL, m->base.d.grad_y, T, H, err, err_len)) {
         return -1;
     }
     for (int64_t k = 0; k < L; k++)
@@ -544,23 +391,24 @@ static int infer_io(void *model, nnb_infer_io *io, char *err, size_t err_len) {
 static int reload_weights(void *model, char *err, size_t err_len) {
     cu_lstm *m = (cu_lstm *)model;
     cudaStream_t s = m->base.cu.user_stream;
-    int64_t G = 4 * m->H;
-    for (int64_t k = 0; k < m->L; k++) {
-        cu_layer *ly = &m->layers[k];
-        size_t f = sizeof(float);
-        if (nnb_cuda_upload_on(s, ly->w_ih, m->base.d.w_ih[k], (size_t)(G * ly->in) * f, err, err_len) ||
-            nnb_cuda_upload_on(s, ly->w_hh, m->base.d.w_hh[k], (size_t)(G * m->H) * f, err, err_len) ||
-            nnb_cuda_upload_on(s, ly->b_ih, m->base.d.b_ih[k], (size_t)G * f, err, err_len) ||
-            nnb_cuda_upload_on(s, ly->b_hh, m->base.d.b_hh[k], (size_t)G * f, err, err_len))
+    NNB_CUDA_TRY(cudaStreamSynchronize(s)); /* after any infer() in flight; the uploads below are synchronous */
+    for (int64_t k = 0; k < m->L; k++)
+        if (upload_weights(m, k, err, err_len))
             return -1;
-    }
     return 0;
 }
 
 static void describe(const void *model, char *buf, size_t buf_len, size_t *used) {
     const cu_lstm *m = (const cu_lstm *)model;
-    nnb_appendf(buf, buf_len, used, "\"schedule\":\"%s\",\"gemm\":\"cublasSgemm (fp32%s)\",", m->kind->schedule,
-                m->base.cu.tf32 ? ", TF32 tensor ops allowed" : "");
+    if (m->lp)
+        nnb_appendf(buf, buf_len, used,
+                    "\"schedule\":\"%s\",\"gemm\":\"cublasGemmEx (%s A and B, fp32 C, CUBLAS_COMPUTE_32F)\","
+                    "\"storage\":\"%s weights, x, h and dgates as GEMM operands; fp32 gates, cell state, biases, "
+                    "cell math and gradient outputs\",",
+                    m->kind->schedule, m->fp16 ? "fp16" : "bf16", m->fp16 ? "fp16" : "bf16");
+    else
+        nnb_appendf(buf, buf_len, used, "\"schedule\":\"%s\",\"gemm\":\"cublasSgemm (fp32%s)\",", m->kind->schedule,
+                    m->base.cu.tf32 ? ", TF32 tensor ops allowed" : "");
     nnb_appendf(buf, buf_len, used, "\"fuser\":\"%s\",\"cell_kernels\":\"%s\",", m->fuser,
                 nnb_cell_variant_kernels(m->cell));
     nnb_appendf(buf, buf_len, used,
@@ -575,8 +423,9 @@ static void describe(const void *model, char *buf, size_t buf_len, size_t *used)
                     m->kind->premul ? " (n < B: x.W_ih^T as cublasSgemmStridedBatched over the T steps)" : "");
 }
 
-static const nnb_cuda_lstm_ops OPS = {setup,   forward_enqueue, backward_enqueue, download_all, describe,
-                                      destroy, infer_enqueue,   download_infer,   infer_io,     reload_weights};
+static const nnb_cuda_lstm_ops OPS = {
+    setup,   nnb_cu_forward_enqueue, nnb_cu_backward_enqueue, download_all, describe,
+    destroy, nnb_cu_infer_enqueue,   download_infer,          infer_io,     reload_weights};
 
 #define NNB_DEFINE_CUSTOM_CREATE(name)                                                                                 \
     void *nnb_cu_lstm_create_##name(const nnb_config *cfg, char *err, size_t err_len) {                                \

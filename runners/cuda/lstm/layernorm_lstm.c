@@ -16,6 +16,11 @@
  * LN parameters come from the same named streams as the CPU runners:
  *   ln_{i,h}_weight_l{k} (4H), ln_c_weight_l{k} (H): uniform [0.5, 1.5)
  *   ln_{i,h}_bias_l{k}, ln_c_bias_l{k}: uniform [-0.1, 0.1)
+ * Precision (ABI 1.3): tf32 is cuBLAS's TF32 math mode. bf16 / fp16 keep every GEMM operand in 16 bits (x and
+ * the weights converted on upload, h after each step and the gradients reaching the GEMM outputs converted on
+ * the device, as custom_lstm.c does) with cublasGemmEx (CUBLAS_COMPUTE_32F, fp32 results); the LayerNorms, their
+ * gain and bias (fp32, as mixed-precision training keeps normalisation parameters), the cell state and the cell
+ * math stay fp32.
  */
 #include "layernorm_lstm.h"
 #include "cuda_common.h"
@@ -38,6 +43,7 @@ static const char *const LN_NAMES[LN_COUNT] = {"ln_i", "ln_h", "ln_c"};
 typedef struct ln_layer {
     int64_t in;
     float *w_ih, *w_hh, *dw_ih, *dw_hh;     /* (4H, in), (4H, H) */
+    uint16_t *w_ih16, *w_hh16, *hs16;       /* bf16/fp16: 16-bit copies of w_ih, w_hh and hs (else NULL) */
     float *gain[LN_COUNT], *bias[LN_COUNT]; /* (4H), (4H), (H) */
     float *dgain[LN_COUNT], *dbias[LN_COUNT];
     float *h_gain[LN_COUNT], *h_bias[LN_COUNT];   /* host copies (params) */
@@ -55,6 +61,11 @@ typedef struct ln_lstm {
     float *stat;        /* (T * B) decomposed LayerNorm's row statistics */
     nnb_pw_geometry geo;
     const char *fuser;
+    nnb_gemm gemm;   /* the handle and the GEMM operands' storage */
+    int lp, fp16;    /* 16-bit GEMM operands (bf16, or fp16 with fp16 = 1) */
+    uint16_t *x16;   /* (T, B, I) 16-bit copy of x */
+    uint16_t *dgh16; /* (B, 4H) 16-bit copy of dgh */
+    uint16_t *dgx16; /* (T, B, 4H) 16-bit copy of dgx */
     int64_t T, B, I, H, L;
     ln_layer *layers;
     float *x, *dx, *grad_y; /* (T, B, I), (T, B, I), (T, B, H) */
@@ -77,6 +88,24 @@ typedef struct ln_lstm {
 
 static int64_t ln_width(const ln_lstm *m, int n) { return n == LN_C ? m->H : 4 * m->H; }
 
+/* A GEMM operand at offset elements: the 16-bit copy in bf16/fp16 runs, else the fp32 buffer. */
+static const void *operand(const ln_lstm *m, const float *f32, const uint16_t *b16, int64_t offset) {
+    return m->lp ? (const void *)(b16 + offset) : (const void *)(f32 + offset);
+}
+
+/* bf16/fp16: dst (n elements) = src rounded to 16 bits on the model's stream; nothing in fp32 runs. */
+static int to_16bit(const ln_lstm *m, uint16_t *dst, const float *src, int64_t n, char *err, size_t err_len) {
+    if (m->lp)
+        NNB_KERNEL_TRY(nnb_cuda_f32_to_16bit(m->base.cu.stream, dst, src, n, m->fp16));
+    return 0;
+}
+
+/* Layer k's input as a GEMM operand: x, or the layer below's h rows 1..T. */
+static const void *layer_input(const ln_lstm *m, int64_t k) {
+    int64_t BH = m->B * m->H;
+    return k == 0 ? operand(m, m->x, m->x16, 0) : operand(m, m->layers[k - 1].hs, m->layers[k - 1].hs16, BH);
+}
+
 /* ---------------------------------------------------------------- forward */
 
 static int ln_forward(ln_lstm *m, float *out, float *xhat, float *rstd, const float *in, const float *gain,
@@ -92,18 +121,19 @@ static int ln_forward(ln_lstm *m, float *out, float *xhat, float *rstd, const fl
 static int layer_forward(ln_lstm *m, int64_t k, char *err, size_t err_len) {
     ln_layer *ly = &m->layers[k];
     cudaStream_t s = m->base.cu.stream;
-    cublasHandle_t h = m->base.cu.cublas;
+    const nnb_gemm *h = &m->gemm;
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
-    const float *X = k == 0 ? m->x : m->layers[k - 1].hs + B * H;
-    if (nnb_gemm_nt(h, T * B, G, in, X, in, ly->w_ih, in, 0.0f, ly->acts, G, err, err_len))
+    const void *w_hh = operand(m, ly->w_hh, ly->w_hh16, 0);
+    if (nnb_gemmx_nt(h, T * B, G, in, layer_input(m, k), in, operand(m, ly->w_ih, ly->w_ih16, 0), in, 0.0f, ly->acts, G,
+                     err, err_len))
         return -1;
     if (ln_forward(m, ly->acts, ly->xhat_i, ly->rstd_i, ly->acts, ly->gain[LN_I], ly->bias[LN_I], T * B, G, err,
                    err_len))
         return -1;
     for (int64_t t = 0; t < T; t++) {
         float *acts = ly->acts + t * B * G;
-        const float *h_prev = ly->hs + t * B * H, *c_prev = ly->cs + t * B * H;
-        if (nnb_gemm_nt(h, B, G, H, h_prev, H, ly->w_hh, H, 0.0f, m->gh, G, err, err_len))
+        const float *c_prev = ly->cs + t * B * H;
+        if (nnb_gemmx_nt(h, B, G, H, operand(m, ly->hs, ly->hs16, t * B * H), H, w_hh, H, 0.0f, m->gh, G, err, err_len))
             return -1;
         if (ln_forward(m, m->gh, ly->xhat_h + t * B * G, ly->rstd_h + t * B, m->gh, ly->gain[LN_H], ly->bias[LN_H], B,
                        G, err, err_len))
@@ -115,6 +145,8 @@ static int layer_forward(ln_lstm *m, int64_t k, char *err, size_t err_len) {
             return -1;
         NNB_KERNEL_TRY(
             nnb_cuda_ln_cell(1, &m->geo, s, acts, c_norm, NULL, NULL, NULL, ly->hs + (t + 1) * B * H, NULL, B, H));
+        if (m->lp && to_16bit(m, ly->hs16 + (t + 1) * B * H, ly->hs + (t + 1) * B * H, B * H, err, err_len))
+            return -1;
     }
     return 0;
 }
@@ -144,9 +176,10 @@ static int ln_param_grads(ln_lstm *m, const float *dy, const float *xhat, int64_
 static int layer_backward(ln_lstm *m, int64_t k, const float *dy, float *dxout, char *err, size_t err_len) {
     ln_layer *ly = &m->layers[k];
     cudaStream_t s = m->base.cu.stream;
-    cublasHandle_t h = m->base.cu.cublas;
+    const nnb_gemm *h = &m->gemm;
     int64_t T = m->T, B = m->B, H = m->H, G = 4 * H, in = ly->in;
-    const float *X = k == 0 ? m->x : m->layers[k - 1].hs + B * H;
+    const void *w_ih = operand(m, ly->w_ih, ly->w_ih16, 0), *w_hh = operand(m, ly->w_hh, ly->w_hh16, 0);
+    const void *dgh = operand(m, m->dgh, m->dgh16, 0), *dgx = operand(m, m->dgx, m->dgx16, 0);
     size_t bh = sizeof(float) * (size_t)(B * H);
     NNB_CUDA_TRY(cudaMemsetAsync(ly->dw_hh, 0, sizeof(float) * (size_t)(G * H), s));
     NNB_CUDA_TRY(cudaMemsetAsync(m->dh_rec, 0, bh, s));
@@ -162,16 +195,17 @@ static int layer_backward(ln_lstm *m, int64_t k, const float *dy, float *dxout, 
             nnb_cuda_ln_cell(3, &m->geo, s, acts, ly->cs + t * B * H, m->dc_raw, NULL, NULL, dg, m->dc, B, H));
         NNB_KERNEL_TRY(
             nnb_cuda_layernorm_bwd(s, m->dgh, dg, ly->xhat_h + t * B * G, ly->rstd_h + t * B, ly->gain[LN_H], B, G));
-        if (nnb_gemm_nn(h, B, H, G, m->dgh, G, ly->w_hh, H, 0.0f, m->dh_rec, H, err, err_len))
-            return -1;
-        if (nnb_gemm_tn(h, G, H, B, m->dgh, G, ly->hs + t * B * H, H, 1.0f, ly->dw_hh, H, err, err_len))
+        if (to_16bit(m, m->dgh16, m->dgh, B * G, err, err_len) ||
+            nnb_gemmx_nn(h, B, H, G, dgh, G, w_hh, H, 0.0f, m->dh_rec, H, err, err_len) ||
+            nnb_gemmx_tn(h, G, H, B, dgh, G, operand(m, ly->hs, ly->hs16, t * B * H), H, 1.0f, ly->dw_hh, H, err,
+                         err_len))
             return -1;
     }
     /* input side, batched over all steps */
     NNB_KERNEL_TRY(nnb_cuda_layernorm_bwd(s, m->dgx, m->dgates, ly->xhat_i, ly->rstd_i, ly->gain[LN_I], T * B, G));
-    if (nnb_gemm_nn(h, T * B, in, G, m->dgx, G, ly->w_ih, in, 0.0f, dxout, in, err, err_len))
-        return -1;
-    if (nnb_gemm_tn(h, G, in, T * B, m->dgx, G, X, in, 0.0f, ly->dw_ih, in, err, err_len))
+    if (to_16bit(m, m->dgx16, m->dgx, T * B * G, err, err_len) ||
+        nnb_gemmx_nn(h, T * B, in, G, dgx, G, w_ih, in, 0.0f, dxout, in, err, err_len) ||
+        nnb_gemmx_tn(h, G, in, T * B, dgx, G, layer_input(m, k), in, 0.0f, ly->dw_ih, in, err, err_len))
         return -1;
     /* LN_i and LN_h see the same output gradient (their outputs are summed) */
     if (ln_param_grads(m, m->dgates, ly->xhat_i, T * B, G, ly->dgain[LN_I], ly->dbias[LN_I], err, err_len) ||
@@ -248,6 +282,14 @@ static int build_views(ln_lstm *m, char *err, size_t err_len) {
     return 0;
 }
 
+/* A zeroed device buffer of n 16-bit elements. */
+static int alloc16(ln_lstm *m, uint16_t **p, size_t n, char *err, size_t err_len) {
+    size_t bytes;
+    if (nnb_mul_size(&bytes, n, sizeof(uint16_t)))
+        return nnb_fail(err, err_len, "device buffer size overflows size_t");
+    return nnb_cuda_alloc_bytes(&m->base.cu, (void **)p, bytes, err, err_len);
+}
+
 static int alloc_layer(ln_lstm *m, int64_t k, uint64_t seed, char *err, size_t err_len) {
     nnb_cuda_ctx *c = &m->base.cu;
     ln_layer *ly = &m->layers[k];
@@ -267,6 +309,13 @@ static int alloc_layer(ln_lstm *m, int64_t k, uint64_t seed, char *err, size_t e
         nnb_cuda_upload(ly->w_hh, m->base.d.w_hh[k], whh, err, err_len) ||
         nnb_cuda_upload(ly->hs, m->base.d.hx + k * B * H, (size_t)(B * H), err, err_len) ||
         nnb_cuda_upload(ly->cs, m->base.d.cx + k * B * H, (size_t)(B * H), err, err_len))
+        return -1;
+    int p = m->base.cu.precision;
+    if (m->lp && (alloc16(m, &ly->w_ih16, wih, err, err_len) || alloc16(m, &ly->w_hh16, whh, err, err_len) ||
+                  alloc16(m, &ly->hs16, hs, err, err_len) ||
+                  nnb_cuda_upload_as(p, ly->w_ih16, m->base.d.w_ih[k], wih, err, err_len) ||
+                  nnb_cuda_upload_as(p, ly->w_hh16, m->base.d.w_hh[k], whh, err, err_len) ||
+                  nnb_cuda_upload_as(p, ly->hs16, m->base.d.hx + k * B * H, (size_t)(B * H), err, err_len)))
         return -1;
     for (int n = 0; n < LN_COUNT; n++) {
         size_t w = (size_t)ln_width(m, n);
@@ -301,6 +350,13 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
         return -1;
     if (nnb_cuda_ctx_init(&m->base.cu, cfg, m->base.name, 1, err, err_len))
         return -1;
+    int p = m->base.cu.precision;
+    if (!nnb_precision_name(p))
+        return nnb_fail(err, err_len, "%s: unknown precision %d (fp32, tf32, bf16 or fp16)", m->base.name, p);
+    m->lp = nnb_cuda_precision_is_16bit(p);
+    m->fp16 = p == NNB_PRECISION_FP16;
+    m->gemm.h = m->base.cu.cublas;
+    m->gemm.ab = nnb_cuda_data_type(p);
     if (nnb_lstm_data_init(&m->base.d, cfg, 0, 0, err, err_len))
         return -1;
     m->T = m->base.d.T, m->B = m->base.d.B, m->I = m->base.d.I, m->H = m->base.d.H, m->L = m->base.d.L;
@@ -322,6 +378,10 @@ static int setup(void *model, const nnb_config *cfg, char *err, size_t err_len) 
         nnb_cuda_alloc(c, &m->dcx, (size_t)L * bh, err, err_len) || nnb_cuda_alloc(c, &m->prod, tbg, err, err_len) ||
         nnb_cuda_alloc(c, &m->dgx, tbg, err, err_len) || nnb_cuda_alloc(c, &m->ones, tb, err, err_len) ||
         nnb_cuda_alloc(c, &m->stat, tb, err, err_len))
+        return -1;
+    if (m->lp && (alloc16(m, &m->x16, (size_t)(T * B * I), err, err_len) ||
+                  alloc16(m, &m->dgh16, bh * 4, err, err_len) || alloc16(m, &m->dgx16, tbg, err, err_len) ||
+                  nnb_cuda_upload_as(p, m->x16, m->base.d.x, (size_t)(T * B * I), err, err_len)))
         return -1;
     if (L > 1 &&
         (nnb_cuda_alloc(c, &m->dlayer[0], tbh, err, err_len) || nnb_cuda_alloc(c, &m->dlayer[1], tbh, err, err_len)))
@@ -391,9 +451,16 @@ static int download(void *model, char *err, size_t err_len) {
 static void describe(const void *model, char *buf, size_t buf_len, size_t *used) {
     const ln_lstm *m = (const ln_lstm *)model;
     nnb_appendf(buf, buf_len, used,
-                "\"schedule\":\"one cublasSgemm x.W_ih^T + LN_i over all steps; per step h.W_hh^T, LN_h, fused gate "
-                "half, LN_c, fused output half\",\"gemm\":\"cublasSgemm (fp32%s)\",",
-                m->base.cu.tf32 ? ", TF32 tensor ops allowed" : "");
+                "\"schedule\":\"one GEMM x.W_ih^T + LN_i over all steps; per step h.W_hh^T, LN_h, fused gate "
+                "half, LN_c, fused output half\",");
+    if (m->lp)
+        nnb_appendf(buf, buf_len, used,
+                    "\"gemm\":\"cublasGemmEx (%s A and B, fp32 C, CUBLAS_COMPUTE_32F)\",\"storage\":\"%s x, weights, "
+                    "h and the GEMM-side gradients as GEMM operands; fp32 LayerNorms, their parameters, cell state\",",
+                    m->fp16 ? "fp16" : "bf16", m->fp16 ? "fp16" : "bf16");
+    else
+        nnb_appendf(buf, buf_len, used, "\"gemm\":\"cublasSgemm (fp32%s)\",",
+                    m->base.cu.tf32 ? ", TF32 tensor ops allowed" : "");
     nnb_appendf(buf, buf_len, used,
                 "\"fuser\":\"%s\",\"cell_kernels\":\"nnb_ln_cell_{gates,out}_{fwd,bwd}_kernel\","
                 "\"layernorm_forward\":\"%s\",\"layernorm_backward\":\"nnb_layernorm_bwd_kernel (one warp per row)\",",

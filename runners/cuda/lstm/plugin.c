@@ -12,38 +12,47 @@
  * a runner's descriptor differs only in what it is, its create function, whether it has a backward, its
  * --check tolerance and whether it serves (ABI 1.2 infer, infer_io and load_param: the fixed-length runners
  * of the hand-written engine and `cudnn`; not the variable-length, LayerNorm or cuDNN dropout ones). */
-#define RUNNER(runner, grp, ref, flags_, desc, create_fn, bwd, tolerance, serves)                                      \
+#define RUNNER(runner, grp, ref, flags_, desc, create_fn, bwd, tolerance, serves, precisions_)                         \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = runner, .group = grp, .device = NNB_DEVICE_CUDA,               \
-        .description = desc, .reference = ref, .flags = flags_, .available = nnb_cuda_available, .create = create_fn,  \
-        .forward = nnb_cuda_lstm_forward, .backward_setup = NULL, .backward = bwd, .zero_grad = NULL,                  \
-        .params = nnb_cuda_lstm_params, .outputs = nnb_cuda_lstm_outputs, .describe = nnb_cuda_lstm_describe,          \
-        .forward_flops = nnb_cuda_lstm_forward_flops, .backward_flops = nnb_cuda_lstm_backward_flops,                  \
-        .destroy = nnb_cuda_lstm_destroy, .check_tolerance = tolerance,                                                \
-        .infer = (serves) ? nnb_cuda_lstm_infer : NULL, .infer_io = (serves) ? nnb_cuda_lstm_infer_io : NULL,          \
+        .description = desc, .reference = ref, .flags = flags_, .available = nnb_cuda_precision_available,             \
+        .create = create_fn, .precisions = precisions_, .forward = nnb_cuda_lstm_forward, .backward_setup = NULL,      \
+        .backward = bwd, .zero_grad = NULL, .params = nnb_cuda_lstm_params, .outputs = nnb_cuda_lstm_outputs,          \
+        .describe = nnb_cuda_lstm_describe, .forward_flops = nnb_cuda_lstm_forward_flops,                              \
+        .backward_flops = nnb_cuda_lstm_backward_flops, .destroy = nnb_cuda_lstm_destroy,                              \
+        .check_tolerance = tolerance, .infer = (serves) ? nnb_cuda_lstm_infer : NULL,                                  \
+        .infer_io = (serves) ? nnb_cuda_lstm_infer_io : NULL,                                                          \
         .load_param = (serves) ? nnb_cuda_lstm_load_param : NULL,                                                      \
     }
-#define CUDNN_RUNNER(runner, grp, ref, flags_, desc, bwd, serves)                                                      \
-    RUNNER(#runner, grp, ref, flags_, desc, nnb_cudnn_create_##runner, bwd, NULL, serves)
+/* ABI 1.3 precisions: every runner computes fp32 and tf32 (cuBLAS / cuDNN TF32 tensor-op math); the cuDNN LSTMs,
+ * the hand-written engine and its LayerNorm runners also bf16 and fp16 (16-bit data or GEMM operands, fp32
+ * accumulation); cudnn_layernorm (fp32 LayerNorm kernels on cuDNN's output) does not. available() refuses a
+ * precision the device is too old for. */
+#define FP32_TF32 (NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_TF32))
+#define ALL_PRECISIONS (FP32_TF32 | NNB_PRECISION_BIT(NNB_PRECISION_BF16) | NNB_PRECISION_BIT(NNB_PRECISION_FP16))
+#define CUDNN_RUNNER(runner, grp, ref, flags_, desc, bwd, serves, precisions_)                                         \
+    RUNNER(#runner, grp, ref, flags_, desc, nnb_cudnn_create_##runner, bwd, NULL, serves, precisions_)
 #define CUSTOM_RUNNER(runner, grp, ref, flags_, desc, serves)                                                          \
-    RUNNER(#runner, grp, ref, flags_, desc, nnb_cu_lstm_create_##runner, nnb_cuda_lstm_backward, NULL, serves)
+    RUNNER(#runner, grp, ref, flags_, desc, nnb_cu_lstm_create_##runner, nnb_cuda_lstm_backward, NULL, serves,         \
+           ALL_PRECISIONS)
 #define LAYERNORM_RUNNER(runner, create_fn, desc)                                                                      \
     RUNNER(runner, NNB_GROUP_RNNS, "py_layernorm", NNB_FLAG_HIDDEN, desc, create_fn, nnb_cuda_lstm_backward,           \
-           nnb_layernorm_lstm_check_tolerance, 0)
+           nnb_layernorm_lstm_check_tolerance, 0, ALL_PRECISIONS)
 
 static const nnb_runner_desc runners[] = {
-    CUDNN_RUNNER(cudnn, NNB_GROUP_RNNS, "py", 0u, "cuDNN 9 LSTM (v8 RNN API), fp32 unless --tf32",
-                 nnb_cuda_lstm_backward, 1),
+    CUDNN_RUNNER(cudnn, NNB_GROUP_RNNS, "py", 0u,
+                 "cuDNN 9 LSTM (v8 RNN API): fp32, tf32 tensor ops, or bf16/fp16 data with tensor ops (--dtype)",
+                 nnb_cuda_lstm_backward, 1, ALL_PRECISIONS),
     CUDNN_RUNNER(vl_cudnn, NNB_GROUP_VL_RNNS, "vl_py", 0u,
                  "cuDNN 9 LSTM, per-sequence lengths in the RNN data descriptors (packed-sequence semantics)",
-                 nnb_cuda_lstm_backward, 0),
+                 nnb_cuda_lstm_backward, 0, ALL_PRECISIONS),
     CUDNN_RUNNER(cudnn_dropout, NNB_GROUP_RNNS, NULL, NNB_FLAG_HIDDEN,
                  "cuDNN 9 LSTM with cuDNN's dropout p=0.4 between layers; cuDNN's RNG mask differs from "
                  "nnb_dropout_mask, so no reference check",
-                 nnb_cuda_lstm_backward, 0),
+                 nnb_cuda_lstm_backward, 0, ALL_PRECISIONS),
     CUDNN_RUNNER(cudnn_layernorm, NNB_GROUP_RNNS, "py_cudnn_layernorm", NNB_FLAG_HIDDEN,
-                 "forward only: cuDNN 9 LSTM, then per step LN of a seeded (B,4H) input twice and cy = LN(cy)", NULL,
-                 0),
+                 "forward only: cuDNN 9 LSTM, then per step LN of a seeded (B,4H) input twice and cy = LN(cy)", NULL, 0,
+                 FP32_TF32),
     CUSTOM_RUNNER(aten, NNB_GROUP_RNNS, "py", 0u, "per step cuBLAS sgemm x2, then one CUDA kernel per pointwise op", 1),
     CUSTOM_RUNNER(jit, NNB_GROUP_RNNS, "py", 0u, "per step cuBLAS sgemm x2 + one fused cell kernel (fwd and bwd)", 1),
     CUSTOM_RUNNER(jit_multilayer, NNB_GROUP_RNNS, "py", 0u,

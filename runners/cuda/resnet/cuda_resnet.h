@@ -28,6 +28,17 @@
  * one workspace serves every call. create ends with cudaDeviceSynchronize: its
  * uploads and zeroing ran on the legacy stream, the runner's stream is non-blocking.
  *
+ * Precision (ABI 1.3): every precision sees the seeded x and weights rounded to it (nnb_resnet_round_to_precision,
+ * no-op for fp32/tf32). tf32: fp32 data, TF32 math (as --tf32). bf16 / fp16: every activation and activation
+ * gradient is stored as CUDNN_DATA_BFLOAT16 / CUDNN_DATA_HALF (tensor descriptors, filters; convolutions compute
+ * in fp32, CUDNN_DATA_FLOAT, with CUDNN_TENSOR_OP_MATH; the small kernels load, compute in fp32 and store
+ * rounded, resnet_kernels.cuh), except the logits and their upstream gradient, which stay fp32. Convolution and
+ * fc weights are used from a 16-bit copy (params16); BatchNorm's scale, bias, running and saved statistics and
+ * their gradients stay fp32 (cuDNN takes them as float for half / bf16 data). Convolution weight gradients
+ * come out 16-bit (grads16, cuDNN's filter type) and are widened into the host gradients; the fc runs as
+ * cublasGemmEx with CUBLAS_COMPUTE_32F: 16-bit weights and input, fp32 logits and weight gradient, a 16-bit
+ * copy of the upstream gradient (grad_logits16) for the two backward GEMMs, and a 16-bit input gradient.
+ *
  * Math mode: TF32 off unless cfg->allow_tf32: convolutions CUDNN_FMA_MATH
  * (CUDNN_DEFAULT_MATH with tf32, which lets cuDNN use TF32 tensor cores),
  * cuBLAS CUBLAS_DEFAULT_MATH (CUBLAS_TF32_TENSOR_OP_MATH with tf32).
@@ -57,6 +68,7 @@
 #ifndef NNB_CUDA_RESNET_H
 #define NNB_CUDA_RESNET_H
 
+#include "nnb_cuda_precision.h"
 #include "nnb_cuda_util.h"
 #include "resnet_arch.h"
 #include "resnet_init.h"
@@ -98,7 +110,12 @@ typedef struct cuda_resnet_model {
     cudaStream_t stream;
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
-    int tf32;
+    int tf32;              /* --tf32 or --dtype tf32 */
+    int precision;         /* nnb_precision of the run */
+    int st;                /* activation storage: NNB_RK_F32, NNB_RK_BF16 or NNB_RK_F16 */
+    size_t es;             /* bytes per activation element */
+    cudnnDataType_t dtype; /* activations and filters: FLOAT, BFLOAT16 or HALF */
+    cudaDataType ab;       /* the fc GEMM's A and B: CUDA_R_32F, CUDA_R_16BF or CUDA_R_16F */
     nnb_rk_geometry geo;
 
     cudnnTensorDescriptor_t *act_td; /* (num_acts) NCHW packed, NULL where unused */
@@ -109,8 +126,12 @@ typedef struct cuda_resnet_model {
 
     float *params;        /* (param_floats) packed like arch->params; running statistics updated in place */
     float *grads;         /* (param_floats) running-statistic slots unused */
-    float **acts;         /* (num_acts) (n, c, h, w) each; acts[0] = x, acts[last] = logits (N, 1000) */
-    float **grad;         /* (num_acts) gradient buffer owned by that activation (plan.grad_owner) */
+    void *params16;       /* bf16/fp16: (param_floats) 16-bit copy of params; conv and fc weights used from it */
+    void *grads16;        /* bf16/fp16: (param_floats) 16-bit conv weight gradients (other slots unused) */
+    void *grad_logits16;  /* bf16/fp16: (N, 1000) 16-bit copy of the upstream gradient, for the fc GEMMs */
+    void **acts;          /* (num_acts) (n, c, h, w) each, elements of dtype; acts[0] = x, acts[last] = logits
+                           * (N, 1000), always fp32 */
+    void **grad;          /* (num_acts) gradient buffer owned by that activation (plan.grad_owner), as acts */
     float *bn_save;       /* per BN layer: saved mean (C), saved inverse std (C) */
     size_t *bn_save_off;  /* (num_layers) */
     float *scratch_stats; /* (2 * max_bn_channels) running statistics of the create-time probe */
@@ -127,7 +148,7 @@ typedef struct cuda_resnet_model {
     /* Inference (ABI 1.2): slots, logits, per-n plans, and what outputs() gives after infer. */
     int *infer_slot; /* (num_acts) slot of each activation, -1: acts[0], logits or untouched */
     int infer_num_slots;
-    float **infer_buf;       /* (infer_num_slots) */
+    void **infer_buf;        /* (infer_num_slots), elements of dtype */
     size_t infer_buf_bytes;  /* all slots together */
     float *infer_logits;     /* (N, 1000) device, infer_io's output */
     infer_plan *infer_plans; /* (N + 1) indexed by n, built lazily */
@@ -154,16 +175,34 @@ static inline float *param_ptr(const cuda_resnet_model *m, int layer, int k) {
 static inline float *grad_ptr(const cuda_resnet_model *m, int layer, int k) {
     return m->grads + m->arch.params[m->arch.layers[layer].param + k].offset;
 }
-static inline float *grad_of(const cuda_resnet_model *m, int act) { return m->grad[m->plan.grad_owner[act]]; }
+static inline void *grad_of(const cuda_resnet_model *m, int act) { return m->grad[m->plan.grad_owner[act]]; }
+/* Parameter k of layer l as the convolution or fc GEMM reads it: its 16-bit copy in bf16/fp16, else fp32. */
+static inline const void *weight_ptr(const cuda_resnet_model *m, int layer, int k) {
+    size_t off = m->arch.params[m->arch.layers[layer].param + k].offset;
+    return m->params16 ? (const void *)((const char *)m->params16 + off * m->es) : (const void *)(m->params + off);
+}
+/* Where cuDNN writes a convolution's weight gradient: 16-bit (the filter's type) in bf16/fp16, else fp32. */
+static inline void *conv_grad_ptr(const cuda_resnet_model *m, int layer) {
+    size_t off = m->arch.params[m->arch.layers[layer].param].offset;
+    return m->grads16 ? (void *)((char *)m->grads16 + off * m->es) : (void *)(m->grads + off);
+}
+/* The fc's upstream gradient as its backward GEMMs read it (A/B of type ab). */
+static inline const void *fc_grad_operand(const cuda_resnet_model *m) {
+    return m->grad_logits16 ? m->grad_logits16 : grad_of(m, m->arch.num_acts - 1);
+}
+/* The storage of activation a: the logits are fp32 in every precision. */
+static inline cudnnDataType_t act_dtype(const cuda_resnet_model *m, int a) {
+    return a == m->arch.num_acts - 1 ? CUDNN_DATA_FLOAT : m->dtype;
+}
 static inline float *save_mean(const cuda_resnet_model *m, int layer) { return m->bn_save + m->bn_save_off[layer]; }
 static inline float *save_invstd(const cuda_resnet_model *m, int layer) {
     return m->bn_save + m->bn_save_off[layer] + m->arch.layers[layer].out.c;
 }
 /* The math type written back to a convolution descriptor for an algorithm result of math type perf: the result's
- * own with TF32 allowed; strict fp32 keeps CUDNN_FMA_MATH (cuda_resnet_acceptable let no tensor-op result through,
- * and CUDNN_DEFAULT_MATH would let cuDNN use TF32). */
+ * own with TF32 allowed or 16-bit data; strict fp32 keeps CUDNN_FMA_MATH (cuda_resnet_acceptable let no tensor-op
+ * result through, and CUDNN_DEFAULT_MATH would let cuDNN use TF32). */
 static inline cudnnMathType_t chosen_math(const cuda_resnet_model *m, cudnnMathType_t perf) {
-    return m->tf32 ? perf : CUDNN_FMA_MATH;
+    return m->tf32 || m->st != NNB_RK_F32 ? perf : CUDNN_FMA_MATH;
 }
 
 static inline float beta_of(nnb_grad_mode mode) { return mode == NNB_GRAD_ACCUMULATE ? 1.0f : 0.0f; }
@@ -173,8 +212,9 @@ static inline float beta_of(nnb_grad_mode mode) { return mode == NNB_GRAD_ACCUMU
 /* cuda_resnet_create.c */
 void *cuda_resnet_create(const nnb_config *cfg, int depth, int fused, char *err, size_t err_len);
 void cuda_resnet_destroy(void *vm);
-/* A cuDNN tensor descriptor for t (created here, the caller destroys it). */
-int cuda_resnet_set_tensor(cudnnTensorDescriptor_t *td, const nnb_plan_tensor *t, char *err, size_t err_len);
+/* A cuDNN tensor descriptor for t with elements of dtype (created here, the caller destroys it). */
+int cuda_resnet_set_tensor(cudnnTensorDescriptor_t *td, const nnb_plan_tensor *t, cudnnDataType_t dtype, char *err,
+                           size_t err_len);
 /* An algorithm result we may use: it ran, it fits, and it keeps the math mode (no TF32 unless allowed). */
 int cuda_resnet_acceptable(const cuda_resnet_model *m, cudnnStatus_t status, size_t memory, cudnnMathType_t math);
 /* The fused cudnnBatchNormalization*Ex calls of plan step `step` (create's probe, the training step). */
@@ -183,9 +223,14 @@ cudnnStatus_t cuda_resnet_fused_forward_ex(cuda_resnet_model *m, const nnb_plan_
 cudnnStatus_t cuda_resnet_fused_backward_ex(cuda_resnet_model *m, const nnb_plan_step *s, int step);
 /* Waits for the model's stream, then copies n floats device -> host. */
 int cuda_resnet_download(cuda_resnet_model *m, float *dst, const float *src, size_t n, char *err, size_t err_len);
+/* The same for n elements of activation storage (widened to fp32). */
+int cuda_resnet_download_act(cuda_resnet_model *m, float *dst, const void *src, size_t n, char *err, size_t err_len);
 
 /* cuda_resnet_train.c */
 int cuda_resnet_forward(void *vm, char *err, size_t err_len);
+/* One fc GEMM g of the plan: cublasSgemm (fp32, tf32) or cublasGemmEx (16-bit A and B, C of c_type, COMPUTE_32F). */
+int cuda_resnet_fc_gemm(cuda_resnet_model *m, const nnb_plan_gemm *g, const void *A, const void *B, float beta, void *C,
+                        cudaDataType c_type, char *err, size_t err_len);
 int cuda_resnet_backward(void *vm, char *err, size_t err_len);
 
 /* cuda_resnet_infer.c */

@@ -13,13 +13,27 @@ static int dev_floats(cuda_resnet_model *m, float **p, size_t n, char *err, size
     return nnb_cuda_buffers_floats(&m->buffers, p, n, err, err_len);
 }
 
+/* A zeroed device buffer of n elements of dtype (FLOAT or the 16-bit activation type). */
+static int dev_elems(cuda_resnet_model *m, void **p, size_t n, cudnnDataType_t dtype, char *err, size_t err_len) {
+    size_t bytes;
+    if (nnb_mul_size(&bytes, n, dtype == CUDNN_DATA_FLOAT ? sizeof(float) : sizeof(uint16_t)))
+        return nnb_fail(err, err_len, "device buffer size overflows size_t");
+    return dev_alloc(m, p, bytes, err, err_len);
+}
+
 int cuda_resnet_download(cuda_resnet_model *m, float *dst, const float *src, size_t n, char *err, size_t err_len) {
     return nnb_cuda_download_on(m->stream, dst, src, n, err, err_len);
+}
+
+int cuda_resnet_download_act(cuda_resnet_model *m, float *dst, const void *src, size_t n, char *err, size_t err_len) {
+    return nnb_cuda_download_as(m->stream, m->precision, dst, src, n, err, err_len);
 }
 
 int cuda_resnet_acceptable(const cuda_resnet_model *m, cudnnStatus_t status, size_t memory, cudnnMathType_t math) {
     if (status != CUDNN_STATUS_SUCCESS || memory > WORKSPACE_CAP)
         return 0;
+    if (m->st != NNB_RK_F32)
+        return 1; /* 16-bit data: tensor-op math is what it is for */
     if (math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
         return 0; /* would down-convert to half */
     if (!m->tf32 && math == CUDNN_TENSOR_OP_MATH)
@@ -45,7 +59,16 @@ static int check_config(cuda_resnet_model *m, const nnb_config *cfg, char *err, 
                         m->name, cfg->cuda_pointwise_loop_level);
     m->geo.block_size = bs;
     m->geo.max_blocks = cfg->cuda_pointwise_block_count;
-    m->tf32 = cfg->allow_tf32 != 0;
+    m->precision = nnb_cuda_config_precision(cfg);
+    if (!nnb_precision_name(m->precision))
+        return nnb_fail(err, err_len, "%s: unknown precision %d (fp32, tf32, bf16 or fp16)", m->name, m->precision);
+    m->tf32 = cfg->allow_tf32 != 0 || m->precision == NNB_PRECISION_TF32;
+    m->st = m->precision == NNB_PRECISION_BF16   ? NNB_RK_BF16
+            : m->precision == NNB_PRECISION_FP16 ? NNB_RK_F16
+                                                 : NNB_RK_F32;
+    m->es = nnb_cuda_precision_bytes(m->precision);
+    m->dtype = nnb_cudnn_data_type(m->precision);
+    m->ab = nnb_cuda_data_type(m->precision);
     return 0;
 }
 
@@ -58,20 +81,29 @@ static int setup_handles(cuda_resnet_model *m, const nnb_config *cfg, char *err,
     return nnb_cuda_cublas_init(&m->cublas, m->stream, m->tf32, err, err_len);
 }
 
-int cuda_resnet_set_tensor(cudnnTensorDescriptor_t *td, const nnb_plan_tensor *t, char *err, size_t err_len) {
+int cuda_resnet_set_tensor(cudnnTensorDescriptor_t *td, const nnb_plan_tensor *t, cudnnDataType_t dtype, char *err,
+                           size_t err_len) {
     NNB_CUDNN_TRY(cudnnCreateTensorDescriptor(td));
-    NNB_CUDNN_TRY(cudnnSetTensor4dDescriptorEx(*td, CUDNN_DATA_FLOAT, t->n, t->c, t->h, t->w, t->stride_n, t->stride_c,
+    NNB_CUDNN_TRY(cudnnSetTensor4dDescriptorEx(*td, dtype, t->n, t->c, t->h, t->w, t->stride_n, t->stride_c,
                                                t->stride_h, t->stride_w));
     return 0;
 }
 
-/* A convolution descriptor of geometry c in the model's math mode (what cudnnFind* searches under). */
+/* The math mode cudnnFind* searches under: strict fp32, TF32 allowed, or tensor ops on 16-bit data. */
+static cudnnMathType_t search_math(const cuda_resnet_model *m) {
+    if (m->st != NNB_RK_F32)
+        return CUDNN_TENSOR_OP_MATH;
+    return m->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+}
+
+/* A convolution descriptor of geometry c in the model's math mode, computing in fp32 (for 16-bit data cuDNN's
+ * pseudo-half / pseudo-bf16 configuration: 16-bit tensors, fp32 accumulation). */
 static int make_conv(const cuda_resnet_model *m, cudnnConvolutionDescriptor_t *d, const nnb_plan_conv *c, char *err,
                      size_t err_len) {
     NNB_CUDNN_TRY(cudnnCreateConvolutionDescriptor(d));
     NNB_CUDNN_TRY(cudnnSetConvolution2dDescriptor(*d, c->pad, c->pad, c->stride, c->stride, 1, 1,
                                                   CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    NNB_CUDNN_TRY(cudnnSetConvolutionMathType(*d, m->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+    NNB_CUDNN_TRY(cudnnSetConvolutionMathType(*d, search_math(m)));
     return 0;
 }
 
@@ -83,22 +115,21 @@ static int setup_descriptors(cuda_resnet_model *m, char *err, size_t err_len) {
     if (!m->act_td || !m->bn_td || !m->convs)
         return nnb_fail(err, err_len, "out of host memory");
     for (int a = 0; a < p->num_acts; a++)
-        if (p->act_used[a] && cuda_resnet_set_tensor(&m->act_td[a], &p->act_desc[a], err, err_len))
+        if (p->act_used[a] && cuda_resnet_set_tensor(&m->act_td[a], &p->act_desc[a], act_dtype(m, a), err, err_len))
             return -1;
     for (int i = 0; i < m->arch.num_layers; i++) {
         const nnb_resnet_layer *l = &m->arch.layers[i];
         if (l->op != NNB_RESNET_BN)
             continue;
         nnb_plan_tensor t = {1, (int)l->out.c, 1, 1, (int)l->out.c, 1, 1, 1};
-        if (cuda_resnet_set_tensor(&m->bn_td[i], &t, err, err_len))
+        if (cuda_resnet_set_tensor(&m->bn_td[i], &t, CUDNN_DATA_FLOAT, err, err_len)) /* float for every dtype */
             return -1;
     }
     for (int k = 0; k < p->num_conv_classes; k++) {
         const nnb_plan_conv *c = &p->convs[k];
         conv_algos *a = &m->convs[k];
         NNB_CUDNN_TRY(cudnnCreateFilterDescriptor(&a->filter));
-        NNB_CUDNN_TRY(
-            cudnnSetFilter4dDescriptor(a->filter, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, c->k, c->c, c->r, c->r));
+        NNB_CUDNN_TRY(cudnnSetFilter4dDescriptor(a->filter, m->dtype, CUDNN_TENSOR_NCHW, c->k, c->c, c->r, c->r));
         if (make_conv(m, &a->conv, c, err, err_len) || make_conv(m, &a->conv_bwd_data, c, err, err_len) ||
             make_conv(m, &a->conv_bwd_filter, c, err, err_len))
             return -1;
@@ -129,9 +160,9 @@ static int setup_buffers(cuda_resnet_model *m, uint64_t seed, char *err, size_t 
     for (int i = 0; i < a->num_acts; i++) {
         if (!p->act_used[i])
             continue;
-        if (dev_floats(m, &m->acts[i], act_count(m, i), err, err_len))
+        if (dev_elems(m, &m->acts[i], act_count(m, i), act_dtype(m, i), err, err_len))
             return -1;
-        if (p->grad_owner[i] == i && dev_floats(m, &m->grad[i], act_count(m, i), err, err_len))
+        if (p->grad_owner[i] == i && dev_elems(m, &m->grad[i], act_count(m, i), act_dtype(m, i), err, err_len))
             return -1;
     }
     size_t save = 0;
@@ -148,9 +179,21 @@ static int setup_buffers(cuda_resnet_model *m, uint64_t seed, char *err, size_t 
     size_t nx = act_count(m, 0), nl = act_count(m, logits);
     if (nnb_resnet_alloc_host(a, seed, &m->h_params, &m->h_grads, &m->h_x, &m->h_grad_logits, &m->h_logits, &m->h_dx))
         return nnb_fail(err, err_len, "out of host memory");
-    NNB_CUDA_TRY(cudaMemcpy(m->acts[0], m->h_x, nx * sizeof(float), cudaMemcpyHostToDevice));
+    nnb_resnet_round_to_precision(a, m->precision, m->h_params, m->h_x); /* every precision, the same problem */
+    if (nnb_cuda_upload_as(m->precision, m->acts[0], m->h_x, nx, err, err_len))
+        return -1;
     NNB_CUDA_TRY(cudaMemcpy(m->grad[logits], m->h_grad_logits, nl * sizeof(float), cudaMemcpyHostToDevice));
     NNB_CUDA_TRY(cudaMemcpy(m->params, m->h_params, a->param_floats * sizeof(float), cudaMemcpyHostToDevice));
+    if (m->st == NNB_RK_F32)
+        return 0;
+    /* 16-bit copies: every parameter (the conv and fc weights are what is read), the conv weight gradients'
+     * buffer, and the upstream gradient as the fc's backward GEMMs read it (rounded there, fp32 elsewhere) */
+    if (dev_elems(m, &m->params16, a->param_floats, m->dtype, err, err_len) ||
+        dev_elems(m, &m->grads16, a->param_floats, m->dtype, err, err_len) ||
+        dev_elems(m, &m->grad_logits16, nl, m->dtype, err, err_len) ||
+        nnb_cuda_upload_as(m->precision, m->params16, m->h_params, a->param_floats, err, err_len) ||
+        nnb_cuda_upload_as(m->precision, m->grad_logits16, m->h_grad_logits, nl, err, err_len))
+        return -1;
     return 0;
 }
 
@@ -221,8 +264,8 @@ static int choose_conv_algos(cuda_resnet_model *m, char *err, size_t err_len) {
     for (int k = 0; k < p->num_conv_classes; k++) {
         conv_algos *c = &m->convs[k];
         cudnnTensorDescriptor_t xd = NULL, yd = NULL;
-        if (cuda_resnet_set_tensor(&xd, &p->convs[k].x, err, err_len) ||
-            cuda_resnet_set_tensor(&yd, &p->convs[k].y, err, err_len)) {
+        if (cuda_resnet_set_tensor(&xd, &p->convs[k].x, m->dtype, err, err_len) ||
+            cuda_resnet_set_tensor(&yd, &p->convs[k].y, m->dtype, err, err_len)) {
             if (xd)
                 cudnnDestroyTensorDescriptor(xd);
             return -1;
@@ -242,9 +285,10 @@ static int choose_conv_algos(cuda_resnet_model *m, char *err, size_t err_len) {
         else if (!found_f || !found_d || !found_w)
             rc = nnb_fail(err, err_len,
                           "%s: no usable cuDNN algorithm (%s%s%s) for conv %dx%d stride %d, %d -> %d channels "
-                          "(workspace cap %zu bytes, tf32 %s)",
+                          "(workspace cap %zu bytes, %s, tf32 %s)",
                           m->name, found_f ? "" : "fwd ", found_d ? "" : "bwd_data ", found_w ? "" : "bwd_filter", g->r,
-                          g->r, g->stride, g->c, g->k, WORKSPACE_CAP, m->tf32 ? "on" : "off");
+                          g->r, g->stride, g->c, g->k, WORKSPACE_CAP, nnb_precision_name(m->precision),
+                          m->tf32 ? "on" : "off");
         if (rc)
             return rc;
     }
@@ -398,9 +442,9 @@ static int setup_inference(cuda_resnet_model *m, char *err, size_t err_len) {
     }
     m->infer_buf = calloc((size_t)(m->infer_num_slots ? m->infer_num_slots : 1), sizeof *m->infer_buf);
     int rc = m->infer_buf ? 0 : nnb_fail(err, err_len, "out of host memory");
-    for (int k = 0; k < m->infer_num_slots && !rc; k++) {
-        rc = dev_floats(m, &m->infer_buf[k], floats[k], err, err_len);
-        m->infer_buf_bytes += floats[k] * sizeof(float);
+    for (int k = 0; k < m->infer_num_slots && !rc; k++) { /* slots hold activations (never the fp32 logits) */
+        rc = dev_elems(m, &m->infer_buf[k], floats[k], m->dtype, err, err_len);
+        m->infer_buf_bytes += floats[k] * m->es;
     }
     free(floats);
     size_t nl = act_count(m, m->arch.num_acts - 1);

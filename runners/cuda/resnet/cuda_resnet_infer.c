@@ -7,7 +7,7 @@
 /* ------------------------------------------------------------ inference */
 
 /* Where infer keeps activation a: the input buffer, the logits buffer, or its slot. */
-static float *infer_act(const cuda_resnet_model *m, int a) {
+static void *infer_act(const cuda_resnet_model *m, int a) {
     if (a == 0)
         return m->acts[0];
     if (a == m->arch.num_acts - 1)
@@ -73,7 +73,7 @@ static int infer_plan_for(cuda_resnet_model *m, int64_t n, infer_plan **out, cha
             continue;
         nnb_plan_tensor t = p->act_desc[a];
         t.n = (int)n;
-        if (cuda_resnet_set_tensor(&ip->td[a], &t, err, err_len))
+        if (cuda_resnet_set_tensor(&ip->td[a], &t, act_dtype(m, a), err, err_len))
             return -1;
     }
     for (int k = 0; k < p->num_conv_classes; k++) {
@@ -84,7 +84,8 @@ static int infer_plan_for(cuda_resnet_model *m, int64_t n, infer_plan **out, cha
         cudnnTensorDescriptor_t xd = NULL, yd = NULL;
         nnb_plan_tensor x = p->convs[k].x, y = p->convs[k].y;
         x.n = y.n = (int)n;
-        int rc = cuda_resnet_set_tensor(&xd, &x, err, err_len) || cuda_resnet_set_tensor(&yd, &y, err, err_len) ||
+        int rc = cuda_resnet_set_tensor(&xd, &x, m->dtype, err, err_len) ||
+                 cuda_resnet_set_tensor(&yd, &y, m->dtype, err, err_len) ||
                  choose_infer_algo(m, k, xd, yd, &ip->fwd[k], n, err, err_len);
         if (xd)
             cudnnDestroyTensorDescriptor(xd);
@@ -102,13 +103,13 @@ static int infer_step(cuda_resnet_model *m, const infer_plan *ip, int i, int64_t
     const float one = 1.0f, zero = 0.0f;
     const nnb_plan_step *s = &m->plan.steps[i];
     const nnb_resnet_layer *l = &m->arch.layers[s->layer];
-    float *x = infer_act(m, s->src), *y = infer_act(m, s->dst);
+    void *x = infer_act(m, s->src), *y = infer_act(m, s->dst);
     cudnnTensorDescriptor_t xd = ip->td[s->src], yd = ip->td[s->dst];
     switch (s->op) {
     case NNB_STEP_SKIP: return 0;
     case NNB_STEP_CONV: {
         const conv_algos *c = &m->convs[s->conv_class];
-        NNB_CUDNN_TRY(cudnnConvolutionForward(m->cudnn, &one, xd, x, c->filter, param_ptr(m, s->layer, 0), c->conv,
+        NNB_CUDNN_TRY(cudnnConvolutionForward(m->cudnn, &one, xd, x, c->filter, weight_ptr(m, s->layer, 0), c->conv,
                                               ip->fwd[s->conv_class], m->workspace, m->workspace_bytes, &zero, yd, y));
         return 0;
     }
@@ -122,28 +123,27 @@ static int infer_step(cuda_resnet_model *m, const infer_plan *ip, int i, int64_t
         NNB_CUDNN_TRY(cudnnPoolingForward(m->cudnn, m->maxpool, &one, xd, x, &zero, yd, y));
         return 0;
     case NNB_STEP_ADD:
-        NNB_KERNEL_TRY(
-            nnb_rk_add(&m->geo, m->stream, y, x, infer_act(m, s->src2), (long long)infer_count(m, s->dst, n)));
+        NNB_KERNEL_TRY(nnb_rk_add_st(&m->geo, m->stream, y, x, infer_act(m, s->src2),
+                                     (long long)infer_count(m, s->dst, n), m->st));
         return 0;
     case NNB_STEP_AVGPOOL:
-        NNB_KERNEL_TRY(nnb_rk_avgpool_fwd(&m->geo, m->stream, y, x, n * l->in.c, l->in.h * l->in.w));
+        NNB_KERNEL_TRY(nnb_rk_avgpool_fwd_st(&m->geo, m->stream, y, x, n * l->in.c, l->in.h * l->in.w, m->st));
         return 0;
     case NNB_STEP_FC: {
         nnb_plan_gemm g = m->plan.fc_fwd; /* logits^T (1000, n) = op_T(W) x^T (C, n) */
         g.n = (int)n;
-        NNB_CUBLAS_TRY(cublasSgemm(m->cublas, g.transa ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                   g.transb ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n, g.k, &one, param_ptr(m, s->layer, 0),
-                                   g.lda, x, g.ldb, &zero, y, g.ldc));
+        if (cuda_resnet_fc_gemm(m, &g, weight_ptr(m, s->layer, 0), x, 0.0f, y, CUDA_R_32F, err, err_len))
+            return -1;
         NNB_KERNEL_TRY(nnb_rk_bias_add(&m->geo, m->stream, y, param_ptr(m, s->layer, 1), n, m->plan.fc_out));
         return 0;
     }
     case NNB_STEP_BN_RELU:
     case NNB_STEP_BN_ADD_RELU: {
         const nnb_resnet_layer *bn = &m->arch.layers[s->layer];
-        NNB_KERNEL_TRY(nnb_rk_bn_infer(&m->geo, m->stream, y, x, s->src2 >= 0 ? infer_act(m, s->src2) : NULL,
-                                       param_ptr(m, s->layer, 0), param_ptr(m, s->layer, 1), param_ptr(m, s->layer, 2),
-                                       param_ptr(m, s->layer, 3), (float)NNB_RESNET_BN_EPS, n, bn->out.c,
-                                       bn->out.h * bn->out.w, 1));
+        NNB_KERNEL_TRY(nnb_rk_bn_infer_st(&m->geo, m->stream, y, x, s->src2 >= 0 ? infer_act(m, s->src2) : NULL,
+                                          param_ptr(m, s->layer, 0), param_ptr(m, s->layer, 1),
+                                          param_ptr(m, s->layer, 2), param_ptr(m, s->layer, 3),
+                                          (float)NNB_RESNET_BN_EPS, n, bn->out.c, bn->out.h * bn->out.w, 1, m->st));
         return 0;
     }
     }
@@ -169,6 +169,11 @@ int cuda_resnet_infer(void *vm, int64_t n, char *err, size_t err_len) {
 /* Input: x (N, 3, S, S), one row; output: the (N, 1000) inference logits, one row. */
 int cuda_resnet_infer_io(void *vm, nnb_infer_io *io, char *err, size_t err_len) {
     cuda_resnet_model *m = vm;
+    if (m->st != NNB_RK_F32)
+        return nnb_fail(err, err_len,
+                        "%s: infer_io hands out fp32 device buffers; with --dtype %s the input is %s (serve runs fp32 "
+                        "and tf32)",
+                        m->name, nnb_precision_name(m->precision), nnb_precision_name(m->precision));
     const nnb_resnet_shape x = m->arch.acts[0];
     size_t sample_in = (size_t)(x.c * x.h * x.w) * sizeof(float), sample_out = (size_t)m->plan.fc_out * sizeof(float);
     return nnb_cuda_fill_infer_io(m->name, io, m->acts[0], 1, 0, sample_in, m->infer_logits, 1, 0, sample_out, err,
@@ -184,5 +189,10 @@ int cuda_resnet_load_param(void *vm, const nnb_tensor *value, char *err, size_t 
         return -1;
     const nnb_resnet_param *p = &m->arch.params[k];
     memcpy(m->h_params + p->offset, value->data, p->count * sizeof(float));
-    return nnb_cuda_upload_on(m->stream, m->params + p->offset, value->data, p->count * sizeof(float), err, err_len);
+    if (nnb_cuda_upload_on(m->stream, m->params + p->offset, value->data, p->count * sizeof(float), err, err_len))
+        return -1;
+    if (!m->params16) /* bf16/fp16: the copy the convolutions and the fc read, too (upload_on waited) */
+        return 0;
+    return nnb_cuda_upload_as(m->precision, (char *)m->params16 + p->offset * m->es, value->data, p->count, err,
+                              err_len);
 }

@@ -33,7 +33,7 @@ static void *create_resnet50_jit(const nnb_config *cfg, char *err, size_t err_le
 static int cuda_resnet_params(void *vm, nnb_tensor_list *out, char *err, size_t err_len) {
     cuda_resnet_model *m = vm;
     const nnb_resnet_arch *a = &m->arch;
-    if (cuda_resnet_download(m, m->h_x, m->acts[0], act_count(m, 0), err, err_len) ||
+    if (cuda_resnet_download_act(m, m->h_x, m->acts[0], act_count(m, 0), err, err_len) ||
         cuda_resnet_download(m, m->h_grad_logits, m->grad[a->num_acts - 1], act_count(m, a->num_acts - 1), err,
                              err_len))
         return -1;
@@ -45,6 +45,19 @@ static int cuda_resnet_params(void *vm, nnb_tensor_list *out, char *err, size_t 
             return -1;
     out->count = m->param_count;
     out->items = m->param_list;
+    return 0;
+}
+
+/* bf16/fp16: every convolution's weight gradient, widened from grads16 over its fp32 slot of h_grads. */
+static int download_conv_grads16(cuda_resnet_model *m, char *err, size_t err_len) {
+    const nnb_resnet_arch *a = &m->arch;
+    for (int l = 0; l < a->num_layers; l++) {
+        if (a->layers[l].op != NNB_RESNET_CONV)
+            continue;
+        const nnb_resnet_param *p = &a->params[a->layers[l].param];
+        if (cuda_resnet_download_act(m, m->h_grads + p->offset, conv_grad_ptr(m, l), p->count, err, err_len))
+            return -1;
+    }
     return 0;
 }
 
@@ -63,9 +76,11 @@ static int cuda_resnet_outputs(void *vm, nnb_tensor_list *out, char *err, size_t
         return 0;
     }
     if (cuda_resnet_download(m, m->h_logits, m->acts[logits], act_count(m, logits), err, err_len) ||
-        cuda_resnet_download(m, m->h_dx, grad_of(m, 0), act_count(m, 0), err, err_len) ||
+        cuda_resnet_download_act(m, m->h_dx, grad_of(m, 0), act_count(m, 0), err, err_len) ||
         cuda_resnet_download(m, m->h_params, m->params, a->param_floats, err, err_len) ||
         cuda_resnet_download(m, m->h_grads, m->grads, a->param_floats, err, err_len))
+        return -1;
+    if (m->grads16 && download_conv_grads16(m, err, err_len))
         return -1;
     out->count = m->output_count;
     out->items = m->output_list;
@@ -96,6 +111,19 @@ static void describe_algos(const cuda_resnet_model *m, int which, const char *ke
     nnb_appendf(buf, len, used, "},");
 }
 
+static const char *conv_math_name(const cuda_resnet_model *m) {
+    if (m->st != NNB_RK_F32)
+        return m->dtype == CUDNN_DATA_HALF ? "CUDNN_TENSOR_OP_MATH (CUDNN_DATA_HALF tensors, fp32 compute)"
+                                           : "CUDNN_TENSOR_OP_MATH (CUDNN_DATA_BFLOAT16 tensors, fp32 compute)";
+    return m->tf32 ? "CUDNN_DEFAULT_MATH" : "CUDNN_FMA_MATH";
+}
+
+static const char *cublas_math_name(const cuda_resnet_model *m) {
+    if (m->st != NNB_RK_F32)
+        return "cublasGemmEx, CUBLAS_COMPUTE_32F";
+    return m->tf32 ? "CUBLAS_TF32_TENSOR_OP_MATH" : "CUBLAS_DEFAULT_MATH";
+}
+
 static int cuda_resnet_describe(void *vm, char *buf, size_t len) {
     const cuda_resnet_model *m = vm;
     size_t used = 0;
@@ -105,10 +133,16 @@ static int cuda_resnet_describe(void *vm, char *buf, size_t len) {
     nnb_appendf(buf, len, &used, "{\"runner\":\"%s\",\"library\":\"cuDNN + cuBLAS\",", m->name);
     nnb_cuda_describe_device(&m->prop, m->device, m->cublas, buf, len, &used);
     nnb_appendf(buf, len, &used,
-                "\"tf32\":%s,\"conv_math\":\"%s\",\"cublas_math\":\"%s\",\"algo_selection\":\"cudnnFind*Algorithm\","
+                "\"precision\":\"%s\",\"tf32\":%s,\"conv_math\":\"%s\",\"cublas_math\":\"%s\",\"algo_selection\":"
+                "\"cudnnFind*Algorithm\","
                 "\"convolutions\":%d,\"conv_geometries\":%d,",
-                m->tf32 ? "true" : "false", m->tf32 ? "CUDNN_DEFAULT_MATH" : "CUDNN_FMA_MATH",
-                m->tf32 ? "CUBLAS_TF32_TENSOR_OP_MATH" : "CUBLAS_DEFAULT_MATH", convs, m->plan.num_conv_classes);
+                nnb_precision_name(m->precision), m->tf32 ? "true" : "false", conv_math_name(m), cublas_math_name(m),
+                convs, m->plan.num_conv_classes);
+    if (m->st != NNB_RK_F32)
+        nnb_appendf(buf, len, &used,
+                    "\"storage\":\"%s activations, activation gradients, conv/fc weights and conv weight gradients; "
+                    "fp32 logits, BatchNorm parameters and statistics, fc weight and bias gradients\",",
+                    nnb_precision_name(m->precision));
     describe_algos(m, 0, "conv_fwd_algos", buf, len, &used);
     describe_algos(m, 1, "conv_bwd_data_algos", buf, len, &used);
     describe_algos(m, 2, "conv_bwd_filter_algos", buf, len, &used);
@@ -141,15 +175,21 @@ static double cuda_resnet_backward_flops(void *vm) { return ((cuda_resnet_model 
 
 /* ------------------------------------------------------------ descriptor */
 
+/* ABI 1.3: fp32, tf32 (TF32 math), bf16 and fp16 (16-bit activations and weights, fp32 compute; cuda_resnet.h). */
+#define RESNET_PRECISIONS                                                                                              \
+    (NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_TF32) |                                   \
+     NNB_PRECISION_BIT(NNB_PRECISION_BF16) | NNB_PRECISION_BIT(NNB_PRECISION_FP16))
+
 #define RESNET_RUNNER(runner_name, create_fn, ref, text, flags_, tol_)                                                 \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = runner_name, .group = NNB_GROUP_CNNS,                          \
         .device = NNB_DEVICE_CUDA, .description = text, .reference = ref, .flags = flags_,                             \
-        .available = nnb_cuda_available, .create = create_fn, .forward = cuda_resnet_forward, .backward_setup = NULL,  \
-        .backward = cuda_resnet_backward, .zero_grad = NULL, .params = cuda_resnet_params,                             \
-        .outputs = cuda_resnet_outputs, .describe = cuda_resnet_describe, .forward_flops = cuda_resnet_forward_flops,  \
-        .backward_flops = cuda_resnet_backward_flops, .destroy = cuda_resnet_destroy, .check_tolerance = tol_,         \
-        .infer = cuda_resnet_infer, .infer_io = cuda_resnet_infer_io, .load_param = cuda_resnet_load_param,            \
+        .available = nnb_cuda_precision_available, .create = create_fn, .forward = cuda_resnet_forward,                \
+        .backward_setup = NULL, .precisions = RESNET_PRECISIONS, .backward = cuda_resnet_backward, .zero_grad = NULL,  \
+        .params = cuda_resnet_params, .outputs = cuda_resnet_outputs, .describe = cuda_resnet_describe,                \
+        .forward_flops = cuda_resnet_forward_flops, .backward_flops = cuda_resnet_backward_flops,                      \
+        .destroy = cuda_resnet_destroy, .check_tolerance = tol_, .infer = cuda_resnet_infer,                           \
+        .infer_io = cuda_resnet_infer_io, .load_param = cuda_resnet_load_param,                                        \
     }
 
 /* See nnb_resnet_check_tolerance: ResNet-50 gradients are judged in the L2 norm. */

@@ -1,13 +1,28 @@
 /* CUDA ResNet runners: the training step, forward then backward, one plan step at a time (cuda_resnet.h). */
 #include "cuda_resnet.h"
 
+/* One fc GEMM of the plan (g): cublasSgemm in fp32 and tf32; with 16-bit A and B cublasGemmEx, fp32 accumulation
+ * (CUBLAS_COMPUTE_32F) and C of type c_type (fp32 logits and weight gradient, 16-bit input gradient). */
+int cuda_resnet_fc_gemm(cuda_resnet_model *m, const nnb_plan_gemm *g, const void *A, const void *B, float beta, void *C,
+                        cudaDataType c_type, char *err, size_t err_len) {
+    const float one = 1.0f;
+    cublasOperation_t ta = g->transa ? CUBLAS_OP_T : CUBLAS_OP_N, tb = g->transb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if (m->st == NNB_RK_F32)
+        NNB_CUBLAS_TRY(cublasSgemm(m->cublas, ta, tb, g->m, g->n, g->k, &one, (const float *)A, g->lda,
+                                   (const float *)B, g->ldb, &beta, (float *)C, g->ldc));
+    else
+        NNB_CUBLAS_TRY(cublasGemmEx(m->cublas, ta, tb, g->m, g->n, g->k, &one, A, m->ab, g->lda, B, m->ab, g->ldb,
+                                    &beta, C, c_type, g->ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    return 0;
+}
+
 /* ------------------------------------------------------------ forward */
 
 static int conv_forward(cuda_resnet_model *m, const nnb_plan_step *s, char *err, size_t err_len) {
     const float one = 1.0f, zero = 0.0f;
     const conv_algos *c = &m->convs[s->conv_class];
     NNB_CUDNN_TRY(cudnnConvolutionForward(m->cudnn, &one, m->act_td[s->src], m->acts[s->src], c->filter,
-                                          param_ptr(m, s->layer, 0), c->conv, c->fwd, m->workspace, m->workspace_bytes,
+                                          weight_ptr(m, s->layer, 0), c->conv, c->fwd, m->workspace, m->workspace_bytes,
                                           &zero, m->act_td[s->dst], m->acts[s->dst]));
     return 0;
 }
@@ -23,11 +38,9 @@ static int bn_forward(cuda_resnet_model *m, int l, int src, int dst, char *err, 
 }
 
 static int fc_forward(cuda_resnet_model *m, const nnb_plan_step *s, char *err, size_t err_len) {
-    const float one = 1.0f, zero = 0.0f;
-    const nnb_plan_gemm *g = &m->plan.fc_fwd;
-    NNB_CUBLAS_TRY(cublasSgemm(m->cublas, g->transa ? CUBLAS_OP_T : CUBLAS_OP_N, g->transb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                               g->m, g->n, g->k, &one, param_ptr(m, s->layer, 0), g->lda, m->acts[s->src], g->ldb,
-                               &zero, m->acts[s->dst], g->ldc));
+    if (cuda_resnet_fc_gemm(m, &m->plan.fc_fwd, weight_ptr(m, s->layer, 0), m->acts[s->src], 0.0f, m->acts[s->dst],
+                            CUDA_R_32F, err, err_len))
+        return -1;
     NNB_KERNEL_TRY(
         nnb_rk_bias_add(&m->geo, m->stream, m->acts[s->dst], param_ptr(m, s->layer, 1), m->plan.batch, m->plan.fc_out));
     return 0;
@@ -41,8 +54,8 @@ static int fused_forward(cuda_resnet_model *m, const nnb_plan_step *s, int step,
     }
     if (bn_forward(m, l, s->src, s->dst, err, err_len))
         return -1;
-    NNB_KERNEL_TRY(nnb_rk_add_relu(&m->geo, m->stream, m->acts[s->dst], s->src2 >= 0 ? m->acts[s->src2] : NULL,
-                                   (long long)act_count(m, s->dst)));
+    NNB_KERNEL_TRY(nnb_rk_add_relu_st(&m->geo, m->stream, m->acts[s->dst], s->src2 >= 0 ? m->acts[s->src2] : NULL,
+                                      (long long)act_count(m, s->dst), m->st));
     return 0;
 }
 
@@ -63,12 +76,12 @@ static int forward_step(cuda_resnet_model *m, int i, char *err, size_t err_len) 
                                           m->act_td[s->dst], m->acts[s->dst]));
         return 0;
     case NNB_STEP_ADD:
-        NNB_KERNEL_TRY(nnb_rk_add(&m->geo, m->stream, m->acts[s->dst], m->acts[s->src], m->acts[s->src2],
-                                  (long long)act_count(m, s->dst)));
+        NNB_KERNEL_TRY(nnb_rk_add_st(&m->geo, m->stream, m->acts[s->dst], m->acts[s->src], m->acts[s->src2],
+                                     (long long)act_count(m, s->dst), m->st));
         return 0;
     case NNB_STEP_AVGPOOL:
-        NNB_KERNEL_TRY(nnb_rk_avgpool_fwd(&m->geo, m->stream, m->acts[s->dst], m->acts[s->src], l->in.n * l->in.c,
-                                          l->in.h * l->in.w));
+        NNB_KERNEL_TRY(nnb_rk_avgpool_fwd_st(&m->geo, m->stream, m->acts[s->dst], m->acts[s->src], l->in.n * l->in.c,
+                                             l->in.h * l->in.w, m->st));
         return 0;
     case NNB_STEP_FC: return fc_forward(m, s, err, err_len);
     case NNB_STEP_BN_RELU:
@@ -93,12 +106,12 @@ int cuda_resnet_forward(void *vm, char *err, size_t err_len) {
 static int conv_backward(cuda_resnet_model *m, const nnb_plan_step *s, char *err, size_t err_len) {
     const float one = 1.0f, zero = 0.0f, beta = beta_of(s->src_grad);
     const conv_algos *c = &m->convs[s->conv_class];
-    NNB_CUDNN_TRY(cudnnConvolutionBackwardData(m->cudnn, &one, c->filter, param_ptr(m, s->layer, 0), m->act_td[s->dst],
+    NNB_CUDNN_TRY(cudnnConvolutionBackwardData(m->cudnn, &one, c->filter, weight_ptr(m, s->layer, 0), m->act_td[s->dst],
                                                grad_of(m, s->dst), c->conv_bwd_data, c->bwd_data, m->workspace,
                                                m->workspace_bytes, &beta, m->act_td[s->src], grad_of(m, s->src)));
     NNB_CUDNN_TRY(cudnnConvolutionBackwardFilter(m->cudnn, &one, m->act_td[s->src], m->acts[s->src], m->act_td[s->dst],
                                                  grad_of(m, s->dst), c->conv_bwd_filter, c->bwd_filter, m->workspace,
-                                                 m->workspace_bytes, &zero, c->filter, grad_ptr(m, s->layer, 0)));
+                                                 m->workspace_bytes, &zero, c->filter, conv_grad_ptr(m, s->layer)));
     return 0;
 }
 
@@ -114,15 +127,13 @@ static int bn_backward(cuda_resnet_model *m, int l, int src, int dy_act, nnb_gra
 }
 
 static int fc_backward(cuda_resnet_model *m, const nnb_plan_step *s, char *err, size_t err_len) {
-    const float one = 1.0f, zero = 0.0f, beta = beta_of(s->src_grad);
-    const nnb_plan_gemm *d = &m->plan.fc_dx, *w = &m->plan.fc_dw;
-    float *g = grad_of(m, s->dst); /* (N, 1000) */
-    NNB_CUBLAS_TRY(cublasSgemm(m->cublas, d->transa ? CUBLAS_OP_T : CUBLAS_OP_N, d->transb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                               d->m, d->n, d->k, &one, param_ptr(m, s->layer, 0), d->lda, g, d->ldb, &beta,
-                               grad_of(m, s->src), d->ldc));
-    NNB_CUBLAS_TRY(cublasSgemm(m->cublas, w->transa ? CUBLAS_OP_T : CUBLAS_OP_N, w->transb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                               w->m, w->n, w->k, &one, m->acts[s->src], w->lda, g, w->ldb, &zero,
-                               grad_ptr(m, s->layer, 0), w->ldc));
+    float *g = grad_of(m, s->dst);         /* (N, 1000) fp32 */
+    const void *g_op = fc_grad_operand(m); /* the same as the GEMMs read it (16-bit in bf16/fp16) */
+    if (cuda_resnet_fc_gemm(m, &m->plan.fc_dx, weight_ptr(m, s->layer, 0), g_op, beta_of(s->src_grad),
+                            grad_of(m, s->src), m->ab, err, err_len) ||
+        cuda_resnet_fc_gemm(m, &m->plan.fc_dw, m->acts[s->src], g_op, 0.0f, grad_ptr(m, s->layer, 0), CUDA_R_32F, err,
+                            err_len))
+        return -1;
     NNB_KERNEL_TRY(nnb_rk_bias_grad(&m->geo, m->stream, grad_ptr(m, s->layer, 1), g, m->plan.batch, m->plan.fc_out));
     return 0;
 }
@@ -133,20 +144,20 @@ static int fused_backward(cuda_resnet_model *m, const nnb_plan_step *s, int step
         return 0;
     }
     /* relu mask in place on the output gradient (nobody reads it after this step), fanned out to the shortcut */
-    float *dz = s->src2 >= 0 ? grad_of(m, s->src2) : NULL;
-    NNB_KERNEL_TRY(nnb_rk_relu_grad(&m->geo, m->stream, grad_of(m, s->dst), m->acts[s->dst], dz,
-                                    (long long)act_count(m, s->dst), s->src2_grad == NNB_GRAD_ACCUMULATE));
+    void *dz = s->src2 >= 0 ? grad_of(m, s->src2) : NULL;
+    NNB_KERNEL_TRY(nnb_rk_relu_grad_st(&m->geo, m->stream, grad_of(m, s->dst), m->acts[s->dst], dz,
+                                       (long long)act_count(m, s->dst), s->src2_grad == NNB_GRAD_ACCUMULATE, m->st));
     return bn_backward(m, s->layer, s->src, s->dst, s->src_grad, err, err_len);
 }
 
 static int add_backward(cuda_resnet_model *m, const nnb_plan_step *s, char *err, size_t err_len) {
     long long n = (long long)act_count(m, s->dst);
     if (s->src_grad != NNB_GRAD_NONE)
-        NNB_KERNEL_TRY(nnb_rk_fanout(&m->geo, m->stream, grad_of(m, s->src), grad_of(m, s->dst), n,
-                                     s->src_grad == NNB_GRAD_ACCUMULATE));
+        NNB_KERNEL_TRY(nnb_rk_fanout_st(&m->geo, m->stream, grad_of(m, s->src), grad_of(m, s->dst), n,
+                                        s->src_grad == NNB_GRAD_ACCUMULATE, m->st));
     if (s->src2_grad != NNB_GRAD_NONE)
-        NNB_KERNEL_TRY(nnb_rk_fanout(&m->geo, m->stream, grad_of(m, s->src2), grad_of(m, s->dst), n,
-                                     s->src2_grad == NNB_GRAD_ACCUMULATE));
+        NNB_KERNEL_TRY(nnb_rk_fanout_st(&m->geo, m->stream, grad_of(m, s->src2), grad_of(m, s->dst), n,
+                                        s->src2_grad == NNB_GRAD_ACCUMULATE, m->st));
     return 0;
 }
 
@@ -171,8 +182,9 @@ static int backward_step(cuda_resnet_model *m, int i, char *err, size_t err_len)
         return 0;
     case NNB_STEP_ADD: return add_backward(m, s, err, err_len);
     case NNB_STEP_AVGPOOL:
-        NNB_KERNEL_TRY(nnb_rk_avgpool_bwd(&m->geo, m->stream, grad_of(m, s->src), grad_of(m, s->dst), l->in.n * l->in.c,
-                                          l->in.h * l->in.w, s->src_grad == NNB_GRAD_ACCUMULATE));
+        NNB_KERNEL_TRY(nnb_rk_avgpool_bwd_st(&m->geo, m->stream, grad_of(m, s->src), grad_of(m, s->dst),
+                                             l->in.n * l->in.c, l->in.h * l->in.w, s->src_grad == NNB_GRAD_ACCUMULATE,
+                                             m->st));
         return 0;
     case NNB_STEP_FC: return fc_backward(m, s, err, err_len);
     case NNB_STEP_BN_RELU:

@@ -3,7 +3,9 @@
  * not do), as C functions that enqueue one launch on a stream and return the
  * launch status (a cudaError_t as int, 0 on success). The kernels themselves
  * live in resnet_kernels.cuh, which the CPU tests compile through
- * kernels/cuda/grid_shim.h. All arrays are dense float32 device memory.
+ * kernels/cuda/grid_shim.h. All arrays are dense device memory: float32 in the plain forms; in the *_st forms
+ * (ABI 1.3 precisions) the activation arguments are stored as `st` (NNB_RK_F32, NNB_RK_BF16, NNB_RK_F16: loaded
+ * as fp32, computed in fp32, stored rounded to nearest even), the BN parameters stay float32.
  */
 #ifndef NNB_RESNET_KERNELS_H
 #define NNB_RESNET_KERNELS_H
@@ -17,6 +19,11 @@ typedef struct nnb_rk_geometry {
     int block_size;
     int max_blocks;
 } nnb_rk_geometry;
+
+/* Storage of the activation arguments of the *_st forms. */
+#define NNB_RK_F32 0
+#define NNB_RK_BF16 1
+#define NNB_RK_F16 2
 
 /* The CPU tests include resnet_kernels.cuh, which defines these as static functions. */
 #ifndef NNB_RK_CPU_SHIM
@@ -48,6 +55,21 @@ int nnb_rk_relu_grad(const nnb_rk_geometry *g, void *stream, float *dy, const fl
 int nnb_rk_bn_infer(const nnb_rk_geometry *g, void *stream, float *y, const float *x, const float *z,
                     const float *gamma, const float *beta, const float *mean, const float *var, float eps, long long n,
                     long long c, long long hw, int relu);
+
+/* The same (bias kernels aside) with the activations stored as st. */
+int nnb_rk_add_st(const nnb_rk_geometry *g, void *stream, void *y, const void *a, const void *b, long long n, int st);
+int nnb_rk_fanout_st(const nnb_rk_geometry *g, void *stream, void *dst, const void *grad, long long n, int accumulate,
+                     int st);
+int nnb_rk_avgpool_fwd_st(const nnb_rk_geometry *g, void *stream, void *y, const void *x, long long planes,
+                          long long hw, int st);
+int nnb_rk_avgpool_bwd_st(const nnb_rk_geometry *g, void *stream, void *dx, const void *dy, long long planes,
+                          long long hw, int accumulate, int st);
+int nnb_rk_add_relu_st(const nnb_rk_geometry *g, void *stream, void *y, const void *z, long long n, int st);
+int nnb_rk_relu_grad_st(const nnb_rk_geometry *g, void *stream, void *dy, const void *y, void *dz, long long n,
+                        int dz_accumulate, int st);
+int nnb_rk_bn_infer_st(const nnb_rk_geometry *g, void *stream, void *y, const void *x, const void *z,
+                       const float *gamma, const float *beta, const float *mean, const float *var, float eps,
+                       long long n, long long c, long long hw, int relu, int st);
 #endif
 
 #ifdef __cplusplus

@@ -10,7 +10,10 @@
  * Graphs: between cudaStreamBeginCapture and cudaStreamEndCapture, work on the
  * capturing stream is recorded instead of run; cudaGraphLaunch replays it.
  * cuBLAS follows the BLAS definition (column-major, op(A) op(B)), written out
- * here with double accumulation. The cell, elementwise and decomposed-LayerNorm
+ * here with double accumulation; cublasGemmEx / cublasGemmStridedBatchedEx take fp32, bf16 or fp16 A and B
+ * (the same type, read exactly: widening is exact), an fp32 C and CUBLAS_COMPUTE_32F only (anything else is
+ * CUBLAS_STATUS_NOT_SUPPORTED, so a wrong combination fails here as well). The fp32 -> 16-bit conversion is the
+ * real kernel source (precision_convert.cuh). The cell, elementwise and decomposed-LayerNorm
  * kernels are the real kernel source (lstm_pointwise.cuh) through grid_shim.h;
  * only the warp-per-row LayerNorm kernels (lstm_kernels.cu) are replaced by a
  * plain double loop here.
@@ -27,6 +30,7 @@
 
 #include "lstm_kernels.h"
 #include "lstm_pointwise.cuh"
+#include "precision_convert.cuh"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +48,8 @@ typedef enum op_kind {
     OP_LN_CELL,
     OP_LN_FWD,
     OP_LN_BWD,
-    OP_LN_DECOMPOSED
+    OP_LN_DECOMPOSED,
+    OP_TO_16BIT
 } op_kind;
 
 typedef struct op {
@@ -54,6 +59,7 @@ typedef struct op {
     float f[2];
     const void *p[10];
     nnb_pw_geometry geo;
+    cudaDataType ab; /* OP_SGEMM: the type of A and B (CUDA_R_32F for cublasSgemm) */
 } op;
 
 typedef struct fake_graph {
@@ -81,14 +87,23 @@ static int record(const op *o) {
 
 static int is_captured(cudaStream_t s) { return capturing != NULL && s == capturing; }
 
-static void sgemm_now(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
-                      int ldb, float beta, float *C, int ldc) {
+/* Element i of a GEMM operand of type t (fp32, bf16 or fp16), widened exactly. */
+static double element(const void *p, size_t i, cudaDataType t) {
+    if (t == CUDA_R_16BF)
+        return nnb_f32_from_bf16(((const uint16_t *)p)[i]);
+    if (t == CUDA_R_16F)
+        return nnb_f32_from_fp16(((const uint16_t *)p)[i]);
+    return ((const float *)p)[i];
+}
+
+static void sgemm_now(cudaDataType ab, int ta, int tb, int m, int n, int k, float alpha, const void *A, int lda,
+                      const void *B, int ldb, float beta, float *C, int ldc) {
     for (int j = 0; j < n; j++)
         for (int i = 0; i < m; i++) {
             double acc = 0;
             for (int l = 0; l < k; l++) {
-                double a = ta ? A[l + (size_t)i * lda] : A[i + (size_t)l * lda];
-                double b = tb ? B[j + (size_t)l * ldb] : B[l + (size_t)j * ldb];
+                double a = element(A, ta ? l + (size_t)i * lda : i + (size_t)l * lda, ab);
+                double b = element(B, tb ? j + (size_t)l * ldb : l + (size_t)j * ldb, ab);
                 acc += a * b;
             }
             float *c = &C[i + (size_t)j * ldc];
@@ -154,8 +169,8 @@ static void run_op(const op *o) {
     case OP_MEMSET: memset((void *)o->p[0], o->i[0], (size_t)o->n[0]); break;
     case OP_MEMCPY: memmove((void *)o->p[0], o->p[1], (size_t)o->n[0]); break;
     case OP_SGEMM:
-        sgemm_now(o->i[0], o->i[1], o->i[2], o->i[3], o->i[4], o->f[0], (const float *)o->p[0], o->i[5],
-                  (const float *)o->p[1], o->i[6], o->f[1], (float *)o->p[2], o->i[7]);
+        sgemm_now(o->ab, o->i[0], o->i[1], o->i[2], o->i[3], o->i[4], o->f[0], o->p[0], o->i[5], o->p[1], o->i[6],
+                  o->f[1], (float *)o->p[2], o->i[7]);
         break;
     case OP_SGEMV:
         sgemv_now(o->i[0], o->i[1], o->i[2], o->f[0], (const float *)o->p[0], o->i[3], (const float *)o->p[1], o->f[1],
@@ -199,6 +214,9 @@ static void run_op(const op *o) {
                                  (const float *)o->p[4], (const float *)o->p[5], (const float *)o->p[6], o->n[0],
                                  o->n[1], o->f[0]);
         break;
+    case OP_TO_16BIT:
+        nnb_launch_f32_to_16bit(NULL, (uint16_t *)o->p[0], (const float *)o->p[1], o->n[0], o->i[0]);
+        break;
     case OP_POINTWISE:
         nnb_launch_pointwise(&o->geo, NULL, o->i[0], (float *)o->p[0], o->n[0], (const float *)o->p[1], o->n[1],
                              (const float *)o->p[2], o->n[2], o->n[3], o->n[4]);
@@ -232,7 +250,8 @@ void nnb_fake_cuda_reset(void) {
 nnb_fake_cuda_counts nnb_fake_cuda_get_counts(void) { return counts; }
 void nnb_fake_cuda_fail_cublas_in_capture(int on) { fail_cublas_in_capture = on; }
 
-/* NNB_FAKE_CUDA_NO_DEVICE set: none; NNB_FAKE_CUDA_DEVICES=N: N devices; else 1. */
+/* NNB_FAKE_CUDA_NO_DEVICE set: none; NNB_FAKE_CUDA_DEVICES=N: N devices; else 1. NNB_FAKE_CUDA_CC=Mm: their
+ * compute capability (else 9.0). */
 static int device_count(void) {
     const char *no = getenv("NNB_FAKE_CUDA_NO_DEVICE"), *n = getenv("NNB_FAKE_CUDA_DEVICES");
     if (no && *no)
@@ -259,7 +278,10 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *prop, int device) {
     memset(prop, 0, sizeof *prop);
     prop->pciBusID = device + 1;
     strcpy(prop->name, "CPU emulation of a CUDA device");
-    prop->major = 9;
+    const char *cc = getenv("NNB_FAKE_CUDA_CC"); /* e.g. 75: a device of compute capability 7.5; default 9.0 */
+    int v = cc && atoi(cc) > 0 ? atoi(cc) : 90;
+    prop->major = v / 10;
+    prop->minor = v % 10;
     return cudaSuccess;
 }
 cudaError_t cudaRuntimeGetVersion(int *v) { return *v = 0, cudaSuccess; }
@@ -279,13 +301,13 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind
     return memmove(dst, src, n), cudaSuccess;
 }
 cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s) {
-    op o = {OP_MEMSET, {v}, {(long long)n}, {0}, {p}, {0, 0, 0}};
+    op o = {OP_MEMSET, {v}, {(long long)n}, {0}, {p}, {0, 0, 0}, CUDA_R_32F};
     submit(s, &o);
     return cudaSuccess;
 }
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcpyKind k, cudaStream_t s) {
     (void)k;
-    op o = {OP_MEMCPY, {0}, {(long long)n}, {0}, {dst, src}, {0, 0, 0}};
+    op o = {OP_MEMCPY, {0}, {(long long)n}, {0}, {dst, src}, {0, 0, 0}, CUDA_R_32F};
     submit(s, &o);
     return cudaSuccess;
 }
@@ -379,18 +401,65 @@ static cublasStatus_t cublas_call(cublasHandle_t h) {
 }
 cublasStatus_t cublasGetVersion(cublasHandle_t h, int *v) { return (void)h, *v = 0, CUBLAS_STATUS_SUCCESS; }
 const char *cublasGetStatusString(cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS ? "success" : "fake error"; }
-cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                           const float *alpha, const float *A, int lda, const float *B, int ldb, const float *beta,
-                           float *C, int ldc) {
+/* One GEMM of A and B of type ab (fp32 C), checked as cuBLAS checks its arguments, then run or recorded. */
+static cublasStatus_t gemm(cublasHandle_t h, cudaDataType ab, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                           int k, float alpha, const void *A, int lda, const void *B, int ldb, float beta, float *C,
+                           int ldc) {
     if (m < 0 || n < 0 || k < 0 || lda < (ta == CUBLAS_OP_N ? m : k) || ldb < (tb == CUBLAS_OP_N ? k : n) || ldc < m ||
         lda < 1 || ldb < 1 || ldc < 1)
         return CUBLAS_STATUS_INVALID_VALUE;
     cublasStatus_t st = cublas_call(h);
     if (st != CUBLAS_STATUS_SUCCESS)
         return st;
-    op o = {OP_SGEMM, {ta != CUBLAS_OP_N, tb != CUBLAS_OP_N, m, n, k, lda, ldb, ldc}, {0}, {*alpha, *beta}, {A, B, C},
-            {0, 0, 0}};
+    op o = {OP_SGEMM,  {ta != CUBLAS_OP_N, tb != CUBLAS_OP_N, m, n, k, lda, ldb, ldc},
+            {0},       {alpha, beta},
+            {A, B, C}, {0, 0, 0},
+            ab};
     submit(h->stream, &o);
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                           const float *alpha, const float *A, int lda, const float *B, int ldb, const float *beta,
+                           float *C, int ldc) {
+    return gemm(h, CUDA_R_32F, ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+}
+/* What the runners may ask of the Ex forms: A and B of one type (fp32, bf16, fp16), fp32 C, fp32 compute (fp32
+ * alpha and beta). */
+static int ex_supported(cudaDataType a, cudaDataType b, cudaDataType c, cublasComputeType_t compute) {
+    return a == b && (a == CUDA_R_32F || a == CUDA_R_16BF || a == CUDA_R_16F) && c == CUDA_R_32F &&
+           compute == CUBLAS_COMPUTE_32F;
+}
+cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                            const void *alpha, const void *A, cudaDataType Atype, int lda, const void *B,
+                            cudaDataType Btype, int ldb, const void *beta, void *C, cudaDataType Ctype, int ldc,
+                            cublasComputeType_t computeType, cublasGemmAlgo_t algo) {
+    (void)algo;
+    if (!ex_supported(Atype, Btype, Ctype, computeType))
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    return gemm(h, Atype, ta, tb, m, n, k, *(const float *)alpha, A, lda, B, ldb, *(const float *)beta, (float *)C,
+                ldc);
+}
+/* Element size of an Ex operand type the stand-in supports. */
+static size_t ex_bytes(cudaDataType t) { return t == CUDA_R_32F ? 4 : 2; }
+cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                          int k, const void *alpha, const void *A, cudaDataType Atype, int lda,
+                                          long long int strideA, const void *B, cudaDataType Btype, int ldb,
+                                          long long int strideB, const void *beta, void *C, cudaDataType Ctype, int ldc,
+                                          long long int strideC, int batchCount, cublasComputeType_t computeType,
+                                          cublasGemmAlgo_t algo) {
+    (void)algo;
+    if (!ex_supported(Atype, Btype, Ctype, computeType))
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    if (batchCount < 0 || strideA < 0 || strideB < 0 || strideC < 0 || (batchCount > 1 && strideC < (long long)ldc * n))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    size_t e = ex_bytes(Atype);
+    for (int b = 0; b < batchCount; b++) {
+        cublasStatus_t st =
+            gemm(h, Atype, ta, tb, m, n, k, *(const float *)alpha, (const char *)A + b * strideA * e, lda,
+                 (const char *)B + b * strideB * e, ldb, *(const float *)beta, (float *)C + b * strideC, ldc);
+        if (st != CUBLAS_STATUS_SUCCESS)
+            return st;
+    }
     return CUBLAS_STATUS_SUCCESS;
 }
 /* One recorded GEMM per batch entry: the same arithmetic as batch separate cublasSgemm calls. */
@@ -418,7 +487,7 @@ cublasStatus_t cublasSgemv(cublasHandle_t h, cublasOperation_t t, int m, int n, 
     cublasStatus_t st = cublas_call(h);
     if (st != CUBLAS_STATUS_SUCCESS)
         return st;
-    op o = {OP_SGEMV, {t != CUBLAS_OP_N, m, n, lda}, {0}, {*alpha, *beta}, {A, x, y}, {0, 0, 0}};
+    op o = {OP_SGEMV, {t != CUBLAS_OP_N, m, n, lda}, {0}, {*alpha, *beta}, {A, x, y}, {0, 0, 0}, CUDA_R_32F};
     submit(h->stream, &o);
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -432,7 +501,7 @@ const char *nnb_cell_variant_kernels(nnb_cell_variant v) { return v == NNB_CELL_
 int nnb_cuda_lstm_cell_fwd(nnb_cell_variant v, const nnb_pw_geometry *geo, void *stream, float *gates,
                            const float *bias_a, const float *bias_b, const float *c_prev, float *c, float *h,
                            float *scratch, long long B, long long H) {
-    op o = {OP_CELL_FWD, {(int)v}, {B, H}, {0}, {gates, bias_a, bias_b, c_prev, c, h, scratch}, *geo};
+    op o = {OP_CELL_FWD, {(int)v}, {B, H}, {0}, {gates, bias_a, bias_b, c_prev, c, h, scratch}, *geo, CUDA_R_32F};
     submit((cudaStream_t)stream, &o);
     return 0;
 }
@@ -440,14 +509,20 @@ int nnb_cuda_lstm_cell_fwd(nnb_cell_variant v, const nnb_pw_geometry *geo, void 
 int nnb_cuda_lstm_cell_bwd(nnb_cell_variant v, const nnb_pw_geometry *geo, void *stream, const float *gates,
                            const float *c_prev, const float *c, const float *dy, const float *dh_rec, float *dc,
                            float *dgates, float *scratch, long long B, long long H) {
-    op o = {OP_CELL_BWD, {(int)v}, {B, H}, {0}, {gates, c_prev, c, dy, dh_rec, dc, dgates, scratch}, *geo};
+    op o = {OP_CELL_BWD, {(int)v}, {B, H}, {0}, {gates, c_prev, c, dy, dh_rec, dc, dgates, scratch}, *geo, CUDA_R_32F};
     submit((cudaStream_t)stream, &o);
     return 0;
 }
 
 int nnb_cuda_pointwise(const nnb_pw_geometry *geo, void *stream, int opcode, float *out, long long ldo, const float *a,
                        long long lda, const float *b, long long ldb, long long rows, long long cols) {
-    op o = {OP_POINTWISE, {opcode}, {ldo, lda, ldb, rows, cols}, {0}, {out, a, b}, *geo};
+    op o = {OP_POINTWISE, {opcode}, {ldo, lda, ldb, rows, cols}, {0}, {out, a, b}, *geo, CUDA_R_32F};
+    submit((cudaStream_t)stream, &o);
+    return 0;
+}
+
+int nnb_cuda_f32_to_16bit(void *stream, void *dst, const float *src, long long n, int fp16) {
+    op o = {OP_TO_16BIT, {fp16}, {n}, {0}, {dst, src}, {0, 0, 0}, CUDA_R_32F};
     submit((cudaStream_t)stream, &o);
     return 0;
 }
@@ -455,21 +530,21 @@ int nnb_cuda_pointwise(const nnb_pw_geometry *geo, void *stream, int opcode, flo
 int nnb_cuda_ln_cell(int which, const nnb_pw_geometry *geo, void *stream, const float *p0, const float *p1,
                      const float *p2, const float *p3, const float *p4, float *o0, float *o1, long long B,
                      long long H) {
-    op o = {OP_LN_CELL, {which}, {B, H}, {0}, {p0, p1, p2, p3, p4, o0, o1}, *geo};
+    op o = {OP_LN_CELL, {which}, {B, H}, {0}, {p0, p1, p2, p3, p4, o0, o1}, *geo, CUDA_R_32F};
     submit((cudaStream_t)stream, &o);
     return 0;
 }
 
 int nnb_cuda_layernorm_fwd(void *stream, float *out, float *xhat, float *rstd, const float *in, const float *gamma,
                            const float *beta, long long rows, long long cols, float eps) {
-    op o = {OP_LN_FWD, {0}, {rows, cols}, {eps}, {out, xhat, rstd, in, gamma, beta}, {0, 0, 0}};
+    op o = {OP_LN_FWD, {0}, {rows, cols}, {eps}, {out, xhat, rstd, in, gamma, beta}, {0, 0, 0}, CUDA_R_32F};
     submit((cudaStream_t)stream, &o);
     return 0;
 }
 
 int nnb_cuda_layernorm_bwd(void *stream, float *dx, const float *dy, const float *xhat, const float *rstd,
                            const float *gamma, long long rows, long long cols) {
-    op o = {OP_LN_BWD, {0}, {rows, cols}, {0}, {dx, dy, xhat, rstd, gamma}, {0, 0, 0}};
+    op o = {OP_LN_BWD, {0}, {rows, cols}, {0}, {dx, dy, xhat, rstd, gamma}, {0, 0, 0}, CUDA_R_32F};
     submit((cudaStream_t)stream, &o);
     return 0;
 }
@@ -477,7 +552,7 @@ int nnb_cuda_layernorm_bwd(void *stream, float *dx, const float *dy, const float
 int nnb_cuda_layernorm_decomposed(const nnb_pw_geometry *geo, void *stream, float *out, float *xhat, float *rstd,
                                   float *stat, const float *in, const float *gamma, const float *beta, long long rows,
                                   long long cols, float eps) {
-    op o = {OP_LN_DECOMPOSED, {0}, {rows, cols}, {eps}, {out, xhat, rstd, stat, in, gamma, beta}, *geo};
+    op o = {OP_LN_DECOMPOSED, {0}, {rows, cols}, {eps}, {out, xhat, rstd, stat, in, gamma, beta}, *geo, CUDA_R_32F};
     submit((cudaStream_t)stream, &o);
     return 0;
 }
