@@ -3,6 +3,7 @@
 
 #include "check.h"
 #include "npy.h"
+#include "precision.h"
 #include "progress.h"
 #include "robust_stats.h"
 
@@ -96,6 +97,13 @@ static int runnable_here(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_
     if (is_cuda(d) && !nnb_cuda_usable_probe(reason, sizeof reason)) { /* cached: one probe per run */
         fail_with(res, NNB_RUN_SKIPPED, "cuda", reason);
         return 0;
+    }
+    if (env->config.precision != NNB_PRECISION_FP32) { /* --dtype: one wording for every runner (precision.h) */
+        if (nnb_precision_refusal(d, &env->config, reason, sizeof reason)) {
+            fail_with(res, NNB_RUN_SKIPPED, "", reason);
+            return 0;
+        }
+        return 1;
     }
     if (d->available && !d->available(&env->config, reason, sizeof reason)) {
         fail_with(res, NNB_RUN_SKIPPED, "", reason[0] ? reason : "not available here");
@@ -334,6 +342,7 @@ void nnb_result_init(nnb_runner_result *res, const nnb_loaded_runner *lr) {
 }
 
 int nnb_prepare_runner(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res) {
+    res->precision = env->config.precision;
     if (!runnable_here(env, d, res) || ensure_cuda_timer(env, d, res))
         return -1;
     if (env->opts->check && run_check(env, d, res))
