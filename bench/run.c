@@ -323,7 +323,9 @@ void nnb_describe_runner(const nnb_runner_desc *d, void *model, nnb_runner_resul
 void nnb_print_check(FILE *f, const nnb_runner_result *r) {
     if (!r->checked)
         return;
-    fprintf(f, "check %s vs %s: %s\n", r->name, r->check_reference, r->check_pass ? "pass" : "FAIL");
+    fprintf(f, "check %s vs %s%s%s%s: %s\n", r->name, r->check_reference, r->precision ? " (" : "",
+            r->precision ? nnb_precision_name(r->precision) : "", r->precision ? ")" : "",
+            r->check_pass ? "pass" : "FAIL");
     for (int i = 0; i < r->check_count; i++)
         fprintf(f, "    %-22s max_abs %-10.3g max_rel %-10.3g l2_rel %-10.3g tol %-8.3g (%s) %s\n", r->checks[i].name,
                 r->checks[i].max_abs_err, r->checks[i].max_rel_err, r->checks[i].l2_rel_err, r->checks[i].tolerance,
