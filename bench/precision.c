@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 /* Names people reach for, and the --dtype value they mean. */
 static const char *const friendly[][2] = {
