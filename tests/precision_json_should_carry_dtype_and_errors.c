@@ -83,6 +83,12 @@ int main(void) {
     CHECK_STR_CONTAINS(err, line);
     cJSON_Delete(root);
 
+    /* fastrnns' table: the same line under the row of a run that is not fp32. */
+    rc = run("--dtype bf16 --rnns dtype_scale --check --nloops 3 --warmup 0");
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, err);
+    CHECK_STR_CONTAINS(err, line);
+    CHECK_STR_CONTAINS(err, "check dtype_scale vs dtype_scale_ref (bf16): pass");
+
     /* fp32: the same problem, no rounding of y: error 0, fp32's tolerance, "precision": "fp32". */
     snprintf(args, sizeof args, "--rnns dtype_scale --check --nloops 3 --warmup 0 --json-out %s", json);
     rc = run(args);
