@@ -12,5 +12,5 @@ nnbench_add_test(precision_refusal_should_use_one_wording SOURCES precision_refu
 nnbench_add_test(precision_json_should_carry_dtype_and_errors SOURCES precision_json_should_carry_dtype_and_errors.c
                  LIBS PkgConfig::CJSON)
 foreach(t precision_refusal_should_use_one_wording precision_json_should_carry_dtype_and_errors)
-  add_dependencies(${t} test_abi12 test_precision nnbench)
+  add_dependencies(${t} test_abi12 test_precision nnb_test_plugins nnbench)
 endforeach()

@@ -85,6 +85,13 @@ static void end_to_end(void) {
     rc = run(out, sizeof out, err, sizeof err, "--dtype bf16 --rnns old_abi12 dtype_scale_ref --nloops 1 --warmup 0");
     CHECK_MSG(rc == 0, "one of two skipped: exit %d, expected 0: %s", rc, err);
 
+    /* nnbench serve refuses in the same words (exit 3, skipped), and serves in a dtype the runner declares. */
+    rc = nnb_test_runf(out, sizeof out, err, sizeof err,
+                       "%s serve --runner empty --dtype bf16 --device cpu --runner-path %s/good --requests 5", bin,
+                       plugins);
+    CHECK_MSG(rc == 3, "serve of an fp32-only runner in bf16: exit %d: %s", rc, err);
+    CHECK_STR_CONTAINS(err, "runner skipped: empty (cpu): bf16 is not supported by this runner (it computes in fp32)");
+
     /* dtype_scale declares tf32 and its available() says what a CPU says of it. */
     char cpu_says[300] = "", expected[512];
     CHECK(nnb_cpu_precision_available(NNB_PRECISION_TF32, cpu_says, sizeof cpu_says) == 0);
