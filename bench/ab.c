@@ -238,6 +238,9 @@ static void print_table(FILE *f, const char *device) {
     else
         fprintf(f, "A/B: A = %s (%s), B = %s (%s) (%s; rounds A B B A, same seed)\n", sides[0].name, ga, sides[1].name,
                 gb, device);
+    int pa = sides[0].res->precision, pb = sides[1].res->precision;
+    if (pa != NNB_PRECISION_FP32 || pb != NNB_PRECISION_FP32) /* whether or not the specs say --dtype */
+        fprintf(f, "dtype: A %s, B %s\n", nnb_precision_name(pa), nnb_precision_name(pb));
     fprintf(f, "%10s %14s %14s %9s %22s %10s\n", "phase", "A median ms", "B median ms", "B/A", "95% interval",
             "verdict");
     for (int p = 0; p < (ab.has_backward ? NNB_AB_PHASES : 1); p++) {

@@ -1,5 +1,7 @@
 #include "check.h"
 
+#include "precision.h"
+
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
@@ -145,6 +147,13 @@ int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *refer
     char rname[96];
     snprintf(rname, sizeof rname, "reference %s", reference->name);
     int with_backward = runner->backward != NULL && reference->backward != NULL;
+    if (!nnb_runner_supports_precision(reference, cfg->precision)) {
+        snprintf(err, err_len,
+                 "reference %s does not declare %s: a reference computes plainly on the rounded data and must "
+                 "declare every precision (docs/precision.md)",
+                 reference->name, nnb_precision_name(cfg->precision));
+        return -1;
+    }
     /* References are plain CPU runners: no CUDA executor or launch geometry. */
     nnb_config ref_cfg = *cfg;
     ref_cfg.executor = NULL;
@@ -178,10 +187,13 @@ int nnb_check_runner(const nnb_runner_desc *runner, const nnb_runner_desc *refer
         runner->struct_size >= offsetof(nnb_runner_desc, check_tolerance) + sizeof(void *) && runner->check_tolerance
             ? runner->check_tolerance(cfg)
             : 0;
-    if (tol <= 0)
+    int derived = tol <= 0;
+    if (derived)
         tol = runner_tol > 0 ? runner_tol : nnb_default_tolerance(cfg, runner->group);
     /* L2-judged gradients: ten times the forward tolerance (see runner.h). */
     double grad_tol = runner->flags & NNB_FLAG_CHECK_GRADIENTS_L2 ? 10 * tol : 0;
+    if (derived) /* tf32, bf16, fp16: at least the data's rounding allows (docs/precision.md) */
+        nnb_precision_tolerances(cfg, runner->group, &tol, &grad_tol);
     free(result->checks);
     result->checks = NULL;
     int failing = nnb_compare_tensors_l2_grads(&ref_out, &got_out, tol, grad_tol, &result->checks, &result->check_count,

@@ -4,6 +4,7 @@
 
 #include "cmdline.h"
 #include "config.h"
+#include "precision.h"
 #include "progress.h"
 
 #include <ctype.h>
@@ -45,7 +46,9 @@ static const flag_spec flags[] = {
     {"--image-size", ARG_INT, "CNN image size, pixels a side (default 224)"},
     {"--seed", ARG_U64, "seed of every input, weight, gradient and mask (default 0)"},
     {"--threads", ARG_INT, "CPU threads for OpenMP and BLAS (default: all cores)"},
-    {"--tf32", ARG_NONE, "CUDA: allow TF32 tensor-op math (default: strict fp32)"},
+    {"--dtype", ARG_STR,
+     "precision the runners compute in: fp32 (default), tf32 (CUDA tensor-op math), bf16, fp16 (docs/precision.md)"},
+    {"--tf32", ARG_NONE, "deprecated spelling of --dtype tf32"},
     {"--json-out", ARG_STR, "write full results (docs/json-schema.md) to FILE, atomically"},
     {"--check", ARG_NONE, "check each runner against its reference before timing"},
     {"--dump", ARG_STR, "write each runner's inputs, parameters, outputs and gradients as .npy to DIR/<runner>/"},
@@ -93,7 +96,8 @@ static const char *metavar_of(const flag_spec *f) {
                                            {"--ab-phase", "total|forward|backward"},
                                            {"--ab", "A B"},
                                            {"--group", "NAME..."},
-                                           {"--seed", "N"}};
+                                           {"--seed", "N"},
+                                           {"--dtype", "fp32|tf32|bf16|fp16"}};
     for (size_t i = 0; i < sizeof named / sizeof *named; i++)
         if (!strcmp(f->name, named[i][0]))
             return named[i][1];
@@ -302,6 +306,10 @@ static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *e
         if (m < 0)
             return fail(err, err_len, "%s: unknown mode '%s' (valid: auto, always, never)", flag, v);
         o->progress = m;
+    } else if (!strcmp(flag, "--dtype")) {
+        if (nnb_precision_parse(v, &o->config.precision, err, err_len))
+            return -1;
+        o->config.allow_tf32 = o->config.precision == NNB_PRECISION_TF32; /* what runners before ABI 1.3 read */
     } else if (!strcmp(flag, "--runner-path")) {
         if (o->runner_path_count == NNB_MAX_RUNNER_PATHS)
             return fail(err, err_len, "%s: given too often (at most 16)%s", flag, "");
@@ -315,9 +323,13 @@ static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *e
 static void set_switch(nnb_options *o, const char *flag) {
     if (!strcmp(flag, "--variable-lstms"))
         o->variable_lstms = 1;
-    else if (!strcmp(flag, "--tf32"))
+    else if (!strcmp(flag, "--tf32")) {
+        static int noted;
+        if (!noted++)
+            nnb_cmd_note_deprecated("nnbench", "--tf32", "--dtype tf32");
+        o->config.precision = NNB_PRECISION_TF32;
         o->config.allow_tf32 = 1;
-    else if (!strcmp(flag, "--check"))
+    } else if (!strcmp(flag, "--check"))
         o->check = 1;
     else if (!strcmp(flag, "--profile"))
         o->profile = 1;
@@ -436,6 +448,8 @@ static int validate_modes(nnb_options *o, char *err, size_t err_len) {
     int i;
     if (nnb_cli_given(o, "--isolate") && nnb_cli_given(o, "--no-isolate"))
         return fail(err, err_len, "--isolate and --no-isolate contradict each other%s%s", "", "");
+    if (nnb_cli_given(o, "--tf32") && nnb_cli_given(o, "--dtype"))
+        return fail(err, err_len, "--tf32 is the old spelling of --dtype tf32; give --dtype only%s%s", "", "");
     if (nnb_cli_given(o, "--runner-timeout") && o->isolate == 0)
         return fail(err, err_len,
                     "--runner-timeout needs isolation: only a runner in its own process can be stopped; "

@@ -22,6 +22,7 @@ static int is_config_flag(const char *flag) {
                                         "--fuser",
                                         "--executor",
                                         "--tf32",
+                                        "--dtype",
                                         "--cuda-pointwise-loop-level",
                                         "--cuda-pointwise-block-count",
                                         "--cuda-pointwise-block-size"};
@@ -65,7 +66,7 @@ static int apply_variant_flag(nnb_options *tmp, const char *spec, char *piece, c
     if (!f || !is_config_flag(f->name)) {
         snprintf(err, err_len,
                  "--ab: '%s': '%s' is not a flag a variant can set (sizes, --fuser, --executor, --threads, --seed, "
-                 "--tf32, --cuda-pointwise-*)",
+                 "--dtype, --cuda-pointwise-*)",
                  spec, piece);
         return -1;
     }

@@ -8,6 +8,7 @@
 #include "driver.h"
 #include "exit_codes.h"
 #include "fma_peak.h"
+#include "precision.h"
 #include "progress.h"
 #include "report.h"
 
@@ -104,22 +105,27 @@ static void print_list(const nnb_registry *reg, const nnb_config *cfg) {
         cuda_listed |= !strcmp(reg->runners[i].desc->device, NNB_DEVICE_CUDA);
     if (!cuda && cuda_listed) /* once, not on every cuda runner's line */
         printf("cuda: %s: the cuda runners below cannot run here\n\n", cuda_reason);
-    printf("%-22s %-8s %-6s %-8s %-5s %-14s %-34s %s\n", "name", "group", "device", "backward", "serve", "check",
-           "status", "plugin");
+    printf("%-22s %-8s %-6s %-8s %-5s %-14s %-20s %-34s %s\n", "name", "group", "device", "backward", "serve", "check",
+           "dtypes", "status", "plugin");
     for (int i = 0; i < reg->count; i++) {
         const nnb_runner_desc *d = reg->runners[i].desc;
-        char status[300] = "ok", reason[280] = "", check[64];
+        char status[480] = "ok", reason[480] = "", check[64], dtypes[64];
         if (!strcmp(d->device, NNB_DEVICE_CUDA) && !cuda)
             snprintf(status, sizeof status, "no cuda (see above)");
+        else if (cfg->precision != NNB_PRECISION_FP32 && nnb_precision_refusal(d, cfg, reason, sizeof reason))
+            snprintf(status, sizeof status, "%s",
+                     reason + strlen(d->name) + strlen(d->device) + 5); /* "NAME (DEV): " */
         else if (d->available && !d->available(cfg, reason, sizeof reason))
             snprintf(status, sizeof status, "%s", reason);
         capabilities(d, check, sizeof check);
-        printf("%-22s %-8s %-6s %-8s %-5s %-14s %-34s %s\n", d->name, d->group, d->device, d->backward ? "yes" : "-",
-               d->infer ? "yes" : "-", check, status, reg->runners[i].plugin_path);
+        nnb_precision_list(d, strcmp(d->device, NNB_DEVICE_CUDA) || cuda ? cfg : NULL, dtypes, sizeof dtypes);
+        printf("%-22s %-8s %-6s %-8s %-5s %-14s %-20s %-34s %s\n", d->name, d->group, d->device,
+               d->backward ? "yes" : "-", d->infer ? "yes" : "-", check, dtypes, status, reg->runners[i].plugin_path);
         print_notes(d);
     }
     printf("\nbackward: times a backward pass (else forward-only); serve: has the inference entry (ABI 1.2) that\n"
-           "nnbench serve needs; check: the runner --check compares it with\n");
+           "nnbench serve needs; check: the runner --check compares it with; dtypes: the precisions it computes in\n"
+           "(--dtype, docs/precision.md), * where this machine cannot run it (--dtype X --list says why)\n");
     if (NNB_MISSING_BACKENDS[0])
         printf("\nnot built: %s\n", NNB_MISSING_BACKENDS);
     if (reg->diag_count)
@@ -151,6 +157,7 @@ static int isolation_wanted(const nnb_options *o, const nnb_selection *sel, int 
 static void run_one(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *r, int isolated) {
     if (nnb_stop_requested()) {
         nnb_result_init(r, lr);
+        r->precision = env->config.precision;
         nnb_mark_interrupted(r, "before it started");
     } else if (isolated) {
         nnb_run_runner_isolated(env, lr, r, env->opts->runner_timeout_s);

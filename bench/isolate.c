@@ -214,6 +214,7 @@ static void report_death(nnb_runner_result *res, int status, int timed_out, doub
 
 void nnb_run_runner_isolated(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_result *res, double timeout_s) {
     nnb_result_init(res, lr);
+    res->precision = env->config.precision;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
         res->status = NNB_RUN_FAILED;

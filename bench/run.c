@@ -3,6 +3,7 @@
 
 #include "check.h"
 #include "npy.h"
+#include "precision.h"
 #include "progress.h"
 #include "robust_stats.h"
 
@@ -96,6 +97,13 @@ static int runnable_here(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_
     if (is_cuda(d) && !nnb_cuda_usable_probe(reason, sizeof reason)) { /* cached: one probe per run */
         fail_with(res, NNB_RUN_SKIPPED, "cuda", reason);
         return 0;
+    }
+    if (env->config.precision != NNB_PRECISION_FP32) { /* --dtype: one wording for every runner (precision.h) */
+        if (nnb_precision_refusal(d, &env->config, reason, sizeof reason)) {
+            fail_with(res, NNB_RUN_SKIPPED, "", reason);
+            return 0;
+        }
+        return 1;
     }
     if (d->available && !d->available(&env->config, reason, sizeof reason)) {
         fail_with(res, NNB_RUN_SKIPPED, "", reason[0] ? reason : "not available here");
@@ -315,7 +323,9 @@ void nnb_describe_runner(const nnb_runner_desc *d, void *model, nnb_runner_resul
 void nnb_print_check(FILE *f, const nnb_runner_result *r) {
     if (!r->checked)
         return;
-    fprintf(f, "check %s vs %s: %s\n", r->name, r->check_reference, r->check_pass ? "pass" : "FAIL");
+    fprintf(f, "check %s vs %s%s%s%s: %s\n", r->name, r->check_reference, r->precision ? " (" : "",
+            r->precision ? nnb_precision_name(r->precision) : "", r->precision ? ")" : "",
+            r->check_pass ? "pass" : "FAIL");
     for (int i = 0; i < r->check_count; i++)
         fprintf(f, "    %-22s max_abs %-10.3g max_rel %-10.3g l2_rel %-10.3g tol %-8.3g (%s) %s\n", r->checks[i].name,
                 r->checks[i].max_abs_err, r->checks[i].max_rel_err, r->checks[i].l2_rel_err, r->checks[i].tolerance,
@@ -334,6 +344,7 @@ void nnb_result_init(nnb_runner_result *res, const nnb_loaded_runner *lr) {
 }
 
 int nnb_prepare_runner(nnb_run_env *env, const nnb_runner_desc *d, nnb_runner_result *res) {
+    res->precision = env->config.precision;
     if (!runnable_here(env, d, res) || ensure_cuda_timer(env, d, res))
         return -1;
     if (env->opts->check && run_check(env, d, res))

@@ -7,6 +7,7 @@
 #include "cmdline.h"
 #include "driver.h"
 #include "exit_codes.h"
+#include "precision.h"
 #include "progress.h"
 #include "report.h"
 #include "serve_queue.h"
@@ -378,6 +379,10 @@ static const nnb_runner_desc *find_runner(const nnb_serve_options *o, const nnb_
         cfg->cnn_batch = o->max_batch;
     else
         cfg->mini_batch = o->max_batch;
+    if (cfg->precision != NNB_PRECISION_FP32 && nnb_precision_refusal(d, cfg, reason, sizeof reason)) {
+        nnb_serve_fail(err, err_len, "runner skipped: %s", reason); /* --dtype: the driver's one wording */
+        return NULL;
+    }
     if (d->available && !d->available(cfg, reason, sizeof reason)) {
         nnb_serve_fail(err, err_len, "runner %s skipped: %s", d->name, reason);
         return NULL;

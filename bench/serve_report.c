@@ -261,6 +261,7 @@ static cJSON *config_json(const nnb_serve_options *o, const char *device) {
     cJSON_AddNumberToObject(c, "workers", o->workers);
     cJSON_AddNumberToObject(c, "threads", o->run.config.threads);
     cJSON_AddNumberToObject(c, "seed", (double)o->run.config.seed);
+    cJSON_AddStringToObject(c, "precision", nnb_precision_name(o->run.config.precision));
     add_num(c, "min_duration_s", o->min_duration_s);
     add_num(c, "latency_target_ms", o->latency_target_ms > 0 ? o->latency_target_ms : NAN);
     if (o->weights_dir)

@@ -127,6 +127,7 @@ static cJSON *config_json(builder *b, const nnb_run_results *res) {
     add_number(b, o, "cuda_pointwise_block_count", c->cuda_pointwise_block_count);
     add_number(b, o, "cuda_pointwise_block_size", c->cuda_pointwise_block_size);
     add_bool(b, o, "allow_tf32", c->allow_tf32);
+    add_string(b, o, "precision", nnb_precision_name(c->precision));
     add_number(b, o, "cuda_device", c->cuda_device);
     add_number(b, o, "warmup", res->warmup);
     add_item(b, o, "nloops", res->adaptive.enabled || res->ab ? cJSON_CreateNull() : cJSON_CreateNumber(res->nloops));
@@ -190,6 +191,7 @@ static cJSON *check_json(builder *b, const nnb_runner_result *r) {
     cJSON *o = cJSON_CreateObject();
     add_string(b, o, "reference", r->check_reference);
     add_bool(b, o, "pass", r->check_pass);
+    add_string(b, o, "verdict", r->check_pass ? "pass" : "fail");
     cJSON *tensors = add_item(b, o, "tensors", cJSON_CreateArray());
     for (int i = 0; tensors && r->checks && i < r->check_count; i++) {
         const nnb_tensor_check *c = &r->checks[i];
@@ -199,6 +201,8 @@ static cJSON *check_json(builder *b, const nnb_runner_result *r) {
         add_number(b, t, "max_rel_err", c->max_rel_err);
         add_number(b, t, "l2_rel_err", c->l2_rel_err);
         cJSON_AddStringToObject(t, "norm", c->l2 ? "l2" : "max");
+        add_string(b, t, "metric", c->l2 ? "l2_rel" : "max_rel"); /* the error judged: "error" <= "tolerance" */
+        add_number(b, t, "error", c->l2 ? c->l2_rel_err : c->max_rel_err);
         add_number(b, t, "tolerance", c->tolerance);
         add_bool(b, t, "pass", c->pass);
         append_item(b, tensors, t);
@@ -214,6 +218,7 @@ static cJSON *runner_json(builder *b, const nnb_runner_result *r) {
     add_string(b, o, "device", r->device);
     add_string(b, o, "plugin", r->plugin_path);
     add_string(b, o, "description", r->description);
+    add_string(b, o, "precision", nnb_precision_name(r->precision));
     add_string(b, o, "status", nnb_run_status_name(r->status));
     if (r->status == NNB_RUN_OK) {
         add_item(b, o, "error", cJSON_CreateNull());

@@ -74,6 +74,8 @@ static cJSON *params(const nnb_run_results *res, const nnb_runner_result *r, con
     cJSON_AddNumberToObject(p, "image_size", (double)c->image_size);
     cJSON_AddNumberToObject(p, "threads", c->threads);
     cJSON_AddBoolToObject(p, "allow_tf32", c->allow_tf32);
+    if (r->precision != NNB_PRECISION_FP32) /* fp32 entries keep the params (and history series) they had */
+        cJSON_AddStringToObject(p, "precision", nnb_precision_name(r->precision));
     return p;
 }
 

@@ -34,7 +34,9 @@ void nnb_table_begin(FILE *f, const char *group, const char *sep);
 /* One row: name, mean and std of forward (ms, %.4g), None, the same for
  * backward ("n/a" for a forward-only runner). A failed or skipped runner gets
  * name, "FAILED:"/"SKIPPED:" and its error in full; a check-failed runner its
- * timings with info_fwd "CHECK FAILED", then a line with the error. */
+ * timings with info_fwd "CHECK FAILED", then a line with the error. A run that is not fp32 (--dtype) gets a
+ * line under its row: "dtype bf16; check vs py: dx max_rel 0.0024 <= 0.0312" (the check part when checked,
+ * its worst tensor relative to the tolerance); fp32 rows stay fastrnns'. */
 void nnb_table_row(FILE *f, const nnb_runner_result *r, const char *sep);
 
 /* --stats robust: "Benchmarking LSTMs... (medians ...)" and the header
@@ -44,7 +46,8 @@ void nnb_table_begin_robust(FILE *f, const char *group, const char *sep, int wit
 
 /* One row: medians (ms, %.4g), their 95% intervals as "lo-hi" ("n/a" below 6
  * samples), GFLOP/s at the median and, when peak > 0, that as a percentage of
- * peak (GFLOP/s). Runners that are not ok get the lines nnb_table_row gives them. */
+ * peak (GFLOP/s). Runners that are not ok get the lines nnb_table_row gives them. The dtype line of
+ * nnb_table_row follows every row that is not fp32 or was checked. */
 void nnb_table_row_robust(FILE *f, const nnb_runner_result *r, const char *sep, double peak);
 
 /* The blank line fastrnns prints after a group. */

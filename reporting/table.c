@@ -88,6 +88,30 @@ static void put_status_rows(FILE *f, const nnb_runner_result *r, const char *sep
     put_status_line(f, r->name, "UNKNOWN STATUS:", r->error, sep);
 }
 
+/* Under a timed row of a run that is not fp32 (or, in the robust table, was checked): the dtype and the check's
+ * worst tensor, the one closest to its tolerance ("    dtype bf16; check vs py: dx max_rel 0.0024 <= 0.031"). */
+static void put_precision_line(FILE *f, const nnb_runner_result *r, const char *sep) {
+    if (r->fwd.count <= 0)
+        return;
+    const char *dtype = nnb_precision_name(r->precision);
+    put_cell(f, "", 1, sep);
+    fprintf(f, "%sdtype %s", sep, dtype ? dtype : "?");
+    const nnb_tensor_check *worst = NULL;
+    for (int i = 0; r->checked && r->checks && i < r->check_count; i++) {
+        const nnb_tensor_check *c = &r->checks[i];
+        double e = c->l2 ? c->l2_rel_err : c->max_rel_err;
+        double we = worst ? (worst->l2 ? worst->l2_rel_err : worst->max_rel_err) : 0;
+        if (!worst || isnan(e) || (!isnan(we) && e / c->tolerance > we / worst->tolerance))
+            worst = c;
+    }
+    if (worst) {
+        double e = worst->l2 ? worst->l2_rel_err : worst->max_rel_err;
+        fprintf(f, "; check vs %s: %s %s %.3g %s %.3g", r->check_reference ? r->check_reference : "?", worst->name,
+                worst->l2 ? "l2_rel" : "max_rel", e, worst->pass ? "<=" : ">", worst->tolerance);
+    }
+    fputc('\n', f);
+}
+
 /* ---- --stats robust ---- */
 
 void nnb_table_begin_robust(FILE *f, const char *group, const char *sep, int with_peak) {
@@ -133,12 +157,18 @@ static void put_robust_row(FILE *f, const nnb_runner_result *r, const char *sep,
 
 void nnb_table_row_robust(FILE *f, const nnb_runner_result *r, const char *sep, double peak) {
     sep = sep_or_default(sep);
+    int noted = r->precision != NNB_PRECISION_FP32 || r->checked;
     if (r->status == NNB_RUN_OK) {
         put_robust_row(f, r, sep, peak);
+        if (noted)
+            put_precision_line(f, r, sep);
         return;
     }
-    if ((r->status == NNB_RUN_CHECK_FAILED || r->status == NNB_RUN_INTERRUPTED) && r->fwd.count > 0)
+    if ((r->status == NNB_RUN_CHECK_FAILED || r->status == NNB_RUN_INTERRUPTED) && r->fwd.count > 0) {
         put_robust_row(f, r, sep, peak);
+        if (noted)
+            put_precision_line(f, r, sep);
+    }
     put_status_rows(f, r, sep);
 }
 
@@ -146,6 +176,8 @@ void nnb_table_row(FILE *f, const nnb_runner_result *r, const char *sep) {
     sep = sep_or_default(sep);
     if (r->status == NNB_RUN_OK) {
         put_timing_row(f, r, "None", sep);
+        if (r->precision != NNB_PRECISION_FP32) /* fp32 rows stay fastrnns' */
+            put_precision_line(f, r, sep);
         return;
     }
     if (r->status == NNB_RUN_CHECK_FAILED && r->fwd.count > 0)

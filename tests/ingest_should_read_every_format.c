@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char data[1024];
 
@@ -308,6 +309,68 @@ static void dates_normalised(void) {
     CHECK(nnb_ingest_normalize_date("2026-12-06T05:58:23Zjunk", out) == -1);
 }
 
+/* --dtype in series keys: a file from before it, and one saying "fp32", key each runner alike (the fp32 series
+ * go on); bf16, the run's or an --ab side's own, keys a series of its own. The fixture, edited with cJSON. */
+static char *config_of(const char *path, const char *runner) {
+    nnb_ingest_result *r = NULL;
+    char err[1024] = "";
+    CHECK_MSG(nnb_ingest_file(path, NULL, &r, err, sizeof err) == 0 && r, "%s: %s", path, err);
+    const nnb_store_run *run = r ? find_run(&r->files[0], runner, "forward") : NULL;
+    char *config = run ? strdup(run->config) : NULL;
+    nnb_ingest_free(r);
+    return config;
+}
+
+static void write_variant(const char *path, const char *run_precision, const char *py_precision) {
+    FILE *in = fopen(fixture("nnbench.json"), "r");
+    static char text[1 << 20];
+    size_t n = in ? fread(text, 1, sizeof text - 1, in) : 0;
+    if (in)
+        fclose(in);
+    text[n] = 0;
+    cJSON *doc = cJSON_Parse(text);
+    if (run_precision)
+        cJSON_AddStringToObject(cJSON_GetObjectItem(doc, "config"), "precision", run_precision);
+    const cJSON *g, *runner;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItem(doc, "groups")) {
+        cJSON_ArrayForEach(runner, g) {
+            const char *name = cJSON_GetObjectItem(runner, "name")->valuestring;
+            const char *p = !strcmp(name, "py") && py_precision ? py_precision : run_precision;
+            if (p)
+                cJSON_AddStringToObject((cJSON *)runner, "precision", p);
+        }
+    }
+    char *out = cJSON_Print(doc);
+    FILE *f = fopen(path, "w");
+    if (f && out)
+        fputs(out, f);
+    if (f)
+        fclose(f);
+    free(out);
+    cJSON_Delete(doc);
+}
+
+static void precision_in_series_keys(void) {
+    char fp32[128], bf16[128], ab[128];
+    snprintf(fp32, sizeof fp32, "/tmp/nnb-ingest-fp32-%d.json", (int)getpid());
+    snprintf(bf16, sizeof bf16, "/tmp/nnb-ingest-bf16-%d.json", (int)getpid());
+    snprintf(ab, sizeof ab, "/tmp/nnb-ingest-ab-%d.json", (int)getpid());
+    write_variant(fp32, "fp32", NULL);
+    write_variant(bf16, "bf16", NULL);
+    write_variant(ab, "fp32", "bf16"); /* --ab py@--dtype=bf16 ...: py's own */
+    char *old_py = config_of(fixture("nnbench.json"), "py"), *fp32_py = config_of(fp32, "py");
+    char *bf16_py = config_of(bf16, "py"), *ab_py = config_of(ab, "py"), *ab_other = config_of(ab, "jit");
+    char *old_other = config_of(fixture("nnbench.json"), "jit");
+    CHECK_MSG(old_py && fp32_py && !strcmp(old_py, fp32_py), "fp32 started a new series: %s / %s", old_py, fp32_py);
+    CHECK_MSG(old_py && !strstr(old_py, "precision"), "an fp32 key names its precision: %s", old_py);
+    CHECK_MSG(bf16_py && strstr(bf16_py, "\"precision\":\"bf16\"") && strcmp(bf16_py, old_py ? old_py : ""),
+              "bf16 is not a series of its own: %s", bf16_py ? bf16_py : "(none)");
+    CHECK_MSG(ab_py && bf16_py && !strcmp(ab_py, bf16_py), "an --ab side's bf16 keys apart: %s", ab_py);
+    CHECK_MSG(ab_other && old_other && !strcmp(ab_other, old_other), "the fp32 side changed series: %s", ab_other);
+    free(old_py), free(fp32_py), free(bf16_py), free(ab_py), free(ab_other), free(old_other);
+    remove(fp32), remove(bf16), remove(ab);
+}
+
 static void canonical_key_ignores_order(void) {
     cJSON *a = cJSON_Parse("{\"b\": 1, \"a\": {\"y\": [1, 2.5], \"x\": \"s\"}}");
     cJSON *b = cJSON_Parse("{\"a\": {\"x\": \"s\", \"y\": [1, 2.5]}, \"b\": 1.0}");
@@ -330,5 +393,6 @@ int main(void) {
     pytest_benchmark_seconds_to_ms();
     pytest_benchmark_of_nnbench();
     bad_files_refused();
+    precision_in_series_keys();
     return nnb_test_finish();
 }

@@ -124,8 +124,18 @@ static void file_pages(void) {
         free(page);
     }
     char path[512];
-    snprintf(path, sizeof path, "%s/06-hostile_run.html", dir);
+    snprintf(path, sizeof path, "%s/01-run.html", dir);
     char *page = slurp(path);
+    /* --dtype: each runner's dtype (fp32 for a file from before it) and its check's worst tensor, the new
+     * "error" or, in an older file, the error its norm judges. */
+    CHECK_MSG(page && strstr(page, "<th class=\"l\">dtype</th>") &&
+                  strstr(page, "<td class=\"l\">bf16</td><td class=\"l\">dx 0.0024 &le; 0.031 (max_rel)</td>"),
+              "the run page lacks jit_premul's dtype and check error");
+    CHECK_MSG(page && strstr(page, "<td class=\"l\">fp32</td><td class=\"l\">dw_ih_l0 8.2e-07 &le; 0.0001 (max_rel)"),
+              "the run page lacks jit's fp32 and its check error read from max_rel_err");
+    free(page);
+    snprintf(path, sizeof path, "%s/06-hostile_run.html", dir);
+    page = slurp(path);
     CHECK_MSG(page && !strstr(page, "<img src=x") && !strstr(page, "<script>window.nnbHostile"),
               "hostile names reached the page as markup");
     CHECK_MSG(page &&

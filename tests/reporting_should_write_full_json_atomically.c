@@ -139,7 +139,8 @@ static void check_context_and_config(const cJSON *root, const nnb_run_results *r
     check_number(cfg, "confidence", 0.95);
     check_null(cfg, "adaptive"); // fixed --nloops
     check_string(cfg, "device", "cpu");
-    CHECK(cJSON_GetArraySize(cfg) == 21);
+    check_string(cfg, "precision", "fp32"); // --dtype's default
+    CHECK(cJSON_GetArraySize(cfg) == 22);
 }
 
 static void check_common(const cJSON *r, const nnb_runner_result *want) {
@@ -153,7 +154,8 @@ static void check_common(const cJSON *r, const nnb_runner_result *want) {
     check_number(r, "create_ms", want->create_ms);
     check_null(r, "stop_reason"); // fixed --nloops
     check_null(r, "noise");
-    CHECK(cJSON_GetArraySize(r) == 17);
+    check_string(r, "precision", nnb_precision_name(want->precision));
+    CHECK(cJSON_GetArraySize(r) == 18);
 }
 
 static void check_runners(const cJSON *root, const nnb_run_results *res) {
@@ -204,6 +206,7 @@ static void check_runners(const cJSON *root, const nnb_run_results *res) {
     const cJSON *check = item(r, "check");
     check_string(check, "reference", "py");
     check_bool(check, "pass", 1);
+    check_string(check, "verdict", "pass");
     const cJSON *tensors = item(check, "tensors");
     CHECK(cJSON_GetArraySize(tensors) == 2);
     for (int i = 0; i < 2 && i < cJSON_GetArraySize(tensors); i++) {
@@ -216,7 +219,9 @@ static void check_runners(const cJSON *root, const nnb_run_results *res) {
         check_string(t, "norm", "max");
         check_number(t, "tolerance", c->tolerance);
         check_bool(t, "pass", 1);
-        CHECK(cJSON_GetArraySize(t) == 7);
+        check_string(t, "metric", "max_rel");
+        check_number(t, "error", c->max_rel_err); // the judged error: max_rel for norm "max"
+        CHECK(cJSON_GetArraySize(t) == 9);
     }
 
     // Check failed: NaN sample, mean and errors are null; describe() text that is not JSON is a string.

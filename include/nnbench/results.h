@@ -91,6 +91,8 @@ typedef struct nnb_runner_result {
     const char *check_reference;
     nnb_tensor_check *checks; /* (check_count) owned by the result */
     int check_count;
+
+    int precision; /* nnb_precision the runner was asked to compute in (--dtype; an --ab side's own) */
 } nnb_runner_result;
 
 /* One benchmark group as fastrnns names it. */

@@ -20,6 +20,7 @@ static const char *const FULL_CONFIG_KEYS[] = {"seq_length",
                                                "cnn_batch",
                                                "image_size",
                                                "dtype",
+                                               "precision",
                                                "fuser",
                                                "executor",
                                                "threads",
@@ -29,10 +30,11 @@ static const char *const FULL_CONFIG_KEYS[] = {"seq_length",
                                                "cuda_pointwise_block_count",
                                                "cuda_pointwise_block_size",
                                                NULL};
-static const char *const SERVE_CONFIG_KEYS[] = {
-    "runner",  "device",  "mode",       "batch_size", "concurrency", "qps",         "max_batch",  "max_batch_delay_ms",
-    "workers", "threads", "seq_length", "num_layers", "input_size",  "hidden_size", "image_size", "dtype",
-    "weights", NULL};
+static const char *const SERVE_CONFIG_KEYS[] = {"runner",      "device",      "mode",       "batch_size",
+                                                "concurrency", "qps",         "max_batch",  "max_batch_delay_ms",
+                                                "workers",     "threads",     "seq_length", "num_layers",
+                                                "input_size",  "hidden_size", "image_size", "dtype",
+                                                "precision",   "weights",     NULL};
 static const char *const CONTEXT_KEYS[] = {"cpu_model", "gpu_name", "blas", "onednn", "cudnn", NULL};
 
 static const char VARIES[] = "\x01varies"; /* not a value any file can hold */

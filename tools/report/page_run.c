@@ -30,6 +30,30 @@ static void context_table(FILE *f, const cJSON *ctx, const char *src) {
     fputs("</table>\n", f);
 }
 
+/* --check's worst tensor (the closest to its tolerance): "dx 0.0024 <= 0.031 (max_rel)", "-" when unchecked.
+ * Files before "error"/"metric" give the judged error by "norm". */
+static void check_cell(FILE *f, const cJSON *check) {
+    const cJSON *t, *worst = NULL;
+    double worst_share = -1, worst_err = NAN;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(check, "tensors")) {
+        const char *norm = nnb_json_str(t, "norm");
+        double e = nnb_json_num(t, "error");
+        if (isnan(e))
+            e = nnb_json_num(t, norm && !strcmp(norm, "l2") ? "l2_rel_err" : "max_rel_err");
+        double share = isnan(e) ? INFINITY : e / nnb_json_num(t, "tolerance");
+        if (!worst || share > worst_share)
+            worst = t, worst_share = share, worst_err = e;
+    }
+    if (!worst) {
+        fputs("-", f);
+        return;
+    }
+    const char *norm = nnb_json_str(worst, "norm");
+    nnb_html_text(f, nnb_json_str(worst, "name"));
+    fprintf(f, " %.2g %s %.2g (%s)", worst_err, worst_share <= 1 ? "&le;" : "&gt;", nnb_json_num(worst, "tolerance"),
+            norm && !strcmp(norm, "l2") ? "l2_rel" : "max_rel");
+}
+
 static void runner_row(FILE *f, const cJSON *r, double peak) {
     fputs("<tr><td class=\"l\">", f);
     nnb_html_text(f, nnb_json_str(r, "group"));
@@ -37,6 +61,11 @@ static void runner_row(FILE *f, const cJSON *r, double peak) {
     nnb_html_text(f, nnb_json_str(r, "name"));
     fputs("</td><td class=\"l\">", f);
     nnb_html_text(f, nnb_json_str(r, "status"));
+    fputs("</td><td class=\"l\">", f);
+    const char *dtype = nnb_json_str(r, "precision"); /* files before --dtype: fp32 */
+    nnb_html_text(f, dtype ? dtype : "fp32");
+    fputs("</td><td class=\"l\">", f);
+    check_cell(f, cJSON_GetObjectItemCaseSensitive(r, "check"));
     fputs("</td>", f);
     for (int p = 0; p < 2; p++) {
         const cJSON *ph = cJSON_GetObjectItemCaseSensitive(r, phases[p]);
@@ -207,7 +236,8 @@ int nnb_page_run(const cJSON *root, nnb_report_kind kind, const char *src, const
     if (kind == NNB_PAGE_AB)
         ab_section(&pg, cJSON_GetObjectItemCaseSensitive(root, "ab"));
     fputs("<h2>runners</h2>\n<table><tr><th class=\"l\">group</th><th class=\"l\">runner</th>"
-          "<th class=\"l\">status</th><th>fwd median ms</th><th>fwd 95% CI</th><th>fwd GFLOP/s</th>"
+          "<th class=\"l\">status</th><th class=\"l\">dtype</th><th class=\"l\">check: worst error</th>"
+          "<th>fwd median ms</th><th>fwd 95% CI</th><th>fwd GFLOP/s</th>"
           "<th>fwd % peak</th><th>bwd median ms</th><th>bwd 95% CI</th><th>bwd GFLOP/s</th>"
           "<th>bwd % peak</th></tr>\n",
           f);

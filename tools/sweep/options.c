@@ -20,7 +20,8 @@ typedef struct sweep_flag {
 } sweep_flag;
 
 static const sweep_flag sweep_flags[] = {
-    {"--axis", 1, "NAME=V1,V2,...: an nnbench flag and its values (repeatable), e.g. hiddenSize=256,512"},
+    {"--axis", 1,
+     "NAME=V1,V2,...: an nnbench flag and its values (repeatable), e.g. hiddenSize=256,512, dtype=fp32,bf16"},
     {"--zip", 0, "advance the axes together (all of one length) instead of their cartesian product"},
     {"--serve", 0, "every point is an `nnbench serve` run: axes and common flags are serve's (docs/serving.md)"},
     {"--shapes", 1, "FILE: a shape set, one point per line (tools/sweep/shapes/), times the axes"},

@@ -18,6 +18,12 @@ void py_simple_destroy(void *model);
 /* 0 with a reason when cfg asks for more than one layer (jit_simple, py_simple). */
 int fast_single_layer_available(const nnb_config *cfg, char *reason, size_t reason_len);
 
+/* A reference computes plainly in fp32 on the data rounded to the run's precision: it serves --check in every
+ * precision (docs/precision.md). */
+#define PY_SIMPLE_PRECISIONS                                                                                           \
+    (NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_TF32) |                                   \
+     NNB_PRECISION_BIT(NNB_PRECISION_BF16) | NNB_PRECISION_BIT(NNB_PRECISION_FP16))
+
 #define PY_SIMPLE_RUNNER                                                                                               \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = "py_simple", .group = NNB_GROUP_RNNS,                          \
@@ -26,7 +32,7 @@ int fast_single_layer_available(const nnb_config *cfg, char *reason, size_t reas
         .available = fast_single_layer_available, .create = py_simple_create, .forward = py_simple_forward,            \
         .backward = py_simple_backward, .zero_grad = py_simple_zero_grad, .params = py_simple_params,                  \
         .outputs = py_simple_outputs, .describe = py_simple_describe, .forward_flops = py_simple_forward_flops,        \
-        .backward_flops = py_simple_backward_flops, .destroy = py_simple_destroy                                       \
+        .backward_flops = py_simple_backward_flops, .destroy = py_simple_destroy, .precisions = PY_SIMPLE_PRECISIONS   \
     }
 
 #endif

@@ -138,13 +138,19 @@ static int ref_describe(void *model, char *buf, size_t buf_len) {
 static double ref_forward_flops(void *model) { return nnb_lstm_forward_flops(&((ref_model *)model)->data); }
 static double ref_backward_flops(void *model) { return nnb_lstm_backward_flops(&((ref_model *)model)->data); }
 
+/* A reference computes plainly in fp32/fp64 on the data rounded to the run's precision, so it serves --check in
+ * every precision (docs/precision.md). */
+#define EVERY_PRECISION                                                                                                \
+    (NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_TF32) |                                   \
+     NNB_PRECISION_BIT(NNB_PRECISION_BF16) | NNB_PRECISION_BIT(NNB_PRECISION_FP16))
+
 #define REF_RUNNER(NAME, GROUP, DESCRIPTION, CREATE, INFER, LOAD_PARAM)                                                \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP, .device = NNB_DEVICE_CPU,                \
         .description = DESCRIPTION, .reference = NULL, .flags = NNB_FLAG_REFERENCE, .create = CREATE,                  \
         .forward = ref_forward, .backward = ref_backward, .params = ref_params, .outputs = ref_outputs,                \
         .describe = ref_describe, .forward_flops = ref_forward_flops, .backward_flops = ref_backward_flops,            \
-        .destroy = ref_destroy, .infer = INFER, .load_param = LOAD_PARAM,                                              \
+        .destroy = ref_destroy, .infer = INFER, .load_param = LOAD_PARAM, .precisions = EVERY_PRECISION,               \
     }
 
 static const nnb_runner_desc runners[] = {

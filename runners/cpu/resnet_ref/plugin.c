@@ -14,6 +14,12 @@ static void *create_resnet50_ref(const nnb_config *c, char *e, size_t l) {
     return nnb_resnet_ref_create(c, "resnet50_ref", e, l);
 }
 
+/* A reference computes plainly in fp32/fp64 on the data rounded to the run's precision, so it serves --check in
+ * every precision (docs/precision.md). */
+#define EVERY_PRECISION                                                                                                \
+    (NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_TF32) |                                   \
+     NNB_PRECISION_BIT(NNB_PRECISION_BF16) | NNB_PRECISION_BIT(NNB_PRECISION_FP16))
+
 #define REF_RUNNER(NAME, CREATE, DESC)                                                                                 \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = NNB_GROUP_CNNS, .device = NNB_DEVICE_CPU,       \
@@ -22,6 +28,7 @@ static void *create_resnet50_ref(const nnb_config *c, char *e, size_t l) {
         .outputs = nnb_resnet_ref_outputs, .describe = nnb_resnet_ref_describe,                                        \
         .forward_flops = nnb_resnet_ref_forward_flops, .backward_flops = nnb_resnet_ref_backward_flops,                \
         .destroy = nnb_resnet_ref_destroy, .infer = nnb_resnet_ref_infer, .load_param = nnb_resnet_ref_load_param,     \
+        .precisions = EVERY_PRECISION,                                                                                 \
     }
 
 static const nnb_runner_desc runners[] = {

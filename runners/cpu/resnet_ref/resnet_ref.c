@@ -60,6 +60,9 @@ void *nnb_resnet_ref_create_from_arch(nnb_resnet_arch *arch, const char *name, c
         nnb_fail(err, err_len, "%s: out of memory", name);
         goto fail;
     }
+    /* ABI 1.3: the runner being checked sees x and the weights rounded to its precision; so does the reference,
+     * which then computes plainly in double on the rounded values. */
+    nnb_resnet_round_to_precision(&r->arch, cfg->precision, r->params, r->x);
     if (nnb_cnn_ref_net_create(&r->net, &r->arch, err, err_len))
         goto fail;
     for (size_t i = 0; i < r->arch.param_floats; i++)

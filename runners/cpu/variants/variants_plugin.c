@@ -392,6 +392,12 @@ DEFINE_CREATE(create_dropout, KIND_DROPOUT)
 DEFINE_CREATE(create_ref_layernorm, KIND_REF_LAYERNORM)
 DEFINE_CREATE(create_ref_dropout, KIND_REF_DROPOUT)
 
+/* A reference computes plainly in fp32/fp64 on the data rounded to the run's precision, so it serves --check in
+ * every precision (docs/precision.md); the other runners here compute in fp32. */
+#define EVERY_PRECISION                                                                                                \
+    (NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_TF32) |                                   \
+     NNB_PRECISION_BIT(NNB_PRECISION_BF16) | NNB_PRECISION_BIT(NNB_PRECISION_FP16))
+
 #define VARIANT_RUNNER(name_, desc_, ref_, flags_, create_, tol_)                                                      \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = name_, .group = NNB_GROUP_RNNS, .device = NNB_DEVICE_CPU,      \
@@ -399,6 +405,7 @@ DEFINE_CREATE(create_ref_dropout, KIND_REF_DROPOUT)
         .backward = variant_backward, .params = variant_params, .outputs = variant_outputs,                            \
         .describe = variant_describe, .forward_flops = variant_forward_flops,                                          \
         .backward_flops = variant_backward_flops, .destroy = variant_destroy, .check_tolerance = tol_,                 \
+        .precisions = ((flags_)&NNB_FLAG_REFERENCE) ? EVERY_PRECISION : 0u,                                            \
     }
 
 static const nnb_runner_desc runners[] = {

@@ -43,6 +43,10 @@ char *nnb_canonical_json(const cJSON *item);
 /* A string member or NULL (also for null and empty strings). */
 const char *ib_string(const cJSON *obj, const char *key);
 
+/* A series' precision (--dtype) in its config key: `precision` (the runner's own when given, else the run's)
+ * for tf32, bf16 and fp16; none for fp32, so fp32 series recorded before nnbench had --dtype go on. */
+void ib_key_precision(cJSON *config, const char *runner_precision);
+
 /* The readers: runs of root into the builder, and file_commit/file_date/provenance where the file has them.
  * extra_config (may be NULL): an object merged into every run's config (a sweep point's settings). */
 int ingest_nnbench(ingest_builder *b, const cJSON *root, const cJSON *extra_config);

@@ -2,6 +2,7 @@
  * full JSON or serve JSON, each tagged with its point's settings. */
 #include "ingest_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,7 @@ static int add_runner(ingest_builder *b, const char *machine, const cJSON *confi
         return 0; /* failed, skipped, check failed: not a measurement to follow over time */
     cJSON *with_group = cJSON_Duplicate(config, 1);
     cJSON_AddStringToObject(with_group, "group", group);
+    ib_key_precision(with_group, ib_string(runner, "precision")); /* --ab sides may differ by --dtype */
     const char *key = ib_canonical(b, with_group);
     cJSON_Delete(with_group);
     if (!key)
@@ -82,6 +84,16 @@ static int add_runner(ingest_builder *b, const char *machine, const cJSON *confi
         add_phase(b, machine, name, "backward", key, cJSON_GetObjectItemCaseSensitive(runner, "backward")))
         return -1;
     return 0;
+}
+
+void ib_key_precision(cJSON *config, const char *runner_precision) {
+    const char *run_precision = ib_string(config, "precision");
+    const char *p = runner_precision ? runner_precision : run_precision;
+    char copy[16];
+    snprintf(copy, sizeof copy, "%s", p ? p : "fp32");
+    cJSON_DeleteItemFromObjectCaseSensitive(config, "precision");
+    if (strcmp(copy, "fp32"))
+        cJSON_AddStringToObject(config, "precision", copy);
 }
 
 /* The first document read gives the file's commit, date and provenance. */

@@ -70,6 +70,7 @@ int ingest_serve(ingest_builder *b, const cJSON *root, const cJSON *extra_config
             cJSON_AddItemToObject(work, m->string, cJSON_Duplicate(m, 1));
     }
     cJSON_AddStringToObject(work, "group", "serve");
+    ib_key_precision(work, NULL);
     for (const cJSON *m = extra_config ? extra_config->child : NULL; m; m = m->next) {
         cJSON_DeleteItemFromObjectCaseSensitive(work, m->string);
         cJSON_AddItemToObject(work, m->string, cJSON_Duplicate(m, 1));
