@@ -1,0 +1,5 @@
+# The convolution reference (kernels/conv_ref) and its runner conv_ref (runners/cpu/conv_ref, group convs):
+# against PyTorch golden data (tests/data/conv_golden, made by tools/pytorch_compare/conv_golden.py), finite
+# differences, and the runner's contract (backward parts, --conv-dir, infer, load_param, precisions, errors).
+nnbench_add_test(conv_ref_should_match_pytorch_golden SOURCES conv_ref_should_match_pytorch_golden.c
+                 LIBS nnb_conv_ref_runner PkgConfig::CJSON LABELS conv)
