@@ -3,3 +3,5 @@
 # differences, and the runner's contract (backward parts, --conv-dir, infer, load_param, precisions, errors).
 nnbench_add_test(conv_ref_should_match_pytorch_golden SOURCES conv_ref_should_match_pytorch_golden.c
                  LIBS nnb_conv_ref_runner PkgConfig::CJSON LABELS conv)
+nnbench_add_test(conv_ref_should_match_finite_differences SOURCES conv_ref_should_match_finite_differences.c
+                 LIBS nnb_conv_ref LABELS conv)
