@@ -5,3 +5,7 @@ nnbench_add_test(conv_ref_should_match_pytorch_golden SOURCES conv_ref_should_ma
                  LIBS nnb_conv_ref_runner PkgConfig::CJSON LABELS conv)
 nnbench_add_test(conv_ref_should_match_finite_differences SOURCES conv_ref_should_match_finite_differences.c
                  LIBS nnb_conv_ref LABELS conv)
+nnbench_add_test(conv_ref_runner_should_follow_the_runner_contract
+                 SOURCES conv_ref_runner_should_follow_the_runner_contract.c
+                 LIBS nnb_conv_ref_runner nnb_precision PkgConfig::CJSON ${CMAKE_DL_LIBS} LABELS conv)
+add_dependencies(conv_ref_runner_should_follow_the_runner_contract nnb_cpu_conv_ref)
