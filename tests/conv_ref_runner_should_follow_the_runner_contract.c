@@ -13,6 +13,7 @@
  *   - bf16 / fp16: params() are the seeded tensors rounded to the precision, and the outputs are the kernel's on
  *     them; describe() is JSON saying which implementation ran.
  */
+#include "conv_data.h"
 #include "conv_ref.h"
 #include "conv_ref_runner.h"
 #include "nnb_precision.h"
@@ -301,6 +302,23 @@ static void check_tf32_data(const nnb_conv_problem *p) {
     D->destroy(m32), D->destroy(m);
 }
 
+/* nnb_conv_check_tolerance: 1e-4 on a small fp32 problem; the precision's roundoff on top; the backward-weights
+ * reduction (mb * oh * ow) dominating for a large batch; 0 (the driver's default) without a problem. */
+static void check_tolerance_helper(const nnb_conv_problem *p) {
+    nnb_config c = config(p, NNB_CONV_DIR_ALL, NNB_PRECISION_FP32);
+    CHECK_NEAR(nnb_conv_check_tolerance(&c), 1e-4, 0);
+    c.precision = NNB_PRECISION_BF16;
+    CHECK_NEAR(nnb_conv_check_tolerance(&c), 1e-4 + 4 * 0x1p-8, 1e-12);
+    c.precision = NNB_PRECISION_FP16;
+    CHECK_NEAR(nnb_conv_check_tolerance(&c), 1e-4 + 4 * 0x1p-11, 1e-12);
+    nnb_conv_problem big = *p;
+    big.mb = 1 << 20; /* K = 2^20 * 18 */
+    c = config(&big, NNB_CONV_DIR_ALL, NNB_PRECISION_FP32);
+    CHECK_NEAR(nnb_conv_check_tolerance(&c), 8 * 0x1p-23 * sqrt(18.0 * (1 << 20)), 1e-12);
+    c.conv = NULL;
+    CHECK(nnb_conv_check_tolerance(&c) == 0.0);
+}
+
 int main(void) {
     nnb_conv_problem p = test_problem();
     check_plugin_entry();
@@ -314,5 +332,6 @@ int main(void) {
     check_precision(&p, NNB_PRECISION_BF16, nnb_round_bf16);
     check_precision(&p, NNB_PRECISION_FP16, nnb_round_fp16);
     check_tf32_data(&p);
+    check_tolerance_helper(&p);
     return nnb_test_finish();
 }

@@ -2,6 +2,7 @@
 
 #include "nnb_precision.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -228,4 +229,19 @@ int nnb_conv_data_load_param(nnb_conv_data *d, const char *runner, const nnb_ten
     memcpy(dst, v->data, n * sizeof *dst);
     nnb_round_to_precision(dst, n, d->precision);
     return 0;
+}
+
+double nnb_conv_check_tolerance(const nnb_config *cfg) {
+    if (cfg->struct_size < offsetof(nnb_config, conv) + sizeof cfg->conv || !cfg->conv)
+        return 0.0;
+    nnb_conv_geom g = nnb_conv_geom_from_problem(cfg->conv);
+    if (!nnb_conv_geom_valid(&g))
+        return 0.0;
+    double taps = (double)g.kd * (double)g.kh * (double)g.kw;
+    double k = fmax(fmax((double)(g.ic / g.g) * taps, (double)(g.oc / g.g) * taps),
+                    (double)g.mb * (double)g.od * (double)g.oh * (double)g.ow);
+    double tol = fmax(1e-4, 8.0 * FLT_EPSILON * sqrt(k));
+    if (cfg->precision != NNB_PRECISION_FP32)
+        tol += 4.0 * nnb_precision_unit_roundoff(cfg->precision);
+    return tol;
 }

@@ -103,6 +103,13 @@ int nnb_conv_data_load_param(nnb_conv_data *d, const char *runner, const nnb_ten
 double nnb_conv_forward_flops(const nnb_conv_data *d);
 double nnb_conv_backward_flops(const nnb_conv_data *d, uint32_t dirs);
 
+/* A --check tolerance for a conv runner against conv_ref (nnb_runner_desc.check_tolerance takes it as is): the
+ * driver's fp32 rule on the longest reduction (8 FLT_EPSILON sqrt(K), at least 1e-4; K the largest of ic/g *
+ * kd*kh*kw (forward), oc/g * kd*kh*kw (backward-data), mb * od*oh*ow (backward-weights)), plus 4 unit roundoffs
+ * of the precision for bf16, fp16 and tf32 (results or products rounded to it). The driver's default when
+ * cfg->conv is NULL (returns 0). */
+double nnb_conv_check_tolerance(const nnb_config *cfg);
+
 #ifdef __cplusplus
 }
 #endif
