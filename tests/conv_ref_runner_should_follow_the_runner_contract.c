@@ -282,7 +282,9 @@ static void check_precision(const nnb_conv_problem *p, int precision, float (*ro
     const cJSON *impl = cJSON_GetObjectItemCaseSensitive(j, "impl");
     CHECK_MSG(cJSON_IsString(impl) && !strcmp(impl->valuestring, "reference direct loops, double accumulation"),
               "describe: %s", desc);
-    CHECK_STR_CONTAINS(desc, nnb_precision_name(precision));
+    char rounded_to[64];
+    snprintf(rounded_to, sizeof rounded_to, "\"data\":\"seeded fp32 rounded to %s\"", nnb_precision_name(precision));
+    CHECK_STR_CONTAINS(desc, rounded_to);
     CHECK_STR_CONTAINS(desc, "ref_test");
     cJSON_Delete(j);
     free(y);

@@ -128,12 +128,14 @@ static int conv_ref_describe(void *p, char *buf, size_t len) {
     const nnb_conv_data *d = &m->d;
     size_t used = 0;
     const char *prec = nnb_precision_name(d->precision);
+    int rounded = d->precision == NNB_PRECISION_BF16 || d->precision == NNB_PRECISION_FP16;
     nnb_appendf(buf, len, &used,
                 "{\"library\":\"plain C (kernels/conv_ref)\",\"impl\":\"reference direct loops, double "
-                "accumulation\",\"kernel\":\"nnb_conv_ref\",\"isa\":\"scalar\",\"data\":\"%s (rounded, widened "
-                "to fp32)\",\"math\":\"fp32 products, fp64 accumulation\",\"problem\":\"%s\",\"ndims\":%d,"
-                "\"bias\":%s,\"backward_parts\":[",
-                prec ? prec : "fp32", m->problem, d->ndims, d->has_bias ? "true" : "false");
+                "accumulation\",\"kernel\":\"nnb_conv_ref\",\"isa\":\"scalar\",\"precision\":\"%s\","
+                "\"data\":\"seeded fp32%s%s\",\"math\":\"fp32 products, fp64 accumulation\",\"problem\":\"%s\","
+                "\"ndims\":%d,\"bias\":%s,\"backward_parts\":[",
+                prec ? prec : "fp32", rounded ? " rounded to " : "", rounded ? prec : "", m->problem, d->ndims,
+                d->has_bias ? "true" : "false");
     for (int k = 0; k < d->part_count; k++)
         nnb_appendf(buf, len, &used, "%s\"%s\"", k ? "," : "", nnb_conv_part_name(d->parts[k]));
     nnb_appendf(buf, len, &used, "],\"threads\":1}");
