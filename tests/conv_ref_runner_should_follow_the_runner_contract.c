@@ -120,6 +120,21 @@ static void check_plugin_entry(void) {
     CHECK(d && d->backward_part_count && d->backward_part_name && d->backward_part && d->infer && d->load_param);
 }
 
+/* --check creates the reference with the checked runner's --conv-algo: any name is accepted (and ignored). */
+static void check_any_algo(const nnb_conv_problem *p) {
+    const char *algos[] = {"winograd", "CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM", "find", "direct"};
+    for (int i = 0; i < 4; i++) {
+        nnb_config c = config(p, NNB_CONV_DIR_ALL, NNB_PRECISION_FP32);
+        c.conv_algo = algos[i];
+        void *m = create(&c);
+        char desc[1024] = "";
+        CHECK(m && D->describe(m, desc, sizeof desc) == 0);
+        CHECK_STR_CONTAINS(desc, "\"algo\":\"direct\"");
+        if (m)
+            D->destroy(m);
+    }
+}
+
 static void check_missing_problem(void) {
     nnb_config c = config(NULL, NNB_CONV_DIR_ALL, NNB_PRECISION_FP32);
     char err[512] = "";
@@ -325,6 +340,7 @@ int main(void) {
     nnb_conv_problem p = test_problem();
     check_plugin_entry();
     check_missing_problem();
+    check_any_algo(&p);
     check_passes_and_parts(&p);
     check_dirs(&p, NNB_CONV_DIR_FWD | NNB_CONV_DIR_BWD_D, "bwd_data", (const char *const[]){"dx"}, 1);
     check_dirs(&p, NNB_CONV_DIR_BWD_W, "bwd_weights", (const char *const[]){"dw", "db"}, 2);

@@ -33,6 +33,8 @@ static void conv_ref_destroy(void *p) {
     free(m);
 }
 
+/* --conv-algo is not checked: --check creates the reference with the checked runner's settings (winograd, a cuDNN
+ * algorithm name...), and the reference has its one algorithm, direct loops (describe() says so). */
 static void *conv_ref_create(const nnb_config *cfg, char *err, size_t err_len) {
     char msg[512];
     if (nnb_check_fuser_executor(RUNNER_NAME, cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
@@ -129,13 +131,14 @@ static int conv_ref_describe(void *p, char *buf, size_t len) {
     size_t used = 0;
     const char *prec = nnb_precision_name(d->precision);
     int rounded = d->precision == NNB_PRECISION_BF16 || d->precision == NNB_PRECISION_FP16;
-    nnb_appendf(buf, len, &used,
-                "{\"library\":\"plain C (kernels/conv_ref)\",\"impl\":\"reference direct loops, double "
-                "accumulation\",\"kernel\":\"nnb_conv_ref\",\"isa\":\"scalar\",\"precision\":\"%s\","
-                "\"data\":\"seeded fp32%s%s\",\"math\":\"fp32 products, fp64 accumulation\",\"problem\":\"%s\","
-                "\"ndims\":%d,\"bias\":%s,\"backward_parts\":[",
-                prec ? prec : "fp32", rounded ? " rounded to " : "", rounded ? prec : "", m->problem, d->ndims,
-                d->has_bias ? "true" : "false");
+    nnb_appendf(
+        buf, len, &used,
+        "{\"library\":\"plain C (kernels/conv_ref)\",\"impl\":\"reference direct loops, double "
+        "accumulation\",\"kernel\":\"nnb_conv_ref\",\"isa\":\"scalar\",\"algo\":\"direct\",\"precision\":\"%s\","
+        "\"data\":\"seeded fp32%s%s\",\"math\":\"fp32 products, fp64 accumulation\",\"problem\":\"%s\","
+        "\"ndims\":%d,\"bias\":%s,\"backward_parts\":[",
+        prec ? prec : "fp32", rounded ? " rounded to " : "", rounded ? prec : "", m->problem, d->ndims,
+        d->has_bias ? "true" : "false");
     for (int k = 0; k < d->part_count; k++)
         nnb_appendf(buf, len, &used, "%s\"%s\"", k ? "," : "", nnb_conv_part_name(d->parts[k]));
     nnb_appendf(buf, len, &used, "],\"threads\":1}");

@@ -5,6 +5,8 @@
  * infer(n) = the forward on the first n samples. Every precision: the data are the seeded tensors rounded to
  * the precision (conv_data.h), the arithmetic is always fp32 products accumulated in double, so conv_ref is the
  * exact answer for the rounded data that every precision's runner is checked against.
+ * --conv-algo is accepted whatever it names and ignored: --check creates the reference with the checked runner's
+ * settings, and the reference has one algorithm (describe(): "algo":"direct").
  * Errors: create() without a problem names --conv; everything else only on invalid geometry or no memory.
  */
 #ifndef NNB_CONV_REF_RUNNER_H
