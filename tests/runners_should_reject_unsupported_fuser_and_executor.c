@@ -109,7 +109,12 @@ static void ask_all(const nnb_runner_desc *d, const nnb_config *cfg, int may_lac
 }
 
 static nnb_config tiny_config(void) {
+    /* convs runners: mb2ic3ih5oc4kh3ph1 (fields: g mb ic oc, id ih iw, od oh ow, kd kh kw, sd sh sw, pd ph pw, dd dh
+     * dw, has_bias) */
+    static const nnb_conv_problem conv = {sizeof conv, 4, 1, 2, 3, 4, 1, 5, 5, 1, 5, 5, 1,
+                                          3,           3, 1, 1, 1, 0, 1, 1, 0, 0, 0, 1, NULL};
     nnb_config cfg = nnb_test_lstm_config(3, 2, 4, 5, 1, 7);
+    cfg.conv = &conv;
     cfg.cnn_batch = 2;
     cfg.image_size = 8;
     cfg.threads = 2;

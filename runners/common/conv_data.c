@@ -2,14 +2,53 @@
 
 #include "nnb_precision.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
+const char *nnb_conv_part_name(nnb_conv_part part) {
+    return part == NNB_CONV_PART_BWD_DATA ? "bwd_data" : part == NNB_CONV_PART_BWD_WEIGHTS ? "bwd_weights" : NULL;
+}
+
+uint32_t nnb_conv_dirs(const nnb_config *cfg) {
+    int has_field = cfg->struct_size >= offsetof(nnb_config, conv_dirs) + sizeof cfg->conv_dirs;
+    uint32_t dirs = has_field ? cfg->conv_dirs & NNB_CONV_DIR_ALL : 0;
+    return dirs ? dirs : NNB_CONV_DIR_ALL;
+}
+
+int nnb_conv_backward_parts(uint32_t dirs, nnb_conv_part *parts) {
+    int n = 0;
+    if (dirs & NNB_CONV_DIR_BWD_D)
+        parts[n++] = NNB_CONV_PART_BWD_DATA;
+    if (dirs & NNB_CONV_DIR_BWD_W)
+        parts[n++] = NNB_CONV_PART_BWD_WEIGHTS;
+    return n;
+}
+
 nnb_conv_geom nnb_conv_geom_from_problem(const nnb_conv_problem *p) {
     nnb_conv_geom g = {
-        .g = p->g,   .mb = p->mb, .ic = p->ic, .oc = p->oc, .id = p->id, .ih = p->ih, .iw = p->iw, .od = p->od,
-        .oh = p->oh, .ow = p->ow, .kd = p->kd, .kh = p->kh, .kw = p->kw, .sd = p->sd, .sh = p->sh, .sw = p->sw,
-        .pd = p->pd, .ph = p->ph, .pw = p->pw, .dd = p->dd, .dh = p->dh, .dw = p->dw,
+        .g = p->g,
+        .mb = p->mb,
+        .ic = p->ic,
+        .oc = p->oc,
+        .id = p->id,
+        .ih = p->ih,
+        .iw = p->iw,
+        .od = p->od,
+        .oh = p->oh,
+        .ow = p->ow,
+        .kd = p->kd,
+        .kh = p->kh,
+        .kw = p->kw,
+        .sd = p->sd,
+        .sh = p->sh,
+        .sw = p->sw,
+        .pd = p->pd,
+        .ph = p->ph,
+        .pw = p->pw,
+        .dd = p->dd,
+        .dh = p->dh,
+        .dw = p->dw,
     };
     return g;
 }
@@ -46,10 +85,13 @@ static void make_views(nnb_conv_data *d) {
         set_view(&d->params[p++], "b", d->b, 1, sb);
     set_view(&d->params[p++], "grad_y", d->grad_y, ny, sy);
     set_view(&d->outputs[o++], "y", d->y, ny, sy);
-    set_view(&d->outputs[o++], "dx", d->dx, nx, sx);
-    set_view(&d->outputs[o++], "dw", d->dw, nw, sw);
-    if (d->has_bias)
+    if (d->dirs & NNB_CONV_DIR_BWD_D)
+        set_view(&d->outputs[o++], "dx", d->dx, nx, sx);
+    if (d->dirs & NNB_CONV_DIR_BWD_W)
+        set_view(&d->outputs[o++], "dw", d->dw, nw, sw);
+    if (d->has_bias && (d->dirs & NNB_CONV_DIR_BWD_W))
         set_view(&d->outputs[o++], "db", d->db, 1, sb);
+    set_view(&d->infer_output, "y", d->y, ny, sy);
     d->param_count = p;
     d->output_count = o;
 }
@@ -57,12 +99,18 @@ static void make_views(nnb_conv_data *d) {
 int nnb_conv_data_init(nnb_conv_data *d, const nnb_config *cfg, char *err, size_t err_len) {
     memset(d, 0, sizeof *d);
     if (cfg->struct_size < offsetof(nnb_config, conv_algo) + sizeof cfg->conv_algo || !cfg->conv)
-        return nnb_fail(err, err_len, "no convolution problem: give one with --conv DESC (e.g. --conv "
-                                      "mb32ic64ih56oc64oh56kh3ph1)");
+        return nnb_fail(err, err_len,
+                        "no convolution problem: give one with --conv DESC (e.g. --conv "
+                        "mb32ic64ih56oc64oh56kh3ph1)");
+    if (cfg->conv->struct_size < offsetof(nnb_conv_problem, name) + sizeof cfg->conv->name)
+        return nnb_fail(err, err_len, "convolution problem from an older driver (struct_size %zu): rebuild nnbench",
+                        cfg->conv->struct_size);
     d->geom = nnb_conv_geom_from_problem(cfg->conv);
     d->ndims = cfg->conv->ndims;
     d->has_bias = cfg->conv->has_bias != 0;
     d->precision = cfg->precision;
+    d->dirs = nnb_conv_dirs(cfg);
+    d->part_count = nnb_conv_backward_parts(d->dirs, d->parts);
     d->x_count = nnb_conv_geom_x_count(&d->geom);
     d->w_count = nnb_conv_geom_w_count(&d->geom);
     d->y_count = nnb_conv_geom_y_count(&d->geom);
@@ -131,4 +179,69 @@ double nnb_conv_forward_flops(const nnb_conv_data *d) { return 2.0 * nnb_conv_ge
 double nnb_conv_backward_flops(const nnb_conv_data *d, uint32_t dirs) {
     double one = nnb_conv_forward_flops(d);
     return ((dirs & NNB_CONV_DIR_BWD_D) ? one : 0.0) + ((dirs & NNB_CONV_DIR_BWD_W) ? one : 0.0);
+}
+
+nnb_tensor_list nnb_conv_data_infer_outputs(nnb_conv_data *d, int64_t n) {
+    d->infer_output.shape[0] = n;
+    nnb_tensor_list l = {1, &d->infer_output};
+    return l;
+}
+
+int nnb_conv_data_infer_geom(const nnb_conv_data *d, int64_t n, nnb_conv_geom *out, char *err, size_t err_len) {
+    if (n < 1 || n > d->geom.mb)
+        return nnb_fail(err, err_len, "infer: batch %lld is outside 1..%lld (the problem's mb)", (long long)n,
+                        (long long)d->geom.mb);
+    *out = d->geom;
+    out->mb = n;
+    return 0;
+}
+
+int nnb_conv_data_load_param(nnb_conv_data *d, const char *runner, const nnb_tensor *v, char *err, size_t err_len) {
+    if (!v || !v->name)
+        return nnb_fail(err, err_len, "%s: load_param: no tensor (or no name) given", runner);
+    if (!strcmp(v->name, "x") || !strcmp(v->name, "grad_y"))
+        return nnb_fail(err, err_len, "%s: load_param '%s': an input of the benchmark, not a loadable parameter",
+                        runner, v->name);
+    const nnb_tensor *p = NULL;
+    for (int i = 0; i < d->param_count; i++)
+        if (!strcmp(d->params[i].name, v->name))
+            p = &d->params[i];
+    if (!p)
+        return nnb_fail(err, err_len, "%s: load_param '%.64s': no such parameter (this problem has w%s)", runner,
+                        v->name, d->has_bias ? " and b" : ", no bias");
+    if (v->dtype != NNB_F32)
+        return nnb_fail(err, err_len, "%s: load_param '%s': dtype %s, the parameter is float32", runner, p->name,
+                        nnb_dtype_name(v->dtype));
+    int same = v->ndim == p->ndim;
+    for (int i = 0; same && i < p->ndim; i++)
+        same = v->shape[i] == p->shape[i];
+    if (!same) {
+        char got[128], want[128];
+        nnb_shape_text(got, sizeof got, v->ndim < 0 || v->ndim > NNB_MAX_DIMS ? 0 : v->ndim, v->shape);
+        nnb_shape_text(want, sizeof want, p->ndim, p->shape);
+        return nnb_fail(err, err_len, "%s: load_param '%s': shape %s does not match the parameter's %s", runner,
+                        p->name, got, want);
+    }
+    if (!v->data)
+        return nnb_fail(err, err_len, "%s: load_param '%s': no data", runner, p->name);
+    float *dst = p->data == d->w ? d->w : d->b;
+    size_t n = (size_t)(p->data == d->w ? d->w_count : d->geom.oc);
+    memcpy(dst, v->data, n * sizeof *dst);
+    nnb_round_to_precision(dst, n, d->precision);
+    return 0;
+}
+
+double nnb_conv_check_tolerance(const nnb_config *cfg) {
+    if (cfg->struct_size < offsetof(nnb_config, conv) + sizeof cfg->conv || !cfg->conv)
+        return 0.0;
+    nnb_conv_geom g = nnb_conv_geom_from_problem(cfg->conv);
+    if (!nnb_conv_geom_valid(&g))
+        return 0.0;
+    double taps = (double)g.kd * (double)g.kh * (double)g.kw;
+    double k = fmax(fmax((double)(g.ic / g.g) * taps, (double)(g.oc / g.g) * taps),
+                    (double)g.mb * (double)g.od * (double)g.oh * (double)g.ow);
+    double tol = fmax(1e-4, 8.0 * FLT_EPSILON * sqrt(k));
+    if (cfg->precision != NNB_PRECISION_FP32)
+        tol += 4.0 * nnb_precision_unit_roundoff(cfg->precision);
+    return tol;
 }
