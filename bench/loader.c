@@ -59,7 +59,8 @@ static int diag(nnb_registry *r, nnb_load_error kind, const char *path, const ch
 }
 
 static int valid_group(const char *g) {
-    return g && (!strcmp(g, NNB_GROUP_RNNS) || !strcmp(g, NNB_GROUP_CNNS) || !strcmp(g, NNB_GROUP_VL_RNNS));
+    return g && (!strcmp(g, NNB_GROUP_RNNS) || !strcmp(g, NNB_GROUP_CNNS) || !strcmp(g, NNB_GROUP_VL_RNNS) ||
+                 !strcmp(g, NNB_GROUP_CONVS));
 }
 
 static int valid_device(const char *d) { return d && (!strcmp(d, NNB_DEVICE_CPU) || !strcmp(d, NNB_DEVICE_CUDA)); }
@@ -73,11 +74,14 @@ static const char *descriptor_problem(const nnb_runner_desc *d) {
     if (strlen(d->name) > 64 || strpbrk(d->name, " \t\n,\"\\"))
         return "runner name has spaces, quotes or commas, or is too long";
     if (!valid_group(d->group))
-        return "runner group is not rnns, cnns or vl_rnns";
+        return "runner group is not rnns, cnns, vl_rnns or convs";
     if (!valid_device(d->device))
         return "runner device is not cpu or cuda";
     if (!d->create || !d->forward || !d->params || !d->outputs || !d->destroy)
         return "runner lacks create, forward, params, outputs or destroy";
+    int knows_parts = d->struct_size >= offsetof(nnb_runner_desc, backward_part) + sizeof d->backward_part;
+    if (knows_parts && d->backward_part_count && (!d->backward_part_name || !d->backward_part || !d->backward))
+        return "runner has backward_part_count but lacks backward_part_name, backward_part or backward";
     return NULL;
 }
 

@@ -1,3 +1,13 @@
 # kernels/conv_desc: benchdnn-style convolution descriptors (--conv, the convs shape sets).
 nnbench_add_test(conv_desc_should_parse_benchdnn_descriptors SOURCES conv_desc_should_parse_benchdnn_descriptors.c
                  LIBS nnb_conv_desc LABELS convs)
+
+# The convs group in the driver: a counting fake convolution runner in its own plugin folder (so other driver tests
+# see no convs runner), timed end to end through the nnbench binary.
+add_library(test_convs MODULE ${CMAKE_CURRENT_SOURCE_DIR}/plugins/fake_conv_runner.c)
+set_target_properties(test_convs PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${NNBENCH_TEST_PLUGIN_DIR}/convs
+                                            C_VISIBILITY_PRESET hidden)
+target_include_directories(test_convs PRIVATE ${CMAKE_SOURCE_DIR}/include)
+nnbench_add_test(convs_driver_should_time_backward_parts SOURCES convs_driver_should_time_backward_parts.c
+                 LIBS PkgConfig::CJSON LABELS convs)
+add_dependencies(convs_driver_should_time_backward_parts test_convs nnbench)

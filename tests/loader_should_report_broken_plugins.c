@@ -30,7 +30,7 @@ static void registry_reports_each_error(const char *broken) {
     expect_diag(&r, "not_a_plugin.so", NNB_LOAD_CANNOT_OPEN, "cannot open plugin");
     expect_diag(&r, "no_entry.so", NNB_LOAD_NO_ENTRY, "no 'nnbench_plugin_entry' symbol");
     expect_diag(&r, "wrong_abi.so", NNB_LOAD_BAD_ABI, "plugin ABI 99.0, driver ABI 1.");
-    expect_diag(&r, "bad_descriptor.so", NNB_LOAD_BAD_DESCRIPTOR, "group is not rnns, cnns or vl_rnns");
+    expect_diag(&r, "bad_descriptor.so", NNB_LOAD_BAD_DESCRIPTOR, "group is not rnns, cnns, vl_rnns or convs");
     expect_diag(&r, "dup_b.so", NNB_LOAD_DUPLICATE, "dup_a.so");
     CHECK_MSG(r.diag_count == 5, "expected 5 diagnostics, got %d", r.diag_count);
     /* The good plugins still load: the first "dup" and the survivor. */
