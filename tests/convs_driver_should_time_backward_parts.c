@@ -24,6 +24,13 @@ static int nnbench(const char *args) {
                          bin, plugins, args);
 }
 
+/* nnbench serve, likewise. */
+static int serve(const char *args) {
+    return nnb_test_runf(out, sizeof out, err, sizeof err,
+                         "rm -f %s/counts; NNB_FAKE_CONV_COUNTS=%s/counts %s serve --runner-path %s --threads 1 %s",
+                         tmp, tmp, bin, plugins, args);
+}
+
 /* "name count" from the counts file written by destroy(); -1 when absent. */
 static long calls(const char *name) {
     char path[512], key[64];
@@ -151,6 +158,17 @@ static void ab_on_a_conv(void) {
     CHECK_STR_CONTAINS(err, "fake_conv");
 }
 
+/* serve: the inference entry on a convolution whose minibatch is serve's --max-batch. */
+static void serve_a_conv(void) {
+    CHECK_MSG(serve("--device cpu --runner fake_conv --conv " DESC " --requests 20 --warmup-requests 5 "
+                    "--max-batch 3 --quiet") == 0,
+              "serve: %s", err);
+    CHECK_MSG(calls("mb") == 3 && calls("infer") >= 25, "served with mb %ld, %ld infer calls", calls("mb"),
+              calls("infer"));
+    CHECK(serve("--device cpu --runner fake_conv --requests 5") == 2);
+    CHECK_STR_CONTAINS(err, "the convs group needs a convolution problem: give --conv DESC");
+}
+
 typedef struct bad_flags {
     const char *args, *message;
 } bad_flags;
@@ -190,6 +208,7 @@ int main(void) {
     directions();
     batch_bias_algo_and_table();
     ab_on_a_conv();
+    serve_a_conv();
     bad_command_lines();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);

@@ -3,7 +3,7 @@
  * the driver's handling of the convs group can be checked exactly: the problem it passes (describe() echoes
  * nnb_config.conv, conv_dirs and conv_algo), and how often it calls forward, backward_setup, backward, each backward
  * part and zero_grad. Parts follow --conv-dir: bwd_d gives "bwd_data", bwd_w "bwd_weights", all both, fwd none.
- * destroy() appends the counts to the file $NNB_FAKE_CONV_COUNTS (when set), one "name count" per line.
+ * destroy() appends the counts to the file $NNB_FAKE_CONV_COUNTS (when set), one "name count" per line, then "mb N".
  * infer(n) (serve, --ab) counts too; params() gives x (mb, ic, ih, iw) zeros, outputs() y (mb, oc, oh, ow) zeros.
  */
 #include <nnbench/runner.h>
@@ -126,6 +126,8 @@ static void fake_destroy(void *model) {
     FILE *f = path ? fopen(path, "a") : NULL;
     for (int i = 0; f && i < C_COUNT; i++)
         fprintf(f, "%s %ld\n", COUNT_NAMES[i], m->calls[i]);
+    if (f)
+        fprintf(f, "mb %lld\n", (long long)m->p.mb);
     if (f)
         fclose(f);
     free(m->x);
