@@ -125,8 +125,8 @@ void nnb_cli_print_help(FILE *f);
 
 /* The convs group's flags (cli_conv.c): --conv, --conv-dir, --conv-algo given a value. 0, or -1 with err. */
 int nnb_cli_conv_flag(nnb_options *o, const char *flag, const char *v, char *err, size_t err_len);
-/* After parsing: the problem from --conv (with --conv-batch, --conv-no-bias) into o->config.conv; flags of the group
- * without --conv are refused. 0, or -1 with err. */
+/* After parsing: the problem from --conv (with --conv-batch, --conv-no-bias) into o->config.conv. 0, or -1 with
+ * err. */
 int nnb_cli_conv_finish(nnb_options *o, char *err, size_t err_len);
 /* The error for a convs selection without --conv: names the flag and an example. */
 void nnb_cli_conv_missing(char *err, size_t err_len);

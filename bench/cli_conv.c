@@ -87,17 +87,11 @@ static void to_problem(const nnb_conv_desc *d, int has_bias, const char *name, n
 }
 
 int nnb_cli_conv_finish(nnb_options *o, char *err, size_t err_len) {
-    static const char *const needs_conv[] = {"--conv-batch", "--conv-no-bias", "--conv-dir", "--conv-algo"};
+    /* --conv-batch, --conv-dir... without --conv are accepted and unused, like --cnn-batch on an LSTM run: a sweep
+     * gives them among its common arguments and --conv per point */
     o->config.conv = NULL;
-    if (!o->conv_text) {
-        for (size_t i = 0; i < sizeof needs_conv / sizeof *needs_conv; i++)
-            if (nnb_cli_given(o, needs_conv[i])) {
-                snprintf(err, err_len, "%s applies to the convs group: give the problem too (e.g. %s)", needs_conv[i],
-                         CONV_EXAMPLE);
-                return -1;
-            }
+    if (!o->conv_text)
         return 0;
-    }
     nnb_conv_desc d;
     char msg[400];
     if (nnb_conv_desc_parse(o->conv_text, &d, msg, sizeof msg) ||

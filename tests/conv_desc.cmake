@@ -11,3 +11,8 @@ target_include_directories(test_convs PRIVATE ${CMAKE_SOURCE_DIR}/include)
 nnbench_add_test(convs_driver_should_time_backward_parts SOURCES convs_driver_should_time_backward_parts.c
                  LIBS PkgConfig::CJSON LABELS convs)
 add_dependencies(convs_driver_should_time_backward_parts test_convs nnbench)
+
+# shapes/resnet50_convs.shapes is exactly what the resnet50 runner's architecture table gives.
+add_test(NAME resnet50_conv_shapes_should_match_the_arch_table
+         COMMAND nnb_resnet_conv_shapes --check ${CMAKE_SOURCE_DIR}/tools/sweep/shapes/resnet50_convs.shapes)
+set_tests_properties(resnet50_conv_shapes_should_match_the_arch_table PROPERTIES LABELS "convs;sweep")

@@ -182,8 +182,6 @@ static void bad_command_lines(void) {
          "--conv-dir: unknown direction 'sideways' (valid: fwd, bwd_d, bwd_w, all)"},
         {"--conv mb2ic3ih5oc3ox3", "--conv 'mb2ic3ih5oc3ox3': unknown key 'ox' at character 13"},
         {"--conv ic64ih56oc64oh57kh3ph1", "oh=57 but ih=56 kh=3 sh=1 ph=1 dh=0 give 56 (key 'oh' at character 13)"},
-        {"--conv-batch 8", "--conv-batch applies to the convs group: give the problem too"},
-        {"--conv-dir fwd", "--conv-dir applies to the convs group"},
         {"--conv mb2ic3ih5oc3kh3 --conv-algo 'a b'", "--conv-algo: 'a b' is not an algorithm name"},
         {"--conv mb2ic3ih5oc3kh3 --conv-batch 0", "--conv-batch: 0 is out of range"},
         {"--group convolutions", "--group: unknown group 'convolutions' (valid: rnns, cnns, vl_rnns, convs)"},
