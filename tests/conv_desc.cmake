@@ -16,3 +16,12 @@ add_dependencies(convs_driver_should_time_backward_parts test_convs nnbench)
 add_test(NAME resnet50_conv_shapes_should_match_the_arch_table
          COMMAND nnb_resnet_conv_shapes --check ${CMAKE_SOURCE_DIR}/tools/sweep/shapes/resnet50_convs.shapes)
 set_tests_properties(resnet50_conv_shapes_should_match_the_arch_table PROPERTIES LABELS "convs;sweep")
+
+# Every shipped convs shape set plans (each point's --conv parses and checks) with the common arguments its header
+# asks for.
+foreach(set resnet50_convs deepbench_conv_train deepbench_conv_inference)
+  add_test(NAME convs_shape_set_${set}_should_plan
+           COMMAND nnbench sweep --shapes ${CMAKE_SOURCE_DIR}/tools/sweep/shapes/${set}.shapes --conv-no-bias
+                   --list-points)
+  set_tests_properties(convs_shape_set_${set}_should_plan PROPERTIES LABELS "convs;sweep")
+endforeach()
