@@ -156,6 +156,12 @@ static void ab_on_a_conv(void) {
     CHECK_MSG(nnbench("--ab fake_conv fake_conv --conv " DESC " --warmup 1 --min-samples 6 --ab-max-time 2") == 0,
               "--ab: %s", err);
     CHECK_STR_CONTAINS(err, "fake_conv");
+    /* a variant may change the algorithm or the direction, not the problem */
+    CHECK_MSG(nnbench("--ab fake_conv fake_conv@--conv-algo=winograd --conv " DESC
+                      " --warmup 1 --min-samples 6 --ab-max-time 2") == 0,
+              "--ab with --conv-algo: %s", err);
+    CHECK(nnbench("--ab fake_conv fake_conv@--conv=mb2ic3ih5oc3kh3 --conv " DESC) == 2);
+    CHECK_STR_CONTAINS(err, "is not a flag a variant can set");
 }
 
 /* serve: the inference entry on a convolution whose minibatch is serve's --max-batch. */
