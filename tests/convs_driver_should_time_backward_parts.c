@@ -175,6 +175,49 @@ static void serve_a_conv(void) {
     CHECK_STR_CONTAINS(err, "the convs group needs a convolution problem: give --conv DESC");
 }
 
+/* A convs shape-set sweep with --beside: the roll-up (count-weighted sum) beside a whole run, as its share. */
+static void sweep_beside(void) {
+    char whole[512], shapes[512], args[4096], rollup[512], md[512];
+    snprintf(whole, sizeof whole, "%s/whole.json", tmp);
+    snprintf(shapes, sizeof shapes, "%s/mini.shapes", tmp);
+    FILE *f = fopen(shapes, "w");
+    if (!f)
+        return;
+    fputs("# nnbench shape set v1\n# group: convs\nmodel=m count=2 name=a conv=mb4ic8ih10oc6kh3ph1\n"
+          "model=m count=1 name=b conv=mb4ic8ih10oc6kh1\n",
+          f);
+    fclose(f);
+    snprintf(args, sizeof args, "--convs fake_conv --conv " DESC " --warmup 0 --nloops 5 --json-out %s", whole);
+    CHECK_MSG(nnbench(args) == 0, "%s", err);
+    snprintf(args, sizeof args,
+             "sweep --shapes %s --runner-path %s --warmup 0 --nloops 3 --out %s/sw --beside %s "
+             "--progress never",
+             shapes, plugins, tmp, whole);
+    CHECK_MSG(nnb_test_runf(out, sizeof out, err, sizeof err, "%s %s", bin, args) == 0, "sweep --beside: %s", err);
+    /* the expected share from the two files the sweep and the run wrote */
+    snprintf(rollup, sizeof rollup, "%s/sw/sweep-rollup.csv", tmp);
+    char line[512] = "", model[64] = "";
+    double fwd = 0, bwd = 0, tot = 0;
+    f = fopen(rollup, "r");
+    if (f && fgets(line, sizeof line, f) && fgets(line, sizeof line, f))
+        sscanf(line, "%63[^,],fake_conv,2,2,true,%lf,%lf,%lf", model, &fwd, &bwd, &tot);
+    if (f)
+        fclose(f);
+    cJSON *doc = nnb_test_read_json(whole);
+    cJSON *r = runner_of(doc);
+    double whole_fwd = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "forward"), "median_ms")->valuedouble;
+    cJSON_Delete(doc);
+    CHECK_MSG(!strcmp(model, "m") && fwd > 0 && whole_fwd > 0, "roll-up line '%s'", line);
+    char want[256];
+    snprintf(want, sizeof want, "| m | fake_conv | fake_conv (batch 4) | %.1f%% |", 100 * fwd / whole_fwd);
+    snprintf(md, sizeof md, "cat %s/sw/sweep.md", tmp);
+    CHECK(nnb_test_run(md, out, sizeof out, NULL, 0) == 0);
+    CHECK_STR_CONTAINS(out, "Beside the roll-up, whole runs from");
+    CHECK_STR_CONTAINS(out, want);
+    CHECK(nnb_test_runf(out, sizeof out, err, sizeof err, "%s merge --out %s/sw2 %s/sw --beside %s/nothing.json", bin,
+                        tmp, tmp, tmp) == 2);
+}
+
 typedef struct bad_flags {
     const char *args, *message;
 } bad_flags;
@@ -213,6 +256,7 @@ int main(void) {
     batch_bias_algo_and_table();
     ab_on_a_conv();
     serve_a_conv();
+    sweep_beside();
     bad_command_lines();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
