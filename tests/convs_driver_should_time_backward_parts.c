@@ -214,6 +214,17 @@ static void sweep_beside(void) {
     CHECK(nnb_test_run(md, out, sizeof out, NULL, 0) == 0);
     CHECK_STR_CONTAINS(out, "Beside the roll-up, whole runs from");
     CHECK_STR_CONTAINS(out, want);
+    /* --conv as a sweep axis: each point's problem is checked before anything runs */
+    CHECK(nnb_test_runf(out, sizeof out, err, sizeof err,
+                        "%s sweep --axis conv=mb2ic3ih8oc4kh3,mb2ic3ih8oc4kh1sh2 --convs fake_conv --runner-path %s "
+                        "--list-points",
+                        bin, plugins) == 0);
+    CHECK_STR_CONTAINS(out, "--conv mb2ic3ih8oc4kh1sh2");
+    CHECK(nnb_test_runf(out, sizeof out, err, sizeof err,
+                        "%s sweep --axis conv=mb2ic3ih8oc4kh3,mb2ic3ih8oc4kh9 --convs fake_conv --runner-path %s "
+                        "--list-points",
+                        bin, plugins) == 2);
+    CHECK_STR_CONTAINS(err, "point 1 (conv=mb2ic3ih8oc4kh9): --conv 'mb2ic3ih8oc4kh9': kh=9 with dh=0 spans 9");
     CHECK(nnb_test_runf(out, sizeof out, err, sizeof err, "%s merge --out %s/sw2 %s/sw --beside %s/nothing.json", bin,
                         tmp, tmp, tmp) == 2);
 }
