@@ -130,6 +130,8 @@ int nnb_cli_conv_flag(nnb_options *o, const char *flag, const char *v, char *err
 int nnb_cli_conv_finish(nnb_options *o, char *err, size_t err_len);
 /* The error for a convs selection without --conv: names the flag and an example. */
 void nnb_cli_conv_missing(char *err, size_t err_len);
+/* The problem's tensors against this machine's memory (phys bytes). 0, or -1 with err. */
+int nnb_cli_conv_check_memory(const nnb_options *o, unsigned long long phys, char *err, size_t err_len);
 /* --conv-dir's spelling of conv_dirs: "fwd", "bwd_d", "bwd_w" or "all". */
 const char *nnb_conv_dir_name(uint32_t dirs);
 

@@ -71,6 +71,24 @@ int nnb_cli_conv_flag(nnb_options *o, const char *flag, const char *v, char *err
     return -1;
 }
 
+int nnb_cli_conv_check_memory(const nnb_options *o, unsigned long long phys, char *err, size_t err_len) {
+    const nnb_conv_problem *p = o->config.conv;
+    if (!p)
+        return 0;
+    /* x, w, y, b and as many gradients (dx, dw, grad_y, db) in fp32: the parser bounded each count */
+    double x = (double)p->mb * p->ic * p->id * p->ih * p->iw,
+           w = (double)p->oc * (p->ic / p->g) * p->kd * p->kh * p->kw,
+           y = (double)p->mb * p->oc * p->od * p->oh * p->ow;
+    double need = 2 * (x + w + y + (double)p->oc) * sizeof(float);
+    if (need <= (double)phys)
+        return 0;
+    snprintf(err, err_len,
+             "--conv '%.120s': its tensors (x, w, y and their gradients) need about %.1f GiB, more than this "
+             "machine's %.1f GiB",
+             o->conv_canonical, need / 1073741824.0, phys / 1073741824.0);
+    return -1;
+}
+
 static void to_problem(const nnb_conv_desc *d, int has_bias, const char *name, nnb_conv_problem *p) {
     memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;

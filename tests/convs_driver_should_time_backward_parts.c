@@ -244,6 +244,8 @@ static void bad_command_lines(void) {
         {"--conv ic64ih56oc64oh57kh3ph1", "oh=57 but ih=56 kh=3 sh=1 ph=1 dh=0 give 56 (key 'oh' at character 13)"},
         {"--conv mb2ic3ih5oc3kh3 --conv-algo 'a b'", "--conv-algo: 'a b' is not an algorithm name"},
         {"--conv mb2ic3ih5oc3kh3 --conv-batch 0", "--conv-batch: 0 is out of range"},
+        {"--conv mb100000ic1000ih1000oc1kh1", "--conv 'mb100000ic1000ih1000oc1oh1000kh1': its tensors (x, w, y and "
+                                              "their gradients) need about"},
         {"--group convolutions", "--group: unknown group 'convolutions' (valid: rnns, cnns, vl_rnns, convs)"},
         {"--cnns fake_conv", "--cnns: 'fake_conv' is a convs runner: use --convs fake_conv"},
         {"--conv mb2ic3ih5oc3kh3 --ab fake_conv fake_conv --convs fake_conv", "--convs does not apply"},
