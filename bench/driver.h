@@ -25,9 +25,9 @@ typedef struct nnb_selection {
     int count;
 } nnb_selection;
 
-/* Resolve --group/--rnns/--cnns/--variable-lstms against the registry for
- * device. Returns the number of groups, or -1 with err (unknown runner or
- * group, runner of another device or group). */
+/* Resolve --group/--rnns/--cnns/--convs/--variable-lstms (and --conv alone: the convs group) against the
+ * registry for device. Returns the number of groups, or -1 with err (unknown runner or group, runner of
+ * another device or group, the convs group without --conv). */
 int nnb_select(const nnb_options *o, const nnb_registry *reg, const char *device, nnb_selection *sel, int max_sel,
                char *err, size_t err_len);
 

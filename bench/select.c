@@ -142,8 +142,8 @@ static void unknown_runner(const nnb_registry *reg, const char *flag, const char
     nnb_cmd_append_suggestion(err, err_len, name, names, n);
 }
 
-/* Every name of --rnns and --cnns is a loaded runner of that flag's groups; a name given to the other flag
- * is refused with the flag that takes it. */
+/* Every name of --rnns, --cnns and --convs is a loaded runner of that flag's groups; a name given to another
+ * flag is refused with the flag that takes it. */
 static int check_names(const nnb_options *o, const nnb_registry *reg, const char *device, char *err, size_t err_len) {
     const nnb_name_list *lists[3] = {&o->rnns, &o->cnns, &o->convs};
     static const char *const flags[3] = {"--rnns", "--cnns", "--convs"};
