@@ -101,7 +101,8 @@ static int iterate(ab_side *s, int measured, double *fwd_ms, double *bwd_ms) {
     if (nnb_timed_passes(&s->env, d, s->model, fwd_ms, bwd_ms, err, sizeof err) ||
         nnb_finish_iteration(&s->env, d, NULL, s->model, err, sizeof err))
         return fail_side(s, err);
-    if (measured && (nnb_push_sample(&s->res->fwd, *fwd_ms) || (d->backward && nnb_push_sample(&s->res->bwd, *bwd_ms))))
+    if (measured &&
+        (nnb_push_sample(&s->res->fwd, *fwd_ms) || (s->res->has_backward && nnb_push_sample(&s->res->bwd, *bwd_ms))))
         return fail_side(s, "out of memory for samples");
     return 0;
 }
@@ -301,7 +302,8 @@ static int check_groups(const nnb_options *o, char *err, size_t err_len) {
 }
 
 static int choose_phase(const nnb_options *o, char *err, size_t err_len) {
-    ab.has_backward = sides[0].lr->desc->backward && sides[1].lr->desc->backward;
+    ab.has_backward = nnb_runs_backward(&sides[0].env.config, sides[0].lr->desc) &&
+                      nnb_runs_backward(&sides[1].env.config, sides[1].lr->desc);
     ab.phase = o->ab_phase;
     if (ab.has_backward || ab.phase == NNB_AB_FORWARD)
         return 0;
@@ -339,6 +341,7 @@ int nnb_run_ab(nnb_run_env *env, const char *device, nnb_run_results *res, char 
     for (int i = 0; i < 2; i++) {
         sides[i].res = &g->runners[i];
         nnb_result_init(sides[i].res, sides[i].lr);
+        sides[i].res->has_backward = nnb_runs_backward(&sides[i].env.config, sides[i].lr->desc);
     }
     name_sides();
     for (int i = 0; i < 2; i++) {

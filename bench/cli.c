@@ -35,7 +35,13 @@ static const flag_spec flags[] = {
      "oss (default when bare), pep or pytest-benchmark: machine-readable results on stdout"},
     {"--rnns", ARG_LIST, "LSTM runners to run (default: every rnns runner of the device)"},
     {"--cnns", ARG_LIST, "CNN runners to run (default: every cnns runner of the device)"},
-    {"--group", ARG_LIST, "groups to run: rnns, cnns, vl_rnns (default: cnns rnns)"},
+    {"--convs", ARG_LIST, "convolution runners to run (group convs; needs --conv; docs/convs.md)"},
+    {"--conv", ARG_STR, "convs: the problem, benchdnn's descriptor, e.g. mb32ic64ih56oc64oh56kh3ph1"},
+    {"--conv-batch", ARG_INT, "convs: minibatch N in place of the descriptor's mb (default: its mb, else 2)"},
+    {"--conv-no-bias", ARG_NONE, "convs: no bias (forward without b, backward without db)"},
+    {"--conv-dir", ARG_STR, "convs: fwd, bwd_d, bwd_w or all (default): the forward and which backward parts"},
+    {"--conv-algo", ARG_STR, "convs: algorithm: auto (default), find, direct, winograd or a library's name"},
+    {"--group", ARG_LIST, "groups to run: rnns, cnns, vl_rnns, convs (default: cnns rnns; convs alone with --conv)"},
     {"--fuser", ARG_STR, "pointwise fusion: te (default), old, none"},
     {"--executor", ARG_STR, "CUDA executor: eager (default) or graph"},
     {"--cuda-device", ARG_INT, "CUDA device ordinal N (default 0; as CUDA numbers them, see CUDA_VISIBLE_DEVICES)"},
@@ -97,7 +103,9 @@ static const char *metavar_of(const flag_spec *f) {
                                            {"--ab", "A B"},
                                            {"--group", "NAME..."},
                                            {"--seed", "N"},
-                                           {"--dtype", "fp32|tf32|bf16|fp16"}};
+                                           {"--dtype", "fp32|tf32|bf16|fp16"},
+                                           {"--conv", "DESC"},
+                                           {"--conv-dir", "fwd|bwd_d|bwd_w|all"}};
     for (size_t i = 0; i < sizeof named / sizeof *named; i++)
         if (!strcmp(f->name, named[i][0]))
             return named[i][1];
@@ -237,6 +245,8 @@ static int set_int_flag(nnb_options *o, const char *flag, long long x) {
         o->min_samples = (int)x;
     else if (!strcmp(flag, "--cuda-device"))
         c->cuda_device = (int)x;
+    else if (!strcmp(flag, "--conv-batch"))
+        o->conv_batch = x;
     else
         return -1;
     return 0;
@@ -310,6 +320,8 @@ static int set_str_flag(nnb_options *o, const char *flag, const char *v, char *e
         if (nnb_precision_parse(v, &o->config.precision, err, err_len))
             return -1;
         o->config.allow_tf32 = o->config.precision == NNB_PRECISION_TF32; /* what runners before ABI 1.3 read */
+    } else if (!strncmp(flag, "--conv", 6)) {
+        return nnb_cli_conv_flag(o, flag, v, err, err_len);
     } else if (!strcmp(flag, "--runner-path")) {
         if (o->runner_path_count == NNB_MAX_RUNNER_PATHS)
             return fail(err, err_len, "%s: given too often (at most 16)%s", flag, "");
@@ -343,6 +355,8 @@ static void set_switch(nnb_options *o, const char *flag) {
         o->isolate = 0;
     else if (!strcmp(flag, "--ab-any-group"))
         o->ab_any_group = 1;
+    else if (!strcmp(flag, "--conv-no-bias"))
+        o->conv_no_bias = 1;
     else if (!strcmp(flag, "--help"))
         o->help = 1;
     else if (!strcmp(flag, "--version"))
@@ -356,14 +370,17 @@ static nnb_name_list *list_of(nnb_options *o, const char *flag) {
         return &o->cnns;
     if (!strcmp(flag, "--ab"))
         return &o->ab;
+    if (!strcmp(flag, "--convs"))
+        return &o->convs;
     return &o->groups;
 }
 
 static int validate_groups(const nnb_name_list *g, char *err, size_t err_len) {
     for (int i = 0; i < g->count; i++) {
         const char *n = g->names[i];
-        if (strcmp(n, NNB_GROUP_RNNS) && strcmp(n, NNB_GROUP_CNNS) && strcmp(n, NNB_GROUP_VL_RNNS))
-            return fail(err, err_len, "--group: unknown group '%s' (valid: rnns, cnns, vl_rnns)%s", n, "");
+        if (strcmp(n, NNB_GROUP_RNNS) && strcmp(n, NNB_GROUP_CNNS) && strcmp(n, NNB_GROUP_VL_RNNS) &&
+            strcmp(n, NNB_GROUP_CONVS))
+            return fail(err, err_len, "--group: unknown group '%s' (valid: rnns, cnns, vl_rnns, convs)%s", n, "");
     }
     return 0;
 }
@@ -442,7 +459,7 @@ static int first_given(const nnb_options *o, const char *const *names, int count
 static int validate_modes(nnb_options *o, char *err, size_t err_len) {
     static const char *const adaptive[] = {"--min-time", "--max-noise", "--min-samples", "--timeout"};
     static const char *const ab_only[] = {"--noise-threshold", "--ab-max-time", "--fail-above", "--ab-phase"};
-    static const char *const ab_selects[] = {"--rnns", "--cnns", "--group", "--variable-lstms"};
+    static const char *const ab_selects[] = {"--rnns", "--cnns", "--group", "--variable-lstms", "--convs"};
     static const char *const ab_excludes[] = {"--min-time",   "--max-noise", "--timeout", "--nloops",
                                               "--print-json", "--profile",   "--stats"};
     int i;
@@ -462,7 +479,7 @@ static int validate_modes(nnb_options *o, char *err, size_t err_len) {
         if (o->ab.count != 2)
             return fail(err, err_len, "--ab: needs exactly two runners A B (got %s)%s",
                         o->ab.count < 2 ? "fewer" : "more", "");
-        if ((i = first_given(o, ab_selects, 4)) >= 0)
+        if ((i = first_given(o, ab_selects, 5)) >= 0)
             return fail(err, err_len, "--ab names its two runners itself; %s does not apply%s", ab_selects[i], "");
         if ((i = first_given(o, ab_excludes, 7)) >= 0)
             return fail(err, err_len,
@@ -566,7 +583,7 @@ int nnb_cli_parse(int argc, char **argv, nnb_options *o, char *err, size_t err_l
         if (apply_value(o, f, v, err, err_len))
             return -1;
     }
-    if (validate_groups(&o->groups, err, err_len))
+    if (validate_groups(&o->groups, err, err_len) || nnb_cli_conv_finish(o, err, err_len))
         return -1;
     return validate_modes(o, err, err_len);
 }

@@ -65,6 +65,16 @@ typedef struct nnb_options {
     int measure_peak; /* --measure-peak */
     int progress;     /* --progress: NNB_PROGRESS_* (progress.h), auto by default */
     int ab_any_group; /* --ab-any-group: A and B may be of different groups */
+
+    /* Issue 21: the convs group (cli_conv.c, docs/convs.md). config.conv points at conv_problem once --conv is
+     * parsed; conv_canonical is its canonical descriptor (tables, JSON, sweeps). */
+    nnb_name_list convs;           /* --convs NAME... */
+    const char *conv_text;         /* --conv DESC as given, NULL when not given */
+    long long conv_batch;          /* --conv-batch N: replaces the descriptor's mb; 0 not given */
+    int conv_no_bias;              /* --conv-no-bias */
+    nnb_conv_problem conv_problem; /* deduced and checked */
+    char conv_name[128];           /* conv_problem.name's storage */
+    char conv_canonical[512];      /* e.g. mb32ic64ih56oc64oh56kh3ph1n"resnet_50:res2a_branch2b" */
 } nnb_options;
 
 /* A runner spec of --ab: NAME, then any number of @--flag=value (a flag that
@@ -112,6 +122,18 @@ void nnb_cli_free_argv(char **argv);
 int nnb_cli_check_run_argv(int argc, char **argv, char *err, size_t err_len);
 
 void nnb_cli_print_help(FILE *f);
+
+/* The convs group's flags (cli_conv.c): --conv, --conv-dir, --conv-algo given a value. 0, or -1 with err. */
+int nnb_cli_conv_flag(nnb_options *o, const char *flag, const char *v, char *err, size_t err_len);
+/* After parsing: the problem from --conv (with --conv-batch, --conv-no-bias) into o->config.conv. 0, or -1 with
+ * err. */
+int nnb_cli_conv_finish(nnb_options *o, char *err, size_t err_len);
+/* The error for a convs selection without --conv: names the flag and an example. */
+void nnb_cli_conv_missing(char *err, size_t err_len);
+/* The problem's tensors against this machine's memory (phys bytes). 0, or -1 with err. */
+int nnb_cli_conv_check_memory(const nnb_options *o, unsigned long long phys, char *err, size_t err_len);
+/* --conv-dir's spelling of conv_dirs: "fwd", "bwd_d", "bwd_w" or "all". */
+const char *nnb_conv_dir_name(uint32_t dirs);
 
 /* Is arg (any spelling, "=value" ignored) one of nnbench's flags? */
 int nnb_cli_is_flag(const char *arg);

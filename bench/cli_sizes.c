@@ -56,5 +56,5 @@ int nnb_cli_check_sizes(const nnb_options *o, char *err, size_t err_len) {
                  (long long)o->config.cnn_batch, (long long)o->config.image_size, phys / 1073741824.0);
         return -1;
     }
-    return 0;
+    return nnb_cli_conv_check_memory(o, phys, err, err_len);
 }

@@ -25,7 +25,9 @@ static int is_config_flag(const char *flag) {
                                         "--dtype",
                                         "--cuda-pointwise-loop-level",
                                         "--cuda-pointwise-block-count",
-                                        "--cuda-pointwise-block-size"};
+                                        "--cuda-pointwise-block-size",
+                                        "--conv-algo", /* convs: same problem, another algorithm or direction */
+                                        "--conv-dir"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strcmp(flag, names[i]))
             return 1;

@@ -25,9 +25,9 @@ typedef struct nnb_selection {
     int count;
 } nnb_selection;
 
-/* Resolve --group/--rnns/--cnns/--variable-lstms against the registry for
- * device. Returns the number of groups, or -1 with err (unknown runner or
- * group, runner of another device or group). */
+/* Resolve --group/--rnns/--cnns/--convs/--variable-lstms (and --conv alone: the convs group) against the
+ * registry for device. Returns the number of groups, or -1 with err (unknown runner or group, runner of
+ * another device or group, the convs group without --conv). */
 int nnb_select(const nnb_options *o, const nnb_registry *reg, const char *device, nnb_selection *sel, int max_sel,
                char *err, size_t err_len);
 
@@ -54,6 +54,17 @@ int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, do
 int nnb_finish_iteration(nnb_run_env *env, const nnb_runner_desc *d, const char *dump_name, void *model, char *err,
                          size_t err_len);
 void nnb_describe_runner(const nnb_runner_desc *d, void *model, nnb_runner_result *res);
+/* Does the driver call d's backward under cfg? Not for forward-only runners, nor for convs runners under
+ * --conv-dir fwd. */
+int nnb_runs_backward(const nnb_config *cfg, const nnb_runner_desc *d);
+/* ABI 1.3 backward parts: their count and names into res (0 parts when the runner has none or does not run its
+ * backward). 0, or -1 with err (too many parts, a part without a name). */
+int nnb_parts_init(nnb_run_env *env, const nnb_runner_desc *d, void *model, nnb_runner_result *res, char *err,
+                   size_t err_len);
+/* After the whole backward: zero_grad and backward_setup (untimed), then each part timed in order; measured
+ * iterations keep the samples in res->parts. 0, or -1 with err. */
+int nnb_timed_parts(nnb_run_env *env, const nnb_runner_desc *d, void *model, nnb_runner_result *res, int measured,
+                    char *err, size_t err_len);
 /* --check's verdict and per-tensor errors of a result that was checked (nothing otherwise). */
 void nnb_print_check(FILE *f, const nnb_runner_result *r);
 int nnb_push_sample(nnb_phase_stats *s, double ms); /* 0, or -1 out of memory */

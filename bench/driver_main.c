@@ -139,6 +139,8 @@ static void free_results(nnb_run_results *res) {
             nnb_runner_result *r = &res->groups[g].runners[i];
             free(r->fwd.samples_ms);
             free(r->bwd.samples_ms);
+            for (int p = 0; p < r->part_count; p++)
+                free(r->parts[p].samples_ms);
             free(r->runner_info_json);
             free(r->checks);
         }
@@ -197,6 +199,9 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             exit(EXIT_RUNNER_FAILED);
         }
         const double peak = env->fma_peak_gflops;
+        if (table && !strcmp(gr->group, NNB_GROUP_CONVS) && env->opts->config.conv) /* the row names are runners' */
+            fprintf(stderr, "convolution %s%s (--conv-dir %s)\n", env->opts->conv_canonical,
+                    env->opts->conv_problem.has_bias ? "" : " without bias", nnb_conv_dir_name(env->config.conv_dirs));
         if (table && env->opts->stats_robust)
             nnb_table_begin_robust(stderr, gr->group, env->opts->sep, peak > 0);
         else if (table)
@@ -255,6 +260,7 @@ static int usage_error(const char *msg) {
 
 static void fill_results_config(const nnb_options *o, nnb_run_results *res) {
     res->config = o->config;
+    res->conv_descriptor = o->config.conv ? o->conv_canonical : NULL;
     res->warmup = o->profile ? 0 : o->warmup;
     res->nloops = o->profile ? 3 : o->nloops;
     res->adaptive = o->adaptive;
@@ -287,8 +293,8 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
         return 0;
     }
     const char *device = pick_device(o);
-    nnb_selection sel[3];
-    int nsel = o->ab.given ? 0 : nnb_select(o, reg, device, sel, 3, err, sizeof err);
+    nnb_selection sel[4];
+    int nsel = o->ab.given ? 0 : nnb_select(o, reg, device, sel, 4, err, sizeof err);
     if (nsel < 0)
         return usage_error(err);
     if (o->dump_dir && nnb_cmd_prepare_output("--dump", o->dump_dir, 1, err, sizeof err))

@@ -34,7 +34,8 @@ typedef struct wire_header {
     uint32_t magic;
     nnb_runner_result result; /* pointers meaningless on arrival except stop_reason */
     int32_t fwd_count, bwd_count, check_count;
-    uint32_t info_len; /* bytes of runner_info_json, without its NUL; 0 when absent */
+    int32_t part_counts[NNB_MAX_BACKWARD_PARTS]; /* samples of each backward part, after the checks */
+    uint32_t info_len;                           /* bytes of runner_info_json, without its NUL; 0 when absent */
 } wire_header;
 
 /* ---- child ---------------------------------------------------------------- */
@@ -62,11 +63,16 @@ static int send_result(int fd, const nnb_runner_result *r) {
     h.bwd_count = r->bwd.samples_ms ? r->bwd.count : 0;
     h.check_count = r->checks ? r->check_count : 0;
     h.info_len = r->runner_info_json ? (uint32_t)strlen(r->runner_info_json) : 0;
+    for (int p = 0; p < r->part_count; p++)
+        h.part_counts[p] = r->parts[p].samples_ms ? r->parts[p].count : 0;
     if (write_all(fd, &h, sizeof h) || write_all(fd, r->fwd.samples_ms, sizeof(double) * (size_t)h.fwd_count) ||
         write_all(fd, r->bwd.samples_ms, sizeof(double) * (size_t)h.bwd_count) ||
         write_all(fd, r->runner_info_json, h.info_len) ||
         write_all(fd, r->checks, sizeof(nnb_tensor_check) * (size_t)h.check_count))
         return -1;
+    for (int p = 0; p < r->part_count; p++)
+        if (write_all(fd, r->parts[p].samples_ms, sizeof(double) * (size_t)h.part_counts[p]))
+            return -1;
     return 0;
 }
 
@@ -163,6 +169,28 @@ static int take(const message *m, size_t *pos, size_t n, void **out) {
     return 0;
 }
 
+/* The backward parts' names and samples (res->parts own them); -1 on a malformed message. */
+static int decode_parts(const message *m, size_t *pos, const wire_header *h, nnb_runner_result *res) {
+    int n = h->result.part_count;
+    if (n < 0 || n > NNB_MAX_BACKWARD_PARTS)
+        return -1;
+    for (int p = 0; p < n; p++) {
+        void *samples = NULL;
+        if (h->part_counts[p] < 0 || take(m, pos, sizeof(double) * (size_t)h->part_counts[p], &samples)) {
+            for (int q = 0; q < p; q++)
+                free(res->parts[q].samples_ms);
+            return -1;
+        }
+        res->parts[p] = h->result.parts[p];
+        res->parts[p].samples_ms = samples, res->parts[p].count = res->parts[p].capacity = h->part_counts[p];
+        memcpy(res->part_names[p], h->result.part_names[p], sizeof res->part_names[p]);
+        res->part_names[p][sizeof res->part_names[p] - 1] = 0;
+    }
+    res->part_count = n;
+    res->has_backward = h->result.has_backward;
+    return 0;
+}
+
 /* The child's result into res (already initialised with the parent's own strings). */
 static int decode(const message *m, const nnb_loaded_runner *lr, nnb_runner_result *res) {
     wire_header h;
@@ -175,7 +203,8 @@ static int decode(const message *m, const nnb_loaded_runner *lr, nnb_runner_resu
     void *fwd = NULL, *bwd = NULL, *info = NULL, *checks = NULL;
     if (take(m, &pos, sizeof(double) * (size_t)h.fwd_count, &fwd) ||
         take(m, &pos, sizeof(double) * (size_t)h.bwd_count, &bwd) || take(m, &pos, h.info_len, &info) ||
-        take(m, &pos, sizeof(nnb_tensor_check) * (size_t)h.check_count, &checks) || pos != m->len) {
+        take(m, &pos, sizeof(nnb_tensor_check) * (size_t)h.check_count, &checks) || decode_parts(m, &pos, &h, res) ||
+        pos != m->len) {
         free(fwd), free(bwd), free(info), free(checks);
         return -1;
     }

@@ -79,6 +79,9 @@ static const char *descriptor_problem(const nnb_runner_desc *d) {
         return "runner device is not cpu or cuda";
     if (!d->create || !d->forward || !d->params || !d->outputs || !d->destroy)
         return "runner lacks create, forward, params, outputs or destroy";
+    int knows_parts = d->struct_size >= offsetof(nnb_runner_desc, backward_part) + sizeof d->backward_part;
+    if (knows_parts && d->backward_part_count && (!d->backward_part_name || !d->backward_part || !d->backward))
+        return "runner has backward_part_count but lacks backward_part_name, backward_part or backward";
     return NULL;
 }
 

@@ -212,6 +212,57 @@ static int prefix_error(char *err, size_t err_len, const char *what) {
     return -1;
 }
 
+int nnb_runs_backward(const nnb_config *cfg, const nnb_runner_desc *d) {
+    if (!d->backward)
+        return 0;
+    return strcmp(d->group, NNB_GROUP_CONVS) || (cfg->conv_dirs & (NNB_CONV_DIR_BWD_D | NNB_CONV_DIR_BWD_W));
+}
+
+int nnb_parts_init(nnb_run_env *env, const nnb_runner_desc *d, void *model, nnb_runner_result *res, char *err,
+                   size_t err_len) {
+    res->part_count = 0;
+    if (!d->backward_part_count || !nnb_runs_backward(&env->config, d))
+        return 0;
+    int n = d->backward_part_count(model);
+    if (n < 0 || n > NNB_MAX_BACKWARD_PARTS) {
+        snprintf(err, err_len, "backward_part_count: %d parts (the driver times 0 to %d)", n, NNB_MAX_BACKWARD_PARTS);
+        return -1;
+    }
+    for (int p = 0; p < n; p++) {
+        const char *name = d->backward_part_name(model, p);
+        if (!name || !*name || strlen(name) >= sizeof res->part_names[p]) {
+            snprintf(err, err_len, "backward_part_name(%d): %s", p, name && *name ? "longer than 31 bytes" : "no name");
+            return -1;
+        }
+        snprintf(res->part_names[p], sizeof res->part_names[p], "%s", name);
+    }
+    res->part_count = n;
+    return 0;
+}
+
+int nnb_timed_parts(nnb_run_env *env, const nnb_runner_desc *d, void *model, nnb_runner_result *res, int measured,
+                    char *err, size_t err_len) {
+    if (!res->part_count)
+        return 0;
+    if (d->zero_grad && d->zero_grad(model, err, err_len))
+        return prefix_error(err, err_len, "zero_grad");
+    if (d->backward_setup && d->backward_setup(model, err, err_len))
+        return prefix_error(err, err_len, "backward_setup");
+    for (int p = 0; p < res->part_count; p++) {
+        char range[96];
+        double t0 = 0, ms;
+        snprintf(range, sizeof range, "%s %s", d->name, res->part_names[p]);
+        if (phase_start(env, d, range, &t0, err, err_len) || d->backward_part(model, p, err, err_len) ||
+            (ms = phase_stop(env, d, t0, err, err_len)) < 0)
+            return prefix_error(err, err_len, res->part_names[p]);
+        if (measured && nnb_push_sample(&res->parts[p], ms)) {
+            snprintf(err, err_len, "out of memory for samples");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, double *fwd_ms, double *bwd_ms, char *err,
                      size_t err_len) {
     char range[96];
@@ -221,7 +272,7 @@ int nnb_timed_passes(nnb_run_env *env, const nnb_runner_desc *d, void *model, do
     if (phase_start(env, d, range, &t0, err, err_len) || d->forward(model, err, err_len) ||
         (*fwd_ms = phase_stop(env, d, t0, err, err_len)) < 0)
         return prefix_error(err, err_len, "forward");
-    if (!d->backward)
+    if (!nnb_runs_backward(&env->config, d))
         return 0;
     if (d->backward_setup && d->backward_setup(model, err, err_len))
         return prefix_error(err, err_len, "backward_setup");
@@ -236,7 +287,7 @@ int nnb_finish_iteration(nnb_run_env *env, const nnb_runner_desc *d, const char 
                          size_t err_len) {
     if (dump_name && env->opts->dump_dir && dump_runner(env, d, dump_name, model, err, err_len))
         return prefix_error(err, err_len, "dump");
-    if (d->backward && d->zero_grad && d->zero_grad(model, err, err_len))
+    if (nnb_runs_backward(&env->config, d) && d->zero_grad && d->zero_grad(model, err, err_len))
         return prefix_error(err, err_len, "zero_grad");
     return 0;
 }
@@ -248,20 +299,24 @@ static int timed_loop(nnb_run_env *env, const nnb_runner_desc *d, void *model, n
     const int warmup = env->opts->profile ? 0 : env->opts->warmup;
     loop_control lc = {.adaptive = &env->opts->adaptive, .nloops = env->opts->profile ? 3 : env->opts->nloops};
     const long long iterations = lc.adaptive->enabled && !env->opts->profile ? -1 : warmup + lc.nloops;
+    const int backward = nnb_runs_backward(&env->config, d);
     char err[512] = "";
+    if (nnb_parts_init(env, d, model, res, err, sizeof err))
+        return fail_with(res, NNB_RUN_FAILED, "", err);
     nnb_progress_iterations(0, iterations);
     for (int it = 0;; it++) {
         if (it == warmup)
             lc.t_start_ms = nnb_cpu_now_ms();
         double fwd_ms, bwd_ms;
-        if (nnb_timed_passes(env, d, model, &fwd_ms, &bwd_ms, err, sizeof err))
+        if (nnb_timed_passes(env, d, model, &fwd_ms, &bwd_ms, err, sizeof err) ||
+            nnb_timed_parts(env, d, model, res, it >= warmup, err, sizeof err))
             return fail_with(res, NNB_RUN_FAILED, "", err);
         int last = 0;
         if (it >= warmup) {
-            if (nnb_push_sample(&res->fwd, fwd_ms) || (d->backward && nnb_push_sample(&res->bwd, bwd_ms)))
+            if (nnb_push_sample(&res->fwd, fwd_ms) || (backward && nnb_push_sample(&res->bwd, bwd_ms)))
                 return fail_with(res, NNB_RUN_FAILED, "", "out of memory for samples");
             lc.measured_ms += fwd_ms + bwd_ms;
-            last = measuring_done(&lc, res, d->backward != NULL);
+            last = measuring_done(&lc, res, backward);
         }
         if (nnb_finish_iteration(env, d, last ? d->name : NULL, model, err, sizeof err))
             return fail_with(res, NNB_RUN_FAILED, "", err);
@@ -276,8 +331,10 @@ static int timed_loop(nnb_run_env *env, const nnb_runner_desc *d, void *model, n
         }
     }
     nnb_stats_compute(&res->fwd);
-    if (d->backward)
+    if (backward)
         nnb_stats_compute(&res->bwd);
+    for (int p = 0; p < res->part_count; p++)
+        nnb_stats_compute(&res->parts[p]);
     return 0;
 }
 
@@ -316,7 +373,7 @@ void nnb_describe_runner(const nnb_runner_desc *d, void *model, nnb_runner_resul
     }
     if (d->forward_flops)
         res->fwd_flops = d->forward_flops(model);
-    if (d->backward_flops && d->backward)
+    if (d->backward_flops && d->backward && res->has_backward)
         res->bwd_flops = d->backward_flops(model);
 }
 
@@ -372,6 +429,7 @@ void nnb_run_runner(nnb_run_env *env, const nnb_loaded_runner *lr, nnb_runner_re
     }
     if (prepared)
         return;
+    res->has_backward = nnb_runs_backward(&env->config, d);
     void *model = nnb_create_model(env, d, res);
     if (!model)
         return;

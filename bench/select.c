@@ -117,7 +117,16 @@ static const char *group_of(const nnb_registry *reg, const char *name) {
 }
 
 static const char *flag_of_group(const char *group) {
+    if (!strcmp(group, NNB_GROUP_CONVS))
+        return "--convs";
     return !strcmp(group, NNB_GROUP_CNNS) ? "--cnns" : "--rnns"; /* vl_rnns runners are named with --rnns */
+}
+
+/* The list of runner names that picks group's runners: --cnns, --convs or --rnns (rnns and vl_rnns). */
+static const nnb_name_list *list_of_group(const nnb_options *o, const char *group) {
+    if (!strcmp(group, NNB_GROUP_CONVS))
+        return &o->convs;
+    return strcmp(group, NNB_GROUP_CNNS) ? &o->rnns : &o->cnns;
 }
 
 /* "unknown runner 'x' (known ...); did you mean 'y'?": the candidates are every loaded runner. */
@@ -133,16 +142,18 @@ static void unknown_runner(const nnb_registry *reg, const char *flag, const char
     nnb_cmd_append_suggestion(err, err_len, name, names, n);
 }
 
-/* Every name of --rnns and --cnns is a loaded runner of that flag's groups; a name given to the other flag
- * is refused with the flag that takes it. */
+/* Every name of --rnns, --cnns and --convs is a loaded runner of that flag's groups; a name given to another
+ * flag is refused with the flag that takes it. */
 static int check_names(const nnb_options *o, const nnb_registry *reg, const char *device, char *err, size_t err_len) {
-    const nnb_name_list *lists[2] = {&o->rnns, &o->cnns};
-    for (int l = 0; l < 2; l++)
+    const nnb_name_list *lists[3] = {&o->rnns, &o->cnns, &o->convs};
+    static const char *const flags[3] = {"--rnns", "--cnns", "--convs"};
+    static const char *const groups[3] = {NNB_GROUP_RNNS, NNB_GROUP_CNNS, NNB_GROUP_CONVS};
+    for (int l = 0; l < 3; l++)
         for (int i = 0; i < lists[l]->count; i++) {
-            const char *name = lists[l]->names[i], *flag = l ? "--cnns" : "--rnns";
+            const char *name = lists[l]->names[i], *flag = flags[l];
             const char *group = group_of(reg, name);
             if (!group) {
-                unknown_runner(reg, flag, l ? NNB_GROUP_CNNS : NNB_GROUP_RNNS, device, name, err, err_len);
+                unknown_runner(reg, flag, groups[l], device, name, err, err_len);
                 return -1;
             }
             if (strcmp(flag_of_group(group), flag)) {
@@ -198,25 +209,27 @@ static int group_wanted(const nnb_options *o, const char *group, int named) {
         return 1;
     if (o->groups.given)
         return in_list(&o->groups, group);
-    if (o->rnns.given || o->cnns.given) {
-        const nnb_name_list *l = strcmp(group, NNB_GROUP_CNNS) ? &o->rnns : &o->cnns;
+    if (!o->rnns.given && !o->cnns.given && !o->convs.given && o->conv_text) /* --conv alone: the convs group */
+        return !strcmp(group, NNB_GROUP_CONVS);
+    if (o->rnns.given || o->cnns.given || o->convs.given) {
+        const nnb_name_list *l = list_of_group(o, group);
         /* a flag without names: its group's defaults */
         return named > 0 || (l->given && !l->count && strcmp(group, NNB_GROUP_VL_RNNS));
     }
-    return strcmp(group, NNB_GROUP_VL_RNNS) != 0;
+    return strcmp(group, NNB_GROUP_VL_RNNS) != 0 && strcmp(group, NNB_GROUP_CONVS) != 0;
 }
 
 int nnb_select(const nnb_options *o, const nnb_registry *reg, const char *device, nnb_selection *sel, int max_sel,
                char *err, size_t err_len) {
     /* fastrnns order: variable-length LSTMs, then LSTMs, then ResNets. */
-    static const char *const order[] = {NNB_GROUP_VL_RNNS, NNB_GROUP_RNNS, NNB_GROUP_CNNS};
+    static const char *const order[] = {NNB_GROUP_VL_RNNS, NNB_GROUP_RNNS, NNB_GROUP_CNNS, NNB_GROUP_CONVS};
     if (check_names(o, reg, device, err, err_len))
         return -1;
     int n = 0;
-    for (int g = 0; g < 3 && n < max_sel; g++) {
+    for (int g = 0; g < 4 && n < max_sel; g++) {
         const char *group = order[g];
         const char *names[NNB_MAX_NAMES];
-        int named = names_in_group(strcmp(group, NNB_GROUP_CNNS) ? &o->rnns : &o->cnns, reg, group, names);
+        int named = names_in_group(list_of_group(o, group), reg, group, names);
         if (!group_wanted(o, group, named)) {
             if (named) {
                 snprintf(err, err_len, "%s: '%s' is a%s %s runner, which --group leaves out: add %s to --group",
@@ -228,7 +241,11 @@ int nnb_select(const nnb_options *o, const nnb_registry *reg, const char *device
         nnb_selection *s = &sel[n];
         memset(s, 0, sizeof *s);
         s->group = group;
-        const nnb_name_list *list = strcmp(group, NNB_GROUP_CNNS) ? &o->rnns : &o->cnns;
+        const nnb_name_list *list = list_of_group(o, group);
+        if (!strcmp(group, NNB_GROUP_CONVS) && !o->config.conv) {
+            nnb_cli_conv_missing(err, err_len);
+            return -1;
+        }
         if (named) {
             if (select_named(names, named, reg, group, device, s, err, err_len))
                 return -1;

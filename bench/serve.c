@@ -375,7 +375,18 @@ static const nnb_runner_desc *find_runner(const nnb_serve_options *o, const nnb_
         nnb_serve_fail(err, err_len, "runner %s skipped: cuda: %s", d->name, reason);
         return NULL;
     }
-    if (!strcmp(d->group, NNB_GROUP_CNNS))
+    if (!strcmp(d->group, NNB_GROUP_CONVS)) { /* a convolution serves like a forward-only model of input x (mb, ...) */
+        static nnb_conv_problem served;
+        *exit_code = EXIT_USAGE;
+        if (!cfg->conv) {
+            nnb_cli_conv_missing(err, err_len);
+            return NULL;
+        }
+        *exit_code = EXIT_CANNOT_RUN;
+        served = *cfg->conv;
+        served.mb = o->max_batch;
+        cfg->conv = &served;
+    } else if (!strcmp(d->group, NNB_GROUP_CNNS))
         cfg->cnn_batch = o->max_batch;
     else
         cfg->mini_batch = o->max_batch;

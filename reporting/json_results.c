@@ -108,6 +108,32 @@ static cJSON *seed_json(uint64_t seed) {
     return cJSON_CreateString(text);
 }
 
+/* The convs group's problem (--conv) as deduced, with its canonical descriptor; null for other runs. */
+static cJSON *conv_json(builder *b, const nnb_run_results *res) {
+    const nnb_conv_problem *p = res->config.conv;
+    if (!p)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    add_string(b, o, "descriptor", res->conv_descriptor ? res->conv_descriptor : "");
+    add_item(b, o, "name", p->name ? cJSON_CreateString(p->name) : cJSON_CreateNull());
+    add_number(b, o, "ndims", p->ndims);
+    const char *keys[] = {"g",  "mb", "ic", "oc", "id", "ih", "iw", "od", "oh", "ow", "kd",
+                          "kh", "kw", "sd", "sh", "sw", "pd", "ph", "pw", "dd", "dh", "dw"};
+    const int64_t values[] = {p->g,  p->mb, p->ic, p->oc, p->id, p->ih, p->iw, p->od, p->oh, p->ow, p->kd,
+                              p->kh, p->kw, p->sd, p->sh, p->sw, p->pd, p->ph, p->pw, p->dd, p->dh, p->dw};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        add_number(b, o, keys[i], (double)values[i]);
+    add_bool(b, o, "has_bias", p->has_bias);
+    uint32_t d = res->config.conv_dirs;
+    add_string(b, o, "dir",
+               d == NNB_CONV_DIR_FWD                          ? "fwd"
+               : d == (NNB_CONV_DIR_FWD | NNB_CONV_DIR_BWD_D) ? "bwd_d"
+               : d == (NNB_CONV_DIR_FWD | NNB_CONV_DIR_BWD_W) ? "bwd_w"
+                                                              : "all");
+    add_string(b, o, "algo", res->config.conv_algo ? res->config.conv_algo : "auto");
+    return o;
+}
+
 /* Every nnb_config field but struct_size and cuda_stream (ABI plumbing), plus the driver's settings. */
 static cJSON *config_json(builder *b, const nnb_run_results *res) {
     const nnb_config *c = &res->config;
@@ -119,6 +145,7 @@ static cJSON *config_json(builder *b, const nnb_run_results *res) {
     add_number(b, o, "mini_batch", (double)c->mini_batch);
     add_number(b, o, "cnn_batch", (double)c->cnn_batch);
     add_number(b, o, "image_size", (double)c->image_size);
+    add_item(b, o, "conv", conv_json(b, res));
     add_item(b, o, "seed", seed_json(c->seed));
     add_number(b, o, "threads", c->threads);
     add_string(b, o, "fuser", res->fuser ? res->fuser : c->fuser);
@@ -210,6 +237,15 @@ static cJSON *check_json(builder *b, const nnb_runner_result *r) {
     return o;
 }
 
+/* ABI 1.3 backward parts: "backward_parts": [names] and one phase object per name ("bwd_data", "bwd_weights"). */
+static void add_backward_parts(builder *b, cJSON *o, const nnb_runner_result *r) {
+    cJSON *names = add_item(b, o, "backward_parts", cJSON_CreateArray());
+    for (int p = 0; names && p < r->part_count; p++)
+        append_item(b, names, cJSON_CreateString(r->part_names[p]));
+    for (int p = 0; p < r->part_count; p++)
+        add_item(b, o, r->part_names[p], phase_json(b, &r->parts[p], 1));
+}
+
 static cJSON *runner_json(builder *b, const nnb_runner_result *r) {
     cJSON *o = cJSON_CreateObject();
     int fwd_ran = r->fwd.count > 0, bwd_ran = backward_ran(r);
@@ -231,6 +267,7 @@ static cJSON *runner_json(builder *b, const nnb_runner_result *r) {
     add_number(b, o, "create_ms", r->create_ms);
     add_item(b, o, "forward", phase_json(b, &r->fwd, 1));
     add_item(b, o, "backward", phase_json(b, &r->bwd, bwd_ran));
+    add_backward_parts(b, o, r);
     cJSON *flops = add_item(b, o, "flops", cJSON_CreateObject());
     add_number(b, flops, "forward", flops_or_nan(r->fwd_flops, 1));
     add_number(b, flops, "backward", flops_or_nan(r->bwd_flops, r->has_backward));

@@ -30,6 +30,7 @@ static const group_names GROUPS[] = {
     {NNB_GROUP_RNNS, "LSTM", "lstm"},
     {NNB_GROUP_CNNS, "ResNet", "resnet"},
     {NNB_GROUP_VL_RNNS, "variable-length sequence LSTM", "vl_lstm"},
+    {NNB_GROUP_CONVS, "convolution", "conv"},
 };
 
 static const group_names *find_group(const char *group) {

@@ -155,6 +155,8 @@ static void put_robust_row(FILE *f, const nnb_runner_result *r, const char *sep,
     put_cells(f, cells, peak > 0 ? 9 : 7, sep);
 }
 
+static void put_part_rows(FILE *f, const nnb_runner_result *r, const char *sep, int robust);
+
 void nnb_table_row_robust(FILE *f, const nnb_runner_result *r, const char *sep, double peak) {
     sep = sep_or_default(sep);
     int noted = r->precision != NNB_PRECISION_FP32 || r->checked;
@@ -162,6 +164,7 @@ void nnb_table_row_robust(FILE *f, const nnb_runner_result *r, const char *sep, 
         put_robust_row(f, r, sep, peak);
         if (noted)
             put_precision_line(f, r, sep);
+        put_part_rows(f, r, sep, 1);
         return;
     }
     if ((r->status == NNB_RUN_CHECK_FAILED || r->status == NNB_RUN_INTERRUPTED) && r->fwd.count > 0) {
@@ -172,12 +175,30 @@ void nnb_table_row_robust(FILE *f, const nnb_runner_result *r, const char *sep, 
     put_status_rows(f, r, sep);
 }
 
+/* ABI 1.3 backward parts, a row each under the runner's: "- bwd_data" with the part's time in the backward
+ * columns and "part" as its info. */
+static void put_part_rows(FILE *f, const nnb_runner_result *r, const char *sep, int robust) {
+    for (int p = 0; p < r->part_count && r->parts[p].count > 0; p++) {
+        char name[48], a[32], b[48];
+        snprintf(name, sizeof name, "- %s", r->part_names[p]);
+        format_g(a, sizeof a, robust ? r->parts[p].median : r->parts[p].mean, 4);
+        if (robust)
+            format_interval(b, sizeof b, &r->parts[p]);
+        else
+            format_g(b, sizeof b, r->parts[p].std, 4);
+        const char *timing[] = {name, "", "", "", a, b, "part"};
+        const char *robust_cells[] = {name, "", "", a, b, "", ""};
+        put_cells(f, robust ? robust_cells : timing, 7, sep);
+    }
+}
+
 void nnb_table_row(FILE *f, const nnb_runner_result *r, const char *sep) {
     sep = sep_or_default(sep);
     if (r->status == NNB_RUN_OK) {
         put_timing_row(f, r, "None", sep);
         if (r->precision != NNB_PRECISION_FP32) /* fp32 rows stay fastrnns' */
             put_precision_line(f, r, sep);
+        put_part_rows(f, r, sep, 0);
         return;
     }
     if (r->status == NNB_RUN_CHECK_FAILED && r->fwd.count > 0)

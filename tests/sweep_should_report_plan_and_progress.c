@@ -162,7 +162,7 @@ static void shape_sets_choose_their_group(void) {
     snprintf(line, sizeof line, "--shapes %s",
              write_file("bad.shapes", "# nnbench shape set v1\n# group: lstm\nmodel=m hiddenSize=8\n"));
     CHECK(parse(line, &o) == 2);
-    CHECK_STR_CONTAINS(err, "bad.shapes:2: group 'lstm' is not rnns, cnns or vl_rnns");
+    CHECK_STR_CONTAINS(err, "bad.shapes:2: group 'lstm' is not rnns, cnns, vl_rnns or convs");
     nnb_sweep_options_free(&o);
 
     static const char *const files[] = {"deepbench_lstm_train", "deepbench_lstm_inference", "gnmt", "deepspeech2",

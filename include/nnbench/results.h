@@ -23,6 +23,9 @@ typedef struct nnb_phase_stats {
     double median_lo, median_hi; /* distribution-free 95% interval of the median (+-inf when count < 6) */
 } nnb_phase_stats;
 
+/* The most backward parts (nnb_runner_desc.backward_part_count) the driver times. */
+#define NNB_MAX_BACKWARD_PARTS 4
+
 /* Confidence level of every interval nnbench reports. */
 #define NNB_CONFIDENCE 0.95
 
@@ -93,6 +96,12 @@ typedef struct nnb_runner_result {
     int check_count;
 
     int precision; /* nnb_precision the runner was asked to compute in (--dtype; an --ab side's own) */
+
+    /* ABI 1.3 backward parts (a convolution's "bwd_data", "bwd_weights"): each part timed on its own in every
+     * iteration, after the whole backward (full JSON: one entry per part name, docs/json-schema.md). */
+    int part_count;
+    char part_names[NNB_MAX_BACKWARD_PARTS][32];
+    nnb_phase_stats parts[NNB_MAX_BACKWARD_PARTS];
 } nnb_runner_result;
 
 /* One benchmark group as fastrnns names it. */
@@ -163,9 +172,10 @@ typedef struct nnb_run_results {
     const nnb_ab_result *ab; /* --ab: the paired comparison, else NULL */
     const char *fuser, *executor;
     nnb_run_context context;
-    nnb_group_result groups[3];
+    nnb_group_result groups[4]; /* vl_rnns, rnns, cnns, convs at most */
     int group_count;
-    int interrupted; /* SIGINT/SIGTERM stopped the run early */
+    int interrupted;             /* SIGINT/SIGTERM stopped the run early */
+    const char *conv_descriptor; /* convs: config.conv's canonical descriptor (--conv), else NULL */
 } nnb_run_results;
 
 /* Group naming as fastrnns prints it. */

@@ -95,7 +95,7 @@ static void shard_file(const uint8_t *data, size_t size) {
     if (rc != 2) {
         if (!merged)
             finding("an accepted merge returned no document", NULL);
-        nnb_sweep_output_options oo = {dir, NULL, NULL, NULL};
+        nnb_sweep_output_options oo = {dir, NULL, NULL, NULL, NULL};
         if (nnb_sweep_write_outputs(merged, &oo, err, sizeof err) != 0)
             finding("the outputs of an accepted merge could not be written", err);
     }

@@ -149,14 +149,14 @@ static int parse_shape_line(char *line, const char *where, const nnb_sweep_hooks
 
 /* "# group: rnns": the nnbench group every shape of the file belongs to. */
 static int parse_group(const char *text, const char *where, nnb_shape_set *out, char *err, size_t err_len) {
-    static const char *const groups[] = {"rnns", "cnns", "vl_rnns"};
+    static const char *const groups[] = {"rnns", "cnns", "vl_rnns", "convs"};
     char name[32] = "";
     sscanf(text, " %31s", name);
     int known = 0;
     for (size_t i = 0; i < sizeof groups / sizeof *groups; i++)
         known |= !strcmp(name, groups[i]);
     if (!known)
-        return nnb_sweep_fail(err, err_len, "%s: group '%s' is not rnns, cnns or vl_rnns", where, name);
+        return nnb_sweep_fail(err, err_len, "%s: group '%s' is not rnns, cnns, vl_rnns or convs", where, name);
     if (out->group && strcmp(out->group, name))
         return nnb_sweep_fail(err, err_len, "%s: a second group '%s' (the file says '%s' already)", where, name,
                               out->group);

@@ -337,6 +337,7 @@ static void merge_help(void) {
     nnb_cmd_print_flag(stdout, 36, "--plot-x", "NAME", "the axis along the plot's x (default: the first numeric one)");
     nnb_cmd_print_flag(stdout, 36, "--plot-y", "time|gflops", "the plot's y (default time)");
     nnb_cmd_print_flag(stdout, 36, "--plot-phase", "total|forward|backward", "the phase plotted (default total)");
+    nnb_cmd_print_flag(stdout, 36, "--beside", "FILE", "nnbench --json-out results set beside the per-model roll-up");
     printf("\nExit status: 0 complete; 1 a shard, point or run is missing or failed (named; the rest written,\n"
            "marked incomplete); 2 bad command line, a path that does not exist, files of different sweeps,\n"
            "duplicate points. See docs/sweeps.md and docs/exit-codes.md.\n");
@@ -350,11 +351,11 @@ typedef struct merge_args {
 } merge_args;
 
 /* The value slot of a merge flag (--out, --plot-x, --plot-y, --plot-phase), NULL for another flag. */
-static const char *const merge_flags[] = {"--out", "--plot-x", "--plot-y", "--plot-phase"};
+static const char *const merge_flags[] = {"--out", "--plot-x", "--plot-y", "--plot-phase", "--beside"};
 
 static const char **merge_flag_slot(merge_args *a, const char *arg) {
-    const char **slots[] = {&a->oo.out_dir, &a->oo.plot_x, &a->oo.plot_y, &a->oo.plot_phase};
-    for (int i = 0; i < 4; i++)
+    const char **slots[] = {&a->oo.out_dir, &a->oo.plot_x, &a->oo.plot_y, &a->oo.plot_phase, &a->oo.beside};
+    for (int i = 0; i < 5; i++)
         if (nnb_cmd_flag_is(arg, merge_flags[i]))
             return slots[i];
     return NULL;

@@ -31,6 +31,7 @@ static const sweep_flag sweep_flags[] = {
     {"--plot-x", 1, "NAME: the axis along the plot's x (default: the first numeric axis)"},
     {"--plot-y", 1, "time|gflops: the plot's y (default time)"},
     {"--plot-phase", 1, "total|forward|backward: the phase plotted (default total)"},
+    {"--beside", 1, "FILE: nnbench --json-out results (e.g. the resnet50 runner) set beside the per-model roll-up"},
     {"--run-timeout", 1, "S: kill and report a run that takes longer than S seconds"},
     {"--progress", 1, "auto (default: a live line on a terminal, lines otherwise), always (lines) or never"},
     {"--list-points", 0, "print this shard's points and their nnbench flags, run nothing"},
@@ -128,6 +129,8 @@ static int apply_sweep_flag(nnb_sweep_options *o, const sweep_flag *f, const cha
         return o->plot_x = v, 0;
     if (!strcmp(n, "--plot-y"))
         return o->plot_y = v, one_of(n, v, "time", "gflops", NULL, err, err_len);
+    if (!strcmp(n, "--beside"))
+        return *v ? (o->beside = v, 0) : nnb_sweep_fail(err, err_len, "--beside: empty file name");
     if (!strcmp(n, "--plot-phase"))
         return o->plot_phase = v, one_of(n, v, "total", "forward", "backward", err, err_len);
     if (!strcmp(n, "--run-timeout")) {

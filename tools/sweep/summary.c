@@ -48,5 +48,13 @@ int nnb_sweep_write_outputs(const cJSON *merged, const nnb_sweep_output_options 
     const char *command = sum_str(sum_get(merged, "sweep"), "command");
     if (command && !strcmp(command, "serve"))
         return sum_serve_outputs(merged, oo, err, err_len);
-    return run_outputs(merged, oo, err, err_len);
+    if (!oo->beside)
+        return run_outputs(merged, oo, err, err_len);
+    /* --beside: the whole runs travel in a copy of the merged document, as "beside" (sweep.json keeps them) */
+    cJSON *copy = cJSON_Duplicate(merged, 1);
+    int rc = !copy ? nnb_sweep_fail(err, err_len, "out of memory") : sum_load_beside(oo->beside, copy, err, err_len);
+    if (!rc)
+        rc = run_outputs(copy, oo, err, err_len);
+    cJSON_Delete(copy);
+    return rc;
 }

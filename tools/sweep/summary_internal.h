@@ -77,6 +77,15 @@ int sum_has_models(const summary *s);
 void sum_rollup_csv(const cJSON *merged, const summary *s, text *t); /* sweep-rollup.csv */
 void sum_md_problems(const cJSON *merged, text *t);
 
+/* ---- --beside: whole runs beside the roll-up (summary_beside.c) ---- */
+
+/* Reads an nnbench full JSON (--json-out) and adds merged["beside"] = {"file", "runs": [{"runner", "group",
+ * "batch", "forward_ms", "backward_ms", "total_ms"}]}, the medians of its ok runners. 0, or -1 with err. */
+int sum_load_beside(const char *path, cJSON *merged, char *err, size_t err_len);
+/* The markdown after the roll-up table: the whole runs, then each roll-up row as a share of each run. */
+void sum_md_beside_runs(const cJSON *merged, text *t);
+void sum_md_beside_share(const cJSON *merged, const char *model, const char *runner, const double sum[PHASES], text *t);
+
 /* ---- plots (summary_plot.c) ---- */
 
 /* Series keyed by runner (colour) and the other settings that vary (style). */

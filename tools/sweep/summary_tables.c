@@ -204,6 +204,11 @@ static void md_rollup(const cJSON *merged, const summary *s, text *t) {
             sum_put(t, " | %.5g", r[k].sum[p]);
         sum_put(t, " |\n");
     }
+    if (n > 0 && sum_get(merged, "beside")) {
+        sum_md_beside_runs(merged, t);
+        for (int k = 0; k < n; k++)
+            sum_md_beside_share(merged, r[k].model, r[k].runner, r[k].sum, t);
+    }
     free(r);
 }
 

@@ -120,6 +120,7 @@ typedef struct nnb_sweep_options {
     const char *plot_x;           /* axis key for the plot's x (NULL: the first numeric axis) */
     const char *plot_y;           /* "time" (default) or "gflops" */
     const char *plot_phase;       /* "total" (default), "forward", "backward" */
+    const char *beside;           /* --beside FILE: whole runs (nnbench --json-out) beside the roll-up */
     double run_timeout_s;         /* 0: none; a run over this is killed and reported */
     int list_points;              /* print this shard's points and exit */
     int slurm;                    /* write and submit sbatch jobs instead of running */

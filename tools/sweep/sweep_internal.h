@@ -54,6 +54,7 @@ int nnb_sweep_run_shard(const nnb_sweep_options *o, const nnb_sweep_hooks *h, st
 typedef struct nnb_sweep_output_options {
     const char *out_dir;
     const char *plot_x, *plot_y, *plot_phase;
+    const char *beside; /* --beside FILE: an nnbench full JSON whose runs the roll-up is set beside; NULL: none */
 } nnb_sweep_output_options;
 
 /* Merge shard documents (each owned by the caller; names[i] says where docs[i] came from, NULL doc: the

@@ -44,7 +44,7 @@ static int run_and_report(const nnb_sweep_options *o, const nnb_sweep_hooks *h) 
     cJSON *merged = NULL;
     const char *name = "this sweep", *reason = NULL;
     int mrc = nnb_sweep_merge_docs(&doc, &name, &reason, 1, &merged, err, sizeof err);
-    nnb_sweep_output_options oo = {o->out_dir, o->plot_x, o->plot_y, o->plot_phase};
+    nnb_sweep_output_options oo = {o->out_dir, o->plot_x, o->plot_y, o->plot_phase, o->beside};
     if (mrc == USAGE || nnb_sweep_write_outputs(merged, &oo, err, sizeof err)) {
         fprintf(stderr, "nnbench sweep: %s\n", err);
         rc = USAGE;
