@@ -53,7 +53,7 @@ static const flag_spec flags[] = {
     {"--list", ARG_NONE, "list discovered runners and whether they can run here"},
     {"--runner-path", ARG_STR, "also load runner plugins from DIR (repeatable)"},
     {"--stats", ARG_STR, "table statistics: mean (fastrnns' columns, default) or robust (medians, 95% intervals)"},
-    {"--measure-peak", ARG_NONE, "measure this CPU's fp32 FMA peak first; the robust table shows % of it"},
+    {"--measure-peak", ARG_NONE, "measure this CPU's peak per precision first; the robust table shows % of the run's precision's"},
     {"--min-time", ARG_NUM, "adaptive stopping: measure at least S seconds (default 0.5 when adaptive)"},
     {"--max-noise", ARG_NUM, "adaptive stopping: until each median's 95% interval is within +-P% (default 0.5)"},
     {"--min-samples", ARG_INT, "adaptive stopping and --ab: at least N samples / rounds (default 10)"},

@@ -115,7 +115,10 @@ static void check_context_and_config(const cJSON *root, const nnb_run_results *r
         check_null(ctx, empty[i]); // empty: not applicable on a cpu run
     check_string(ctx, "device", "cpu");
     check_null(ctx, "fma_peak_gflops"); // not measured
-    CHECK(cJSON_GetArraySize(ctx) == 16);
+    const char *peaks[] = {"fp32_fma", "bf16_dot", "bf16_amx", "fp16_fma"};
+    for (int i = 0; i < 4; i++)
+        check_null(item(ctx, "peaks_gflops"), peaks[i]); // not measured
+    CHECK(cJSON_GetArraySize(ctx) == 17);
 
     const cJSON *cfg = item(root, "config");
     check_number(cfg, "seq_length", 100);
@@ -153,7 +156,7 @@ static void check_common(const cJSON *r, const nnb_runner_result *want) {
     check_number(r, "create_ms", want->create_ms);
     check_null(r, "stop_reason"); // fixed --nloops
     check_null(r, "noise");
-    CHECK(cJSON_GetArraySize(r) == 17);
+    CHECK(cJSON_GetArraySize(r) == 18); // with "peak"
 }
 
 static void check_runners(const cJSON *root, const nnb_run_results *res) {
@@ -177,6 +180,7 @@ static void check_runners(const cJSON *root, const nnb_run_results *res) {
     check_string(info, "library", "naive");
     check_number(info, "threads", 2);
     check_null(r, "check");
+    check_null(r, "peak"); // --measure-peak not given
 
     // Forward-only: backward, its FLOPs and rate null.
     r = cJSON_GetArrayItem(rnns, 1);
