@@ -60,6 +60,8 @@ void *nnb_resnet_ref_create_from_arch(nnb_resnet_arch *arch, const char *name, c
         nnb_fail(err, err_len, "%s: out of memory", name);
         goto fail;
     }
+    nnb_resnet_round_to_precision(&r->arch, cfg->precision, r->params,
+                                  r->x); /* ABI 1.3: fp32 math on the rounded data */
     if (nnb_cnn_ref_net_create(&r->net, &r->arch, err, err_len))
         goto fail;
     for (size_t i = 0; i < r->arch.param_floats; i++)
