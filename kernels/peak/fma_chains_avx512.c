@@ -7,10 +7,11 @@
 #define CHAIN_INIT(i) __m512 f##i = _mm512_set1_ps((float)(i)*one);
 #define CHAIN_STEP(i) f##i = _mm512_fmadd_ps(f##i, x, x);
 #define CHAIN_SUM(i) total += (double)_mm512_reduce_add_ps(f##i);
-#define CHAINS(X)                                                                                                      \
-    X(0)                                                                                                               \
-    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20)     \
-        X(21) X(22) X(23)
+// clang-format off
+#define CHAINS(X) \
+    X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) \
+    X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+// clang-format on
 
 double nnb_fma_chains_avx512(int64_t n, float one) {
     const __m512 x = _mm512_set1_ps(one); /* a run-time value: nothing folds at compile time */

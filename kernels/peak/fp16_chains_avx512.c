@@ -7,10 +7,11 @@
 #define CHAIN_INIT(i) __m512h f##i = _mm512_set1_ph((_Float16)((float)(i)*one));
 #define CHAIN_STEP(i) f##i = _mm512_fmadd_ph(f##i, x, x);
 #define CHAIN_SUM(i) total += lanes_sum(f##i);
-#define CHAINS(X)                                                                                                      \
-    X(0)                                                                                                               \
-    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20)     \
-        X(21) X(22) X(23)
+// clang-format off
+#define CHAINS(X) \
+    X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) \
+    X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+// clang-format on
 
 /* The 32 fp16 lanes summed in double (an fp16 sum would overflow past 65504). */
 static double lanes_sum(__m512h v) {
