@@ -7,10 +7,10 @@
 #include "cmdline.h"
 #include "driver.h"
 #include "exit_codes.h"
-#include "fma_peak.h"
 #include "precision.h"
 #include "progress.h"
 #include "report.h"
+#include "run_peak.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -182,6 +182,9 @@ static void progress_plan(const nnb_options *o, char *plan, size_t len) {
         snprintf(plan, len, "warmup %d, loops %d", o->warmup, o->nloops);
 }
 
+/* --measure-peak: every precision's peak, measured once before the runners (run_peak.h). */
+static nnb_measured_peaks measured_peaks;
+
 static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_results *res, int table) {
     const int isolated = isolation_wanted(env->opts, sel, nsel);
     int total = 0;
@@ -198,7 +201,7 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             fprintf(stderr, "nnbench: out of memory\n");
             exit(EXIT_RUNNER_FAILED);
         }
-        const double peak = env->fma_peak_gflops;
+        const double peak = nnb_run_peak(&measured_peaks, env->config.precision, NULL).gflops; /* the run's precision */
         if (table && !strcmp(gr->group, NNB_GROUP_CONVS) && env->opts->config.conv) /* the row names are runners' */
             fprintf(stderr, "convolution %s%s (--conv-dir %s)\n", env->opts->conv_canonical,
                     env->opts->conv_problem.has_bias ? "" : " without bias", nnb_conv_dir_name(env->config.conv_dirs));
@@ -211,11 +214,13 @@ static void run_groups(nnb_run_env *env, nnb_selection *sel, int nsel, nnb_run_r
             if (!nnb_stop_requested()) /* an interrupted run starts no more runners: nothing to announce */
                 nnb_progress_runner_begin(sel[g].runners[i]->desc->name, plan);
             run_one(env, sel[g].runners[i], r, isolated);
+            r->peak = nnb_run_peak(&measured_peaks, env->config.precision, r->runner_info_json);
             /* the mean for the time left counts the runners that ran to their end */
             nnb_progress_runner_end(r->status != NNB_RUN_SKIPPED && r->status != NNB_RUN_INTERRUPTED);
-            if (table && env->opts->stats_robust)
-                nnb_table_row_robust(stderr, r, env->opts->sep, peak);
-            else if (table)
+            if (table && env->opts->stats_robust) {
+                nnb_table_row_robust(stderr, r, env->opts->sep, r->peak.gflops);
+                nnb_print_amx_share(stderr, r);
+            } else if (table)
                 nnb_table_row(stderr, r, env->opts->sep);
             else if (r->status != NNB_RUN_OK)
                 fprintf(stderr, "nnbench: %s (%s): %s: %s\n", r->name, r->group, nnb_run_status_name(r->status),
@@ -304,11 +309,8 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
     static nnb_run_results res;
     fill_results_config(o, &res);
     nnb_run_env env = {.opts = o, .reg = reg, .config = o->config};
-    if (o->measure_peak && (env.fma_peak_gflops = nnb_fma_peak_gflops(o->config.threads, 0.3)) <= 0)
-        fprintf(stderr, "nnbench: --measure-peak: no AVX-512 FMA peak on this CPU; percentages not shown\n");
-    else if (o->measure_peak)
-        fprintf(stderr, "nnbench: measured fp32 FMA peak: %.0f GFLOP/s on %d thread%s (AVX-512)\n", env.fma_peak_gflops,
-                o->config.threads, o->config.threads == 1 ? "" : "s");
+    if (o->measure_peak) /* each precision's peak, or why not; the table's % is of the run's precision's */
+        nnb_measure_peaks(o->config.threads, &measured_peaks, stderr), env.fma_peak_gflops = measured_peaks.gflops[0];
     nnb_install_stop_handlers();
     int rc;
     if (o->ab.given) {
@@ -327,7 +329,7 @@ static int run(nnb_options *o, nnb_registry *reg, const char *tuned_core) {
         nnb_context_collect(&res.context, o->config.threads, device);
         nnb_probe_loaded_libraries(&res.context);
         nnb_cuda_fill_context(&res.context, o->config.cuda_device);
-        res.context.fma_peak_gflops = env.fma_peak_gflops;
+        nnb_peaks_to_context(&measured_peaks, &res.context);
         rc = report(o, &res, rc);
     }
     nnb_cuda_timer_destroy(env.cuda_timer);

@@ -96,6 +96,11 @@ static cJSON *context_json(builder *b, const nnb_run_context *ctx) {
     ADD_CONTEXT_STRING(b, o, ctx, gpu_sm);
     ADD_CONTEXT_STRING(b, o, ctx, device);
     add_number(b, o, "fma_peak_gflops", ctx->fma_peak_gflops > 0 ? ctx->fma_peak_gflops : NAN);
+    cJSON *peaks = add_item(b, o, "peaks_gflops", cJSON_CreateObject()); /* every precision's; null: none here */
+    add_number(b, peaks, "fp32_fma", ctx->fma_peak_gflops > 0 ? ctx->fma_peak_gflops : NAN);
+    add_number(b, peaks, "bf16_dot", ctx->bf16_dot_peak_gflops > 0 ? ctx->bf16_dot_peak_gflops : NAN);
+    add_number(b, peaks, "bf16_amx", ctx->bf16_amx_peak_gflops > 0 ? ctx->bf16_amx_peak_gflops : NAN);
+    add_number(b, peaks, "fp16_fma", ctx->fp16_fma_peak_gflops > 0 ? ctx->fp16_fma_peak_gflops : NAN);
     return o;
 }
 
@@ -246,6 +251,28 @@ static void add_backward_parts(builder *b, cJSON *o, const nnb_runner_result *r)
         add_item(b, o, r->part_names[p], phase_json(b, &r->parts[p], 1));
 }
 
+/* --measure-peak: the peak of the run's precision and each phase's GFLOP/s (as in "gflops") as a share of it, in
+ * percent; with "amx" as well for a bf16 run on AMX. null when no peak applies. */
+static cJSON *peak_json(builder *b, const nnb_runner_result *r, int fwd_ran, int bwd_ran) {
+    if (!r->peak.precision || !(r->peak.gflops > 0))
+        return cJSON_CreateNull();
+    double fwd = gflops(r->fwd_flops, &r->fwd, fwd_ran), bwd = gflops(r->bwd_flops, &r->bwd, bwd_ran);
+    cJSON *o = cJSON_CreateObject();
+    add_string(b, o, "precision", r->peak.precision);
+    add_string(b, o, "instruction", r->peak.instruction);
+    add_number(b, o, "gflops", r->peak.gflops);
+    add_number(b, o, "percent_forward", 100 * fwd / r->peak.gflops);
+    add_number(b, o, "percent_backward", 100 * bwd / r->peak.gflops);
+    if (r->peak.amx_instruction && r->peak.amx_gflops > 0) {
+        cJSON *amx = add_item(b, o, "amx", cJSON_CreateObject());
+        add_string(b, amx, "instruction", r->peak.amx_instruction);
+        add_number(b, amx, "gflops", r->peak.amx_gflops);
+        add_number(b, amx, "percent_forward", 100 * fwd / r->peak.amx_gflops);
+        add_number(b, amx, "percent_backward", 100 * bwd / r->peak.amx_gflops);
+    }
+    return o;
+}
+
 static cJSON *runner_json(builder *b, const nnb_runner_result *r) {
     cJSON *o = cJSON_CreateObject();
     int fwd_ran = r->fwd.count > 0, bwd_ran = backward_ran(r);
@@ -274,6 +301,7 @@ static cJSON *runner_json(builder *b, const nnb_runner_result *r) {
     cJSON *rate = add_item(b, o, "gflops", cJSON_CreateObject());
     add_number(b, rate, "forward", gflops(r->fwd_flops, &r->fwd, fwd_ran));
     add_number(b, rate, "backward", gflops(r->bwd_flops, &r->bwd, bwd_ran));
+    add_item(b, o, "peak", peak_json(b, r, fwd_ran, bwd_ran));
     add_string(b, o, "stop_reason", r->stop_reason);
     add_number(b, o, "noise", r->stop_reason ? r->noise : NAN);
     add_item(b, o, "runner_info", runner_info_json(r->runner_info_json));

@@ -165,7 +165,13 @@ static void measured_peak_is_printed(void) {
     const char *p = strstr(err, "nnbench: measured fp32 FMA peak: ");
     double gflops = p ? strtod(p + strlen("nnbench: measured fp32 FMA peak: "), NULL) : 0;
     CHECK_MSG(p && gflops > 0, "the measured peak is printed and positive: %s", err);
-    CHECK_STR_CONTAINS(err, " GFLOP/s on 1 thread (AVX-512)\n");
+    CHECK_STR_CONTAINS(err, " GFLOP/s on 1 thread (vfmadd231ps, 32 FLOPs per instruction)\n");
+    /* every other precision's peak: measured, or skipped with the reason */
+    const char *kinds[][2] = {
+        {"bf16 dot-product peak", "vdpbf16ps"}, {"bf16 AMX peak", "tdpbf16ps"}, {"fp16 FMA peak", "vfmadd231ph"}};
+    for (int i = 0; i < 3; i++)
+        CHECK_MSG(strstr(err, kinds[i][0]) && strstr(err, kinds[i][1]), "%s (%s) measured or skipped: %s", kinds[i][0],
+                  kinds[i][1], err);
 }
 
 int main(void) {

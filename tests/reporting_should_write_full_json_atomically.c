@@ -115,7 +115,10 @@ static void check_context_and_config(const cJSON *root, const nnb_run_results *r
         check_null(ctx, empty[i]); // empty: not applicable on a cpu run
     check_string(ctx, "device", "cpu");
     check_null(ctx, "fma_peak_gflops"); // not measured
-    CHECK(cJSON_GetArraySize(ctx) == 16);
+    const char *peaks[] = {"fp32_fma", "bf16_dot", "bf16_amx", "fp16_fma"};
+    for (int i = 0; i < 4; i++)
+        check_null(item(ctx, "peaks_gflops"), peaks[i]); // not measured
+    CHECK(cJSON_GetArraySize(ctx) == 17);
 
     const cJSON *cfg = item(root, "config");
     check_number(cfg, "seq_length", 100);
@@ -157,7 +160,7 @@ static void check_common(const cJSON *r, const nnb_runner_result *want) {
     check_null(r, "noise");
     check_string(r, "precision", nnb_precision_name(want->precision));
     CHECK(cJSON_GetArraySize(item(r, "backward_parts")) == 0); // no parts: no per-part keys either
-    CHECK(cJSON_GetArraySize(r) == 19);
+    CHECK(cJSON_GetArraySize(r) == 20); // with "peak"
 }
 
 static void check_runners(const cJSON *root, const nnb_run_results *res) {
@@ -181,6 +184,7 @@ static void check_runners(const cJSON *root, const nnb_run_results *res) {
     check_string(info, "library", "naive");
     check_number(info, "threads", 2);
     check_null(r, "check");
+    check_null(r, "peak"); // --measure-peak not given
 
     // Forward-only: backward, its FLOPs and rate null.
     r = cJSON_GetArrayItem(rnns, 1);

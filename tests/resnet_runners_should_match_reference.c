@@ -2,6 +2,7 @@
  * Every CPU ResNet runner's logits, dx, parameter gradients and updated
  * running statistics against its reference on small images (threads 2):
  *   resnet18 vs resnet18_ref (plain C, double)      N=2 S=33, nnb_test_check_against, tol 2e-4
+ *     (gradients in the L2 norm against 2e-3: resnet18 sets NNB_FLAG_CHECK_GRADIENTS_L2 since bf16)
  *   resnet18_jit vs resnet18, resnet50_jit vs resnet50 (S=33)  fused vs unfused, tol 2e-4
  *   resnet50 vs resnet50_ref                        N=2 S=33, see below
  * plus the runner contract: FLOPs from the arch table, describe() JSON, the

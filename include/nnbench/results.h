@@ -75,6 +75,17 @@ typedef struct nnb_tensor_check {
     int pass;
 } nnb_tensor_check;
 
+/* --measure-peak: the peak a run's "% of peak" is of, the one of the run's precision (ABI 1.3): fp32 and tf32 the
+ * fp32 FMA peak, bf16 the vdpbf16ps peak (and the AMX peak too when the runner's describe() says it ran on AMX),
+ * fp16 the fp16 FMA peak. Strings are static; precision NULL when no peak applies (not measured, or the CPU lacks
+ * the precision's instruction). */
+typedef struct nnb_result_peak {
+    const char *precision, *instruction; /* "bf16", "vdpbf16ps" */
+    double gflops;
+    const char *amx_instruction; /* "tdpbf16ps" when the runner ran on AMX and the AMX peak was measured; else NULL */
+    double amx_gflops;
+} nnb_result_peak;
+
 typedef struct nnb_runner_result {
     const char *name, *group, *device, *description, *plugin_path; /* not owned */
     nnb_run_status status;
@@ -102,6 +113,8 @@ typedef struct nnb_runner_result {
     int part_count;
     char part_names[NNB_MAX_BACKWARD_PARTS][32];
     nnb_phase_stats parts[NNB_MAX_BACKWARD_PARTS];
+
+    nnb_result_peak peak; /* --measure-peak: the peak of the run's precision (zeroed when none) */
 } nnb_runner_result;
 
 /* One benchmark group as fastrnns names it. */
@@ -127,6 +140,9 @@ typedef struct nnb_run_context {
     char gpu_sm[16];
     char device[8];         /* device the run used: "cpu" or "cuda" */
     double fma_peak_gflops; /* --measure-peak: measured fp32 FMA peak on `threads` threads; 0 not measured */
+    /* --measure-peak, the other precisions on `threads` threads (vdpbf16ps, AMX tdpbf16ps, vfmadd231ph); 0 when
+     * not measured or the CPU (or OS, for AMX) lacks the instruction */
+    double bf16_dot_peak_gflops, bf16_amx_peak_gflops, fp16_fma_peak_gflops;
 } nnb_run_context;
 
 /* Adaptive stopping (nvbench's criteria) instead of a fixed --nloops. */

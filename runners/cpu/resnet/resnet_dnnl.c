@@ -35,6 +35,7 @@
  */
 #include "resnet_dnnl_internal.h"
 
+#include "nnb_precision.h"
 #include "resnet_init.h"
 
 #include <nnbench/runner.h>
@@ -102,7 +103,14 @@ static void *model_create_from_arch(nnb_resnet_arch *arch, const char *name, int
     m->fused = fused;
     m->threads = cfg->threads;
     m->seed = cfg->seed;
+    m->precision = cfg->precision == NNB_PRECISION_BF16 ? NNB_PRECISION_BF16 : NNB_PRECISION_FP32;
+    m->dt = m->precision == NNB_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
     nnb_set_threads(cfg->threads);
+    if (cfg->precision != NNB_PRECISION_FP32 && cfg->precision != NNB_PRECISION_BF16) {
+        nnb_fail(err, err_len, "%s: --dtype %s is not supported (fp32, bf16)", name,
+                 nnb_precision_name(cfg->precision) ? nnb_precision_name(cfg->precision) : "?");
+        goto fail;
+    }
     const char *input_grad = getenv("NNB_RESNET_INPUT_GRAD"); /* see use_own_input_grad */
     if (input_grad && *input_grad && strcmp(input_grad, "own") && strcmp(input_grad, "onednn")) {
         nnb_fail(err, err_len, "%s: NNB_RESNET_INPUT_GRAD='%s' (valid: own, onednn)", name, input_grad);
@@ -116,6 +124,8 @@ static void *model_create_from_arch(nnb_resnet_arch *arch, const char *name, int
                  (long long)a->image_size);
         goto fail;
     }
+    /* The seeded problem rounded to the precision before any copy is made, so params() shows what runs. */
+    nnb_resnet_round_to_precision(a, m->precision, m->params, m->x);
     m->act_md = calloc((size_t)a->num_acts, sizeof *m->act_md);
     m->act_mem = calloc((size_t)a->num_acts, sizeof *m->act_mem);
     m->diff_mem = calloc((size_t)a->num_acts, sizeof *m->diff_mem);
@@ -187,6 +197,8 @@ static int rn_load_param(void *p, const nnb_tensor *value, char *err, size_t err
         return -1;
     const nnb_resnet_param *pp = &m->arch.params[k];
     memcpy(m->params + pp->offset, value->data, pp->count * sizeof(float));
+    if (pp->kind == NNB_RESNET_CONV_WEIGHT || pp->kind == NNB_RESNET_FC_WEIGHT || pp->kind == NNB_RESNET_FC_BIAS)
+        nnb_round_to_precision(m->params + pp->offset, pp->count, m->precision); /* as create rounds them */
     if (pp->kind == NNB_RESNET_CONV_WEIGHT || pp->kind == NNB_RESNET_FC_WEIGHT)
         return rd_refresh_weights(m, pp->layer, err, err_len);
     return 0;
@@ -235,12 +247,31 @@ static int rn_outputs(void *p, nnb_tensor_list *out, char *err, size_t err_len) 
     return 0;
 }
 
+/* The ISA part of a oneDNN implementation name ("brg:avx512_core_amx" -> "avx512_core_amx"), else the name. */
+static const char *impl_isa(const char *impl) {
+    const char *colon = strchr(impl, ':');
+    return colon ? colon + 1 : impl;
+}
+
+/* What each tensor is stored in: the data the convolutions and the fc read, and what stays f32. */
+static const char *data_types(const model *m) {
+    return m->dt == dnnl_bf16
+               ? "activations, conv and fc weights, data gradients, logits: bf16; weight gradients, fc bias and its "
+                 "gradient, BatchNorm parameters, statistics and gradients: f32; outputs() widened to f32"
+               : "f32";
+}
+
 static int rn_describe(void *p, char *buf, size_t len) {
     model *m = p;
     const dnnl_version_t *v = dnnl_version();
     size_t used = 0;
     nnb_appendf(buf, len, &used,
-                "{\"library\":\"oneDNN %d.%d.%d\",\"api\":\"C\",\"model\":\"resnet%d\",\"fused\":%s,"
+                "{\"precision\":\"%s\",\"data_types\":\"%s\",\"isa\":\"%s\",\"body_conv_fwd_impl\":\"%s\","
+                "\"body_conv_bwd_data_impl\":\"%s\",\"body_conv_bwd_weights_impl\":\"%s\",\"fc_impl\":\"%s\",",
+                nnb_precision_name(m->precision), data_types(m), impl_isa(m->impl_body_fwd), m->impl_body_fwd,
+                m->impl_body_bwd_data, m->impl_body_bwd_weights, m->impl_fc_fwd);
+    nnb_appendf(buf, len, &used,
+                "\"library\":\"oneDNN %d.%d.%d\",\"api\":\"C\",\"model\":\"resnet%d\",\"fused\":%s,"
                 "\"fusions\":\"%s\",\"conv1_fwd_impl\":\"%s\",\"conv1_bwd_data_impl\":\"%s\","
                 "\"conv1_bwd_weights_impl\":\"%s\",\"bn_impl\":\"%s\",\"activation_format\":\"%s\","
                 "\"weights_format\":\"%s\",\"forward_primitives\":%d,\"backward_primitives\":%d,"
@@ -270,16 +301,38 @@ static void *create_resnet50_jit(const nnb_config *c, char *e, size_t l) {
 
 /* ---- descriptor ---- */
 
+/* --check tolerance in bf16 (forward outputs in the max norm; gradients in the L2 norm against 10x it), from
+ * u = 2^-8. A bf16 step is the exact step on data rounded by u at every stored tensor, so its distance from the
+ * reference (fp32 math on the rounded inputs) is the problem's own response to u-sized perturbations. Measured at
+ * N=2, S=33 (the fp32 runner with every weight moved by up to u): ResNet-18's logits move by 3.4u and its
+ * gradients by 0.26 (L2), ResNet-50's logits by 69u and gradients by 1.4: train-mode BatchNorm over a small batch
+ * amplifies rounding layer by layer (docs/resnet.md, "bf16"). Hence 32u for ResNet-18 (bf16 measured: 4.4u
+ * forward, 0.45 gradients) and 128u for ResNet-50 (93u forward, gradients 1.7: its bf16 training-step check
+ * catches only gross errors; its eval-mode inference, well conditioned, is held to 8u by the tests). */
+static double bf16_tolerance(const nnb_config *cfg, int depth) {
+    return (depth == 50 ? 128 : 32) * nnb_precision_unit_roundoff(cfg->precision);
+}
+
+static double resnet18_check_tolerance(const nnb_config *cfg) {
+    return cfg->precision == NNB_PRECISION_BF16 ? bf16_tolerance(cfg, 18) : 0; /* fp32: the driver's default */
+}
+
 /* See nnb_resnet_check_tolerance: ResNet-50 gradients are judged in the L2 norm. */
 static double resnet50_check_tolerance(const nnb_config *cfg) {
-    (void)cfg;
-    return nnb_resnet_check_tolerance(50);
+    return cfg->precision == NNB_PRECISION_BF16 ? bf16_tolerance(cfg, 50) : nnb_resnet_check_tolerance(50);
+}
+
+/* fp32 always; bf16 where the CPU has avx512_bf16 or AMX, refused in the one wording every CPU runner uses. */
+static int rn_available(const nnb_config *cfg, char *reason, size_t reason_len) {
+    return nnb_cpu_precision_available(cfg->precision, reason, reason_len);
 }
 
 #define DNNL_RUNNER(NAME, CREATE, DESC, REF, FLAGS, TOL)                                                               \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = NNB_GROUP_CNNS, .device = NNB_DEVICE_CPU,       \
         .description = DESC, .reference = REF, .flags = FLAGS, .check_tolerance = TOL, .create = CREATE,               \
+        .available = rn_available,                                                                                     \
+        .precisions = NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_BF16),                   \
         .forward = rn_forward, .backward_setup = rn_backward_setup, .backward = rn_backward, .params = rn_params,      \
         .outputs = rn_outputs, .describe = rn_describe, .forward_flops = model_forward_flops,                          \
         .backward_flops = model_backward_flops, .destroy = model_destroy, .infer = rn_infer,                           \
@@ -288,7 +341,7 @@ static double resnet50_check_tolerance(const nnb_config *cfg) {
 
 static const nnb_runner_desc runners[] = {
     DNNL_RUNNER("resnet18", create_resnet18, "ResNet-18 train step and inference, oneDNN primitives per layer",
-                "resnet18_ref", 0, NULL),
+                "resnet18_ref", NNB_FLAG_CHECK_GRADIENTS_L2, resnet18_check_tolerance),
     DNNL_RUNNER("resnet18_jit", create_resnet18_jit,
                 "ResNet-18 train step and inference, oneDNN, BN+ReLU and add+ReLU fused", "resnet18", 0, NULL),
     DNNL_RUNNER("resnet50", create_resnet50, "ResNet-50 train step and inference, oneDNN primitives per layer",

@@ -84,9 +84,10 @@ static int weight_grads(model *m, int li, const_dnnl_primitive_desc_t bwd_pd, co
 }
 
 /* The stem's input gradient (dx) goes to kernels/cnn_cpu when it can: AVX-512, a shape it supports, and the
- * output gradient in nChw16c. oneDNN 2.6's blocked backward-data pads the 3 input channels to 16 and takes
- * about 6x the stem's forward time at ResNet sizes (docs/resnet.md). NNB_RESNET_INPUT_GRAD=onednn keeps
- * oneDNN's primitive (for A/B comparisons and for the tests of that path). */
+ * output gradient in nChw16c f32 (never in bf16, where oneDNN's primitive computes it). oneDNN 2.6's blocked
+ * backward-data pads the 3 input channels to 16 and takes about 6x the stem's forward time at ResNet sizes
+ * (docs/resnet.md). NNB_RESNET_INPUT_GRAD=onednn keeps oneDNN's primitive (for A/B comparisons and for the tests of
+ * that path). */
 static int use_own_input_grad(const model *m, const nnb_resnet_layer *l) {
     const char *force = getenv("NNB_RESNET_INPUT_GRAD");
     if (l->src != 0 || (force && !strcmp(force, "onednn")))
@@ -132,16 +133,19 @@ static int build_conv_bwd(model *m, int li, char *err, size_t err_len) {
     layer_state *s = &m->ls[li];
     int64_t sd[4], wd[4] = {l->out.c, l->in.c, l->kernel, l->kernel};
     rd_act_dims(l->in, sd);
-    dnnl_memory_desc_t w_any, w_plain, src_any;
-    rd_md_init(&w_any, 4, wd, dnnl_format_tag_any);
+    /* Weight gradients stay f32 (bf16 data too: oneDNN accumulates them in f32); weights and data gradients are
+     * in the network's data type. */
+    dnnl_memory_desc_t dw_any, w_any, w_plain, src_any;
+    rd_md_init(&dw_any, 4, wd, dnnl_format_tag_any);
+    rd_md_init_dt(&w_any, 4, wd, dnnl_format_tag_any, m->dt);
     rd_md_init(&w_plain, 4, wd, dnnl_oihw);
-    rd_md_init(&src_any, 4, sd, dnnl_format_tag_any);
+    rd_md_init_dt(&src_any, 4, sd, dnnl_format_tag_any, m->dt);
     dnnl_dims_t strides = {l->stride, l->stride}, pad = {l->pad, l->pad};
     const dnnl_memory_desc_t *dst_md = &m->act_md[l->dst];
 
     dnnl_convolution_desc_t wdsc;
-    NNB_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &m->act_md[l->src], &w_any,
-                                                             NULL, dst_md, strides, pad, pad));
+    NNB_DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &m->act_md[l->src],
+                                                             &dw_any, NULL, dst_md, strides, pad, pad));
     dnnl_primitive_desc_t wpd;
     dnnl_primitive_t wprim;
     TRY(rd_make_primitive(m, &wdsc, NULL, s->fwd_pd, &wpd, &wprim, err, err_len));
@@ -180,6 +184,10 @@ static int build_conv_bwd(model *m, int li, char *err, size_t err_len) {
     rd_arg(st, DNNL_ARG_DIFF_SRC, target);
     if (scratch >= 0)
         TRY(accumulate(m, l->src, target, scratch, err, err_len));
+    if (!strcmp(l->name, "layer1.0.conv1")) {
+        rd_impl_name(wpd, m->impl_body_bwd_weights, sizeof m->impl_body_bwd_weights);
+        rd_impl_name(dpd, m->impl_body_bwd_data, sizeof m->impl_body_bwd_data);
+    }
     if (l->src == 0) {
         rd_impl_name(wpd, m->impl_conv1_bwd_weights, sizeof m->impl_conv1_bwd_weights);
         rd_impl_name(dpd, m->impl_conv1_bwd_data, sizeof m->impl_conv1_bwd_data);
@@ -280,7 +288,7 @@ static int build_fc_bwd(model *m, int li, char *err, size_t err_len) {
     layer_state *s = &m->ls[li];
     int64_t wd[4] = {l->out.c, l->in.c, 1, 1}, bd[1] = {l->out.c}, gd[2] = {l->out.n, l->out.c};
     dnnl_memory_desc_t w_any, w_plain, b_md, g_md;
-    rd_md_init(&w_any, 4, wd, dnnl_format_tag_any);
+    rd_md_init(&w_any, 4, wd, dnnl_format_tag_any); /* the weight gradient: f32 in bf16 too */
     rd_md_init(&w_plain, 4, wd, dnnl_oihw);
     rd_md_init(&b_md, 1, bd, dnnl_x);
     rd_md_init(&g_md, 2, gd, dnnl_nc);

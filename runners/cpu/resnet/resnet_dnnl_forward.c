@@ -19,9 +19,9 @@ static int build_conv_fwd(model *m, int li, char *err, size_t err_len) {
     rd_act_dims(l->in, sd);
     rd_act_dims(l->out, dd);
     dnnl_memory_desc_t src_any, w_any, dst_any;
-    rd_md_init(&src_any, 4, sd, dnnl_format_tag_any);
-    rd_md_init(&w_any, 4, wd, dnnl_format_tag_any);
-    rd_md_init(&dst_any, 4, dd, dnnl_format_tag_any);
+    rd_md_init_dt(&src_any, 4, sd, dnnl_format_tag_any, m->dt);
+    rd_md_init_dt(&w_any, 4, wd, dnnl_format_tag_any, m->dt);
+    rd_md_init_dt(&dst_any, 4, dd, dnnl_format_tag_any, m->dt);
     dnnl_dims_t strides = {l->stride, l->stride}, pad = {l->pad, l->pad};
     /* Only the network's input lets the convolution choose; inside, it takes the layout it is given. */
     const dnnl_memory_desc_t *src_md = l->src == 0 ? &src_any : &m->act_md[l->src];
@@ -46,6 +46,7 @@ static int build_conv_fwd(model *m, int li, char *err, size_t err_len) {
     /* Weights: torchvision OIHW into the convolution's layout (again after load_param). */
     TRY(rd_weights_in(m, li, rd_pd_md(s->fwd_pd, DNNL_ARG_WEIGHTS), &s->weights, err, err_len));
     if (!strcmp(l->name, "layer1.0.conv1")) {
+        rd_impl_name(s->fwd_pd, m->impl_body_fwd, sizeof m->impl_body_fwd);
         rd_format_string(&m->act_md[l->dst], m->fmt_act, sizeof m->fmt_act);
         rd_format_string(rd_pd_md(s->fwd_pd, DNNL_ARG_WEIGHTS), m->fmt_weights, sizeof m->fmt_weights);
     }
@@ -135,8 +136,8 @@ rd_pool_geometry rd_pool_geometry_of(const nnb_resnet_layer *l) {
 /* Layer l's max or (global) average pooling for prop, from src into a destination of dims dd (format any). */
 dnnl_status_t rd_pool_desc_init(dnnl_pooling_v2_desc_t *d, const nnb_resnet_layer *l, dnnl_prop_kind_t prop,
                                 const dnnl_memory_desc_t *src, const int64_t *dd) {
-    dnnl_memory_desc_t dst_any;
-    rd_md_init(&dst_any, 4, dd, dnnl_format_tag_any);
+    dnnl_memory_desc_t dst_any; /* in the source's data type */
+    rd_md_init_dt(&dst_any, 4, dd, dnnl_format_tag_any, src->data_type);
     const rd_pool_geometry g = rd_pool_geometry_of(l);
     return dnnl_pooling_v2_forward_desc_init(d, prop, g.alg, src, &dst_any, g.strides, g.kernel, g.dil, g.pad, g.pad);
 }
@@ -211,15 +212,16 @@ static int build_fc_fwd(model *m, int li, char *err, size_t err_len) {
     layer_state *s = &m->ls[li];
     int64_t wd[4] = {l->out.c, l->in.c, 1, 1}, bd[1] = {l->out.c}, dd[2] = {l->out.n, l->out.c};
     dnnl_memory_desc_t w_any, b_md, dst_any, logits_md;
-    rd_md_init(&w_any, 4, wd, dnnl_format_tag_any);
-    rd_md_init(&b_md, 1, bd, dnnl_x);
-    rd_md_init(&dst_any, 2, dd, dnnl_format_tag_any);
+    rd_md_init_dt(&w_any, 4, wd, dnnl_format_tag_any, m->dt);
+    rd_md_init(&b_md, 1, bd, dnnl_x);                           /* f32 in bf16 too */
+    rd_md_init_dt(&dst_any, 2, dd, dnnl_format_tag_any, m->dt); /* bf16: its gradient must be bf16 as well */
     rd_md_init(&logits_md, 2, dd, dnnl_nc);
     dnnl_inner_product_desc_t id;
     NNB_DNNL_TRY(
         dnnl_inner_product_forward_desc_init(&id, dnnl_forward_training, &m->act_md[l->src], &w_any, &b_md, &dst_any));
     dnnl_primitive_t prim;
     TRY(rd_make_primitive(m, &id, NULL, NULL, &s->fwd_pd, &prim, err, err_len));
+    rd_impl_name(s->fwd_pd, m->impl_fc_fwd, sizeof m->impl_fc_fwd);
     m->act_md[l->dst] = *rd_pd_md(s->fwd_pd, DNNL_ARG_DST);
     TRY(alloc_act(m, l->dst, err, err_len));
     dnnl_memory_t bias;

@@ -157,9 +157,9 @@ static int infer_conv(model *m, infer_net *t, int li, char *err, size_t err_len)
     batch_dims(l->in, t->n, sd);
     batch_dims(l->out, t->n, dd);
     dnnl_memory_desc_t src_any, w_any, dst_any;
-    rd_md_init(&src_any, 4, sd, dnnl_format_tag_any);
-    rd_md_init(&w_any, 4, wd, dnnl_format_tag_any);
-    rd_md_init(&dst_any, 4, dd, dnnl_format_tag_any);
+    rd_md_init_dt(&src_any, 4, sd, dnnl_format_tag_any, m->dt);
+    rd_md_init_dt(&w_any, 4, wd, dnnl_format_tag_any, m->dt);
+    rd_md_init_dt(&dst_any, 4, dd, dnnl_format_tag_any, m->dt);
     dnnl_dims_t strides = {l->stride, l->stride}, pad = {l->pad, l->pad};
     dnnl_convolution_desc_t cd;
     NNB_DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
@@ -266,9 +266,9 @@ static int infer_fc(model *m, infer_net *t, int li, char *err, size_t err_len) {
     const nnb_resnet_layer *l = &m->arch.layers[li];
     int64_t wd[4] = {l->out.c, l->in.c, 1, 1}, bd[1] = {l->out.c}, dd[2] = {t->n, l->out.c};
     dnnl_memory_desc_t w_any, b_md, logits_md;
-    rd_md_init(&w_any, 4, wd, dnnl_format_tag_any);
+    rd_md_init_dt(&w_any, 4, wd, dnnl_format_tag_any, m->dt);
     rd_md_init(&b_md, 1, bd, dnnl_x);
-    rd_md_init(&logits_md, 2, dd, dnnl_nc);
+    rd_md_init(&logits_md, 2, dd, dnnl_nc); /* f32 logits from bf16 data too: oneDNN accumulates in f32 */
     dnnl_inner_product_desc_t id;
     NNB_DNNL_TRY(
         dnnl_inner_product_forward_desc_init(&id, dnnl_forward_inference, &t->md[l->src], &w_any, &b_md, &logits_md));

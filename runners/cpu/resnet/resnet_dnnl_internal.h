@@ -80,6 +80,8 @@ typedef struct model {
     const char *name;
     int fused;
     int threads;
+    int precision;       /* nnb_precision: fp32, or bf16 (activations, conv/fc weights and their gradients) */
+    dnnl_data_type_t dt; /* the network's data type: dnnl_f32, or dnnl_bf16 (BatchNorm, biases stay f32) */
     uint64_t seed;
     int internal_reorders; /* reorders inside the timed passes: 0 by construction, reported */
     int fusion_fallbacks;  /* add+ReLU left unfused (channel-padded layouts, see build_add_fwd) */
@@ -117,6 +119,8 @@ typedef struct model {
     int n_in, n_out;
 
     char impl_conv1_fwd[96], impl_conv1_bwd_data[96], impl_conv1_bwd_weights[96], impl_bn[96];
+    /* layer1.0.conv1's implementations (a body convolution, unlike the 3-channel stem) and the fc's */
+    char impl_body_fwd[96], impl_body_bwd_data[96], impl_body_bwd_weights[96], impl_fc_fwd[96];
     /* Stem input gradient by kernels/cnn_cpu instead of oneDNN's backward data (see build_conv_bwd). */
     int own_input_grad;
     float *stem_wt; /* (ceil(k/16), r, r, c, 16): the stem weights rearranged, redone each backward */
@@ -160,7 +164,8 @@ int rd_run_reorder(model *m, dnnl_primitive_t r, dnnl_memory_t src, dnnl_memory_
 step *rd_push_step(step_list *l, dnnl_primitive_t prim, int layer);
 void rd_arg(step *s, int name, dnnl_memory_t mem);
 const dnnl_memory_desc_t *rd_pd_md(const_dnnl_primitive_desc_t pd, int exec_arg);
-void rd_md_init(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag);
+void rd_md_init(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag); /* f32 */
+void rd_md_init_dt(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag, dnnl_data_type_t dt);
 /* oneDNN-style layout string of md, e.g. "aBcd16b" (= nChw16c); impl_name: the primitive's implementation. */
 void rd_format_string(const dnnl_memory_desc_t *md, char *out, size_t len);
 void rd_impl_name(const_dnnl_primitive_desc_t pd, char *out, size_t len);

@@ -117,11 +117,15 @@ const dnnl_memory_desc_t *rd_pd_md(const_dnnl_primitive_desc_t pd, int exec_arg)
     return dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, exec_arg);
 }
 
-void rd_md_init(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag) {
+void rd_md_init_dt(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag, dnnl_data_type_t dt) {
     dnnl_dims_t d;
     for (int i = 0; i < ndims; i++)
         d[i] = dims[i];
-    dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag); /* cannot fail for these dims and tags */
+    dnnl_memory_desc_init_by_tag(md, ndims, d, dt, tag); /* cannot fail for these dims and tags */
+}
+
+void rd_md_init(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag) {
+    rd_md_init_dt(md, ndims, dims, tag, dnnl_f32);
 }
 
 /* oneDNN-style layout string of a blocked md: dims by decreasing stride (upper case when blocked) and
