@@ -195,6 +195,70 @@ static void check_bf16(const nnb_registry *reg, const char *name, nnb_config c) 
     free(e16.params_copy);
 }
 
+/* y (T, n, H) of a run against the first n sequences of the plain LSTM on params (dropout off). */
+static double infer_error(const nnb_tensor_list *params, const nnb_tensor_list *outs, const nnb_config *cfg,
+                          int64_t n) {
+    plain_in p;
+    plain_from_params(&p, params, cfg, 0);
+    plain_out o;
+    memset(&o, 0, sizeof o);
+    plain_lstm(&p, &o);
+    const int64_t T = p.T, B = p.B, H = p.H;
+    double *ref = (double *)calloc((size_t)(T * n * H), sizeof *ref);
+    for (int64_t t = 0; t < T; t++)
+        memcpy(ref + t * n * H, o.y + t * B * H, sizeof(double) * (size_t)(n * H));
+    const nnb_tensor *y = find(outs, "y");
+    double e = y && y->shape[1] == n ? rel_error((const float *)y->data, ref, T * n * H) : INFINITY;
+    free(ref);
+    plain_free(&o, p.L);
+    return e;
+}
+
+/* ABI 1.2 serving in bf16: infer(n) gives the first n sequences of the plain LSTM within the bf16 tolerance;
+ * load_param rounds the loaded weight to bf16 (params() shows it) and the next run uses it. */
+static void check_serving_bf16(const nnb_registry *reg, const char *name, nnb_config c) {
+    c.precision = NNB_PRECISION_BF16;
+    const nnb_runner_desc *d = nnb_test_runner(reg, name);
+    char err[512] = "";
+    void *model = d ? d->create(&c, err, sizeof err) : NULL;
+    CHECK_MSG(model != NULL, "%s create: %s", name, err);
+    if (!model)
+        return;
+    const double tol = bf16_tolerance(&c);
+    nnb_tensor_list params, outs;
+    CHECK(d->params(model, &params, err, sizeof err) == 0);
+    const int64_t ns[2] = {c.mini_batch, 1};
+    for (int i = 0; i < 2; i++) {
+        int rc = d->infer(model, ns[i], err, sizeof err);
+        CHECK_MSG(rc == 0, "%s infer(%lld): %s", name, (long long)ns[i], err);
+        if (rc || d->outputs(model, &outs, err, sizeof err))
+            continue;
+        double e = infer_error(&params, &outs, &c, ns[i]);
+        printf("%s bf16 infer(%lld): y rel err %.3g (tol %.3g)\n", name, (long long)ns[i], e, tol);
+        CHECK_MSG(e <= tol && e > 0, "%s bf16 infer(%lld): y rel err %.3g, tol %.3g", name, (long long)ns[i], e, tol);
+    }
+    const nnb_tensor *w = find(&params, "w_ih_l0");
+    const int64_t n = w->shape[0] * w->shape[1];
+    float *v = (float *)malloc(sizeof(float) * (size_t)n);
+    for (int64_t e = 0; e < n; e++)
+        v[e] = ((const float *)w->data)[e] * 1.37f + 1e-3f; /* not bf16-exact */
+    nnb_tensor value = *w;
+    value.data = v;
+    CHECK_MSG(d->load_param(model, &value, err, sizeof err) == 0, "%s load_param: %s", name, err);
+    CHECK(d->params(model, &params, err, sizeof err) == 0);
+    w = find(&params, "w_ih_l0");
+    int rounded = 1;
+    for (int64_t e = 0; e < n && rounded; e++)
+        rounded = ((const float *)w->data)[e] == nnb_round_bf16(v[e]);
+    CHECK_MSG(rounded, "%s bf16 load_param: params() does not show the loaded weight rounded to bf16", name);
+    if (d->infer(model, c.mini_batch, err, sizeof err) == 0 && d->outputs(model, &outs, err, sizeof err) == 0) {
+        double e = infer_error(&params, &outs, &c, c.mini_batch);
+        CHECK_MSG(e <= tol, "%s bf16 infer after load_param: y rel err %.3g, tol %.3g", name, e, tol);
+    }
+    free(v);
+    d->destroy(model);
+}
+
 /* Declared precisions, and available()'s answer = nnb_cpu_precision_available's, word for word. */
 static int check_declared_and_refusal(const nnb_registry *reg) {
     char want[256] = "", got[256] = "";
@@ -238,6 +302,8 @@ int main(void) {
         check_bf16(&reg, "cudnn_dropout", c);
         check_bf16(&reg, "cudnn_layernorm", c);
     }
+    check_serving_bf16(&reg, "cudnn", nnb_test_lstm_config(6, 5, 12, 16, 2, 5));
+    check_serving_bf16(&reg, "cudnn_dropout", nnb_test_lstm_config(6, 5, 12, 16, 3, 5));
     const int64_t vl[][4] = {{4, 3, 5, 1}, {24, 3, 4, 2}, {8, 32, 32, 1}};
     for (size_t s = 0; s < sizeof vl / sizeof *vl; s++)
         check_bf16(&reg, "vl_cudnn", nnb_test_lstm_config(0, vl[s][0], vl[s][1], vl[s][2], vl[s][3], 11));

@@ -374,7 +374,13 @@ static int describe(void *model, char *buf, size_t buf_len) {
                 "\"data_type\":\"%s\",\"data_types\":{\"src_layer\":\"%s\",\"src_iter\":\"%s\",\"weights\":\"%s\","
                 "\"dst_layer\":\"%s\",\"cell_state\":\"f32\",\"bias\":\"f32\",\"gradients\":\"f32\"}",
                 precision ? precision : "?", data, data, data, data, data);
-    nnb_appendf(buf, buf_len, &used, ",\"forward_impl\":\"%s\"", p ? onx_impl_name(p->fwd_pd) : "?");
+    /* impl: the forward primitive's impl_info_str ("brgemm" in bf16, "ref" = gemm-based in f32) with the ISA oneDNN
+     * dispatches to on this CPU, e.g. "brgemm:avx512_core_amx" */
+    const char *isa = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa());
+    if (!strncmp(isa, "cpu_isa_", 8))
+        isa += 8;
+    nnb_appendf(buf, buf_len, &used, ",\"impl\":\"%s:%s\",\"forward_impl\":\"%s\"", p ? onx_impl_name(p->fwd_pd) : "?",
+                isa, p ? onx_impl_name(p->fwd_pd) : "?");
     if (m->with_backward)
         nnb_appendf(buf, buf_len, &used, ",\"backward_impl\":\"%s\"", p ? onx_impl_name(p->bwd_pd) : "?");
     for (int i = 0; i < m->prim_count; i++) /* binary (dropout) or layer norm */
