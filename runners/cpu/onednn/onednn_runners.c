@@ -188,6 +188,8 @@ static int data_views(runner *r, char *err, size_t err_len) {
     const int f32 = m->data_dt == dnnl_f32;
     r->x_data = onx_data_copy(m, d->x, tbi);
     r->hx_data = onx_data_copy(m, d->hx, lbh);
+    if (r->kind == KIND_VL) /* its outputs come from the packed per-segment buffers (onr_vl_outputs) */
+        return r->x_data && r->hx_data ? 0 : nnb_fail(err, err_len, "out of memory");
     r->y_data = f32 ? (void *)d->y : onx_data_buffer(m, tbh);
     r->hy_data = f32 ? (void *)d->hy : onx_data_buffer(m, lbh);
     return r->x_data && r->hx_data && r->y_data && r->hy_data ? 0 : nnb_fail(err, err_len, "out of memory");
