@@ -4,8 +4,10 @@
  * accumulates into its weight gradients (checked here: without zero_grad they double), so
  * zero_grad must clear them; the variable-length plan's carried state buffers must not leak
  * from one iteration into the next. describe() must be a JSON object naming the library version
- * and the implementations that ran; an executor other than eager must be refused at create.
+ * and the implementations that ran and the data type it computed in; an executor other than eager must be
+ * refused at create. All of it in fp32 and, where the CPU has avx512_bf16 or AMX, in bf16.
  */
+#include "nnb_precision.h"
 #include "test_support.h"
 
 #include <cjson/cJSON.h>
@@ -55,7 +57,7 @@ static double rel_diff(const float *a, const float *b, int64_t n, double scale) 
     return e / (m > 1e-30 ? m : 1e-30);
 }
 
-static void check_describe(const nnb_runner_desc *d, void *model) {
+static void check_describe(const nnb_runner_desc *d, void *model, int precision) {
     char buf[8192];
     CHECK_MSG(d->describe(model, buf, sizeof buf) == 0, "%s describe() failed or truncated", d->name);
     printf("%s describe: %s\n", d->name, buf);
@@ -76,6 +78,13 @@ static void check_describe(const nnb_runner_desc *d, void *model) {
         CHECK_MSG(cJSON_IsString(impl) && strcmp(impl->valuestring, "?") != 0, "%s describe() lacks backward_impl",
                   d->name);
     }
+    const char *want_dt = precision == NNB_PRECISION_BF16 ? "bf16" : "f32";
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "data_type");
+    CHECK_MSG(cJSON_IsString(dt) && !strcmp(dt->valuestring, want_dt), "%s describe() data_type is not %s", d->name,
+              want_dt);
+    const cJSON *prec = cJSON_GetObjectItemCaseSensitive(j, "precision");
+    CHECK_MSG(cJSON_IsString(prec) && !strcmp(prec->valuestring, nnb_precision_name(precision)),
+              "%s describe() precision is not %s", d->name, nnb_precision_name(precision));
     /* create() is timed once, by the driver (runner.create_ms in the full JSON), not again by each runner. */
     CHECK_MSG(!cJSON_GetObjectItemCaseSensitive(j, "create_ms"), "%s describe() times create() itself", d->name);
     cJSON_Delete(j);
@@ -119,7 +128,7 @@ static void check_repeats(const nnb_registry *reg, const char *name, const nnb_c
         drop(&again);
     }
     drop(&first);
-    check_describe(d, model);
+    check_describe(d, model, cfg->precision);
     d->destroy(model);
 }
 
@@ -129,10 +138,20 @@ int main(void) {
     nnb_config c;
     nnb_config_defaults(&c);
     c.seq_length = 5, c.mini_batch = 4, c.input_size = 6, c.hidden_size = 10, c.num_layers = 2, c.seed = 3;
-    check_repeats(&reg, "cudnn", &c);
-    check_repeats(&reg, "cudnn_dropout", &c);
-    check_repeats(&reg, "cudnn_layernorm", &c);
-    check_repeats(&reg, "vl_cudnn", &c);
+    char why[256];
+    const int bf16_here = nnb_cpu_precision_available(NNB_PRECISION_BF16, why, sizeof why);
+    for (int p = NNB_PRECISION_FP32; p <= NNB_PRECISION_BF16; p += NNB_PRECISION_BF16 - NNB_PRECISION_FP32) {
+        if (p == NNB_PRECISION_BF16 && !bf16_here) {
+            printf("bf16 not repeated: %s\n", why);
+            break;
+        }
+        c.precision = p;
+        check_repeats(&reg, "cudnn", &c);
+        check_repeats(&reg, "cudnn_dropout", &c);
+        check_repeats(&reg, "cudnn_layernorm", &c);
+        check_repeats(&reg, "vl_cudnn", &c);
+    }
+    c.precision = NNB_PRECISION_FP32;
 
     /* a setting the library cannot honour is a create error, never silently ignored */
     const nnb_runner_desc *d = nnb_test_runner(&reg, "cudnn");

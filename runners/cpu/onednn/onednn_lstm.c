@@ -6,6 +6,8 @@
  */
 #include "onednn_lstm_internal.h"
 
+#include "nnb_precision.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,30 @@ void *onx_bytes(onx_model *m, size_t bytes) {
     if (bytes > SIZE_MAX - sizeof(float))
         return NULL;
     return onx_buffer(m, (bytes + sizeof(float) - 1) / sizeof(float));
+}
+
+void *onx_data_buffer(onx_model *m, size_t n) {
+    if (n > SIZE_MAX / m->data_size)
+        return NULL;
+    return onx_bytes(m, n * m->data_size);
+}
+
+void *onx_data_copy(onx_model *m, float *src, size_t n) {
+    if (m->data_dt == dnnl_f32)
+        return src;
+    uint16_t *dst = (uint16_t *)onx_data_buffer(m, n);
+    if (dst)
+        nnb_f32_to_bf16_array(dst, src, n);
+    return dst;
+}
+
+void onx_data_to_f32(const onx_model *m, const void *src, float *dst, size_t n) {
+    if (m->data_dt == dnnl_f32) {
+        if ((const float *)src != dst)
+            memmove(dst, src, sizeof(float) * n);
+    } else {
+        nnb_bf16_to_f32_array(dst, (const uint16_t *)src, n);
+    }
 }
 
 /* A memory object over a host pointer we own. */
@@ -54,13 +80,18 @@ int onx_new_mem(onx_model *m, const dnnl_memory_desc_t *md, dnnl_memory_t *out, 
     return onx_wrap_mem(m, md, p, out, err, err_len);
 }
 
-int onx_plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag, char *err,
-                 size_t err_len) {
+int onx_typed_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt, dnnl_format_tag_t tag,
+                 char *err, size_t err_len) {
     dnnl_dims_t d;
     for (int i = 0; i < ndims; i++)
         d[i] = dims[i];
-    NNB_DNNL_TRY(dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag));
+    NNB_DNNL_TRY(dnnl_memory_desc_init_by_tag(md, ndims, d, dt, tag));
     return 0;
+}
+
+int onx_plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag, char *err,
+                 size_t err_len) {
+    return onx_typed_md(md, ndims, dims, dnnl_f32, tag, err, err_len);
 }
 
 const dnnl_memory_desc_t *onx_arg_md(const_dnnl_primitive_desc_t pd, int arg) {
@@ -137,9 +168,13 @@ static int keep_prim(onx_model *m, dnnl_primitive_desc_t pd, dnnl_primitive_t pr
 
 /* ------------------------------------------------------------------ model */
 
-int onx_model_init(onx_model *m, int with_backward, char *err, size_t err_len) {
+int onx_model_init(onx_model *m, int with_backward, int precision, char *err, size_t err_len) {
     memset(m, 0, sizeof *m);
     m->with_backward = with_backward;
+    if (precision != NNB_PRECISION_FP32 && precision != NNB_PRECISION_BF16)
+        return nnb_fail(err, err_len, "oneDNN LSTM: precision %d is neither fp32 nor bf16", precision);
+    m->data_dt = precision == NNB_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
+    m->data_size = precision == NNB_PRECISION_BF16 ? sizeof(uint16_t) : sizeof(float);
     NNB_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0));
     NNB_DNNL_TRY(dnnl_stream_create(&m->stream, m->engine, dnnl_stream_default_flags));
     NNB_DNNL_TRY(dnnl_primitive_attr_create(&m->attr));
@@ -207,14 +242,14 @@ int onx_set_groups(onx_model *m, const int64_t *layer_counts, int count, int64_t
 
 /* ------------------------------------------------------------------ other primitives */
 
-int onx_binary_step(onx_model *m, dnnl_alg_kind_t alg, int64_t rows, int64_t cols, float *a, float *b, float *c,
-                    onx_step *step, char *err, size_t err_len) {
+int onx_binary_step(onx_model *m, dnnl_alg_kind_t alg, int64_t rows, int64_t cols, dnnl_data_type_t ac_dt, void *a,
+                    float *b, void *c, onx_step *step, char *err, size_t err_len) {
     const int64_t dims[] = {rows, cols};
-    dnnl_memory_desc_t md;
-    if (onx_plain_md(&md, 2, dims, dnnl_ab, err, err_len))
+    dnnl_memory_desc_t md, md_b;
+    if (onx_typed_md(&md, 2, dims, ac_dt, dnnl_ab, err, err_len) || onx_plain_md(&md_b, 2, dims, dnnl_ab, err, err_len))
         return -1;
     dnnl_binary_desc_t bd;
-    NNB_DNNL_TRY(dnnl_binary_desc_init(&bd, alg, &md, &md, &md));
+    NNB_DNNL_TRY(dnnl_binary_desc_init(&bd, alg, &md, &md_b, &md));
     dnnl_primitive_desc_t pd;
     NNB_DNNL_TRY(dnnl_primitive_desc_create(&pd, &bd, m->attr, m->engine, NULL));
     dnnl_primitive_t prim;
@@ -225,7 +260,7 @@ int onx_binary_step(onx_model *m, dnnl_alg_kind_t alg, int64_t rows, int64_t col
     if (keep_prim(m, pd, prim, err, err_len))
         return -1;
     dnnl_memory_t ma, mb, mc;
-    if (onx_wrap_mem(m, &md, a, &ma, err, err_len) || onx_wrap_mem(m, &md, b, &mb, err, err_len) ||
+    if (onx_wrap_mem(m, &md, a, &ma, err, err_len) || onx_wrap_mem(m, &md_b, b, &mb, err, err_len) ||
         onx_wrap_mem(m, &md, c, &mc, err, err_len))
         return -1;
     memset(step, 0, sizeof *step);
@@ -237,11 +272,11 @@ int onx_binary_step(onx_model *m, dnnl_alg_kind_t alg, int64_t rows, int64_t col
     return 0;
 }
 
-int onx_layer_norm_step(onx_model *m, int64_t rows, int64_t cols, float eps, float *src, float *dst, onx_step *step,
-                        char *err, size_t err_len) {
+int onx_layer_norm_step(onx_model *m, int64_t rows, int64_t cols, float eps, dnnl_data_type_t dt, void *src, void *dst,
+                        onx_step *step, char *err, size_t err_len) {
     const int64_t dims[] = {rows, cols};
     dnnl_memory_desc_t md;
-    if (onx_plain_md(&md, 2, dims, dnnl_ab, err, err_len))
+    if (onx_typed_md(&md, 2, dims, dt, dnnl_ab, err, err_len))
         return -1;
     dnnl_layer_normalization_desc_t ld;
     /* flags 0: no scale/shift (gain 1, bias 0), statistics computed from the data */

@@ -15,6 +15,11 @@
  * the primitives prefer (format_tag any, then query). Gradients of the weights
  * are kept in the library's formats and converted back only by outputs().
  *
+ * Precision (ABI 1.3): the layer data and hidden states (src/dst_layer, src/dst_iter) and the weights are in
+ * data_dt, f32 or bf16; the cell states, the bias and every gradient stay f32 (oneDNN 2.6's bf16 LSTM: bf16
+ * diff tensors are unimplemented, f32 bias is required, f32 cell state is allowed and more accurate). onx_io's
+ * void pointers hold data_dt elements, its float pointers f32.
+ *
  * Inference (ABI 1.2 infer(n)): forward_inference primitives (no workspace),
  * cached by shape and made at the first call of a shape; they read the group's
  * forward weights when the library wants the same formats for them, else a copy
@@ -78,10 +83,13 @@ typedef struct onx_group {
     int infer_w_count, infer_w_cap;
 } onx_group;
 
-/* Host pointers of one primitive call; states are (count, 1, N, H), layers (T, N, width). */
+/* Host pointers of one primitive call; states are (count, 1, N, H), layers (T, N, width). The void pointers
+ * hold the model's data_dt, the float ones f32. */
 typedef struct onx_io {
-    float *src_layer, *src_iter, *src_iter_c;
-    float *dst_layer, *dst_iter, *dst_iter_c;
+    void *src_layer, *src_iter;
+    float *src_iter_c;
+    void *dst_layer, *dst_iter;
+    float *dst_iter_c;
     float *diff_src_layer, *diff_src_iter, *diff_src_iter_c;
     float *diff_dst_layer, *diff_dst_iter, *diff_dst_iter_c;
 } onx_io;
@@ -91,6 +99,8 @@ typedef struct onx_model {
     dnnl_stream_t stream;
     dnnl_primitive_attr_t attr; /* user-managed scratchpad: no allocation inside the timed region */
     int with_backward;
+    dnnl_data_type_t data_dt; /* layer data, hidden states, weights: dnnl_f32 or dnnl_bf16 */
+    size_t data_size;         /* bytes of one data_dt element */
 
     onx_prim **prims; /* LSTM primitive pairs (cached by shape) and the other primitives */
     int prim_count, prim_cap;
@@ -113,12 +123,21 @@ typedef struct onx_model {
     int infer_scratch_mem_count, infer_scratch_mem_cap;
 } onx_model;
 
-int onx_model_init(onx_model *m, int with_backward, char *err, size_t err_len);
+/* precision: NNB_PRECISION_FP32 or NNB_PRECISION_BF16 (anything else fails with err). */
+int onx_model_init(onx_model *m, int with_backward, int precision, char *err, size_t err_len);
 void onx_model_free(onx_model *m);
 
 /* Host buffer owned by the model (zeroed, 64-byte aligned); NULL on overflow or no memory. */
 float *onx_buffer(onx_model *m, size_t floats);
 void *onx_bytes(onx_model *m, size_t bytes);
+/* Host buffer of n data_dt elements (zeroed, owned by the model); NULL on overflow or no memory. */
+void *onx_data_buffer(onx_model *m, size_t n);
+/* src's n floats in data_dt: src itself in f32, else a fresh owned buffer rounded from src (untimed). */
+void *onx_data_copy(onx_model *m, float *src, size_t n);
+/* The address of element i of a data_dt array. */
+static inline void *onx_data_at(const onx_model *m, void *base, size_t i) { return (char *)base + i * m->data_size; }
+/* n data_dt elements widened to f32 (a copy in f32). */
+void onx_data_to_f32(const onx_model *m, const void *src, float *dst, size_t n);
 
 /* Define the groups (count entries of layer counts, in order); group 0 takes input I, others H. */
 int onx_set_groups(onx_model *m, const int64_t *layer_counts, int count, int64_t I, int64_t H, char *err,
@@ -145,13 +164,15 @@ int onx_bind_infer_scratch(onx_model *m, onx_steps *s, char *err, size_t err_len
  * into every copy the primitives read (forward, backward, inference formats). */
 int onx_refresh_group_weights(onx_model *m, const nnb_lstm_data *d, int g, char *err, size_t err_len);
 
-/* Elementwise primitive a (op) b -> c on (rows, cols) f32 arrays, as a step (e.g. dropout masks). */
-int onx_binary_step(onx_model *m, dnnl_alg_kind_t alg, int64_t rows, int64_t cols, float *a, float *b, float *c,
-                    onx_step *step, char *err, size_t err_len);
+/* Elementwise primitive a (op) b -> c on (rows, cols) arrays, as a step (e.g. dropout masks): a and c of type
+ * ac_dt, b f32. */
+int onx_binary_step(onx_model *m, dnnl_alg_kind_t alg, int64_t rows, int64_t cols, dnnl_data_type_t ac_dt, void *a,
+                    float *b, void *c, onx_step *step, char *err, size_t err_len);
 
-/* Layer normalization (gain 1, bias 0) over the last axis of (rows, cols): src -> dst (may alias). */
-int onx_layer_norm_step(onx_model *m, int64_t rows, int64_t cols, float eps, float *src, float *dst, onx_step *step,
-                        char *err, size_t err_len);
+/* Layer normalization (gain 1, bias 0) over the last axis of (rows, cols) arrays of type dt: src -> dst (may
+ * alias). */
+int onx_layer_norm_step(onx_model *m, int64_t rows, int64_t cols, float eps, dnnl_data_type_t dt, void *src, void *dst,
+                        onx_step *step, char *err, size_t err_len);
 
 onx_step onx_zero_step(void *ptr, size_t bytes);
 int onx_push(onx_steps *s, const onx_step *step, char *err, size_t err_len);

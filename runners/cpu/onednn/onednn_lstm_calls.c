@@ -9,20 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Descriptors of one shape: activations in PyTorch's (plain) layouts, weights "any". */
+/* Descriptors of one shape: activations in PyTorch's (plain) layouts, weights "any". Layer data, hidden states
+ * and weights in dt (f32 or bf16); cell states, bias and every gradient f32 (onednn_lstm.h). */
 typedef struct lstm_mds {
-    dnnl_memory_desc_t src_layer, iter, w_layer, w_iter, bias, dst_layer;
+    dnnl_memory_desc_t src_layer, iter, iter_c, w_layer, w_iter, bias, dst_layer;
+    dnnl_memory_desc_t diff_src_layer, diff_iter, diff_w_layer, diff_w_iter, diff_dst_layer;
 } lstm_mds;
 
-static int lstm_descs(lstm_mds *d, int64_t T, int64_t N, int64_t in, int64_t H, int64_t L, char *err, size_t err_len) {
+static int lstm_descs(lstm_mds *d, dnnl_data_type_t dt, int64_t T, int64_t N, int64_t in, int64_t H, int64_t L,
+                      char *err, size_t err_len) {
     const int64_t src[] = {T, N, in}, dst[] = {T, N, H}, iter[] = {L, 1, N, H};
     const int64_t wl[] = {L, 1, in, 4, H}, wi[] = {L, 1, H, 4, H}, b[] = {L, 1, 4, H};
-    if (onx_plain_md(&d->src_layer, 3, src, dnnl_tnc, err, err_len) ||
-        onx_plain_md(&d->dst_layer, 3, dst, dnnl_tnc, err, err_len) ||
-        onx_plain_md(&d->iter, 4, iter, dnnl_ldnc, err, err_len) ||
-        onx_plain_md(&d->w_layer, 5, wl, dnnl_format_tag_any, err, err_len) ||
-        onx_plain_md(&d->w_iter, 5, wi, dnnl_format_tag_any, err, err_len) ||
-        onx_plain_md(&d->bias, 4, b, dnnl_format_tag_any, err, err_len))
+    const dnnl_format_tag_t any = dnnl_format_tag_any;
+    if (onx_typed_md(&d->src_layer, 3, src, dt, dnnl_tnc, err, err_len) ||
+        onx_typed_md(&d->dst_layer, 3, dst, dt, dnnl_tnc, err, err_len) ||
+        onx_typed_md(&d->iter, 4, iter, dt, dnnl_ldnc, err, err_len) ||
+        onx_plain_md(&d->iter_c, 4, iter, dnnl_ldnc, err, err_len) ||
+        onx_typed_md(&d->w_layer, 5, wl, dt, any, err, err_len) ||
+        onx_typed_md(&d->w_iter, 5, wi, dt, any, err, err_len) || onx_plain_md(&d->bias, 4, b, any, err, err_len) ||
+        onx_plain_md(&d->diff_src_layer, 3, src, dnnl_tnc, err, err_len) ||
+        onx_plain_md(&d->diff_dst_layer, 3, dst, dnnl_tnc, err, err_len) ||
+        onx_plain_md(&d->diff_iter, 4, iter, dnnl_ldnc, err, err_len) ||
+        onx_plain_md(&d->diff_w_layer, 5, wl, any, err, err_len) ||
+        onx_plain_md(&d->diff_w_iter, 5, wi, any, err, err_len))
         return -1;
     return 0;
 }
@@ -32,19 +41,22 @@ static int lstm_forward_prim(onx_model *m, const lstm_mds *d, dnnl_prop_kind_t p
                              dnnl_primitive_t *prim, char *err, size_t err_len) {
     dnnl_rnn_desc_t fd;
     NNB_DNNL_TRY(dnnl_lstm_forward_desc_init(&fd, prop, dnnl_unidirectional_left2right, &d->src_layer, &d->iter,
-                                             &d->iter, &d->w_layer, &d->w_iter, &d->bias, &d->dst_layer, &d->iter,
-                                             &d->iter, 0));
+                                             &d->iter_c, &d->w_layer, &d->w_iter, &d->bias, &d->dst_layer, &d->iter,
+                                             &d->iter_c, 0));
     NNB_DNNL_TRY(dnnl_primitive_desc_create(pd, &fd, m->attr, m->engine, NULL));
     NNB_DNNL_TRY(dnnl_primitive_create(prim, *pd));
     return 0;
 }
 
-/* Memories over six host arrays of one call: layer input, its two states, layer output, its two states. */
-static int wrap_call_mems(onx_model *m, const lstm_mds *md, float *const ptr[6], dnnl_memory_t mem[6], char *err,
-                          size_t err_len) {
-    const dnnl_memory_desc_t *mds[6] = {&md->src_layer, &md->iter, &md->iter, &md->dst_layer, &md->iter, &md->iter};
+/* Memories over the six host arrays of one call (layer input, its two states, layer output, its two states):
+ * the forward's (data types of the model) or their gradients' (f32). */
+static int wrap_call_mems(onx_model *m, const lstm_mds *md, int diff, void *const ptr[6], dnnl_memory_t mem[6],
+                          char *err, size_t err_len) {
+    const dnnl_memory_desc_t *fwd[6] = {&md->src_layer, &md->iter, &md->iter_c, &md->dst_layer, &md->iter, &md->iter_c};
+    const dnnl_memory_desc_t *bwd[6] = {&md->diff_src_layer, &md->diff_iter, &md->diff_iter,
+                                        &md->diff_dst_layer, &md->diff_iter, &md->diff_iter};
     for (int i = 0; i < 6; i++)
-        if (onx_wrap_mem(m, mds[i], ptr[i], &mem[i], err, err_len))
+        if (onx_wrap_mem(m, diff ? bwd[i] : fwd[i], ptr[i], &mem[i], err, err_len))
             return -1;
     return 0;
 }
@@ -65,17 +77,17 @@ static void add_forward_args(onx_step *s, const dnnl_memory_t io[6], dnnl_memory
 
 static int create_lstm_prim(onx_model *m, onx_prim *p, char *err, size_t err_len) {
     lstm_mds d;
-    if (lstm_descs(&d, p->T, p->N, p->in, p->H, p->L, err, err_len))
+    if (lstm_descs(&d, m->data_dt, p->T, p->N, p->in, p->H, p->L, err, err_len))
         return -1;
     if (lstm_forward_prim(m, &d, dnnl_forward_training, &p->fwd_pd, &p->fwd, err, err_len))
         return -1;
     if (!m->with_backward)
         return 0;
     dnnl_rnn_desc_t bd;
-    NNB_DNNL_TRY(dnnl_lstm_backward_desc_init(&bd, dnnl_backward, dnnl_unidirectional_left2right, &d.src_layer, &d.iter,
-                                              &d.iter, &d.w_layer, &d.w_iter, &d.bias, &d.dst_layer, &d.iter, &d.iter,
-                                              &d.src_layer, &d.iter, &d.iter, &d.w_layer, &d.w_iter, &d.bias,
-                                              &d.dst_layer, &d.iter, &d.iter, 0));
+    NNB_DNNL_TRY(dnnl_lstm_backward_desc_init(
+        &bd, dnnl_backward, dnnl_unidirectional_left2right, &d.src_layer, &d.iter, &d.iter_c, &d.w_layer, &d.w_iter,
+        &d.bias, &d.dst_layer, &d.iter, &d.iter_c, &d.diff_src_layer, &d.diff_iter, &d.diff_iter, &d.diff_w_layer,
+        &d.diff_w_iter, &d.bias, &d.diff_dst_layer, &d.diff_iter, &d.diff_iter, 0));
     NNB_DNNL_TRY(dnnl_primitive_desc_create(&p->bwd_pd, &bd, m->attr, m->engine, p->fwd_pd));
     NNB_DNNL_TRY(dnnl_primitive_create(&p->bwd, p->bwd_pd));
     return 0;
@@ -136,10 +148,10 @@ static int call_workspace(onx_model *m, const onx_prim *p, dnnl_memory_t *ws, ch
 /* The backward step of a call: the forward's arguments (backward weights), workspace, and the gradients. */
 static int backward_step(onx_model *m, const onx_prim *p, const onx_group *g, const lstm_mds *md, const onx_io *io,
                          const dnnl_memory_t fwd_io[6], dnnl_memory_t ws, onx_step *step, char *err, size_t err_len) {
-    float *const diff_ptr[6] = {io->diff_src_layer, io->diff_src_iter, io->diff_src_iter_c,
-                                io->diff_dst_layer, io->diff_dst_iter, io->diff_dst_iter_c};
+    void *const diff_ptr[6] = {io->diff_src_layer, io->diff_src_iter, io->diff_src_iter_c,
+                               io->diff_dst_layer, io->diff_dst_iter, io->diff_dst_iter_c};
     dnnl_memory_t diff[6];
-    if (wrap_call_mems(m, md, diff_ptr, diff, err, err_len))
+    if (wrap_call_mems(m, md, 1, diff_ptr, diff, err, err_len))
         return -1;
     memset(step, 0, sizeof *step);
     step->prim = p->bwd;
@@ -177,10 +189,10 @@ int onx_add_call(onx_model *m, const nnb_lstm_data *d, int gi, int64_t T, int64_
                         (long long)T, (long long)N, (long long)g->shape_owner->T, (long long)g->shape_owner->N);
     }
     lstm_mds md;
-    float *const ptr[6] = FORWARD_PTRS(io);
+    void *const ptr[6] = FORWARD_PTRS(io);
     dnnl_memory_t mem[6], ws;
-    if (lstm_descs(&md, T, N, g->in, d->H, g->count, err, err_len) || wrap_call_mems(m, &md, ptr, mem, err, err_len) ||
-        call_workspace(m, p, &ws, err, err_len))
+    if (lstm_descs(&md, m->data_dt, T, N, g->in, d->H, g->count, err, err_len) ||
+        wrap_call_mems(m, &md, 0, ptr, mem, err, err_len) || call_workspace(m, p, &ws, err, err_len))
         return -1;
     memset(fwd_step, 0, sizeof *fwd_step);
     fwd_step->prim = p->fwd;
@@ -195,7 +207,7 @@ int onx_add_call(onx_model *m, const nnb_lstm_data *d, int gi, int64_t T, int64_
 
 static int create_infer_prim(onx_model *m, onx_infer_prim *p, char *err, size_t err_len) {
     lstm_mds d;
-    if (lstm_descs(&d, p->T, p->N, p->in, p->H, p->L, err, err_len))
+    if (lstm_descs(&d, m->data_dt, p->T, p->N, p->in, p->H, p->L, err, err_len))
         return -1;
     return lstm_forward_prim(m, &d, dnnl_forward_inference, &p->pd, &p->prim, err, err_len);
 }
@@ -229,9 +241,10 @@ int onx_add_infer_call(onx_model *m, const nnb_lstm_data *d, int gi, int64_t T, 
     if (!p || onx_infer_weights(m, d, g, p->pd, &w, err, err_len))
         return -1;
     lstm_mds md;
-    float *const ptr[6] = FORWARD_PTRS(io);
+    void *const ptr[6] = FORWARD_PTRS(io);
     dnnl_memory_t mem[6];
-    if (lstm_descs(&md, T, N, g->in, d->H, g->count, err, err_len) || wrap_call_mems(m, &md, ptr, mem, err, err_len))
+    if (lstm_descs(&md, m->data_dt, T, N, g->in, d->H, g->count, err, err_len) ||
+        wrap_call_mems(m, &md, 0, ptr, mem, err, err_len))
         return -1;
     if (!onx_md_empty(onx_arg_md(p->pd, DNNL_ARG_WORKSPACE)))
         return nnb_fail(err, err_len, "oneDNN's forward_inference LSTM asks for a workspace");

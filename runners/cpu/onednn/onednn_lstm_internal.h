@@ -22,7 +22,9 @@ void *onx_raw_buffer(onx_model *m, size_t bytes);
 /* A memory object over a fresh zeroed buffer of md's size. */
 int onx_new_mem(onx_model *m, const dnnl_memory_desc_t *md, dnnl_memory_t *out, char *err, size_t err_len);
 int onx_plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag, char *err,
-                 size_t err_len);
+                 size_t err_len); /* f32 */
+int onx_typed_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt, dnnl_format_tag_t tag,
+                 char *err, size_t err_len);
 const dnnl_memory_desc_t *onx_arg_md(const_dnnl_primitive_desc_t pd, int arg);
 int onx_md_empty(const dnnl_memory_desc_t *md);
 /* One-off reorder (create time or outputs(), never timed). */

@@ -6,6 +6,8 @@
  */
 #include "onednn_runners_internal.h"
 
+#include "nnb_precision.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +33,12 @@ static int layer_groups(const runner *r, int64_t *counts) {
 }
 
 /* Per-group buffers of a fixed-length plan: y[g] (T, B, H) group output and dy[g] its gradient;
- * x[g], dx[g] the group's input and its gradient (with dropout, x[g] = y[g-1] * mask[g]). */
+ * x[g], dx[g] the group's input and its gradient (with dropout, x[g] = y[g-1] * mask[g]). y and x hold the
+ * model's data type, the gradients and masks f32. */
 typedef struct fixed_bufs {
     int64_t *counts;
-    float **y, **dy, **x, **dx, **mask;
+    void **y, **x;
+    float **dy, **dx, **mask;
     onx_step *fwd, *bwd;
 } fixed_bufs;
 
@@ -45,8 +49,8 @@ static void free_fixed_bufs(fixed_bufs *f) {
 static int alloc_fixed_bufs(fixed_bufs *f, size_t L) {
     memset(f, 0, sizeof *f);
     f->counts = (int64_t *)calloc(L, sizeof *f->counts);
-    f->y = (float **)calloc(L, sizeof(float *)), f->dy = (float **)calloc(L, sizeof(float *));
-    f->x = (float **)calloc(L, sizeof(float *)), f->dx = (float **)calloc(L, sizeof(float *));
+    f->y = (void **)calloc(L, sizeof(void *)), f->dy = (float **)calloc(L, sizeof(float *));
+    f->x = (void **)calloc(L, sizeof(void *)), f->dx = (float **)calloc(L, sizeof(float *));
     f->mask = (float **)calloc(L, sizeof(float *));
     f->fwd = (onx_step *)calloc(L, sizeof(onx_step)), f->bwd = (onx_step *)calloc(L, sizeof(onx_step));
     return f->counts && f->y && f->dy && f->x && f->dx && f->mask && f->fwd && f->bwd ? 0 : -1;
@@ -58,16 +62,16 @@ static int group_buffers(runner *r, fixed_bufs *f, int G, uint64_t seed) {
     const size_t tbh = (size_t)(d->T * d->B * d->H); /* fits: checked by nnb_lstm_data_init */
     for (int g = 0; g < G; g++) {
         int top = g == G - 1;
-        if (!(f->y[g] = top ? d->y : onx_buffer(m, tbh)))
+        if (!(f->y[g] = top ? r->y_data : onx_data_buffer(m, tbh)))
             return -1;
         if (m->with_backward && !(f->dy[g] = top ? d->grad_y : onx_buffer(m, tbh)))
             return -1;
     }
     for (int g = 0; g < G; g++) {
         if (g == 0) {
-            f->x[g] = d->x, f->dx[g] = d->dx;
+            f->x[g] = r->x_data, f->dx[g] = d->dx;
         } else if (r->kind == KIND_DROPOUT) {
-            if (!(f->x[g] = onx_buffer(m, tbh)) || !(f->mask[g] = onx_buffer(m, tbh)))
+            if (!(f->x[g] = onx_data_buffer(m, tbh)) || !(f->mask[g] = onx_buffer(m, tbh)))
                 return -1;
             if (m->with_backward && !(f->dx[g] = onx_buffer(m, tbh)))
                 return -1;
@@ -87,7 +91,8 @@ static int push_fixed_steps(runner *r, const fixed_bufs *f, int G, char *err, si
     onx_step st;
     for (int g = 0; g < G; g++) {
         if (dropout && g > 0 &&
-            (onx_binary_step(m, dnnl_binary_mul, TB, H, f->y[g - 1], f->mask[g], f->x[g], &st, err, err_len) ||
+            (onx_binary_step(m, dnnl_binary_mul, TB, H, m->data_dt, f->y[g - 1], f->mask[g], f->x[g], &st, err,
+                             err_len) ||
              onx_push(&m->fwd, &st, err, err_len)))
             return -1;
         if (onx_push(&m->fwd, &f->fwd[g], err, err_len))
@@ -97,7 +102,8 @@ static int push_fixed_steps(runner *r, const fixed_bufs *f, int G, char *err, si
         if (onx_push(&m->bwd, &f->bwd[g], err, err_len))
             return -1;
         if (dropout && g > 0 &&
-            (onx_binary_step(m, dnnl_binary_mul, TB, H, f->dx[g], f->mask[g], f->dy[g - 1], &st, err, err_len) ||
+            (onx_binary_step(m, dnnl_binary_mul, TB, H, dnnl_f32, f->dx[g], f->mask[g], f->dy[g - 1], &st, err,
+                             err_len) ||
              onx_push(&m->bwd, &st, err, err_len)))
             return -1;
     }
@@ -125,8 +131,18 @@ int onr_build_fixed(runner *r, uint64_t seed, char *err, size_t err_len) {
     }
     for (int g = 0; g < G; g++) {
         const size_t s0 = (size_t)m->groups[g].first * bh; /* the group's first layer in (L, B, H) states */
-        onx_io io = {f.x[g],  d->hx + s0,  d->cx + s0,  f.y[g],  d->hy + s0, d->cy + s0,
-                     f.dx[g], d->dhx + s0, d->dcx + s0, f.dy[g], zeros,      zeros};
+        onx_io io = {f.x[g],
+                     onx_data_at(m, r->hx_data, s0),
+                     d->cx + s0,
+                     f.y[g],
+                     onx_data_at(m, r->hy_data, s0),
+                     d->cy + s0,
+                     f.dx[g],
+                     d->dhx + s0,
+                     d->dcx + s0,
+                     f.dy[g],
+                     zeros,
+                     zeros};
         if (onx_add_call(m, d, g, d->T, d->B, &io, &f.fwd[g], &f.bwd[g], err, err_len))
             goto out;
     }
@@ -185,13 +201,14 @@ static int vl_segments(runner *r) {
     return 0;
 }
 
-/* (T, B, W) time-major padded array <-> packed rows of the sorted batch. */
-static void vl_pack(const vl_plan *v, int64_t B, int64_t W, const float *padded, float *packed) {
+/* (T, B, W) time-major padded array <-> packed rows of the sorted batch; es bytes per element. */
+static void vl_pack(const vl_plan *v, int64_t B, int64_t W, size_t es, const void *padded, void *packed) {
+    const size_t row = (size_t)W * es;
     for (int s = 0; s < v->S; s++)
         for (int64_t t = 0; t < v->seg_T[s]; t++)
             for (int64_t j = 0; j < v->seg_N[s]; j++)
-                memcpy(packed + (size_t)(v->seg_row[s] + t * v->seg_N[s] + j) * W,
-                       padded + (size_t)((v->seg_t0[s] + t) * B + v->order[j]) * W, sizeof(float) * (size_t)W);
+                memcpy((char *)packed + (size_t)(v->seg_row[s] + t * v->seg_N[s] + j) * row,
+                       (const char *)padded + (size_t)((v->seg_t0[s] + t) * B + v->order[j]) * row, row);
 }
 
 static void vl_unpack(const vl_plan *v, int64_t B, int64_t W, const float *packed, float *padded) {
@@ -202,12 +219,13 @@ static void vl_unpack(const vl_plan *v, int64_t B, int64_t W, const float *packe
                        packed + (size_t)(v->seg_row[s] + t * v->seg_N[s] + j) * W, sizeof(float) * (size_t)W);
 }
 
-/* (L, B, H) states: original batch order <-> sorted. */
-static void vl_sort_states(const vl_plan *v, const nnb_lstm_data *d, const float *src, float *sorted) {
+/* (L, B, H) states: original batch order -> sorted (es bytes per element), and sorted -> original (f32). */
+static void vl_sort_states(const vl_plan *v, const nnb_lstm_data *d, size_t es, const void *src, void *sorted) {
+    const size_t row = (size_t)d->H * es;
     for (int64_t k = 0; k < d->L; k++)
         for (int64_t j = 0; j < d->B; j++)
-            memcpy(sorted + (size_t)((k * d->B + j) * d->H), src + (size_t)((k * d->B + v->order[j]) * d->H),
-                   sizeof(float) * (size_t)d->H);
+            memcpy((char *)sorted + (size_t)(k * d->B + j) * row,
+                   (const char *)src + (size_t)(k * d->B + v->order[j]) * row, row);
 }
 
 static void vl_unsort_states(const vl_plan *v, const nnb_lstm_data *d, const float *sorted, float *dst) {
@@ -223,23 +241,26 @@ static int vl_buffers(runner *r) {
     onx_model *m = &r->m;
     const size_t L = (size_t)d->L, H = (size_t)d->H, lbh = L * (size_t)d->B * H;
     const size_t rows = (size_t)v->rows; /* <= T * B: every size below fits, like (T, B, I) and (T, B, H) */
-    if (!(v->xp = onx_buffer(m, rows * (size_t)d->I)) || !(v->gyp = onx_buffer(m, rows * H)) ||
-        !(v->dxp = onx_buffer(m, rows * (size_t)d->I)) || !(v->hx_s = onx_buffer(m, lbh)) ||
+    if (!(v->xp = onx_data_buffer(m, rows * (size_t)d->I)) || !(v->gyp = onx_buffer(m, rows * H)) ||
+        !(v->dxp = onx_buffer(m, rows * (size_t)d->I)) || !(v->hx_s = onx_data_buffer(m, lbh)) ||
         !(v->cx_s = onx_buffer(m, lbh)) || !(v->dhx_s = onx_buffer(m, lbh)) || !(v->dcx_s = onx_buffer(m, lbh)))
         return -1;
-    if (!(v->yp = (float **)onx_bytes(m, sizeof(float *) * L)) ||
-        !(v->hs = (float **)onx_bytes(m, sizeof(float *) * L)) ||
+    if (!(v->yp = (void **)onx_bytes(m, sizeof(void *) * L)) || !(v->hs = (void **)onx_bytes(m, sizeof(void *) * L)) ||
         !(v->cs = (float **)onx_bytes(m, sizeof(float *) * L)))
         return -1;
     for (size_t k = 0; k < L; k++)
-        if (!(v->yp[k] = onx_buffer(m, rows * H)) || !(v->hs[k] = onx_buffer(m, (size_t)v->state_rows * H)) ||
+        if (!(v->yp[k] = onx_data_buffer(m, rows * H)) || !(v->hs[k] = onx_data_buffer(m, (size_t)v->state_rows * H)) ||
             !(v->cs[k] = onx_buffer(m, (size_t)v->state_rows * H)))
             return -1;
+    /* bf16: outputs() widens the top layer's packed output here before unpacking it */
+    v->y_f32 = m->data_dt == dnnl_f32 ? (float *)v->yp[L - 1] : onx_buffer(m, rows * H);
+    if (!v->y_f32)
+        return -1;
     /* inputs are constant: packed and sorted once, as a packed-sequence user holds them */
-    vl_pack(v, d->B, d->I, d->x, v->xp);
-    vl_pack(v, d->B, d->H, d->grad_y, v->gyp);
-    vl_sort_states(v, d, d->hx, v->hx_s);
-    vl_sort_states(v, d, d->cx, v->cx_s);
+    vl_pack(v, d->B, d->I, m->data_size, r->x_data, v->xp);
+    vl_pack(v, d->B, d->H, sizeof(float), d->grad_y, v->gyp);
+    vl_sort_states(v, d, m->data_size, r->hx_data, v->hx_s);
+    vl_sort_states(v, d, sizeof(float), d->cx, v->cx_s);
     return 0;
 }
 
@@ -281,11 +302,12 @@ int onr_build_vl(runner *r, char *err, size_t err_len) {
             const size_t prev = s > 0 ? (size_t)v->seg_state[s - 1] * (size_t)H : 0;
             const size_t k0 = (size_t)(k * B * H);
             onx_io io;
-            io.src_layer = k == 0 ? v->xp + row * (size_t)I : v->yp[k - 1] + row * (size_t)H;
-            io.src_iter = s == 0 ? v->hx_s + k0 : v->hs[k] + prev;
+            io.src_layer =
+                k == 0 ? onx_data_at(m, v->xp, row * (size_t)I) : onx_data_at(m, v->yp[k - 1], row * (size_t)H);
+            io.src_iter = s == 0 ? onx_data_at(m, v->hx_s, k0) : onx_data_at(m, v->hs[k], prev);
             io.src_iter_c = s == 0 ? v->cx_s + k0 : v->cs[k] + prev;
-            io.dst_layer = v->yp[k] + row * (size_t)H;
-            io.dst_iter = v->hs[k] + st;
+            io.dst_layer = onx_data_at(m, v->yp[k], row * (size_t)H);
+            io.dst_iter = onx_data_at(m, v->hs[k], st);
             io.dst_iter_c = v->cs[k] + st;
             io.diff_src_layer = k == 0 ? v->dxp + row * (size_t)I : dy[k - 1] + row * (size_t)H;
             io.diff_src_iter = s == 0 ? v->dhx_s + k0 : pp_h[(s + 1) & 1];
@@ -318,14 +340,16 @@ out:
 void onr_vl_outputs(runner *r) {
     nnb_lstm_data *d = &r->d;
     const vl_plan *v = &r->vl;
+    const onx_model *m = &r->m;
     const size_t H = (size_t)d->H;
-    vl_unpack(v, d->B, d->H, v->yp[d->L - 1], d->y);
+    onx_data_to_f32(m, v->yp[d->L - 1], v->y_f32, (size_t)v->rows * H);
+    vl_unpack(v, d->B, d->H, v->y_f32, d->y);
     vl_unpack(v, d->B, d->I, v->dxp, d->dx);
     for (int64_t k = 0; k < d->L; k++) /* final states sit in the segment each sequence ended in */
         for (int64_t j = 0; j < d->B; j++) {
             size_t from = (size_t)(v->seg_state[v->last_seg[j]] + j) * H;
             size_t to = (size_t)((k * d->B + v->order[j])) * H;
-            memcpy(d->hy + to, v->hs[k] + from, sizeof(float) * H);
+            onx_data_to_f32(m, onx_data_at(m, v->hs[k], from), d->hy + to, H);
             memcpy(d->cy + to, v->cs[k] + from, sizeof(float) * H);
         }
     vl_unsort_states(v, d, v->dhx_s, d->dhx);
@@ -335,14 +359,17 @@ void onr_vl_outputs(runner *r) {
 /* ------------------------------------------------------------------ layer norm (fastrnns' cudnn_layernorm) */
 
 /* fastrnns adds, after the library LSTM, for each of the T steps: ln_i(ln_input1), ln_h(ln_input1)
- * on a (B, 4H) input (results discarded) and cy = ln_c(cy) on the final cell state. */
+ * on a (B, 4H) input (results discarded) and cy = ln_c(cy) on the final cell state. ln_i and ln_h run in the
+ * model's data type; ln_c in f32, the type of oneDNN's cell state. */
 int onr_push_layer_norm_steps(runner *r, char *err, size_t err_len) {
     nnb_lstm_data *d = &r->d;
     onx_model *m = &r->m;
     onx_step ln_i, ln_h, ln_c;
-    if (onx_layer_norm_step(m, d->B, 4 * d->H, LN_EPS, r->ln_input, r->ln_out, &ln_i, err, err_len) ||
-        onx_layer_norm_step(m, d->B, 4 * d->H, LN_EPS, r->ln_input, r->ln_out, &ln_h, err, err_len) ||
-        onx_layer_norm_step(m, d->L * d->B, d->H, LN_EPS, d->cy, d->cy, &ln_c, err, err_len))
+    if (onx_layer_norm_step(m, d->B, 4 * d->H, LN_EPS, m->data_dt, r->ln_input_data, r->ln_out_data, &ln_i, err,
+                            err_len) ||
+        onx_layer_norm_step(m, d->B, 4 * d->H, LN_EPS, m->data_dt, r->ln_input_data, r->ln_out_data, &ln_h, err,
+                            err_len) ||
+        onx_layer_norm_step(m, d->L * d->B, d->H, LN_EPS, dnnl_f32, d->cy, d->cy, &ln_c, err, err_len))
         return -1;
     for (int64_t t = 0; t < d->T; t++)
         if (onx_push(&m->fwd, &ln_i, err, err_len) || onx_push(&m->fwd, &ln_h, err, err_len) ||
@@ -360,5 +387,10 @@ int onr_alloc_ln_input(runner *r, uint64_t seed, char *err, size_t err_len) {
     if (!r->ln_input || !r->ln_out)
         return nnb_fail(err, err_len, "out of memory");
     nnb_fill_normal(r->ln_input, n, seed, "ln_input1");
-    return 0;
+    nnb_round_to_precision(r->ln_input, n, r->precision);
+    if (r->kind == KIND_PLAIN_LAYERNORM)
+        return 0; /* no oneDNN model */
+    r->ln_input_data = onx_data_copy(&r->m, r->ln_input, n);
+    r->ln_out_data = r->m.data_dt == dnnl_f32 ? (void *)r->ln_out : onx_data_buffer(&r->m, n);
+    return r->ln_input_data && r->ln_out_data ? 0 : nnb_fail(err, err_len, "out of memory");
 }

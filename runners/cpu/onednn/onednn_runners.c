@@ -15,6 +15,7 @@
  * This file: entry points, inference, describe and the plugin table; the training plans create() builds are
  * in onednn_plans.c, the oneDNN LSTM machinery in onednn_lstm*.c.
  */
+#include "nnb_precision.h"
 #include "onednn_runners_internal.h"
 #include "plain_lstm.h"
 
@@ -29,10 +30,19 @@ static int alloc_infer(runner *r, char *err, size_t err_len) {
     const nnb_lstm_data *d = &r->d;
     if (nnb_lstm_infer_bufs_init(&r->inf, d, NNB_INFER_PACK_X | NNB_INFER_PACK_STATES, err, err_len))
         return -1;
+    onx_model *m = &r->m;
     const size_t tbh = (size_t)(d->T * d->B * d->H); /* fits: checked by nnb_lstm_data_init */
-    for (int i = 0; i < 2 && i + 1 < r->m.group_count; i++)
-        if (!(r->inf_mid[i] = onx_buffer(&r->m, tbh)))
+    const size_t tbi = (size_t)(d->T * d->B * d->I), lbh = (size_t)(d->L * d->B * d->H);
+    for (int i = 0; i < 2 && i + 1 < m->group_count; i++)
+        if (!(r->inf_mid[i] = onx_data_buffer(m, tbh)))
             return nnb_fail(err, err_len, "out of memory for inference buffers");
+    const int f32 = m->data_dt == dnnl_f32; /* else bf16 buffers of their own */
+    r->inf_x = f32 ? (void *)r->inf.x : onx_data_buffer(m, tbi);
+    r->inf_hx = f32 ? (void *)r->inf.hx : onx_data_buffer(m, lbh);
+    r->inf_y = f32 ? (void *)r->inf.y : onx_data_buffer(m, tbh);
+    r->inf_hy = f32 ? (void *)r->inf.hy : onx_data_buffer(m, lbh);
+    if (!r->inf_x || !r->inf_hx || !r->inf_y || !r->inf_hy)
+        return nnb_fail(err, err_len, "out of memory for inference buffers");
     r->inf_plans = (onx_steps *)calloc((size_t)d->B + 1, sizeof *r->inf_plans);
     return r->inf_plans ? 0 : nnb_fail(err, err_len, "out of memory");
 }
@@ -44,17 +54,18 @@ static int build_infer_plan(runner *r, int64_t n, onx_steps *plan, char *err, si
     onx_model *m = &r->m;
     const double t0 = nnb_now_seconds();
     const int packed = n < d->B;
-    float *x = packed ? r->inf.x : d->x;                                      /* (T, n, I) */
-    float *hx = packed ? r->inf.hx : d->hx, *cx = packed ? r->inf.cx : d->cx; /* (L, n, H) */
+    void *x = packed ? r->inf_x : r->x_data;    /* (T, n, I) */
+    void *hx = packed ? r->inf_hx : r->hx_data; /* (L, n, H) */
+    float *cx = packed ? r->inf.cx : d->cx;     /* (L, n, H) */
     const int G = m->group_count;
     onx_steps s = {0};
     for (int g = 0; g < G; g++) {
         const size_t s0 = (size_t)(m->groups[g].first * n * d->H); /* the group's first layer in (L, n, H) */
         onx_io io = {.src_layer = g == 0 ? x : r->inf_mid[(g - 1) & 1],
-                     .src_iter = hx + s0,
+                     .src_iter = onx_data_at(m, hx, s0),
                      .src_iter_c = cx + s0,
-                     .dst_layer = g == G - 1 ? r->inf.y : r->inf_mid[g & 1],
-                     .dst_iter = r->inf.hy + s0,
+                     .dst_layer = g == G - 1 ? r->inf_y : r->inf_mid[g & 1],
+                     .dst_iter = onx_data_at(m, r->inf_hy, s0),
                      .dst_iter_c = r->inf.cy + s0};
         onx_step st;
         if (onx_add_infer_call(m, d, g, d->T, n, &io, &st, err, err_len) || onx_push(&s, &st, err, err_len)) {
@@ -72,6 +83,29 @@ static int build_infer_plan(runner *r, int64_t n, onx_steps *plan, char *err, si
     return 0;
 }
 
+/* dst (rows, n, W) = the first n of the B columns of src (rows, B, W); es bytes per element. */
+static void pack_columns(const void *src, int64_t rows, int64_t B, int64_t W, int64_t n, size_t es, void *dst) {
+    for (int64_t t = 0; t < rows; t++)
+        memcpy((char *)dst + (size_t)(t * n * W) * es, (const char *)src + (size_t)(t * B * W) * es,
+               (size_t)(n * W) * es);
+}
+
+/* infer(n)'s inputs where its plan reads them. fp32: nnb_lstm_infer_inputs (packs x, hx, cx when n < B). bf16:
+ * the same packing from the bf16 copies of x and hx made at create, so both precisions do the same work. */
+static void infer_inputs(runner *r, int64_t n) {
+    nnb_lstm_data *d = &r->d;
+    const float *x, *hx, *cx; /* the plan's memories wrap these very pointers */
+    if (r->m.data_dt == dnnl_f32) {
+        nnb_lstm_infer_inputs(&r->inf, d, n, &x, &hx, &cx);
+        return;
+    }
+    if (n == d->B)
+        return;
+    pack_columns(r->x_data, d->T, d->B, d->I, n, r->m.data_size, r->inf_x);
+    pack_columns(r->hx_data, d->L, d->B, d->H, n, r->m.data_size, r->inf_hx);
+    nnb_lstm_pack_columns(d->cx, d->L, d->B, d->H, n, r->inf.cx);
+}
+
 static int infer(void *model, int64_t n, char *err, size_t err_len) {
     runner *r = (runner *)model;
     nnb_lstm_data *d = &r->d;
@@ -80,8 +114,7 @@ static int infer(void *model, int64_t n, char *err, size_t err_len) {
     onx_steps *plan = &r->inf_plans[n];
     if (!plan->n && build_infer_plan(r, n, plan, err, err_len))
         return -1;
-    const float *x, *hx, *cx; /* the plan's memories wrap these very pointers */
-    nnb_lstm_infer_inputs(&r->inf, d, n, &x, &hx, &cx);
+    infer_inputs(r, n);
     if (onx_run(&r->m, plan, err, err_len))
         return -1;
     nnb_lstm_infer_done(&r->inf, d, n);
@@ -105,6 +138,7 @@ static int load_param(void *model, const nnb_tensor *value, char *err, size_t er
         return nnb_fail(err, err_len, "%s: load_param: out of memory", r->name);
     memcpy(old, dst, sizeof(float) * count);
     memmove(dst, value->data, sizeof(float) * count); /* value may be params()' own view of dst */
+    nnb_round_to_precision(dst, count, r->precision); /* params() shows the values the primitives use */
     int g = 0;
     while (g + 1 < r->m.group_count && r->m.groups[g + 1].first <= layer)
         g++;
@@ -134,6 +168,33 @@ static void destroy(void *model) {
     free(r);
 }
 
+/* cfg's --dtype (fp32 for a driver older than ABI 1.3). */
+static int config_precision(const nnb_config *cfg) {
+    return cfg->struct_size >= offsetof(nnb_config, precision) + sizeof cfg->precision ? cfg->precision
+                                                                                       : NNB_PRECISION_FP32;
+}
+
+/* Declared precisions this CPU cannot run are refused in the one wording (nnb_cpu_precision_available). */
+static int available(const nnb_config *cfg, char *reason, size_t reason_len) {
+    return nnb_cpu_precision_available(config_precision(cfg), reason, reason_len);
+}
+
+/* d's x, hx (read by the first layer) and y, hy (written by the top one) in the model's data type. */
+static int data_views(runner *r, char *err, size_t err_len) {
+    nnb_lstm_data *d = &r->d;
+    onx_model *m = &r->m;
+    const size_t tbi = (size_t)(d->T * d->B * d->I), tbh = (size_t)(d->T * d->B * d->H);
+    const size_t lbh = (size_t)(d->L * d->B * d->H); /* all fit: checked by nnb_lstm_data_init */
+    const int f32 = m->data_dt == dnnl_f32;
+    r->x_data = onx_data_copy(m, d->x, tbi);
+    r->hx_data = onx_data_copy(m, d->hx, lbh);
+    if (r->kind == KIND_VL) /* its outputs come from the packed per-segment buffers (onr_vl_outputs) */
+        return r->x_data && r->hx_data ? 0 : nnb_fail(err, err_len, "out of memory");
+    r->y_data = f32 ? (void *)d->y : onx_data_buffer(m, tbh);
+    r->hy_data = f32 ? (void *)d->hy : onx_data_buffer(m, lbh);
+    return r->x_data && r->hx_data && r->y_data && r->hy_data ? 0 : nnb_fail(err, err_len, "out of memory");
+}
+
 static runner *create_kind(runner_kind kind, const char *name, const nnb_config *cfg, char *err, size_t err_len) {
     /* oneDNN's own kernels: --fuser does not apply (describe() says so); its primitives run eagerly. */
     if (nnb_check_fuser_executor(name, cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
@@ -147,10 +208,13 @@ static runner *create_kind(runner_kind kind, const char *name, const nnb_config 
     r->kind = kind;
     r->name = name;
     r->threads = cfg->threads;
+    r->precision = config_precision(cfg);
     const int backward = kind == KIND_CUDNN || kind == KIND_DROPOUT || kind == KIND_VL;
     int rc = nnb_lstm_data_init(&r->d, cfg, kind == KIND_VL, 0, err, err_len);
     if (!rc && kind != KIND_PLAIN_LAYERNORM)
-        rc = onx_model_init(&r->m, backward, err, err_len);
+        rc = onx_model_init(&r->m, backward, r->precision, err, err_len);
+    if (!rc && kind != KIND_PLAIN_LAYERNORM)
+        rc = data_views(r, err, err_len);
     if (!rc && (kind == KIND_LAYERNORM || kind == KIND_PLAIN_LAYERNORM))
         rc = onr_alloc_ln_input(r, cfg->seed, err, err_len);
     if (!rc && kind == KIND_VL)
@@ -218,12 +282,22 @@ static int params(void *model, nnb_tensor_list *out, char *err, size_t err_len) 
 static int outputs(void *model, nnb_tensor_list *out, char *err, size_t err_len) {
     runner *r = (runner *)model;
     nnb_lstm_data *d = &r->d;
+    const onx_model *m = &r->m;
     if (r->inferred) {
+        const int64_t n = r->inf.n; /* bf16: widen the plan's results into the fp32 views */
+        if (m->data_dt != dnnl_f32) {
+            onx_data_to_f32(m, r->inf_y, r->inf.y, (size_t)(d->T * n * d->H));
+            onx_data_to_f32(m, r->inf_hy, r->inf.hy, (size_t)(d->L * n * d->H));
+        }
         *out = nnb_lstm_infer_outputs(&r->inf);
         return 0;
     }
     if (r->kind == KIND_VL)
         onr_vl_outputs(r);
+    else if (r->kind != KIND_PLAIN_LAYERNORM && m->data_dt != dnnl_f32) {
+        onx_data_to_f32(m, r->y_data, d->y, (size_t)(d->T * d->B * d->H));
+        onx_data_to_f32(m, r->hy_data, d->hy, (size_t)(d->L * d->B * d->H));
+    }
     if (r->kind != KIND_PLAIN_LAYERNORM && onx_export_weight_grads(&r->m, d, err, err_len))
         return -1;
     *out = nnb_lstm_data_outputs(d);
@@ -296,9 +370,19 @@ static int describe(void *model, char *buf, size_t buf_len) {
     for (int i = 0; i < m->prim_count && !p; i++)
         if (m->prims[i]->L > 0)
             p = m->prims[i];
+    const char *data = dnnl_dt2str(m->data_dt), *precision = nnb_precision_name(r->precision);
     nnb_appendf(buf, buf_len, &used,
-                ",\"algorithm\":\"vanilla_lstm\",\"prop_kind\":\"forward_training\",\"data_type\":\"f32\"");
-    nnb_appendf(buf, buf_len, &used, ",\"forward_impl\":\"%s\"", p ? onx_impl_name(p->fwd_pd) : "?");
+                ",\"algorithm\":\"vanilla_lstm\",\"prop_kind\":\"forward_training\",\"precision\":\"%s\","
+                "\"data_type\":\"%s\",\"data_types\":{\"src_layer\":\"%s\",\"src_iter\":\"%s\",\"weights\":\"%s\","
+                "\"dst_layer\":\"%s\",\"cell_state\":\"f32\",\"bias\":\"f32\",\"gradients\":\"f32\"}",
+                precision ? precision : "?", data, data, data, data, data);
+    /* impl: the forward primitive's impl_info_str ("brgemm" in bf16, "ref" = gemm-based in f32) with the ISA oneDNN
+     * dispatches to on this CPU, e.g. "brgemm:avx512_core_amx" */
+    const char *isa = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa());
+    if (!strncmp(isa, "cpu_isa_", 8))
+        isa += 8;
+    nnb_appendf(buf, buf_len, &used, ",\"impl\":\"%s:%s\",\"forward_impl\":\"%s\"", p ? onx_impl_name(p->fwd_pd) : "?",
+                isa, p ? onx_impl_name(p->fwd_pd) : "?");
     if (m->with_backward)
         nnb_appendf(buf, buf_len, &used, ",\"backward_impl\":\"%s\"", p ? onx_impl_name(p->bwd_pd) : "?");
     for (int i = 0; i < m->prim_count; i++) /* binary (dropout) or layer norm */
@@ -352,26 +436,32 @@ static int describe(void *model, char *buf, size_t buf_len) {
 /* ------------------------------------------------------------------ plugin */
 
 /* SERVES: 1 for the runners with infer() and load_param() (ABI 1.2). */
-#define ONX_RUNNER(NAME, GROUP, DESC, REF, FLAGS, CREATE, FWD, BWD, BWD_FLOPS, SERVES)                                 \
+/* PRECISIONS: the oneDNN runners compute in fp32 or bf16 (oneDNN 2.6 has no f16 LSTM on the CPU); the plain
+ * reference serves --check in every precision, computing plainly on the data rounded to it. */
+#define ONX_PRECISIONS (NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_BF16))
+#define EVERY_PRECISION ((1u << NNB_PRECISION_COUNT) - 1u)
+#define ONX_RUNNER(NAME, GROUP, DESC, REF, FLAGS, CREATE, FWD, BWD, BWD_FLOPS, SERVES, PRECISIONS)                     \
     {                                                                                                                  \
         .struct_size = sizeof(nnb_runner_desc), .name = NAME, .group = GROUP, .device = NNB_DEVICE_CPU,                \
-        .description = DESC, .reference = REF, .flags = FLAGS, .create = CREATE, .forward = FWD, .backward = BWD,      \
-        .zero_grad = zero_grad, .params = params, .outputs = outputs, .describe = describe,                            \
+        .description = DESC, .reference = REF, .flags = FLAGS,                                                         \
+        .available = (PRECISIONS) == ONX_PRECISIONS ? available : NULL, .create = CREATE, .forward = FWD,              \
+        .backward = BWD, .zero_grad = zero_grad, .params = params, .outputs = outputs, .describe = describe,           \
         .forward_flops = forward_flops, .backward_flops = BWD_FLOPS, .destroy = destroy,                               \
-        .infer = (SERVES) ? infer : NULL, .load_param = (SERVES) ? load_param : NULL                                   \
+        .infer = (SERVES) ? infer : NULL, .load_param = (SERVES) ? load_param : NULL, .precisions = PRECISIONS         \
     }
 
 static const nnb_runner_desc runners[] = {
-    ONX_RUNNER("cudnn", NNB_GROUP_RNNS, "vendor library LSTM on the CPU: oneDNN vanilla_lstm, f32, training", "py", 0,
-               create_cudnn, forward, backward, backward_flops, 1),
+    ONX_RUNNER("cudnn", NNB_GROUP_RNNS, "vendor library LSTM on the CPU: oneDNN vanilla_lstm, f32 or bf16, training",
+               "py", 0, create_cudnn, forward, backward, backward_flops, 1, ONX_PRECISIONS),
     ONX_RUNNER("cudnn_dropout", NNB_GROUP_RNNS, "oneDNN LSTM per layer with dropout 0.4 between layers", "py_dropout",
-               NNB_FLAG_HIDDEN, create_dropout, forward, backward, backward_flops, 1),
+               NNB_FLAG_HIDDEN, create_dropout, forward, backward, backward_flops, 1, ONX_PRECISIONS),
     ONX_RUNNER("cudnn_layernorm", NNB_GROUP_RNNS, "oneDNN LSTM + fastrnns' layer-norm lower bound (forward only)",
-               "py_cudnn_layernorm", NNB_FLAG_HIDDEN, create_layernorm, forward, NULL, NULL, 0),
+               "py_cudnn_layernorm", NNB_FLAG_HIDDEN, create_layernorm, forward, NULL, NULL, 0, ONX_PRECISIONS),
     ONX_RUNNER("vl_cudnn", NNB_GROUP_VL_RNNS, "oneDNN LSTM over length-sorted segments (packed-sequence semantics)",
-               "vl_py", 0, create_vl, forward, backward, backward_flops, 0),
+               "vl_py", 0, create_vl, forward, backward, backward_flops, 0, ONX_PRECISIONS),
     ONX_RUNNER("py_cudnn_layernorm", NNB_GROUP_RNNS, "plain reference for cudnn_layernorm", NULL,
-               NNB_FLAG_REFERENCE | NNB_FLAG_HIDDEN, create_plain_layernorm, plain_layernorm_forward, NULL, NULL, 0),
+               NNB_FLAG_REFERENCE | NNB_FLAG_HIDDEN, create_plain_layernorm, plain_layernorm_forward, NULL, NULL, 0,
+               EVERY_PRECISION),
 };
 
 static const nnb_plugin plugin = {
