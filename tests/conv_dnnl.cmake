@@ -9,3 +9,8 @@ if(TARGET nnb_cpu_conv)
                    LIBS nnb_conv_dnnl_test_support LABELS convs)
   add_dependencies(conv_dnnl_should_match_reference nnb_cpu_conv)
 endif()
+if(TARGET nnb_cpu_conv)
+  nnbench_add_test(conv_dnnl_should_honour_its_contract SOURCES conv_dnnl_should_honour_its_contract.c
+                   LIBS nnb_conv_dnnl_test_support LABELS convs)
+  add_dependencies(conv_dnnl_should_honour_its_contract nnb_cpu_conv)
+endif()
