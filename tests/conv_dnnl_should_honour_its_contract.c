@@ -6,6 +6,7 @@
  *     words, an unknown name is refused listing the valid ones; describe() names the implementation oneDNN chose,
  *     the algorithm it resolved and the data type;
  *   - infer(n): the first n samples of the forward's y, for several n; n outside 1..mb refused;
+ *   - load_param: new weights (rounded to the precision) reach every primitive; a wrong name or shape is refused;
  *   - refusals: no --conv problem, an unsupported --dtype; available() uses kernels/precision's wording.
  * Tolerance where values are compared with conv_ref or across primitives: 4 eps sqrt(K) (see the other test).
  */
@@ -13,6 +14,7 @@
 #include "nnb_precision.h"
 
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,6 +205,47 @@ static void infer_prefixes(const nnb_runner_desc *d) {
     d->destroy(m);
 }
 
+/* New w and b by value: forward, backward and infer use them (rounded to bf16 in a bf16 run). */
+static void load_param(const nnb_runner_desc *d, int precision) {
+    nnb_conv_problem p = problem();
+    nnb_config cfg = conv_config(&p, precision);
+    char err[512] = "";
+    void *m = d->create(&cfg, err, sizeof err);
+    CHECK_MSG(m != NULL, "create: %s", err);
+    if (!m)
+        return;
+    nnb_tensor_list in;
+    CHECK(d->params(m, &in, err, sizeof err) == 0);
+    const nnb_tensor *w = find(&in, "w");
+    size_t n = bytes_of(w) / 4;
+    float *nw = malloc(n * 4), nb[24];
+    for (size_t i = 0; i < n; i++)
+        nw[i] = 0.3f * (float)sin((double)i) + 1e-3f; /* not bf16 values: load_param must round them */
+    for (int i = 0; i < 24; i++)
+        nb[i] = (float)i / 7.0f;
+    nnb_tensor tw = *w, tb = *find(&in, "b");
+    tw.data = nw, tb.data = nb;
+    CHECK_MSG(d->load_param(m, &tw, err, sizeof err) == 0, "load_param w: %s", err);
+    CHECK_MSG(d->load_param(m, &tb, err, sizeof err) == 0, "load_param b: %s", err);
+    CHECK(((const float *)w->data)[5] == nnb_round_bf16(nw[5]) || precision != NNB_PRECISION_BF16);
+    CHECK(((const float *)w->data)[5] == nw[5] || precision != NNB_PRECISION_FP32);
+    CHECK(d->forward(m, err, sizeof err) == 0 && d->backward(m, err, sizeof err) == 0);
+    conv_errors e, k = conv_reduction_lengths(&p);
+    double u = precision == NNB_PRECISION_BF16 ? nnb_precision_unit_roundoff(precision) : 0;
+    if (!conv_model_errors(d, m, &p, &e))
+        CHECK_MSG(e.y <= u + 4 * FLT_EPSILON * sqrt(k.y) && e.dx <= u + 4 * FLT_EPSILON * sqrt(k.dx),
+                  "after load_param (%s): y %.3g dx %.3g", nnb_precision_name(precision), e.y, e.dx);
+    tw.name = "x";
+    CHECK(d->load_param(m, &tw, err, sizeof err) != 0);
+    CHECK_STR_CONTAINS(err, "'x' is not a parameter");
+    tw.name = "w";
+    tw.shape[0] = 5;
+    CHECK(d->load_param(m, &tw, err, sizeof err) != 0);
+    CHECK_STR_CONTAINS(err, "w is float32 (24, 16, 3, 3), got float32 (5, 16, 3, 3)");
+    free(nw);
+    d->destroy(m);
+}
+
 static void refusals(const nnb_runner_desc *d) {
     nnb_conv_problem p = problem();
     nnb_config cfg = conv_config(&p, NNB_PRECISION_FP32);
@@ -234,6 +277,10 @@ int main(void) {
     dirs_select_parts(d);
     algorithms(d);
     infer_prefixes(d);
+    load_param(d, NNB_PRECISION_FP32);
+    char reason[256];
+    if (nnb_cpu_precision_available(NNB_PRECISION_BF16, reason, sizeof reason))
+        load_param(d, NNB_PRECISION_BF16);
     refusals(d);
     return nnb_test_finish();
 }

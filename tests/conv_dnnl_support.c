@@ -104,6 +104,17 @@ static void compare(const nnb_conv_problem *p, const nnb_tensor_list *in, const 
     free(ry), free(rdx), free(rdw), free(rdb);
 }
 
+int conv_model_errors(const nnb_runner_desc *d, void *m, const nnb_conv_problem *p, conv_errors *e) {
+    char err[512] = "";
+    nnb_tensor_list in, out;
+    memset(e, 0, sizeof *e);
+    int rc = d->params(m, &in, err, sizeof err) || d->outputs(m, &out, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s: %s", p->name, err);
+    if (!rc)
+        compare(p, &in, &out, e);
+    return rc ? -1 : 0;
+}
+
 int conv_run_against_reference(const nnb_runner_desc *d, const nnb_config *cfg, int by_parts, conv_errors *e) {
     char err[512] = "";
     memset(e, 0, sizeof *e);
@@ -117,12 +128,9 @@ int conv_run_against_reference(const nnb_runner_desc *d, const nnb_config *cfg, 
             rc = d->backward_part(m, i, err, sizeof err);
     else if (!rc)
         rc = d->backward(m, err, sizeof err);
-    nnb_tensor_list in, out;
-    if (!rc)
-        rc = d->params(m, &in, err, sizeof err) || d->outputs(m, &out, err, sizeof err);
     CHECK_MSG(rc == 0, "%s: %s", cfg->conv->name, err);
     if (!rc)
-        compare(cfg->conv, &in, &out, e);
+        rc = conv_model_errors(d, m, cfg->conv, e);
     d->destroy(m);
     return rc ? -1 : 0;
 }

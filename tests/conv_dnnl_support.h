@@ -29,6 +29,10 @@ typedef struct conv_errors {
  * Returns 0, or -1 with a failure recorded (create or a pass failed). */
 int conv_run_against_reference(const nnb_runner_desc *d, const nnb_config *cfg, int by_parts, conv_errors *e);
 
+/* The errors of model m's last forward and backward (its params() and outputs()). Returns 0, or -1 with a
+ * failure recorded. */
+int conv_model_errors(const nnb_runner_desc *d, void *m, const nnb_conv_problem *p, conv_errors *e);
+
 /* K of each result's reduction: y ic/g*kh*kw, dx oc/g*kh*kw, dw and db mb*oh*ow. */
 conv_errors conv_reduction_lengths(const nnb_conv_problem *p);
 

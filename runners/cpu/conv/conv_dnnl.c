@@ -205,6 +205,34 @@ static int conv_outputs(void *p, nnb_tensor_list *out, char *err, size_t err_len
     return 0;
 }
 
+/* w or b by value (serve --weights), rounded to the run's precision as create() rounds them, then every copy
+ * in a primitive's layout made again. */
+static int conv_load_param(void *p, const nnb_tensor *value, char *err, size_t err_len) {
+    cd_model *m = p;
+    const nnb_tensor *t = NULL;
+    for (int i = 0; i < m->d.param_count; i++)
+        if (!strcmp(m->d.params[i].name, value->name))
+            t = &m->d.params[i];
+    if (!t || !strcmp(t->name, "x") || !strcmp(t->name, "grad_y"))
+        return nnb_fail(err, err_len, "conv: load_param: '%s' is not a parameter of this convolution (w%s)",
+                        value->name, m->d.has_bias ? ", b" : "");
+    int same = value->dtype == NNB_F32 && value->ndim == t->ndim;
+    for (int i = 0; same && i < t->ndim; i++)
+        same = value->shape[i] == t->shape[i];
+    if (!same) {
+        char want[96], got[96];
+        nnb_shape_text(want, sizeof want, t->ndim, t->shape);
+        nnb_shape_text(got, sizeof got, value->ndim, value->shape);
+        return nnb_fail(err, err_len, "conv: load_param: %s is float32 %s, got %s %s", t->name, want,
+                        nnb_dtype_name(value->dtype), got);
+    }
+    float *dst = (float *)t->data;
+    size_t n = (size_t)(t->name[0] == 'w' ? m->d.w_count : m->d.geom.oc);
+    memcpy(dst, value->data, n * sizeof *dst);
+    nnb_round_to_precision(dst, n, m->d.precision);
+    return cd_refresh_copies(m, dst, err, err_len);
+}
+
 static const char *isa_name(dnnl_cpu_isa_t isa) {
     switch (isa) {
     case dnnl_cpu_isa_sse41: return "sse41";
@@ -304,6 +332,7 @@ static const nnb_runner_desc runners[] = {{
     .destroy = conv_destroy,
     .check_tolerance = conv_check_tolerance,
     .infer = conv_infer,
+    .load_param = conv_load_param,
     .precisions = NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_BF16),
     .backward_part_count = conv_part_count,
     .backward_part_name = conv_part_name,

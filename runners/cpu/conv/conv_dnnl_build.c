@@ -173,18 +173,17 @@ static int input_in(cd_model *m, const float *user, const dnnl_memory_desc_t *us
         }
     if (nnb_grow(&m->copies, &m->cap_copies, m->ncopies + 1, sizeof *m->copies))
         return nnb_fail(err, err_len, "conv: out of memory");
-    dnnl_memory_t host;
-    CD_TRY(nnb_dnnl_wrap(&m->mems, m->eng, user_md, (void *)user, &host, err, err_len));
     cd_copy *c = &m->copies[m->ncopies];
+    memset(c, 0, sizeof *c);
     c->user = user;
     c->md = *md;
+    CD_TRY(nnb_dnnl_wrap(&m->mems, m->eng, user_md, (void *)user, &c->host, err, err_len));
     if (dnnl_memory_desc_equal(user_md, md)) {
-        c->mem = host;
+        c->mem = c->host;
     } else {
-        dnnl_primitive_t r;
         CD_TRY(alloc_mem(m, md, &c->mem, err, err_len));
-        CD_TRY(make_reorder(m, host, c->mem, &r, err, err_len));
-        CD_TRY(run_reorder(m, r, host, c->mem, err, err_len));
+        CD_TRY(make_reorder(m, c->host, c->mem, &c->reorder, err, err_len));
+        CD_TRY(run_reorder(m, c->reorder, c->host, c->mem, err, err_len));
     }
     m->ncopies++;
     *out = c->mem;
@@ -202,6 +201,15 @@ static int result_in(cd_model *m, float *user, const dnnl_memory_desc_t *user_md
     }
     CD_TRY(alloc_mem(m, md, &r->lib, err, err_len));
     return make_reorder(m, r->lib, r->user, &r->reorder, err, err_len);
+}
+
+int cd_refresh_copies(cd_model *m, const float *user, char *err, size_t err_len) {
+    for (int i = 0; i < m->ncopies; i++) {
+        const cd_copy *c = &m->copies[i];
+        if (c->user == user && c->reorder)
+            CD_TRY(run_reorder(m, c->reorder, c->host, c->mem, err, err_len));
+    }
+    return 0;
 }
 
 int cd_fetch(cd_model *m, const cd_result *r, char *err, size_t err_len) {

@@ -35,9 +35,10 @@ typedef struct cd_prim {
 
 /* A host fp32 tensor in the user's layout (NCHW / OIHW) in one library layout: made once by a reorder. */
 typedef struct cd_copy {
-    const float *user;     /* the host buffer it was made from */
-    dnnl_memory_desc_t md; /* the library layout and data type */
-    dnnl_memory_t mem;
+    const float *user;        /* the host buffer it was made from */
+    dnnl_memory_desc_t md;    /* the library layout and data type */
+    dnnl_memory_t host, mem;  /* over user; the copy (host itself when md is the host layout) */
+    dnnl_primitive_t reorder; /* host -> mem, NULL when mem is host; run again by load_param */
 } cd_copy;
 
 /* A result in the library layout, and the reorder that writes it to the host buffer (NULL: written there). */
@@ -93,6 +94,8 @@ typedef struct cd_model {
 int cd_build(cd_model *m, char *err, size_t err_len);
 /* The inference primitive for the first n samples (1 <= n <= mb), built once. */
 int cd_infer_net(cd_model *m, int64_t n, cd_infer **out, char *err, size_t err_len);
+/* Every copy of the host tensor `user` made again (after load_param changed it). */
+int cd_refresh_copies(cd_model *m, const float *user, char *err, size_t err_len);
 /* Runs primitive p and waits. */
 int cd_execute(cd_model *m, const cd_prim *p, char *err, size_t err_len);
 /* Writes a result to its host buffer (a no-op when the primitive wrote it there). */
