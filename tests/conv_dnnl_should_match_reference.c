@@ -1,7 +1,8 @@
 /*
  * The oneDNN `conv` runner against kernels/conv_ref (direct loops, double accumulation) on the runner's own
  * inputs, in every direction (y, dx, dw, db), on problems chosen to break layouts and index arithmetic:
- * groups (g = 2 and depthwise), stride 2, padding, dilation, odd sizes (ih 7, iw 9, kh 3, kw 5), 1x1, no bias.
+ * groups (g = 2 and depthwise), stride 2, padding, dilation, odd sizes (ih 7, iw 9, kh 3, kw 5), 1x1, no bias,
+ * and two 3-D problems (NCDHW / OIDHW; grouped, strided and dilated in depth).
  *
  * Tolerances (normwise: max|got - ref| / max|ref| per tensor), K the result's reduction length (y: ic/g*kh*kw,
  * dx: oc/g*kh*kw, dw and db: mb*oh*ow):
@@ -30,6 +31,10 @@ static void add_cases(void) {
     cases[ncases++] = conv_problem_2d(1, 2, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 0, 0, "resnet_like_3x3");
     cases[ncases] = conv_problem_2d(1, 2, 6, 9, 8, 10, 3, 3, 1, 2, 1, 0, 0, 0, "no_bias_stride1x2");
     cases[ncases++].has_bias = 0;
+    cases[ncases++] =
+        conv_problem_3d(conv_problem_2d(1, 2, 4, 6, 7, 8, 3, 3, 1, 1, 1, 1, 0, 0, "3d_k3_pad1"), 5, 3, 1, 1, 0);
+    cases[ncases++] =
+        conv_problem_3d(conv_problem_2d(2, 2, 6, 8, 5, 4, 3, 1, 2, 1, 1, 0, 0, 0, "3d_g2_sd2_dd1"), 9, 3, 2, 2, 1);
 }
 
 static double fp32_bound(double k) { return 4.0 * FLT_EPSILON * sqrt(k); }

@@ -43,6 +43,13 @@ nnb_conv_problem conv_problem_2d(int64_t g, int64_t mb, int64_t ic, int64_t ih, 
     return p;
 }
 
+nnb_conv_problem conv_problem_3d(nnb_conv_problem p, int64_t id, int64_t kd, int64_t sd, int64_t pd, int64_t dd) {
+    p.ndims = 5;
+    p.id = id, p.kd = kd, p.sd = sd, p.pd = pd, p.dd = dd;
+    p.od = (id + 2 * pd - ((kd - 1) * (dd + 1) + 1)) / sd + 1;
+    return p;
+}
+
 nnb_config conv_config(const nnb_conv_problem *p, int precision) {
     nnb_config cfg;
     nnb_config_defaults(&cfg);

@@ -17,6 +17,9 @@ nnb_conv_problem conv_problem_2d(int64_t g, int64_t mb, int64_t ic, int64_t ih, 
                                  int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,
                                  const char *name);
 
+/* A 3-D problem: the 2-D one (kernel, stride, padding, dilation the same in h and w) given a depth axis. */
+nnb_conv_problem conv_problem_3d(nnb_conv_problem p2, int64_t id, int64_t kd, int64_t sd, int64_t pd, int64_t dd);
+
 /* nnb_config_defaults() for problem p (threads 2, seed 7) in precision `precision`. */
 nnb_config conv_config(const nnb_conv_problem *p, int precision);
 
