@@ -37,8 +37,10 @@
 
 static const char *const part_names[] = {"bwd_data", "bwd_weights"};
 
+/* --conv-algo (NULL, empty, or a config older than ABI 1.3: auto). */
 static int parse_algo(const nnb_config *cfg, dnnl_alg_kind_t *alg, const char **name, char *err, size_t err_len) {
-    const char *a = cfg->conv_algo && *cfg->conv_algo ? cfg->conv_algo : "auto";
+    int known = cfg->struct_size >= offsetof(nnb_config, conv_algo) + sizeof cfg->conv_algo;
+    const char *a = known && cfg->conv_algo && *cfg->conv_algo ? cfg->conv_algo : "auto";
     if (!strcmp(a, "auto"))
         *alg = dnnl_convolution_auto, *name = "auto";
     else if (!strcmp(a, "direct"))
@@ -83,7 +85,7 @@ static void *conv_create(const nnb_config *cfg, char *err, size_t err_len) {
     const char *algo_name = "auto";
     if (nnb_check_fuser_executor("conv", cfg, nnb_every_fuser, nnb_eager_only, err, err_len))
         return NULL;
-    if (!precision_ok(config_precision(cfg), err, err_len))
+    if (!precision_ok(config_precision(cfg), err, err_len) || parse_algo(cfg, &alg, &algo_name, err, err_len))
         return NULL;
     cd_model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -97,8 +99,6 @@ static void *conv_create(const nnb_config *cfg, char *err, size_t err_len) {
         free(m);
         return NULL;
     }
-    if (parse_algo(cfg, &alg, &algo_name, err, err_len))
-        goto fail;
     m->alg = alg;
     m->algo_name = algo_name;
     m->threads = cfg->threads;
