@@ -16,7 +16,8 @@ Per layer, median milliseconds over --nloops after --warmup, timed as nnbench ti
   bwd_data     aten.convolution_backward for the input gradient only
   bwd_weights  aten.convolution_backward for the weight and bias gradients only
   bwd          both in one call (what autograd runs)
-printed as CSV: name,descriptor,dtype,threads,fwd_ms,bwd_data_ms,bwd_weights_ms,bwd_ms.
+printed as CSV: name,descriptor,dtype,threads,fwd_ms,bwd_data_ms,bwd_weights_ms,bwd_ms (wall time; with
+--cpu-time the process's CPU time, steadier with --threads 1 on a busy machine).
 Back padding that differs from the front (benchdnn allows it) is applied by padding x beforehand (untimed).
 """
 import argparse
@@ -81,12 +82,15 @@ def back_pad(v, ax):
     return (v["o" + ax] - 1) * v["s" + ax] + (v["k" + ax] - 1) * (v["d" + ax] + 1) + 1 - v["i" + ax] - v["p" + ax]
 
 
+CLOCK = time.perf_counter
+
+
 def median_ms(fn, warmup, nloops):
     times = []
     for it in range(warmup + nloops):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        t1 = time.perf_counter()
+        t1 = CLOCK()
         if it >= warmup:
             times.append((t1 - t0) * 1e3)
     return statistics.median(times)
@@ -146,7 +150,13 @@ def main():
     p.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--nloops", type=int, default=5)
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time with the process's CPU time (all threads) instead of wall time: steadier with "
+                        "--threads 1 on a busy machine, as nnbench's NNB_CPUTIME=1")
     a = p.parse_args()
+    global CLOCK
+    if a.cpu_time:
+        CLOCK = time.process_time
     descs = (read_descriptors(a.shapes) if a.shapes else []) + a.conv
     if not descs:
         p.error("give a shapes file or --conv DESC")
