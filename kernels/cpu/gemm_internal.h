@@ -13,6 +13,26 @@ void nnb_gemm_kernel_12x32_avx512(int64_t kc, const float *a0, const float *a1, 
                                   float *C, int64_t ldc, int m, int n, int accumulate, const float *bias,
                                   const float *pf);
 
+/* bf16 micro-kernels: the fp32 kernels' shapes over bf16 K pairs (a uint32 holds k = 2p in its low half, 2p + 1
+ * in its high half). A: 8-row panels (kp, 8) pairs; B: a panel (kp, 32) pairs. Per pair and output, in this order:
+ * acc += a_hi b_hi; acc += a_lo b_lo (each an FMA rounded to nearest even, denormal inputs read as zero, denormal
+ * results flushed to zero), acc starting at 0; then C = acc + C (accumulate) or acc + bias[j] (bias) or acc.
+ * gemm_bf16_avx512.c (vdpbf16ps) and the portable emulation in gemm_bf16.c give the same bits. */
+void nnb_gemm_kernel_8x32_bf16(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *C, int64_t ldc, int m, int n,
+                               int accumulate, const float *bias);
+void nnb_gemm_kernel_12x32_bf16(int64_t kp, const uint32_t *a0, const uint32_t *a1, int lo, const uint32_t *Bp,
+                                float *C, int64_t ldc, int m, int n, int accumulate, const float *bias);
+
+/* bf16 products (gemm_bf16.c), behind the nnb_sgemm* entry points of gemm.c when the implementation is bf16. */
+int nnb_bf16_pack_b(nnb_packed_b *p, char transb, int64_t K, int64_t N, const float *B, int64_t ldb);
+void nnb_bf16_gemm(nnb_gemm_impl impl, int threads, char ta, char tb, int64_t M, int64_t N, int64_t K, const float *A,
+                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+void nnb_bf16_gemm_packed(int threads, char ta, int64_t M, const float *A, int64_t lda, const nnb_packed_b *Bp,
+                          float beta, const float *bias, float *C, int64_t ldc);
+void nnb_bf16_gemm_packed_cols_multi(char ta, int64_t M, const float *A, int64_t lda, int nb,
+                                     const nnb_packed_b *const *Bs, float *const *Cs, int64_t n0, int64_t n1,
+                                     float beta, int64_t ldc);
+
 /* Vector math and fused cell passes compiled once per ISA from cell_vector_impl.h. */
 #define NNB_DECLARE_VECTOR_ISA(SFX)                                                                                    \
     void nnb_vexpf_##SFX(const float *x, float *y, int64_t n);                                                         \

@@ -64,7 +64,8 @@ typedef struct lstm_infer {
 typedef struct lstm_engine {
     lstm_mode mode;
     nnb_fuser fuser;
-    nnb_gemm_impl gemm;
+    nnb_gemm_impl gemm; /* bf16 runs: NNB_GEMM_BF16_* (GEMM operands rounded to bf16, fp32 accumulation) */
+    int precision;      /* nnb_precision: fp32 or bf16 */
     int threads;
     int simple; /* jit_simple: upstream gradient only on the final h */
     nnb_lstm_data d;

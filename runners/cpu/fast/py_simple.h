@@ -26,7 +26,8 @@ int fast_single_layer_available(const nnb_config *cfg, char *reason, size_t reas
         .available = fast_single_layer_available, .create = py_simple_create, .forward = py_simple_forward,            \
         .backward = py_simple_backward, .zero_grad = py_simple_zero_grad, .params = py_simple_params,                  \
         .outputs = py_simple_outputs, .describe = py_simple_describe, .forward_flops = py_simple_forward_flops,        \
-        .backward_flops = py_simple_backward_flops, .destroy = py_simple_destroy                                       \
+        .backward_flops = py_simple_backward_flops, .destroy = py_simple_destroy,                                      \
+        .precisions = NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_BF16)                    \
     }
 
 #endif
