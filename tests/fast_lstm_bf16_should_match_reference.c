@@ -1,0 +1,152 @@
+/*
+ * The fast LSTM runners in bf16 (--dtype bf16: GEMM operands rounded to bf16, fp32 accumulation and cell math)
+ * against their plain references (py, vl_py, py_simple: fp32/double math on the same bf16-rounded problem), every
+ * output and gradient, on the shapes of fast_lstm_should_match_reference plus a longer one. Threads 2.
+ *
+ * Tolerance (normwise, max |got - ref| / max |ref| per tensor), with u = 2^-8 the bf16 unit roundoff:
+ *     tol = 2 u sqrt(T L),  at least 2 u
+ * The inputs and weights are bf16 already (rounded once for every precision), so the error enters where an fp32
+ * activation (h, or dG in backward) is rounded to bf16 for a GEMM: a relative u per element, entering once per
+ * step and layer; the fp32 accumulation adds only K 2^-24. Independent per-step errors carried through the
+ * recurrence (the forget gate does not amplify them) add in quadrature: u sqrt(T L) times a factor for the
+ * gradients' chains (dh feeds dG feeds dh), taken as 2. Measured maxima here are 5-20x below it.
+ *
+ * Also: the bf16 run's error is at least 10x the fp32 run's on the same problem (it really computed in bf16);
+ * the portable path (NNB_CPU_GEMM=portable) runs every runner and, where the CPU has avx512_bf16, gives the same
+ * bits as the vdpbf16ps kernels through the whole forward and backward.
+ */
+#define _POSIX_C_SOURCE 200809L /* setenv */
+#include "nnb_precision.h"
+#include "test_support.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct shape {
+    int64_t T, B, I, H, L;
+} shape;
+
+static const shape shapes[] = {
+    {16, 8, 32, 64, 1}, {1, 1, 3, 1, 1},  {3, 2, 4, 5, 1},   {7, 3, 10, 8, 2},   {5, 3, 20, 37, 3},
+    {1, 1, 7, 19, 1},   {9, 1, 33, 40, 2}, {4, 9, 17, 23, 1}, {40, 16, 64, 96, 1},
+};
+static const char *const runners[] = {"aten", "jit", "jit_premul", "jit_premul_bias", "jit_multilayer"};
+enum { RUNNER_COUNT = sizeof runners / sizeof *runners };
+
+static double bf16_tolerance(const nnb_config *cfg) {
+    double u = nnb_precision_unit_roundoff(NNB_PRECISION_BF16), tl = (double)(cfg->seq_length * cfg->num_layers);
+    return 2.0 * u * sqrt(tl < 1 ? 1 : tl);
+}
+
+static nnb_config config_for(const shape *s, int precision) {
+    nnb_config cfg = nnb_test_lstm_config(s->T, s->B, s->I, s->H, s->L, 0);
+    cfg.threads = 2, cfg.fuser = "te", cfg.precision = precision;
+    return cfg;
+}
+
+/* Check runner vs reference; returns the largest normwise error over its tensors (-1 when it did not run). */
+static double checked_error(const nnb_registry *reg, const char *runner, const char *reference, const nnb_config *cfg,
+                            double tol) {
+    const char *dtype = cfg->precision == NNB_PRECISION_BF16 ? "bf16" : "fp32";
+    const nnb_runner_desc *got = nnb_test_runner(reg, runner), *ref = nnb_test_runner(reg, reference);
+    if (!got || !ref)
+        return -1;
+    nnb_runner_result res;
+    memset(&res, 0, sizeof res);
+    char err[512] = "";
+    int rc = nnb_check_runner(got, ref, cfg, tol, &res, err, sizeof err);
+    CHECK_MSG(rc == 0 && res.check_count > 0, "%s %s: %s", runner, dtype, err);
+    double worst = rc == 0 ? 0.0 : -1.0;
+    for (int i = 0; i < res.check_count; i++) {
+        const nnb_tensor_check *c = &res.checks[i];
+        CHECK_MSG(c->pass, "%s %s T=%lld B=%lld I=%lld H=%lld L=%lld: %s max_rel %.3g > tol %.3g", runner, dtype, (long long)cfg->seq_length, (long long)cfg->mini_batch,
+                  (long long)cfg->input_size, (long long)cfg->hidden_size, (long long)cfg->num_layers, c->name,
+                  c->max_rel_err, c->tolerance);
+        worst = c->max_rel_err > worst ? c->max_rel_err : worst;
+    }
+    free(res.checks);
+    return worst;
+}
+
+/* Every output and gradient of one run (forward + backward) of runner under NNB_CPU_GEMM=impl, concatenated. */
+static float *run_outputs(const nnb_registry *reg, const char *runner, const nnb_config *cfg, const char *impl,
+                          size_t *count) {
+    const nnb_runner_desc *d = nnb_test_runner(reg, runner);
+    char err[512] = "";
+    setenv("NNB_CPU_GEMM", impl, 1);
+    void *m = d ? d->create(cfg, err, sizeof err) : NULL;
+    unsetenv("NNB_CPU_GEMM");
+    CHECK_MSG(m != NULL, "%s with NNB_CPU_GEMM=%s: %s", runner, impl, err);
+    if (!m)
+        return NULL;
+    char desc[4096] = "", want[64];
+    CHECK(d->describe(m, desc, sizeof desc) == 0);
+    snprintf(want, sizeof want, "\"gemm\":\"%s\"", impl);
+    CHECK_STR_CONTAINS(desc, want); /* describe() names the path that ran */
+    float *all = NULL;
+    *count = 0;
+    nnb_tensor_list out;
+    if (nnb_run_once(d, m, 1, err, sizeof err) == 0 && d->outputs(m, &out, err, sizeof err) == 0) {
+        for (int i = 0; i < out.count; i++) {
+            size_t n = 1;
+            for (int k = 0; k < out.items[i].ndim; k++)
+                n *= (size_t)out.items[i].shape[k];
+            all = realloc(all, sizeof(float) * (*count + n));
+            memcpy(all + *count, out.items[i].data, sizeof(float) * n);
+            *count += n;
+        }
+    }
+    CHECK_MSG(all != NULL, "%s with NNB_CPU_GEMM=%s did not run: %s", runner, impl, err);
+    d->destroy(m);
+    return all;
+}
+
+static void check_portable_path(const nnb_registry *reg) {
+    const shape s = {6, 5, 19, 37, 2};
+    nnb_config cfg = config_for(&s, NNB_PRECISION_BF16);
+    setenv("NNB_CPU_GEMM", "portable", 1);
+    for (int r = 0; r < RUNNER_COUNT; r++)
+        checked_error(reg, runners[r], "py", &cfg, bf16_tolerance(&cfg));
+    unsetenv("NNB_CPU_GEMM");
+    if (!nnb_cpu_has_avx512_bf16()) {
+        printf("NOTE: no avx512_bf16 here: the portable path is checked against the reference only\n");
+        return;
+    }
+    for (int r = 0; r < RUNNER_COUNT; r++) {
+        size_t np = 0, na = 0;
+        float *p = run_outputs(reg, runners[r], &cfg, "portable", &np);
+        float *a = run_outputs(reg, runners[r], &cfg, "avx512_bf16", &na);
+        CHECK_MSG(p && a && np == na && !memcmp(p, a, sizeof(float) * np),
+                  "%s: portable and avx512_bf16 runs differ in their bits", runners[r]);
+        free(p), free(a);
+    }
+}
+
+int main(void) {
+    nnb_registry reg;
+    nnb_registry_init(&reg);
+    nnb_test_load_runners(&reg);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        nnb_config cfg = config_for(&shapes[s], NNB_PRECISION_BF16), f32 = config_for(&shapes[s], NNB_PRECISION_FP32);
+        const double tol = bf16_tolerance(&cfg);
+        for (int r = 0; r < RUNNER_COUNT; r++) {
+            double e16 = checked_error(&reg, runners[r], "py", &cfg, tol);
+            printf("%-16s T=%-3lld L=%lld bf16 max error %.3g (tol %.3g)\n", runners[r], (long long)cfg.seq_length,
+                   (long long)cfg.num_layers, e16, tol);
+            if (shapes[s].T >= 3) { /* from step 2 on, h entering a GEMM is computed (not a bf16 input) */
+                double e32 = checked_error(&reg, runners[r], "py", &f32, 0);
+                CHECK_MSG(e16 >= 10 * e32, "%s: bf16 error %.3g is not 10x the fp32 error %.3g", runners[r], e16, e32);
+            }
+        }
+        if (shapes[s].L == 1)
+            checked_error(&reg, "jit_simple", "py_simple", &cfg, tol);
+        if (shapes[s].T <= 9 && shapes[s].H <= 40) { /* variable length: T from the lengths (30..99) */
+            cfg.mini_batch = shapes[s].B + 2;
+            cfg.seq_length = 99;
+            checked_error(&reg, "vl_jit", "vl_py", &cfg, bf16_tolerance(&cfg));
+        }
+    }
+    check_portable_path(&reg);
+    nnb_registry_free(&reg);
+    return nnb_test_finish();
+}
