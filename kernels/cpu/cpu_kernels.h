@@ -61,17 +61,18 @@ typedef enum nnb_gemm_impl {
     /* bf16 products (gemm_bf16.c): A and B rounded to bf16 (RNE) when packed, fp32 accumulation and C. */
     NNB_GEMM_BF16_AVX512 = 3,   /* own vdpbf16ps 12x32 micro-kernel (needs AVX512_BF16) */
     NNB_GEMM_BF16_PORTABLE = 4, /* scalar emulation of vdpbf16ps, bit for bit: tests, CPUs without the instruction */
+    NNB_GEMM_BF16_AMX = 5,      /* AMX tiles (tdpbf16ps), 32x32 blocks; needs AMX-BF16 and the OS's permission */
 } nnb_gemm_impl;
 
 /* 1 for the bf16 implementations. Every entry point below takes them: B operands are packed as bf16 K pairs
  * (nnb_pack_b), A is rounded to bf16 as it is packed; nnb_packed_a_floats / nnb_pack_a_panels /
  * nnb_sgemm_prepacked_cols are own-fp32 only. */
 static inline int nnb_gemm_impl_is_bf16(nnb_gemm_impl impl) {
-    return impl == NNB_GEMM_BF16_AVX512 || impl == NNB_GEMM_BF16_PORTABLE;
+    return impl == NNB_GEMM_BF16_AVX512 || impl == NNB_GEMM_BF16_PORTABLE || impl == NNB_GEMM_BF16_AMX;
 }
-/* The bf16 implementation this CPU runs fastest: avx512_bf16 where the CPU has it, else portable. */
+/* The bf16 implementation this CPU runs fastest: AMX where usable, else avx512_bf16, else portable. */
 nnb_gemm_impl nnb_gemm_bf16_default_impl(void);
-/* Short name for describe(): "avx512_bf16", "portable" (bf16) or "own_avx512", "cblas", "plain". */
+/* Short name for describe(): "amx", "avx512_bf16", "portable" (bf16) or "own_avx512", "cblas", "plain". */
 const char *nnb_gemm_impl_name(nnb_gemm_impl impl);
 
 /* Default implementation on this CPU and build: own AVX-512 if the CPU has it,
@@ -95,7 +96,8 @@ typedef struct nnb_packed_b {
     nnb_gemm_impl impl;
     int64_t K, N;
     float *panels;    /* own: (ceil(N/NR), K, NR), zero padded; else NULL */
-    uint32_t *pairs;  /* bf16: (ceil(N/NR), ceil(K/2), NR) bf16 pairs (k = 2p low half, 2p + 1 high), zero padded */
+    uint32_t *pairs;  /* bf16: (ceil(N/NR), kp, NR) bf16 pairs (k = 2p low half, 2p + 1 high), zero padded; kp =
+                         ceil(K/2), rounded up to 16 for AMX */
     char trans;       /* as given, for the non-packed implementations */
     const float *src; /* as given (must outlive the packed copy for CBLAS/plain) */
     int64_t ld;

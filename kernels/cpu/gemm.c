@@ -1,5 +1,6 @@
 /* GEMM front end: implementation choice, blocking and threading over the packed layouts of gemm_pack.c. */
 #include "gemm_internal.h"
+#include "precision/nnb_precision.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +48,14 @@ int nnb_gemm_impl_available(nnb_gemm_impl impl) {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
     case NNB_GEMM_BF16_PORTABLE: return 1;
+    case NNB_GEMM_BF16_AMX: return nnb_cpu_has_amx_bf16() && nnb_cpu_amx_ready();
     }
     return 0;
 }
 
 nnb_gemm_impl nnb_gemm_bf16_default_impl(void) {
+    if (nnb_gemm_impl_available(NNB_GEMM_BF16_AMX))
+        return NNB_GEMM_BF16_AMX;
     return nnb_gemm_impl_available(NNB_GEMM_BF16_AVX512) ? NNB_GEMM_BF16_AVX512 : NNB_GEMM_BF16_PORTABLE;
 }
 
@@ -62,6 +66,7 @@ const char *nnb_gemm_impl_name(nnb_gemm_impl impl) {
     case NNB_GEMM_PLAIN: return "plain";
     case NNB_GEMM_BF16_AVX512: return "avx512_bf16";
     case NNB_GEMM_BF16_PORTABLE: return "portable";
+    case NNB_GEMM_BF16_AMX: return "amx";
     }
     return "unknown";
 }
@@ -104,6 +109,12 @@ const char *nnb_gemm_impl_describe(nnb_gemm_impl impl, char *buf, size_t len) {
                  "own avx512_bf16 vdpbf16ps 12x%d micro-kernel (8x%d for leftover %d-row panels), operands rounded to "
                  "bf16 (RNE) when packed as K pairs, fp32 accumulation, K unsplit, MC %d, OpenMP",
                  NR, NR, MR, MC);
+        break;
+    case NNB_GEMM_BF16_AMX:
+        snprintf(buf, len,
+                 "own AMX tdpbf16ps kernel (2x2 tiles of 16x16 fp32 per 32x%d block, K in steps of 32), operands "
+                 "rounded to bf16 (RNE) when packed, fp32 accumulation, K unsplit, MC %d, OpenMP",
+                 NR, MC);
         break;
     case NNB_GEMM_BF16_PORTABLE:
         snprintf(buf, len,
@@ -348,6 +359,7 @@ void nnb_sgemm(nnb_gemm_impl impl, int threads, char transa, char transb, int64_
     case NNB_GEMM_PLAIN: gemm_plain(threads, transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc); return;
     case NNB_GEMM_BF16_AVX512:
     case NNB_GEMM_BF16_PORTABLE:
+    case NNB_GEMM_BF16_AMX:
         nnb_bf16_gemm(impl, threads, transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc);
         return;
     }

@@ -48,27 +48,72 @@ static void pack_a(char ta, const float *A, int64_t lda, int64_t m0, int64_t mc,
     }
 }
 
-/* op(B) (K, N) panel columns [n0, n0 + NR) -> (kp, NR) pairs, zero padded. */
-static void pack_b_panel(char tb, const float *B, int64_t ldb, int64_t K, int64_t N, int64_t n0, uint32_t *dst) {
-    const int64_t kp = pairs_of(K);
-    const int cols = N - n0 < NR ? (int)(N - n0) : NR;
-    for (int64_t q = 0; q < kp; q++)
-        for (int j = 0; j < NR; j++)
-            dst[q * NR + j] = j < cols ? pair_k(B, ldb, tb, K, 2 * q, n0 + j, 1) : 0u;
+/* Rows of K pairs an implementation's B panels hold: AMX tiles read 16 pairs (32 k) at a time. */
+static int64_t kp_rows(nnb_gemm_impl impl, int64_t K) {
+    return impl == NNB_GEMM_BF16_AMX ? (pairs_of(K) + 15) / 16 * 16 : pairs_of(K);
 }
 
-static int64_t b_pairs_len(int64_t K, int64_t N) { return (N + NR - 1) / NR * NR * pairs_of(K); }
+/* op(B) (K, N) panel columns [n0, n0 + NR) -> (kprows, NR) pairs, zero padded. */
+static void pack_b_panel(char tb, const float *B, int64_t ldb, int64_t K, int64_t N, int64_t n0, int64_t kprows,
+                         uint32_t *dst) {
+    const int cols = N - n0 < NR ? (int)(N - n0) : NR;
+    for (int64_t q = 0; q < kprows; q++)
+        for (int j = 0; j < NR; j++)
+            dst[q * NR + j] = j < cols && 2 * q < K ? pair_k(B, ldb, tb, K, 2 * q, n0 + j, 1) : 0u;
+}
+
+static int64_t b_pairs_len(nnb_gemm_impl impl, int64_t K, int64_t N) {
+    return (N + NR - 1) / NR * NR * kp_rows(impl, K);
+}
+
+/* AMX: op(A) rows [m0, m0 + mc) -> row-major bf16 (rows_pad, kpad), kpad = 2 kp_rows, zero padded (a tile row is
+ * 32 consecutive k of one row). rows_pad: mc rounded up to 32 (two 16-row tiles). */
+static void pack_a_rows(char ta, const float *A, int64_t lda, int64_t m0, int64_t mc, int64_t K, int64_t kpad,
+                        uint16_t *Ap) {
+    const int64_t rows_pad = (mc + 31) / 32 * 32;
+    for (int64_t m = 0; m < rows_pad; m++) {
+        uint16_t *dst = Ap + m * kpad;
+        if (m >= mc) {
+            memset(dst, 0, sizeof(uint16_t) * (size_t)kpad);
+            continue;
+        }
+        if (ta == 'N') {
+            const float *src = A + (m0 + m) * lda;
+            for (int64_t k = 0; k < K; k++)
+                dst[k] = nnb_bf16_from_f32(src[k]);
+        } else {
+            for (int64_t k = 0; k < K; k++)
+                dst[k] = nnb_bf16_from_f32(A[k * lda + m0 + m]);
+        }
+        memset(dst + K, 0, sizeof(uint16_t) * (size_t)(kpad - K));
+    }
+}
+
+/* uint32 words of packed A for mc rows: pair panels, or AMX's padded rows. */
+static size_t a_words(nnb_gemm_impl impl, int64_t mc, int64_t K) {
+    if (impl == NNB_GEMM_BF16_AMX)
+        return (size_t)((mc + 31) / 32 * 32) * (size_t)kp_rows(impl, K);
+    return (size_t)((mc + MR - 1) / MR * MR) * (size_t)pairs_of(K);
+}
+
+static void pack_a_for(nnb_gemm_impl impl, char ta, const float *A, int64_t lda, int64_t m0, int64_t mc, int64_t K,
+                       uint32_t *Ap) {
+    if (impl == NNB_GEMM_BF16_AMX)
+        pack_a_rows(ta, A, lda, m0, mc, K, 2 * kp_rows(impl, K), (uint16_t *)Ap);
+    else
+        pack_a(ta, A, lda, m0, mc, K, Ap);
+}
 
 int nnb_bf16_pack_b(nnb_packed_b *p, char transb, int64_t K, int64_t N, const float *B, int64_t ldb) {
-    int64_t panels = (N + NR - 1) / NR;
-    if (K <= 0 || N <= 0 || (uint64_t)panels > SIZE_MAX / 4 / NR / (uint64_t)pairs_of(K))
+    const int64_t panels = (N + NR - 1) / NR, kr = kp_rows(p->impl, K);
+    if (K <= 0 || N <= 0 || (uint64_t)panels > SIZE_MAX / 4 / NR / (uint64_t)kr)
         return -1;
-    size_t bytes = (size_t)b_pairs_len(K, N) * 4;
+    size_t bytes = (size_t)b_pairs_len(p->impl, K, N) * 4;
     p->pairs = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
     if (!p->pairs)
         return -1;
     for (int64_t q = 0; q < panels; q++)
-        pack_b_panel(transb, B, ldb, K, N, q * NR, p->pairs + q * pairs_of(K) * NR);
+        pack_b_panel(transb, B, ldb, K, N, q * NR, kr, p->pairs + q * kr * NR);
     return 0;
 }
 
@@ -117,9 +162,12 @@ static void avx512_rows(int64_t kp, const uint32_t *ap, int64_t rows, const uint
     }
 }
 
+/* kp: rows of pairs of the B panel (kp_rows). */
 static void rows_kernel(nnb_gemm_impl impl, int64_t kp, const uint32_t *ap, int64_t rows, const uint32_t *bp,
                         float *C, int64_t ldc, int n, int accumulate, const float *bias) {
-    if (impl == NNB_GEMM_BF16_AVX512)
+    if (impl == NNB_GEMM_BF16_AMX)
+        nnb_gemm_amx_bf16_rows(kp, (const uint16_t *)ap, rows, bp, C, ldc, n, accumulate, bias);
+    else if (impl == NNB_GEMM_BF16_AVX512)
         avx512_rows(kp, ap, rows, bp, C, ldc, n, accumulate, bias);
     else
         portable_rows(kp, ap, rows, bp, C, ldc, n, accumulate, bias);
@@ -156,10 +204,10 @@ typedef struct bf16_product {
 
 /* Rows [m0, m1) x B panels [q0, q1) of the product; abuf holds MC rows of packed A. */
 static void product_block(const bf16_product *g, uint32_t *abuf, int64_t m0, int64_t m1, int64_t q0, int64_t q1) {
-    const int64_t kp = pairs_of(g->K);
+    const int64_t kp = kp_rows(g->impl, g->K);
     for (int64_t mb = m0; mb < m1; mb += MC) {
         int64_t mc = m1 - mb < MC ? m1 - mb : MC;
-        pack_a(g->ta, g->A, g->lda, mb, mc, g->K, abuf);
+        pack_a_for(g->impl, g->ta, g->A, g->lda, mb, mc, g->K, abuf);
         for (int64_t q = q0; q < q1; q++) {
             int n = g->N - q * NR < NR ? (int)(g->N - q * NR) : NR;
             rows_kernel(g->impl, kp, abuf, mc, g->bpairs + q * kp * NR, g->C + mb * g->ldc + q * NR, g->ldc, n,
@@ -171,7 +219,7 @@ static void product_block(const bf16_product *g, uint32_t *abuf, int64_t m0, int
 /* Threads split whichever of M or N has more panels; a thread without packing memory computes nothing and the
  * product is redone by the caller's thread (see run_product). Returns 0, or -1 when some buffer was missing. */
 static int run_product(const bf16_product *g, int threads, char tb, const float *B, int64_t ldb, uint32_t *bwhole) {
-    const int64_t mpanels = (g->M + MR - 1) / MR, npanels = (g->N + NR - 1) / NR, kp = pairs_of(g->K);
+    const int64_t mpanels = (g->M + MR - 1) / MR, npanels = (g->N + NR - 1) / NR, kp = kp_rows(g->impl, g->K);
     const int split_m = mpanels >= npanels;
     const int64_t units = split_m ? mpanels : npanels;
     if (threads > units)
@@ -189,9 +237,9 @@ static int run_product(const bf16_product *g, int threads, char tb, const float 
         if (bwhole) {
 #pragma omp for schedule(static)
             for (int64_t q = 0; q < npanels; q++)
-                pack_b_panel(tb, B, ldb, g->K, g->N, q * NR, bwhole + q * kp * NR);
+                pack_b_panel(tb, B, ldb, g->K, g->N, q * NR, kp, bwhole + q * kp * NR);
         } /* barrier: B is whole before anyone reads it */
-        uint32_t *abuf = grow(&tl_a, &tl_acap, (size_t)MC * (size_t)kp);
+        uint32_t *abuf = grow(&tl_a, &tl_acap, a_words(g->impl, MC, g->K));
         int64_t u0 = units * t / nt, u1 = units * (t + 1) / nt;
         if (!abuf)
             failed = 1;
@@ -238,7 +286,7 @@ void nnb_bf16_gemm(nnb_gemm_impl impl, int threads, char ta, char tb, int64_t M,
         no_product(M, N, beta, NULL, C, ldc);
         return;
     }
-    uint32_t *bwhole = grow(&tl_b, &tl_bcap, (size_t)b_pairs_len(K, N));
+    uint32_t *bwhole = grow(&tl_b, &tl_bcap, (size_t)b_pairs_len(impl, K, N));
     if (!bwhole)
         packing_failed();
     bf16_product g = {impl, ta, M, N, K, A, lda, bwhole, beta != 0.0f, NULL, C, ldc};
@@ -249,20 +297,21 @@ void nnb_bf16_gemm(nnb_gemm_impl impl, int threads, char ta, char tb, int64_t M,
 void nnb_bf16_gemm_packed_cols_multi(char ta, int64_t M, const float *A, int64_t lda, int nb,
                                      const nnb_packed_b *const *Bs, float *const *Cs, int64_t n0, int64_t n1,
                                      float beta, int64_t ldc) {
-    const int64_t K = Bs[0]->K, kp = pairs_of(K);
+    const nnb_gemm_impl impl = Bs[0]->impl;
+    const int64_t K = Bs[0]->K, kp = kp_rows(impl, K);
     if (K == 0) {
         for (int b = 0; b < nb; b++)
             no_product(M, n1 - n0, beta, NULL, Cs[b] + n0, ldc);
         return;
     }
-    uint32_t *abuf = grow(&tl_a, &tl_acap, (size_t)((M + MR - 1) / MR * MR) * (size_t)kp);
+    uint32_t *abuf = grow(&tl_a, &tl_acap, a_words(impl, M, K));
     if (!abuf)
         packing_failed();
-    pack_a(ta, A, lda, 0, M, K, abuf);
+    pack_a_for(impl, ta, A, lda, 0, M, K, abuf);
     for (int b = 0; b < nb; b++)
         for (int64_t q = n0 / NR; q < (n1 + NR - 1) / NR; q++) {
             int n = n1 - q * NR < NR ? (int)(n1 - q * NR) : NR; /* clipped at n1: nothing past it is written */
-            rows_kernel(Bs[b]->impl, kp, abuf, M, Bs[b]->pairs + q * kp * NR, Cs[b] + q * NR, ldc,
+            rows_kernel(impl, kp, abuf, M, Bs[b]->pairs + q * kp * NR, Cs[b] + q * NR, ldc,
                         n, beta != 0.0f, NULL);
         }
 }

@@ -23,6 +23,13 @@ void nnb_gemm_kernel_8x32_bf16(int64_t kp, const uint32_t *Ap, const uint32_t *B
 void nnb_gemm_kernel_12x32_bf16(int64_t kp, const uint32_t *a0, const uint32_t *a1, int lo, const uint32_t *Bp,
                                 float *C, int64_t ldc, int m, int n, int accumulate, const float *bias);
 
+/* AMX (gemm_bf16_amx.c, tdpbf16ps): C (rows, n <= 32) (+)= A . B panel, A row-major bf16 (rows rounded up to 32,
+ * 2 kp k), the B panel (kp, 32) pairs with kp a multiple of 16. Epilogue as the kernels above. The caller has AMX
+ * permission (nnb_cpu_amx_ready). Accumulation order inside a tile product is the hardware's: not bit-compatible
+ * with the portable emulation, within the fp32 accumulation bound of it. */
+void nnb_gemm_amx_bf16_rows(int64_t kp, const uint16_t *Ap, int64_t rows, const uint32_t *Bp, float *C, int64_t ldc,
+                            int n, int accumulate, const float *bias);
+
 /* bf16 products (gemm_bf16.c), behind the nnb_sgemm* entry points of gemm.c when the implementation is bf16. */
 int nnb_bf16_pack_b(nnb_packed_b *p, char transb, int64_t K, int64_t N, const float *B, int64_t ldb);
 void nnb_bf16_gemm(nnb_gemm_impl impl, int threads, char ta, char tb, int64_t M, int64_t N, int64_t K, const float *A,

@@ -105,6 +105,7 @@ static int select_gemm(lstm_engine *e, const nnb_config *cfg, char *err, size_t 
     } impls[] = {{"own", NNB_GEMM_OWN_AVX512, 0},
                  {"cblas", NNB_GEMM_CBLAS, 0},
                  {"plain", NNB_GEMM_PLAIN, 0},
+                 {"amx", NNB_GEMM_BF16_AMX, 1},
                  {"avx512_bf16", NNB_GEMM_BF16_AVX512, 1},
                  {"portable", NNB_GEMM_BF16_PORTABLE, 1}};
     for (size_t i = 0; i < sizeof impls / sizeof *impls; i++)
@@ -114,7 +115,7 @@ static int select_gemm(lstm_engine *e, const nnb_config *cfg, char *err, size_t 
         }
     return nnb_fail(err, err_len,
                     "NNB_CPU_GEMM='%s' not available here for %s (valid: %s)", forced, bf16 ? "bf16" : "fp32",
-                    bf16 ? "avx512_bf16 (needs the instruction), portable" : "own (AVX-512), cblas, plain");
+                    bf16 ? "amx (needs AMX), avx512_bf16 (needs the instruction), portable" : "own (AVX-512), cblas, plain");
 }
 
 static float *alloc2(size_t a, size_t b, int *fail) {
