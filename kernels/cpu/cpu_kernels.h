@@ -144,8 +144,8 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
                         int nb, const nnb_gemm_b_operand *ops, float beta);
 
 /* An A operand packed once and shared, e.g. by the threads of one team that
- * each compute other columns of the same product (own kernel only: callers
- * check Bp->impl == NNB_GEMM_OWN_AVX512 and use nnb_sgemm_packed_cols otherwise).
+ * each compute other columns of the same product (own kernel and bf16 (see the _for variants): callers
+ * check the impl and use nnb_sgemm_packed_cols otherwise).
  *   nnb_packed_a_floats: buffer size for op(A) (M, K); 0 on overflow.
  *   nnb_pack_a_panels:   pack row panels [p0, p1) (NNB_GEMM_MR rows each);
  *                        threads may pack disjoint panel ranges concurrently.
@@ -156,6 +156,11 @@ void nnb_pack_a_panels(char transa, int64_t M, int64_t K, const float *A, int64_
                        float *Ap);
 void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp, int64_t n0, int64_t n1, float beta,
                               float *C, int64_t ldc);
+/* The same for any implementation with a packed A: own fp32 (as above) or bf16 (A rounded to bf16 in that
+ * implementation's layout, 4-byte words; nnb_sgemm_prepacked_cols then takes it with a bf16 Bp of that impl). */
+size_t nnb_packed_a_floats_for(nnb_gemm_impl impl, int64_t M, int64_t K);
+void nnb_pack_a_panels_for(nnb_gemm_impl impl, char transa, int64_t M, int64_t K, const float *A, int64_t lda,
+                           int64_t p0, int64_t p1, float *Ap);
 
 /* ---------------------------------------------------------------- vector math */
 

@@ -496,6 +496,10 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
                         int nb, const nnb_gemm_b_operand *ops, float beta) {
     if (M <= 0 || nb < 1)
         return;
+    if (nnb_gemm_impl_is_bf16(impl)) {
+        nnb_bf16_gemm_shared_a(impl, threads, transa, M, K, A, lda, nb, ops, beta);
+        return;
+    }
     int64_t total_panels = 0;
     for (int b = 0; b < nb; b++)
         total_panels += (ops[b].N + NR - 1) / NR;
@@ -546,7 +550,13 @@ void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp
     const int64_t K = Bp->K, mpad = (M + MR - 1) / MR * MR;
     if (n1 > Bp->N)
         n1 = Bp->N;
-    if (M <= 0 || n1 <= n0 || Bp->impl != NNB_GEMM_OWN_AVX512)
+    if (M <= 0 || n1 <= n0)
+        return;
+    if (nnb_gemm_impl_is_bf16(Bp->impl)) {
+        nnb_bf16_gemm_prepacked_cols(M, (const uint32_t *)Ap, Bp, n0, n1, beta, C, ldc);
+        return;
+    }
+    if (Bp->impl != NNB_GEMM_OWN_AVX512)
         return;
     const int64_t kb = nnb_gemm_k_block(K);
     for (int64_t k0 = 0; k0 < K; k0 += kb) {
@@ -573,4 +583,16 @@ void nnb_colsum_add(const float *g, int64_t rows, int64_t ld, int64_t c0, int64_
         for (int64_t c = c0; c < c1; c++)
             db[c] += row[c];
     }
+}
+
+size_t nnb_packed_a_floats_for(nnb_gemm_impl impl, int64_t M, int64_t K) {
+    return nnb_gemm_impl_is_bf16(impl) ? nnb_bf16_packed_a_words(impl, M, K) : nnb_packed_a_floats(M, K);
+}
+
+void nnb_pack_a_panels_for(nnb_gemm_impl impl, char transa, int64_t M, int64_t K, const float *A, int64_t lda,
+                           int64_t p0, int64_t p1, float *Ap) {
+    if (nnb_gemm_impl_is_bf16(impl))
+        nnb_bf16_pack_a_panels(impl, transa, M, K, A, lda, p0, p1, (uint32_t *)Ap);
+    else
+        nnb_pack_a_panels(transa, M, K, A, lda, p0, p1, Ap);
 }

@@ -66,27 +66,40 @@ static int64_t b_pairs_len(nnb_gemm_impl impl, int64_t K, int64_t N) {
     return (N + NR - 1) / NR * NR * kp_rows(impl, K);
 }
 
-/* AMX: op(A) rows [m0, m0 + mc) -> row-major bf16 (rows_pad, kpad), kpad = 2 kp_rows, zero padded (a tile row is
- * 32 consecutive k of one row). rows_pad: mc rounded up to 32 (two 16-row tiles). */
-static void pack_a_rows(char ta, const float *A, int64_t lda, int64_t m0, int64_t mc, int64_t K, int64_t kpad,
-                        uint16_t *Ap) {
-    const int64_t rows_pad = (mc + 31) / 32 * 32;
-    for (int64_t m = 0; m < rows_pad; m++) {
-        uint16_t *dst = Ap + m * kpad;
-        if (m >= mc) {
-            memset(dst, 0, sizeof(uint16_t) * (size_t)kpad);
-            continue;
-        }
-        if (ta == 'N') {
-            const float *src = A + (m0 + m) * lda;
-            for (int64_t k = 0; k < K; k++)
-                dst[k] = nnb_bf16_from_f32(src[k]);
-        } else {
-            for (int64_t k = 0; k < K; k++)
-                dst[k] = nnb_bf16_from_f32(A[k * lda + m0 + m]);
-        }
-        memset(dst + K, 0, sizeof(uint16_t) * (size_t)(kpad - K));
+/* fp32 -> bf16 bits of n contiguous floats (RNE, as nnb_bf16_from_f32): AVX-512 where the CPU has it. */
+static void round_row(const float *src, uint16_t *dst, int64_t n) {
+    static int vector = -1;
+    if (vector < 0)
+        vector = nnb_cpu_isa_detect() == NNB_ISA_AVX512;
+    if (vector) {
+        nnb_bf16_from_f32_row_avx512(src, dst, n);
+        return;
     }
+    for (int64_t k = 0; k < n; k++)
+        dst[k] = nnb_bf16_from_f32(src[k]);
+}
+
+/* AMX: op(A) rows [m0, m0 + mc) -> row-major bf16 rows 0 .. mc - 1 of Ap (kpad = 2 kp_rows bf16 each, zero padded;
+ * a tile row is 32 consecutive k of one row), then zero rows mc .. rows_pad - 1. */
+static void pack_a_rows(char ta, const float *A, int64_t lda, int64_t m0, int64_t mc, int64_t rows_pad, int64_t K,
+                        int64_t kpad, uint16_t *Ap) {
+    if (ta == 'N') {
+        for (int64_t m = 0; m < mc; m++)
+            round_row(A + (m0 + m) * lda, Ap + m * kpad, K);
+    } else { /* A (K, M): per k one contiguous run of op(A) rows, rounded together, written down the rows */
+        enum { CHUNK = 256 };
+        uint16_t tmp[CHUNK];
+        for (int64_t c0 = 0; c0 < mc; c0 += CHUNK) {
+            int64_t cn = mc - c0 < CHUNK ? mc - c0 : CHUNK;
+            for (int64_t k = 0; k < K; k++) {
+                round_row(A + k * lda + m0 + c0, tmp, cn);
+                for (int64_t m = 0; m < cn; m++)
+                    Ap[(c0 + m) * kpad + k] = tmp[m];
+            }
+        }
+    }
+    for (int64_t m = 0; m < rows_pad; m++) /* zero padding: k past K, rows past mc */
+        memset(Ap + m * kpad + (m < mc ? K : 0), 0, sizeof(uint16_t) * (size_t)(m < mc ? kpad - K : kpad));
 }
 
 /* uint32 words of packed A for mc rows: pair panels, or AMX's padded rows. */
@@ -99,7 +112,7 @@ static size_t a_words(nnb_gemm_impl impl, int64_t mc, int64_t K) {
 static void pack_a_for(nnb_gemm_impl impl, char ta, const float *A, int64_t lda, int64_t m0, int64_t mc, int64_t K,
                        uint32_t *Ap) {
     if (impl == NNB_GEMM_BF16_AMX)
-        pack_a_rows(ta, A, lda, m0, mc, K, 2 * kp_rows(impl, K), (uint16_t *)Ap);
+        pack_a_rows(ta, A, lda, m0, mc, (mc + 31) / 32 * 32, K, 2 * kp_rows(impl, K), (uint16_t *)Ap);
     else
         pack_a(ta, A, lda, m0, mc, K, Ap);
 }
@@ -314,4 +327,86 @@ void nnb_bf16_gemm_packed_cols_multi(char ta, int64_t M, const float *A, int64_t
             rows_kernel(impl, kp, abuf, M, Bs[b]->pairs + q * kp * NR, Cs[b] + q * NR, ldc,
                         n, beta != 0.0f, NULL);
         }
+}
+
+/* ---------------------------------------------------------------- A packed once, shared */
+
+size_t nnb_bf16_packed_a_words(nnb_gemm_impl impl, int64_t M, int64_t K) { return M > 0 && K > 0 ? a_words(impl, M, K) : 0; }
+
+void nnb_bf16_pack_a_panels(nnb_gemm_impl impl, char ta, int64_t M, int64_t K, const float *A, int64_t lda, int64_t p0,
+                            int64_t p1, uint32_t *Ap) {
+    const int64_t m0 = p0 * MR, m1 = p1 * MR < M ? p1 * MR : M;
+    if (m1 <= m0)
+        return;
+    if (impl == NNB_GEMM_BF16_AMX) { /* rows m0.. of the row-major layout; the range ending at M pads to 32 rows */
+        const int64_t kpad = 2 * kp_rows(impl, K), pad_end = m1 == M ? (M + 31) / 32 * 32 : m1;
+        pack_a_rows(ta, A, lda, m0, m1 - m0, pad_end - m0, K, kpad, (uint16_t *)Ap + m0 * kpad);
+    } else {
+        pack_a(ta, A, lda, m0, m1 - m0, K, Ap + m0 * pairs_of(K));
+    }
+}
+
+void nnb_bf16_gemm_prepacked_cols(int64_t M, const uint32_t *Ap, const nnb_packed_b *Bp, int64_t n0, int64_t n1,
+                                  float beta, float *C, int64_t ldc) {
+    const int64_t kp = kp_rows(Bp->impl, Bp->K);
+    for (int64_t q = n0 / NR; q < (n1 + NR - 1) / NR; q++) {
+        int n = n1 - q * NR < NR ? (int)(n1 - q * NR) : NR;
+        rows_kernel(Bp->impl, kp, Ap, M, Bp->pairs + q * kp * NR, C + q * NR, ldc, n, beta != 0.0f, NULL);
+    }
+}
+
+/* Several B operands sharing one A (e.g. dW_ih and dW_hh = dG^T [X | H_prev]): every B packed once by the team into
+ * one buffer, threads split the rows, each MC block of A packed once for all operands. */
+void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M, int64_t K, const float *A,
+                            int64_t lda, int nb, const nnb_gemm_b_operand *ops, float beta) {
+    enum { MAX_OPS = 8 };
+    const int64_t kp = kp_rows(impl, K);
+    if (M <= 0 || nb < 1)
+        return;
+    if (K == 0 || nb > MAX_OPS) {
+        for (int b = 0; b < nb; b++)
+            nnb_bf16_gemm(impl, threads, ta, ops[b].trans, M, ops[b].N, K, A, lda, ops[b].B, ops[b].ldb, beta, ops[b].C,
+                          ops[b].ldc);
+        return;
+    }
+    int64_t first[MAX_OPS + 1] = {0}; /* first panel of each operand in the shared buffer */
+    for (int b = 0; b < nb; b++)
+        first[b + 1] = first[b] + (ops[b].N + NR - 1) / NR;
+    uint32_t *bwhole = grow(&tl_b, &tl_bcap, (size_t)(first[nb] * NR * kp));
+    if (!bwhole)
+        packing_failed();
+    const int64_t mpanels = (M + MR - 1) / MR;
+    if (threads > mpanels)
+        threads = (int)mpanels;
+    int failed = 0;
+#pragma omp parallel num_threads(threads < 1 ? 1 : threads) reduction(| : failed)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        for (int b = 0; b < nb; b++) {
+#pragma omp for schedule(static)
+            for (int64_t q = 0; q < first[b + 1] - first[b]; q++)
+                pack_b_panel(ops[b].trans, ops[b].B, ops[b].ldb, K, ops[b].N, q * NR, kp,
+                             bwhole + (first[b] + q) * kp * NR);
+        } /* barriers: every B is packed before anyone reads it */
+        uint32_t *abuf = grow(&tl_a, &tl_acap, a_words(impl, MC, K));
+        const int64_t m0 = mpanels * t / nt * MR, m1 = mpanels * (t + 1) / nt * MR < M ? mpanels * (t + 1) / nt * MR : M;
+        if (!abuf)
+            failed = 1;
+        for (int64_t mb = m0; abuf && mb < m1; mb += MC) {
+            int64_t mc = m1 - mb < MC ? m1 - mb : MC;
+            pack_a_for(impl, ta, A, lda, mb, mc, K, abuf);
+            for (int b = 0; b < nb; b++)
+                for (int64_t q = 0; q < first[b + 1] - first[b]; q++) {
+                    int n = ops[b].N - q * NR < NR ? (int)(ops[b].N - q * NR) : NR;
+                    rows_kernel(impl, kp, abuf, mc, bwhole + (first[b] + q) * kp * NR, ops[b].C + mb * ops[b].ldc + q * NR,
+                                ops[b].ldc, n, beta != 0.0f, NULL);
+                }
+        }
+    }
+    if (failed)
+        packing_failed();
 }

@@ -40,6 +40,16 @@ void nnb_bf16_gemm_packed_cols_multi(char ta, int64_t M, const float *A, int64_t
                                      const nnb_packed_b *const *Bs, float *const *Cs, int64_t n0, int64_t n1,
                                      float beta, int64_t ldc);
 
+void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M, int64_t K, const float *A,
+                            int64_t lda, int nb, const nnb_gemm_b_operand *ops, float beta);
+size_t nnb_bf16_packed_a_words(nnb_gemm_impl impl, int64_t M, int64_t K);
+void nnb_bf16_pack_a_panels(nnb_gemm_impl impl, char ta, int64_t M, int64_t K, const float *A, int64_t lda, int64_t p0,
+                            int64_t p1, uint32_t *Ap);
+void nnb_bf16_gemm_prepacked_cols(int64_t M, const uint32_t *Ap, const nnb_packed_b *Bp, int64_t n0, int64_t n1,
+                                  float beta, float *C, int64_t ldc);
+/* fp32 -> bf16 bits, RNE with NaN kept quiet, exactly nnb_bf16_from_f32 (gemm_avx512.c, AVX-512F). */
+void nnb_bf16_from_f32_row_avx512(const float *src, uint16_t *dst, int64_t n);
+
 /* Vector math and fused cell passes compiled once per ISA from cell_vector_impl.h. */
 #define NNB_DECLARE_VECTOR_ISA(SFX)                                                                                    \
     void nnb_vexpf_##SFX(const float *x, float *y, int64_t n);                                                         \

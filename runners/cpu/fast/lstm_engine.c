@@ -257,8 +257,8 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
         if (e->grad_hy)
             nnb_fill_normal(e->grad_hy, B * H, cfg->seed, NNB_SIMPLE_GRAD_STREAM);
     }
-    if (e->gemm == NNB_GEMM_OWN_AVX512 && is_premul(e)) {
-        size_t n = nnb_packed_a_floats(e->B, 4 * e->H);
+    if ((e->gemm == NNB_GEMM_OWN_AVX512 || nnb_gemm_impl_is_bf16(e->gemm)) && is_premul(e)) {
+        size_t n = nnb_packed_a_floats_for(e->gemm, e->B, 4 * e->H);
         e->dg_packed = n ? nnb_alloc_floats(n) : NULL;
         if (!e->dg_packed)
             fail = 1;
