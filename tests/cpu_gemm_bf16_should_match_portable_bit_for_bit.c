@@ -7,7 +7,10 @@
  *     two products of a pair (high element first), denormal inputs read as zero, denormal results flushed;
  *   - the AVX512_BF16 (vdpbf16ps) micro-kernels against the portable path bit for bit on the same problems, and
  *     the packed entry points (packed, packed_bias, packed_cols_multi) against nnb_sgemm bit for bit. This part
- *     needs a CPU with avx512_bf16; without one it says so and the portable checks still run.
+ *     needs a CPU with avx512_bf16; without one it says so and the portable checks still run;
+ *   - the AMX (tdpbf16ps) path, where the OS grants tiles, against the same double reference and bound (its
+ *     accumulation order is the hardware's, so not bit for bit), and its packed entry points against its own
+ *     nnb_sgemm bit for bit.
  */
 #include "cpu_kernels.h"
 #include "nnb_precision.h"
@@ -38,12 +41,12 @@ typedef struct problem {
     float beta;
 } problem;
 
-/* portable vs double reference; returns the portable result (caller frees) */
-static float *check_portable(const problem *p, const float *A, int64_t lda, const float *B, int64_t ldb,
-                             const float *C0, int threads) {
+/* impl vs double reference; returns its result (caller frees) */
+static float *check_bound(nnb_gemm_impl impl, const problem *p, const float *A, int64_t lda, const float *B,
+                          int64_t ldb, const float *C0, int threads) {
     float *C = malloc(sizeof(float) * (size_t)(p->M * p->N));
     memcpy(C, C0, sizeof(float) * (size_t)(p->M * p->N));
-    nnb_sgemm(NNB_GEMM_BF16_PORTABLE, threads, p->ta, p->tb, p->M, p->N, p->K, A, lda, B, ldb, p->beta, C, p->N);
+    nnb_sgemm(impl, threads, p->ta, p->tb, p->M, p->N, p->K, A, lda, B, ldb, p->beta, C, p->N);
     int bad = 0;
     for (int64_t i = 0; i < p->M; i++)
         for (int64_t j = 0; j < p->N; j++) {
@@ -55,8 +58,8 @@ static float *check_portable(const problem *p, const float *A, int64_t lda, cons
             double tol = (double)(p->K + 2) * 0x1p-24 * mag + 0x1p-24 * fabs(s) + 1e-30;
             bad += fabs((double)C[i * p->N + j] - s) > tol;
         }
-    CHECK_MSG(!bad, "portable bf16 GEMM M=%lld N=%lld K=%lld %c%c beta %g threads %d: %d elements off the fp32 "
-                    "accumulation bound", (long long)p->M, (long long)p->N, (long long)p->K, p->ta, p->tb,
+    CHECK_MSG(!bad, "%s bf16 GEMM M=%lld N=%lld K=%lld %c%c beta %g threads %d: %d elements off the fp32 "
+                    "accumulation bound", nnb_gemm_impl_name(impl), (long long)p->M, (long long)p->N, (long long)p->K, p->ta, p->tb,
               (double)p->beta, threads, bad);
     return C;
 }
@@ -99,8 +102,8 @@ static void check_problem(const problem *p, int has_avx512_bf16) {
     int64_t lda = p->ta == 'N' ? p->K : p->M, ldb = p->tb == 'N' ? p->N : p->K;
     float *A = random_floats((size_t)(p->M * p->K)), *B = random_floats((size_t)(p->K * p->N));
     float *C0 = random_floats((size_t)(p->M * p->N));
-    float *Cp = check_portable(p, A, lda, B, ldb, C0, 1);
-    float *Cp3 = check_portable(p, A, lda, B, ldb, C0, 3);
+    float *Cp = check_bound(NNB_GEMM_BF16_PORTABLE, p, A, lda, B, ldb, C0, 1);
+    float *Cp3 = check_bound(NNB_GEMM_BF16_PORTABLE, p, A, lda, B, ldb, C0, 3);
     check_same_bits(Cp, Cp3, p->M * p->N, "portable with 3 threads", p);
     if (has_avx512_bf16) {
         float *Ca = malloc(sizeof(float) * (size_t)(p->M * p->N));
@@ -108,6 +111,12 @@ static void check_problem(const problem *p, int has_avx512_bf16) {
         nnb_sgemm(NNB_GEMM_BF16_AVX512, 2, p->ta, p->tb, p->M, p->N, p->K, A, lda, B, ldb, p->beta, Ca, p->N);
         check_same_bits(Cp, Ca, p->M * p->N, "avx512_bf16 kernel", p);
         free(Ca);
+    }
+    if (nnb_gemm_impl_available(NNB_GEMM_BF16_AMX)) {
+        float *Cx = check_bound(NNB_GEMM_BF16_AMX, p, A, lda, B, ldb, C0, 2);
+        if (p->beta == 0.0f)
+            check_packed(NNB_GEMM_BF16_AMX, p, A, lda, B, ldb, Cx);
+        free(Cx);
     }
     if (p->beta == 0.0f) {
         check_packed(NNB_GEMM_BF16_PORTABLE, p, A, lda, B, ldb, Cp);
@@ -151,6 +160,8 @@ int main(void) {
     const int has = nnb_gemm_impl_available(NNB_GEMM_BF16_AVX512);
     if (!has)
         printf("NOTE: this CPU has no avx512_bf16: the vdpbf16ps kernel is not compared here (portable checks run)\n");
+    if (!nnb_gemm_impl_available(NNB_GEMM_BF16_AMX))
+        printf("NOTE: no AMX tiles for this process here: the AMX path is not checked\n");
     check_known_answers(has);
     const problem problems[] = {
         {1, 1, 1, 'N', 'N', 0.0f},     {13, 37, 5, 'N', 'N', 0.0f},   {29, 33, 63, 'N', 'T', 1.0f},

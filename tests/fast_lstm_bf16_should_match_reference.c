@@ -12,8 +12,8 @@
  * gradients' chains (dh feeds dG feeds dh), taken as 2. Measured maxima here are 5-20x below it.
  *
  * Also: the bf16 run's error is at least 10x the fp32 run's on the same problem (it really computed in bf16);
- * the portable path (NNB_CPU_GEMM=portable) runs every runner and, where the CPU has avx512_bf16, gives the same
- * bits as the vdpbf16ps kernels through the whole forward and backward.
+ * every GEMM path (NNB_CPU_GEMM=portable, avx512_bf16, amx: those this CPU has) passes the same check, and the
+ * portable path gives the same bits as the vdpbf16ps kernels through the whole forward and backward.
  */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "nnb_precision.h"
@@ -101,13 +101,23 @@ static float *run_outputs(const nnb_registry *reg, const char *runner, const nnb
     return all;
 }
 
-static void check_portable_path(const nnb_registry *reg) {
+static void check_forced_paths(const nnb_registry *reg) {
     const shape s = {6, 5, 19, 37, 2};
     nnb_config cfg = config_for(&s, NNB_PRECISION_BF16);
-    setenv("NNB_CPU_GEMM", "portable", 1);
-    for (int r = 0; r < RUNNER_COUNT; r++)
-        checked_error(reg, runners[r], "py", &cfg, bf16_tolerance(&cfg));
-    unsetenv("NNB_CPU_GEMM");
+    const char *paths[] = {"portable", "avx512_bf16", "amx"};
+    for (int i = 0; i < 3; i++) {
+        if ((i == 1 && !nnb_cpu_has_avx512_bf16()) || (i == 2 && !(nnb_cpu_has_amx_bf16() && nnb_cpu_amx_ready()))) {
+            printf("NOTE: no %s here: that path is not checked\n", paths[i]);
+            continue;
+        }
+        setenv("NNB_CPU_GEMM", paths[i], 1);
+        for (int r = 0; r < RUNNER_COUNT; r++)
+            checked_error(reg, runners[r], "py", &cfg, bf16_tolerance(&cfg));
+        cfg.mini_batch = 7, cfg.seq_length = 99;
+        checked_error(reg, "vl_jit", "vl_py", &cfg, bf16_tolerance(&cfg));
+        cfg.mini_batch = s.B, cfg.seq_length = s.T;
+        unsetenv("NNB_CPU_GEMM");
+    }
     if (!nnb_cpu_has_avx512_bf16()) {
         printf("NOTE: no avx512_bf16 here: the portable path is checked against the reference only\n");
         return;
@@ -146,7 +156,7 @@ int main(void) {
             checked_error(&reg, "vl_jit", "vl_py", &cfg, bf16_tolerance(&cfg));
         }
     }
-    check_portable_path(&reg);
+    check_forced_paths(&reg);
     nnb_registry_free(&reg);
     return nnb_test_finish();
 }
