@@ -33,7 +33,9 @@ static float *random_floats(size_t n) {
     return x;
 }
 
-static float at(const float *X, int64_t ld, char t, int64_t r, int64_t c) { return t == 'N' ? X[r * ld + c] : X[c * ld + r]; }
+static float at(const float *X, int64_t ld, char t, int64_t r, int64_t c) {
+    return t == 'N' ? X[r * ld + c] : X[c * ld + r];
+}
 
 typedef struct problem {
     int64_t M, N, K;
@@ -58,8 +60,10 @@ static float *check_bound(nnb_gemm_impl impl, const problem *p, const float *A, 
             double tol = (double)(p->K + 2) * 0x1p-24 * mag + 0x1p-24 * fabs(s) + 1e-30;
             bad += fabs((double)C[i * p->N + j] - s) > tol;
         }
-    CHECK_MSG(!bad, "%s bf16 GEMM M=%lld N=%lld K=%lld %c%c beta %g threads %d: %d elements off the fp32 "
-                    "accumulation bound", nnb_gemm_impl_name(impl), (long long)p->M, (long long)p->N, (long long)p->K, p->ta, p->tb,
+    CHECK_MSG(!bad,
+              "%s bf16 GEMM M=%lld N=%lld K=%lld %c%c beta %g threads %d: %d elements off the fp32 "
+              "accumulation bound",
+              nnb_gemm_impl_name(impl), (long long)p->M, (long long)p->N, (long long)p->K, p->ta, p->tb,
               (double)p->beta, threads, bad);
     return C;
 }
@@ -70,8 +74,8 @@ static void check_same_bits(const float *want, const float *got, int64_t n, cons
 }
 
 /* The packed entry points of one implementation against its nnb_sgemm result (same arithmetic: same bits). */
-static void check_packed(nnb_gemm_impl impl, const problem *p, const float *A, int64_t lda, const float *B,
-                         int64_t ldb, const float *want_beta0) {
+static void check_packed(nnb_gemm_impl impl, const problem *p, const float *A, int64_t lda, const float *B, int64_t ldb,
+                         const float *want_beta0) {
     nnb_packed_b bp;
     CHECK(nnb_pack_b(&bp, impl, p->tb, p->K, p->N, B, ldb) == 0);
     size_t mn = (size_t)(p->M * p->N);

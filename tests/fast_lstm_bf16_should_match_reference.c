@@ -26,7 +26,7 @@ typedef struct shape {
 } shape;
 
 static const shape shapes[] = {
-    {16, 8, 32, 64, 1}, {1, 1, 3, 1, 1},  {3, 2, 4, 5, 1},   {7, 3, 10, 8, 2},   {5, 3, 20, 37, 3},
+    {16, 8, 32, 64, 1}, {1, 1, 3, 1, 1},   {3, 2, 4, 5, 1},   {7, 3, 10, 8, 2},    {5, 3, 20, 37, 3},
     {1, 1, 7, 19, 1},   {9, 1, 33, 40, 2}, {4, 9, 17, 23, 1}, {40, 16, 64, 96, 1},
 };
 static const char *const runners[] = {"aten", "jit", "jit_premul", "jit_premul_bias", "jit_multilayer"};
@@ -57,9 +57,9 @@ static double checked_error(const nnb_registry *reg, const char *runner, const c
     double worst = rc == 0 ? 0.0 : -1.0;
     for (int i = 0; i < res.check_count; i++) {
         const nnb_tensor_check *c = &res.checks[i];
-        CHECK_MSG(c->pass, "%s %s T=%lld B=%lld I=%lld H=%lld L=%lld: %s max_rel %.3g > tol %.3g", runner, dtype, (long long)cfg->seq_length, (long long)cfg->mini_batch,
-                  (long long)cfg->input_size, (long long)cfg->hidden_size, (long long)cfg->num_layers, c->name,
-                  c->max_rel_err, c->tolerance);
+        CHECK_MSG(c->pass, "%s %s T=%lld B=%lld I=%lld H=%lld L=%lld: %s max_rel %.3g > tol %.3g", runner, dtype,
+                  (long long)cfg->seq_length, (long long)cfg->mini_batch, (long long)cfg->input_size,
+                  (long long)cfg->hidden_size, (long long)cfg->num_layers, c->name, c->max_rel_err, c->tolerance);
         worst = c->max_rel_err > worst ? c->max_rel_err : worst;
     }
     free(res.checks);

@@ -359,9 +359,7 @@ void nnb_sgemm(nnb_gemm_impl impl, int threads, char transa, char transb, int64_
     case NNB_GEMM_PLAIN: gemm_plain(threads, transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc); return;
     case NNB_GEMM_BF16_AVX512:
     case NNB_GEMM_BF16_PORTABLE:
-    case NNB_GEMM_BF16_AMX:
-        nnb_bf16_gemm(impl, threads, transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc);
-        return;
+    case NNB_GEMM_BF16_AMX: nnb_bf16_gemm(impl, threads, transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc); return;
     }
 }
 

@@ -151,8 +151,9 @@ void nnb_gemm_kernel_12x32_avx512(int64_t kc, const float *a0, const float *a1, 
 
 /* n floats -> bf16 bits, round to nearest even; a NaN stays a quiet NaN of its sign (nnb_bf16_from_f32's rule). */
 void nnb_bf16_from_f32_row_avx512(const float *src, uint16_t *dst, int64_t n) {
-    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff), abs_mask = _mm512_set1_epi32(0x7fffffff),
-                  inf = _mm512_set1_epi32(0x7f800000), quiet = _mm512_set1_epi32(0x40);
+    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff),
+                  abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000),
+                  quiet = _mm512_set1_epi32(0x40);
     for (int64_t k = 0; k < n; k += 16) {
         __mmask16 m = n - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - k)) - 1u);
         __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, src + k));

@@ -159,8 +159,8 @@ static void portable_rows(int64_t kp, const uint32_t *ap, int64_t rows, const ui
 }
 
 /* The vdpbf16ps kernels over `rows` rows, composed as the fp32 driver's micro_rows (12 + 12 per three panels). */
-static void avx512_rows(int64_t kp, const uint32_t *ap, int64_t rows, const uint32_t *bp, float *C, int64_t ldc,
-                        int n, int accumulate, const float *bias) {
+static void avx512_rows(int64_t kp, const uint32_t *ap, int64_t rows, const uint32_t *bp, float *C, int64_t ldc, int n,
+                        int accumulate, const float *bias) {
     int64_t p = 0;
     for (; p + 2 * MR < rows; p += 3 * MR) {
         const uint32_t *a0 = ap + p * kp, *a1 = a0 + MR * kp, *a2 = a1 + MR * kp;
@@ -176,8 +176,8 @@ static void avx512_rows(int64_t kp, const uint32_t *ap, int64_t rows, const uint
 }
 
 /* kp: rows of pairs of the B panel (kp_rows). */
-static void rows_kernel(nnb_gemm_impl impl, int64_t kp, const uint32_t *ap, int64_t rows, const uint32_t *bp,
-                        float *C, int64_t ldc, int n, int accumulate, const float *bias) {
+static void rows_kernel(nnb_gemm_impl impl, int64_t kp, const uint32_t *ap, int64_t rows, const uint32_t *bp, float *C,
+                        int64_t ldc, int n, int accumulate, const float *bias) {
     if (impl == NNB_GEMM_BF16_AMX)
         nnb_gemm_amx_bf16_rows(kp, (const uint16_t *)ap, rows, bp, C, ldc, n, accumulate, bias);
     else if (impl == NNB_GEMM_BF16_AVX512)
@@ -324,14 +324,15 @@ void nnb_bf16_gemm_packed_cols_multi(char ta, int64_t M, const float *A, int64_t
     for (int b = 0; b < nb; b++)
         for (int64_t q = n0 / NR; q < (n1 + NR - 1) / NR; q++) {
             int n = n1 - q * NR < NR ? (int)(n1 - q * NR) : NR; /* clipped at n1: nothing past it is written */
-            rows_kernel(impl, kp, abuf, M, Bs[b]->pairs + q * kp * NR, Cs[b] + q * NR, ldc,
-                        n, beta != 0.0f, NULL);
+            rows_kernel(impl, kp, abuf, M, Bs[b]->pairs + q * kp * NR, Cs[b] + q * NR, ldc, n, beta != 0.0f, NULL);
         }
 }
 
 /* ---------------------------------------------------------------- A packed once, shared */
 
-size_t nnb_bf16_packed_a_words(nnb_gemm_impl impl, int64_t M, int64_t K) { return M > 0 && K > 0 ? a_words(impl, M, K) : 0; }
+size_t nnb_bf16_packed_a_words(nnb_gemm_impl impl, int64_t M, int64_t K) {
+    return M > 0 && K > 0 ? a_words(impl, M, K) : 0;
+}
 
 void nnb_bf16_pack_a_panels(nnb_gemm_impl impl, char ta, int64_t M, int64_t K, const float *A, int64_t lda, int64_t p0,
                             int64_t p1, uint32_t *Ap) {
@@ -357,8 +358,8 @@ void nnb_bf16_gemm_prepacked_cols(int64_t M, const uint32_t *Ap, const nnb_packe
 
 /* Several B operands sharing one A (e.g. dW_ih and dW_hh = dG^T [X | H_prev]): every B packed once by the team into
  * one buffer, threads split the rows, each MC block of A packed once for all operands. */
-void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M, int64_t K, const float *A,
-                            int64_t lda, int nb, const nnb_gemm_b_operand *ops, float beta) {
+void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M, int64_t K, const float *A, int64_t lda,
+                            int nb, const nnb_gemm_b_operand *ops, float beta) {
     enum { MAX_OPS = 8 };
     const int64_t kp = kp_rows(impl, K);
     if (M <= 0 || nb < 1)
@@ -393,7 +394,8 @@ void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M,
                              bwhole + (first[b] + q) * kp * NR);
         } /* barriers: every B is packed before anyone reads it */
         uint32_t *abuf = grow(&tl_a, &tl_acap, a_words(impl, MC, K));
-        const int64_t m0 = mpanels * t / nt * MR, m1 = mpanels * (t + 1) / nt * MR < M ? mpanels * (t + 1) / nt * MR : M;
+        const int64_t m0 = mpanels * t / nt * MR,
+                      m1 = mpanels * (t + 1) / nt * MR < M ? mpanels * (t + 1) / nt * MR : M;
         if (!abuf)
             failed = 1;
         for (int64_t mb = m0; abuf && mb < m1; mb += MC) {
@@ -402,8 +404,8 @@ void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M,
             for (int b = 0; b < nb; b++)
                 for (int64_t q = 0; q < first[b + 1] - first[b]; q++) {
                     int n = ops[b].N - q * NR < NR ? (int)(ops[b].N - q * NR) : NR;
-                    rows_kernel(impl, kp, abuf, mc, bwhole + (first[b] + q) * kp * NR, ops[b].C + mb * ops[b].ldc + q * NR,
-                                ops[b].ldc, n, beta != 0.0f, NULL);
+                    rows_kernel(impl, kp, abuf, mc, bwhole + (first[b] + q) * kp * NR,
+                                ops[b].C + mb * ops[b].ldc + q * NR, ops[b].ldc, n, beta != 0.0f, NULL);
                 }
         }
     }

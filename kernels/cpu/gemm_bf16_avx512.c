@@ -33,7 +33,7 @@
 #define EPILOGUE_MASKS()                                                                                               \
     __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);                                          \
     __mmask16 k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1u);          \
-    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();                                                  \
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();                                                   \
     if (bias && !accumulate) {                                                                                         \
         bias0 = _mm512_maskz_loadu_ps(k0, bias);                                                                       \
         bias1 = _mm512_maskz_loadu_ps(k1, bias + 16);                                                                  \

@@ -40,8 +40,8 @@ void nnb_bf16_gemm_packed_cols_multi(char ta, int64_t M, const float *A, int64_t
                                      const nnb_packed_b *const *Bs, float *const *Cs, int64_t n0, int64_t n1,
                                      float beta, int64_t ldc);
 
-void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M, int64_t K, const float *A,
-                            int64_t lda, int nb, const nnb_gemm_b_operand *ops, float beta);
+void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M, int64_t K, const float *A, int64_t lda,
+                            int nb, const nnb_gemm_b_operand *ops, float beta);
 size_t nnb_bf16_packed_a_words(nnb_gemm_impl impl, int64_t M, int64_t K);
 void nnb_bf16_pack_a_panels(nnb_gemm_impl impl, char ta, int64_t M, int64_t K, const float *A, int64_t lda, int64_t p0,
                             int64_t p1, uint32_t *Ap);

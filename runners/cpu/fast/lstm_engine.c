@@ -89,7 +89,7 @@ void lstm_engine_scatter_rows(const lstm_engine *e, const float *src, float *dst
  * paths): own | cblas | plain for fp32, avx512_bf16 | portable for bf16. */
 static int select_gemm(lstm_engine *e, const nnb_config *cfg, char *err, size_t err_len) {
     e->precision = cfg->struct_size >= offsetof(nnb_config, precision) + sizeof cfg->precision ? cfg->precision
-                                                                                                 : NNB_PRECISION_FP32;
+                                                                                               : NNB_PRECISION_FP32;
     if (e->precision != NNB_PRECISION_FP32 && e->precision != NNB_PRECISION_BF16)
         return nnb_fail(err, err_len, "the fast CPU LSTM runners compute in fp32 or bf16, not %s",
                         nnb_precision_name(e->precision) ? nnb_precision_name(e->precision) : "?");
@@ -113,9 +113,9 @@ static int select_gemm(lstm_engine *e, const nnb_config *cfg, char *err, size_t 
             e->gemm = impls[i].impl;
             return 0;
         }
-    return nnb_fail(err, err_len,
-                    "NNB_CPU_GEMM='%s' not available here for %s (valid: %s)", forced, bf16 ? "bf16" : "fp32",
-                    bf16 ? "amx (needs AMX), avx512_bf16 (needs the instruction), portable" : "own (AVX-512), cblas, plain");
+    return nnb_fail(
+        err, err_len, "NNB_CPU_GEMM='%s' not available here for %s (valid: %s)", forced, bf16 ? "bf16" : "fp32",
+        bf16 ? "amx (needs AMX), avx512_bf16 (needs the instruction), portable" : "own (AVX-512), cblas, plain");
 }
 
 static float *alloc2(size_t a, size_t b, int *fail) {

@@ -81,7 +81,7 @@ typedef struct lstm_engine {
     float *dh_rec, *dc;    /* (B, H) recurrent gradients */
     float *ws;             /* (B, 2H) unfused backward scratch */
     float *grad_hy;        /* (B, H) jit_simple's upstream gradient of the final h, else NULL */
-    float *dg_packed;      /* dG_t packed once per step for the team's dh GEMM (own or bf16 GEMM, premul modes), or NULL */
+    float *dg_packed; /* dG_t packed once per step for the team's dh GEMM (own or bf16 GEMM, premul modes), or NULL */
     float *db_part;  /* (threads, 4H) PREMUL's per-thread bias gradient sums in the backward recurrence, or NULL */
     int infer_view;  /* this is infer()'s view: gates of one step (per-step strategies), cell state ring */
     lstm_infer *inf; /* infer(n)'s buffers, or NULL (variable length, jit_simple) */

@@ -178,7 +178,7 @@ int fast_single_layer_available(const nnb_config *cfg, char *reason, size_t reas
         .available = ((fl)&NNB_FLAG_SINGLE_LAYER) ? fast_single_layer_available : NULL, .create = create_fn,           \
         .forward = forward, .backward = backward, .zero_grad = zero_grad, .params = params, .outputs = outputs,        \
         .describe = describe, .forward_flops = fwd_flops, .backward_flops = bwd_flops, .destroy = destroy,             \
-        .infer = (serves) ? infer : NULL, .load_param = (serves) ? load_param : NULL, .precisions = FAST_PRECISIONS   \
+        .infer = (serves) ? infer : NULL, .load_param = (serves) ? load_param : NULL, .precisions = FAST_PRECISIONS    \
     }
 
 static const nnb_runner_desc runners[] = {
