@@ -218,6 +218,8 @@ typedef struct bf16_product {
 /* Rows [m0, m1) x B panels [q0, q1) of the product; abuf holds MC rows of packed A. */
 static void product_block(const bf16_product *g, uint32_t *abuf, int64_t m0, int64_t m1, int64_t q0, int64_t q1) {
     const int64_t kp = kp_rows(g->impl, g->K);
+    if (g->impl == NNB_GEMM_BF16_AMX)
+        nnb_gemm_amx_begin();
     for (int64_t mb = m0; mb < m1; mb += MC) {
         int64_t mc = m1 - mb < MC ? m1 - mb : MC;
         pack_a_for(g->impl, g->ta, g->A, g->lda, mb, mc, g->K, abuf);
@@ -227,6 +229,8 @@ static void product_block(const bf16_product *g, uint32_t *abuf, int64_t m0, int
                         g->accumulate, g->bias ? g->bias + q * NR : NULL);
         }
     }
+    if (g->impl == NNB_GEMM_BF16_AMX)
+        nnb_gemm_amx_end();
 }
 
 /* Threads split whichever of M or N has more panels; a thread without packing memory computes nothing and the
@@ -321,11 +325,15 @@ void nnb_bf16_gemm_packed_cols_multi(char ta, int64_t M, const float *A, int64_t
     if (!abuf)
         packing_failed();
     pack_a_for(impl, ta, A, lda, 0, M, K, abuf);
+    if (impl == NNB_GEMM_BF16_AMX)
+        nnb_gemm_amx_begin();
     for (int b = 0; b < nb; b++)
         for (int64_t q = n0 / NR; q < (n1 + NR - 1) / NR; q++) {
             int n = n1 - q * NR < NR ? (int)(n1 - q * NR) : NR; /* clipped at n1: nothing past it is written */
             rows_kernel(impl, kp, abuf, M, Bs[b]->pairs + q * kp * NR, Cs[b] + q * NR, ldc, n, beta != 0.0f, NULL);
         }
+    if (impl == NNB_GEMM_BF16_AMX)
+        nnb_gemm_amx_end();
 }
 
 /* ---------------------------------------------------------------- A packed once, shared */
@@ -350,10 +358,14 @@ void nnb_bf16_pack_a_panels(nnb_gemm_impl impl, char ta, int64_t M, int64_t K, c
 void nnb_bf16_gemm_prepacked_cols(int64_t M, const uint32_t *Ap, const nnb_packed_b *Bp, int64_t n0, int64_t n1,
                                   float beta, float *C, int64_t ldc) {
     const int64_t kp = kp_rows(Bp->impl, Bp->K);
+    if (Bp->impl == NNB_GEMM_BF16_AMX)
+        nnb_gemm_amx_begin();
     for (int64_t q = n0 / NR; q < (n1 + NR - 1) / NR; q++) {
         int n = n1 - q * NR < NR ? (int)(n1 - q * NR) : NR;
         rows_kernel(Bp->impl, kp, Ap, M, Bp->pairs + q * kp * NR, C + q * NR, ldc, n, beta != 0.0f, NULL);
     }
+    if (Bp->impl == NNB_GEMM_BF16_AMX)
+        nnb_gemm_amx_end();
 }
 
 /* Several B operands sharing one A (e.g. dW_ih and dW_hh = dG^T [X | H_prev]): every B packed once by the team into
@@ -398,6 +410,8 @@ void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M,
                       m1 = mpanels * (t + 1) / nt * MR < M ? mpanels * (t + 1) / nt * MR : M;
         if (!abuf)
             failed = 1;
+        if (impl == NNB_GEMM_BF16_AMX && abuf)
+            nnb_gemm_amx_begin();
         for (int64_t mb = m0; abuf && mb < m1; mb += MC) {
             int64_t mc = m1 - mb < MC ? m1 - mb : MC;
             pack_a_for(impl, ta, A, lda, mb, mc, K, abuf);

@@ -4,7 +4,6 @@
 #include "gemm_internal.h"
 
 #include <immintrin.h>
-#include <string.h>
 
 /* LDTILECFG's 64-byte operand, palette 1: every tile used is 16 rows of 64 bytes (C: 16 x 16 fp32; A: 16 rows x 32
  * bf16; B: 16 pairs x 16 columns x 2 bf16). */
@@ -14,26 +13,24 @@ typedef struct tile_config {
     uint8_t rows[16];
 } tile_config;
 
-/* Tile configuration is per thread; set once per thread and kept (nothing else here configures other shapes). */
-static _Thread_local int tl_configured;
-
-static void configure_tiles(void) {
-    if (tl_configured)
-        return;
-    tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++)
-        cfg.colsb[t] = 64, cfg.rows[t] = 16;
+/* Tile configuration is per thread and other code on the thread (oneDNN) may change or release it: every product
+ * configures on entry and releases when done (nnb_gemm_amx_begin / _end around a thread's kernel calls). */
+void nnb_gemm_amx_begin(void) {
+    /* static data: gcc 12 does not see that ldtilecfg reads its operand and dropped the stores to a local one */
+    static const tile_config cfg __attribute__((aligned(64))) = {
+        .palette = 1,
+        .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+        .rows = {16, 16, 16, 16, 16, 16, 16, 16},
+    };
     _tile_loadconfig(&cfg);
-    tl_configured = 1;
 }
+
+void nnb_gemm_amx_end(void) { _tile_release(); }
 
 /* Tiles: 0-3 C (rows 0-15 / 16-31 x columns 0-15 / 16-31), 4-5 A (rows 0-15 / 16-31), 6-7 B (columns 0-15 /
  * 16-31). Per 32 k: four tile loads, four tdpbf16ps (16 x 16 x 32 multiply-adds each). */
 void nnb_gemm_amx_bf16_rows(int64_t kp, const uint16_t *Ap, int64_t rows, const uint32_t *Bp, float *C, int64_t ldc,
                             int n, int accumulate, const float *bias) {
-    configure_tiles();
     const int64_t kpad = 2 * kp, a_stride = kpad * (int64_t)sizeof(uint16_t);
     const int b_stride = NNB_GEMM_NR * (int)sizeof(uint32_t);
     float out[32][32] __attribute__((aligned(64))); /* one 32 x 32 block of results */

@@ -29,6 +29,9 @@ void nnb_gemm_kernel_12x32_bf16(int64_t kp, const uint32_t *a0, const uint32_t *
  * with the portable emulation, within the fp32 accumulation bound of it. */
 void nnb_gemm_amx_bf16_rows(int64_t kp, const uint16_t *Ap, int64_t rows, const uint32_t *Bp, float *C, int64_t ldc,
                             int n, int accumulate, const float *bias);
+/* Configure this thread's tiles for nnb_gemm_amx_bf16_rows / release them: around each thread's calls. */
+void nnb_gemm_amx_begin(void);
+void nnb_gemm_amx_end(void);
 
 /* bf16 products (gemm_bf16.c), behind the nnb_sgemm* entry points of gemm.c when the implementation is bf16. */
 int nnb_bf16_pack_b(nnb_packed_b *p, char transb, int64_t K, int64_t N, const float *B, int64_t ldb);
