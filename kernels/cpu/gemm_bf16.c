@@ -53,10 +53,27 @@ static int64_t kp_rows(nnb_gemm_impl impl, int64_t K) {
     return impl == NNB_GEMM_BF16_AMX ? (pairs_of(K) + 15) / 16 * 16 : pairs_of(K);
 }
 
+static int vector_rounding(void) {
+    static int vector = -1;
+    if (vector < 0)
+        vector = nnb_cpu_isa_detect() == NNB_ISA_AVX512;
+    return vector;
+}
+
 /* op(B) (K, N) panel columns [n0, n0 + NR) -> (kprows, NR) pairs, zero padded. */
 static void pack_b_panel(char tb, const float *B, int64_t ldb, int64_t K, int64_t N, int64_t n0, int64_t kprows,
                          uint32_t *dst) {
     const int cols = N - n0 < NR ? (int)(N - n0) : NR;
+    if (tb == 'N' && vector_rounding()) { /* rows 2q and 2q + 1 of B side by side */
+        for (int64_t q = 0; q < kprows; q++) {
+            if (2 * q < K)
+                nnb_bf16_pair_rows_avx512(B + 2 * q * ldb + n0, 2 * q + 1 < K ? B + (2 * q + 1) * ldb + n0 : NULL,
+                                          cols, NR, dst + q * NR);
+            else
+                memset(dst + q * NR, 0, sizeof(uint32_t) * NR);
+        }
+        return;
+    }
     for (int64_t q = 0; q < kprows; q++)
         for (int j = 0; j < NR; j++)
             dst[q * NR + j] = j < cols && 2 * q < K ? pair_k(B, ldb, tb, K, 2 * q, n0 + j, 1) : 0u;
@@ -68,10 +85,7 @@ static int64_t b_pairs_len(nnb_gemm_impl impl, int64_t K, int64_t N) {
 
 /* fp32 -> bf16 bits of n contiguous floats (RNE, as nnb_bf16_from_f32): AVX-512 where the CPU has it. */
 static void round_row(const float *src, uint16_t *dst, int64_t n) {
-    static int vector = -1;
-    if (vector < 0)
-        vector = nnb_cpu_isa_detect() == NNB_ISA_AVX512;
-    if (vector) {
+    if (vector_rounding()) {
         nnb_bf16_from_f32_row_avx512(src, dst, n);
         return;
     }

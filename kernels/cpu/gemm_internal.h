@@ -52,6 +52,8 @@ void nnb_bf16_gemm_prepacked_cols(int64_t M, const uint32_t *Ap, const nnb_packe
                                   float beta, float *C, int64_t ldc);
 /* fp32 -> bf16 bits, RNE with NaN kept quiet, exactly nnb_bf16_from_f32 (gemm_avx512.c, AVX-512F). */
 void nnb_bf16_from_f32_row_avx512(const float *src, uint16_t *dst, int64_t n);
+/* dst[j] (j < width, a multiple of 16) = bf16(lo[j]) | bf16(hi[j]) << 16 for j < n, 0 past n; hi NULL: zeros. */
+void nnb_bf16_pair_rows_avx512(const float *lo, const float *hi, int64_t n, int64_t width, uint32_t *dst);
 
 /* Vector math and fused cell passes compiled once per ISA from cell_vector_impl.h. */
 #define NNB_DECLARE_VECTOR_ISA(SFX)                                                                                    \
