@@ -101,14 +101,17 @@ static void pack_a_rows(char ta, const float *A, int64_t lda, int64_t m0, int64_
         for (int64_t m = 0; m < mc; m++)
             round_row(A + (m0 + m) * lda, Ap + m * kpad, K);
     } else { /* A (K, M): per k one contiguous run of op(A) rows, rounded together, written down the rows */
-        enum { CHUNK = 256 };
-        uint16_t tmp[CHUNK];
-        for (int64_t c0 = 0; c0 < mc; c0 += CHUNK) {
-            int64_t cn = mc - c0 < CHUNK ? mc - c0 : CHUNK;
-            for (int64_t k = 0; k < K; k++) {
-                round_row(A + k * lda + m0 + c0, tmp, cn);
+        enum { KB = 32, CHUNK = 256 }; /* 32 k: one 64-byte line of each packed row per block */
+        uint16_t tmp[KB][CHUNK];
+        for (int64_t kb = 0; kb < K; kb += KB) {
+            const int64_t kn = K - kb < KB ? K - kb : KB;
+            for (int64_t c0 = 0; c0 < mc; c0 += CHUNK) {
+                const int64_t cn = mc - c0 < CHUNK ? mc - c0 : CHUNK;
+                for (int64_t kk = 0; kk < kn; kk++)
+                    round_row(A + (kb + kk) * lda + m0 + c0, tmp[kk], cn);
                 for (int64_t m = 0; m < cn; m++)
-                    Ap[(c0 + m) * kpad + k] = tmp[m];
+                    for (int64_t kk = 0; kk < kn; kk++)
+                        Ap[(c0 + m) * kpad + kb + kk] = tmp[kk][m];
             }
         }
     }
@@ -203,8 +206,8 @@ static void rows_kernel(nnb_gemm_impl impl, int64_t kp, const uint32_t *ap, int6
 /* ---------------------------------------------------------------- drivers */
 
 /* Per-thread A packing buffer and the caller's whole-B buffer, grown once and reused. */
-static _Thread_local uint32_t *tl_a, *tl_b;
-static _Thread_local size_t tl_acap, tl_bcap;
+static _Thread_local uint32_t *tl_a, *tl_b, *tl_awhole;
+static _Thread_local size_t tl_acap, tl_bcap, tl_awholecap;
 
 static uint32_t *grow(uint32_t **buf, size_t *cap, size_t n) {
     if (n <= *cap)
@@ -213,6 +216,19 @@ static uint32_t *grow(uint32_t **buf, size_t *cap, size_t n) {
     *buf = aligned_alloc(64, ((n * 4) + 63) & ~(size_t)63);
     *cap = *buf ? n : 0;
     return *buf;
+}
+
+/* AMX with a transposed A (the weight gradients' dG^T): a thread packs its whole row range [m0, m1) in one pass
+ * down the rows of A (contiguous runs, few pages at a time) instead of one strided pass per MC block; the MC blocks
+ * then read their rows from it. NULL where that does not apply or the buffer cannot be had (per-block packing). */
+static const uint32_t *pack_whole_rows(nnb_gemm_impl impl, char ta, const float *A, int64_t lda, int64_t m0,
+                                       int64_t m1, int64_t K) {
+    if (impl != NNB_GEMM_BF16_AMX || ta != 'T' || m1 - m0 <= MC)
+        return NULL;
+    uint32_t *buf = grow(&tl_awhole, &tl_awholecap, a_words(impl, m1 - m0, K));
+    if (buf)
+        pack_a_for(impl, ta, A, lda, m0, m1 - m0, K, buf);
+    return buf;
 }
 
 /* The operands of one product once B is packed (bpairs: (ceil(N/NR), kp, NR)). */
@@ -232,14 +248,17 @@ typedef struct bf16_product {
 /* Rows [m0, m1) x B panels [q0, q1) of the product; abuf holds MC rows of packed A. */
 static void product_block(const bf16_product *g, uint32_t *abuf, int64_t m0, int64_t m1, int64_t q0, int64_t q1) {
     const int64_t kp = kp_rows(g->impl, g->K);
+    const uint32_t *whole = pack_whole_rows(g->impl, g->ta, g->A, g->lda, m0, m1, g->K);
     if (g->impl == NNB_GEMM_BF16_AMX)
         nnb_gemm_amx_begin();
     for (int64_t mb = m0; mb < m1; mb += MC) {
         int64_t mc = m1 - mb < MC ? m1 - mb : MC;
-        pack_a_for(g->impl, g->ta, g->A, g->lda, mb, mc, g->K, abuf);
+        const uint32_t *ablock = whole ? whole + (mb - m0) * kp : abuf; /* AMX rows: kp words each */
+        if (!whole)
+            pack_a_for(g->impl, g->ta, g->A, g->lda, mb, mc, g->K, abuf);
         for (int64_t q = q0; q < q1; q++) {
             int n = g->N - q * NR < NR ? (int)(g->N - q * NR) : NR;
-            rows_kernel(g->impl, kp, abuf, mc, g->bpairs + q * kp * NR, g->C + mb * g->ldc + q * NR, g->ldc, n,
+            rows_kernel(g->impl, kp, ablock, mc, g->bpairs + q * kp * NR, g->C + mb * g->ldc + q * NR, g->ldc, n,
                         g->accumulate, g->bias ? g->bias + q * NR : NULL);
         }
     }
@@ -424,15 +443,18 @@ void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M,
                       m1 = mpanels * (t + 1) / nt * MR < M ? mpanels * (t + 1) / nt * MR : M;
         if (!abuf)
             failed = 1;
+        const uint32_t *whole = abuf ? pack_whole_rows(impl, ta, A, lda, m0, m1, K) : NULL;
         if (impl == NNB_GEMM_BF16_AMX && abuf)
             nnb_gemm_amx_begin();
         for (int64_t mb = m0; abuf && mb < m1; mb += MC) {
             int64_t mc = m1 - mb < MC ? m1 - mb : MC;
-            pack_a_for(impl, ta, A, lda, mb, mc, K, abuf);
+            const uint32_t *ablock = whole ? whole + (mb - m0) * kp : abuf; /* AMX rows: kp words each */
+            if (!whole)
+                pack_a_for(impl, ta, A, lda, mb, mc, K, abuf);
             for (int b = 0; b < nb; b++)
                 for (int64_t q = 0; q < first[b + 1] - first[b]; q++) {
                     int n = ops[b].N - q * NR < NR ? (int)(ops[b].N - q * NR) : NR;
-                    rows_kernel(impl, kp, abuf, mc, bwhole + (first[b] + q) * kp * NR,
+                    rows_kernel(impl, kp, ablock, mc, bwhole + (first[b] + q) * kp * NR,
                                 ops[b].C + mb * ops[b].ldc + q * NR, ops[b].ldc, n, beta != 0.0f, NULL);
                 }
         }
