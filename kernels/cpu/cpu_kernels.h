@@ -10,6 +10,12 @@
  *              with BLIS-style packing and next-panel L2 prefetch, threads split
  *              over whichever of M or N has more panels (OpenMP).
  *              Otherwise: OpenBLAS cblas_sgemm when built with it, else a plain loop.
+ *              bf16 (NNB_GEMM_BF16_*, gemm_bf16*.c): the same entry points with A and B rounded to
+ *              bf16 (RNE) as they are packed and fp32 accumulation: AMX tdpbf16ps 32x32 blocks,
+ *              AVX512_BF16 vdpbf16ps 12x32 micro-kernels on K pairs, or a portable scalar
+ *              emulation of vdpbf16ps that gives the same bits (tests; CPUs without either), chosen
+ *              at run time (nnb_gemm_bf16_default_impl); K is never split, so a product's bits do
+ *              not depend on threads or blocking.
  *              A constant B (weights) can be packed once with nnb_pack_b; a bias
  *              row can be folded into the epilogue (nnb_sgemm_packed_bias); column
  *              slices (nnb_sgemm_packed_cols*, nnb_sgemm_prepacked_cols) let the
