@@ -311,8 +311,8 @@ static void no_product(int64_t M, int64_t N, float beta, const float *bias, floa
     }
 }
 
-/* Out of memory for packing: the same bits, computed one row panel at a time on the stack-sized buffers of the
- * portable kernel would still need packing; instead abort loudly rather than compute something else. */
+/* Out of memory for the packing buffers (a few MB per thread, grown once and kept): abort. Unlike the fp32 path there
+ * is no unpacked loop to fall back on, and a partial product would pass for a result. */
 static void packing_failed(void) { abort(); }
 
 void nnb_bf16_gemm_packed(int threads, char ta, int64_t M, const float *A, int64_t lda, const nnb_packed_b *Bp,
