@@ -12,7 +12,8 @@
  *
  * Also: the bf16 run's error is at least 10x the fp32 run's on the same problem (it really computed in bf16);
  * every GEMM path (NNB_CPU_GEMM=portable, avx512_bf16, amx: those this CPU has) passes the same check, and the
- * portable path gives the same bits as the vdpbf16ps kernels through the whole forward and backward.
+ * portable path gives the same bits as the vdpbf16ps kernels through the whole forward and backward; serving in
+ * bf16: load_param rounds to bf16, infer(n) gives the forward's first n sequences.
  */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "nnb_precision.h"
@@ -99,6 +100,61 @@ static float *run_outputs(const nnb_registry *reg, const char *runner, const nnb
     return all;
 }
 
+static const nnb_tensor *named(const nnb_tensor_list *l, const char *name) {
+    for (int i = 0; i < l->count; i++)
+        if (!strcmp(l->items[i].name, name))
+            return &l->items[i];
+    return NULL;
+}
+
+/* Serving in bf16: load_param rounds the loaded weight to bf16 (params() shows what the run uses), and infer(n)
+ * gives the training forward's first n sequences (the same GEMMs and cell on fewer rows). */
+static void check_serving(const nnb_registry *reg) {
+    const shape s = {5, 6, 24, 40, 1};
+    nnb_config cfg = config_for(&s, NNB_PRECISION_BF16);
+    const nnb_runner_desc *d = nnb_test_runner(reg, "jit_premul");
+    char err[512] = "";
+    void *m = d ? d->create(&cfg, err, sizeof err) : NULL;
+    CHECK_MSG(m != NULL, "jit_premul bf16: %s", err);
+    if (!m)
+        return;
+    const int64_t n = 4 * s.H * s.H;
+    float *w = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        w[i] = (float)((i % 97) - 48) / 300.0f; /* thirds and such: not bf16 values */
+    nnb_tensor t = {.name = "w_hh_l0", .dtype = NNB_F32, .ndim = 2, .shape = {4 * s.H, s.H}, .data = w};
+    CHECK_MSG(d->load_param(m, &t, err, sizeof err) == 0, "load_param: %s", err);
+    nnb_tensor_list p;
+    CHECK(d->params(m, &p, err, sizeof err) == 0);
+    const nnb_tensor *got = named(&p, "w_hh_l0");
+    int bad = got == NULL;
+    for (int64_t i = 0; got && i < n; i++)
+        bad += ((const float *)got->data)[i] != nnb_round_bf16(w[i]);
+    CHECK_MSG(!bad, "load_param in bf16: %d weights not rounded to bf16", bad);
+    CHECK(nnb_run_once(d, m, 0, err, sizeof err) == 0);
+    nnb_tensor_list o;
+    CHECK(d->outputs(m, &o, err, sizeof err) == 0);
+    const nnb_tensor *y = named(&o, "y");
+    float *yf = y ? malloc(sizeof(float) * (size_t)(s.T * s.B * s.H)) : NULL;
+    if (yf)
+        memcpy(yf, y->data, sizeof(float) * (size_t)(s.T * s.B * s.H));
+    const int64_t k = 3;
+    CHECK_MSG(d->infer(m, k, err, sizeof err) == 0, "infer(%lld): %s", (long long)k, err);
+    CHECK(d->outputs(m, &o, err, sizeof err) == 0);
+    const nnb_tensor *yi = named(&o, "y");
+    double worst = yi && yf ? 0.0 : 1.0;
+    for (int64_t t2 = 0; yi && yf && t2 < s.T; t2++)
+        for (int64_t b = 0; b < k; b++)
+            for (int64_t j = 0; j < s.H; j++) {
+                double e =
+                    fabs((double)((const float *)yi->data)[(t2 * k + b) * s.H + j] - yf[(t2 * s.B + b) * s.H + j]);
+                worst = e > worst ? e : worst;
+            }
+    CHECK_MSG(worst <= 1e-6, "infer(3) in bf16 differs from the forward's first 3 sequences by %.3g", worst);
+    free(w), free(yf);
+    d->destroy(m);
+}
+
 static void check_forced_paths(const nnb_registry *reg) {
     const shape s = {6, 5, 19, 37, 2};
     nnb_config cfg = config_for(&s, NNB_PRECISION_BF16);
@@ -155,6 +211,7 @@ int main(void) {
         }
     }
     check_forced_paths(&reg);
+    check_serving(&reg);
     nnb_registry_free(&reg);
     return nnb_test_finish();
 }
