@@ -10,6 +10,12 @@
  *              with BLIS-style packing and next-panel L2 prefetch, threads split
  *              over whichever of M or N has more panels (OpenMP).
  *              Otherwise: OpenBLAS cblas_sgemm when built with it, else a plain loop.
+ *              bf16 (NNB_GEMM_BF16_*, gemm_bf16*.c): the same entry points with A and B rounded to
+ *              bf16 (RNE) as they are packed and fp32 accumulation: AMX tdpbf16ps 32x32 blocks,
+ *              AVX512_BF16 vdpbf16ps 12x32 micro-kernels on K pairs, or a portable scalar
+ *              emulation of vdpbf16ps that gives the same bits (tests; CPUs without either), chosen
+ *              at run time (nnb_gemm_bf16_default_impl); K is never split, so a product's bits do
+ *              not depend on threads or blocking.
  *              A constant B (weights) can be packed once with nnb_pack_b; a bias
  *              row can be folded into the epilogue (nnb_sgemm_packed_bias); column
  *              slices (nnb_sgemm_packed_cols*, nnb_sgemm_prepacked_cols) let the
@@ -58,7 +64,22 @@ typedef enum nnb_gemm_impl {
     NNB_GEMM_OWN_AVX512 = 0, /* own kernel (needs AVX-512F) */
     NNB_GEMM_CBLAS = 1,      /* OpenBLAS cblas_sgemm (if built with it) */
     NNB_GEMM_PLAIN = 2,      /* plain triple loop, for tests */
+    /* bf16 products (gemm_bf16.c): A and B rounded to bf16 (RNE) when packed, fp32 accumulation and C. */
+    NNB_GEMM_BF16_AVX512 = 3,   /* own vdpbf16ps 12x32 micro-kernel (needs AVX512_BF16) */
+    NNB_GEMM_BF16_PORTABLE = 4, /* scalar emulation of vdpbf16ps, bit for bit: tests, CPUs without the instruction */
+    NNB_GEMM_BF16_AMX = 5,      /* AMX tiles (tdpbf16ps), 32x32 blocks; needs AMX-BF16 and the OS's permission */
 } nnb_gemm_impl;
+
+/* 1 for the bf16 implementations. Every entry point below takes them: B operands are packed as bf16 K pairs
+ * (nnb_pack_b), A is rounded to bf16 as it is packed; nnb_packed_a_floats / nnb_pack_a_panels /
+ * nnb_sgemm_prepacked_cols are own-fp32 only. */
+static inline int nnb_gemm_impl_is_bf16(nnb_gemm_impl impl) {
+    return impl == NNB_GEMM_BF16_AVX512 || impl == NNB_GEMM_BF16_PORTABLE || impl == NNB_GEMM_BF16_AMX;
+}
+/* The bf16 implementation this CPU runs fastest: AMX where usable, else avx512_bf16, else portable. */
+nnb_gemm_impl nnb_gemm_bf16_default_impl(void);
+/* Short name for describe(): "amx", "avx512_bf16", "portable" (bf16) or "own_avx512", "cblas", "plain". */
+const char *nnb_gemm_impl_name(nnb_gemm_impl impl);
 
 /* Default implementation on this CPU and build: own AVX-512 if the CPU has it,
  * else CBLAS if built with it, else plain. */
@@ -81,6 +102,8 @@ typedef struct nnb_packed_b {
     nnb_gemm_impl impl;
     int64_t K, N;
     float *panels;    /* own: (ceil(N/NR), K, NR), zero padded; else NULL */
+    uint32_t *pairs;  /* bf16: (ceil(N/NR), kp, NR) bf16 pairs (k = 2p low half, 2p + 1 high), zero padded; kp =
+                         ceil(K/2), rounded up to 16 for AMX */
     char trans;       /* as given, for the non-packed implementations */
     const float *src; /* as given (must outlive the packed copy for CBLAS/plain) */
     int64_t ld;
@@ -127,8 +150,8 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
                         int nb, const nnb_gemm_b_operand *ops, float beta);
 
 /* An A operand packed once and shared, e.g. by the threads of one team that
- * each compute other columns of the same product (own kernel only: callers
- * check Bp->impl == NNB_GEMM_OWN_AVX512 and use nnb_sgemm_packed_cols otherwise).
+ * each compute other columns of the same product (own kernel and bf16 (see the _for variants): callers
+ * check the impl and use nnb_sgemm_packed_cols otherwise).
  *   nnb_packed_a_floats: buffer size for op(A) (M, K); 0 on overflow.
  *   nnb_pack_a_panels:   pack row panels [p0, p1) (NNB_GEMM_MR rows each);
  *                        threads may pack disjoint panel ranges concurrently.
@@ -139,6 +162,11 @@ void nnb_pack_a_panels(char transa, int64_t M, int64_t K, const float *A, int64_
                        float *Ap);
 void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp, int64_t n0, int64_t n1, float beta,
                               float *C, int64_t ldc);
+/* The same for any implementation with a packed A: own fp32 (as above) or bf16 (A rounded to bf16 in that
+ * implementation's layout, 4-byte words; nnb_sgemm_prepacked_cols then takes it with a bf16 Bp of that impl). */
+size_t nnb_packed_a_floats_for(nnb_gemm_impl impl, int64_t M, int64_t K);
+void nnb_pack_a_panels_for(nnb_gemm_impl impl, char transa, int64_t M, int64_t K, const float *A, int64_t lda,
+                           int64_t p0, int64_t p1, float *Ap);
 
 /* ---------------------------------------------------------------- vector math */
 

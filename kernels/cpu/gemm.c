@@ -1,5 +1,6 @@
 /* GEMM front end: implementation choice, blocking and threading over the packed layouts of gemm_pack.c. */
 #include "gemm_internal.h"
+#include "precision/nnb_precision.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +44,31 @@ int nnb_gemm_impl_available(nnb_gemm_impl impl) {
     case NNB_GEMM_CBLAS: return 0;
 #endif
     case NNB_GEMM_PLAIN: return 1;
+    case NNB_GEMM_BF16_AVX512: /* vdpbf16ps on zmm: AVX-512F and AVX512_BF16, asked of the CPU at run time */
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+    case NNB_GEMM_BF16_PORTABLE: return 1;
+    case NNB_GEMM_BF16_AMX: return nnb_cpu_has_amx_bf16() && nnb_cpu_amx_ready();
     }
     return 0;
+}
+
+nnb_gemm_impl nnb_gemm_bf16_default_impl(void) {
+    if (nnb_gemm_impl_available(NNB_GEMM_BF16_AMX))
+        return NNB_GEMM_BF16_AMX;
+    return nnb_gemm_impl_available(NNB_GEMM_BF16_AVX512) ? NNB_GEMM_BF16_AVX512 : NNB_GEMM_BF16_PORTABLE;
+}
+
+const char *nnb_gemm_impl_name(nnb_gemm_impl impl) {
+    switch (impl) {
+    case NNB_GEMM_OWN_AVX512: return "own_avx512";
+    case NNB_GEMM_CBLAS: return "cblas";
+    case NNB_GEMM_PLAIN: return "plain";
+    case NNB_GEMM_BF16_AVX512: return "avx512_bf16";
+    case NNB_GEMM_BF16_PORTABLE: return "portable";
+    case NNB_GEMM_BF16_AMX: return "amx";
+    }
+    return "unknown";
 }
 
 nnb_gemm_impl nnb_gemm_default_impl(void) {
@@ -80,6 +104,23 @@ const char *nnb_gemm_impl_describe(nnb_gemm_impl impl, char *buf, size_t len) {
 #endif
     break;
     case NNB_GEMM_PLAIN: snprintf(buf, len, "plain C triple loop"); break;
+    case NNB_GEMM_BF16_AVX512:
+        snprintf(buf, len,
+                 "own avx512_bf16 vdpbf16ps 12x%d micro-kernel (8x%d for leftover %d-row panels), operands rounded to "
+                 "bf16 (RNE) when packed as K pairs, fp32 accumulation, K unsplit, MC %d, OpenMP",
+                 NR, NR, MR, MC);
+        break;
+    case NNB_GEMM_BF16_AMX:
+        snprintf(buf, len,
+                 "own AMX tdpbf16ps kernel (2x2 tiles of 16x16 fp32 per 32x%d block, K in steps of 32), operands "
+                 "rounded to bf16 (RNE) when packed, fp32 accumulation, K unsplit, MC %d, OpenMP",
+                 NR, MC);
+        break;
+    case NNB_GEMM_BF16_PORTABLE:
+        snprintf(buf, len,
+                 "PORTABLE scalar emulation of vdpbf16ps (slow: for tests and CPUs without avx512_bf16), operands "
+                 "rounded to bf16 (RNE), fp32 accumulation");
+        break;
     }
     return buf;
 }
@@ -316,6 +357,9 @@ void nnb_sgemm(nnb_gemm_impl impl, int threads, char transa, char transb, int64_
 #endif
         return;
     case NNB_GEMM_PLAIN: gemm_plain(threads, transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc); return;
+    case NNB_GEMM_BF16_AVX512:
+    case NNB_GEMM_BF16_PORTABLE:
+    case NNB_GEMM_BF16_AMX: nnb_bf16_gemm(impl, threads, transa, transb, M, N, K, A, lda, B, ldb, beta, C, ldc); return;
     }
 }
 
@@ -323,7 +367,9 @@ void nnb_sgemm_packed(int threads, char transa, int64_t M, const float *A, int64
                       float beta, float *C, int64_t ldc) {
     if (M <= 0)
         return;
-    if (Bp->impl == NNB_GEMM_OWN_AVX512)
+    if (nnb_gemm_impl_is_bf16(Bp->impl))
+        nnb_bf16_gemm_packed(threads, transa, M, A, lda, Bp, beta, NULL, C, ldc);
+    else if (Bp->impl == NNB_GEMM_OWN_AVX512)
         gemm_own(threads, transa, 'N', M, Bp->N, Bp->K, A, lda, NULL, 0, Bp, beta, NULL, C, ldc);
     else
         nnb_sgemm(Bp->impl, threads, transa, Bp->trans, M, Bp->N, Bp->K, A, lda, Bp->src, Bp->ld, beta, C, ldc);
@@ -333,6 +379,10 @@ void nnb_sgemm_packed_bias(int threads, char transa, int64_t M, const float *A, 
                            const float *bias, float *C, int64_t ldc) {
     if (M <= 0)
         return;
+    if (nnb_gemm_impl_is_bf16(Bp->impl)) {
+        nnb_bf16_gemm_packed(threads, transa, M, A, lda, Bp, 0.0f, bias, C, ldc);
+        return;
+    }
     if (Bp->impl == NNB_GEMM_OWN_AVX512) {
         if (Bp->K == 0) { /* no product: C = bias rows */
             for (int64_t i = 0; i < M; i++)
@@ -391,6 +441,10 @@ void nnb_sgemm_packed_cols_multi(char transa, int64_t M, const float *A, int64_t
         n1 = Bs[0]->N;
     if (M <= 0 || n1 <= n0)
         return;
+    if (nnb_gemm_impl_is_bf16(Bs[0]->impl)) {
+        nnb_bf16_gemm_packed_cols_multi(transa, M, A, lda, nb, Bs, Cs, n0, n1, beta, ldc);
+        return;
+    }
     if (Bs[0]->impl == NNB_GEMM_OWN_AVX512) {
         /* N = n1 clips the last panel so no column past n1 is written */
         gemm_own_packed_multi(transa, M, A, lda, nb, Bs, Cs, n1, beta, ldc, n0 / NR, (n1 + NR - 1) / NR);
@@ -440,6 +494,10 @@ void nnb_sgemm_shared_a(nnb_gemm_impl impl, int threads, char transa, int64_t M,
                         int nb, const nnb_gemm_b_operand *ops, float beta) {
     if (M <= 0 || nb < 1)
         return;
+    if (nnb_gemm_impl_is_bf16(impl)) {
+        nnb_bf16_gemm_shared_a(impl, threads, transa, M, K, A, lda, nb, ops, beta);
+        return;
+    }
     int64_t total_panels = 0;
     for (int b = 0; b < nb; b++)
         total_panels += (ops[b].N + NR - 1) / NR;
@@ -490,7 +548,13 @@ void nnb_sgemm_prepacked_cols(int64_t M, const float *Ap, const nnb_packed_b *Bp
     const int64_t K = Bp->K, mpad = (M + MR - 1) / MR * MR;
     if (n1 > Bp->N)
         n1 = Bp->N;
-    if (M <= 0 || n1 <= n0 || Bp->impl != NNB_GEMM_OWN_AVX512)
+    if (M <= 0 || n1 <= n0)
+        return;
+    if (nnb_gemm_impl_is_bf16(Bp->impl)) {
+        nnb_bf16_gemm_prepacked_cols(M, (const uint32_t *)Ap, Bp, n0, n1, beta, C, ldc);
+        return;
+    }
+    if (Bp->impl != NNB_GEMM_OWN_AVX512)
         return;
     const int64_t kb = nnb_gemm_k_block(K);
     for (int64_t k0 = 0; k0 < K; k0 += kb) {
@@ -517,4 +581,16 @@ void nnb_colsum_add(const float *g, int64_t rows, int64_t ld, int64_t c0, int64_
         for (int64_t c = c0; c < c1; c++)
             db[c] += row[c];
     }
+}
+
+size_t nnb_packed_a_floats_for(nnb_gemm_impl impl, int64_t M, int64_t K) {
+    return nnb_gemm_impl_is_bf16(impl) ? nnb_bf16_packed_a_words(impl, M, K) : nnb_packed_a_floats(M, K);
+}
+
+void nnb_pack_a_panels_for(nnb_gemm_impl impl, char transa, int64_t M, int64_t K, const float *A, int64_t lda,
+                           int64_t p0, int64_t p1, float *Ap) {
+    if (nnb_gemm_impl_is_bf16(impl))
+        nnb_bf16_pack_a_panels(impl, transa, M, K, A, lda, p0, p1, (uint32_t *)Ap);
+    else
+        nnb_pack_a_panels(transa, M, K, A, lda, p0, p1, Ap);
 }

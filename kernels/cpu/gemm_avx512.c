@@ -148,3 +148,34 @@ void nnb_gemm_kernel_12x32_avx512(int64_t kc, const float *a0, const float *a1, 
     ROW_STORE12(3) ROW_STORE12(4) ROW_STORE12(5) ROW_STORE12(6) ROW_STORE12(7) ROW_STORE12(8) ROW_STORE12(9)
         ROW_STORE12(10) ROW_STORE12(11)
 }
+
+/* 16 floats (m: which) -> their bf16 bits in the low halves of 16 dwords: RNE, a NaN stays a quiet NaN of its sign
+ * (nnb_bf16_from_f32's rule). */
+static inline __m512i bf16_bits_epi32(const float *src, __mmask16 m) {
+    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff),
+                  abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000),
+                  quiet = _mm512_set1_epi32(0x40);
+    __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, src));
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, lsb)), 16);
+    __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, abs_mask), inf);
+    return _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), quiet);
+}
+
+static inline __mmask16 first_lanes(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
+
+void nnb_bf16_from_f32_row_avx512(const float *src, uint16_t *dst, int64_t n) {
+    for (int64_t k = 0; k < n; k += 16) {
+        __mmask16 m = first_lanes(n - k);
+        _mm512_mask_cvtepi32_storeu_epi16(dst + k, m, bf16_bits_epi32(src + k, m));
+    }
+}
+
+void nnb_bf16_pair_rows_avx512(const float *lo, const float *hi, int64_t n, int64_t width, uint32_t *dst) {
+    for (int64_t j = 0; j < width; j += 16) {
+        __mmask16 m = first_lanes(n - j < 0 ? 0 : n - j);
+        __m512i l = bf16_bits_epi32(lo + j, m);
+        __m512i h = hi ? bf16_bits_epi32(hi + j, m) : _mm512_setzero_si512();
+        _mm512_storeu_si512(dst + j, _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+    }
+}

@@ -13,6 +13,48 @@ void nnb_gemm_kernel_12x32_avx512(int64_t kc, const float *a0, const float *a1, 
                                   float *C, int64_t ldc, int m, int n, int accumulate, const float *bias,
                                   const float *pf);
 
+/* bf16 micro-kernels: the fp32 kernels' shapes over bf16 K pairs (a uint32 holds k = 2p in its low half, 2p + 1
+ * in its high half). A: 8-row panels (kp, 8) pairs; B: a panel (kp, 32) pairs. Per pair and output, in this order:
+ * acc += a_hi b_hi; acc += a_lo b_lo (each an FMA rounded to nearest even, denormal inputs read as zero, denormal
+ * results flushed to zero), acc starting at 0; then C = acc + C (accumulate) or acc + bias[j] (bias) or acc.
+ * gemm_bf16_avx512.c (vdpbf16ps) and the portable emulation in gemm_bf16.c give the same bits. */
+void nnb_gemm_kernel_8x32_bf16(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *C, int64_t ldc, int m, int n,
+                               int accumulate, const float *bias);
+void nnb_gemm_kernel_12x32_bf16(int64_t kp, const uint32_t *a0, const uint32_t *a1, int lo, const uint32_t *Bp,
+                                float *C, int64_t ldc, int m, int n, int accumulate, const float *bias);
+
+/* AMX (gemm_bf16_amx.c, tdpbf16ps): C (rows, n <= 32) (+)= A . B panel, A row-major bf16 (rows rounded up to 32,
+ * 2 kp k), the B panel (kp, 32) pairs with kp a multiple of 16. Epilogue as the kernels above. The caller has AMX
+ * permission (nnb_cpu_amx_ready). Accumulation order inside a tile product is the hardware's: not bit-compatible
+ * with the portable emulation, within the fp32 accumulation bound of it. */
+void nnb_gemm_amx_bf16_rows(int64_t kp, const uint16_t *Ap, int64_t rows, const uint32_t *Bp, float *C, int64_t ldc,
+                            int n, int accumulate, const float *bias);
+/* Configure this thread's tiles for nnb_gemm_amx_bf16_rows / release them: around each thread's calls. */
+void nnb_gemm_amx_begin(void);
+void nnb_gemm_amx_end(void);
+
+/* bf16 products (gemm_bf16.c), behind the nnb_sgemm* entry points of gemm.c when the implementation is bf16. */
+int nnb_bf16_pack_b(nnb_packed_b *p, char transb, int64_t K, int64_t N, const float *B, int64_t ldb);
+void nnb_bf16_gemm(nnb_gemm_impl impl, int threads, char ta, char tb, int64_t M, int64_t N, int64_t K, const float *A,
+                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+void nnb_bf16_gemm_packed(int threads, char ta, int64_t M, const float *A, int64_t lda, const nnb_packed_b *Bp,
+                          float beta, const float *bias, float *C, int64_t ldc);
+void nnb_bf16_gemm_packed_cols_multi(char ta, int64_t M, const float *A, int64_t lda, int nb,
+                                     const nnb_packed_b *const *Bs, float *const *Cs, int64_t n0, int64_t n1,
+                                     float beta, int64_t ldc);
+
+void nnb_bf16_gemm_shared_a(nnb_gemm_impl impl, int threads, char ta, int64_t M, int64_t K, const float *A, int64_t lda,
+                            int nb, const nnb_gemm_b_operand *ops, float beta);
+size_t nnb_bf16_packed_a_words(nnb_gemm_impl impl, int64_t M, int64_t K);
+void nnb_bf16_pack_a_panels(nnb_gemm_impl impl, char ta, int64_t M, int64_t K, const float *A, int64_t lda, int64_t p0,
+                            int64_t p1, uint32_t *Ap);
+void nnb_bf16_gemm_prepacked_cols(int64_t M, const uint32_t *Ap, const nnb_packed_b *Bp, int64_t n0, int64_t n1,
+                                  float beta, float *C, int64_t ldc);
+/* fp32 -> bf16 bits, RNE with NaN kept quiet, exactly nnb_bf16_from_f32 (gemm_avx512.c, AVX-512F). */
+void nnb_bf16_from_f32_row_avx512(const float *src, uint16_t *dst, int64_t n);
+/* dst[j] (j < width, a multiple of 16) = bf16(lo[j]) | bf16(hi[j]) << 16 for j < n, 0 past n; hi NULL: zeros. */
+void nnb_bf16_pair_rows_avx512(const float *lo, const float *hi, int64_t n, int64_t width, uint32_t *dst);
+
 /* Vector math and fused cell passes compiled once per ISA from cell_vector_impl.h. */
 #define NNB_DECLARE_VECTOR_ISA(SFX)                                                                                    \
     void nnb_vexpf_##SFX(const float *x, float *y, int64_t n);                                                         \

@@ -77,6 +77,8 @@ int nnb_pack_b(nnb_packed_b *p, nnb_gemm_impl impl, char transb, int64_t K, int6
     p->trans = transb;
     p->src = B;
     p->ld = ldb;
+    if (nnb_gemm_impl_is_bf16(impl))
+        return nnb_bf16_pack_b(p, transb, K, N, B, ldb);
     if (impl != NNB_GEMM_OWN_AVX512)
         return 0;
     int64_t panels = (N + NR - 1) / NR;
@@ -94,6 +96,7 @@ void nnb_packed_b_free(nnb_packed_b *p) {
     if (!p)
         return;
     free(p->panels);
+    free(p->pairs);
     memset(p, 0, sizeof *p);
 }
 

@@ -4,7 +4,9 @@
  * lstm_engine_forward.c and lstm_engine_backward.c (lstm_engine_internal.h).
  */
 #include "lstm_engine_internal.h"
+#include "nnb_precision.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,39 @@ void lstm_engine_scatter_rows(const lstm_engine *e, const float *src, float *dst
 }
 
 /* ---------------------------------------------------------------- create / destroy */
+
+/* The GEMM implementation for the run's precision; NNB_CPU_GEMM forces one (the tests' way to exercise the portable
+ * paths): own | cblas | plain for fp32, avx512_bf16 | portable for bf16. */
+static int select_gemm(lstm_engine *e, const nnb_config *cfg, char *err, size_t err_len) {
+    e->precision = cfg->struct_size >= offsetof(nnb_config, precision) + sizeof cfg->precision ? cfg->precision
+                                                                                               : NNB_PRECISION_FP32;
+    if (e->precision != NNB_PRECISION_FP32 && e->precision != NNB_PRECISION_BF16)
+        return nnb_fail(err, err_len, "the fast CPU LSTM runners compute in fp32 or bf16, not %s",
+                        nnb_precision_name(e->precision) ? nnb_precision_name(e->precision) : "?");
+    const int bf16 = e->precision == NNB_PRECISION_BF16;
+    e->gemm = bf16 ? nnb_gemm_bf16_default_impl() : nnb_gemm_default_impl();
+    const char *forced = getenv("NNB_CPU_GEMM");
+    if (!forced || !*forced)
+        return 0;
+    static const struct {
+        const char *name;
+        nnb_gemm_impl impl;
+        int bf16;
+    } impls[] = {{"own", NNB_GEMM_OWN_AVX512, 0},
+                 {"cblas", NNB_GEMM_CBLAS, 0},
+                 {"plain", NNB_GEMM_PLAIN, 0},
+                 {"amx", NNB_GEMM_BF16_AMX, 1},
+                 {"avx512_bf16", NNB_GEMM_BF16_AVX512, 1},
+                 {"portable", NNB_GEMM_BF16_PORTABLE, 1}};
+    for (size_t i = 0; i < sizeof impls / sizeof *impls; i++)
+        if (!strcmp(forced, impls[i].name) && impls[i].bf16 == bf16 && nnb_gemm_impl_available(impls[i].impl)) {
+            e->gemm = impls[i].impl;
+            return 0;
+        }
+    return nnb_fail(
+        err, err_len, "NNB_CPU_GEMM='%s' not available here for %s (valid: %s)", forced, bf16 ? "bf16" : "fp32",
+        bf16 ? "amx (needs AMX), avx512_bf16 (needs the instruction), portable" : "own (AVX-512), cblas, plain");
+}
 
 static float *alloc2(size_t a, size_t b, int *fail) {
     size_t n;
@@ -186,19 +221,8 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
     } else if (nnb_fuser_select(cfg->fuser, &e->fuser, err, err_len)) {
         return -1;
     }
-    e->gemm = nnb_gemm_default_impl();
-    const char *forced = getenv("NNB_CPU_GEMM"); /* own | cblas | plain: exercise the portable paths */
-    if (forced && *forced) {
-        static const char *const impls[] = {"own", "cblas", "plain"};
-        int found = -1;
-        for (int i = 0; i < 3; i++)
-            if (!strcmp(forced, impls[i]))
-                found = i;
-        if (found < 0 || !nnb_gemm_impl_available((nnb_gemm_impl)found))
-            return nnb_fail(err, err_len, "NNB_CPU_GEMM='%s' not available here (valid: own (AVX-512), cblas, plain)",
-                            forced);
-        e->gemm = (nnb_gemm_impl)found;
-    }
+    if (select_gemm(e, cfg, err, err_len))
+        return -1;
     nnb_set_threads(e->threads);
     if (nnb_lstm_data_init(&e->d, cfg, o->variable, o->simple ? 1 : 0, err, err_len))
         return -1;
@@ -233,8 +257,8 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
         if (e->grad_hy)
             nnb_fill_normal(e->grad_hy, B * H, cfg->seed, NNB_SIMPLE_GRAD_STREAM);
     }
-    if (e->gemm == NNB_GEMM_OWN_AVX512 && is_premul(e)) {
-        size_t n = nnb_packed_a_floats(e->B, 4 * e->H);
+    if ((e->gemm == NNB_GEMM_OWN_AVX512 || nnb_gemm_impl_is_bf16(e->gemm)) && is_premul(e)) {
+        size_t n = nnb_packed_a_floats_for(e->gemm, e->B, 4 * e->H);
         e->dg_packed = n ? nnb_alloc_floats(n) : NULL;
         if (!e->dg_packed)
             fail = 1;
@@ -331,6 +355,7 @@ int lstm_engine_load_param(lstm_engine *e, const nnb_tensor *value, const char *
             return nnb_fail(err, err_len, "%s: load_param: out of memory packing %s", runner, value->name);
         }
     memmove(dst, src, sizeof(float) * count); /* src may be params()' own view of dst */
+    nnb_round_to_precision(dst, count, e->precision); /* params() shows the values the run uses */
     for (int i = 0; i < nc; i++) {
         fresh[i].src = dst + c[i].offset; /* OpenBLAS and the plain loop read the model's array itself */
         nnb_packed_b_free(c[i].p);
@@ -357,14 +382,20 @@ int lstm_engine_describe(const lstm_engine *e, const char *runner, char *buf, si
         "dh GEMM on its columns (two barriers per step); batched input-side backward",
         "premul_bias: premul with b_ih folded into the big GEMM's epilogue, b_hh per step; bias grads "
         "reduced once"};
-    char gemm_desc[512], fuser_desc[256];
+    char gemm_desc[512], fuser_desc[256], gemm_field[640];
     nnb_gemm_impl_describe(e->gemm, gemm_desc, sizeof gemm_desc);
+    if (nnb_gemm_impl_is_bf16(e->gemm)) /* bf16: "gemm" names the kernel that ran; the detail beside it */
+        snprintf(gemm_field, sizeof gemm_field, "%s\",\"gemm_detail\":\"%s", nnb_gemm_impl_name(e->gemm), gemm_desc);
+    else
+        snprintf(gemm_field, sizeof gemm_field, "%s", gemm_desc);
     nnb_fuser_describe(&e->fuser, fuser_desc, sizeof fuser_desc);
     int n = snprintf(buf, len,
-                     "{\"runner\":\"%s\",\"strategy\":\"%s\",\"gemm\":\"%s\",\"weights_prepacked\":%s,"
+                     "{\"runner\":\"%s\",\"strategy\":\"%s\",\"precision\":\"%s\",\"gemm\":\"%s\","
+                     "\"weights_prepacked\":%s,"
                      "\"cpu_isa\":\"%s\",%s,\"threads\":%d,\"pass_threads\":%d,\"num_layers\":%lld,"
                      "\"packed_batch\":%s,\"infer\":\"%s\"}",
-                     runner, modes[e->mode], gemm_desc, e->gemm == NNB_GEMM_OWN_AVX512 ? "true" : "false",
+                     runner, modes[e->mode], nnb_precision_name(e->precision), gemm_field,
+                     e->gemm == NNB_GEMM_OWN_AVX512 || nnb_gemm_impl_is_bf16(e->gemm) ? "true" : "false",
                      nnb_cpu_isa_name(nnb_cpu_isa_detect()), fuser_desc, e->threads, pass_threads(e), (long long)e->L,
                      e->d.variable ? "true" : "false", e->inf ? infer_note(e) : "none");
     return n < 0 || (size_t)n >= len ? -1 : 0;

@@ -64,7 +64,8 @@ typedef struct lstm_infer {
 typedef struct lstm_engine {
     lstm_mode mode;
     nnb_fuser fuser;
-    nnb_gemm_impl gemm;
+    nnb_gemm_impl gemm; /* bf16 runs: NNB_GEMM_BF16_* (GEMM operands rounded to bf16, fp32 accumulation) */
+    int precision;      /* nnb_precision: fp32 or bf16 */
     int threads;
     int simple; /* jit_simple: upstream gradient only on the final h */
     nnb_lstm_data d;
@@ -80,7 +81,7 @@ typedef struct lstm_engine {
     float *dh_rec, *dc;    /* (B, H) recurrent gradients */
     float *ws;             /* (B, 2H) unfused backward scratch */
     float *grad_hy;        /* (B, H) jit_simple's upstream gradient of the final h, else NULL */
-    float *dg_packed;      /* dG_t packed once per step for the team's dh GEMM (own GEMM, premul modes), or NULL */
+    float *dg_packed; /* dG_t packed once per step for the team's dh GEMM (own or bf16 GEMM, premul modes), or NULL */
     float *db_part;  /* (threads, 4H) PREMUL's per-thread bias gradient sums in the backward recurrence, or NULL */
     int infer_view;  /* this is infer()'s view: gates of one step (per-step strategies), cell state ring */
     lstm_infer *inf; /* infer(n)'s buffers, or NULL (variable length, jit_simple) */

@@ -128,7 +128,7 @@ static void recurrence_bwd_premul(lstm_engine *e, int64_t k, const float *dout) 
                 if (db_part)
                     nnb_colsum_add(dg + r0 * G, r1 - r0, G, 0, G, db_part);
                 if (e->dg_packed)
-                    nnb_pack_a_panels('N', rows, G, dg, G, p0, p1, e->dg_packed);
+                    nnb_pack_a_panels_for(e->gemm, 'N', rows, G, dg, G, p0, p1, e->dg_packed);
             }
 #pragma omp barrier
             /* rows past bs[t] keep dh_rec = dc = 0 until their sequence becomes active */

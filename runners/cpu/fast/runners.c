@@ -2,6 +2,8 @@
 #include "lstm_engine.h"
 #include "py_simple.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct fast_model {
@@ -52,6 +54,12 @@ static void *create_with(const nnb_config *cfg, const char *name, lstm_engine_op
         nnb_free(m);
         return NULL;
     }
+    const char *forced = getenv("NNB_CPU_GEMM");
+    if (m->e.gemm == NNB_GEMM_BF16_PORTABLE && !(forced && *forced)) /* never timed silently */
+        fprintf(stderr,
+                "%s: bf16 GEMMs run on the PORTABLE scalar emulation (this CPU has no avx512_bf16): correct, but "
+                "its times say nothing about bf16 hardware\n",
+                name);
     return m;
 }
 
@@ -158,6 +166,10 @@ int fast_single_layer_available(const nnb_config *cfg, char *reason, size_t reas
     return 0;
 }
 
+/* fp32, and bf16 (bf16 GEMM operands, fp32 accumulation and cell math) on every CPU: avx512_bf16 where the CPU has
+ * it, else the portable emulation, which describe() ("gemm") and a stderr line name. fp16: not offered. */
+#define FAST_PRECISIONS (NNB_PRECISION_BIT(NNB_PRECISION_FP32) | NNB_PRECISION_BIT(NNB_PRECISION_BF16))
+
 /* serves: 1 for the fixed-length runners that have infer() and load_param() (ABI 1.2). */
 #define FAST_RUNNER(rname, rgroup, desc, ref, fl, create_fn, serves)                                                   \
     {                                                                                                                  \
@@ -166,7 +178,7 @@ int fast_single_layer_available(const nnb_config *cfg, char *reason, size_t reas
         .available = ((fl)&NNB_FLAG_SINGLE_LAYER) ? fast_single_layer_available : NULL, .create = create_fn,           \
         .forward = forward, .backward = backward, .zero_grad = zero_grad, .params = params, .outputs = outputs,        \
         .describe = describe, .forward_flops = fwd_flops, .backward_flops = bwd_flops, .destroy = destroy,             \
-        .infer = (serves) ? infer : NULL, .load_param = (serves) ? load_param : NULL                                   \
+        .infer = (serves) ? infer : NULL, .load_param = (serves) ? load_param : NULL, .precisions = FAST_PRECISIONS    \
     }
 
 static const nnb_runner_desc runners[] = {
