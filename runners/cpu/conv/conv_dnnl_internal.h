@@ -60,7 +60,7 @@ typedef struct cd_model {
     dnnl_alg_kind_t alg; /* requested: direct, winograd or auto */
     const char *algo_name;
     dnnl_data_type_t dt;    /* src, weights, dst, diff_src, diff_dst: f32 or bf16 */
-    dnnl_data_type_t dw_dt; /* diff_weights: f32 (bf16 runs too: oneDNN 2.6 accumulates them in f32) */
+    dnnl_data_type_t dw_dt; /* diff_weights: f32 in every precision (oneDNN 2.6 takes bf16 too) */
 
     dnnl_engine_t eng;
     dnnl_stream_t stream;
