@@ -30,14 +30,15 @@ ARCH=${NNB_GPU_CHECK_CUDA_ARCH:-native}
 STEPS=(
   "build|130|cmake Release, CUDA parts only (nnbench, CUDA plugins, CPU references, gpu tests), native arch, all cores"
   "ctest_gpu|60|ctest -L gpu (every CUDA runner against its CPU reference, ABI 1.2 inference)"
-  "check|55|--check of every CUDA runner at small sizes (T=8 B=4 I=H=32 L=2; ResNet N=2 S=64)"
+  "check|45|--check of every CUDA runner at small sizes (T=8 B=4 I=H=32 L=2; ResNet N=2 S=64)"
   "bench_rnns|35|rnns on cuda at fastrnns' sizes (T=100 B=64 I=H=512 L=1), warmup 5, loops 20"
-  "bench_vl_rnns|20|vl_rnns on cuda at fastrnns' sizes, warmup 5, loops 20"
+  "bench_vl_rnns|15|vl_rnns on cuda at fastrnns' sizes, warmup 5, loops 20"
   "dtypes|45|--dtype tf32, bf16, fp16: --check of cudnn, aten, jit, jit_premul, resnet18 at small sizes; cudnn and jit_premul at fastrnns' sizes"
+  "convs|25|the cuDNN conv runner: --check (fp32, bf16) on two ResNet-50 layers, then res2a_branch2b at mb 32 with --conv-algo find"
   "bench_cnns|45|cnns on cuda at fastrnns' sizes (N=32 S=224), warmup 5, loops 20"
   "ab_executor|30|--ab jit eager vs graph (fastrnns' sizes, at most 20 s of rounds)"
   "serve|30|nnbench serve jit on cuda: 2 workers, poisson 200 req/s for 10 s"
-  "nsys|30|nsys profile around a --profile run of jit and resnet18 (skipped without nsys)"
+  "nsys|20|nsys profile around a --profile run of jit and resnet18 (skipped without nsys)"
 )
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -87,6 +88,7 @@ step_build() {
     >/dev/null || return 1
   local want="nnbench nnb_cuda_lstm nnb_cuda_resnet nnb_cpu_reference nnb_cpu_resnet_ref nnb_cpu_fast nnb_cpu_variants"
   want+=" nnb_cpu_onednn" # py_cudnn_layernorm, cudnn_layernorm's reference (built where oneDNN is)
+  want+=" nnb_cuda_conv nnb_cpu_conv_ref" # the convs group: cuDNN's conv and its plain reference
   want+=" $(ctest --test-dir "$BUILD" -N -L gpu | awk '/Test +#/ { print $3 }' | tr '\n' ' ')"
   local have targets=""
   have=$(cmake --build "$BUILD" --target help | awk '{ sub(/:.*/, ""); print $NF }') # Makefiles and Ninja
@@ -122,6 +124,19 @@ step_dtypes() {
     # shellcheck disable=SC2086
     "$NNB" $SHORT --dtype "$d" --group rnns --rnns cudnn jit_premul --json-out "$OUT/bench_rnns_$d.json" || rc=1
   done
+  return "$rc"
+}
+
+# The convs group on cuDNN (docs/convs-cuda.md): checked against conv_ref in fp32 and bf16 (a device too old for
+# bf16 has it refused with the reason), then timed at batch 32 with measured (cudnnFind) algorithms.
+step_convs() {
+  local rc=0
+  "$NNB" --device cuda --check --convs conv --conv 'mb4ic64ih56oc64oh56kh3ph1n"resnet_50:res2a_branch2b"' \
+    --warmup 1 --nloops 3 --runner-timeout 20 --json-out "$OUT/convs_check.json" || rc=1
+  "$NNB" --device cuda --check --dtype bf16 --convs conv --conv 'mb4ic128ih56oc128oh28kh3sh2ph1n"resnet_50:res3a_branch2b"' \
+    --warmup 1 --nloops 3 --runner-timeout 20 --json-out "$OUT/convs_check_bf16.json" || rc=1
+  "$NNB" --device cuda --convs conv --conv 'mb32ic64ih56oc64oh56kh3ph1n"resnet_50:res2a_branch2b"' --conv-algo find \
+    --warmup 3 --nloops 20 --json-out "$OUT/convs_bench.json" || rc=1
   return "$rc"
 }
 
