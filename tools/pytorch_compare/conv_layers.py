@@ -12,7 +12,7 @@ Keys g mb ic id ih iw oc od oh ow kd kh kw sd sh sw pd ph pw dd dh dw and n"name
 the output size deduced when missing. --mb overrides every descriptor's mb.
 
 Per layer, median milliseconds over --nloops after --warmup, timed as nnbench times the `conv` runner:
-  fwd          F.conv2d / F.conv3d with bias
+  fwd          F.conv2d / F.conv3d with bias (without it under --no-bias)
   bwd_data     aten.convolution_backward for the input gradient only
   bwd_weights  aten.convolution_backward for the weight and bias gradients only
   bwd          both in one call (what autograd runs)
@@ -96,11 +96,11 @@ def median_ms(fn, warmup, nloops):
     return statistics.median(times)
 
 
-def time_layer(v, dtype, warmup, nloops):
+def time_layer(v, dtype, warmup, nloops, bias=True):
     axes = "dhw" if v["ndims"] == 5 else "hw"
     x = torch.randn([v["mb"], v["ic"]] + [v["i" + a] for a in axes]).to(dtype)
     w = (torch.rand([v["oc"], v["ic"] // v["g"]] + [v["k" + a] for a in axes]) - 0.5).to(dtype)
-    b = (torch.rand(v["oc"]) - 0.5).to(dtype)
+    b = (torch.rand(v["oc"]) - 0.5).to(dtype) if bias else None
     stride = [v["s" + a] for a in axes]
     dilation = [v["d" + a] + 1 for a in axes]
     front = [v["p" + a] for a in axes]
@@ -118,14 +118,14 @@ def time_layer(v, dtype, warmup, nloops):
     gy = torch.randn(y.shape).to(dtype)
 
     def backward(mask):
-        return torch.ops.aten.convolution_backward(gy, x, w, [v["oc"]], stride, padding, dilation, False,
+        return torch.ops.aten.convolution_backward(gy, x, w, [v["oc"]] if bias else None, stride, padding, dilation, False,
                                                    [0] * len(axes), v["g"], mask)
 
     with torch.no_grad():
         fwd = median_ms(lambda: conv(x, w, b, stride, padding, dilation, v["g"]), warmup, nloops)
         bwd_d = median_ms(lambda: backward([True, False, False]), warmup, nloops)
-        bwd_w = median_ms(lambda: backward([False, True, True]), warmup, nloops)
-        bwd = median_ms(lambda: backward([True, True, True]), warmup, nloops)
+        bwd_w = median_ms(lambda: backward([False, True, bias]), warmup, nloops)
+        bwd = median_ms(lambda: backward([True, True, bias]), warmup, nloops)
     return fwd, bwd_d, bwd_w, bwd
 
 
@@ -147,6 +147,8 @@ def main():
     p.add_argument("--conv", action="append", default=[], help="a descriptor (repeatable)")
     p.add_argument("--mb", type=int, help="batch for every descriptor (e.g. 32)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-bias", action="store_true",
+                   help="convolutions without bias (as nnbench's --conv-no-bias; ResNet's have none)")
     p.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--nloops", type=int, default=5)
@@ -172,7 +174,7 @@ def main():
             sys.exit(f"conv_layers.py: {e}")
         if a.mb:
             v["mb"] = a.mb
-        fwd, bwd_d, bwd_w, bwd = time_layer(v, dtype, a.warmup, a.nloops)
+        fwd, bwd_d, bwd_w, bwd = time_layer(v, dtype, a.warmup, a.nloops, bias=not a.no_bias)
         out.writerow([v["name"], d, a.dtype, a.threads] + [f"{t:.3f}" for t in (fwd, bwd_d, bwd_w, bwd)])
         sys.stdout.flush()
 
