@@ -1,10 +1,10 @@
 # The oneDNN convolution runner `conv` (runners/cpu/conv) against kernels/conv_ref, and its contract: backward
 # parts, --conv-dir, --conv-algo, describe(), infer(n), refusals. The plugin is dlopen()ed from the build tree.
+# (The support library is also what the cuDNN conv runner's gpu test uses: tests/cuda_conv.cmake.)
+add_library(nnb_conv_dnnl_test_support STATIC conv_dnnl_support.c)
+target_link_libraries(nnb_conv_dnnl_test_support PUBLIC nnb_test_support nnb_conv_ref nnb_precision ${CMAKE_DL_LIBS})
+target_include_directories(nnb_conv_dnnl_test_support PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 if(TARGET nnb_cpu_conv)
-  add_library(nnb_conv_dnnl_test_support STATIC conv_dnnl_support.c)
-  target_link_libraries(nnb_conv_dnnl_test_support PUBLIC nnb_test_support nnb_conv_ref nnb_precision
-                                                          ${CMAKE_DL_LIBS})
-  target_include_directories(nnb_conv_dnnl_test_support PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
   nnbench_add_test(conv_dnnl_should_match_reference SOURCES conv_dnnl_should_match_reference.c
                    LIBS nnb_conv_dnnl_test_support LABELS convs)
   add_dependencies(conv_dnnl_should_match_reference nnb_cpu_conv)

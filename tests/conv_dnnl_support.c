@@ -6,10 +6,15 @@
 
 const nnb_runner_desc *conv_dnnl_runner(void) {
     static const nnb_runner_desc *found;
-    if (found)
-        return found;
+    if (!found)
+        found = conv_plugin_runner("nnb_cpu_conv.so");
+    return found;
+}
+
+const nnb_runner_desc *conv_plugin_runner(const char *plugin_file) {
+    const nnb_runner_desc *found = NULL;
     char path[4096];
-    snprintf(path, sizeof path, "%s/nnb_cpu_conv.so", nnb_test_env("NNBENCH_RUNNER_DIR"));
+    snprintf(path, sizeof path, "%s/%s", nnb_test_env("NNBENCH_RUNNER_DIR"), plugin_file);
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     CHECK_MSG(lib != NULL, "dlopen %s: %s", path, dlerror());
     if (!lib)

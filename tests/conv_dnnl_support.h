@@ -1,7 +1,7 @@
 /*
- * What the tests of the oneDNN `conv` runner share: the plugin loaded straight from the build tree (dlopen of
- * nnb_cpu_conv.so, so nothing depends on the driver's --conv parser), hand-filled problems, and one pass of the
- * runner compared with kernels/conv_ref on the very values the runner used (its params()).
+ * What the tests of the `conv` runners (oneDNN's; cuDNN's on a GPU) share: the plugin loaded straight from the build
+ * tree (dlopen of nnb_cpu_conv.so, so nothing depends on the driver's --conv parser), hand-filled problems, and one
+ * pass of the runner compared with kernels/conv_ref on the very values the runner used (its params()).
  */
 #ifndef CONV_DNNL_SUPPORT_H
 #define CONV_DNNL_SUPPORT_H
@@ -11,6 +11,8 @@
 
 /* The `conv` descriptor of the build tree's nnb_cpu_conv plugin; NULL (with a failure recorded) if missing. */
 const nnb_runner_desc *conv_dnnl_runner(void);
+/* The same for any conv plugin file of the build tree (e.g. "nnb_cuda_conv.so"). */
+const nnb_runner_desc *conv_plugin_runner(const char *plugin_file);
 
 /* A 2-D problem, output size deduced (symmetric padding) as benchdnn does; dilation 0 is dense. */
 nnb_conv_problem conv_problem_2d(int64_t g, int64_t mb, int64_t ic, int64_t ih, int64_t iw, int64_t oc, int64_t kh,

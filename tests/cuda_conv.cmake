@@ -5,11 +5,12 @@ if(TARGET nnb_cuda_conv)
   nnbench_add_test(cuda_conv_plan_should_match_cudnn_geometry
     SOURCES cuda_conv_plan_should_match_cudnn_geometry.c ${CMAKE_SOURCE_DIR}/runners/cuda/conv/cuda_conv_plan.c
             ${CMAKE_SOURCE_DIR}/runners/cuda/conv/cuda_conv_create.c
-    LIBS nnb_cuda_util nnb_conv_data nnb_precision nnb_cudnn CUDA::cudart_static LABELS convs)
+    LIBS nnb_cuda_util nnb_conv_data nnb_precision nnb_cudnn nnb_conv_dnnl_test_support CUDA::cudart_static
+    LABELS convs)
   target_include_directories(cuda_conv_plan_should_match_cudnn_geometry PRIVATE ${CMAKE_SOURCE_DIR}/runners/cuda/conv)
 
   nnbench_add_test(cuda_conv_should_match_reference_on_gpu
-    SOURCES cuda_conv_should_match_reference_on_gpu.c LIBS nnb_conv_ref ${CMAKE_DL_LIBS} LABELS gpu convs)
+    SOURCES cuda_conv_should_match_reference_on_gpu.c LIBS nnb_conv_dnnl_test_support LABELS gpu convs)
   set_tests_properties(cuda_conv_should_match_reference_on_gpu PROPERTIES SKIP_RETURN_CODE 77)
   add_dependencies(cuda_conv_should_match_reference_on_gpu nnb_cuda_conv)
 endif()

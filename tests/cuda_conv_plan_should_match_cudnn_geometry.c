@@ -6,37 +6,16 @@
  * Also: problems that need asymmetric padding are refused with the sizes, --conv-algo parsing (names per
  * direction, per-direction lists, errors that list the valid names), and each precision's data and math types.
  */
+#include "conv_dnnl_support.h"
 #include "cuda_conv.h"
-#include "test_support.h"
 
 #include <string.h>
 
+/* A 2-D problem whose output size follows from the definition, independent of the plan (the conv runners'
+ * test support, conv_dnnl_support.h). */
 static nnb_conv_problem problem2d(int64_t g, int64_t mb, int64_t ic, int64_t ih, int64_t iw, int64_t oc, int64_t kh,
                                   int64_t kw, int64_t s, int64_t p, int64_t d) {
-    nnb_conv_problem q = {.struct_size = sizeof q,
-                          .ndims = 4,
-                          .g = g,
-                          .mb = mb,
-                          .ic = ic,
-                          .oc = oc,
-                          .id = 1,
-                          .ih = ih,
-                          .iw = iw,
-                          .od = 1,
-                          .kd = 1,
-                          .kh = kh,
-                          .kw = kw,
-                          .sd = 1,
-                          .sh = s,
-                          .sw = s,
-                          .ph = p,
-                          .pw = p,
-                          .dh = d,
-                          .dw = d,
-                          .has_bias = 1};
-    q.oh = (ih + 2 * p - ((kh - 1) * (d + 1) + 1)) / s + 1; /* the definition, independent of the plan */
-    q.ow = (iw + 2 * p - ((kw - 1) * (d + 1) + 1)) / s + 1;
-    return q;
+    return conv_problem_2d(g, mb, ic, ih, iw, oc, kh, kw, s, s, p, p, d, d, "test");
 }
 
 /* The plan's geometry through cuDNN's own descriptors: the output dims cuDNN computes. */
