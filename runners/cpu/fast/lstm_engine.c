@@ -254,8 +254,11 @@ int lstm_engine_create(lstm_engine *e, const nnb_config *cfg, const lstm_engine_
         e->gates_h = alloc2(B, 4 * H, &fail);
     if (o->simple) {
         e->grad_hy = alloc2(B, H, &fail);
-        if (e->grad_hy)
+        if (e->grad_hy) {
             nnb_fill_normal(e->grad_hy, B * H, cfg->seed, NNB_SIMPLE_GRAD_STREAM);
+            if (cfg->struct_size >= offsetof(nnb_config, precision) + sizeof cfg->precision) /* as every input */
+                nnb_round_to_precision(e->grad_hy, (size_t)(B * H), cfg->precision);
+        }
     }
     if ((e->gemm == NNB_GEMM_OWN_AVX512 || nnb_gemm_impl_is_bf16(e->gemm)) && is_premul(e)) {
         size_t n = nnb_packed_a_floats_for(e->gemm, e->B, 4 * e->H);
@@ -354,7 +357,7 @@ int lstm_engine_load_param(lstm_engine *e, const nnb_tensor *value, const char *
                 nnb_packed_b_free(&fresh[i]);
             return nnb_fail(err, err_len, "%s: load_param: out of memory packing %s", runner, value->name);
         }
-    memmove(dst, src, sizeof(float) * count); /* src may be params()' own view of dst */
+    memmove(dst, src, sizeof(float) * count);         /* src may be params()' own view of dst */
     nnb_round_to_precision(dst, count, e->precision); /* params() shows the values the run uses */
     for (int i = 0; i < nc; i++) {
         fresh[i].src = dst + c[i].offset; /* OpenBLAS and the plain loop read the model's array itself */

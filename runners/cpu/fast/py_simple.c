@@ -10,7 +10,9 @@
 #include "lstm_cell_math.h"
 #include "lstm_data.h"
 #include "lstm_engine.h"
+#include "nnb_precision.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,6 +78,8 @@ void *py_simple_create(const nnb_config *cfg, char *err, size_t err_len) {
         return NULL;
     }
     nnb_fill_normal(m->grad_hy, bh, cfg->seed, NNB_SIMPLE_GRAD_STREAM);
+    if (cfg->struct_size >= offsetof(nnb_config, precision) + sizeof cfg->precision) /* rounded as every seeded input */
+        nnb_round_to_precision(m->grad_hy, bh, cfg->precision);
     for (int i = 0; i < p.count; i++)
         if (strcmp(p.items[i].name, "grad_y"))
             m->params[m->param_count++] = p.items[i];
