@@ -14,3 +14,5 @@ nnbench_add_test(precision_json_should_carry_dtype_and_errors SOURCES precision_
 foreach(t precision_refusal_should_use_one_wording precision_json_should_carry_dtype_and_errors)
   add_dependencies(${t} test_abi12 test_precision nnb_test_plugins nnbench)
 endforeach()
+nnbench_add_test(precision_rounding_should_round_to_nearest_even
+                 SOURCES precision_rounding_should_round_to_nearest_even.c LIBS nnb_precision nnb_runner_support)
