@@ -209,21 +209,8 @@ int nnb_conv_data_load_param(nnb_conv_data *d, const char *runner, const nnb_ten
     if (!p)
         return nnb_fail(err, err_len, "%s: load_param '%.64s': no such parameter (this problem has w%s)", runner,
                         v->name, d->has_bias ? " and b" : ", no bias");
-    if (v->dtype != NNB_F32)
-        return nnb_fail(err, err_len, "%s: load_param '%s': dtype %s, the parameter is float32", runner, p->name,
-                        nnb_dtype_name(v->dtype));
-    int same = v->ndim == p->ndim;
-    for (int i = 0; same && i < p->ndim; i++)
-        same = v->shape[i] == p->shape[i];
-    if (!same) {
-        char got[128], want[128];
-        nnb_shape_text(got, sizeof got, v->ndim < 0 || v->ndim > NNB_MAX_DIMS ? 0 : v->ndim, v->shape);
-        nnb_shape_text(want, sizeof want, p->ndim, p->shape);
-        return nnb_fail(err, err_len, "%s: load_param '%s': shape %s does not match the parameter's %s", runner,
-                        p->name, got, want);
-    }
-    if (!v->data)
-        return nnb_fail(err, err_len, "%s: load_param '%s': no data", runner, p->name);
+    if (nnb_check_param_value(runner, p->name, p->ndim, p->shape, v, err, err_len))
+        return -1;
     float *dst = p->data == d->w ? d->w : d->b;
     size_t n = (size_t)(p->data == d->w ? d->w_count : d->geom.oc);
     memcpy(dst, v->data, n * sizeof *dst);

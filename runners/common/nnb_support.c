@@ -246,3 +246,23 @@ void nnb_shape_text(char *buf, size_t len, int ndim, const int64_t *shape) {
         nnb_appendf(buf, len, &used, "%s%lld", i ? ", " : "", (long long)shape[i]);
     nnb_appendf(buf, len, &used, ")");
 }
+
+int nnb_check_param_value(const char *runner, const char *name, int ndim, const int64_t *shape, const nnb_tensor *v,
+                          char *err, size_t err_len) {
+    if (v->dtype != NNB_F32)
+        return nnb_fail(err, err_len, "%s: load_param '%s': dtype %s, the parameter is float32", runner, name,
+                        nnb_dtype_name(v->dtype));
+    int same = v->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = v->shape[i] == shape[i];
+    if (!same) {
+        char got[128], want[128];
+        nnb_shape_text(got, sizeof got, v->ndim < 0 || v->ndim > NNB_MAX_DIMS ? 0 : v->ndim, v->shape);
+        nnb_shape_text(want, sizeof want, ndim, shape);
+        return nnb_fail(err, err_len, "%s: load_param '%s': shape %s does not match the parameter's %s", runner, name,
+                        got, want);
+    }
+    if (!v->data)
+        return nnb_fail(err, err_len, "%s: load_param '%s': no data", runner, name);
+    return 0;
+}

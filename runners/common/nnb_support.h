@@ -85,6 +85,11 @@ const char *nnb_dtype_name(nnb_dtype t);
 /* "(64, 3, 7, 7)" into buf (NUL-terminated, truncated to len): a shape in an error message. */
 void nnb_shape_text(char *buf, size_t len, int ndim, const int64_t *shape);
 
+/* load_param's check of a value for the float32 parameter `name` of shape (ndim, shape): dtype float32, the same
+ * shape, data present; else -1 with "<runner>: load_param '<name>': ..." naming what differs (both shapes). */
+int nnb_check_param_value(const char *runner, const char *name, int ndim, const int64_t *shape, const nnb_tensor *v,
+                          char *err, size_t err_len);
+
 void nnb_appendf(char *buf, size_t len, size_t *used, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))

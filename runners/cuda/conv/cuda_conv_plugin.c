@@ -1,8 +1,6 @@
 /* cuDNN convolution runner: the timed calls, inference, results, describe and the runner table (cuda_conv.h). */
 #include "cuda_conv.h"
 
-#include "nnb_precision.h"
-
 #include <string.h>
 
 static const float one = 1.0f, zero = 0.0f; /* cuDNN's scaling factors are floats for every non-double type */
@@ -127,27 +125,16 @@ static int conv_infer_io(void *vm, nnb_infer_io *io, char *err, size_t err_len) 
     return nnb_cuda_fill_infer_io("conv", io, m->x, 1, 0, in, m->y, 1, 0, out, err, err_len);
 }
 
-/* w and b by value (rounded to the run's precision, as the seeded ones were). */
+/* w and b by value (conv_data's checks, rounded to the run's precision as the seeded ones were), then uploaded. */
 static int conv_load_param(void *vm, const nnb_tensor *value, char *err, size_t err_len) {
     cuda_conv_model *m = vm;
     nnb_conv_data *h = &m->host;
-    for (int i = 0; i < h->param_count; i++) {
-        const nnb_tensor *want = &h->params[i];
-        if (strcmp(want->name, value->name))
-            continue;
-        float *dst = !strcmp(want->name, "w") ? h->w : !strcmp(want->name, "b") ? h->b : NULL;
-        if (!dst)
-            return nnb_fail(err, err_len, "conv (cuda): load_param: %s is an input, not a parameter (w, b)",
-                            value->name);
-        if (nnb_cuda_match_param("conv", want, value, err, err_len))
-            return -1;
-        size_t n = (size_t)(dst == h->w ? h->w_count : h->geom.oc);
-        memcpy(dst, value->data, n * sizeof *dst);
-        nnb_round_to_precision(dst, n, m->precision);
-        NNB_CUDA_TRY(cudaStreamSynchronize(m->stream));
-        return cuda_conv_upload(m, dst == h->w ? m->w : m->b, dst, n, err, err_len);
-    }
-    return nnb_fail(err, err_len, "conv (cuda): load_param: no parameter named %s (w, b)", value->name);
+    if (nnb_conv_data_load_param(h, "conv", value, err, err_len))
+        return -1;
+    int is_w = !strcmp(value->name, "w");
+    NNB_CUDA_TRY(cudaStreamSynchronize(m->stream));
+    return cuda_conv_upload(m, is_w ? m->w : m->b, is_w ? h->w : h->b, (size_t)(is_w ? h->w_count : h->geom.oc), err,
+                            err_len);
 }
 
 /* ------------------------------------------------------------ results */
