@@ -131,6 +131,11 @@ static void file_pages(void) {
     CHECK_MSG(page && strstr(page, "<th class=\"l\">dtype</th>") &&
                   strstr(page, "<td class=\"l\">bf16</td><td class=\"l\">dx 0.0024 &le; 0.031 (max_rel)</td>"),
               "the run page lacks jit_premul's dtype and check error");
+    /* what ran (runner_info.gemm), and % of the runner's own peak: the AMX one when it ran on AMX tiles */
+    CHECK_MSG(page && strstr(page, "<th class=\"l\">what ran</th>") &&
+                  strstr(page, "(max_rel)</td><td class=\"l\">gemm amx</td>") && strstr(page, "<td>10.8</td>") &&
+                  strstr(page, "<td>11.5</td>") && !strstr(page, "<td>313.5</td>"),
+              "the run page lacks jit_premul's GEMM path or its share of the AMX peak");
     CHECK_MSG(page && strstr(page, "<td class=\"l\">fp32</td><td class=\"l\">dw_ih_l0 8.2e-07 &le; 0.0001 (max_rel)"),
               "the run page lacks jit's fp32 and its check error read from max_rel_err");
     free(page);

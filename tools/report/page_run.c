@@ -54,6 +54,42 @@ static void check_cell(FILE *f, const cJSON *check) {
             norm && !strcmp(norm, "l2") ? "l2_rel" : "max_rel");
 }
 
+/* What ran, from the runner's describe() (runner_info): the library's implementation ("impl"), the GEMM path
+ * ("gemm": amx, avx512_bf16, portable), and a convolution's choice per direction (oneDNN's "fwd"/"bwd_data"/
+ * "bwd_weights" implementations, cuDNN's "algorithms"); "-" when the runner says none of these. */
+static void what_ran_cell(FILE *f, const cJSON *info) {
+    static const char *const dirs[] = {"fwd", "bwd_data", "bwd_weights", "bwd_d", "bwd_w"};
+    char text[256] = "";
+    size_t used = 0;
+    const char *impl = nnb_json_str(info, "impl"), *gemm = nnb_json_str(info, "gemm");
+    if (impl)
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s", impl);
+    if (gemm && used < sizeof text)
+        used += (size_t)snprintf(text + used, sizeof text - used, "%sgemm %.40s%s", used ? "; " : "", gemm,
+                                 strlen(gemm) > 40 ? "..." : "");
+    const cJSON *algos = cJSON_GetObjectItemCaseSensitive(info, "algorithms");
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs && used < sizeof text; i++) {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(algos ? algos : info, dirs[i]);
+        const char *name = nnb_json_str(d, algos ? "algo" : "impl");
+        if (name)
+            used += (size_t)snprintf(text + used, sizeof text - used, "%s%s %s", used ? "; " : "", dirs[i], name);
+    }
+    nnb_html_text(f, used ? text : "-");
+}
+
+/* % of peak of one phase: the runner's own peak (the run's precision, --measure-peak; the AMX peak when the
+ * runner ran on AMX tiles) when the file has it, else the fp32 FMA peak of the context (files before
+ * per-precision peaks). */
+static double percent_of_peak(const cJSON *r, int phase, double gflops, double fma_peak) {
+    const cJSON *own = cJSON_GetObjectItemCaseSensitive(r, "peak");
+    const cJSON *amx = cJSON_GetObjectItemCaseSensitive(own, "amx");
+    const char *key = phase ? "percent_backward" : "percent_forward";
+    double share = nnb_json_num(amx ? amx : own, key);
+    if (isfinite(share))
+        return share;
+    return isfinite(fma_peak) && fma_peak > 0 ? 100.0 * gflops / fma_peak : NAN;
+}
+
 static void runner_row(FILE *f, const cJSON *r, double peak) {
     fputs("<tr><td class=\"l\">", f);
     nnb_html_text(f, nnb_json_str(r, "group"));
@@ -66,6 +102,8 @@ static void runner_row(FILE *f, const cJSON *r, double peak) {
     nnb_html_text(f, dtype ? dtype : "fp32");
     fputs("</td><td class=\"l\">", f);
     check_cell(f, cJSON_GetObjectItemCaseSensitive(r, "check"));
+    fputs("</td><td class=\"l\">", f);
+    what_ran_cell(f, cJSON_GetObjectItemCaseSensitive(r, "runner_info"));
     fputs("</td>", f);
     for (int p = 0; p < 2; p++) {
         const cJSON *ph = cJSON_GetObjectItemCaseSensitive(r, phases[p]);
@@ -81,7 +119,7 @@ static void runner_row(FILE *f, const cJSON *r, double peak) {
         fputs("</td><td>", f);
         nnb_html_num(f, gf, 2);
         fputs("</td><td>", f);
-        nnb_html_num(f, isfinite(peak) && peak > 0 ? 100.0 * gf / peak : NAN, 1);
+        nnb_html_num(f, percent_of_peak(r, p, gf, peak), 1);
         fputs("</td>", f);
     }
     fputs("</tr>\n", f);
@@ -237,6 +275,7 @@ int nnb_page_run(const cJSON *root, nnb_report_kind kind, const char *src, const
         ab_section(&pg, cJSON_GetObjectItemCaseSensitive(root, "ab"));
     fputs("<h2>runners</h2>\n<table><tr><th class=\"l\">group</th><th class=\"l\">runner</th>"
           "<th class=\"l\">status</th><th class=\"l\">dtype</th><th class=\"l\">check: worst error</th>"
+          "<th class=\"l\">what ran</th>"
           "<th>fwd median ms</th><th>fwd 95% CI</th><th>fwd GFLOP/s</th>"
           "<th>fwd % peak</th><th>bwd median ms</th><th>bwd 95% CI</th><th>bwd GFLOP/s</th>"
           "<th>bwd % peak</th></tr>\n",
