@@ -45,8 +45,7 @@ int nnb_gemm_impl_available(nnb_gemm_impl impl) {
 #endif
     case NNB_GEMM_PLAIN: return 1;
     case NNB_GEMM_BF16_AVX512: /* vdpbf16ps on zmm: AVX-512F and AVX512_BF16, asked of the CPU at run time */
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+        return nnb_cpu_has_avx512_bf16();
     case NNB_GEMM_BF16_PORTABLE: return 1;
     case NNB_GEMM_BF16_AMX: return nnb_cpu_has_amx_bf16() && nnb_cpu_amx_ready();
     }

@@ -1,5 +1,5 @@
 /* AVX512_BF16 GEMM micro-kernels (12x32 and 8x32) on bf16 K pairs, fp32 accumulation (vdpbf16ps). Compiled with
- * -mavx512f -mavx512bf16 (this file only) and called only after __builtin_cpu_supports("avx512bf16") said yes
+ * -mavx512f -mavx512bf16 (this file only) and called only after nnb_cpu_has_avx512_bf16() said yes
  * (nnb_gemm_impl_available). Shapes and A panel layout as the fp32 kernels (gemm_avx512.c); see gemm_internal.h
  * for the pair layout and the exact arithmetic, which the portable emulation in gemm_bf16.c reproduces. */
 #include "gemm_internal.h"

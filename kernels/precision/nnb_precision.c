@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "nnb_precision.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -40,31 +43,38 @@ void nnb_fp16_to_f32_array(float *dst, const uint16_t *src, size_t n) {
         dst[i] = nnb_f32_from_fp16(src[i]);
 }
 
-int nnb_cpu_has_avx512_bf16(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") != 0;
+/* One CPUID bit (reg 0..3: eax, ebx, ecx, edx), 0 when the leaf does not exist. Read directly rather than through
+ * __builtin_cpu_supports, whose feature names differ between compilers ("avx512fp16" is unknown to clang 14). */
+static int cpuid_bit(unsigned leaf, unsigned subleaf, int reg, unsigned bit) {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned r[4];
+    if (!__get_cpuid_count(leaf, subleaf, &r[0], &r[1], &r[2], &r[3]))
+        return 0;
+    return (int)((r[reg] >> bit) & 1u);
+#else
+    (void)leaf, (void)subleaf, (void)reg, (void)bit;
+    return 0;
+#endif
 }
 
-/* CPUID leaf 7 subleaf 0, EDX bit 22: AMX-BF16 (gcc 12's __builtin_cpu_supports has no "amx-bf16"). */
-int nnb_cpu_has_amx_bf16(void) {
-#if defined(__x86_64__)
-    unsigned a = 7, b, c = 0, d;
-    unsigned max_leaf;
-    __asm__ volatile("cpuid" : "=a"(max_leaf), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
-    if (max_leaf < 7)
-        return 0;
-    c = 0;
-    __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-    return (d >> 22) & 1u;
+/* AVX-512 state enabled by the OS (what __builtin_cpu_supports("avx512f") checks, XCR0 included). */
+static int os_avx512(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
 #else
     return 0;
 #endif
 }
 
-int nnb_cpu_has_avx512_fp16(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512fp16") != 0;
-}
+/* CPUID leaf 7 subleaf 1, EAX bit 5: AVX512_BF16 (vdpbf16ps). */
+int nnb_cpu_has_avx512_bf16(void) { return os_avx512() && cpuid_bit(7, 1, 0, 5); }
+
+/* CPUID leaf 7 subleaf 0, EDX bit 22: AMX-BF16 (the tile data permission is nnb_cpu_amx_ready's). */
+int nnb_cpu_has_amx_bf16(void) { return cpuid_bit(7, 0, 3, 22); }
+
+/* CPUID leaf 7 subleaf 0, EDX bit 23: AVX512_FP16. */
+int nnb_cpu_has_avx512_fp16(void) { return os_avx512() && cpuid_bit(7, 0, 3, 23); }
 
 int nnb_cpu_amx_ready(void) {
 #if defined(__x86_64__) && defined(SYS_arch_prctl)
@@ -85,9 +95,7 @@ int nnb_cpu_amx_ready(void) {
 int nnb_cpu_precision_available(int precision, char *buf, size_t buf_len) {
     switch (precision) {
     case 0: return 1;
-    case 1:
-        snprintf(buf, buf_len, "tf32 is a CUDA tensor-op math mode; CPU runners compute fp32 as fp32");
-        return 0;
+    case 1: snprintf(buf, buf_len, "tf32 is a CUDA tensor-op math mode; CPU runners compute fp32 as fp32"); return 0;
     case 2:
         if (nnb_cpu_has_avx512_bf16() || nnb_cpu_has_amx_bf16())
             return 1;

@@ -77,9 +77,9 @@ NNB_PREC_HD uint16_t nnb_fp16_from_f32(float f) {
     if (a < 0x33000000u) /* below half the smallest subnormal (2^-25): zero; exactly 2^-25 ties to 0 too */
         return sign;
     /* subnormal half: value = m * 2^-24, m in [0, 1024) */
-    uint32_t e = a >> 23;                  /* biased fp32 exponent, 102 .. 112 */
+    uint32_t e = a >> 23;                        /* biased fp32 exponent, 102 .. 112 */
     uint32_t mant = (a & 0x7fffffu) | 0x800000u; /* 24-bit significand */
-    uint32_t shift = 126u - e;             /* 14 .. 24: bits to drop so the unit is 2^-24 */
+    uint32_t shift = 126u - e;                   /* 14 .. 24: bits to drop so the unit is 2^-24 */
     uint32_t q = mant >> shift, rest = mant & ((1u << shift) - 1u), half = 1u << (shift - 1u);
     if (rest > half || (rest == half && (q & 1u)))
         q++;
