@@ -35,8 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const part_names[] = {"bwd_data", "bwd_weights"};
-
 /* --conv-algo (NULL, empty, or a config older than ABI 1.3: auto). */
 static int parse_algo(const nnb_config *cfg, dnnl_alg_kind_t *alg, const char **name, char *err, size_t err_len) {
     int known = cfg->struct_size >= offsetof(nnb_config, conv_algo) + sizeof cfg->conv_algo;
@@ -102,9 +100,6 @@ static void *conv_create(const nnb_config *cfg, char *err, size_t err_len) {
     m->alg = alg;
     m->algo_name = algo_name;
     m->threads = cfg->threads;
-    m->dirs = cfg->conv_dirs & NNB_CONV_DIR_ALL;
-    if (!m->dirs)
-        m->dirs = NNB_CONV_DIR_ALL;
     m->dt = m->d.precision == NNB_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
     m->dw_dt = dnnl_f32;
     m->infer = calloc((size_t)m->d.geom.mb + 1, sizeof *m->infer);
@@ -129,22 +124,16 @@ static int conv_forward(void *p, char *err, size_t err_len) {
     return cd_execute(m, &m->p[CD_FWD], err, err_len);
 }
 
-/* The backward primitives built (the directions asked for), in the order backward() runs them. */
-static int conv_part_count(void *p) {
-    cd_model *m = p;
-    return (m->p[CD_BWD_DATA].prim != NULL) + (m->p[CD_BWD_WEIGHTS].prim != NULL);
-}
+/* The backward parts --conv-dir asks for, in backward order: conv_data's list (built primitives match it). */
+static int conv_part_count(void *p) { return ((cd_model *)p)->d.part_count; }
 
 static int part_prim(const cd_model *m, int part) {
-    int first = m->p[CD_BWD_DATA].prim ? CD_BWD_DATA : CD_BWD_WEIGHTS;
-    return part == 0 ? first : CD_BWD_WEIGHTS;
+    return m->d.parts[part] == NNB_CONV_PART_BWD_DATA ? CD_BWD_DATA : CD_BWD_WEIGHTS;
 }
 
 static const char *conv_part_name(void *p, int part) {
     cd_model *m = p;
-    if (part < 0 || part >= conv_part_count(m))
-        return NULL;
-    return part_names[part_prim(m, part) - CD_BWD_DATA];
+    return part >= 0 && part < m->d.part_count ? nnb_conv_part_name(m->d.parts[part]) : NULL;
 }
 
 static int conv_backward_part(void *p, int part, char *err, size_t err_len) {
@@ -294,7 +283,7 @@ static int conv_describe(void *p, char *buf, size_t len) {
 static double conv_forward_flops(void *p) { return nnb_conv_forward_flops(&((cd_model *)p)->d); }
 static double conv_backward_flops(void *p) {
     cd_model *m = p;
-    return nnb_conv_backward_flops(&m->d, m->dirs);
+    return nnb_conv_backward_flops(&m->d, m->d.dirs);
 }
 
 /* Normwise tolerance against conv_ref (double accumulation): fp32 rounding grows with the longest reduction,

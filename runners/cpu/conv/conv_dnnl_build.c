@@ -358,13 +358,13 @@ static int build_backward_weights(cd_model *m, char *err, size_t err_len) {
 int cd_build(cd_model *m, char *err, size_t err_len) {
     NNB_DNNL_TRY(dnnl_engine_create(&m->eng, dnnl_cpu, 0));
     NNB_DNNL_TRY(dnnl_stream_create(&m->stream, m->eng, dnnl_stream_default_flags));
-    int backward = (m->dirs & (NNB_CONV_DIR_BWD_D | NNB_CONV_DIR_BWD_W)) != 0;
+    int backward = (m->d.dirs & (NNB_CONV_DIR_BWD_D | NNB_CONV_DIR_BWD_W)) != 0;
     /* The backward primitives take the training forward as their hint (and so its layouts, where they can). */
     CD_TRY(build_forward(m, &m->p[CD_FWD], backward ? dnnl_forward_training : dnnl_forward_inference, m->d.geom.mb,
                          &m->y, err, err_len));
-    if (m->dirs & NNB_CONV_DIR_BWD_D)
+    if (m->d.dirs & NNB_CONV_DIR_BWD_D)
         CD_TRY(build_backward_data(m, err, err_len));
-    if (m->dirs & NNB_CONV_DIR_BWD_W)
+    if (m->d.dirs & NNB_CONV_DIR_BWD_W)
         CD_TRY(build_backward_weights(m, err, err_len));
     return 0;
 }

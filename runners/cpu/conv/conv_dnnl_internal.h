@@ -56,7 +56,6 @@ typedef struct cd_infer {
 typedef struct cd_model {
     nnb_conv_data d; /* host tensors: inputs rounded to the precision, results widened to fp32 */
     int threads;
-    uint32_t dirs;       /* NNB_CONV_DIR_* asked for */
     dnnl_alg_kind_t alg; /* requested: direct, winograd or auto */
     const char *algo_name;
     dnnl_data_type_t dt;    /* src, weights, dst, diff_src, diff_dst: f32 or bf16 */
@@ -89,8 +88,8 @@ typedef struct cd_model {
 
 /* ---- conv_dnnl_build.c ---- */
 
-/* Engine, stream and the primitives of the directions asked for (m->dirs), inputs reordered into their
- * layouts. m->d, threads, dirs, alg, dt, dw_dt set by the caller. */
+/* Engine, stream and the primitives of the directions asked for (m->d.dirs), inputs reordered into their
+ * layouts. m->d, threads, alg, dt, dw_dt set by the caller. */
 int cd_build(cd_model *m, char *err, size_t err_len);
 /* The inference primitive for the first n samples (1 <= n <= mb), built once. */
 int cd_infer_net(cd_model *m, int64_t n, cd_infer **out, char *err, size_t err_len);

@@ -101,8 +101,7 @@ typedef struct cuda_conv_model {
     nnb_conv_problem problem;
     cuda_conv_geometry geo;
     int precision;
-    uint32_t dirs;
-    cuda_conv_algo_choice choice;
+    cuda_conv_algo_choice choice; /* the timed directions are host.dirs */
 
     int device;
     struct cudaDeviceProp prop;

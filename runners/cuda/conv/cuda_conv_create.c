@@ -209,7 +209,7 @@ static int choose_algorithms(cuda_conv_model *m, char *err, size_t err_len) {
         return -1;
     int rc = 0;
     for (int d = 0; d < CUDA_CONV_DIRECTIONS && !rc; d++)
-        if (d == CUDA_CONV_FWD || (m->dirs & bits[d])) /* forward always runs: it is the timed forward */
+        if (d == CUDA_CONV_FWD || (m->host.dirs & bits[d])) /* forward always runs: it is the timed forward */
             rc = choose_one(m, d, ws, ws_bytes, err, err_len);
     if (ws)
         cudaFree(ws);
@@ -230,8 +230,7 @@ static int build(cuda_conv_model *m, const nnb_config *cfg, char *err, size_t er
         return -1;
     m->problem = *cfg->conv;
     m->precision = cfg->precision;
-    m->dirs = cfg->conv_dirs ? cfg->conv_dirs : NNB_CONV_DIR_ALL;
-    if (cuda_conv_parse_algo(cfg->conv_algo, m->dirs, &m->choice, err, err_len) ||
+    if (cuda_conv_parse_algo(cfg->conv_algo, m->host.dirs, &m->choice, err, err_len) ||
         cuda_conv_geometry_make(&m->problem, &m->geo, err, err_len))
         return -1;
     if (nnb_cuda_device_init(cfg, &m->device, &m->prop, err, err_len))

@@ -40,37 +40,22 @@ static int conv_forward(void *vm, char *err, size_t err_len) {
     return rc;
 }
 
-/* The backward parts this run times, in order: bwd_data then bwd_weights, each only when --conv-dir asks. */
-static int part_direction(const cuda_conv_model *m, int part) {
-    int k = 0;
-    if (m->dirs & NNB_CONV_DIR_BWD_D) {
-        if (part == k)
-            return CUDA_CONV_BWD_DATA;
-        k++;
-    }
-    if ((m->dirs & NNB_CONV_DIR_BWD_W) && part == k)
-        return CUDA_CONV_BWD_WEIGHTS;
-    return -1;
-}
-
-static int conv_part_count(void *vm) {
-    const cuda_conv_model *m = vm;
-    return ((m->dirs & NNB_CONV_DIR_BWD_D) != 0) + ((m->dirs & NNB_CONV_DIR_BWD_W) != 0);
-}
+/* The backward parts --conv-dir asks for, in backward order: conv_data's list (the same as every conv runner's). */
+static int conv_part_count(void *vm) { return ((cuda_conv_model *)vm)->host.part_count; }
 
 static const char *conv_part_name(void *vm, int part) {
-    int d = part_direction(vm, part);
-    return d == CUDA_CONV_BWD_DATA ? "bwd_data" : d == CUDA_CONV_BWD_WEIGHTS ? "bwd_weights" : NULL;
+    const cuda_conv_model *m = vm;
+    return part >= 0 && part < m->host.part_count ? nnb_conv_part_name(m->host.parts[part]) : NULL;
 }
 
 static int conv_part(void *vm, int part, char *err, size_t err_len) {
     cuda_conv_model *m = vm;
-    int d = part_direction(m, part);
-    if (d < 0)
+    if (part < 0 || part >= m->host.part_count)
         return nnb_fail(err, err_len, "conv (cuda): backward part %d does not exist (%d parts)", part,
-                        conv_part_count(m));
-    nnb_cuda_range_push("conv", d == CUDA_CONV_BWD_DATA ? "bwd_data" : "bwd_weights");
-    int rc = d == CUDA_CONV_BWD_DATA ? run_bwd_data(m, err, err_len) : run_bwd_weights(m, err, err_len);
+                        m->host.part_count);
+    int data = m->host.parts[part] == NNB_CONV_PART_BWD_DATA;
+    nnb_cuda_range_push("conv", nnb_conv_part_name(m->host.parts[part]));
+    int rc = data ? run_bwd_data(m, err, err_len) : run_bwd_weights(m, err, err_len);
     nnb_cuda_range_pop();
     return rc;
 }
@@ -160,9 +145,11 @@ static int conv_outputs(void *vm, nnb_tensor_list *out, char *err, size_t err_le
         return 0;
     }
     if (cuda_conv_download(m, h->y, m->y, (size_t)h->y_count, err, err_len) ||
-        ((m->dirs & NNB_CONV_DIR_BWD_D) && cuda_conv_download(m, h->dx, m->dx, (size_t)h->x_count, err, err_len)) ||
-        ((m->dirs & NNB_CONV_DIR_BWD_W) && cuda_conv_download(m, h->dw, m->dw, (size_t)h->w_count, err, err_len)) ||
-        ((m->dirs & NNB_CONV_DIR_BWD_W) && h->db &&
+        ((m->host.dirs & NNB_CONV_DIR_BWD_D) &&
+         cuda_conv_download(m, h->dx, m->dx, (size_t)h->x_count, err, err_len)) ||
+        ((m->host.dirs & NNB_CONV_DIR_BWD_W) &&
+         cuda_conv_download(m, h->dw, m->dw, (size_t)h->w_count, err, err_len)) ||
+        ((m->host.dirs & NNB_CONV_DIR_BWD_W) && h->db &&
          cuda_conv_download(m, h->db, m->db, (size_t)h->geom.oc, err, err_len)))
         return -1;
     *out = nnb_conv_data_outputs(h);
@@ -188,7 +175,7 @@ static int conv_describe(void *vm, char *buf, size_t len) {
     nnb_appendf(buf, len, &used, "\"workspace_bytes\":%zu,\"algorithms\":{", m->workspace_bytes);
     int first = 1;
     for (int d = 0; d < CUDA_CONV_DIRECTIONS; d++) {
-        if (d != CUDA_CONV_FWD && !(m->dirs & (d == CUDA_CONV_BWD_DATA ? NNB_CONV_DIR_BWD_D : NNB_CONV_DIR_BWD_W)))
+        if (d != CUDA_CONV_FWD && !(m->host.dirs & (d == CUDA_CONV_BWD_DATA ? NNB_CONV_DIR_BWD_D : NNB_CONV_DIR_BWD_W)))
             continue;
         const char *by = m->choice.pick[d] == CUDA_CONV_PICK_NAMED ? "name"
                          : m->chosen_by_find[d]                    ? "find"
@@ -206,7 +193,7 @@ static int conv_describe(void *vm, char *buf, size_t len) {
 static double conv_forward_flops(void *vm) { return nnb_conv_forward_flops(&((cuda_conv_model *)vm)->host); }
 static double conv_backward_flops(void *vm) {
     cuda_conv_model *m = vm;
-    return nnb_conv_backward_flops(&m->host, m->dirs);
+    return nnb_conv_backward_flops(&m->host, m->host.dirs);
 }
 
 /* ------------------------------------------------------------ availability and the runner table */
